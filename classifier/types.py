@@ -1,0 +1,49 @@
+"""Value objects returned by the classifier: predictions and explanations."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+EXPLAIN_METHODS = ("attention", "rollout", "gradient")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One classified text: the top label, its probability and every class's probability."""
+
+    label: str
+    confidence: float
+    scores: dict[str, float]
+    model: str
+    truncated: bool = False
+
+    def to_dict(self) -> dict:
+        """JSON-ready form (the CLI contract's prediction fields)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Word attributions for one text.
+
+    ``words`` are the whitespace-separated words the person typed (wordpieces merged back,
+    [CLS]/[SEP]/padding dropped) and ``weights`` align with them and sum to 1.
+    ``layer_weights[i][j]`` is the mean-head [CLS] attention of layer ``i`` on word ``j``
+    (each row sums to 1), for the words-by-layers figure.
+    """
+
+    method: str
+    words: list[str]
+    weights: list[float]
+    prediction: Prediction
+    layer_weights: list[list[float]] = field(default_factory=list)
+    truncated: bool = False
+
+    def to_dict(self) -> dict:
+        """JSON-ready form: the ``explanation`` object of the CLI contract."""
+        return {
+            "method": self.method,
+            "words": list(self.words),
+            "weights": list(self.weights),
+            "truncated": self.truncated,
+        }

@@ -1,0 +1,67 @@
+"""ModelStore: immutable versions, atomic pointer, promote and rollback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from classifier.store import ModelNotFoundError, ModelStore, StoreError
+
+
+def fake_version(store: ModelStore) -> str:
+    with store.new_version() as (version, staging):
+        (staging / "config.json").write_text("{}")
+        (staging / "model.safetensors").write_bytes(b"x")
+    return version
+
+
+def test_new_version_appears_only_when_complete(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    version = fake_version(store)
+    assert store.versions() == [version]
+    assert store.current() is None
+    with pytest.raises(RuntimeError), store.new_version() as (_, staging):
+        (staging / "config.json").write_text("{}")
+        raise RuntimeError("crash mid-write")
+    with pytest.raises(KeyboardInterrupt), store.new_version():
+        raise KeyboardInterrupt
+    assert store.versions() == [version]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".staging")] == []
+
+
+def test_version_without_weights_is_refused(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    with pytest.raises(StoreError, match="no safetensors model"), store.new_version():
+        pass
+    assert store.versions() == []
+
+
+def test_promote_and_rollback(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    first, second = fake_version(store), fake_version(store)
+    store.promote(first)
+    store.promote(second)
+    assert store.current() == second
+    assert store.resolve("current").path == tmp_path / second
+    assert store.rollback() == (second, first)
+    assert store.current() == first
+    with pytest.raises(StoreError, match="nothing to roll back to"):
+        store.rollback()
+    assert store.current() == first
+    assert (tmp_path / "current").read_text() == first + "\n"
+
+
+def test_resolve_errors(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path / "empty")
+    with pytest.raises(ModelNotFoundError, match="no model is serving"):
+        store.resolve("current")
+    with pytest.raises(ModelNotFoundError, match="unknown model 'nope'"):
+        store.resolve("nope")
+    with pytest.raises(ModelNotFoundError):
+        store.promote("20990101-000000-abcdef")
+
+
+def test_model_directory_resolves_to_itself(tiny_model: Path, tmp_path: Path) -> None:
+    ref = ModelStore(tmp_path).resolve(str(tiny_model))
+    assert ref.path == tiny_model
