@@ -1,0 +1,191 @@
+"""Classifier: a fine-tuned BERT loaded once, batched prediction and per-text explanations.
+
+Prediction runs on the SDPA fast path. Explanations need attention weights, which SDPA does
+not return (transformers 5 gives ``attentions == ()``), so ``explain`` uses an eager twin of
+the model that shares every parameter tensor with it: no second copy of the weights.
+Forward passes are read-only and safe from many threads; the tokenizer and the explainer's
+hooks are guarded by locks.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from transformers import AutoTokenizer, BertForSequenceClassification, PreTrainedTokenizerBase
+
+from classifier.encoding import Encoded, collate, encode, length_sorted_batches
+from classifier.explain import (
+    attention_rollout,
+    cls_attention_per_layer,
+    integrated_gradients,
+    last_layer_attention,
+    merge_to_words,
+    split_words,
+    token_word_index,
+)
+from classifier.store import ModelNotFoundError, ModelStore
+from classifier.types import EXPLAIN_METHODS, Explanation, Prediction
+
+log = logging.getLogger(__name__)
+
+DEVICE_ENV = "HEED_DEVICE"
+DEFAULT_IG_STEPS = 16
+
+
+def pick_device(requested: str | None = None) -> torch.device:
+    """``auto`` (default, or ``$HEED_DEVICE``) picks CUDA when present, else the CPU."""
+    choice = (requested or os.environ.get(DEVICE_ENV) or "auto").strip().lower()
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {choice!r} requested but CUDA is not available")
+    if choice != "cpu" and not choice.startswith("cuda"):
+        raise ValueError(f"unknown device {choice!r}: use auto, cpu or cuda")
+    return torch.device(choice)
+
+
+def load_model_dir(
+    path: Path, *, attn_implementation: str = "sdpa"
+) -> tuple[BertForSequenceClassification, PreTrainedTokenizerBase]:
+    """Load a fine-tuned model directory (safetensors only) and its tokenizer."""
+    model = BertForSequenceClassification.from_pretrained(
+        path, attn_implementation=attn_implementation, use_safetensors=True, local_files_only=True
+    )
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    return model, tokenizer
+
+
+class Classifier:
+    """Label texts with a fine-tuned BERT and explain single predictions."""
+
+    def __init__(
+        self,
+        model: BertForSequenceClassification,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        version: str,
+        device: torch.device | str | None = None,
+        max_length: int | None = None,
+        batch_size: int = 32,
+    ) -> None:
+        self.device = device if isinstance(device, torch.device) else pick_device(device)
+        self.model = model.to(self.device).eval()
+        self.tokenizer = tokenizer
+        self.version = version
+        self.batch_size = batch_size
+        limit = model.config.max_position_embeddings
+        self.max_length = min(max_length or limit, limit)
+        self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        self._eager: BertForSequenceClassification | None = None
+        self._explain_lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        ref: str | None = "current",
+        *,
+        store: ModelStore | None = None,
+        device: str | None = None,
+    ) -> Classifier:
+        """Load ``current``, a store version or a model directory, for inference only."""
+        resolved = (store or ModelStore()).resolve(ref)
+        try:
+            model, tokenizer = load_model_dir(resolved.path)
+        except OSError as exc:
+            raise ModelNotFoundError(f"cannot load model at {resolved.path}: {exc}") from exc
+        model.requires_grad_(False)
+        log.info("loaded model %s from %s", resolved.version, resolved.path)
+        return cls(model, tokenizer, version=resolved.version, device=device)
+
+    def _logits(self, rows: Sequence[Encoded], model: torch.nn.Module, **kwargs: object):
+        batch = {
+            k: v.to(self.device) for k, v in collate(rows, self.tokenizer.pad_token_id).items()
+        }
+        return model(**batch, **kwargs)
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """Classify ``texts`` in length-grouped batches; results keep the input order."""
+        if isinstance(texts, str):
+            raise TypeError("predict takes a sequence of texts; wrap a single text in a list")
+        rows = encode(self.tokenizer, texts, self.max_length)
+        results: list[Prediction | None] = [None] * len(rows)
+        batches = length_sorted_batches([len(r.input_ids) for r in rows], self.batch_size)
+        with torch.inference_mode():
+            for batch in batches:
+                logits = self._logits([rows[i] for i in batch], self.model).logits
+                probs = logits.float().softmax(dim=-1).cpu()
+                for i, p in zip(batch, probs, strict=True):
+                    results[i] = self._prediction(p, rows[i].truncated)
+        return [r for r in results if r is not None]
+
+    def _prediction(self, probs: torch.Tensor, truncated: bool) -> Prediction:
+        values = probs.tolist()
+        best = max(range(len(values)), key=values.__getitem__)
+        return Prediction(
+            label=self.labels[best],
+            confidence=values[best],
+            scores=dict(zip(self.labels, values, strict=True)),
+            model=self.version,
+            truncated=truncated,
+        )
+
+    def _eager_twin(self) -> BertForSequenceClassification:
+        """A copy of the module tree in eager attention that shares all tensors with ours."""
+        if self._eager is None:
+            shared = {id(t): t for t in (*self.model.parameters(), *self.model.buffers())}
+            twin = copy.deepcopy(self.model, memo=shared)
+            twin.set_attn_implementation("eager")
+            self._eager = twin
+        return self._eager
+
+    def explain(
+        self, text: str, method: str = "attention", *, steps: int = DEFAULT_IG_STEPS
+    ) -> Explanation:
+        """Predict ``text`` and attribute the prediction to its words with ``method``."""
+        if method not in EXPLAIN_METHODS:
+            raise ValueError(f"unknown explanation method {method!r}: use one of {EXPLAIN_METHODS}")
+        if not text.strip():
+            raise ValueError("cannot explain an empty text")
+        row = encode(self.tokenizer, [text], self.max_length)[0]
+        words, starts = split_words(text)
+        token_words = token_word_index(row.offsets, starts)
+        with self._explain_lock:
+            model = self._eager_twin()
+            with torch.inference_mode():
+                out = self._logits([row], model, output_attentions=True)
+            attentions = [a.float().cpu() for a in out.attentions]
+            probs = out.logits[0].float().softmax(dim=-1).cpu()
+            prediction = self._prediction(probs, row.truncated)
+            if method == "attention":
+                scores = last_layer_attention(attentions)
+            elif method == "rollout":
+                scores = attention_rollout(attentions)
+            else:
+                scores = self._gradient(model, row, self.labels.index(prediction.label), steps)
+        seen = max((w for w in token_words if w is not None), default=-1) + 1
+        words = words[:seen]
+        per_layer = cls_attention_per_layer(attentions)
+        return Explanation(
+            method=method,
+            words=words,
+            weights=merge_to_words(scores, token_words, seen),
+            prediction=prediction,
+            layer_weights=[merge_to_words(layer, token_words, seen) for layer in per_layer],
+            truncated=row.truncated,
+        )
+
+    def _gradient(
+        self, model: BertForSequenceClassification, row: Encoded, target: int, steps: int
+    ) -> torch.Tensor:
+        batch = collate([row], self.tokenizer.pad_token_id)
+        ids = batch["input_ids"].to(self.device)
+        baseline = torch.full_like(ids, self.tokenizer.pad_token_id)
+        baseline[0, 0], baseline[0, -1] = ids[0, 0], ids[0, -1]
+        mask = batch["attention_mask"].to(self.device)
+        return integrated_gradients(model, ids, mask, target, baseline, steps).float().cpu()

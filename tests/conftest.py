@@ -1,0 +1,103 @@
+"""Shared fixtures: a tiny random BERT (fast unit tests), labelled exports, an isolated store."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+WORDS = {
+    "positive": ["great", "love", "excellent", "wonderful", "happy", "perfect", "nice"],
+    "negative": ["awful", "hate", "broken", "terrible", "refund", "worst", "poor"],
+    "neutral": ["box", "arrived", "color", "manual", "size", "cable", "tuesday"],
+}
+
+
+def make_rows(n_per_label: int, seed: int = 0) -> list[tuple[str, str]]:
+    """Synthetic but learnable rows: each label has its own vocabulary."""
+    rng = random.Random(seed)
+    filler = ["the", "it", "was", "this", "a", "and", "very", "product"]
+    rows = []
+    for label, words in WORDS.items():
+        for _ in range(n_per_label):
+            tokens = rng.sample(words, 2) + rng.sample(filler, 3)
+            rng.shuffle(tokens)
+            rows.append((" ".join(tokens), label))
+    rng.shuffle(rows)
+    return rows
+
+
+def write_csv(path: Path, rows: list[tuple[str, str]], header: tuple[str, str] = ("text", "label")):
+    """Write ``rows`` as a CSV export with ``header``."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised 2-layer, 32-wide BERT with the real uncased vocabulary."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from classifier.base_model import embedded_base_model_dir
+
+    path = tmp_path_factory.mktemp("tiny-bert")
+    tokenizer = AutoTokenizer.from_pretrained(embedded_base_model_dir())
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    import torch
+
+    torch.manual_seed(0)
+    BertForSequenceClassification(config).save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny model with three labels (random weights), saved as a loadable model directory."""
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    path = tmp_path_factory.mktemp("tiny-model")
+    labels = ["negative", "neutral", "positive"]
+    model = BertForSequenceClassification.from_pretrained(
+        tiny_base,
+        num_labels=3,
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+        ignore_mismatched_sizes=True,
+    )
+    model.save_pretrained(path)
+    AutoTokenizer.from_pretrained(tiny_base).save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty model store, also set as ``$HEED_MODEL_DIR``."""
+    root = tmp_path / "models"
+    monkeypatch.setenv("HEED_MODEL_DIR", str(root))
+    return root
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    """A valid 3-label CSV export of 90 synthetic rows."""
+    return write_csv(tmp_path / "export.csv", make_rows(30))
