@@ -1,0 +1,451 @@
+"""Draw an :class:`~classifier.types.Explanation` as PNG bytes for a Slack reply.
+
+Two figures:
+
+* :func:`render` — the one a moderator reads at a glance: a title with the predicted label,
+  its confidence and the explanation method, then the words in reading order, wrapped to a
+  fixed width, each on a box shaded by its weight (darkest = the word the model weighed
+  most), and a colour bar. Drawn with Pillow (matplotlib's text layout is too slow for the
+  reply path), with matplotlib's bundled DejaVu Sans and a matplotlib colormap.
+* :func:`render_layers` — words-by-layers: how much the [CLS] token attended to each word in
+  each layer. Drawn with matplotlib's object API (``Figure`` + ``FigureCanvasAgg``), never
+  pyplot, so it is headless and leaves no global figures behind.
+
+Both return bytes, write no files and may be called from several threads at once: the only
+module state is read-only after a lazy, locked initialisation (font bytes, the colour table,
+the font's character set), per-thread font objects (a FreeType face must not be shared by
+threads), and a lock that serialises the matplotlib drawing in :func:`render_layers`.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from classifier.types import Explanation
+
+__all__ = ["MAX_LAYER_WORDS", "MAX_WORDS", "render", "render_layers"]
+
+log = logging.getLogger(__name__)
+
+MAX_WORDS = 250
+"""Words drawn by :func:`render`; the rest become one "… (+N more words)"."""
+MAX_LAYER_WORDS = 60
+"""Word columns drawn by :func:`render_layers`."""
+
+CMAP_NAME = "YlOrRd"
+LAYERS_CMAP_NAME = CMAP_NAME
+
+# Geometry of `render` (pixels).
+_WIDTH = 960
+_MARGIN = 24
+_TITLE_SIZE = 24
+_NOTE_SIZE = 15
+_WORD_SIZE = 19
+_LEGEND_SIZE = 14
+_PAD_X = 5
+_PAD_Y = 4
+_GAP_X = 5
+_GAP_Y = 7
+_MAX_WORD_CHARS = 60
+_BAR_W = 320
+_BAR_H = 12
+_BG = (255, 255, 255)
+_INK = (33, 33, 33)
+_MUTED = (110, 110, 110)
+_WHITE = (255, 255, 255)
+_PNG_COMPRESS = 2
+
+_ELLIPSIS = "…"
+_MISSING_GLYPH = "□"
+_INVISIBLE = frozenset({0x200B, 0x200C, 0x200D, 0x2060, 0xFE0E, 0xFE0F, 0xFEFF})
+TRUNCATED_NOTE = "(text truncated to the model's limit)"
+LEGEND = "word weight, low → high"
+
+
+# --------------------------------------------------------------------------------------------
+# Lazily initialised, read-only module state
+
+
+@dataclass(frozen=True)
+class _Assets:
+    regular: bytes
+    bold: bytes
+    oblique: bytes
+    charset: frozenset[int]
+    lut: tuple[tuple[int, int, int], ...]  # 256 RGB entries of CMAP_NAME
+    lut_dark: tuple[bool, ...]  # whether white text reads better on each entry
+
+
+_assets: _Assets | None = None
+_assets_lock = threading.Lock()
+_fonts = threading.local()
+_mpl_lock = threading.Lock()
+
+
+def _load_assets() -> _Assets:
+    global _assets
+    if _assets is not None:
+        return _assets
+    with _assets_lock:
+        if _assets is None:
+            import matplotlib
+            from matplotlib import font_manager
+            from matplotlib.ft2font import FT2Font
+
+            def path(**props: str) -> str:
+                fp = font_manager.FontProperties(family="DejaVu Sans", **props)
+                return font_manager.findfont(fp, fallback_to_default=True)
+
+            regular_path = path()
+            with open(regular_path, "rb") as fh:
+                regular = fh.read()
+            with open(path(weight="bold"), "rb") as fh:
+                bold = fh.read()
+            with open(path(style="oblique"), "rb") as fh:
+                oblique = fh.read()
+            charset = frozenset(FT2Font(regular_path).get_charmap())
+            rgba = matplotlib.colormaps[CMAP_NAME](np.linspace(0.0, 1.0, 256))
+            lut = tuple(tuple(round(c * 255) for c in row[:3]) for row in rgba)
+            # White text where it contrasts more than black: luminance below ~0.179 (WCAG).
+            dark = tuple(_luminance(rgb) < 0.179 for rgb in lut)
+            _assets = _Assets(regular, bold, oblique, charset, lut, dark)  # type: ignore[arg-type]
+            log.debug("heatmap assets loaded from %s", regular_path)
+    return _assets
+
+
+def _luminance(rgb: Sequence[int]) -> float:
+    """Relative luminance (WCAG) of an sRGB colour given as 0-255 ints."""
+
+    def lin(c: int) -> float:
+        s = c / 255
+        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _font(kind: str, size: int) -> ImageFont.FreeTypeFont:
+    """This thread's FreeType font (faces are not shared between threads)."""
+    cache: dict[tuple[str, int], ImageFont.FreeTypeFont] | None = getattr(_fonts, "cache", None)
+    if cache is None:
+        cache = _fonts.cache = {}
+    font = cache.get((kind, size))
+    if font is None:
+        data = getattr(_load_assets(), kind)
+        font = cache[(kind, size)] = ImageFont.truetype(io.BytesIO(data), size)
+    return font
+
+
+# --------------------------------------------------------------------------------------------
+# Input clean-up shared by both figures
+
+
+def _clean_word(word: object, charset: frozenset[int], max_chars: int = _MAX_WORD_CHARS) -> str:
+    """Printable form of one word: control characters dropped, glyphs the font lacks boxed."""
+    out: list[str] = []
+    for ch in str(word):
+        cp = ord(ch)
+        if cp < 32 or 0x7F <= cp < 0xA0 or cp in _INVISIBLE or 0x1F3FB <= cp <= 0x1F3FF:
+            continue  # controls, joiners, variation selectors, skin-tone modifiers
+        if cp in charset:
+            out.append(ch)
+        elif not out or out[-1] != _MISSING_GLYPH:
+            out.append(_MISSING_GLYPH)  # one box per run of characters the font lacks
+    text = "".join(out)
+    if len(text) > max_chars:
+        text = text[: max_chars - 1] + _ELLIPSIS
+    return text
+
+
+def _clean_weights(weights: Sequence[float], n: int) -> list[float]:
+    """``n`` finite, non-negative weights normalised so the largest is 1 (all 0 if none > 0)."""
+    vals: list[float] = []
+    for w in list(weights)[:n]:
+        try:
+            f = float(w)
+        except (TypeError, ValueError):
+            f = 0.0
+        vals.append(f if math.isfinite(f) and f > 0 else 0.0)
+    if len(vals) < n:
+        vals.extend([0.0] * (n - len(vals)))
+    top = max(vals, default=0.0)
+    return [v / top for v in vals] if top > 0 else vals
+
+
+def _title(explanation: Explanation, max_label: int = 200) -> str:
+    """ "label · 87% · method" (the label shortened to ``max_label`` characters)."""
+    pred = explanation.prediction
+    try:
+        conf = float(pred.confidence)
+    except (TypeError, ValueError):
+        conf = float("nan")
+    pct = f"{conf:.0%}" if math.isfinite(conf) else "?%"
+    label = str(pred.label)
+    if len(label) > max_label:
+        label = label[: max_label - 1] + _ELLIPSIS
+    return f"{label} · {pct} · {explanation.method}"
+
+
+def _fit(text: str, font: ImageFont.FreeTypeFont, width: float) -> str:
+    """``text`` shortened with "…" until it fits in ``width`` pixels."""
+    if font.getlength(text) <= width:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # longest prefix that fits with the ellipsis
+        mid = (lo + hi + 1) // 2
+        if font.getlength(text[:mid] + _ELLIPSIS) <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo] + _ELLIPSIS
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=_PNG_COMPRESS)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------------------------
+# render
+
+
+def render(explanation: Explanation) -> bytes:
+    """PNG bytes of the word heatmap: title, shaded words in reading order, colour bar.
+
+    Weights are normalised to the largest one, so the top word is always darkest. At most
+    :data:`MAX_WORDS` words are drawn, then "… (+N more words)". Characters the font cannot
+    draw (e.g. most emoji) are shown as "□". Writes no files; safe to call from several
+    threads.
+    """
+    assets = _load_assets()
+    title_font = _font("bold", _TITLE_SIZE)
+    note_font = _font("oblique", _NOTE_SIZE)
+    word_font = _font("regular", _WORD_SIZE)
+    legend_font = _font("regular", _LEGEND_SIZE)
+
+    words_in = list(explanation.words)
+    if len(explanation.weights) != len(words_in):
+        log.warning(
+            "explanation has %d words but %d weights; extra weights ignored, missing ones are 0",
+            len(words_in),
+            len(explanation.weights),
+        )
+    weights = _clean_weights(explanation.weights, len(words_in))
+    capped = len(words_in) > MAX_WORDS
+    inner_w = _WIDTH - 2 * _MARGIN
+
+    # Measure and place every word box (x, line) before drawing, to size the image.
+    ascent, descent = word_font.getmetrics()
+    box_h = ascent + descent + 2 * _PAD_Y
+    line_h = box_h + _GAP_Y
+    max_text_w = inner_w - 2 * _PAD_X
+    placed: list[tuple[str, float, int, int, float]] = []  # text, weight, x, line, width
+    x, line = 0, 0
+    items: list[tuple[str, float]] = [(w, weights[i]) for i, w in enumerate(words_in[:MAX_WORDS])]
+    for raw, weight in items:
+        text = _clean_word(raw, assets.charset)
+        if not text:
+            text = _MISSING_GLYPH
+        text_w = word_font.getlength(text)
+        if text_w > max_text_w:
+            text = _fit(text, word_font, max_text_w)
+            text_w = word_font.getlength(text)
+        bw = math.ceil(text_w) + 2 * _PAD_X
+        if x > 0 and x + bw > inner_w:
+            x, line = 0, line + 1
+        placed.append((text, weight, x, line, text_w))
+        x += bw + _GAP_X
+    if capped:
+        more = f"{_ELLIPSIS} (+{len(words_in) - MAX_WORDS} more words)"
+        more_w = word_font.getlength(more)
+        if x > 0 and x + math.ceil(more_w) + 2 * _PAD_X > inner_w:
+            x, line = 0, line + 1
+        placed.append((more, -1.0, x, line, more_w))
+    n_lines = line + 1 if placed else 1
+
+    # Vertical layout.
+    y = _MARGIN
+    title_y = y
+    y += _TITLE_SIZE + 8
+    note_y = y
+    if explanation.truncated:
+        y += _NOTE_SIZE + 8
+    y += 8
+    words_y = y
+    y += n_lines * line_h - _GAP_Y + 22
+    bar_y = y
+    y += _BAR_H + 6 + _LEGEND_SIZE + 4
+    height = y + _MARGIN - 4
+
+    image = Image.new("RGB", (_WIDTH, height), _BG)
+    draw = ImageDraw.Draw(image)
+
+    draw.text(
+        (_MARGIN, title_y),
+        _fit(_clean_word(_title(explanation), assets.charset, 200), title_font, inner_w),
+        font=title_font,
+        fill=_INK,
+    )
+    if explanation.truncated:
+        draw.text((_MARGIN, note_y), TRUNCATED_NOTE, font=note_font, fill=_MUTED)
+
+    if not placed:
+        draw.text((_MARGIN, words_y + _PAD_Y), "(no words to show)", font=note_font, fill=_MUTED)
+    for text, weight, bx, bline, text_w in placed:
+        left = _MARGIN + bx
+        top = words_y + bline * line_h
+        if weight < 0:  # the "… (+N more words)" after the cap: no box
+            draw.text((left + _PAD_X, top + _PAD_Y), text, font=word_font, fill=_MUTED)
+            continue
+        idx = min(255, max(0, round(weight * 255)))
+        fill = assets.lut[idx]
+        right = left + math.ceil(text_w) + 2 * _PAD_X - 1
+        draw.rounded_rectangle((left, top, right, top + box_h - 1), radius=4, fill=fill)
+        ink = _WHITE if assets.lut_dark[idx] else _INK
+        draw.text((left + _PAD_X, top + _PAD_Y), text, font=word_font, fill=ink)
+
+    # Colour bar with its legend to the right.
+    gradient = np.asarray(assets.lut, dtype=np.uint8)[
+        np.linspace(0, 255, _BAR_W).round().astype(np.intp)
+    ]
+    bar = Image.fromarray(np.repeat(gradient[np.newaxis, :, :], _BAR_H, axis=0), "RGB")
+    image.paste(bar, (_MARGIN, bar_y))
+    draw.rectangle(
+        (_MARGIN - 1, bar_y - 1, _MARGIN + _BAR_W, bar_y + _BAR_H), outline=(180, 180, 180)
+    )
+    label_y = bar_y + _BAR_H + 4
+    draw.text((_MARGIN, label_y), "low", font=legend_font, fill=_MUTED)
+    high_w = legend_font.getlength("high")
+    draw.text((_MARGIN + _BAR_W - high_w, label_y), "high", font=legend_font, fill=_MUTED)
+    draw.text(
+        (_MARGIN + _BAR_W + 16, bar_y + (_BAR_H - _LEGEND_SIZE) // 2 - 1),
+        LEGEND,
+        font=legend_font,
+        fill=_MUTED,
+    )
+    return _png(image)
+
+
+# --------------------------------------------------------------------------------------------
+# render_layers
+
+
+def _layer_matrix(layer_weights: Sequence[Sequence[float]], n_words: int) -> np.ndarray:
+    """(layers, ``n_words``) float array; missing or non-finite cells are NaN."""
+    matrix = np.full((len(layer_weights), n_words), np.nan, dtype=float)
+    for i, row in enumerate(layer_weights):
+        vals = list(row)[:n_words]
+        for j, v in enumerate(vals):
+            try:
+                f = float(v)
+            except (TypeError, ValueError):
+                continue
+            if math.isfinite(f):
+                matrix[i, j] = f
+    return matrix
+
+
+def _tick_label(word: object, charset: frozenset[int]) -> str:
+    # "$" would switch matplotlib into mathtext (and can raise on odd input): escape it.
+    return (_clean_word(word, charset, 16) or _MISSING_GLYPH).replace("$", r"\$")
+
+
+def render_layers(explanation: Explanation) -> bytes:
+    """PNG bytes of the words-by-layers heatmap of ``explanation.layer_weights``.
+
+    Rows are layers (layer 1, nearest the input, at the top), columns the first
+    :data:`MAX_LAYER_WORDS` words. An explanation without per-layer weights (e.g. the
+    gradient method) gives a small figure that says so. Writes no files; safe to call from
+    several threads (the matplotlib drawing is serialised by a lock).
+    """
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    assets = _load_assets()
+    words = list(explanation.words)
+    n_total = len(words)
+    words = words[:MAX_LAYER_WORDS]
+    layer_rows = [list(r) for r in (explanation.layer_weights or [])]
+    n_layers = len(layer_rows)
+    n_words = max(len(words), max((len(r) for r in layer_rows), default=0))
+    n_words = min(n_words, MAX_LAYER_WORDS)
+    title = _clean_word(_title(explanation, 40), assets.charset, 200).replace("$", r"\$")
+    if n_total > MAX_LAYER_WORDS:
+        title += f"  (first {MAX_LAYER_WORDS} of {n_total} words)"
+
+    with _mpl_lock:
+        if n_layers == 0 or n_words == 0:
+            fig = Figure(figsize=(6.4, 1.6), dpi=100, facecolor="white")
+            FigureCanvasAgg(fig)
+            fig.text(0.5, 0.62, title, ha="center", va="center", fontsize=12, weight="bold")
+            fig.text(
+                0.5,
+                0.3,
+                "no per-layer attention for this explanation",
+                ha="center",
+                va="center",
+                fontsize=10,
+                color="#666666",
+            )
+        else:
+            matrix = _layer_matrix(layer_rows, n_words)
+            labels = [_tick_label(w, assets.charset) for w in words]
+            labels += [""] * (n_words - len(labels))
+            # Fixed geometry in inches (no layout engine: one draw, predictable size).
+            longest = max((len(t) for t in labels), default=1)
+            left, right_gap, bar_w, bar_space, right = 0.85, 0.15, 0.16, 0.85, 0.1
+            top = 0.5
+            bottom = 0.3 + min(16, longest) * 0.065
+            plot_w = max(4.4, 0.22 * n_words)
+            plot_h = max(2.0, 0.28 * n_layers)
+            width = left + plot_w + right_gap + bar_w + bar_space + right
+            height = bottom + plot_h + top
+            fig = Figure(figsize=(width, height), dpi=100, facecolor="white")
+            FigureCanvasAgg(fig)
+            ax = fig.add_axes((left / width, bottom / height, plot_w / width, plot_h / height))
+            cax = fig.add_axes(
+                (
+                    (left + plot_w + right_gap) / width,
+                    bottom / height,
+                    bar_w / width,
+                    plot_h / height,
+                )
+            )
+            finite = matrix[np.isfinite(matrix)]
+            vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+            cmap = matplotlib.colormaps[LAYERS_CMAP_NAME].with_extremes(bad="#dddddd")
+            image = ax.imshow(
+                np.ma.masked_invalid(matrix),
+                aspect="auto",
+                cmap=cmap,
+                vmin=0.0,
+                vmax=vmax,
+                interpolation="nearest",
+            )
+            ax.set_xticks(range(n_words), labels, rotation=60, ha="right", fontsize=9)
+            ax.set_yticks(range(n_layers), [f"layer {i + 1}" for i in range(n_layers)])
+            ax.tick_params(axis="y", labelsize=9)
+            ax.tick_params(length=0)
+            ax.set_title(title, fontsize=12, weight="bold", loc="left", pad=10)
+            bar = fig.colorbar(image, cax=cax)
+            bar.set_label("[CLS] attention on word", fontsize=9)
+            bar.ax.tick_params(labelsize=8)
+        buf = io.BytesIO()
+        fig.savefig(
+            buf,
+            format="png",
+            facecolor="white",
+            metadata={"Software": None},
+            pil_kwargs={"compress_level": _PNG_COMPRESS},
+        )
+    return buf.getvalue()
