@@ -1,0 +1,148 @@
+"""CLI: ``python -m training train|evaluate`` (contract in DESIGN.md; ``--json`` for machines)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from classifier import Classifier, ModelNotFoundError, ModelStore
+from classifier.base_model import BaseModelError
+from classifier.cli_support import configure, emit, fail
+from classifier.model import pick_device
+from training.data import DataError, read_exports
+from training.evaluate import confusion_matrix_png, evaluate
+from training.finetune import TrainConfig
+from training.pipeline import run_train
+from training.progress import Progress
+
+DEFAULTS = TrainConfig()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="fine-tune on labelled exports; writes a new version")
+    train.add_argument("--data", nargs="+", type=Path, required=True, metavar="FILE")
+    train.add_argument("--eval-data", nargs="+", type=Path, metavar="FILE")
+    train.add_argument("--base", help="base model: directory, hub id, store version or 'current'")
+    train.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
+    train.add_argument("--lr", type=float, default=DEFAULTS.lr)
+    train.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
+    train.add_argument("--max-length", type=int, default=DEFAULTS.max_length)
+    train.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    train.add_argument("--device", default=None, help="auto (default), cpu or cuda")
+    train.add_argument(
+        "--train-embeddings", action="store_true", help="also update the word-embedding matrix"
+    )
+    train.add_argument("--text-column", default="text")
+    train.add_argument("--label-column", default="label")
+    train.add_argument("--promote", action="store_true", help="serve it if not worse than current")
+    train.add_argument("--progress", choices=["bar", "jsonl"], default="bar")
+    train.add_argument("--json", action="store_true")
+
+    ev = sub.add_parser("evaluate", help="score a model on a labelled export")
+    ev.add_argument("--model", default="current", help="current, a version or a directory")
+    ev.add_argument("--data", nargs="+", type=Path, required=True, metavar="FILE")
+    ev.add_argument("--device", default=None)
+    ev.add_argument("--text-column", default="text")
+    ev.add_argument("--label-column", default="label")
+    ev.add_argument("--plot", type=Path, help="also write the confusion matrix PNG here")
+    ev.add_argument("--json", action="store_true")
+
+    demo = sub.add_parser("demo", help="train the default model if needed, then draw heatmaps")
+    demo.add_argument("--out", type=Path, default=Path("out"), help="where heatmaps go")
+    return parser
+
+
+def _validate(args: argparse.Namespace) -> None:
+    for name in ("epochs", "batch_size", "max_length"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.max_length < 8 or args.max_length > 512:
+        raise ValueError("--max-length must be between 8 and 512")
+    if not 0 < args.lr < 1:
+        raise ValueError("--lr must be between 0 and 1")
+
+
+def _train(args: argparse.Namespace) -> int:
+    _validate(args)
+    config = TrainConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        max_length=args.max_length,
+        seed=args.seed,
+        freeze_word_embeddings=not args.train_embeddings,
+    )
+    result = run_train(
+        args.data,
+        eval_data=args.eval_data,
+        store=ModelStore(),
+        config=config,
+        device=pick_device(args.device),
+        base=args.base,
+        promote=args.promote,
+        progress=Progress(jsonl=args.progress == "jsonl"),
+        text_column=args.text_column,
+        label_column=args.label_column,
+    )
+    metrics = result["metrics"]
+    human = (
+        f"trained {result['version']} in {result['seconds']:.0f}s on {result['device']}\n"
+        f"  eval accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f} "
+        f"({result['rows']['eval']} rows, best epoch {result['best_epoch']})\n"
+        f"  path {result['path']}\n"
+        f"  promoted: {'yes' if result['promoted'] else 'no'}"
+        + (f" ({result['promotion']['reason']})" if result["promotion"] else "")
+    )
+    emit(result, args.json, human)
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    rows = read_exports(args.data, args.text_column, args.label_column)
+    classifier = Classifier.load(args.model, store=ModelStore(), device=args.device)
+    report = evaluate(classifier, rows)
+    report["model"] = classifier.version
+    if args.plot:
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
+        args.plot.write_bytes(confusion_matrix_png(report, title=f"{classifier.version}"))
+        report["plot"] = str(args.plot)
+    lines = [
+        f"{classifier.version} on {report['n']} rows: accuracy {report['accuracy']:.3f}, "
+        f"macro-F1 {report['macro_f1']:.3f}"
+    ] + [
+        f"  {label:<24} P {m['precision']:.3f}  R {m['recall']:.3f}  "
+        f"F1 {m['f1']:.3f}  n={m['support']}"
+        for label, m in report["per_class"].items()
+    ]
+    emit(report, args.json, "\n".join(lines))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from training.demo import run_demo
+
+    run_demo(args.out, ModelStore(), lambda line: emit({}, False, line))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code (2 for bad input)."""
+    args = _parser().parse_args(argv)
+    configure()
+    try:
+        commands = {"train": _train, "evaluate": _evaluate, "demo": _demo}
+        return commands[args.command](args)
+    except DataError as exc:
+        return fail(f"error: invalid training data, nothing was written:\n{exc}")
+    except (ModelNotFoundError, BaseModelError, ValueError) as exc:
+        return fail(f"error: {exc}")
+    except KeyboardInterrupt:
+        return fail("interrupted: no model version was written", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

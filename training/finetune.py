@@ -1,0 +1,232 @@
+"""The fine-tuning loop: BERT + linear head, AdamW with linear warm-up/decay, best epoch kept.
+
+Batches are padded dynamically and grouped by length (HF's ``LengthGroupedSampler`` idea:
+shuffle, cut into mega-batches, sort each by length), so short texts do not pay for long
+ones. bf16 autocast is used on CUDA; the CPU trains in fp32.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import (
+    AutoTokenizer,
+    BertForSequenceClassification,
+    PreTrainedTokenizerBase,
+    get_linear_schedule_with_warmup,
+)
+
+from classifier import Classifier
+from classifier.base_model import is_local
+from classifier.encoding import Encoded, collate, encode
+from training.data import DataError, Example
+from training.evaluate import evaluate
+from training.progress import Progress
+
+log = logging.getLogger(__name__)
+
+MEGA_BATCH_FACTOR = 50
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters; the defaults were chosen by the runs recorded in the README."""
+
+    epochs: int = 4
+    lr: float = 1e-4
+    batch_size: int = 16
+    max_length: int = 128
+    seed: int = 42
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_grad_norm: float = 1.0
+    freeze_word_embeddings: bool = True
+
+
+@dataclass
+class TrainOutcome:
+    """A trained model with its evaluation on the held-out rows."""
+
+    model: BertForSequenceClassification
+    tokenizer: PreTrainedTokenizerBase
+    labels: list[str]
+    metrics: dict
+    best_epoch: int
+    history: list[dict] = field(default_factory=list)
+    device: str = "cpu"
+    seconds: float = 0.0
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python and torch (CPU and CUDA) so runs repeat."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def length_grouped_batches(
+    lengths: Sequence[int], batch_size: int, rng: random.Random
+) -> list[list[int]]:
+    """Shuffled batches whose rows have similar lengths (the longest batch goes first)."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    mega = batch_size * MEGA_BATCH_FACTOR
+    batches = []
+    for start in range(0, len(order), mega):
+        chunk = sorted(order[start : start + mega], key=lambda i: -lengths[i])
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    longest = max(range(len(batches)), key=lambda b: max(lengths[i] for i in batches[b]))
+    batches.insert(0, batches.pop(longest))
+    return batches
+
+
+def load_base(
+    base: str, labels: Sequence[str]
+) -> tuple[BertForSequenceClassification, PreTrainedTokenizerBase]:
+    """A sequence-classification model for ``labels`` on top of ``base`` (directory or hub id).
+
+    A base that already has exactly these labels (an earlier Heed version) keeps its head;
+    otherwise a new head is initialised.
+    """
+    id2label = dict(enumerate(labels))
+    config_path = Path(base) / "config.json"
+    same_head = False
+    if is_local(base) and config_path.is_file():
+        previous = json.loads(config_path.read_text(encoding="utf-8")).get("id2label") or {}
+        same_head = [previous.get(str(i)) for i in range(len(labels))] == list(labels) and len(
+            previous
+        ) == len(labels)
+    try:
+        model = BertForSequenceClassification.from_pretrained(
+            base,
+            num_labels=len(labels),
+            id2label=id2label,
+            label2id={label: i for i, label in id2label.items()},
+            ignore_mismatched_sizes=not same_head,
+            attn_implementation="sdpa",
+            local_files_only=True,
+        )
+        tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    except OSError as exc:
+        raise DataError([f"{base}:1: cannot load base model offline: {exc}"]) from exc
+    return model, tokenizer
+
+
+def _summary(metrics: dict) -> dict:
+    return {k: metrics[k] for k in ("accuracy", "macro_f1", "per_class")}
+
+
+def train(
+    train_rows: Sequence[Example],
+    eval_rows: Sequence[Example],
+    *,
+    base: str,
+    config: TrainConfig,
+    device: torch.device,
+    progress: Progress | None = None,
+) -> TrainOutcome:
+    """Fine-tune ``base`` on ``train_rows``; the epoch with the best eval macro-F1 is returned."""
+    progress = progress or Progress()
+    started = time.monotonic()
+    seed_everything(config.seed)
+    labels = sorted({e.label for e in train_rows})
+    unseen = sorted({e.label for e in eval_rows} - set(labels))
+    if unseen:
+        sources = {e.label: e.source for e in eval_rows}
+        raise DataError(
+            [f"{sources[u]}: eval label {u!r} never appears in the training rows" for u in unseen]
+        )
+    model, tokenizer = load_base(base, labels)
+    model.to(device)
+    # The 30k x hidden word-embedding matrix is half of a small BERT's weights; leaving it
+    # frozen cuts a third of the CPU step time with no accuracy loss (README: runs).
+    model.bert.embeddings.word_embeddings.weight.requires_grad_(not config.freeze_word_embeddings)
+    label_ids = {label: i for i, label in enumerate(labels)}
+    encoded: list[Encoded] = encode(tokenizer, [e.text for e in train_rows], config.max_length)
+    targets = torch.tensor([label_ids[e.label] for e in train_rows], dtype=torch.long)
+    lengths = [len(row.input_ids) for row in encoded]
+    steps_per_epoch = math.ceil(len(encoded) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm", "norm.weight")
+    groups = [
+        {
+            "params": [p for n, p in trainable if not any(k in n for k in no_decay)],
+            "weight_decay": config.weight_decay,
+        },
+        {"params": [p for n, p in trainable if any(k in n for k in no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=config.lr, fused=device.type == "cuda")
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps
+    )
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    rng = random.Random(config.seed)
+    evaluator = Classifier(
+        model, tokenizer, version="(training)", device=device, max_length=config.max_length
+    )
+    best_state: dict[str, torch.Tensor] | None = None
+    best_f1, best_epoch, best_metrics = -1.0, 0, {}
+    history: list[dict] = []
+    progress.start(
+        epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
+        train_rows=len(train_rows),
+        eval_rows=len(eval_rows),
+    )
+    try:
+        step = 0
+        for epoch in range(1, config.epochs + 1):
+            model.train()
+            for batch_index in length_grouped_batches(lengths, config.batch_size, rng):
+                batch = collate([encoded[i] for i in batch_index], tokenizer.pad_token_id)
+                batch = {k: v.to(device) for k, v in batch.items()}
+                with autocast:
+                    loss = model(**batch, labels=targets[batch_index].to(device)).loss
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                step += 1
+                progress.step(
+                    epoch=epoch,
+                    step=step,
+                    total_steps=total_steps,
+                    loss=float(loss.detach()),
+                    lr=scheduler.get_last_lr()[0],
+                )
+            metrics = evaluate(evaluator, eval_rows)
+            improved = metrics["macro_f1"] > best_f1
+            history.append({"epoch": epoch, **_summary(metrics)})
+            if improved:
+                best_f1, best_epoch, best_metrics = metrics["macro_f1"], epoch, metrics
+                best_state = {
+                    k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()
+                }
+            progress.epoch(epoch=epoch, metrics=metrics, best=improved)
+    finally:
+        progress.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    log.info("best epoch %d of %d: macro-F1 %.4f", best_epoch, config.epochs, best_f1)
+    return TrainOutcome(
+        model=model,
+        tokenizer=tokenizer,
+        labels=labels,
+        metrics=best_metrics,
+        best_epoch=best_epoch,
+        history=history,
+        device=str(device),
+        seconds=time.monotonic() - started,
+    )

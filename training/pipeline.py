@@ -1,0 +1,153 @@
+"""Exports in, a new immutable model version out; promotion only when it is not worse."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import torch
+
+from classifier import Classifier, ModelStore
+from classifier.base_model import describe_base_model, resolve_base_model
+from classifier.store import METADATA_FILE, VERSION_PATTERN
+from training.data import Example, file_sha256, read_exports, stratified_split
+from training.evaluate import confusion_matrix_png, evaluate
+from training.finetune import TrainConfig, train
+from training.progress import Progress
+
+log = logging.getLogger(__name__)
+
+EVAL_FRACTION = 0.2
+PROMOTION_TOLERANCE = 1e-9
+
+
+def load_rows(
+    data: Sequence[Path],
+    eval_data: Sequence[Path] | None,
+    *,
+    seed: int,
+    text_column: str = "text",
+    label_column: str = "label",
+) -> tuple[list[Example], list[Example]]:
+    """Read and validate the exports; split off a stratified eval set when none is given."""
+    rows = read_exports(data, text_column, label_column)
+    if eval_data:
+        return rows, read_exports(eval_data, text_column, label_column)
+    return stratified_split(rows, EVAL_FRACTION, seed)
+
+
+def resolve_base(base: str | None, store: ModelStore) -> str:
+    """``--base``: ``current`` or a store version (continue from it), a directory or a hub id."""
+    if base and (base == "current" or VERSION_PATTERN.fullmatch(base)):
+        return str(store.resolve(base).path)
+    return resolve_base_model(base)
+
+
+def promotion_decision(
+    store: ModelStore, new_f1: float, eval_rows: Sequence[Example], device: torch.device
+) -> tuple[bool, dict]:
+    """Compare against the serving model on the same eval rows; the first model always wins."""
+    current = store.current()
+    if current is None:
+        return True, {"reason": "first model in the store"}
+    serving = Classifier.load(current, store=store, device=str(device))
+    baseline = evaluate(serving, eval_rows)["macro_f1"]
+    better = new_f1 + PROMOTION_TOLERANCE >= baseline
+    verdict = "not worse than" if better else "worse than"
+    return better, {
+        "baseline_version": current,
+        "baseline_macro_f1": baseline,
+        "reason": f"eval macro-F1 {new_f1:.4f} is {verdict} {current}'s {baseline:.4f}",
+    }
+
+
+def run_train(
+    data: Sequence[Path],
+    *,
+    store: ModelStore,
+    config: TrainConfig,
+    device: torch.device,
+    eval_data: Sequence[Path] | None = None,
+    base: str | None = None,
+    promote: bool = False,
+    progress: Progress | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+) -> dict:
+    """Validate, fine-tune, write a new version, and promote it when asked and not worse.
+
+    Raises :class:`training.data.DataError` before anything is written when input is bad.
+    """
+    started = time.monotonic()
+    train_rows, eval_rows = load_rows(
+        data, eval_data, seed=config.seed, text_column=text_column, label_column=label_column
+    )
+    base_path = resolve_base(base, store)
+    outcome = train(
+        train_rows, eval_rows, base=base_path, config=config, device=device, progress=progress
+    )
+    with store.new_version() as (version, staging):
+        outcome.model.save_pretrained(staging)
+        outcome.tokenizer.save_pretrained(staging)
+        (staging / "confusion_matrix.png").write_bytes(
+            confusion_matrix_png(outcome.metrics, title=f"{version} · held-out eval")
+        )
+        metadata = {
+            "version": version,
+            "labels": outcome.labels,
+            "base_model": describe_base_model(base_path),
+            "data": [
+                {"path": str(p), "sha256": file_sha256(Path(p)), "role": "train"} for p in data
+            ]
+            + [
+                {"path": str(p), "sha256": file_sha256(Path(p)), "role": "eval"}
+                for p in eval_data or []
+            ],
+            "rows": {"train": len(train_rows), "eval": len(eval_rows)},
+            "eval_split": "given"
+            if eval_data
+            else f"stratified {EVAL_FRACTION:.0%} (seed {config.seed})",
+            "training_args": asdict(config),
+            "device": outcome.device,
+            "best_epoch": outcome.best_epoch,
+            "history": outcome.history,
+            "metrics": outcome.metrics,
+            "train_seconds": round(outcome.seconds, 2),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        (staging / METADATA_FILE).write_text(
+            json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
+        )
+    promoted, decision = False, {}
+    if promote:
+        promoted, decision = promotion_decision(
+            store, outcome.metrics["macro_f1"], eval_rows, device
+        )
+        if promoted:
+            store.promote(version)
+        log.info(
+            "%s %s: %s", version, "promoted" if promoted else "not promoted", decision["reason"]
+        )
+    metrics = outcome.metrics
+    return {
+        "version": version,
+        "path": str(store.root / version),
+        "labels": outcome.labels,
+        "metrics": {
+            "accuracy": metrics["accuracy"],
+            "macro_f1": metrics["macro_f1"],
+            "per_class": metrics["per_class"],
+            "confusion_matrix": metrics["confusion_matrix"],
+        },
+        "promoted": promoted,
+        "promotion": decision,
+        "best_epoch": outcome.best_epoch,
+        "rows": {"train": len(train_rows), "eval": len(eval_rows)},
+        "device": outcome.device,
+        "seconds": round(time.monotonic() - started, 2),
+    }
