@@ -13,7 +13,7 @@ from training.data import DataError, read_export, read_exports, stratified_split
 
 def test_csv_with_bom_and_case_insensitive_columns(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
-    path.write_bytes("\ufeffID,Text,LABEL\n1,hello there,greet\n2,\"bye, now\",leave\n".encode())
+    path.write_bytes('\ufeffID,Text,LABEL\n1,hello there,greet\n2,"bye, now",leave\n'.encode())
     rows = read_export(path)
     assert [(r.text, r.label) for r in rows] == [("hello there", "greet"), ("bye, now", "leave")]
     assert rows[1].source == f"{path}:3"
@@ -116,5 +116,7 @@ def test_stratified_split_keeps_every_label(tmp_path: Path) -> None:
 def test_split_refuses_a_label_with_one_example(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text("text,label\nx,a\ny,a\nz,b\n", encoding="utf-8")
-    with pytest.raises(DataError, match=rf"{path}:4: label 'b' has 1 example\(s\); need at least 2"):
+    with pytest.raises(
+        DataError, match=rf"{path}:4: label 'b' has 1 example\(s\); need at least 2"
+    ):
         stratified_split(read_export(path), 0.2, seed=0)

@@ -1,0 +1,181 @@
+"""The CLI contracts of DESIGN.md, on the tiny random BERT (fast).
+
+Most calls go through ``main()`` in-process; one test runs the real ``python -m`` processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from classifier.__main__ import main as classifier_main
+from classifier.store import ModelStore
+from tests.conftest import REPO, make_rows, write_csv
+from training.__main__ import main as training_main
+
+TINY_ARGS = ["--epochs", "1", "--batch-size", "8", "--max-length", "32"]
+
+
+def last_json(capsys: pytest.CaptureFixture[str]) -> dict:
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def train(capsys, tiny_base: Path, *data: Path, extra: tuple[str, ...] = ()) -> dict:
+    args = ["train", "--data", *map(str, data), "--base", str(tiny_base), *TINY_ARGS, *extra]
+    assert training_main([*args, "--json"]) == 0
+    return last_json(capsys)
+
+
+def test_train_json_contract_and_first_promotion(capsys, tiny_base, store_dir, export) -> None:
+    result = train(capsys, tiny_base, export, extra=("--promote",))
+    assert set(result) >= {"version", "path", "labels", "metrics", "promoted", "seconds"}
+    assert set(result["metrics"]) >= {"accuracy", "macro_f1", "per_class"}
+    assert result["labels"] == ["negative", "neutral", "positive"]
+    assert result["promoted"] is True
+    store = ModelStore(store_dir)
+    assert store.current() == result["version"] == store.versions()[0]
+    version_dir = Path(result["path"])
+    for name in ("model.safetensors", "config.json", "heed.json", "confusion_matrix.png"):
+        assert (version_dir / name).is_file(), name
+    assert not list(version_dir.glob("*.bin")) and not list(version_dir.glob("*.pt"))
+    meta = json.loads((version_dir / "heed.json").read_text())
+    assert meta["labels"] == result["labels"]
+    assert meta["data"][0]["sha256"] and meta["rows"] == {"train": 72, "eval": 18}
+    assert json.loads((version_dir / "config.json").read_text())["id2label"]["0"] == "negative"
+
+
+def test_promotion_refuses_a_worse_model(capsys, tiny_base, store_dir, export) -> None:
+    first = train(capsys, tiny_base, export, extra=("--promote", "--epochs", "4", "--lr", "1e-3"))
+    worse = train(capsys, tiny_base, export, extra=("--promote", "--lr", "1e-9"))
+    assert first["metrics"]["macro_f1"] > worse["metrics"]["macro_f1"]
+    assert worse["promoted"] is False
+    assert "worse than" in worse["promotion"]["reason"]
+    assert ModelStore(store_dir).current() == first["version"]
+
+
+def test_evaluate_json_contract(capsys, tiny_base, store_dir, export, tmp_path) -> None:
+    train(capsys, tiny_base, export, extra=("--promote",))
+    plot = tmp_path / "cm.png"
+    assert training_main(["evaluate", "--data", str(export), "--plot", str(plot), "--json"]) == 0
+    report = last_json(capsys)
+    assert set(report) >= {"accuracy", "macro_f1", "per_class", "confusion_matrix", "labels", "n"}
+    assert report["n"] == 90
+    assert sum(map(sum, report["confusion_matrix"])) == 90
+    assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_predict_json_contract(capsys, tiny_model, store_dir, tmp_path) -> None:
+    heatmap = tmp_path / "h.png"
+    text = "The cable   arrived broken, awful!"
+    args = ["predict", text, "--model", str(tiny_model), "--heatmap", str(heatmap), "--json"]
+    for method in ("attention", "rollout", "gradient"):
+        assert classifier_main([*args, "--explain", method]) == 0
+        result = last_json(capsys)
+        assert set(result) >= {"label", "confidence", "scores", "model", "explanation"}
+        assert result["scores"][result["label"]] == result["confidence"]
+        assert sum(result["scores"].values()) == pytest.approx(1.0, abs=1e-5)
+        explanation = result["explanation"]
+        assert explanation["method"] == method
+        assert explanation["words"] == ["The", "cable", "arrived", "broken,", "awful!"]
+        assert len(explanation["weights"]) == 5
+        assert sum(explanation["weights"]) == pytest.approx(1.0)
+        assert heatmap.read_bytes().startswith(b"\x89PNG")
+
+
+def test_models_promote_rollback(capsys, tiny_base, store_dir, export) -> None:
+    first = train(capsys, tiny_base, export, extra=("--promote",))["version"]
+    second = train(capsys, tiny_base, export)["version"]
+    assert classifier_main(["promote", second, "--json"]) == 0
+    assert last_json(capsys) == {"current": second}
+    assert classifier_main(["models", "--json"]) == 0
+    listing = last_json(capsys)
+    assert [v["version"] for v in listing["versions"]] == [first, second]
+    assert [v["current"] for v in listing["versions"]] == [False, True]
+    assert classifier_main(["rollback", "--json"]) == 0
+    assert last_json(capsys) == {"current": first, "previous": second}
+    assert classifier_main(["rollback"]) == 2
+    assert "nothing to roll back to" in capsys.readouterr().err
+
+
+def test_unknown_model_exits_2(capsys, store_dir) -> None:
+    assert classifier_main(["predict", "hello", "--model", "nope", "--json"]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err
+    assert classifier_main(["predict", "hello"]) == 2
+    assert "no model is serving" in capsys.readouterr().err
+    assert classifier_main(["promote", "20990101-000000-abcdef"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "bad.csv:1: empty file"),
+        (b"text,category\nhello,a\n", "bad.csv:1: missing column 'label'"),
+        (
+            b"text,label\nfine,a\nfine too,a\nbad \xc3\x28 utf8,b\nok,b\n",
+            "bad.csv:4: not valid UTF-8",
+        ),
+        (b"text,label\nx,a\ny,a\nz,b\n", "bad.csv:4: label 'b' has 1 example(s)"),
+    ],
+)
+def test_bad_export_exits_2_and_writes_nothing(
+    capsys, tiny_base, store_dir, tmp_path, content, expected
+):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content)
+    code = training_main(["train", "--data", str(bad), "--base", str(tiny_base), "--promote"])
+    assert code == 2
+    assert expected in capsys.readouterr().err
+    assert not store_dir.exists() or ModelStore(store_dir).versions() == []
+
+
+def test_eval_label_missing_from_training_is_refused(capsys, tiny_base, store_dir, tmp_path):
+    train_file = write_csv(tmp_path / "t.csv", [("a b", "x"), ("c d", "y")] * 3)
+    eval_file = write_csv(tmp_path / "e.csv", [("a b", "x"), ("q", "z")])
+    code = training_main(
+        [
+            "train",
+            "--data",
+            str(train_file),
+            "--eval-data",
+            str(eval_file),
+            "--base",
+            str(tiny_base),
+        ]
+    )
+    assert code == 2
+    assert f"{eval_file}:3: eval label 'z' never appears" in capsys.readouterr().err
+
+
+def test_real_processes_keep_stdout_contract(tiny_base, store_dir, tmp_path) -> None:
+    data = write_csv(tmp_path / "d.csv", make_rows(10))
+    env = {**os.environ, "HEED_MODEL_DIR": str(store_dir)}
+    cmd = [sys.executable, "-m", "training", "train", "--data", str(data), "--base", str(tiny_base)]
+    done = subprocess.run(
+        [*cmd, *TINY_ARGS, "--promote", "--progress", "jsonl", "--json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    assert events[0]["event"] == "start"
+    assert {"step", "epoch"} <= {e["event"] for e in events}
+    assert result["promoted"]
+    predicted = subprocess.run(
+        [sys.executable, "-m", "classifier", "predict", "great love", "--json"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(predicted.stdout.strip().splitlines()[-1])["model"] == result["version"]
