@@ -7,8 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from classifier import ModelStore, heatmap
-from classifier.model import Classifier
-from classifier.model import pick_device
+from classifier.model import Classifier, pick_device
 from training.finetune import TrainConfig
 from training.pipeline import run_train
 from training.progress import Progress
