@@ -1,0 +1,1 @@
+"""Bolt listeners: slash commands, auto-tagging of messages, the App Home tab."""

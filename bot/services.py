@@ -1,0 +1,148 @@
+"""What the listeners share: settings, the model holder, a job pool, the batcher, caches.
+
+Listeners ``ack()`` and return at once; the slow part (inference, rendering, Slack calls)
+runs as a *job* on a small thread pool of its own, so Bolt's threads are free for the next
+acknowledgement however slow the model is. :meth:`Services.submit` logs a failed job with
+its context and calls its ``on_error`` (e.g. a short apology to the user).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.batching import MicroBatcher
+from bot.cache import SeenCache, TTLCache
+from bot.serving import ModelHolder
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from classifier.types import Explanation, Prediction
+
+log = logging.getLogger(__name__)
+
+JOB_WORKERS = 4
+NAME_TTL = 600.0
+ACK_SENT = "heed_ack_sent"
+"""Request-context key of a ``threading.Event`` set once the ack has been sent to Slack
+(by :mod:`bot.socket_mode` and :mod:`bot.http_server`)."""
+ACK_WAIT = 3.0
+
+
+def format_context(context: Mapping[str, Any]) -> str:
+    """``{"command": "/classify", "channel": "C1"}`` -> ``'command=/classify channel=C1'``."""
+    return " ".join(f"{k}={v}" for k, v in context.items() if v not in (None, ""))
+
+
+class ChannelMatcher:
+    """Is a channel one of the configured auto-tag channels (given as IDs or ``#names``)?
+
+    Names are resolved lazily (one ``conversations.info`` per channel, cached for
+    ``ttl`` seconds, failures included).
+    """
+
+    def __init__(self, entries: tuple[str, ...], ttl: float = NAME_TTL) -> None:
+        self.ids = frozenset(e for e in entries if not e.startswith("#"))
+        self.names = frozenset(e[1:] for e in entries if e.startswith("#"))
+        self._cache = TTLCache(ttl)
+        self._lookup_lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        """True when any channel is configured."""
+        return bool(self.ids or self.names)
+
+    def matches(self, channel_id: str, lookup: Callable[[str], str | None]) -> bool:
+        """True when ``channel_id`` is configured by ID, or by the name ``lookup`` gives it."""
+        if channel_id in self.ids:
+            return True
+        if not self.names or not channel_id:
+            return False
+        name = self._cache.get(channel_id)
+        if name is None:
+            with self._lookup_lock:  # one conversations.info per channel, even in a burst
+                name = self._cache.get(channel_id)
+                if name is None:
+                    try:
+                        name = lookup(channel_id) or ""
+                    except Exception as exc:
+                        log.warning("cannot look up the name of channel %s: %s", channel_id, exc)
+                        name = ""
+                    self._cache.put(channel_id, name)
+        return name in self.names
+
+
+@dataclass
+class Services:
+    """The shared state of one running bot."""
+
+    settings: Settings
+    holder: ModelHolder
+    jobs: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(JOB_WORKERS, thread_name_prefix="heed-job")
+    )
+    seen: SeenCache = field(default_factory=SeenCache)
+    batcher: MicroBatcher[str, Prediction] | None = None
+    channels: ChannelMatcher | None = None
+    feedback_elements: Callable[[Explanation, dict[str, Any]], list[dict]] | None = None
+    """Hook for the feedback controls of a ``/classify`` reply: given the explanation and the
+    command, the elements of the reply's actions block (see :data:`bot.blocks.FEEDBACK_BLOCK_ID`).
+    None (for now) means no controls."""
+
+    def __post_init__(self) -> None:
+        if self.batcher is None:
+            self.batcher = MicroBatcher(self._predict_batch, name="autotag")
+        if self.channels is None:
+            self.channels = ChannelMatcher(self.settings.autotag_channels)
+
+    def _predict_batch(self, texts: list[str]) -> list[Prediction]:
+        predictions = self.holder.get().predict(texts)
+        log.info("auto-tag: classified a batch of %d message(s)", len(texts))
+        return predictions
+
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        context: Mapping[str, Any] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        after: threading.Event | None = None,
+    ) -> Future[None]:
+        """Run ``fn(*args)`` on the job pool, once ``after`` is set (the ack was sent; at most
+        :data:`ACK_WAIT` s). A failure is logged with ``context`` and a reference, and
+        ``on_error(ref)`` is called (its own failure is logged too)."""
+        return self.jobs.submit(self._run, fn, args, dict(context or {}), on_error, after)
+
+    @staticmethod
+    def _run(
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        context: dict[str, Any],
+        on_error: Callable[[str], None] | None,
+        after: threading.Event | None,
+    ) -> None:
+        if after is not None and not after.wait(ACK_WAIT):
+            log.warning(
+                "ack not sent after %.0fs; going on [%s]", ACK_WAIT, format_context(context)
+            )
+        try:
+            fn(*args)
+        except Exception:
+            ref = secrets.token_hex(4)
+            log.exception("%s failed [ref=%s %s]", fn.__name__, ref, format_context(context))
+            if on_error is not None:
+                try:
+                    on_error(ref)
+                except Exception:
+                    log.exception("could not report failure ref=%s to the user", ref)
+
+    def close(self) -> None:
+        """Finish queued work and stop the threads."""
+        if self.batcher is not None:
+            self.batcher.close()
+        self.jobs.shutdown(wait=True, cancel_futures=False)

@@ -1,0 +1,159 @@
+"""ModelHolder: the serving classifier, swapped atomically when the store's pointer moves.
+
+The bot loads the current version once at start-up. A daemon thread polls the store's
+``current`` pointer (every ~2 s), so a promotion or rollback made by another process (the
+``classifier`` CLI, a training child) is served without a restart. A new version is loaded
+and warmed up *before* the swap; callers that already hold the previous classifier finish
+their request with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from classifier.store import ModelNotFoundError, ModelStore
+
+if TYPE_CHECKING:
+    from classifier.model import Classifier
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 2.0
+SAMPLE_DATA = Path(__file__).resolve().parent.parent / "data" / "sample" / "vader_amazon.csv"
+HOW_TO_TRAIN = (
+    "no model is serving in {root}: train one first with `make demo` (the bundled default) or "
+    "`python -m training train --data FILE --promote`, or start with `python -m bot "
+    "--train-default`"
+)
+
+Loader = Callable[[str, ModelStore], "Classifier"]
+
+
+class NoModelError(ModelNotFoundError):
+    """The store has no current version (and none was trained)."""
+
+
+def load_classifier(version: str, store: ModelStore, device: str | None = None) -> Classifier:
+    """Load ``version`` from ``store`` and run it once, so the first request is not slow."""
+    from classifier import heatmap
+    from classifier.model import Classifier
+
+    classifier = Classifier.load(version, store=store, device=device)
+    classifier.predict(["warm up"])
+    heatmap.render(classifier.explain("warm up", "attention"))  # also loads the fonts
+    return classifier
+
+
+class ModelHolder:
+    """Holds the serving :class:`~classifier.model.Classifier` and swaps it atomically."""
+
+    def __init__(
+        self,
+        store: ModelStore,
+        *,
+        device: str | None = None,
+        loader: Loader | None = None,
+        poll_interval: float = POLL_INTERVAL,
+    ) -> None:
+        self.store = store
+        self.poll_interval = poll_interval
+        self._loader: Loader = loader or (lambda v, s: load_classifier(v, s, device))
+        self._current: Classifier | None = None
+        self._reload_lock = threading.Lock()
+        self._failed: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._listeners: list[Callable[[Classifier], None]] = []
+
+    def get(self) -> Classifier:
+        """The serving classifier; keep the reference for the whole request."""
+        current = self._current
+        if current is None:
+            raise NoModelError("the model is not loaded yet")
+        return current
+
+    @property
+    def version(self) -> str | None:
+        """The serving version, or None before the first load."""
+        current = self._current
+        return current.version if current is not None else None
+
+    def on_swap(self, callback: Callable[[Classifier], None]) -> None:
+        """Call ``callback(new_classifier)`` after each swap (from the swapping thread)."""
+        self._listeners.append(callback)
+
+    def load(self) -> Classifier:
+        """Load the store's current version (start-up); raises :class:`NoModelError`."""
+        if self.store.current() is None:
+            raise NoModelError(HOW_TO_TRAIN.format(root=self.store.root))
+        self.reload()
+        return self.get()
+
+    def reload(self) -> bool:
+        """Load and swap in the store's current version if it differs; True when swapped.
+
+        A version that fails to load is logged and skipped until the pointer moves again;
+        the previous classifier keeps serving.
+        """
+        with self._reload_lock:
+            wanted = self.store.current()
+            if wanted is None or wanted == self.version or wanted == self._failed:
+                return False
+            try:
+                fresh = self._loader(wanted, self.store)
+            except Exception:
+                if self._current is None:
+                    raise
+                self._failed = wanted
+                log.exception("cannot load model %s; still serving %s", wanted, self.version)
+                return False
+            previous, self._current, self._failed = self.version, fresh, None
+        log.info("serving model %s (was %s)", fresh.version, previous or "none")
+        for callback in list(self._listeners):
+            try:
+                callback(fresh)
+            except Exception:
+                log.exception("model swap listener failed")
+        return True
+
+    def start_watching(self) -> None:
+        """Poll the store's pointer in a daemon thread until :meth:`stop`."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._watch, name="model-watcher", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the watcher thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.poll_interval):
+            try:
+                self.reload()
+            except Exception:
+                log.exception("model watcher failed")
+
+
+def train_default(store: ModelStore, device: str | None = None) -> str:
+    """Fine-tune the bundled default model on the sample data and promote it; its version."""
+    from classifier.model import pick_device
+    from training.finetune import TrainConfig
+    from training.pipeline import run_train
+    from training.progress import Progress
+
+    log.info("no model serving in %s: training the default on %s", store.root, SAMPLE_DATA.name)
+    result = run_train(
+        [SAMPLE_DATA],
+        store=store,
+        config=TrainConfig(),
+        device=pick_device(device),
+        promote=True,
+        progress=Progress(),
+    )
+    return str(result["version"])

@@ -1,0 +1,49 @@
+"""Socket Mode: Bolt's built-in handler, plus a signal that the ack has left the process.
+
+:class:`AckFirstSocketModeHandler` dispatches like Bolt's own handler and sets the
+``threading.Event`` stored under :data:`bot.services.ACK_SENT` in the request context once
+the acknowledgement was written to the WebSocket. Jobs wait for it, so inference never starts
+before Slack has its ack.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.socket_mode.internals import send_response
+from slack_bolt.request import BoltRequest
+from slack_sdk.socket_mode.client import BaseSocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+
+from bot.services import ACK_SENT
+
+
+def retry_headers(req: SocketModeRequest) -> dict[str, str | Sequence[str]] | None:
+    """Slack's HTTP retry headers for a Socket Mode envelope (as Bolt's adapter builds them)."""
+    headers: dict[str, str | Sequence[str]] = {}
+    if req.retry_attempt is not None:
+        headers["x-slack-retry-num"] = str(req.retry_attempt)
+    if req.retry_reason is not None:
+        headers["x-slack-retry-reason"] = req.retry_reason
+    return headers or None
+
+
+class AckFirstSocketModeHandler(SocketModeHandler):
+    """The builtin Socket Mode handler; the request context carries an ack-sent event."""
+
+    def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
+        started = time.time()
+        sent = threading.Event()
+        bolt_req = BoltRequest(
+            mode="socket_mode",
+            body=req.payload,
+            headers=retry_headers(req),
+            context={ACK_SENT: sent},
+        )
+        try:
+            send_response(client, req, self.app.dispatch(bolt_req), started)
+        finally:
+            sent.set()

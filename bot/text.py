@@ -1,0 +1,33 @@
+"""Slack message markup <-> plain text."""
+
+from __future__ import annotations
+
+import re
+
+_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def _link(match: re.Match[str]) -> str:
+    target, label = match.group(1), match.group(2)
+    if target.startswith(("@", "#")):
+        return ("@" if target.startswith("@") else "#") + (label or target[1:])
+    if target.startswith("!"):
+        return "@" + (label or target[1:].split("^")[0])
+    return label or target
+
+
+def slack_to_plain(text: str) -> str:
+    """What a person typed, from Slack's encoded form: ``<url|label>`` -> ``label``,
+    ``<@U1>`` -> ``@U1``, ``<#C1|general>`` -> ``#general``, ``&lt;`` -> ``<`` etc."""
+    text = _LINK.sub(_link, text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis when longer."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"

@@ -1,0 +1,38 @@
+"""slack-manifest.yaml declares what the bot uses: commands, scopes, events, Socket Mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+yaml = pytest.importorskip("yaml")
+
+MANIFEST = Path(__file__).resolve().parent.parent / "slack-manifest.yaml"
+
+
+def test_manifest_matches_the_bot() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    features, settings = manifest["features"], manifest["settings"]
+    commands = {c["command"]: c for c in features["slash_commands"]}
+    assert set(commands) == {"/classify", "/heed-admin"}
+    assert "retrain | status | rollback | export" in commands["/heed-admin"]["usage_hint"]
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert scopes >= {
+        "commands",
+        "chat:write",
+        "files:write",
+        "reactions:write",
+        "channels:history",
+        "groups:history",
+        "channels:read",
+        "groups:read",
+        "im:write",
+        "users:read",
+    }
+    events = set(settings["event_subscriptions"]["bot_events"])
+    assert events == {"message.channels", "message.groups", "app_home_opened"}
+    assert settings["interactivity"]["is_enabled"] and settings["socket_mode_enabled"]
+    assert features["app_home"]["home_tab_enabled"]
+    assert features["bot_user"]["display_name"] == "Heed"
+    assert len(manifest["display_information"]["long_description"]) >= 175

@@ -1,0 +1,110 @@
+"""ModelHolder: load once, atomic swap on a pointer change, failures keep the old model."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.serving import ModelHolder, NoModelError, train_default
+from classifier.store import ModelStore
+
+
+class StubClassifier:
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+
+V1, V2, V3 = "20260101-000000-aaaaaa", "20260102-000000-bbbbbb", "20260103-000000-cccccc"
+
+
+def point(root: Path, version: str) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "current").write_text(version + "\n", encoding="utf-8")
+
+
+def holder_for(root: Path, broken: set[str] | None = None, **kw: float) -> ModelHolder:
+    loads: list[str] = []
+
+    def loader(version: str, store: ModelStore) -> StubClassifier:
+        loads.append(version)
+        if version in (broken or set()):
+            raise OSError(f"cannot read {version}")
+        return StubClassifier(version=version)
+
+    holder = ModelHolder(ModelStore(root), loader=loader, **kw)
+    holder.loads = loads  # type: ignore[attr-defined]
+    return holder
+
+
+def test_empty_store_says_how_to_train(tmp_path: Path) -> None:
+    holder = holder_for(tmp_path / "models")
+    with pytest.raises(NoModelError, match="make demo"):
+        holder.load()
+    with pytest.raises(NoModelError):
+        holder.get()
+    assert holder.version is None
+
+
+def test_load_and_swap_only_when_the_pointer_moves(tmp_path: Path) -> None:
+    point(tmp_path, V1)
+    holder = holder_for(tmp_path)
+    swapped = []
+    holder.on_swap(lambda clf: swapped.append(clf.version))
+    first = holder.load()
+    assert first.version == V1 and holder.get() is first
+    assert not holder.reload() and holder.loads == [V1]  # type: ignore[attr-defined]
+    point(tmp_path, V2)
+    assert holder.reload() and holder.version == V2
+    assert first.version == V1  # a request holding the old one finishes with it
+    assert swapped == [V1, V2]
+
+
+def test_a_broken_version_keeps_the_old_one_serving(tmp_path: Path) -> None:
+    point(tmp_path, V1)
+    holder = holder_for(tmp_path, broken={V2})
+    holder.load()
+    point(tmp_path, V2)
+    assert not holder.reload() and holder.version == V1
+    assert not holder.reload()  # not retried until the pointer moves again
+    assert holder.loads == [V1, V2]  # type: ignore[attr-defined]
+    point(tmp_path, V3)
+    assert holder.reload() and holder.version == V3
+
+
+def test_a_broken_first_version_raises(tmp_path: Path) -> None:
+    point(tmp_path, V1)
+    with pytest.raises(OSError):
+        holder_for(tmp_path, broken={V1}).load()
+
+
+def test_the_watcher_picks_up_a_promotion(tmp_path: Path) -> None:
+    point(tmp_path, V1)
+    holder = holder_for(tmp_path, poll_interval=0.05)
+    holder.load()
+    holder.start_watching()
+    try:
+        point(tmp_path, V2)
+        deadline = time.monotonic() + 5
+        while holder.version != V2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert holder.version == V2
+    finally:
+        holder.stop()
+
+
+def test_train_default_runs_the_pipeline_with_promotion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = {}
+
+    def fake_run_train(data: list[Path], **kw: object) -> dict:
+        seen.update(kw, data=data)
+        return {"version": V1}
+
+    monkeypatch.setattr("training.pipeline.run_train", fake_run_train)
+    store = ModelStore(tmp_path)
+    assert train_default(store, "cpu") == V1
+    assert seen["promote"] is True and seen["store"] is store
+    assert seen["data"][0].name == "vader_amazon.csv" and seen["data"][0].is_file()

@@ -1,0 +1,160 @@
+"""Settings validation: each bad value is one line naming the variable, never a secret."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.settings import DEFAULT_LABEL_EMOJI, Settings, SettingsError
+
+REPO = Path(__file__).resolve().parent.parent
+BASE = {"SLACK_BOT_TOKEN": "xoxb-1-secret-bot", "SLACK_APP_TOKEN": "xapp-1-secret-app"}
+
+
+def load(**env: str) -> Settings:
+    return Settings.from_env({**BASE, **env})
+
+
+def test_defaults_in_socket_mode(tmp_path: Path) -> None:
+    s = load()
+    assert s.socket_mode and s.signing_secret is None and s.api_url is None
+    assert s.model_dir == Path("models") and s.data_dir == Path("var")
+    assert s.autotag_channels == () and s.autotag_threshold == 0.8
+    assert s.explain_method == "attention" and not s.private_replies
+    assert s.admins_from_workspace and s.device == "auto" and s.log_level == "INFO"
+    assert dict(s.label_emoji) == dict(DEFAULT_LABEL_EMOJI)
+    assert s.emoji_for("positive") == "+1" and s.emoji_for("refund_request") == "label"
+    assert "secret" not in repr(s)
+
+
+def test_every_value_parsed(tmp_path: Path) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text("text,label\n", encoding="utf-8")
+    s = load(
+        SLACK_API_URL="http://127.0.0.1:9/api",
+        HEED_MODEL_DIR=str(tmp_path / "m"),
+        HEED_DATA_DIR=str(tmp_path / "d"),
+        HEED_BASE_MODEL="prajjwal1/bert-tiny",
+        HEED_AUTOTAG_CHANNELS="C0123ABCD, #Support general",
+        HEED_ADMINS="U01,W02",
+        HEED_ADMINS_FROM_WORKSPACE="no",
+        HEED_LABEL_EMOJI="urgent=:rotating_light:, spam=, *=",
+        HEED_AUTOTAG_THRESHOLD="0.95",
+        HEED_AUTOTAG_NOTIFY="urgent,spam",
+        HEED_TRAIN_DATA=str(export),
+        HEED_DEVICE="CUDA:1",
+        HEED_PRIVATE_REPLIES="TRUE",
+        HEED_EXPLAIN_METHOD="Rollout",
+        HEED_LOG_LEVEL="debug",
+    )
+    assert s.api_url == "http://127.0.0.1:9/api/"
+    assert s.autotag_channels == ("C0123ABCD", "#support", "#general")
+    assert s.admins == {"U01", "W02"} and not s.admins_from_workspace
+    assert s.emoji_for("urgent") == "rotating_light"
+    assert s.emoji_for("spam") is None and s.emoji_for("other") is None
+    assert s.should_notify("urgent", 0.95) and not s.should_notify("urgent", 0.94)
+    assert not s.should_notify("other", 0.99)
+    assert s.train_data == (export,) and s.device == "cuda:1" and s.private_replies
+    assert s.explain_method == "rollout" and s.log_level == "DEBUG"
+    assert s.secrets() == ["xoxb-1-secret-bot", "xapp-1-secret-app"]
+
+
+def test_notify_star_means_every_label() -> None:
+    s = load(HEED_AUTOTAG_NOTIFY="*", HEED_AUTOTAG_THRESHOLD="0")
+    assert s.should_notify("anything", 0.0)
+
+
+def test_http_mode_needs_the_signing_secret() -> None:
+    with pytest.raises(SettingsError, match=r"^SLACK_SIGNING_SECRET is required in HTTP mode"):
+        Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1"})
+    s = Settings.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "abc123"})
+    assert not s.socket_mode and s.signing_secret == "abc123"
+
+
+BAD = [
+    ({"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN is required"),
+    ({"SLACK_BOT_TOKEN": "xoxp-user-secret-value"}, "SLACK_BOT_TOKEN must be a bot token"),
+    ({"SLACK_APP_TOKEN": "xoxb-wrong-secret-value"}, "SLACK_APP_TOKEN must be an app-level"),
+    ({"SLACK_API_URL": "ftp://example.com"}, "SLACK_API_URL must be an http"),
+    ({"HEED_AUTOTAG_THRESHOLD": "abc"}, "HEED_AUTOTAG_THRESHOLD must be a number between 0 and 1"),
+    ({"HEED_AUTOTAG_THRESHOLD": "1.5"}, "HEED_AUTOTAG_THRESHOLD must be a number between 0 and 1"),
+    ({"HEED_AUTOTAG_THRESHOLD": "nan"}, "HEED_AUTOTAG_THRESHOLD must be a number between 0 and 1"),
+    ({"HEED_AUTOTAG_CHANNELS": "C1,#bad channel!"}, "HEED_AUTOTAG_CHANNELS must list"),
+    ({"HEED_ADMINS": "alice"}, "HEED_ADMINS must list Slack user IDs"),
+    ({"HEED_LABEL_EMOJI": "positive"}, "HEED_LABEL_EMOJI must be label=emoji pairs"),
+    ({"HEED_LABEL_EMOJI": "positive=thumbs up"}, "HEED_LABEL_EMOJI must be label=emoji pairs"),
+    ({"HEED_TRAIN_DATA": "/nonexistent/x.csv"}, "HEED_TRAIN_DATA must list existing files"),
+    ({"HEED_DEVICE": "tpu"}, "HEED_DEVICE must be auto, cpu, cuda"),
+    ({"HEED_PRIVATE_REPLIES": "maybe"}, "HEED_PRIVATE_REPLIES must be true or false"),
+    ({"HEED_ADMINS_FROM_WORKSPACE": "2"}, "HEED_ADMINS_FROM_WORKSPACE must be true or false"),
+    ({"HEED_EXPLAIN_METHOD": "shap"}, "HEED_EXPLAIN_METHOD must be one of attention"),
+    ({"HEED_LOG_LEVEL": "loud"}, "HEED_LOG_LEVEL must be one of DEBUG"),
+]
+
+
+@pytest.mark.parametrize("env,message", BAD, ids=[next(iter(e)) for e, _ in BAD])
+def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=f"^{message}") as err:
+        Settings.from_env({**BASE, **env})
+    text = str(err.value)
+    assert "\n" not in text and err.value.variable == next(iter(env))
+    assert "secret" not in text  # no token/secret value is ever echoed
+
+
+def test_a_file_where_a_directory_is_expected(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(SettingsError, match=r"^HEED_MODEL_DIR must be a directory"):
+        load(HEED_MODEL_DIR=str(tmp_path / "f"))
+
+
+def run_bot(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "HEED_"))}
+    clean["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**clean, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "env,variable",
+    [
+        ({}, "SLACK_BOT_TOKEN"),
+        ({**BASE, "SLACK_BOT_TOKEN": "xoxp-top-secret-value"}, "SLACK_BOT_TOKEN"),
+        ({**BASE, "HEED_AUTOTAG_THRESHOLD": "abc"}, "HEED_AUTOTAG_THRESHOLD"),
+        ({"SLACK_BOT_TOKEN": "xoxb-top-secret-value"}, "SLACK_SIGNING_SECRET"),
+    ],
+)
+def test_python_m_bot_exits_2_with_one_line(
+    env: dict[str, str], variable: str, tmp_path: Path
+) -> None:
+    done = run_bot(env, tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {variable} "), done.stderr
+    assert "top-secret" not in done.stderr + done.stdout and "secret-bot" not in done.stderr
+
+
+def test_dotenv_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(
+        "SLACK_BOT_TOKEN=xoxb-from-dotenv\nSLACK_APP_TOKEN=xapp-x\nHEED_AUTOTAG_THRESHOLD=abc\n"
+    )
+    done = run_bot({}, tmp_path)
+    assert done.returncode == 2 and "HEED_AUTOTAG_THRESHOLD" in done.stderr
+    done = run_bot({"HEED_AUTOTAG_THRESHOLD": "0.5", "HEED_MODEL_DIR": "empty"}, tmp_path)
+    assert done.returncode == 2 and "no model is serving" in done.stderr
+
+
+def test_empty_store_says_how_to_train(tmp_path: Path) -> None:
+    done = run_bot({**BASE, "HEED_MODEL_DIR": str(tmp_path / "models")}, tmp_path)
+    assert done.returncode == 2
+    assert "make demo" in done.stderr and "python -m training train" in done.stderr
+    assert "--train-default" in done.stderr
