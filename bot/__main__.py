@@ -2,8 +2,10 @@
 
 Socket Mode when ``SLACK_APP_TOKEN`` is set, else HTTP mode on ``--port`` (default 3000,
 requests verified with ``SLACK_SIGNING_SECRET``). Settings come from the environment and a
-``.env`` file (the environment wins). Exit codes: 0 after SIGTERM/Ctrl-C, 2 for a missing or
-malformed setting or no model to serve, 1 when Slack cannot be reached.
+``.env`` file (the environment wins). The SQLite database (feedback, jobs, audit log) is
+``$HEED_DATA_DIR/heed.sqlite3``; a damaged one stops start-up, it is never replaced.
+Exit codes: 0 after SIGTERM/Ctrl-C, 2 for a missing or malformed setting, a broken database
+or no model to serve, 1 when Slack cannot be reached.
 """
 
 from __future__ import annotations
@@ -78,16 +80,32 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from slack_bolt.error import BoltError
 
     from bot.app import build_app
+    from bot.feedback import DB_FILENAME, FeedbackStore, FeedbackStoreError
+    from bot.retrain import RetrainRunner
     from bot.services import Services
     from bot.serving import HOW_TO_TRAIN, ModelHolder, train_default
     from classifier.store import ModelNotFoundError, ModelStore
 
+    try:
+        feedback = FeedbackStore(settings.data_dir / DB_FILENAME)
+    except FeedbackStoreError as exc:
+        return _fail(str(exc))
     store = ModelStore(settings.model_dir)
     if store.current() is None and not args.train_default:
+        feedback.close()
         return _fail(HOW_TO_TRAIN.format(root=store.root))
 
     holder = ModelHolder(store, device=settings.device)
-    services = Services(settings, holder)
+    runner = RetrainRunner(
+        settings.model_dir,
+        settings.train_data,
+        feedback,
+        timeout_s=settings.retrain_timeout,
+        extra_args=settings.retrain_args,
+        base=settings.base_model,
+        exports_dir=settings.data_dir / "exports",
+    )
+    services = Services(settings, holder, feedback=feedback, retrain=runner)
     try:
         app = build_app(settings, holder, services=services)  # auth.test: fail fast
     except BoltError as exc:
@@ -114,10 +132,12 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return _fail(f"cannot load the model: {exc}", 1)
     holder.start_watching()
     log.info(
-        "serving model %s; auto-tagging %s; replies %s",
+        "serving model %s; auto-tagging %s; replies %s; database %s; admins %s",
         holder.version,
         ", ".join(settings.autotag_channels) or "off",
         "private" if settings.private_replies else "in channel",
+        feedback.path,
+        _admins(settings),
     )
 
     stop = threading.Event()
@@ -133,6 +153,13 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         _drain(services)
     log.info("stopped")
     return 0
+
+
+def _admins(settings: Settings) -> str:
+    who = sorted(settings.admins) + (
+        ["workspace admins/owners"] if settings.admins_from_workspace else []
+    )
+    return ", ".join(who) or "none (set HEED_ADMINS)"
 
 
 def _serve_socket_mode(app: App, settings: Settings, stop: threading.Event) -> None:

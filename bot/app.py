@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
-from bot.listeners import commands, home, messages
+from bot.listeners import actions, admin, commands, home, messages
 from bot.services import Services, format_context
 from bot.serving import ModelHolder
 from bot.settings import Settings
@@ -83,6 +83,8 @@ def build_app(
         )
 
     commands.register(app, services)
+    admin.register(app, services)
+    actions.register(app, services)
     messages.register(app, services)
     home.register(app, services)
     return app

@@ -16,12 +16,15 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.admin import AdminCheck
 from bot.batching import MicroBatcher
 from bot.cache import SeenCache, TTLCache
 from bot.serving import ModelHolder
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.feedback import FeedbackStore
+    from bot.retrain import RetrainRunner
     from classifier.types import Explanation, Prediction
 
 log = logging.getLogger(__name__)
@@ -90,15 +93,24 @@ class Services:
     batcher: MicroBatcher[str, Prediction] | None = None
     channels: ChannelMatcher | None = None
     feedback_elements: Callable[[Explanation, dict[str, Any]], list[dict]] | None = None
-    """Hook for the feedback controls of a ``/classify`` reply: given the explanation and the
-    command, the elements of the reply's actions block (see :data:`bot.blocks.FEEDBACK_BLOCK_ID`).
-    None (for now) means no controls."""
+    """Hook overriding the feedback controls of a ``/classify`` reply: given the explanation
+    and the command, the elements of the reply's actions block (see
+    :data:`bot.blocks.FEEDBACK_BLOCK_ID`). None: Heed's own controls when :attr:`feedback` is
+    set (the prediction is recorded and its id goes into the controls), else no controls."""
+    feedback: FeedbackStore | None = None
+    """The SQLite store (predictions, answers, jobs, audit log); None disables feedback and
+    the admin command's retrain/export (tests without a database)."""
+    retrain: RetrainRunner | None = None
+    """Runs retraining jobs for ``/heed-admin retrain`` (needs :attr:`feedback`)."""
+    admin: AdminCheck | None = None
 
     def __post_init__(self) -> None:
         if self.batcher is None:
             self.batcher = MicroBatcher(self._predict_batch, name="autotag")
         if self.channels is None:
             self.channels = ChannelMatcher(self.settings.autotag_channels)
+        if self.admin is None:
+            self.admin = AdminCheck(self.settings.admins, self.settings.admins_from_workspace)
 
     def _predict_batch(self, texts: list[str]) -> list[Prediction]:
         predictions = self.holder.get().predict(texts)
@@ -141,8 +153,13 @@ class Services:
                 except Exception:
                     log.exception("could not report failure ref=%s to the user", ref)
 
-    def close(self) -> None:
-        """Finish queued work and stop the threads."""
+    def close(self, retrain_grace: float = 8.0) -> None:
+        """Stop a running retrain (its outcome is still reported), finish queued work, stop
+        the threads, close the database."""
         if self.batcher is not None:
             self.batcher.close()
+        if self.retrain is not None:
+            self.retrain.close(timeout=retrain_grace)
         self.jobs.shutdown(wait=True, cancel_futures=False)
+        if self.feedback is not None:
+            self.feedback.close()

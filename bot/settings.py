@@ -7,6 +7,7 @@ the value of a secret (tokens, signing secret) never appears in a message or a `
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ _CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
 _USER_ID = re.compile(r"[UW][A-Z0-9]+")
 _EMOJI = re.compile(r"[a-z0-9_+'-]{1,100}")
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+RESERVED_TRAIN_FLAGS = ("--data", "--promote", "--progress", "--json")
+"""Training flags the retrain runner sets itself; ``HEED_RETRAIN_ARGS`` may not repeat them."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -55,8 +58,10 @@ class Settings:
     autotag_notify: frozenset[str] = frozenset()
     label_emoji: Mapping[str, str] = field(default_factory=lambda: DEFAULT_LABEL_EMOJI)
     admins: frozenset[str] = frozenset()
-    admins_from_workspace: bool = True
+    admins_from_workspace: bool = False
     train_data: tuple[Path, ...] = ()
+    retrain_timeout: float = 3600.0
+    retrain_args: tuple[str, ...] = ()
     device: str = "auto"
     private_replies: bool = False
     explain_method: str = "attention"
@@ -106,8 +111,10 @@ class Settings:
             autotag_notify=frozenset(reader.items("HEED_AUTOTAG_NOTIFY")),
             label_emoji=reader.emoji("HEED_LABEL_EMOJI"),
             admins=frozenset(reader.user_ids("HEED_ADMINS")),
-            admins_from_workspace=reader.boolean("HEED_ADMINS_FROM_WORKSPACE", True),
+            admins_from_workspace=reader.boolean("HEED_ADMINS_FROM_WORKSPACE", False),
             train_data=reader.files("HEED_TRAIN_DATA"),
+            retrain_timeout=reader.seconds("HEED_RETRAIN_TIMEOUT", 3600.0),
+            retrain_args=reader.arguments("HEED_RETRAIN_ARGS", RESERVED_TRAIN_FLAGS),
             device=reader.choice("HEED_DEVICE", "auto", _DEVICE, "auto, cpu, cuda or cuda:N"),
             private_replies=reader.boolean("HEED_PRIVATE_REPLIES", False),
             explain_method=reader.method("HEED_EXPLAIN_METHOD", "attention"),
@@ -252,6 +259,38 @@ class _Reader:
                     name, f"must list existing files, {_show(str(path))} is not one"
                 )
         return paths
+
+    def seconds(self, name: str, default: float) -> float:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if not 0 < number < float("inf"):
+            raise SettingsError(name, f"must be a positive number of seconds, got {_show(value)}")
+        return number
+
+    def arguments(self, name: str, reserved: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.raw(name)
+        if value is None:
+            return ()
+        try:
+            args = shlex.split(value)
+        except ValueError as exc:
+            raise SettingsError(name, f"must be shell-style arguments: {exc}") from None
+        if args and not args[0].startswith("-"):
+            raise SettingsError(
+                name, f"must start with an option like --epochs, got {_show(args[0])}"
+            )
+        for arg in args:
+            flag = arg.split("=", 1)[0]
+            if flag in reserved:
+                raise SettingsError(
+                    name, f"must not set {flag}: Heed passes {', '.join(reserved)} itself"
+                )
+        return tuple(args)
 
     def choice(self, name: str, default: str, pattern: re.Pattern[str], hint: str) -> str:
         value = (self.raw(name) or default).lower()

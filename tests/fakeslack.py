@@ -578,8 +578,10 @@ class FakeSlack:
         message_ts: str | None = None,
         block_id: str = "block",
         message: dict[str, Any] | None = None,
+        selected_option: dict[str, Any] | None = None,
     ) -> str:
-        """Deliver a button click (``block_actions``) on the message ``message_ts``."""
+        """Deliver a button click (``block_actions``) on the message ``message_ts``; with
+        ``selected_option`` (an option object), a ``static_select`` choice instead."""
         rid = str(next(self._ids))
         ts = message_ts or self._next_ts()
         with self._lock:
@@ -606,11 +608,14 @@ class FakeSlack:
                 "response_url": f"{self.base_url}/response/{rid}",
                 "actions": [
                     {
-                        "type": "button",
                         "action_id": action_id,
                         "block_id": block_id,
-                        "value": value,
                         "action_ts": f"{time.time():.6f}",
+                        **(
+                            {"type": "button", "value": value}
+                            if selected_option is None
+                            else {"type": "static_select", "selected_option": selected_option}
+                        ),
                     }
                 ],
             }

@@ -175,11 +175,9 @@ def test_acks_never_wait_for_a_slow_model(start: Any) -> None:
     )
 
 
-def test_admin_command_placeholder_and_home_tab(start: Any) -> None:
+def test_home_tab_without_a_database(start: Any) -> None:
     app = start(StubClassifier(), autotag_channels=("C1", "#support"))
     fake = app.fake
-    envelope = fake.send_slash_command("/heed-admin", "status")
-    assert VERSION in fake.wait_for_ack(envelope).payload["text"]
     fake.send_event({"type": "app_home_opened", "user": "U3", "channel": "DU3", "tab": "home"})
     view = fake.wait_for_call("views.publish", timeout=5).params["view"]
     assert view["type"] == "home" and VERSION in str(view) and "#support" in str(view)

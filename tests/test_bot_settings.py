@@ -25,7 +25,8 @@ def test_defaults_in_socket_mode(tmp_path: Path) -> None:
     assert s.model_dir == Path("models") and s.data_dir == Path("var")
     assert s.autotag_channels == () and s.autotag_threshold == 0.8
     assert s.explain_method == "attention" and not s.private_replies
-    assert s.admins_from_workspace and s.device == "auto" and s.log_level == "INFO"
+    assert not s.admins_from_workspace and s.device == "auto" and s.log_level == "INFO"
+    assert s.retrain_timeout == 3600.0 and s.retrain_args == ()
     assert dict(s.label_emoji) == dict(DEFAULT_LABEL_EMOJI)
     assert s.emoji_for("positive") == "+1" and s.emoji_for("refund_request") == "label"
     assert "secret" not in repr(s)
@@ -41,7 +42,9 @@ def test_every_value_parsed(tmp_path: Path) -> None:
         HEED_BASE_MODEL="prajjwal1/bert-tiny",
         HEED_AUTOTAG_CHANNELS="C0123ABCD, #Support general",
         HEED_ADMINS="U01,W02",
-        HEED_ADMINS_FROM_WORKSPACE="no",
+        HEED_ADMINS_FROM_WORKSPACE="yes",
+        HEED_RETRAIN_TIMEOUT="90.5",
+        HEED_RETRAIN_ARGS="--epochs 1 --base '/models/tiny base' --max-length=32",
         HEED_LABEL_EMOJI="urgent=:rotating_light:, spam=, *=",
         HEED_AUTOTAG_THRESHOLD="0.95",
         HEED_AUTOTAG_NOTIFY="urgent,spam",
@@ -53,7 +56,9 @@ def test_every_value_parsed(tmp_path: Path) -> None:
     )
     assert s.api_url == "http://127.0.0.1:9/api/"
     assert s.autotag_channels == ("C0123ABCD", "#support", "#general")
-    assert s.admins == {"U01", "W02"} and not s.admins_from_workspace
+    assert s.admins == {"U01", "W02"} and s.admins_from_workspace
+    assert s.retrain_timeout == 90.5
+    assert s.retrain_args == ("--epochs", "1", "--base", "/models/tiny base", "--max-length=32")
     assert s.emoji_for("urgent") == "rotating_light"
     assert s.emoji_for("spam") is None and s.emoji_for("other") is None
     assert s.should_notify("urgent", 0.95) and not s.should_notify("urgent", 0.94)
@@ -93,6 +98,13 @@ BAD = [
     ({"HEED_ADMINS_FROM_WORKSPACE": "2"}, "HEED_ADMINS_FROM_WORKSPACE must be true or false"),
     ({"HEED_EXPLAIN_METHOD": "shap"}, "HEED_EXPLAIN_METHOD must be one of attention"),
     ({"HEED_LOG_LEVEL": "loud"}, "HEED_LOG_LEVEL must be one of DEBUG"),
+    ({"HEED_RETRAIN_TIMEOUT": "0"}, "HEED_RETRAIN_TIMEOUT must be a positive number of seconds"),
+    ({"HEED_RETRAIN_TIMEOUT": "soon"}, "HEED_RETRAIN_TIMEOUT must be a positive number"),
+    ({"HEED_RETRAIN_TIMEOUT": "inf"}, "HEED_RETRAIN_TIMEOUT must be a positive number"),
+    ({"HEED_RETRAIN_ARGS": "--base 'unclosed"}, "HEED_RETRAIN_ARGS must be shell-style arguments"),
+    ({"HEED_RETRAIN_ARGS": "epochs 1"}, "HEED_RETRAIN_ARGS must start with an option"),
+    ({"HEED_RETRAIN_ARGS": "--epochs 1 --data x.csv"}, "HEED_RETRAIN_ARGS must not set --data"),
+    ({"HEED_RETRAIN_ARGS": "--progress=bar"}, "HEED_RETRAIN_ARGS must not set --progress"),
 ]
 
 

@@ -158,13 +158,18 @@ def test_timeout_kills_the_job_and_changes_nothing(
 def test_stubborn_process_group_is_killed(
     tmp_path: Path, store_dir: Path, feedback: FeedbackStore
 ) -> None:
-    # Ignores SIGINT and leaves a grandchild: the whole group must still die.
-    python = fake_python(tmp_path, "trap '' INT\nsleep 60 &\nsleep 60")
+    # Ignores SIGINT and leaves a grandchild: the whole group must still die. (The stand-in
+    # says when its trap is set: a SIGINT that came earlier would simply end it.)
+    ready = tmp_path / "trap-set"
+    python = fake_python(tmp_path, f"trap '' INT\ntouch {ready}\nsleep 60 &\nsleep 60")
     export = write_csv(tmp_path / "export.csv", make_rows(2))
     runner = runner_for(
-        tmp_path, store_dir, feedback, [export], python=python, timeout_s=0.5, kill_grace_s=0.3
+        tmp_path, store_dir, feedback, [export], python=python, timeout_s=30, kill_grace_s=0.3
     )
     job = runner.start("UADMIN")
+    deadline = time.monotonic() + 10
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert runner.cancel() is True
     result = job.wait(30)
     assert result.status == "cancelled" and result.returncode == -9

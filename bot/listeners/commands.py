@@ -1,8 +1,10 @@
-"""``/classify`` (and the placeholder for ``/heed-admin``).
+"""``/classify`` (``/heed-admin`` lives in :mod:`bot.listeners.admin`).
 
 The listener acknowledges first — with the usage help when there is nothing to classify — and
 hands the work to a job: explain (one eager pass, which also gives the prediction), render
-the heatmap, post the Block Kit reply, upload the PNG with ``files_upload_v2``.
+the heatmap, record the prediction (when a feedback store is configured; its id goes into the
+reply's feedback controls), post the Block Kit reply, remember where it was posted, upload
+the PNG with ``files_upload_v2``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,12 +25,11 @@ from bot.replies import NOT_MEMBER_ERRORS, api_error, upload_heatmap
 from bot.services import ACK_SENT, Services, format_context
 from bot.text import slack_to_plain
 from classifier import heatmap
-from classifier.types import EXPLAIN_METHODS
+from classifier.types import EXPLAIN_METHODS, Explanation
 
 log = logging.getLogger(__name__)
 
 CLASSIFY = "/classify"
-ADMIN = "/heed-admin"
 _FLAG = re.compile(r"\s*(--explain|-e)(?:=|\s+|$)(\S*)", re.IGNORECASE)
 _HELP = {"help", "-h", "--help"}
 
@@ -87,19 +89,34 @@ def classify_job(
     classifier = services.holder.get()  # kept for the whole request, even across a swap
     explanation = classifier.explain(args.text, args.method)
     png = heatmap.render(explanation)
-    feedback = services.feedback_elements
+    p = explanation.prediction
+    prediction_id, controls = None, None
+    if services.feedback_elements is not None:
+        controls = services.feedback_elements(explanation, command)
+    elif services.feedback is not None:
+        prediction_id = _record_prediction(services, command, args.text, explanation)
+        if prediction_id is not None:
+            controls = blocks.feedback_elements(prediction_id, p.label, list(p.scores))
     reply = {
         "explanation": explanation,
         "text": args.text,
         "user_id": command.get("user_id"),
         "max_tokens": classifier.max_length,
-        "feedback": feedback(explanation, command) if feedback is not None else None,
+        "feedback": controls,
     }
+
+    def posted(channel: str, ts: str) -> None:
+        if prediction_id is None or services.feedback is None:
+            return
+        try:
+            services.feedback.set_prediction_message(prediction_id, channel=channel, message_ts=ts)
+        except Exception:
+            log.exception("cannot store where prediction %d was posted", prediction_id)
+
     if services.settings.private_replies:
-        _reply_private(client, respond, command, reply, png)
+        _reply_private(client, respond, command, reply, png, posted)
     else:
-        _reply_public(client, respond, command, reply, png)
-    p = explanation.prediction
+        _reply_public(client, respond, command, reply, png, posted)
     log.info(
         "classified as %s (%.2f) with %s in %.0f ms [%s]",
         p.label,
@@ -110,13 +127,45 @@ def classify_job(
     )
 
 
+def _record_prediction(
+    services: Services, command: dict[str, Any], text: str, explanation: Explanation
+) -> int | None:
+    """Store the prediction for feedback; None (and a log line) when the database fails,
+    so the reply still goes out, without controls."""
+    assert services.feedback is not None
+    p = explanation.prediction
+    try:
+        return services.feedback.record_prediction(
+            text=text,
+            label=p.label,
+            confidence=p.confidence,
+            scores=p.scores,
+            model_version=p.model,
+            method=explanation.method,
+            channel=command.get("channel_id"),
+            user=command.get("user_id"),
+        )
+    except Exception:
+        log.exception(
+            "cannot record the prediction; replying without feedback controls [%s]",
+            format_context(command_context(command)),
+        )
+        return None
+
+
 def _reply_public(
-    client: WebClient, respond: Respond, command: dict[str, Any], reply: dict, png: bytes
+    client: WebClient,
+    respond: Respond,
+    command: dict[str, Any],
+    reply: dict,
+    png: bytes,
+    posted: Callable[[str, str], None],
 ) -> None:
+    """Post the reply (``posted(channel, ts)`` is told where), then the heatmap."""
     channel, thread_ts = command["channel_id"], command.get("thread_ts")
     text, reply_blocks = blocks.classify_reply(**reply)
     try:
-        client.chat_postMessage(
+        message = client.chat_postMessage(
             channel=channel, thread_ts=thread_ts, text=text, blocks=reply_blocks, unfurl_links=False
         )
     except SlackApiError as exc:
@@ -126,6 +175,7 @@ def _reply_public(
         text, reply_blocks = blocks.classify_reply(**reply, note=blocks.NOT_IN_CHANNEL_NOTE)
         respond(text=text, blocks=reply_blocks, response_type="in_channel", replace_original=False)
         return
+    posted(str(message.get("channel") or channel), str(message["ts"]))
     failure = upload_heatmap(
         client, channel=channel, thread_ts=thread_ts, png=png, explanation=reply["explanation"]
     )
@@ -136,18 +186,27 @@ def _reply_public(
 
 
 def _reply_private(
-    client: WebClient, respond: Respond, command: dict[str, Any], reply: dict, png: bytes
+    client: WebClient,
+    respond: Respond,
+    command: dict[str, Any],
+    reply: dict,
+    png: bytes,
+    posted: Callable[[str, str], None],
 ) -> None:
+    """Reply ephemerally (``posted(channel, message_ts)`` when ``chat.postEphemeral`` took
+    it), then send the heatmap by DM."""
     channel, user = command["channel_id"], command["user_id"]
     text, reply_blocks = blocks.classify_reply(**reply, note=blocks.DM_HEATMAP_NOTE)
     try:
-        client.chat_postEphemeral(
+        message = client.chat_postEphemeral(
             channel=channel,
             user=user,
             thread_ts=command.get("thread_ts"),
             text=text,
             blocks=reply_blocks,
         )
+        if message.get("message_ts"):
+            posted(channel, str(message["message_ts"]))
     except SlackApiError as exc:
         if api_error(exc) not in NOT_MEMBER_ERRORS:
             raise
@@ -195,12 +254,4 @@ def register(app: App, services: Services) -> None:
             context=command_context(command),
             on_error=apologise,
             after=context.get(ACK_SENT),
-        )
-
-    @app.command(ADMIN)
-    def on_admin(ack: Ack) -> None:
-        version = services.holder.version or "none"
-        ack(
-            text=f"Heed is serving model `{version}`. The admin commands "
-            "(retrain | status | rollback | export) are not available yet."
         )

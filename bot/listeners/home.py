@@ -1,4 +1,6 @@
-"""The App Home tab: which model is serving, its labels and held-out metrics, how to use Heed."""
+"""The App Home tab: the serving model (version, labels, held-out metrics), auto-tagging,
+the running retrain job and the last jobs with their outcome, feedback counts, how to use Heed.
+Published with ``views.publish`` each time someone opens the tab."""
 
 from __future__ import annotations
 
@@ -8,34 +10,37 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.blocks import USAGE, percent
+from bot.blocks import home_view
 from bot.services import Services
 
 log = logging.getLogger(__name__)
 
+HOME_JOBS = 5
 
-def home_view(version: str | None, metadata: dict[str, Any], autotag: tuple[str, ...]) -> dict:
-    """The ``home`` view for :meth:`WebClient.views_publish`."""
-    metrics = metadata.get("metrics") or {}
-    lines = [f"*Model:* `{version or 'none'}`"]
-    if metadata.get("labels"):
-        lines.append("*Labels:* " + ", ".join(f"`{label}`" for label in metadata["labels"]))
-    if "accuracy" in metrics and "macro_f1" in metrics:
-        lines.append(
-            f"*Held-out eval:* accuracy {percent(metrics['accuracy'])}, "
-            f"macro-F1 {percent(metrics['macro_f1'])}"
-        )
-    where = ", ".join(c if c.startswith("#") else f"<#{c}>" for c in autotag) or "no channels"
-    lines.append(f"*Auto-tagging:* {where}")
-    return {
-        "type": "home",
-        "blocks": [
-            {"type": "header", "text": {"type": "plain_text", "text": "Heed"}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}},
-            {"type": "divider"},
-            {"type": "section", "text": {"type": "mrkdwn", "text": USAGE}},
-        ],
-    }
+
+def current_home(services: Services) -> dict:
+    """The Home view as of now (a missing heed.json or database just leaves parts out)."""
+    version = services.holder.version
+    try:
+        metadata = services.holder.store.metadata(version) if version else {}
+    except Exception:  # a missing heed.json is not worth a broken tab
+        metadata = {}
+    store, runner = services.feedback, services.retrain
+    current = runner.current_job() if runner is not None else None
+    jobs, counts = [], None
+    if store is not None:
+        try:
+            jobs, counts = store.recent_jobs(HOME_JOBS + 1), store.feedback_counts()
+        except Exception:
+            log.exception("cannot read jobs/feedback for the Home tab")
+    return home_view(
+        version,
+        metadata,
+        services.settings.autotag_channels,
+        current=current,
+        jobs=jobs[: HOME_JOBS + (1 if current else 0)],
+        counts=counts,
+    )
 
 
 def register(app: App, services: Services) -> None:
@@ -45,10 +50,4 @@ def register(app: App, services: Services) -> None:
     def on_home(event: dict[str, Any], client: WebClient) -> None:
         if event.get("tab", "home") != "home":
             return
-        version = services.holder.version
-        try:
-            metadata = services.holder.store.metadata(version) if version else {}
-        except Exception:  # a missing heed.json is not worth a broken tab
-            metadata = {}
-        view = home_view(version, metadata, services.settings.autotag_channels)
-        client.views_publish(user_id=event["user"], view=view)
+        client.views_publish(user_id=event["user"], view=current_home(services))

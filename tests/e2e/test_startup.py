@@ -45,3 +45,23 @@ def test_an_unreachable_slack_exits_1(tiny_model: Path, tmp_path: Path) -> None:
     done = run(env, tmp_path)
     assert done.returncode == 1, done.stderr
     assert "error: cannot reach the Slack Web API at http://127.0.0.1:" in done.stderr
+
+
+def test_a_broken_database_stops_start_up_and_is_kept(tiny_model: Path, tmp_path: Path) -> None:
+    store = make_store(tiny_model, tmp_path / "models")
+    db = tmp_path / "var" / "heed.sqlite3"
+    db.parent.mkdir()
+    db.write_bytes(b"this is not a database, just some bytes that happen to be here\n" * 20)
+    before = db.read_bytes()
+    env = bot_env(
+        SLACK_API_URL=f"http://127.0.0.1:{free_port()}/api",
+        SLACK_BOT_TOKEN="xoxb-x",
+        SLACK_APP_TOKEN="xapp-x",
+        HEED_MODEL_DIR=str(store),
+        HEED_DATA_DIR=str(db.parent),
+    )
+    done = run(env, tmp_path)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {db} is not a valid Heed database")
+    assert db.read_bytes() == before  # never replaced

@@ -1,0 +1,456 @@
+"""Feedback controls and /heed-admin in-process against the fake Slack, with a stub classifier
+and a stand-in for the training CLI (no torch): stored answers and updated replies, refusals
+and the audit log, retrain progress and reports, rollback, export by DM, the Home tab."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot import blocks
+from bot.app import build_app
+from bot.feedback import FeedbackStore
+from bot.retrain import RetrainRunner
+from bot.services import Services
+from bot.serving import ModelHolder
+from bot.settings import Settings
+from bot.socket_mode import AckFirstSocketModeHandler as SocketModeHandler
+from classifier.store import ModelStore
+from tests.conftest import make_rows, write_csv
+from tests.fakeslack import Call, FakeSlack
+from tests.test_bot_app import LABELS, StubClassifier
+
+V1, V2, V3 = "20260101-000000-abcdef", "20260102-000000-bcdef0", "20260103-000000-cafe00"
+PNG = b"\x89PNG\r\n\x1a\n"
+ADMIN, MEMBER = "UADMIN", "UMEMBER"
+
+
+class Heed:
+    """A running in-process app: the fake, its services, the database and the model store."""
+
+    def __init__(self, fake: FakeSlack, services: Services, models: Path) -> None:
+        self.fake, self.services, self.models = fake, services, models
+        assert services.feedback is not None
+        self.db: FeedbackStore = services.feedback
+
+    def admin(self, text: str, user: str = ADMIN, channel: str = "C1") -> Call:
+        """Send ``/heed-admin TEXT`` and return the first response_url answer to it."""
+        before = len(self.fake.calls("response_url"))
+        envelope = self.fake.send_slash_command(
+            "/heed-admin", text, user_id=user, channel_id=channel
+        )
+        assert self.fake.wait_for_ack(envelope).latency < 3
+        return self.fake.wait_for(
+            lambda: self.fake.calls("response_url")[before:], timeout=10, what="an answer"
+        )[0]
+
+    def classify(self, text: str = "so good", channel: str = "C1") -> Call:
+        before = len(self.fake.calls("chat.postMessage"))
+        self.fake.send_slash_command("/classify", text, channel_id=channel)
+        return self.fake.wait_for(
+            lambda: [
+                c for c in self.fake.calls("chat.postMessage")[before:] if c.params.get("blocks")
+            ],
+            timeout=10,
+            what="a /classify reply",
+        )[0]
+
+
+def fake_training(tmp_path: Path, body: str) -> str:
+    """An executable standing in for ``python -m training train`` (ignores its arguments)."""
+    path = tmp_path / "fake-python"
+    path.write_text("#!/bin/sh\n" + body + "\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+def trains_v3(tmp_path: Path, gate: Path | None = None) -> str:
+    """A training stand-in: progress on stderr (held at ``gate`` after the start event until
+    the file exists), then writes and promotes V3 and prints its result, like the CLI."""
+    models = tmp_path / "models"
+    result = {
+        "version": V3,
+        "path": str(models / V3),
+        "labels": list(LABELS),
+        "metrics": {
+            "accuracy": 0.9,
+            "macro_f1": 0.8,
+            "per_class": {
+                label: {"precision": 0.9, "recall": 0.8, "f1": 0.85, "support": 5}
+                for label in LABELS
+            },
+        },
+        "promoted": True,
+        "promotion": {"reason": f"eval macro-F1 0.8000 is not worse than {V1}'s 0.3000"},
+        "rows": {"train": 40, "eval": 15},
+    }
+    events = [
+        {"event": "start", "epochs": 1, "total_steps": 2, "train_rows": 40, "eval_rows": 15},
+        {"event": "step", "epoch": 1, "step": 1, "total_steps": 2, "loss": 0.7},
+        {"event": "epoch", "epoch": 1, "accuracy": 0.9, "macro_f1": 0.8, "best": True},
+    ]
+    (tmp_path / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    (tmp_path / "result.json").write_text(json.dumps(result) + "\n")
+    wait = f"while [ ! -f {gate} ]; do sleep 0.05; done" if gate else ""
+    return fake_training(
+        tmp_path,
+        f"""head -n 1 {tmp_path}/events.jsonl >&2
+{wait}
+tail -n +2 {tmp_path}/events.jsonl >&2
+mkdir -p {models}/{V3}
+printf '\\211PNG\\r\\n\\032\\nfake' > {models}/{V3}/confusion_matrix.png
+echo {V3} > {models}/current
+cat {tmp_path}/result.json""",
+    )
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    with FakeSlack() as server:
+        yield server
+
+
+@pytest.fixture
+def heed(fake: FakeSlack, tmp_path: Path) -> Iterator[Any]:
+    running: list[tuple[SocketModeHandler, Services]] = []
+
+    def run(*, python: str | None = None, data: tuple[Path, ...] = (), **settings: Any) -> Heed:
+        models = tmp_path / "models"
+        models.mkdir(exist_ok=True)
+        (models / "current").write_text(V1 + "\n")
+        (models / "history.json").write_text(json.dumps([V1]))
+        holder = ModelHolder(
+            ModelStore(models), loader=lambda version, store: StubClassifier(version=version)
+        )
+        holder.load()
+        db = FeedbackStore(tmp_path / "var" / "heed.sqlite3")
+        runner = RetrainRunner(
+            models,
+            data,
+            db,
+            timeout_s=30,
+            python=python or "/bin/false",
+            exports_dir=tmp_path / "var" / "exports",
+        )
+        settings.setdefault("admins", frozenset({ADMIN}))
+        services = Services(
+            Settings(
+                bot_token="xoxb-test", app_token="xapp-test", api_url=fake.api_url, **settings
+            ),
+            holder,
+            feedback=db,
+            retrain=runner,
+        )
+        app = build_app(services.settings, holder, services=services)
+        handler = SocketModeHandler(app, "xapp-test")
+        handler.connect()
+        fake.wait_connected(timeout=5)
+        running.append((handler, services))
+        return Heed(fake, services, models)
+
+    yield run
+    for handler, services in running:
+        handler.client.auto_reconnect_enabled = False
+        fake.close_connections()
+        handler.close()
+        services.close()
+
+
+def controls(reply: Call) -> list[dict]:
+    [actions] = [b for b in reply.params["blocks"] if b.get("block_id") == blocks.FEEDBACK_BLOCK_ID]
+    return actions["elements"]
+
+
+def select_option(fake: FakeSlack, reply: Call, label: str, user: str) -> str:
+    """Pick ``label`` in the reply's "Actually it's…" menu (a static_select block action)."""
+    select = controls(reply)[1]
+    [option] = [o for o in select["options"] if o["text"]["text"] == label]
+    return fake.send_block_action(
+        blocks.CORRECT_ACTION,
+        user_id=user,
+        channel_id=reply.params["channel"],
+        message_ts=reply.response["ts"],
+        block_id=blocks.FEEDBACK_BLOCK_ID,
+        selected_option=option,
+    )
+
+
+# -- feedback -------------------------------------------------------------------------------
+
+
+def test_answers_are_stored_and_shown_on_the_reply(heed: Any) -> None:
+    app = heed()
+    fake, db = app.fake, app.db
+    reply = app.classify("love it")
+    confirm, select = controls(reply)
+    assert confirm["text"]["text"] == "✓ Correct"
+    assert {o["text"]["text"] for o in select["options"]} == {"negative", "neutral"}
+    prediction_id = int(confirm["value"])
+    stored = fake.wait_for(
+        lambda: db.prediction(prediction_id).message_ts and db.prediction(prediction_id)
+    )
+    assert (stored.text, stored.label, stored.model_version) == ("love it", "positive", V1)
+    assert (stored.channel, stored.message_ts) == ("C1", reply.response["ts"])
+
+    envelope = fake.send_block_action(
+        blocks.CONFIRM_ACTION,
+        confirm["value"],
+        user_id="U2",
+        message_ts=reply.response["ts"],
+        block_id=blocks.FEEDBACK_BLOCK_ID,
+    )
+    assert fake.wait_for_ack(envelope).latency < 3
+    update = fake.wait_for_call("chat.update", timeout=10)
+    assert update.params["ts"] == reply.response["ts"] and update.params["channel"] == "C1"
+    body = json.dumps(update.params["blocks"])
+    assert "Recorded: positive by <@U2> (confirmed)" in body
+    assert update.params["blocks"][-1]["block_id"] == blocks.FEEDBACK_BLOCK_ID  # still open
+    assert "love it" in body and V1 in body  # the label and scores stay
+
+    select_option(fake, reply, "negative", "U3")
+    fake.wait_for(lambda: len(fake.calls("chat.update")) == 2, timeout=10)
+    body = json.dumps(fake.calls("chat.update")[-1].params["blocks"])
+    assert "<@U2>" in body and "Recorded: negative by <@U3> (correction)" in body
+    answers = db.feedback_for(prediction_id)
+    assert [(a.user, a.chosen_label, a.is_correction) for a in answers] == [
+        ("U2", "positive", False),
+        ("U3", "negative", True),
+    ]
+    assert db.corrections() == [("love it", "negative")]  # the latest answer wins
+
+
+def test_unknown_or_forged_answers_get_a_short_private_note(heed: Any) -> None:
+    app = heed()
+    fake = app.fake
+    fake.send_block_action(blocks.CONFIRM_ACTION, "999", user_id="U2")
+    note = fake.wait_for_call("response_url", timeout=10)
+    assert note.params["text"] == blocks.FEEDBACK_UNKNOWN
+    assert note.params["response_type"] == "ephemeral" and not fake.calls("chat.update")
+    reply = app.classify()
+    prediction_id = controls(reply)[0]["value"]
+    fake.send_block_action(
+        blocks.CORRECT_ACTION, f"{prediction_id}:spam", message_ts=reply.response["ts"]
+    )
+    fake.wait_for(lambda: len(fake.calls("response_url")) == 2, timeout=10)
+    assert "isn't one of this model's labels" in fake.calls("response_url")[-1].params["text"]
+    assert app.db.feedback_for(int(prediction_id)) == []
+
+
+def test_an_ephemeral_reply_is_replaced_through_its_response_url(heed: Any) -> None:
+    app = heed(private_replies=True)
+    fake = app.fake
+    fake.send_slash_command("/classify", "meh", user_id="U5")
+    reply = fake.wait_for_call("chat.postEphemeral", timeout=10)
+    [button] = [
+        e
+        for b in reply.params["blocks"]
+        if b.get("block_id") == blocks.FEEDBACK_BLOCK_ID
+        for e in b["elements"]
+        if e["type"] == "button"
+    ]
+    fake.send_interactive(
+        {
+            "type": "block_actions",
+            "user": {"id": "U5", "username": "u5"},
+            "container": {"type": "message", "message_ts": "1.2", "is_ephemeral": True},
+            "channel": {"id": "C1"},
+            "response_url": f"{fake.base_url}/response/77",
+            "actions": [
+                {"type": "button", "action_id": blocks.CONFIRM_ACTION, "value": button["value"]}
+            ],
+        }
+    )
+    replaced = fake.wait_for_call("response_url", timeout=10)
+    assert replaced.params["replace_original"] is True
+    body = json.dumps(replaced.params["blocks"])
+    assert "Recorded: positive by <@U5>" in body and "meh" in body and V1 in body
+    assert not fake.calls("chat.update")
+
+
+# -- admin: refusal, audit, status, help ------------------------------------------------------
+
+
+def test_non_admins_are_refused_and_every_attempt_is_audited(heed: Any) -> None:
+    app = heed()
+    refused = app.admin("retrain", user=MEMBER)
+    assert "Only Heed admins" in refused.params["text"]
+    assert refused.params["response_type"] == "ephemeral"
+    assert app.admin("status", user=ADMIN).params["text"].startswith(f"Heed is serving model {V1}")
+    assert "unknown subcommand 'frobnicate'" in app.admin("frobnicate").params["text"]
+    entries = [(e.user, e.action, e.allowed) for e in reversed(app.db.audit_log())]
+    assert entries == [
+        (MEMBER, "retrain", False),
+        (ADMIN, "status", True),
+        (ADMIN, "frobnicate", True),
+    ]
+    first = app.db.audit_log()[-1]
+    assert "not listed in HEED_ADMINS" in first.detail and "channel C1" in first.detail
+    assert "unknown subcommand" in app.db.audit_log()[0].detail
+    assert app.db.recent_jobs() == [] and app.services.holder.version == V1
+    assert not app.fake.calls("users.info")  # HEED_ADMINS_FROM_WORKSPACE is off
+
+
+def test_workspace_admins_count_only_with_the_flag(heed: Any) -> None:
+    app = heed(admins=frozenset(), admins_from_workspace=True)
+    app.fake.set_user("UBOSS", is_admin=True)
+    app.fake.set_user("UOWNER", is_owner=True)
+    assert "Usage" in app.admin("help", user="UBOSS").params["text"]
+    assert "Usage" in app.admin("", user="UBOSS").params["text"]
+    assert "Usage" in app.admin("help", user="UOWNER").params["text"]
+    assert "Only Heed admins" in app.admin("help", user=MEMBER).params["text"]
+    looked_up = [c.params["user"] for c in app.fake.calls("users.info")]
+    assert sorted(looked_up) == ["UBOSS", "UMEMBER", "UOWNER"]  # cached: UBOSS once
+    assert [e.allowed for e in reversed(app.db.audit_log())] == [True, True, True, False]
+    assert "workspace admin" in app.db.audit_log()[-1].detail
+    app.fake.fail_next("users.info", error="fatal_error")  # fail closed, say why
+    assert "Only Heed admins" in app.admin("status", user="UNEW").params["text"]
+    assert "users.info failed (fatal_error)" in app.db.audit_log(1)[0].detail
+
+
+# -- admin: retrain -------------------------------------------------------------------------
+
+
+def test_retrain_reports_progress_evaluation_and_swaps(heed: Any, tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    export = write_csv(tmp_path / "export.csv", make_rows(5))
+    app = heed(python=trains_v3(tmp_path, gate), data=(export,))
+    fake = app.fake
+    envelope = fake.send_slash_command("/heed-admin", "retrain", user_id=ADMIN, channel_id="C1")
+    assert fake.wait_for_ack(envelope).latency < 3
+    status = fake.wait_for_call("chat.postMessage", timeout=10)
+    assert (
+        status.params["channel"] == "C1"
+        and "Retraining requested by <@UADMIN>" in status.params["text"]
+    )
+    fake.wait_for(
+        lambda: any("training on 40 rows" in c.params["text"] for c in fake.calls("chat.update")),
+        timeout=10,
+        what="the start event",
+    )
+    # a second retrain while one runs is refused, and starts nothing
+    second = app.admin("retrain")
+    assert second.params["text"].startswith(
+        ":hourglass: A job is already running (#1, started by <@UADMIN>"
+    )
+    gate.touch()
+
+    done = fake.wait_for(
+        lambda: [
+            c
+            for c in fake.calls("chat.postMessage")
+            if "Retraining job #1" in json.dumps(c.params.get("blocks", []))
+        ],
+        timeout=20,
+        what="the evaluation",
+    )[0]
+    body = json.dumps(done.params["blocks"])
+    assert "*Accuracy:* 90.0%" in body and "*macro-F1:* 80.0%" in body
+    assert f"*Promoted:* Heed now serves `{V3}`" in body and "not worse than" in body
+    assert "precision" in body and "support" in body
+    updates = [c.params["text"] for c in fake.calls("chat.update")]
+    assert all(c.params["ts"] == status.response["ts"] for c in fake.calls("chat.update"))
+    assert any("epoch 1/1 evaluated" in u for u in updates)
+    assert updates[-1].startswith(":white_check_mark: Retraining job #1 finished")
+    upload = fake.wait_for(lambda: [u for u in fake.uploads if u.completed], timeout=10)[0]
+    assert upload.channel == "C1" and upload.data.startswith(PNG) and V3 in upload.filename
+    assert app.services.holder.version == V3  # swapped at once, not by the watcher
+    assert V3 in app.classify("after").params["text"]
+    job = app.db.recent_jobs(1)[0]
+    assert (job.status, job.version, job.promoted, job.requested_by) == (
+        "succeeded",
+        V3,
+        True,
+        ADMIN,
+    )
+    assert (job.channel, job.message_ts) == ("C1", status.response["ts"])
+    assert [e.action for e in app.db.audit_log()] == ["retrain", "retrain"]
+
+
+def test_a_failed_retrain_is_one_line_and_changes_nothing(heed: Any, tmp_path: Path) -> None:
+    python = fake_training(
+        tmp_path,
+        "echo 'error: invalid training data' >&2\n"
+        "echo \"/data/bad.csv:1: missing column 'label' (columns: text, category)\" >&2\nexit 2",
+    )
+    export = write_csv(tmp_path / "export.csv", make_rows(5))
+    app = heed(python=python, data=(export,))
+    fake = app.fake
+    fake.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+    line = fake.wait_for_call(
+        "chat.postMessage", lambda c: c.params["text"].startswith(":x:"), timeout=20
+    ).params["text"]
+    assert (
+        "\n" not in line
+        and "retraining job #1 failed: /data/bad.csv:1: missing column 'label'" in line
+    )
+    assert f"the serving model is unchanged (`{V1}`)" in line
+    assert fake.calls("chat.update")[-1].params["text"] == line
+    assert app.services.holder.version == V1 and ModelStore(app.models).current() == V1
+    assert app.db.recent_jobs(1)[0].status == "failed"
+
+
+def test_nothing_to_train_on_is_said_plainly(heed: Any) -> None:
+    app = heed()
+    answer = app.admin("retrain")
+    assert answer.params["text"] == (
+        ":information_source: Nothing to train on: `HEED_TRAIN_DATA` names no export and no "
+        "feedback has been recorded yet. Set `HEED_TRAIN_DATA` to a labelled CSV/TSV/JSONL "
+        "export, or answer some `/classify` replies first."
+    )
+    assert not app.fake.calls("chat.postMessage") and app.db.recent_jobs() == []
+
+
+# -- admin: rollback, export, home --------------------------------------------------------------
+
+
+def test_rollback_swaps_back_and_says_so(heed: Any) -> None:
+    app = heed()
+    nothing = app.admin("rollback")
+    assert "Nothing to roll back to" in nothing.params["text"] and V1 in nothing.params["text"]
+    store = ModelStore(app.models)
+    for version in (V1, V2):  # stub versions: enough for the store, loaded by the stub loader
+        (app.models / version).mkdir()
+        (app.models / version / "config.json").write_text("{}")
+        (app.models / version / "model.safetensors").write_bytes(b"x")
+    (app.models / "history.json").write_text(json.dumps([V1, V2]))
+    (app.models / "current").write_text(V2)
+    app.services.holder.reload()
+    assert app.services.holder.version == V2
+    done = app.admin("rollback")
+    assert done.params["text"] == f":leftwards_arrow_with_hook: Rolled back from `{V2}` to `{V1}`."
+    assert done.params["response_type"] == "in_channel"
+    assert store.current() == V1 and app.services.holder.version == V1
+    assert V1 in app.classify().params["text"]
+
+
+def test_export_sends_the_labelled_rows_by_dm(heed: Any) -> None:
+    app = heed()
+    assert "No labelled rows yet" in app.admin("export").params["text"]
+    db = app.db
+    first = db.record_prediction(text='so "nice"', label="neutral")
+    db.record_feedback(first, "U2", "positive")
+    db.record_feedback(db.record_prediction(text="fine", label="neutral"), "U3", "neutral")
+    answer = app.admin("export")
+    assert answer.params["text"].startswith(":incoming_envelope: Sent 2 labelled rows")
+    assert app.fake.calls("conversations.open")[0].params["users"] == ADMIN
+    [upload] = [u for u in app.fake.uploads if u.completed]
+    assert upload.channel == "DUADMIN" and upload.filename.endswith(".csv")
+    assert upload.data == b'text,label\n"so ""nice""",positive\nfine,neutral\n'
+
+
+def test_home_tab_shows_model_jobs_and_feedback(heed: Any) -> None:
+    app = heed()
+    job = app.db.start_job("retrain", ADMIN)
+    app.db.finish_job(job.id, "failed", message="bad.csv:1: missing column 'label'")
+    db = app.db
+    db.record_feedback(db.record_prediction(text="x", label="neutral"), "U2", "positive")
+    app.fake.send_event({"type": "app_home_opened", "user": "U3", "channel": "DU3", "tab": "home"})
+    view = app.fake.wait_for_call("views.publish", timeout=5).params["view"]
+    body = json.dumps(view)
+    assert view["type"] == "home" and V1 in body
+    assert "missing column 'label'" in body and ":x: #1" in body and "1 answer (" in body
