@@ -1,0 +1,519 @@
+"""Faithfulness of Heed's explanations: ERASER comprehensiveness and sufficiency (AOPC).
+
+DeYoung et al. 2020 (ERASER), section 4: for a text x whose predicted class is c,
+
+* comprehensiveness(k) = p(c | x) - p(c | x without its top-k % words)   (higher = better:
+  removing the words the explanation ranks highest should hurt the prediction);
+* sufficiency(k)       = p(c | x) - p(c | only its top-k % words)         (lower = better:
+  the top words alone should keep the prediction);
+* AOPC = the mean over k in {1, 5, 10, 20, 50} %.
+
+Words are the explanation's whitespace words (``Explanation.words``); the top-k % are the
+``ceil(k/100 * n)`` words with the largest weights (at least one; ties keep reading order).
+Removing a word deletes it from the text (the rest joined by single spaces, order kept);
+every perturbed text is re-scored with ``Classifier.predict`` (batched, SDPA fast path) and the
+drop in the originally predicted class's probability is averaged over the examples.
+
+Methods: ``attention``, ``rollout``, ``gradient`` (``Classifier.explain``) and ``random`` (a
+seeded random ranking, averaged over ``--random-draws`` draws), on the SST-2 GLUE dev set and on
+VADER Amazon rows. Models: ``--sst2-model``/``--vader-model`` (a model DIR or store VERSION),
+or the default recipe is fine-tuned first: SST-2 on a stratified ``--train-rows`` subset of
+``sst2/train.tsv`` (epoch chosen on 872 other train rows); VADER on the bundled default dataset
+``data/sample/vader_amazon.csv`` (what the bot ships with), with the evaluated VADER rows drawn
+from the full set minus every text in that sample.
+
+The recommendation picks the method with the highest comprehensiveness AOPC (mean over the
+datasets) among those whose p50 /classify latency at 40 words is within 1 s, read from
+``--latency`` (``benchmarks/results/latency.json``) when present.
+
+Usage::
+
+    python benchmarks/faithfulness.py --n 200
+    python benchmarks/faithfulness.py --n 50 --datasets-only sst2 --sst2-model DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import _common  # noqa: F401  (sys.path, env defaults)
+from _common import (
+    DEFAULT_DATASETS,
+    REPO_ROOT,
+    default_out,
+    hardware,
+    resolve_datasets,
+    set_threads,
+    stratified_subsample,
+    table,
+    temp_model_store,
+    write_json,
+)
+
+BINS = (1, 5, 10, 20, 50)
+METHODS = ("attention", "rollout", "gradient")
+LATENCY_BUDGET_MS = 1000.0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description="ERASER comprehensiveness/sufficiency AOPC of attention, rollout, "
+        "gradient and random.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--datasets", default=DEFAULT_DATASETS)
+    p.add_argument("--datasets-only", default="sst2,vader", help="comma list: sst2, vader")
+    p.add_argument("--n", type=int, default=200, help="examples per dataset")
+    p.add_argument("--min-words", type=int, default=3, help="skip shorter texts")
+    p.add_argument(
+        "--model", default=None, help="model for the single dataset given by --datasets-only"
+    )
+    p.add_argument("--sst2-model", default=None)
+    p.add_argument("--vader-model", default=None)
+    p.add_argument(
+        "--train-rows", type=int, default=2000, help="SST-2 rows for the default fine-tune"
+    )
+    p.add_argument(
+        "--epochs", type=int, default=None, help="override TrainConfig().epochs for fine-tunes"
+    )
+    p.add_argument(
+        "--save-models", default=None, help="keep fine-tuned models under this directory"
+    )
+    p.add_argument("--random-draws", type=int, default=2)
+    p.add_argument(
+        "--ig-steps", type=int, default=None, help="default: Classifier's DEFAULT_IG_STEPS"
+    )
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument(
+        "--latency", default=str(default_out("latency")), help="latency.py JSON for the budget"
+    )
+    p.add_argument(
+        "--budget-basis",
+        choices=("cpu", "wall"),
+        default="cpu",
+        help="judge the 1 s budget on the one-thread call's CPU time (~ an idle core) or wall time",
+    )
+    p.add_argument(
+        "--recommend-only",
+        action="store_true",
+        help="recompute the recommendation and table from an existing --out JSON and --latency",
+    )
+    p.add_argument("--out", default=str(default_out("faithfulness")))
+    args = p.parse_args(argv)
+    args.datasets_only = [d for d in args.datasets_only.split(",") if d]
+    if args.model:
+        if len(args.datasets_only) != 1:
+            p.error(
+                "--model needs exactly one dataset in --datasets-only "
+                "(else use --sst2-model/--vader-model)"
+            )
+        setattr(args, f"{args.datasets_only[0]}_model", args.model)
+    return args
+
+
+# ------------------------------------------------------------------------------------------
+# models
+
+
+def fine_tune(train_rows, select_rows, args, device, save_as: str | None):
+    from dataclasses import replace
+
+    from classifier import Classifier
+    from classifier.base_model import resolve_base_model
+    from training.finetune import TrainConfig, train
+    from training.progress import Progress
+
+    config = TrainConfig() if not args.epochs else replace(TrainConfig(), epochs=args.epochs)
+    outcome = train(
+        train_rows,
+        select_rows,
+        base=resolve_base_model(None),
+        config=config,
+        device=device,
+        progress=Progress(stream=sys.stderr),
+    )
+    if save_as and args.save_models:
+        out = Path(args.save_models) / save_as
+        out.mkdir(parents=True, exist_ok=True)
+        outcome.model.save_pretrained(out)
+        outcome.tokenizer.save_pretrained(out)
+    outcome.model.requires_grad_(False)  # as Classifier.load does
+    clf = Classifier(
+        outcome.model, outcome.tokenizer, version=f"fine-tuned ({save_as})", device=device
+    )
+    info = {
+        "source": "fine-tuned here with TrainConfig() defaults"
+        + (f", epochs={args.epochs}" if args.epochs else ""),
+        "train_rows": len(train_rows),
+        "selection_rows": len(select_rows),
+        "selection_metrics": {k: outcome.metrics[k] for k in ("accuracy", "macro_f1")},
+        "best_epoch": outcome.best_epoch,
+        "train_seconds": round(outcome.seconds, 1),
+    }
+    return clf, info
+
+
+def load(ref: str, device):
+    from classifier import Classifier, ModelStore
+
+    return Classifier.load(ref, store=ModelStore(), device=str(device)), {"source": f"loaded {ref}"}
+
+
+def sst2_setup(args, data: Path, device):
+    from training.data import read_export
+
+    dev = read_export(data / "sst2" / "dev.tsv")
+    if args.sst2_model:
+        clf, info = load(args.sst2_model, device)
+    else:
+        train_all = read_export(data / "sst2" / "train.tsv")
+        select = stratified_subsample(train_all, 872, 42)
+        held = {id(r) for r in select}
+        pool = [r for r in train_all if id(r) not in held]
+        clf, info = fine_tune(
+            stratified_subsample(pool, args.train_rows, 42), select, args, device, "sst2"
+        )
+    return clf, info, dev
+
+
+def vader_setup(args, data: Path, device):
+    from training.data import read_export, stratified_split
+    from training.pipeline import EVAL_FRACTION
+
+    sample_path = REPO_ROOT / "data" / "sample" / "vader_amazon.csv"
+    sample = read_export(sample_path)
+    sample_texts = {r.text.strip().lower() for r in sample}
+    rows = [
+        r
+        for r in read_export(data / "vader_amazon" / "amazon_reviews.csv")
+        if r.text.strip().lower() not in sample_texts
+    ]
+    if args.vader_model:
+        clf, info = load(args.vader_model, device)
+    else:
+        train_rows, select = stratified_split(sample, EVAL_FRACTION, 42)  # as run_train does
+        clf, info = fine_tune(train_rows, select, args, device, "vader")
+        info["train_data"] = str(sample_path.relative_to(REPO_ROOT))
+    info["evaluated_rows_from"] = (
+        f"vader_amazon minus the {len(sample)} texts of data/sample/vader_amazon.csv"
+    )
+    return clf, info, rows
+
+
+# ------------------------------------------------------------------------------------------
+# the metric
+
+
+def top_k(ranking: list[int], n: int, pct: int) -> set[int]:
+    return set(ranking[: max(1, math.ceil(pct / 100 * n))])
+
+
+def ranking_from(weights: list[float]) -> list[int]:
+    return sorted(range(len(weights)), key=lambda i: (-weights[i], i))
+
+
+def evaluate_dataset(name, clf, rows, args, rng) -> dict:
+    from classifier.model import DEFAULT_IG_STEPS
+
+    eligible = [r for r in rows if len(r.text.split()) >= args.min_words]
+    picked = stratified_subsample(eligible, min(args.n, len(eligible)), args.seed)
+    texts = [r.text for r in picked]
+    started = time.perf_counter()
+    base_preds = clf.predict(texts)
+    accuracy = statistics.fmean(p.label == r.label for p, r in zip(base_preds, picked, strict=True))
+
+    explain_seconds = {m: 0.0 for m in METHODS}
+    agree = 0
+    rankings: list[dict[str, list[list[int]]]] = []
+    word_lists: list[list[str]] = []
+    steps = args.ig_steps or DEFAULT_IG_STEPS
+    for i, text in enumerate(texts):
+        per: dict[str, list[list[int]]] = {}
+        words = None
+        for method in METHODS:
+            t0 = time.perf_counter()
+            expl = (
+                clf.explain(text, method, steps=steps)
+                if method == "gradient"
+                else clf.explain(text, method)
+            )
+            explain_seconds[method] += time.perf_counter() - t0
+            words = expl.words
+            per[method] = [ranking_from(expl.weights)]
+            if method == "attention":
+                agree += expl.prediction.label == base_preds[i].label
+        draws = []
+        for _ in range(args.random_draws):
+            order = list(range(len(words)))
+            rng.shuffle(order)
+            draws.append(order)
+        per["random"] = draws
+        rankings.append(per)
+        word_lists.append(words)
+        if (i + 1) % 25 == 0:
+            print(
+                f"[faithfulness] {name}: explained {i + 1}/{len(texts)}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    # Build every perturbed text once; score them all in one batched predict.
+    variants: dict[str, int] = {}
+    plan = []  # (example, method, draw, pct, kind, text_index)
+    for i, (words, per) in enumerate(zip(word_lists, rankings, strict=True)):
+        n = len(words)
+        for method, draws in per.items():
+            for d, ranking in enumerate(draws):
+                for pct in BINS:
+                    top = top_k(ranking, n, pct)
+                    removed = " ".join(w for j, w in enumerate(words) if j not in top)
+                    kept = " ".join(w for j, w in enumerate(words) if j in top)
+                    for kind, t in (("comp", removed), ("suff", kept)):
+                        idx = variants.setdefault(t, len(variants))
+                        plan.append((i, method, d, pct, kind, idx))
+    t0 = time.perf_counter()
+    unique = list(variants)
+    preds = clf.predict(unique)
+    predict_seconds = time.perf_counter() - t0
+    print(
+        f"[faithfulness] {name}: scored {len(unique)} perturbed texts in {predict_seconds:.0f}s",
+        file=sys.stderr,
+        flush=True,
+    )
+
+    # per example, method: mean over draws of AOPC; then mean over examples
+    acc: dict = {}
+    for i, method, _draw, pct, kind, idx in plan:
+        c = base_preds[i].label
+        drop = base_preds[i].scores[c] - preds[idx].scores[c]
+        acc.setdefault(method, {}).setdefault(kind, {}).setdefault(pct, {}).setdefault(
+            i, []
+        ).append(drop)
+    methods_out = {}
+    for method in (*METHODS, "random"):
+        out = {}
+        for kind in ("comp", "suff"):
+            per_pct = {
+                pct: {i: statistics.fmean(v) for i, v in acc[method][kind][pct].items()}
+                for pct in BINS
+            }
+            per_example_aopc = [
+                statistics.fmean(per_pct[pct][i] for pct in BINS) for i in range(len(texts))
+            ]
+            mean = statistics.fmean(per_example_aopc)
+            se = (
+                statistics.stdev(per_example_aopc) / math.sqrt(len(per_example_aopc))
+                if len(per_example_aopc) > 1
+                else 0.0
+            )
+            out[kind] = {
+                "aopc": mean,
+                "aopc_se": se,
+                "by_pct": {str(p): statistics.fmean(per_pct[p].values()) for p in BINS},
+            }
+        if method != "random":
+            out["explain_ms_mean"] = 1e3 * explain_seconds[method] / len(texts)
+        methods_out[method] = out
+    return {
+        "dataset": name,
+        "n": len(texts),
+        "eligible_rows": len(eligible),
+        "mean_words": statistics.fmean(len(w) for w in word_lists),
+        "model_accuracy_on_these_rows": accuracy,
+        "explain_prediction_agrees_with_predict": agree / len(texts),
+        "perturbed_texts_scored": len(unique),
+        "seconds": round(time.perf_counter() - started, 1),
+        "methods": methods_out,
+    }
+
+
+def latency_budget(path: str) -> dict:
+    """p50 /classify at 40 words per method from latency.py's JSON, if present: wall time and,
+    when recorded, the CPU time of the (one-thread) call."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    wall, cpu = {}, {}
+    for method in METHODS:
+        entry = data.get("classify", {}).get(f"medium/{method}")
+        if entry:
+            wall[method] = entry["heed"]["p50_ms"]
+            if "cpu_p50_ms" in entry["heed"]:
+                cpu[method] = entry["heed"]["cpu_p50_ms"]
+    hw = data.get("hardware", {})
+    return {
+        "source": path,
+        "date": hw.get("date"),
+        "torch_threads": hw.get("torch_threads"),
+        "load_average_at_start": hw.get("load_average_at_start"),
+        "p50_ms_medium": wall,
+        "cpu_p50_ms_medium": cpu,
+    }
+
+
+def recommend(results: list[dict], latency: dict, basis: str = "cpu") -> dict:
+    """Most faithful (comprehensiveness AOPC, then sufficiency) among methods within budget.
+
+    ``basis="cpu"`` judges the budget on the CPU time of a one-thread call (close to its wall
+    time on an idle core) when latency.py recorded it; ``"wall"`` on the measured wall time,
+    which on a shared machine includes waiting for the neighbours' processes.
+    """
+    scores = {}
+    for method in METHODS:
+        scores[method] = {
+            "comprehensiveness_aopc_mean": statistics.fmean(
+                r["methods"][method]["comp"]["aopc"] for r in results
+            ),
+            "sufficiency_aopc_mean": statistics.fmean(
+                r["methods"][method]["suff"]["aopc"] for r in results
+            ),
+        }
+    random_comp = statistics.fmean(r["methods"]["random"]["comp"]["aopc"] for r in results)
+    wall = latency.get("p50_ms_medium", {})
+    cpu = latency.get("cpu_p50_ms_medium", {})
+    used = cpu if basis == "cpu" and cpu else wall
+    used_name = "CPU-time p50" if used is cpu and cpu else "wall p50"
+
+    def pick(times: dict) -> str:
+        within = [m for m in METHODS if m not in times or times[m] <= LATENCY_BUDGET_MS]
+        within = within or list(METHODS)
+        return max(
+            within,
+            key=lambda m: (
+                scores[m]["comprehensiveness_aopc_mean"],
+                -scores[m]["sufficiency_aopc_mean"],
+            ),
+        )
+
+    best = pick(used)
+    overall = max(METHODS, key=lambda m: scores[m]["comprehensiveness_aopc_mean"])
+    reason = (
+        f"{best}: highest comprehensiveness AOPC "
+        f"({scores[best]['comprehensiveness_aopc_mean']:.3f}; "
+        + ", ".join(
+            f"{m} {scores[m]['comprehensiveness_aopc_mean']:.3f}" for m in METHODS if m != best
+        )
+        + f", random {random_comp:.3f}) among methods within the {LATENCY_BUDGET_MS:.0f} ms budget"
+    )
+    if wall:
+        reason += (
+            f" judged on {used_name} at 40 words ("
+            + ", ".join(f"{m} {used[m]:.0f} ms" for m in METHODS if m in used)
+            + ")"
+        )
+        if used is cpu and cpu:
+            reason += "; wall p50 on this shared machine: " + ", ".join(
+                f"{m} {wall[m]:.0f} ms" for m in METHODS if m in wall
+            )
+            by_wall = pick(wall)
+            if by_wall != best:
+                reason += f" (judged on wall time it would be {by_wall})"
+    else:
+        reason += " (no latency.json found: budget not checked)"
+    if overall != best:
+        reason += f"; {overall} is more faithful but over budget"
+    return {
+        "method": best,
+        "basis": used_name,
+        "reason": reason,
+        "scores": scores,
+        "random_comprehensiveness_aopc": random_comp,
+    }
+
+
+def render_table(payload: dict) -> str:
+    rows = []
+    for r in payload["results"]:
+        for method in (*METHODS, "random"):
+            m = r["methods"][method]
+            rows.append(
+                [
+                    f"{r['dataset']} (n={r['n']}, acc {r['model_accuracy_on_these_rows']:.0%})",
+                    method,
+                    f"{m['comp']['aopc']:.3f} ± {m['comp']['aopc_se']:.3f}",
+                    f"{m['suff']['aopc']:.3f} ± {m['suff']['aopc_se']:.3f}",
+                    " / ".join(f"{m['comp']['by_pct'][str(p)]:.2f}" for p in BINS),
+                    f"{m['explain_ms_mean']:.0f}" if "explain_ms_mean" in m else "—",
+                ]
+            )
+    return table(
+        [
+            "dataset",
+            "method",
+            "comprehensiveness AOPC ↑ (± SE)",
+            "sufficiency AOPC ↓ (± SE)",
+            "comp at 1/5/10/20/50 %",
+            "explain ms (wall, mean)",
+        ],
+        rows,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.recommend_only:
+        payload = json.loads(Path(args.out).read_text(encoding="utf-8"))
+        payload["recommendation_recomputed"] = {
+            "command": hardware()["command"],
+            "date": hardware()["date"],
+        }
+        return finish(args, payload)
+    import torch
+
+    from classifier.model import pick_device
+
+    set_threads(args.threads)
+    data = resolve_datasets(args.datasets)
+    device = pick_device(args.device)
+    rng = random.Random(args.seed)
+    payload: dict = {
+        "benchmark": "faithfulness",
+        "hardware": hardware(),
+        "bins_pct": BINS,
+        "definition": "ERASER (DeYoung et al. 2020): comp = p(c|x) - p(c|x minus top-k% words), "
+        "suff = p(c|x) - p(c|top-k% words only), AOPC = mean over k; c = predicted class",
+        "results": [],
+        "models": {},
+    }
+    with temp_model_store():
+        for name in args.datasets_only:
+            setup = {"sst2": sst2_setup, "vader": vader_setup}[name]
+            clf, info, rows = setup(args, data, device)
+            payload["models"][name] = info
+            print(
+                f"[faithfulness] {name}: model ready ({info['source']})",
+                file=sys.stderr,
+                flush=True,
+            )
+            payload["results"].append(evaluate_dataset(name, clf, rows, args, rng))
+            payload["hardware"]["torch_threads"] = torch.get_num_threads()
+            write_json(args.out, payload)
+            del clf
+
+    return finish(args, payload)
+
+
+def finish(args, payload: dict) -> int:
+    latency = latency_budget(args.latency)
+    payload["latency_budget"] = latency
+    payload["recommendation"] = recommend(payload["results"], latency, args.budget_basis)
+    payload["table"] = render_table(payload)
+    write_json(args.out, payload)
+    print(f"wrote {args.out}")
+    print("recommended default: " + payload["recommendation"]["reason"])
+    print(payload["table"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,707 @@
+"""Latency of one ``/classify`` on this machine, against the seed article's approach.
+
+One ``/classify`` in Heed is ``Classifier.explain(text, method)`` (tokenise without padding,
+one eager forward pass with attentions for this text, the explanation) followed by
+``heatmap.render(explanation)`` (Pillow PNG). The seed article's approach, measured in the same
+run and interleaved call by call with Heed's (so machine noise hits both alike):
+
+* a separately loaded eager model (``attn_implementation="eager"``) called with
+  ``output_attentions=True`` on every call, prediction included;
+* the tokenizer with ``padding="max_length", max_length=128, truncation=True``;
+* the same explanation maths (last-layer [CLS] attention / rollout / integrated gradients with
+  the same 16 steps and [CLS] [PAD]... [SEP] baseline) on the padded 128-token input, shown per
+  wordpiece;
+* a default matplotlib figure per call (``Figure()`` = 6.4 x 4.8 in at 100 dpi, no pyplot):
+  ``imshow`` of the weights, one tick label per token, a colour bar, ``tight_layout``, PNG.
+
+Texts: short (10 words), medium (40) and long (200), cut from the bundled VADER Amazon sample.
+Also reported: prediction only (``Classifier.predict([text])``, SDPA, dynamic padding, vs the
+seed's eager padded call), the heatmap render alone, the effect of ``torch.set_num_threads``,
+and a profile of the real path (cProfile over explain + render, torch.profiler operator table).
+
+The model: ``--model DIR|VERSION`` (a store version resolves in ``$HEED_MODEL_DIR``), or by
+default a freshly initialised 3-class head on the embedded all-MiniLM-L6-v2 base (latency does
+not depend on the weights' values; the JSON says which was used).
+
+Usage::
+
+    python benchmarks/latency.py                 # full run, ~5-10 min on 2 busy cores
+    python benchmarks/latency.py --reps 10 --gradient-reps 4 --no-profile   # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import _common  # noqa: F401  (sys.path, env defaults)
+from _common import REPO_ROOT, default_out, hardware, percentile, summarise, table, write_json
+
+SIZES = {"short": 10, "medium": 40, "long": 200}
+METHODS = ("attention", "rollout", "gradient")
+SEED_MAX_LENGTH = 128
+GOALS_MS = {"attention": 60.0, "rollout": 60.0, "gradient": 1000.0, "render": 25.0}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description="p50/p95 latency of one /classify (explain + heatmap PNG) "
+        "vs the seed approach.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        help="model DIR or store VERSION (default: fresh head on the embedded base)",
+    )
+    p.add_argument(
+        "--reps",
+        type=int,
+        default=30,
+        help="timed calls per variant for attention/rollout/predict/render",
+    )
+    p.add_argument(
+        "--gradient-reps", type=int, default=8, help="timed calls per variant for gradient"
+    )
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--sizes", default="short,medium,long")
+    p.add_argument("--methods", default=",".join(METHODS))
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch.set_num_threads for the main runs (default: torch's)",
+    )
+    p.add_argument("--no-profile", action="store_true", help="skip the profile section")
+    p.add_argument(
+        "--no-threads-study", action="store_true", help="skip the set_num_threads comparison"
+    )
+    p.add_argument(
+        "--gradient-candidates",
+        action="store_true",
+        help="instead: compare the gradient path as it is with candidate changes (IG steps 8, "
+        "IG on the SDPA model) and write latency_gradient_candidates.json",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="default: benchmarks/results/latency.json")
+    args = p.parse_args(argv)
+    args.sizes = [s for s in args.sizes.split(",") if s]
+    args.methods = [m for m in args.methods.split(",") if m]
+    if args.out is None:
+        args.out = str(
+            default_out("latency_gradient_candidates" if args.gradient_candidates else "latency")
+        )
+    return args
+
+
+# ------------------------------------------------------------------------------------------
+# inputs and model
+
+
+def make_texts() -> dict[str, str]:
+    """Deterministic texts of 10, 40 and 200 words from the bundled sample's snippets."""
+    import csv
+
+    with open(
+        REPO_ROOT / "data" / "sample" / "vader_amazon.csv", encoding="utf-8", newline=""
+    ) as fh:
+        snippets = [row["text"] for row in csv.DictReader(fh)]
+    words: list[str] = []
+    for s in snippets:
+        words.extend(s.split())
+        if len(words) >= max(SIZES.values()):
+            break
+    return {name: " ".join(words[:n]) for name, n in SIZES.items()}
+
+
+def load_classifier(ref: str | None):
+    """(Classifier, model_dir, description). Without ``ref``: fresh head, saved to a temp dir
+    and loaded back through ``Classifier.load`` exactly like a served version."""
+    from classifier import Classifier, ModelStore
+
+    if ref:
+        clf = Classifier.load(ref, store=ModelStore(), device="cpu")
+        return clf, ModelStore().resolve(ref).path, f"fine-tuned model {ref}"
+    from classifier.base_model import resolve_base_model
+    from training.finetune import load_base
+
+    tmp = Path(tempfile.mkdtemp(prefix="heed-latency-model-"))
+    model, tokenizer = load_base(resolve_base_model(None), ["negative", "neutral", "positive"])
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    clf = Classifier.load(str(tmp), store=ModelStore(tmp), device="cpu")
+    return (
+        clf,
+        tmp,
+        "embedded all-MiniLM-L6-v2 + freshly initialised 3-class head "
+        "(weights do not affect latency)",
+    )
+
+
+# ------------------------------------------------------------------------------------------
+# the seed article's approach
+
+
+class SeedApproach:
+    """Eager model + output_attentions on every call, max_length padding, default matplotlib."""
+
+    def __init__(self, model_dir: Path, labels: list[str]):
+        from transformers import AutoTokenizer, BertForSequenceClassification
+
+        self.model = BertForSequenceClassification.from_pretrained(
+            model_dir, attn_implementation="eager", local_files_only=True
+        ).eval()
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+        self.labels = labels
+
+    def _encode(self, text: str):
+        return self.tokenizer(
+            text,
+            padding="max_length",
+            max_length=SEED_MAX_LENGTH,
+            truncation=True,
+            return_tensors="pt",
+        )
+
+    def predict(self, text: str):
+        import torch
+
+        enc = self._encode(text)
+        with torch.no_grad():
+            out = self.model(**enc, output_attentions=True)
+        probs = out.logits[0].softmax(-1)
+        return self.labels[int(probs.argmax())], float(probs.max())
+
+    def explain(self, text: str, method: str):
+        import torch
+
+        from classifier.explain import attention_rollout, integrated_gradients, last_layer_attention
+
+        enc = self._encode(text)
+        with torch.no_grad():
+            out = self.model(**enc, output_attentions=True)
+        probs = out.logits[0].softmax(-1)
+        target = int(probs.argmax())
+        n = int(enc["attention_mask"].sum())
+        if method == "attention":
+            scores = last_layer_attention(out.attentions)
+        elif method == "rollout":
+            scores = attention_rollout(out.attentions)
+        else:
+            ids = enc["input_ids"]
+            baseline = torch.full_like(ids, self.tokenizer.pad_token_id)
+            baseline[0, 0], baseline[0, n - 1] = ids[0, 0], ids[0, n - 1]
+            scores = integrated_gradients(
+                self.model, ids, enc["attention_mask"], target, baseline, 16
+            )
+        tokens = self.tokenizer.convert_ids_to_tokens(enc["input_ids"][0][:n])
+        weights = scores[:n].clamp(min=0).tolist()
+        return tokens, weights, self.labels[target], float(probs[target])
+
+    @staticmethod
+    def render(tokens, weights, label, confidence) -> bytes:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure()  # default size and dpi
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        image = ax.imshow([weights], cmap="YlOrRd", aspect="auto")
+        ax.set_xticks(range(len(tokens)), tokens, rotation=90)
+        ax.set_yticks([])
+        ax.set_title(f"{label} ({confidence:.0%})")
+        fig.colorbar(image, ax=ax, orientation="horizontal")
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        return buf.getvalue()
+
+    def classify(self, text: str, method: str) -> bytes:
+        return self.render(*self.explain(text, method))
+
+
+# ------------------------------------------------------------------------------------------
+# measurement
+
+
+def interleaved(
+    variants: dict, reps: int, warmup: int, rng: random.Random
+) -> dict[str, list[float]]:
+    """Call each variant ``reps`` times, in a shuffled order within every round."""
+    for fn in variants.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
+    for _ in range(reps):
+        rng.shuffle(names)
+        for name in names:
+            cpu = time.process_time()
+            start = time.perf_counter()
+            variants[name]()
+            samples[name].append(time.perf_counter() - start)
+            CPU_SAMPLES.setdefault(id(samples[name]), []).append(time.process_time() - cpu)
+    return samples
+
+
+# CPU seconds this process used per timed call, keyed by the id of the wall-time list. With one
+# torch thread, CPU time is close to what the call would take on an idle core: it separates the
+# code's cost from the time spent waiting for the neighbours' processes on a shared machine.
+CPU_SAMPLES: dict[int, list[float]] = {}
+
+
+def summarise_with_cpu(samples: list[float]) -> dict:
+    out = summarise(samples)
+    cpu = CPU_SAMPLES.get(id(samples))
+    if cpu:
+        out["cpu_p50_ms"] = percentile(cpu, 50) * 1e3
+    return out
+
+
+def project_classify(clf, text: str, method: str, parts: dict | None = None) -> bytes:
+    from classifier import heatmap
+
+    t0 = time.perf_counter()
+    explanation = clf.explain(text, method)
+    t1 = time.perf_counter()
+    png = heatmap.render(explanation)
+    if parts is not None:
+        parts.setdefault("explain", []).append(t1 - t0)
+        parts.setdefault("render", []).append(time.perf_counter() - t1)
+    return png
+
+
+def profile_path(clf, texts: dict[str, str]) -> dict:
+    """cProfile of explain+render (medium text) per method, and torch.profiler operators."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    out: dict = {}
+    text = texts["medium"]
+    for method in ("attention", "gradient"):
+        reps = 20 if method != "gradient" else 3
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(reps):
+            project_classify(clf, text, method)
+        profiler.disable()
+        stream = io.StringIO()
+        stats = pstats.Stats(profiler, stream=stream).sort_stats("cumulative")
+        stats.print_stats(18)
+        total = sum(v[3] for k, v in stats.stats.items() if k[2] == "project_classify") / reps
+        focus = {}
+        for key, value in stats.stats.items():
+            fname, _, func = key
+            tag = f"{Path(fname).name}:{func}"
+            if func in {
+                "explain",
+                "render",
+                "encode",
+                "_logits",
+                "_gradient",
+                "attribute",
+                "merge_to_words",
+                "cls_attention_per_layer",
+                "_png",
+                "_eager_twin",
+            } or tag in {"model.py:forward"}:
+                focus[tag] = round(value[3] / reps * 1e3, 2)
+        out[f"cprofile_{method}_medium"] = {
+            "per_call_ms": round(total * 1e3, 2),
+            "cumulative_ms_per_call": dict(sorted(focus.items(), key=lambda kv: -kv[1])),
+            "top": stream.getvalue().splitlines()[:45],
+        }
+    # Operator view of the eager forward for one explain (attention, medium).
+    with profile(activities=[ProfilerActivity.CPU], record_shapes=False) as prof:
+        for _ in range(10):
+            clf.explain(text, "attention")
+    table_text = prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15)
+    out["torch_profiler_explain_attention_medium_x10"] = table_text.splitlines()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        clf.explain(text, "gradient")
+    out["torch_profiler_explain_gradient_medium_x1"] = (
+        prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12).splitlines()
+    )
+    out["torch_threads"] = torch.get_num_threads()
+    return out
+
+
+def explain_gradient_variant(clf, text: str, steps: int, sdpa: bool):
+    """``Classifier.explain(text, "gradient")`` step for step, except that integrated
+    gradients may run on the SDPA model (the eager twin is still used for the one forward
+    pass that returns attentions): the candidate patch, measured without editing classifier/."""
+    import torch
+
+    from classifier.encoding import encode
+    from classifier.explain import (
+        cls_attention_per_layer,
+        merge_to_words,
+        split_words,
+        token_word_index,
+    )
+    from classifier.types import Explanation
+
+    row = encode(clf.tokenizer, [text], clf.max_length)[0]
+    words, starts = split_words(text)
+    token_words = token_word_index(row.offsets, starts)
+    with clf._explain_lock:
+        eager = clf._eager_twin()
+        with torch.inference_mode():
+            out = clf._logits([row], eager, output_attentions=True)
+        attentions = [a.float().cpu() for a in out.attentions]
+        probs = out.logits[0].float().softmax(dim=-1).cpu()
+        prediction = clf._prediction(probs, row.truncated)
+        target = clf.labels.index(prediction.label)
+        scores = clf._gradient(clf.model if sdpa else eager, row, target, steps)
+    seen = max((w for w in token_words if w is not None), default=-1) + 1
+    per_layer = cls_attention_per_layer(attentions)
+    return Explanation(
+        method="gradient",
+        words=words[:seen],
+        weights=merge_to_words(scores, token_words, seen),
+        prediction=prediction,
+        layer_weights=[merge_to_words(layer, token_words, seen) for layer in per_layer],
+        truncated=row.truncated,
+    )
+
+
+def gradient_candidates(args, clf, texts, model_desc) -> int:
+    import torch
+
+    from classifier import heatmap
+
+    rng = random.Random(args.seed)
+    variants = {
+        "as is (16 steps, eager)": (16, False),
+        "16 steps, IG on SDPA model": (16, True),
+        "8 steps, eager": (8, False),
+        "8 steps, IG on SDPA model": (8, True),
+    }
+    payload: dict = {
+        "benchmark": "latency_gradient_candidates",
+        "hardware": hardware(),
+        "model": model_desc,
+        "results": {},
+    }
+    rows = []
+    for size in args.sizes:
+        text = texts[size]
+        weights = {
+            name: explain_gradient_variant(clf, text, s, d).weights
+            for name, (s, d) in variants.items()
+        }
+        reference = clf.explain(text, "gradient").weights
+        samples = interleaved(
+            {
+                name: (
+                    lambda s=s, d=d, t=text: heatmap.render(explain_gradient_variant(clf, t, s, d))
+                )
+                for name, (s, d) in variants.items()
+            },
+            args.gradient_reps,
+            1,
+            rng,
+        )
+        base = summarise_with_cpu(samples["as is (16 steps, eager)"])
+        for name in variants:
+            r = summarise_with_cpu(samples[name])
+            agreement = spearman(weights[name], reference)
+            top = max(range(len(reference)), key=reference.__getitem__)
+            same_top = max(range(len(weights[name])), key=weights[name].__getitem__) == top
+            payload["results"][f"{size}/{name}"] = {
+                **r,
+                "speedup_p50": base["p50_ms"] / r["p50_ms"],
+                "spearman_vs_as_is": agreement,
+                "same_top_word": same_top,
+            }
+            rows.append(
+                [
+                    size,
+                    name,
+                    f"{r['p50_ms']:.0f}",
+                    f"{r['p95_ms']:.0f}",
+                    f"{r.get('cpu_p50_ms', float('nan')):.0f}",
+                    f"{base['p50_ms'] / r['p50_ms']:.2f}x",
+                    f"{agreement:.3f}",
+                    same_top,
+                ]
+            )
+        write_json(args.out, payload)
+    payload["table"] = table(
+        [
+            "text",
+            "gradient /classify",
+            "p50 ms",
+            "p95 ms",
+            "CPU p50 ms",
+            "speed-up",
+            "Spearman vs as is",
+            "same top word",
+        ],
+        rows,
+    )
+    write_json(args.out, payload)
+    print(f"wrote {args.out}")
+    print(f"model: {model_desc}; torch threads {torch.get_num_threads()}")
+    print(payload["table"])
+    return 0
+
+
+def spearman(a: list[float], b: list[float]) -> float:
+    def ranks(v):
+        order = sorted(range(len(v)), key=v.__getitem__)
+        r = [0.0] * len(v)
+        for rank, i in enumerate(order):
+            r[i] = float(rank)
+        return r
+
+    ra, rb = ranks(a), ranks(b)
+    n = len(a)
+    if n < 2:
+        return 1.0
+    ma, mb = sum(ra) / n, sum(rb) / n
+    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb, strict=True))
+    va = sum((x - ma) ** 2 for x in ra) ** 0.5
+    vb = sum((y - mb) ** 2 for y in rb) ** 0.5
+    return cov / (va * vb) if va and vb else 1.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    import torch
+
+    from classifier import heatmap
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rng = random.Random(args.seed)
+    texts = make_texts()
+    load_start = time.perf_counter()
+    clf, model_dir, model_desc = load_classifier(args.model)
+    load_s = time.perf_counter() - load_start
+    if args.gradient_candidates:
+        return gradient_candidates(args, clf, texts, model_desc)
+    seed = SeedApproach(model_dir, clf.labels)
+    token_counts = {name: len(clf.tokenizer(t)["input_ids"]) for name, t in texts.items()}
+
+    cold_start = time.perf_counter()
+    heatmap.render(clf.explain(texts["medium"], "attention"))  # eager twin + fonts are lazy
+    cold_s = time.perf_counter() - cold_start
+
+    payload: dict = {
+        "benchmark": "latency",
+        "hardware": hardware(),
+        "model": model_desc,
+        "model_load_s": round(load_s, 2),
+        "first_classify_cold_ms": round(cold_s * 1e3, 1),
+        "texts": {
+            k: {"words": SIZES[k], "tokens": token_counts[k], "text": v} for k, v in texts.items()
+        },
+        "seed_approach": "eager + output_attentions=True every call, padding=max_length 128, "
+        "default matplotlib Figure imshow per call",
+        "goals_ms_p50_at_medium": GOALS_MS,
+        "classify": {},
+        "predict": {},
+        "render": {},
+    }
+
+    def save() -> None:
+        write_json(args.out, payload)
+
+    print(
+        f"[latency] model: {model_desc}; torch threads {torch.get_num_threads()}", file=sys.stderr
+    )
+    if not args.no_profile:
+        print("[latency] profiling the real path ...", file=sys.stderr, flush=True)
+        payload["profile"] = profile_path(clf, texts)
+        save()
+
+    # ---- /classify: explain + render, per size and method ----
+    for size in args.sizes:
+        text = texts[size]
+        for method in args.methods:
+            reps = args.gradient_reps if method == "gradient" else args.reps
+            parts: dict = {}
+            samples = interleaved(
+                {
+                    "heed": lambda t=text, m=method, p=parts: project_classify(clf, t, m, p),
+                    "seed": lambda t=text, m=method: seed.classify(t, m),
+                },
+                reps,
+                1 if method == "gradient" else args.warmup,
+                rng,
+            )
+            heed, base = summarise_with_cpu(samples["heed"]), summarise_with_cpu(samples["seed"])
+            warm = 1 if method == "gradient" else args.warmup
+            payload["classify"][f"{size}/{method}"] = {
+                "heed": heed,
+                "seed": base,
+                "heed_explain": summarise(parts["explain"][warm:]),
+                "heed_render": summarise(parts["render"][warm:]),
+                "speedup_p50": base["p50_ms"] / heed["p50_ms"],
+            }
+            print(
+                f"[latency] {size:6s} {method:9s} heed p50 {heed['p50_ms']:.1f} ms, "
+                f"seed p50 {base['p50_ms']:.1f} ms ({base['p50_ms'] / heed['p50_ms']:.1f}x)",
+                file=sys.stderr,
+                flush=True,
+            )
+            save()
+
+    # ---- predict only, and the heatmap render alone ----
+    for size in args.sizes:
+        text = texts[size]
+        samples = interleaved(
+            {"heed": lambda t=text: clf.predict([t]), "seed": lambda t=text: seed.predict(t)},
+            args.reps,
+            args.warmup,
+            rng,
+        )
+        heed, base = summarise_with_cpu(samples["heed"]), summarise_with_cpu(samples["seed"])
+        payload["predict"][size] = {
+            "heed": heed,
+            "seed": base,
+            "speedup_p50": base["p50_ms"] / heed["p50_ms"],
+        }
+        explanation = clf.explain(text, "attention")
+        seed_expl = seed.explain(text, "attention")
+        samples = interleaved(
+            {
+                "heed": lambda e=explanation: heatmap.render(e),
+                "seed": lambda e=seed_expl: seed.render(*e),
+            },
+            args.reps,
+            args.warmup,
+            rng,
+        )
+        heed, base = summarise_with_cpu(samples["heed"]), summarise_with_cpu(samples["seed"])
+        payload["render"][size] = {
+            "heed": heed,
+            "seed": base,
+            "speedup_p50": base["p50_ms"] / heed["p50_ms"],
+            "heed_png_bytes": len(heatmap.render(explanation)),
+            "seed_png_bytes": len(seed.render(*seed_expl)),
+        }
+        save()
+
+    # ---- does torch.set_num_threads matter? ----
+    if not args.no_threads_study:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        default_threads = torch.get_num_threads()
+        study: dict = {"cores": cores, "default_threads": default_threads}
+        counts = sorted({1, cores, default_threads})
+        text = texts["medium"]
+
+        def with_threads(n, fn):
+            def call():
+                torch.set_num_threads(n)
+                fn()
+
+            return call
+
+        for what, fn in {
+            "attention_classify": lambda: project_classify(clf, text, "attention"),
+            "predict": lambda: clf.predict([text]),
+            "gradient_classify": lambda: project_classify(clf, text, "gradient"),
+        }.items():
+            reps = max(4, args.gradient_reps // 2) if what.startswith("gradient") else args.reps
+            samples = interleaved({f"{n}": with_threads(n, fn) for n in counts}, reps, 1, rng)
+            study[what] = {f"threads={n}": summarise_with_cpu(samples[f"{n}"]) for n in counts}
+        torch.set_num_threads(default_threads)
+        payload["threads_study"] = study
+        save()
+
+    # ---- the table ----
+    rows = []
+    for key, r in payload["classify"].items():
+        size, method = key.split("/")
+        goal = GOALS_MS[method] if size == "medium" else None
+        ok = "" if goal is None else (" ✓" if r["heed"]["p50_ms"] <= goal else " ✗")
+        rows.append(
+            [
+                f"classify {method}",
+                f"{size} ({SIZES[size]}w/{token_counts[size]}t)",
+                f"{r['heed']['p50_ms']:.1f}{ok}",
+                f"{r['heed']['p95_ms']:.1f}",
+                f"{r['heed_explain']['p50_ms']:.1f} + {r['heed_render']['p50_ms']:.1f}",
+                f"{r['heed'].get('cpu_p50_ms', float('nan')):.1f}",
+                f"{r['seed']['p50_ms']:.1f}",
+                f"{r['seed']['p95_ms']:.1f}",
+                f"{r['speedup_p50']:.1f}x",
+            ]
+        )
+    for size, r in payload["predict"].items():
+        rows.append(
+            [
+                "predict only",
+                f"{size} ({SIZES[size]}w/{token_counts[size]}t)",
+                f"{r['heed']['p50_ms']:.1f}",
+                f"{r['heed']['p95_ms']:.1f}",
+                "",
+                f"{r['heed'].get('cpu_p50_ms', float('nan')):.1f}",
+                f"{r['seed']['p50_ms']:.1f}",
+                f"{r['seed']['p95_ms']:.1f}",
+                f"{r['speedup_p50']:.1f}x",
+            ]
+        )
+    for size, r in payload["render"].items():
+        ok = (
+            (" ✓" if r["heed"]["p50_ms"] <= GOALS_MS["render"] else " ✗")
+            if size == "medium"
+            else ""
+        )
+        rows.append(
+            [
+                "heatmap render",
+                f"{size} ({SIZES[size]}w/{token_counts[size]}t)",
+                f"{r['heed']['p50_ms']:.1f}{ok}",
+                f"{r['heed']['p95_ms']:.1f}",
+                "",
+                f"{r['heed'].get('cpu_p50_ms', float('nan')):.1f}",
+                f"{r['seed']['p50_ms']:.1f}",
+                f"{r['seed']['p95_ms']:.1f}",
+                f"{r['speedup_p50']:.1f}x",
+            ]
+        )
+    payload["table"] = table(
+        [
+            "what",
+            "text",
+            "heed p50 ms",
+            "heed p95 ms",
+            "explain + render p50",
+            "heed CPU p50 ms",
+            "seed p50 ms",
+            "seed p95 ms",
+            "seed/heed p50",
+        ],
+        rows,
+    )
+    if "threads_study" in payload:
+        st = payload["threads_study"]
+        trows = []
+        for what in ("attention_classify", "predict", "gradient_classify"):
+            trows.append([what + " (medium)"] + [f"{v['p50_ms']:.1f}" for v in st[what].values()])
+        payload["threads_table"] = table(["p50 ms", *st["attention_classify"].keys()], trows)
+    save()
+    print(f"wrote {args.out}")
+    print(
+        f"model: {model_desc}; torch threads {torch.get_num_threads()}; goals at medium: "
+        "attention/rollout <= 60 ms, gradient <= 1000 ms, render <= 25 ms (✓/✗)"
+    )
+    if "threads_table" in payload:
+        print(payload["threads_table"])
+    print(payload["table"])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
