@@ -15,14 +15,14 @@ Usage: ``python benchmarks/recipe_sweep.py --datasets ../shared/datasets [--lrs 
 
 from __future__ import annotations
 
-import _common  # noqa: F401  (sys.path, env defaults)
-
 import argparse
 import csv
 import itertools
+import json
 import random
 from pathlib import Path
 
+import _common  # noqa: F401  (sys.path, env defaults)
 from _common import default_out, hardware, resolve_datasets, table, write_json
 
 from classifier.base_model import resolve_base_model
@@ -31,23 +31,37 @@ from training.data import Example, stratified_split
 from training.evaluate import evaluate
 from training.finetune import TrainConfig, train
 
-TOPIC_INTENTS = ("card_payment_wrong_exchange_rate", "cash_withdrawal_charge", "change_pin",
-                 "declined_transfer", "why_verify_identity")
+TOPIC_INTENTS = (
+    "card_payment_wrong_exchange_rate",
+    "cash_withdrawal_charge",
+    "change_pin",
+    "declined_transfer",
+    "why_verify_identity",
+)
 
 
 def _csv(path: Path, text: str, label: str) -> list[Example]:
     with open(path, newline="", encoding="utf-8") as handle:
-        return [Example(r[text], r[label], f"{path}:{i}") for i, r in enumerate(csv.DictReader(handle), 2)]
+        return [
+            Example(r[text], r[label], f"{path}:{i}")
+            for i, r in enumerate(csv.DictReader(handle), 2)
+        ]
 
 
 def load_task(name: str, datasets: Path, seed: int) -> tuple[list[Example], list[Example]]:
     """``(train_export, unseen_test)`` for one task."""
     rng = random.Random(seed)
     if name == "topic5":
-        rows = [e for e in _csv(datasets / "banking77/train.csv", "text", "category")
-                if e.label in TOPIC_INTENTS]
-        test = [e for e in _csv(datasets / "banking77/test.csv", "text", "category")
-                if e.label in TOPIC_INTENTS]
+        rows = [
+            e
+            for e in _csv(datasets / "banking77/train.csv", "text", "category")
+            if e.label in TOPIC_INTENTS
+        ]
+        test = [
+            e
+            for e in _csv(datasets / "banking77/test.csv", "text", "category")
+            if e.label in TOPIC_INTENTS
+        ]
         by_label = {label: [e for e in rows if e.label == label] for label in TOPIC_INTENTS}
         picked = [e for label in TOPIC_INTENTS for e in rng.sample(by_label[label], 80)]
         return picked, test
@@ -56,10 +70,13 @@ def load_task(name: str, datasets: Path, seed: int) -> tuple[list[Example], list
         rng.shuffle(rows)
         return rows[:1000], rows[1000:2000]
     if name == "sst2":
+
         def tsv(path: Path) -> list[Example]:
             with open(path, newline="", encoding="utf-8") as handle:
                 reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-                return [Example(r["text"], r["label"], f"{path}:{i}") for i, r in enumerate(reader, 2)]
+                return [
+                    Example(r["text"], r["label"], f"{path}:{i}") for i, r in enumerate(reader, 2)
+                ]
 
         rows = tsv(datasets / "sst2/train.tsv")
         return rng.sample(rows, 1000), tsv(datasets / "sst2/dev.tsv")
@@ -73,41 +90,85 @@ def main() -> None:
     parser.add_argument("--lrs", default="5e-5,1e-4,2e-4")
     parser.add_argument("--epochs", default="3,4")
     parser.add_argument("--batch-sizes", default="16")
+    parser.add_argument("--head-lr-scales", default="1")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--device", default=None)
     parser.add_argument("--out", type=Path, default=default_out("recipe_sweep"))
+    parser.add_argument("--append", action="store_true", help="keep the runs already in --out")
     args = parser.parse_args()
     datasets = resolve_datasets(args.datasets)
     device = pick_device(args.device)
     base = resolve_base_model(None)
-    runs = []
-    grid = list(itertools.product(
-        [float(x) for x in args.lrs.split(",")],
-        [int(x) for x in args.epochs.split(",")],
-        [int(x) for x in args.batch_sizes.split(",")],
-    ))
+    runs = json.loads(args.out.read_text())["runs"] if args.append and args.out.is_file() else []
+    grid = list(
+        itertools.product(
+            [float(x) for x in args.lrs.split(",")],
+            [int(x) for x in args.epochs.split(",")],
+            [int(x) for x in args.batch_sizes.split(",")],
+            [float(x) for x in args.head_lr_scales.split(",")],
+        )
+    )
     for task in args.tasks.split(","):
         export, test = load_task(task, datasets, args.seed)
         train_rows, eval_rows = stratified_split(export, 0.2, args.seed)
-        for lr, epochs, batch_size in grid:
-            config = TrainConfig(lr=lr, epochs=epochs, batch_size=batch_size, seed=args.seed)
+        for lr, epochs, batch_size, head_lr_scale in grid:
+            config = TrainConfig(
+                lr=lr,
+                epochs=epochs,
+                batch_size=batch_size,
+                seed=args.seed,
+                head_lr_scale=head_lr_scale,
+            )
             outcome = train(train_rows, eval_rows, base=base, config=config, device=device)
             scored = evaluate(
                 Classifier(outcome.model, outcome.tokenizer, version="sweep", device=device),
                 test,
             )
-            runs.append({
-                "task": task, "lr": lr, "epochs": epochs, "batch_size": batch_size,
-                "train_rows": len(train_rows), "test_rows": len(test),
-                "best_epoch": outcome.best_epoch, "test_accuracy": scored["accuracy"],
-                "test_macro_f1": scored["macro_f1"], "train_seconds": outcome.seconds,
-            })
+            runs.append(
+                {
+                    "task": task,
+                    "lr": lr,
+                    "epochs": epochs,
+                    "batch_size": batch_size,
+                    "head_lr_scale": head_lr_scale,
+                    "train_rows": len(train_rows),
+                    "test_rows": len(test),
+                    "best_epoch": outcome.best_epoch,
+                    "test_accuracy": scored["accuracy"],
+                    "test_macro_f1": scored["macro_f1"],
+                    "train_seconds": outcome.seconds,
+                }
+            )
             write_json(args.out, {"hardware": hardware(), "runs": runs})
-    print(table(
-        ["task", "lr", "epochs", "batch", "best epoch", "test acc", "test macro-F1", "train s"],
-        [[r["task"], r["lr"], r["epochs"], r["batch_size"], r["best_epoch"], r["test_accuracy"],
-          r["test_macro_f1"], r["train_seconds"]] for r in runs],
-    ))
+    print(
+        table(
+            [
+                "task",
+                "lr",
+                "epochs",
+                "batch",
+                "head lr x",
+                "best epoch",
+                "test acc",
+                "test macro-F1",
+                "train s",
+            ],
+            [
+                [
+                    r["task"],
+                    r["lr"],
+                    r["epochs"],
+                    r["batch_size"],
+                    r.get("head_lr_scale", 1.0),
+                    r["best_epoch"],
+                    r["test_accuracy"],
+                    r["test_macro_f1"],
+                    r["train_seconds"],
+                ]
+                for r in runs
+            ],
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -32,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
     train.add_argument("--max-length", type=int, default=DEFAULTS.max_length)
     train.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    train.add_argument(
+        "--head-lr-scale",
+        type=float,
+        default=DEFAULTS.head_lr_scale,
+        help="learning-rate multiplier for the new pooler and classification head",
+    )
     train.add_argument("--device", default=None, help="auto (default), cpu or cuda")
     train.add_argument(
         "--train-embeddings", action="store_true", help="also update the word-embedding matrix"
@@ -64,6 +70,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise ValueError("--max-length must be between 8 and 512")
     if not 0 < args.lr < 1:
         raise ValueError("--lr must be between 0 and 1")
+    if not 0 < args.head_lr_scale <= 1000:
+        raise ValueError("--head-lr-scale must be above 0 and at most 1000")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -75,6 +83,7 @@ def _train(args: argparse.Namespace) -> int:
         max_length=args.max_length,
         seed=args.seed,
         freeze_word_embeddings=not args.train_embeddings,
+        head_lr_scale=args.head_lr_scale,
     )
     result = run_train(
         args.data,
