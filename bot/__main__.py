@@ -84,6 +84,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.retrain import RetrainRunner
     from bot.services import Services
     from bot.serving import HOW_TO_TRAIN, ModelHolder, train_default
+    from classifier.model import configure_threads
     from classifier.store import ModelNotFoundError, ModelStore
 
     try:
@@ -95,6 +96,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         feedback.close()
         return _fail(HOW_TO_TRAIN.format(root=store.root))
 
+    configure_threads(settings.torch_threads)
     holder = ModelHolder(store, device=settings.device)
     runner = RetrainRunner(
         settings.model_dir,

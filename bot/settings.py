@@ -27,6 +27,7 @@ _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]+")
 _CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
 _USER_ID = re.compile(r"[UW][A-Z0-9]+")
 _EMOJI = re.compile(r"[a-z0-9_+'-]{1,100}")
+_THREADS = re.compile(r"\d{1,3}")
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 RESERVED_TRAIN_FLAGS = ("--data", "--promote", "--progress", "--json")
 """Training flags the retrain runner sets itself; ``HEED_RETRAIN_ARGS`` may not repeat them."""
@@ -61,10 +62,11 @@ class Settings:
     admins_from_workspace: bool = False
     train_data: tuple[Path, ...] = ()
     retrain_timeout: float = 3600.0
+    torch_threads: int = 0
     retrain_args: tuple[str, ...] = ()
     device: str = "auto"
     private_replies: bool = False
-    explain_method: str = "attention"
+    explain_method: str = "gradient"  # most faithful within budget: README, Benchmarks
     log_level: str = "INFO"
 
     @property
@@ -114,10 +116,15 @@ class Settings:
             admins_from_workspace=reader.boolean("HEED_ADMINS_FROM_WORKSPACE", False),
             train_data=reader.files("HEED_TRAIN_DATA"),
             retrain_timeout=reader.seconds("HEED_RETRAIN_TIMEOUT", 3600.0),
+            torch_threads=int(
+                reader.choice(
+                    "HEED_TORCH_THREADS", "0", _THREADS, "a whole number (0 = one per core)"
+                )
+            ),
             retrain_args=reader.arguments("HEED_RETRAIN_ARGS", RESERVED_TRAIN_FLAGS),
             device=reader.choice("HEED_DEVICE", "auto", _DEVICE, "auto, cpu, cuda or cuda:N"),
             private_replies=reader.boolean("HEED_PRIVATE_REPLIES", False),
-            explain_method=reader.method("HEED_EXPLAIN_METHOD", "attention"),
+            explain_method=reader.method("HEED_EXPLAIN_METHOD", "gradient"),
             log_level=reader.log_level("HEED_LOG_LEVEL", "INFO"),
         )
 

@@ -21,6 +21,9 @@ def configure(verbose: bool = False) -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    from classifier.model import configure_threads
+
+    configure_threads()
 
 
 def emit(result: dict, as_json: bool, human: str) -> None:

@@ -35,7 +35,23 @@ from classifier.types import EXPLAIN_METHODS, Explanation, Prediction
 log = logging.getLogger(__name__)
 
 DEVICE_ENV = "HEED_DEVICE"
-DEFAULT_IG_STEPS = 16
+THREADS_ENV = "HEED_TORCH_THREADS"
+# 8 Gauss-Legendre steps measure as faithful as 16 (benchmarks/README.md) at half the cost.
+DEFAULT_IG_STEPS = 8
+# Integrated gradients cost ~ steps x tokens; long texts get fewer steps (never under 4) so a
+# 200-word text costs about what a 40-word one does.
+IG_TOKEN_BUDGET = 512
+MIN_IG_STEPS = 4
+
+
+def configure_threads(requested: int | None = None) -> int:
+    """Size torch's intra-op pool: ``requested``, else ``$HEED_TORCH_THREADS``, else torch's
+    default (one per core). Use 1 on a host shared with other busy processes: threads waiting at
+    barriers for a descheduled sibling made a 40-word explanation 20x slower (benchmarks)."""
+    value = requested or int(os.environ.get(THREADS_ENV) or 0)
+    if value > 0 and torch.get_num_threads() != value:
+        torch.set_num_threads(value)
+    return torch.get_num_threads()
 
 
 def pick_device(requested: str | None = None) -> torch.device:
@@ -188,4 +204,5 @@ class Classifier:
         baseline = torch.full_like(ids, self.tokenizer.pad_token_id)
         baseline[0, 0], baseline[0, -1] = ids[0, 0], ids[0, -1]
         mask = batch["attention_mask"].to(self.device)
+        steps = max(min(steps, IG_TOKEN_BUDGET // ids.shape[1]), min(steps, MIN_IG_STEPS))
         return integrated_gradients(model, ids, mask, target, baseline, steps).float().cpu()
