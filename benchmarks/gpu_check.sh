@@ -58,8 +58,10 @@ say "repo $ROOT, commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), b
 VENV="$ROOT/benchmarks/.gpu-venv"
 PIP_NET=(--timeout 15 --retries 1 --disable-pip-version-check -q)
 if python3 -c 'import torch, transformers, sys; sys.exit(0 if torch.cuda.is_available() and int(transformers.__version__.split(".")[0]) >= 5 else 1)' 2>/dev/null; then
-  say "system python3 has CUDA torch and transformers>=5: venv with --system-site-packages"
-  [ -x "$VENV/bin/python" ] || python3 -m venv --system-site-packages "$VENV"
+  # The image's python3 is itself a venv (/opt/torch/.venv): a venv made from it would not see
+  # its packages, so use it directly.
+  say "system python3 has CUDA torch and transformers>=5: using it as is"
+  VENV="$(dirname "$(dirname "$(command -v python3)")")"
 else
   say "no usable system torch: creating a venv and installing from PyPI (the default torch wheel is a CUDA build)"
   [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
