@@ -7,6 +7,7 @@ For each (learning rate, epochs, batch size) it runs exactly what a user runs â€
 - ``topic5``: 5 banking77 intents not used by the test fixtures, 80 train rows each, scored on
   the official test rows of those intents (the shape of "an unseen 5-class topic export");
 - ``vader``: 1,000 VADER Amazon snippets, scored on 1,000 others (3-class sentiment);
+- ``banking77``: 2,000 random banking77 train rows (77 intents), scored on 800 test rows;
 - ``sst2``: 1,000 SST-2 train phrases, scored on the GLUE dev set.
 
 Usage: ``python benchmarks/recipe_sweep.py --datasets ../shared/datasets [--lrs 5e-5,1e-4,2e-4]
@@ -65,6 +66,12 @@ def load_task(name: str, datasets: Path, seed: int) -> tuple[list[Example], list
         by_label = {label: [e for e in rows if e.label == label] for label in TOPIC_INTENTS}
         picked = [e for label in TOPIC_INTENTS for e in rng.sample(by_label[label], 80)]
         return picked, test
+    if name == "banking77":
+        rows = _csv(datasets / "banking77/train.csv", "text", "category")
+        test = _csv(datasets / "banking77/test.csv", "text", "category")
+        rng.shuffle(rows)
+        rng.shuffle(test)
+        return rows[:2000], test[:800]
     if name == "vader":
         rows = _csv(datasets / "vader_amazon/amazon_reviews.csv", "text", "label")
         rng.shuffle(rows)

@@ -84,14 +84,16 @@ class ModelStore:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def versions(self) -> list[str]:
-        """All complete versions, oldest first."""
+        """All complete versions, oldest first (same-second versions by publication time)."""
         if not self.root.is_dir():
             return []
-        return sorted(
-            entry.name
+        complete = [
+            entry
             for entry in self.root.iterdir()
             if VERSION_PATTERN.fullmatch(entry.name) and is_model_dir(entry)
-        )
+        ]
+        complete.sort(key=lambda entry: (entry.name[:15], entry.stat().st_mtime_ns))
+        return [entry.name for entry in complete]
 
     def current(self) -> str | None:
         """The serving version, or None when nothing was promoted yet."""

@@ -65,3 +65,9 @@ def test_resolve_errors(tmp_path: Path) -> None:
 def test_model_directory_resolves_to_itself(tiny_model: Path, tmp_path: Path) -> None:
     ref = ModelStore(tmp_path).resolve(str(tiny_model))
     assert ref.path == tiny_model
+
+
+def test_versions_made_in_the_same_second_list_in_publication_order(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    made = [fake_version(store) for _ in range(5)]
+    assert store.versions() == made
