@@ -22,7 +22,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -30,6 +29,8 @@ from pathlib import Path
 
 import _common  # noqa: F401  (sys.path, env defaults)
 from _common import REPO_ROOT
+
+from training.data import file_sha256
 
 DEFAULT_PACKED = REPO_ROOT / "benchmarks" / ".gpu-base"
 PACKED_WEIGHTS = "model.fp16.safetensors"
@@ -40,14 +41,6 @@ SIDE_FILES = (
     "special_tokens_map.json",
     "vocab.txt",
 )
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def pack(out: Path) -> None:
@@ -73,7 +66,7 @@ def pack(out: Path) -> None:
             shutil.copy2(src / name, out / name)
     manifest = {
         "source": str(src),
-        "source_sha256": sha256(src / "model.safetensors"),
+        "source_sha256": file_sha256(src / "model.safetensors"),
         "max_abs_rounding_error": worst,
         "note": "matrices fp16, 1-D tensors fp32; unpack upcasts to fp32",
     }

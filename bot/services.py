@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot import blocks
 from bot.admin import AdminCheck
 from bot.batching import MicroBatcher
 from bot.cache import SeenCache, TTLCache
@@ -129,6 +130,24 @@ class Services:
         :data:`ACK_WAIT` s). A failure is logged with ``context`` and a reference, and
         ``on_error(ref)`` is called (its own failure is logged too)."""
         return self.jobs.submit(self._run, fn, args, dict(context or {}), on_error, after)
+
+    def submit_after_ack(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        respond: Callable[..., Any],
+        bolt_context: Mapping[str, Any],
+        context: Mapping[str, Any],
+    ) -> Future[None]:
+        """:meth:`submit` for a listener that has just acked: the job waits for the ack to be
+        on the wire, and a failure gets the user a short private apology (never a trace)."""
+
+        def apologise(ref: str) -> None:
+            respond(text=blocks.apology(ref), response_type="ephemeral", replace_original=False)
+
+        return self.submit(
+            fn, *args, context=context, on_error=apologise, after=bolt_context.get(ACK_SENT)
+        )
 
     @staticmethod
     def _run(

@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks
 from bot.feedback import Feedback, Prediction
-from bot.services import ACK_SENT, Services
+from bot.services import Services
 from classifier.types import Explanation
 from classifier.types import Prediction as ModelPrediction
 
@@ -162,18 +162,14 @@ def register(app: App, services: Services) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-
-        def apologise(ref: str) -> None:
-            respond(text=blocks.apology(ref), response_type="ephemeral", replace_original=False)
-
-        services.submit(
+        services.submit_after_ack(
             feedback_job,
             services,
             client,
             respond,
             body,
             action,
+            respond=respond,
+            bolt_context=context,
             context=action_context(body),
-            on_error=apologise,
-            after=context.get(ACK_SENT),
         )

@@ -34,7 +34,7 @@ from bot.admin import parse_admin
 from bot.replies import NOT_MEMBER_ERRORS, UPLOAD_ERRORS, api_error, describe_error
 from bot.retrain import Job, JobAlreadyRunning, JobResult, RetrainError, Throttle
 from bot.retrain import describe_progress as progress_text
-from bot.services import ACK_SENT, Services
+from bot.services import Services
 from classifier.store import ModelNotFoundError, StoreError
 
 log = logging.getLogger(__name__)
@@ -387,17 +387,13 @@ def register(app: App, services: Services) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-
-        def apologise(ref: str) -> None:
-            _private(respond, blocks.apology(ref))
-
-        services.submit(
+        services.submit_after_ack(
             admin_job,
             services,
             client,
             respond,
             command,
+            respond=respond,
+            bolt_context=context,
             context=admin_context(command),
-            on_error=apologise,
-            after=context.get(ACK_SENT),
         )

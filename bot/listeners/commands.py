@@ -22,7 +22,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import blocks
 from bot.replies import NOT_MEMBER_ERRORS, api_error, upload_heatmap
-from bot.services import ACK_SENT, Services, format_context
+from bot.services import Services, format_context
 from bot.text import slack_to_plain
 from classifier import heatmap
 from classifier.types import EXPLAIN_METHODS, Explanation
@@ -240,18 +240,14 @@ def register(app: App, services: Services) -> None:
             ack(text=text, blocks=help_blocks)
             return
         ack()
-
-        def apologise(ref: str) -> None:
-            respond(text=blocks.apology(ref), response_type="ephemeral", replace_original=False)
-
-        services.submit(
+        services.submit_after_ack(
             classify_job,
             services,
             client,
             respond,
             command,
             args,
+            respond=respond,
+            bolt_context=context,
             context=command_context(command),
-            on_error=apologise,
-            after=context.get(ACK_SENT),
         )
