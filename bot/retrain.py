@@ -389,7 +389,8 @@ class RetrainRunner:
     # -- internals -------------------------------------------------------------------------
 
     def _child_env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        # The training child needs no Slack credentials: least privilege.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
         env[MODEL_DIR_ENV] = str(self.model_dir)
         env.setdefault("HF_HUB_OFFLINE", "1")
         env.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -300,3 +300,16 @@ def test_exports_dir_keeps_each_jobs_corrections(
     assert job.wait(30).status == "failed"
     assert job.data_files[-1].parent == kept
     assert job.data_files[-1].read_text() == "text,label\nmeh,bad\n"
+
+
+def test_child_gets_no_slack_credentials(tmp_path, monkeypatch) -> None:
+    from bot.feedback import FeedbackStore
+    from bot.retrain import RetrainRunner
+
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-secret")
+    with FeedbackStore(tmp_path / "db.sqlite3") as store:
+        runner = RetrainRunner(tmp_path / "models", [], store, timeout_s=5)
+        env = runner._child_env()
+    assert not any(key.startswith("SLACK_") for key in env)
+    assert env["HEED_MODEL_DIR"] == str(tmp_path / "models")
