@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from classifier.store import ModelNotFoundError, ModelStore
@@ -23,7 +22,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 2.0
-SAMPLE_DATA = Path(__file__).resolve().parent.parent / "data" / "sample" / "vader_amazon.csv"
 HOW_TO_TRAIN = (
     "no model is serving in {root}: train one first with `make demo` (the bundled default) or "
     "`python -m training train --data FILE --promote`, or start with `python -m bot "
@@ -143,17 +141,8 @@ class ModelHolder:
 def train_default(store: ModelStore, device: str | None = None) -> str:
     """Fine-tune the bundled default model on the sample data and promote it; its version."""
     from classifier.model import pick_device
-    from training.finetune import TrainConfig
-    from training.pipeline import run_train
-    from training.progress import Progress
+    from training.pipeline import DEFAULT_SAMPLE, train_default_model
 
-    log.info("no model serving in %s: training the default on %s", store.root, SAMPLE_DATA.name)
-    result = run_train(
-        [SAMPLE_DATA],
-        store=store,
-        config=TrainConfig(),
-        device=pick_device(device),
-        promote=True,
-        progress=Progress(),
-    )
+    log.info("no model serving in %s: training the default on %s", store.root, DEFAULT_SAMPLE.name)
+    result = train_default_model(store, pick_device(device))
     return str(result["version"])

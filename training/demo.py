@@ -8,11 +8,8 @@ from pathlib import Path
 
 from classifier import ModelStore, heatmap
 from classifier.model import Classifier, pick_device
-from training.finetune import TrainConfig
-from training.pipeline import run_train
-from training.progress import Progress
+from training.pipeline import DEFAULT_SAMPLE, train_default_model
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "vader_amazon.csv"
 EXAMPLES = (
     "The battery died after two days and support never answered. Total waste of money.",
     "Arrived on time, works exactly as described, and the sound is wonderful.",
@@ -26,15 +23,10 @@ def run_demo(out_dir: Path, store: ModelStore, write: Callable[[str], None]) -> 
     started = time.monotonic()
     trained = None
     if store.current() is None:
-        write(f"No model serving in {store.root}: training the default on {SAMPLE.name} ...")
-        trained = run_train(
-            [SAMPLE],
-            store=store,
-            config=TrainConfig(),
-            device=pick_device(),
-            promote=True,
-            progress=Progress(),
+        write(
+            f"No model serving in {store.root}: training the default on {DEFAULT_SAMPLE.name} ..."
         )
+        trained = train_default_model(store, pick_device())
     classifier = Classifier.load("current", store=store)
     meta = store.metadata(classifier.version)
     metrics = meta.get("metrics", {})

@@ -23,6 +23,7 @@ from training.progress import Progress
 log = logging.getLogger(__name__)
 
 EVAL_FRACTION = 0.2
+DEFAULT_SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "vader_amazon.csv"
 PROMOTION_TOLERANCE = 1e-9
 
 
@@ -151,3 +152,18 @@ def run_train(
         "device": outcome.device,
         "seconds": round(time.monotonic() - started, 2),
     }
+
+
+def train_default_model(
+    store: ModelStore, device: torch.device, progress: Progress | None = None
+) -> dict:
+    """Fine-tune the default recipe on the bundled sample and promote it (an empty store's
+    first model); returns :func:`run_train`'s result."""
+    return run_train(
+        [DEFAULT_SAMPLE],
+        store=store,
+        config=TrainConfig(),
+        device=device,
+        promote=True,
+        progress=progress or Progress(),
+    )
