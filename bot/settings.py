@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -236,7 +236,9 @@ class _Reader:
             mapping[label] = emoji
         return MappingProxyType(mapping)
 
-    def fraction(self, name: str, default: float) -> float:
+    def number(
+        self, name: str, default: float, accept: Callable[[float], bool], hint: str
+    ) -> float:
         value = self.raw(name)
         if value is None:
             return default
@@ -244,9 +246,12 @@ class _Reader:
             number = float(value)
         except ValueError:
             number = float("nan")
-        if not 0.0 <= number <= 1.0:
-            raise SettingsError(name, f"must be a number between 0 and 1, got {_show(value)}")
+        if not accept(number):
+            raise SettingsError(name, f"must be {hint}, got {_show(value)}")
         return number
+
+    def fraction(self, name: str, default: float) -> float:
+        return self.number(name, default, lambda x: 0.0 <= x <= 1.0, "a number between 0 and 1")
 
     def boolean(self, name: str, default: bool) -> bool:
         value = self.raw(name)
@@ -268,16 +273,9 @@ class _Reader:
         return paths
 
     def seconds(self, name: str, default: float) -> float:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = float(value)
-        except ValueError:
-            number = float("nan")
-        if not 0 < number < float("inf"):
-            raise SettingsError(name, f"must be a positive number of seconds, got {_show(value)}")
-        return number
+        return self.number(
+            name, default, lambda x: 0 < x < float("inf"), "a positive number of seconds"
+        )
 
     def arguments(self, name: str, reserved: tuple[str, ...]) -> tuple[str, ...]:
         value = self.raw(name)
