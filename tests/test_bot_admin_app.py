@@ -13,16 +13,15 @@ from typing import Any
 import pytest
 
 from bot import blocks
-from bot.app import build_app
 from bot.feedback import FeedbackStore
 from bot.retrain import RetrainRunner
 from bot.services import Services
 from bot.serving import ModelHolder
 from bot.settings import Settings
-from bot.socket_mode import AckFirstSocketModeHandler as SocketModeHandler
 from classifier.store import ModelStore
 from tests.conftest import make_rows, write_csv
 from tests.fakeslack import Call, FakeSlack
+from tests.inprocess import InProcessApps
 from tests.test_bot_app import LABELS, StubClassifier
 
 V1, V2, V3 = "20260101-000000-abcdef", "20260102-000000-bcdef0", "20260103-000000-cafe00"
@@ -117,7 +116,7 @@ def fake() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def heed(fake: FakeSlack, tmp_path: Path) -> Iterator[Any]:
-    running: list[tuple[SocketModeHandler, Services]] = []
+    apps = InProcessApps(fake)
 
     def run(*, python: str | None = None, data: tuple[Path, ...] = (), **settings: Any) -> Heed:
         models = tmp_path / "models"
@@ -146,19 +145,11 @@ def heed(fake: FakeSlack, tmp_path: Path) -> Iterator[Any]:
             feedback=db,
             retrain=runner,
         )
-        app = build_app(services.settings, holder, services=services)
-        handler = SocketModeHandler(app, "xapp-test")
-        handler.connect()
-        fake.wait_connected(timeout=5)
-        running.append((handler, services))
+        apps.start(services)
         return Heed(fake, services, models)
 
     yield run
-    for handler, services in running:
-        handler.client.auto_reconnect_enabled = False
-        fake.close_connections()
-        handler.close()
-        services.close()
+    apps.stop_all()
 
 
 def controls(reply: Call) -> list[dict]:

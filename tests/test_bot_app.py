@@ -20,16 +20,16 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
-from bot.app import build_app, make_client, request_context
+from bot.app import make_client, request_context
 from bot.listeners.messages import is_taggable, tag_job
 from bot.logs import RedactingFilter
 from bot.services import Services
 from bot.serving import ModelHolder
 from bot.settings import Settings
-from bot.socket_mode import AckFirstSocketModeHandler as SocketModeHandler
 from classifier.store import ModelStore
 from classifier.types import Explanation, Prediction
 from tests.fakeslack import FakeSlack
+from tests.inprocess import InProcessApps
 
 PNG = b"\x89PNG\r\n\x1a\n"
 VERSION = "20260101-000000-abcdef"
@@ -95,26 +95,18 @@ def fake() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def start(fake: FakeSlack, tmp_path: Path) -> Iterator[Any]:
-    handlers: list[tuple[SocketModeHandler, Services]] = []
+    apps = InProcessApps(fake)
 
     def run(stub: StubClassifier, **settings: Any) -> Running:
         (tmp_path / "current").write_text(stub.version + "\n")
         holder = ModelHolder(ModelStore(tmp_path), loader=lambda version, store: stub)
         holder.load()
         services = Services(settings_for(fake, **settings), holder)
-        app = build_app(services.settings, holder, services=services)
-        handler = SocketModeHandler(app, "xapp-test")
-        handler.connect()
-        fake.wait_connected(timeout=5)
-        handlers.append((handler, services))
+        apps.start(services)
         return Running(fake, stub, services)
 
     yield run
-    for handler, services in handlers:
-        handler.client.auto_reconnect_enabled = False
-        fake.close_connections()
-        handler.close()
-        services.close()
+    apps.stop_all()
 
 
 def test_client_has_the_retry_handlers(fake: FakeSlack) -> None:

@@ -1,0 +1,36 @@
+"""The real Bolt app, run in the test process and connected to the fake Slack (Socket Mode).
+
+Faster than the ``python -m bot`` process of the e2e tests, for tests that stub the model.
+"""
+
+from __future__ import annotations
+
+from bot.app import build_app
+from bot.services import Services
+from bot.socket_mode import AckFirstSocketModeHandler
+from tests.fakeslack import FakeSlack
+
+
+class InProcessApps:
+    """Starts apps for ``services`` against ``fake`` and stops them all at the end."""
+
+    def __init__(self, fake: FakeSlack) -> None:
+        self.fake = fake
+        self._running: list[tuple[AckFirstSocketModeHandler, Services]] = []
+
+    def start(self, services: Services) -> None:
+        """Build the app for ``services`` and wait until its Socket Mode connection is up."""
+        app = build_app(services.settings, services.holder, services=services)
+        handler = AckFirstSocketModeHandler(app, "xapp-test")
+        handler.connect()
+        self.fake.wait_connected(timeout=5)
+        self._running.append((handler, services))
+
+    def stop_all(self) -> None:
+        """Disconnect every app without reconnecting, then close its services."""
+        for handler, services in self._running:
+            handler.client.auto_reconnect_enabled = False
+            self.fake.close_connections()
+            handler.close()
+            services.close()
+        self._running.clear()
