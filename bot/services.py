@@ -16,69 +16,29 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot import blocks
-from bot.admin import AdminCheck
-from bot.batching import MicroBatcher
-from bot.cache import SeenCache, TTLCache
-from bot.serving import ModelHolder
+from bot.access import AdminCheck
+from bot.blocks.common import apology
+from bot.cache import SeenCache
+from bot.channels import ChannelMatcher
+from bot.context import format_context, request_context
+from bot.serving.batching import MicroBatcher
+from bot.serving.holder import ModelHolder
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.feedback import FeedbackStore
-    from bot.retrain import RetrainRunner
-    from classifier.types import Explanation, Prediction
+    from bot.database import Database
+    from bot.retrain.runner import RetrainRunner
+    from classifier.types import Prediction
 
 log = logging.getLogger(__name__)
 
 JOB_WORKERS = 4
-NAME_TTL = 600.0
 ACK_SENT = "heed_ack_sent"
 """Request-context key of a ``threading.Event`` set once the ack has been sent to Slack
-(by :mod:`bot.socket_mode` and :mod:`bot.http_server`)."""
+(by :mod:`bot.transports.socket_mode` and :mod:`bot.transports.http`)."""
 ACK_WAIT = 3.0
-
-
-def format_context(context: Mapping[str, Any]) -> str:
-    """``{"command": "/classify", "channel": "C1"}`` -> ``'command=/classify channel=C1'``."""
-    return " ".join(f"{k}={v}" for k, v in context.items() if v not in (None, ""))
-
-
-class ChannelMatcher:
-    """Is a channel one of the configured auto-tag channels (given as IDs or ``#names``)?
-
-    Names are resolved lazily (one ``conversations.info`` per channel, cached for
-    ``ttl`` seconds, failures included).
-    """
-
-    def __init__(self, entries: tuple[str, ...], ttl: float = NAME_TTL) -> None:
-        self.ids = frozenset(e for e in entries if not e.startswith("#"))
-        self.names = frozenset(e[1:] for e in entries if e.startswith("#"))
-        self._cache = TTLCache(ttl)
-        self._lookup_lock = threading.Lock()
-
-    @property
-    def enabled(self) -> bool:
-        """True when any channel is configured."""
-        return bool(self.ids or self.names)
-
-    def matches(self, channel_id: str, lookup: Callable[[str], str | None]) -> bool:
-        """True when ``channel_id`` is configured by ID, or by the name ``lookup`` gives it."""
-        if channel_id in self.ids:
-            return True
-        if not self.names or not channel_id:
-            return False
-        name = self._cache.get(channel_id)
-        if name is None:
-            with self._lookup_lock:  # one conversations.info per channel, even in a burst
-                name = self._cache.get(channel_id)
-                if name is None:
-                    try:
-                        name = lookup(channel_id) or ""
-                    except Exception as exc:
-                        log.warning("cannot look up the name of channel %s: %s", channel_id, exc)
-                        name = ""
-                    self._cache.put(channel_id, name)
-        return name in self.names
+SERVICES_KEY = "heed_services"
+"""Request-context key under which :func:`bot.listeners.register` puts the :class:`Services`."""
 
 
 @dataclass
@@ -93,16 +53,11 @@ class Services:
     seen: SeenCache = field(default_factory=SeenCache)
     batcher: MicroBatcher[str, Prediction] | None = None
     channels: ChannelMatcher | None = None
-    feedback_elements: Callable[[Explanation, dict[str, Any]], list[dict]] | None = None
-    """Hook overriding the feedback controls of a ``/classify`` reply: given the explanation
-    and the command, the elements of the reply's actions block (see
-    :data:`bot.blocks.FEEDBACK_BLOCK_ID`). None: Heed's own controls when :attr:`feedback` is
-    set (the prediction is recorded and its id goes into the controls), else no controls."""
-    feedback: FeedbackStore | None = None
-    """The SQLite store (predictions, answers, jobs, audit log); None disables feedback and
-    the admin command's retrain/export (tests without a database)."""
+    db: Database | None = None
+    """The database (predictions, answers, jobs, audit log); None disables the feedback
+    controls and the admin command's retrain/export (a bot without a database)."""
     retrain: RetrainRunner | None = None
-    """Runs retraining jobs for ``/heed-admin retrain`` (needs :attr:`feedback`)."""
+    """Runs retraining jobs for ``/heed-admin retrain`` (needs :attr:`db`)."""
     admin: AdminCheck | None = None
 
     def __post_init__(self) -> None:
@@ -137,16 +92,21 @@ class Services:
         *args: Any,
         respond: Callable[..., Any],
         bolt_context: Mapping[str, Any],
-        context: Mapping[str, Any],
+        body: Mapping[str, Any],
     ) -> Future[None]:
         """:meth:`submit` for a listener that has just acked: the job waits for the ack to be
-        on the wire, and a failure gets the user a short private apology (never a trace)."""
+        on the wire, its failures are logged with the request's context (from ``body``), and
+        the user gets a short private apology (never a trace)."""
 
         def apologise(ref: str) -> None:
-            respond(text=blocks.apology(ref), response_type="ephemeral", replace_original=False)
+            respond(text=apology(ref), response_type="ephemeral", replace_original=False)
 
         return self.submit(
-            fn, *args, context=context, on_error=apologise, after=bolt_context.get(ACK_SENT)
+            fn,
+            *args,
+            context=request_context(body),
+            on_error=apologise,
+            after=bolt_context.get(ACK_SENT),
         )
 
     @staticmethod
@@ -180,5 +140,10 @@ class Services:
         if self.retrain is not None:
             self.retrain.close(timeout=retrain_grace)
         self.jobs.shutdown(wait=True, cancel_futures=False)
-        if self.feedback is not None:
-            self.feedback.close()
+        if self.db is not None:
+            self.db.close()
+
+
+def services_of(bolt_context: Mapping[str, Any]) -> Services:
+    """The :class:`Services` of the app that received this request."""
+    return bolt_context[SERVICES_KEY]

@@ -1,1 +1,33 @@
-"""Bolt listeners: slash commands, auto-tagging of messages, the App Home tab."""
+"""Thin Bolt listeners, one module per kind of request: parse, ack, hand off to a handler.
+
+Each callback is a plain module-level function; it finds the bot's
+:class:`~bot.services.Services` in the request context, where :func:`register` puts it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from slack_bolt import App, BoltContext
+
+from bot.listeners.admin import ADMIN, on_admin
+from bot.listeners.autotag import on_message
+from bot.listeners.classify import CLASSIFY, on_classify
+from bot.listeners.feedback import FEEDBACK_ACTIONS, on_feedback
+from bot.listeners.home import on_home_opened
+from bot.services import SERVICES_KEY, Services
+
+
+def register(app: App, services: Services) -> None:
+    """Bind every Heed listener to ``app``, with ``services`` in each request's context."""
+
+    @app.middleware
+    def attach_services(context: BoltContext, next: Callable[[], None]) -> None:
+        context[SERVICES_KEY] = services
+        next()
+
+    app.command(CLASSIFY)(on_classify)
+    app.command(ADMIN)(on_admin)
+    app.action(FEEDBACK_ACTIONS)(on_feedback)
+    app.event("message")(on_message)
+    app.event("app_home_opened")(on_home_opened)

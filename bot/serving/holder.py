@@ -136,13 +136,3 @@ class ModelHolder:
                 self.reload()
             except Exception:
                 log.exception("model watcher failed")
-
-
-def train_default(store: ModelStore, device: str | None = None) -> str:
-    """Fine-tune the bundled default model on the sample data and promote it; its version."""
-    from classifier.model import pick_device
-    from training.pipeline import DEFAULT_SAMPLE, train_default_model
-
-    log.info("no model serving in %s: training the default on %s", store.root, DEFAULT_SAMPLE.name)
-    result = train_default_model(store, pick_device(device))
-    return str(result["version"])

@@ -1,4 +1,4 @@
-"""Who may use ``/heed-admin``, and how its text is read.
+"""Who may use ``/heed-admin``.
 
 An admin is a user listed in ``HEED_ADMINS``, or — only when ``HEED_ADMINS_FROM_WORKSPACE=true``
 — a workspace admin or owner according to ``users.info``. Workspace answers are cached for a
@@ -21,8 +21,6 @@ from bot.cache import TTLCache
 log = logging.getLogger(__name__)
 
 CACHE_TTL = 60.0
-SUBCOMMANDS = ("retrain", "status", "rollback", "export", "help")
-ACTION_CHARS = 40
 
 UserLookup = Callable[[str], Mapping[str, Any]]
 """``user_id -> users.info's "user" object`` (raises on failure)."""
@@ -84,15 +82,3 @@ def _from_profile(user: Mapping[str, Any]) -> Decision:
     if user.get("is_admin"):
         return Decision(True, "workspace admin (HEED_ADMINS_FROM_WORKSPACE=true)")
     return Decision(False, "not listed in HEED_ADMINS and not a workspace admin or owner")
-
-
-def parse_admin(text: str | None) -> tuple[str, str]:
-    """``" Retrain  now"`` -> ``("retrain", "now")``; empty text is ``help``. The subcommand
-    is lower-cased and cut to :data:`ACTION_CHARS` characters (it goes into the audit log)."""
-    words = (text or "").strip().split(None, 1)
-    if not words:
-        return "help", ""
-    action = words[0].lower()[:ACTION_CHARS]
-    if action in ("-h", "--help"):
-        action = "help"
-    return action, words[1].strip() if len(words) > 1 else ""

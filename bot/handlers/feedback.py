@@ -1,6 +1,6 @@
-"""Feedback on ``/classify`` replies: the "✓ Correct" button and the "Actually it's…" menu.
+"""The work behind a feedback click: store the answer, show it on the reply.
 
-The listener acks at once; a job then stores the answer (:meth:`FeedbackStore.record_feedback`,
+The listener has acked; this job stores the answer (:meth:`Predictions.record_answer`,
 one answer per user and prediction, a changed answer replaces the earlier one) and updates the
 reply so everyone sees it was recorded, and by whom: a note listing the answers goes just above
 the controls, which stay, so other moderators can confirm or disagree. A channel reply is
@@ -14,46 +14,40 @@ cannot leave a note that misses one of them.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
-from bot.feedback import Feedback, Prediction
+from bot.blocks.classify import DM_HEATMAP_NOTE, classify_reply
+from bot.blocks.feedback import (
+    CONFIRM_ACTION,
+    FEEDBACK_UNKNOWN,
+    NOT_A_LABEL,
+    feedback_elements,
+    parse_choice,
+    recorded_line,
+    with_feedback_note,
+)
+from bot.database import Answer, Prediction
 from bot.services import Services
 from classifier.types import Explanation
 from classifier.types import Prediction as ModelPrediction
 
 log = logging.getLogger(__name__)
 
-FEEDBACK_ACTIONS = re.compile(
-    f"^({re.escape(blocks.CONFIRM_ACTION)}|{re.escape(blocks.CORRECT_ACTION)})$"
-)
 _LOCKS = [threading.Lock() for _ in range(16)]
-NOT_A_LABEL = ":warning: That label isn't one of this model's labels, so nothing was recorded."
-
-
-def action_context(body: dict[str, Any]) -> dict[str, Any]:
-    """Who/where of a click, for logs."""
-    action = (body.get("actions") or [{}])[0]
-    return {
-        "action": action.get("action_id"),
-        "channel": (body.get("channel") or {}).get("id"),
-        "user": (body.get("user") or {}).get("id"),
-    }
 
 
 def chosen_label(action: dict[str, Any], prediction: Prediction) -> str | None:
     """The label an action picked: the prediction's own for "Correct", else the menu option
     (by name or by index into the prediction's labels); None when it is not a known label."""
     value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
-    _, token = blocks.parse_choice(value)
+    _, token = parse_choice(value)
     labels = list(prediction.scores)
-    if action.get("action_id") == blocks.CONFIRM_ACTION:
+    if action.get("action_id") == CONFIRM_ACTION:
         return prediction.label
     if isinstance(token, int):
         return labels[token] if 0 <= token < len(labels) else None
@@ -69,12 +63,12 @@ def rebuilt_reply(prediction: Prediction, private: bool) -> tuple[str, list[dict
         prediction.label, prediction.confidence or 0.0, scores, prediction.model_version or "?"
     )
     explanation = Explanation(prediction.method or "attention", [], [], model)
-    return blocks.classify_reply(
+    return classify_reply(
         explanation,
         text=prediction.text,
         user_id=prediction.user,
-        note=blocks.DM_HEATMAP_NOTE if private else None,
-        feedback=blocks.feedback_elements(prediction.id, prediction.label, list(scores)),
+        note=DM_HEATMAP_NOTE if private else None,
+        feedback=feedback_elements(prediction.id, prediction.label, list(scores)),
     )
 
 
@@ -84,15 +78,15 @@ def _update_reply(
     respond: Respond,
     body: dict[str, Any],
     prediction: Prediction,
-    answers: list[Feedback],
+    answers: list[Answer],
 ) -> None:
     container = body.get("container") or {}
     message = body.get("message") or {}
     channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
     ts = container.get("message_ts") or message.get("ts")
     if message.get("blocks") and not container.get("is_ephemeral") and channel and ts:
-        text = message.get("text") or blocks.recorded_line(answers[-1])
-        new_blocks = blocks.with_feedback_note(message["blocks"], answers)
+        text = message.get("text") or recorded_line(answers[-1])
+        new_blocks = with_feedback_note(message["blocks"], answers)
         try:
             client.chat_update(channel=channel, ts=ts, text=text, blocks=new_blocks)
             return
@@ -103,7 +97,7 @@ def _update_reply(
     text, reply_blocks = rebuilt_reply(prediction, services.settings.private_replies)
     respond(
         text=text,
-        blocks=blocks.with_feedback_note(reply_blocks, answers),
+        blocks=with_feedback_note(reply_blocks, answers),
         replace_original=True,
         response_type="ephemeral",
     )
@@ -117,18 +111,20 @@ def feedback_job(
     action: dict[str, Any],
 ) -> None:
     """Store one answer and show it on the reply."""
-    store = services.feedback
+    store = services.db
     user = (body.get("user") or {}).get("id") or ""
     name = (body.get("user") or {}).get("username") or (body.get("user") or {}).get("name")
     value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
     try:
-        prediction_id, _ = blocks.parse_choice(value)
+        prediction_id, _ = parse_choice(value)
     except ValueError:
         prediction_id = None
-    prediction = store.prediction(prediction_id) if store and prediction_id is not None else None
+    prediction = (
+        store.predictions.get(prediction_id) if store and prediction_id is not None else None
+    )
     if prediction is None:
         log.info("feedback for an unknown prediction %r from %s", value[:60], user)
-        respond(text=blocks.FEEDBACK_UNKNOWN, response_type="ephemeral", replace_original=False)
+        respond(text=FEEDBACK_UNKNOWN, response_type="ephemeral", replace_original=False)
         return
     assert store is not None
     label = chosen_label(action, prediction)
@@ -136,8 +132,8 @@ def feedback_job(
         respond(text=NOT_A_LABEL, response_type="ephemeral", replace_original=False)
         return
     with _LOCKS[prediction.id % len(_LOCKS)]:
-        answer = store.record_feedback(prediction.id, user, label, user_name=name)
-        answers = store.feedback_for(prediction.id)
+        answer = store.predictions.record_answer(prediction.id, user, label, user_name=name)
+        answers = store.predictions.answers_for(prediction.id)
         _update_reply(services, client, respond, body, prediction, answers)
     log.info(
         "feedback on prediction %d: %s by %s (%s%s)",
@@ -147,29 +143,3 @@ def feedback_job(
         "correction" if answer.is_correction else "confirmation",
         ", replacing an earlier answer" if answer.replaced else "",
     )
-
-
-def register(app: App, services: Services) -> None:
-    """Add the feedback action listeners."""
-
-    @app.action(FEEDBACK_ACTIONS)
-    def on_feedback(
-        ack: Ack,
-        body: dict[str, Any],
-        action: dict[str, Any],
-        client: WebClient,
-        respond: Respond,
-        context: BoltContext,
-    ) -> None:
-        ack()
-        services.submit_after_ack(
-            feedback_job,
-            services,
-            client,
-            respond,
-            body,
-            action,
-            respond=respond,
-            bolt_context=context,
-            context=action_context(body),
-        )

@@ -1,0 +1,1 @@
+"""Slack wording, one module per surface: pure functions to ``(text, blocks)``."""

@@ -1,0 +1,194 @@
+"""The ``/heed-admin`` surface: help, refusals, status, job lines, rollback."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.blocks.common import (
+    LABEL_CHARS,
+    Blocks,
+    code_sections,
+    context,
+    percent,
+    plural,
+    section,
+    sections,
+    utc,
+    who,
+)
+from bot.slack_api.text import escape_mrkdwn, shorten
+
+if TYPE_CHECKING:
+    from bot.database import JobRecord
+    from bot.retrain.jobs import Job
+
+ADMIN_USAGE = (
+    "Usage: `/heed-admin retrain | status | rollback | export | help`\n"
+    "• `retrain` — fine-tune a new model on `HEED_TRAIN_DATA` plus the stored corrections, "
+    "with progress here; it is promoted only if it is not worse than the serving model\n"
+    "• `status` — the serving model, its labels and metrics, the running job, the last jobs\n"
+    "• `rollback` — serve the previously promoted model again\n"
+    "• `export` — the labelled rows (feedback) as CSV, sent to you by DM"
+)
+
+NOTHING_TO_TRAIN = (
+    ":information_source: Nothing to train on: `HEED_TRAIN_DATA` names no export and no "
+    "feedback has been recorded yet. Set `HEED_TRAIN_DATA` to a labelled CSV/TSV/JSONL "
+    "export, or answer some `/classify` replies first."
+)
+NO_DATABASE = ":warning: This Heed runs without its database, so `{action}` is unavailable."
+NO_LABELLED_ROWS = (
+    ":information_source: No labelled rows yet: answers to the ✓ Correct / "
+    "Actually it's… controls on `/classify` replies become rows."
+)
+JOB_ICONS = {
+    "running": ":arrows_counterclockwise:",
+    "queued": ":hourglass:",
+    "failed": ":x:",
+    "timed_out": ":alarm_clock:",
+    "cancelled": ":no_entry_sign:",
+}
+
+
+def admin_usage(error: str | None = None) -> str:
+    """The ``/heed-admin`` help, optionally after a one-line ``error``."""
+    head = f":warning: {escape_mrkdwn(error)}\n" if error else ""
+    return head + ADMIN_USAGE
+
+
+def refusal(reason: str) -> str:
+    """What a non-admin sees."""
+    return (
+        ":no_entry: Only Heed admins can use `/heed-admin` "
+        f"({escape_mrkdwn(shorten(reason, 200))}). This attempt was logged."
+    )
+
+
+def model_lines(version: str | None, metadata: Mapping[str, Any]) -> list[str]:
+    """Serving version, labels, held-out metrics and training rows, as mrkdwn lines."""
+    lines = [f"*Model:* `{version or 'none'}`"]
+    labels = list(metadata.get("labels") or [])
+    if labels:
+        shown = ", ".join(
+            f"`{escape_mrkdwn(shorten(label, LABEL_CHARS))}`" for label in labels[:40]
+        )
+        more = f" and {len(labels) - 40} more" if len(labels) > 40 else ""
+        lines.append(f"*Labels ({len(labels)}):* {shown}{more}")
+    metrics = metadata.get("metrics") or {}
+    if "accuracy" in metrics and "macro_f1" in metrics:
+        rows = (metadata.get("rows") or {}).get("eval")
+        on = f" on {rows} held-out rows" if rows else ""
+        lines.append(
+            f"*Held-out eval:* accuracy {percent(metrics['accuracy'])}, "
+            f"macro-F1 {percent(metrics['macro_f1'])}{on}"
+        )
+    if metadata.get("created"):
+        train = (metadata.get("rows") or {}).get("train")
+        rows_note = f" on {train} rows" if train else ""
+        lines.append(f"*Trained:* {escape_mrkdwn(str(metadata['created']))}{rows_note}")
+    return lines
+
+
+def per_class_table(per_class: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """A fixed-width table (label, precision, recall, F1, support), one line per class."""
+    width = max([len("label")] + [len(shorten(label, 28)) for label in per_class])
+    lines = [f"{'label':<{width}}  precision  recall     F1  support"]
+    for label, m in per_class.items():
+        lines.append(
+            f"{shorten(label, 28):<{width}}  {m.get('precision', 0):>9.3f}  "
+            f"{m.get('recall', 0):>6.3f}  {m.get('f1', 0):>5.3f}  {int(m.get('support', 0)):>7}"
+        )
+    return lines
+
+
+def job_line(job: JobRecord) -> str:
+    """One finished (or running) job: when, who, outcome."""
+    when = utc(job.finished or job.started or job.created)
+    head = f"#{job.id} {when} by {who(job.requested_by)}"
+    message = escape_mrkdwn(shorten(" ".join((job.message or "").split()), 300))
+    if job.status == "succeeded":
+        icon = ":white_check_mark:" if job.promoted else ":heavy_minus_sign:"
+        f1 = (job.metrics or {}).get("macro_f1")
+        score = f", macro-F1 {percent(f1)}" if isinstance(f1, int | float) else ""
+        verdict = "promoted" if job.promoted else "not promoted"
+        return f"{icon} {head}: trained `{job.version}`{score}; {verdict} ({message})"
+    icon = JOB_ICONS.get(job.status, ":grey_question:")
+    return f"{icon} {head}: {job.status.replace('_', ' ')}" + (f": {message}" if message else "")
+
+
+def running_line(job: Job, now: datetime | None = None) -> str:
+    """The running job: who started it, when, and its newest progress."""
+    now = now or datetime.now(UTC)
+    elapsed = max(0.0, (now - job.started).total_seconds())
+    return (
+        f":arrows_counterclockwise: #{job.id} started by {who(job.requested_by)} at "
+        f"{job.started.astimezone(UTC):%H:%M:%S} UTC ({elapsed:.0f}s ago): {job.progress_text()}"
+    )
+
+
+def already_running(job: Job) -> str:
+    """The answer to a second ``retrain`` while one runs."""
+    return (
+        f":hourglass: A job is already running (#{job.id}, started by {who(job.requested_by)} "
+        f"at {job.started.astimezone(UTC):%H:%M:%S} UTC): {job.progress_text()}. "
+        "Try again when it has finished."
+    )
+
+
+def counts_line(counts: Mapping[str, int]) -> str:
+    """Answer so far, and how many labelled rows the next retrain adds."""
+    return (
+        f"*Answer:* {plural(counts.get('answers', 0), 'answer')} "
+        f"({plural(counts.get('confirmations', 0), 'confirmation')}, "
+        f"{plural(counts.get('corrections', 0), 'correction')}) → "
+        f"{plural(counts.get('labelled_rows', 0), 'labelled row')} for the next retrain"
+    )
+
+
+def status_blocks(
+    version: str | None,
+    metadata: Mapping[str, Any],
+    *,
+    current: Job | None,
+    jobs: Sequence[JobRecord],
+    counts: Mapping[str, int] | None = None,
+    train_data: Sequence[str] = (),
+) -> tuple[str, Blocks]:
+    """``/heed-admin status``: model, per-class metrics, current job, last jobs, feedback."""
+    out: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Heed status"}}]
+    out += sections(model_lines(version, metadata))
+    per_class = (metadata.get("metrics") or {}).get("per_class") or {}
+    if per_class:
+        out += code_sections(per_class_table(per_class))
+    out.append(
+        section("*Running job:* " + (running_line(current) if current is not None else "none"))
+    )
+    history = [job_line(j) for j in jobs if current is None or j.id != current.id]
+    out += sections(["*Last jobs:*", *(history or ["none yet"])])
+    notes = [counts_line(counts)] if counts is not None else []
+    data = ", ".join(f"`{escape_mrkdwn(shorten(p, 80))}`" for p in train_data) or "none"
+    notes.append(f"*HEED_TRAIN_DATA:* {data}")
+    out.append(context(*notes))
+    return f"Heed is serving model {version or 'none'}", out
+
+
+def rolled_back(previous: str, target: str, serving: str | None) -> str:
+    """The answer to ``rollback``."""
+    note = "" if serving == target else f" (but the bot still serves `{serving}`: see its log)"
+    return f":leftwards_arrow_with_hook: Rolled back from `{previous}` to `{target}`{note}."
+
+
+def export_comment(rows: int) -> str:
+    """The comment posted with the exported CSV."""
+    return (
+        f"{plural(rows, 'labelled row')} from feedback on `/classify` replies "
+        "(`text,label`; when people disagreed, the latest answer). A valid training "
+        "export: `python -m training train --data FILE`."
+    )
+
+
+def export_sent(rows: int) -> str:
+    """The admin's confirmation that the CSV is in their DM."""
+    return f":incoming_envelope: Sent {plural(rows, 'labelled row')} as CSV to your DM with Heed."

@@ -1,0 +1,142 @@
+"""The ``/classify`` surface: the reply, its usage help, the auto-tag note, heatmap captions.
+
+Pure functions from predictions to ``(text, blocks)``: ``text`` is the notification/fallback
+line (label, confidence, model version); ``blocks`` is what Slack renders. The reply leaves a
+slot for feedback controls (:mod:`bot.blocks.feedback`) at its end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from bot.blocks.common import LABEL_CHARS, Blocks, bar, context, percent, sections
+from bot.blocks.feedback import FEEDBACK_BLOCK_ID
+from bot.slack_api.text import escape_mrkdwn, shorten
+from classifier.types import EXPLAIN_METHODS, Explanation, Prediction
+
+QUOTE_CHARS = 600
+
+USAGE = (
+    "Usage: `/classify [--explain attention|rollout|gradient] TEXT`\n"
+    "Heed labels TEXT with its model, shows every class's confidence and uploads a heatmap "
+    "of the words the model weighed (darker = more).\n"
+    "• `--explain` (or `-e`) picks how the words are weighed: `attention` (last layer), "
+    "`rollout` (attention across all layers) or `gradient` (integrated gradients, slower)."
+)
+
+
+def score_lines(scores: Mapping[str, float]) -> list[str]:
+    """One mrkdwn line per class, highest confidence first."""
+    ordered = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [
+        f"`{bar(p)}` {percent(p):>6}  {escape_mrkdwn(shorten(label, LABEL_CHARS))}"
+        for label, p in ordered
+    ]
+
+
+def reply_text(prediction: Prediction, method: str | None = None) -> str:
+    """The plain fallback line of a reply: label, confidence, method and model version."""
+    how = f", explained with {method}" if method else ""
+    return (
+        f"{prediction.label} ({percent(prediction.confidence)} confidence{how}) "
+        f"· model {prediction.model}"
+    )
+
+
+def truncation_note(max_tokens: int | None) -> str:
+    """What to tell the person when their text was cut to the model's limit."""
+    limit = f" of {max_tokens} tokens" if max_tokens else ""
+    return (
+        f":warning: The text was longer than the model's limit{limit}, so it was classified on "
+        "its beginning only; the rest was ignored."
+    )
+
+
+def classify_reply(
+    explanation: Explanation,
+    *,
+    text: str,
+    user_id: str | None = None,
+    max_tokens: int | None = None,
+    feedback: Sequence[dict] | None = None,
+    note: str | None = None,
+) -> tuple[str, Blocks]:
+    """The ``/classify`` reply: label and confidence, every class's confidence (sorted),
+    the explanation method, the model version, a truncation note when needed, an optional
+    ``note`` (e.g. why the heatmap is missing) and optional ``feedback`` elements."""
+    p = explanation.prediction
+    asked = f"<@{user_id}> asked: " if user_id else ""
+    quote = escape_mrkdwn(shorten(" ".join(text.split()), QUOTE_CHARS))
+    blocks: Blocks = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"*{escape_mrkdwn(p.label)}* — {percent(p.confidence)} confidence\n"
+                f"{asked}_{quote}_",
+            },
+        },
+        *sections(score_lines(p.scores)),
+        context(
+            f"Explanation: *{explanation.method}* · Model: `{p.model}`",
+            truncation_note(max_tokens) if (p.truncated or explanation.truncated) else "",
+        ),
+    ]
+    if note:
+        blocks.append(context(note))
+    if feedback:
+        blocks.append(
+            {"type": "actions", "block_id": FEEDBACK_BLOCK_ID, "elements": list(feedback)}
+        )
+    return reply_text(p, explanation.method), blocks
+
+
+def usage(error: str | None = None) -> tuple[str, Blocks]:
+    """Usage help for ``/classify``, optionally after a one-line ``error``."""
+    head = f":warning: {escape_mrkdwn(error)}\n" if error else ""
+    text = head + USAGE
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def autotag_note(prediction: Prediction) -> str:
+    """The short thread note under an auto-tagged message."""
+    return (
+        f"Heed tagged this *{escape_mrkdwn(prediction.label)}* "
+        f"({percent(prediction.confidence)} confidence, model `{prediction.model}`). "
+        "The heatmap shows the words it weighed."
+    )
+
+
+def heatmap_title(explanation: Explanation) -> str:
+    """Title of an uploaded heatmap PNG."""
+    p = explanation.prediction
+    return f"Heed: {shorten(p.label, LABEL_CHARS)} {percent(p.confidence)} ({explanation.method})"
+
+
+def heatmap_comment(explanation: Explanation) -> str:
+    """The comment posted with the heatmap file."""
+    return (
+        f"Words the model weighed for *{escape_mrkdwn(explanation.prediction.label)}* "
+        f"({explanation.method}; darker = more)."
+    )
+
+
+def upload_failed_note(reason: str, what: str = "heatmap") -> str:
+    """Posted when an image could not be uploaded (with a hint when Heed is not a member)."""
+    hint = ""
+    if reason in ("not_in_channel", "channel_not_found"):
+        hint = f" — invite Heed to this channel (`/invite @Heed`) to get the {what}"
+    return f":warning: Heed couldn't upload the {what}: {escape_mrkdwn(shorten(reason, 200))}{hint}"
+
+
+NOT_IN_CHANNEL_NOTE = (
+    ":information_source: The heatmap couldn't be attached: invite Heed to this channel "
+    "(`/invite @Heed`) to get the image too."
+)
+
+DM_HEATMAP_NOTE = ":information_source: The heatmap is in your DM with Heed."
+
+
+def unknown_method_error(method: str) -> str:
+    """The error line for a bad ``--explain`` value."""
+    return f"unknown explanation method '{shorten(method, 40)}': use {', '.join(EXPLAIN_METHODS)}"

@@ -1,0 +1,135 @@
+"""The feedback controls under a ``/classify`` reply and the note of who answered what.
+
+The "✓ Correct" button carries the stored prediction id; the "Actually it's…" menu carries
+``"<id>:<label>"`` (or ``"<id>#<index>"`` for long labels). Once someone answered, a note
+(:data:`FEEDBACK_NOTE_BLOCK_ID`) just above the controls says who recorded which label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from bot.blocks.common import LABEL_CHARS, Blocks
+from bot.slack_api.text import escape_mrkdwn, shorten
+
+if TYPE_CHECKING:
+    from bot.database import Answer
+
+FEEDBACK_BLOCK_ID = "heed_feedback"
+FEEDBACK_NOTE_BLOCK_ID = "heed_feedback_note"
+CONFIRM_ACTION = "heed_feedback_confirm"
+CORRECT_ACTION = "heed_feedback_correct"
+MAX_OPTIONS = 100
+OPTION_TEXT_CHARS = 75
+OPTION_VALUE_CHARS = 150
+NOTE_ANSWERS = 10
+
+
+def choice_value(prediction_id: int, label: str, index: int) -> str:
+    """An option's value: ``"<id>:<label>"``, or ``"<id>#<index>"`` (the label's position in
+    the prediction's scores) when the label is too long for Slack's 150 characters."""
+    value = f"{prediction_id}:{label}"
+    return value if len(value) <= OPTION_VALUE_CHARS else f"{prediction_id}#{index}"
+
+
+def parse_choice(value: str) -> tuple[int, str | int]:
+    """Inverse of :func:`choice_value` (and of the confirm button's ``"<id>"``):
+    ``(prediction_id, label or index or "")``. Raises ``ValueError`` for anything else."""
+    head, sep, tail = value.partition(":")
+    if sep:
+        return int(head), tail
+    head, sep, tail = value.partition("#")
+    if sep:
+        return int(head), int(tail)
+    return int(value), ""
+
+
+def feedback_elements(prediction_id: int, predicted: str, labels: Sequence[str]) -> Blocks:
+    """The controls under a ``/classify`` reply: a "✓ Correct" button (value: the stored
+    prediction id) and an "Actually it's…" menu of the model's other labels, alphabetical
+    (values from :func:`choice_value`, indexes into ``labels``). Past :data:`MAX_OPTIONS`
+    labels the menu is split into option groups of that size, so every label stays reachable."""
+    elements: Blocks = [
+        {
+            "type": "button",
+            "action_id": CONFIRM_ACTION,
+            "text": {"type": "plain_text", "text": "✓ Correct", "emoji": True},
+            "value": str(prediction_id),
+        }
+    ]
+    others = sorted(
+        ((label, i) for i, label in enumerate(labels) if label != predicted),
+        key=lambda item: (item[0].lower(), item[1]),
+    )
+    options = [
+        {
+            "text": {"type": "plain_text", "text": shorten(label, OPTION_TEXT_CHARS)},
+            "value": choice_value(prediction_id, label, i),
+        }
+        for label, i in others
+    ][: MAX_OPTIONS * MAX_OPTIONS]
+    if not options:
+        return elements
+    select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": CORRECT_ACTION,
+        "placeholder": {"type": "plain_text", "text": "Actually it's…", "emoji": True},
+    }
+    if len(options) <= MAX_OPTIONS:
+        select["options"] = options
+    else:
+        select["option_groups"] = [
+            {
+                "label": {
+                    "type": "plain_text",
+                    "text": shorten(
+                        f"{group[0]['text']['text']} … {group[-1]['text']['text']}",
+                        OPTION_TEXT_CHARS,
+                    ),
+                },
+                "options": group,
+            }
+            for group in (options[i : i + MAX_OPTIONS] for i in range(0, len(options), MAX_OPTIONS))
+        ]
+    elements.append(select)
+    return elements
+
+
+def recorded_line(answer: Answer) -> str:
+    """``Recorded: positive by <@U1>`` (+ whether it confirmed or corrected the label)."""
+    how = "correction" if answer.is_correction else "confirmed"
+    label = escape_mrkdwn(shorten(answer.chosen_label, LABEL_CHARS))
+    return f"Recorded: {label} by <@{answer.user}> ({how})"
+
+
+def feedback_note(answers: Sequence[Answer]) -> dict:
+    """The context block listing the answers so far (the newest :data:`NOTE_ANSWERS`)."""
+    shown = list(answers)[-NOTE_ANSWERS:]
+    more = len(answers) - len(shown)
+    lines = [":memo: " + recorded_line(a) for a in shown]
+    if more:
+        lines.insert(0, f"… and {more} earlier answer{'s' * (more > 1)}")
+    return {
+        "type": "context",
+        "block_id": FEEDBACK_NOTE_BLOCK_ID,
+        "elements": [{"type": "mrkdwn", "text": "\n".join(lines)}],
+    }
+
+
+def with_feedback_note(reply_blocks: Sequence[dict], answers: Sequence[Answer]) -> Blocks:
+    """``reply_blocks`` with the note of ``answers`` just above the feedback controls (an older
+    note is replaced; the controls stay, so others can still answer)."""
+    out = [b for b in reply_blocks if b.get("block_id") != FEEDBACK_NOTE_BLOCK_ID]
+    if not answers:
+        return out
+    at = next((i for i, b in enumerate(out) if b.get("block_id") == FEEDBACK_BLOCK_ID), len(out))
+    out.insert(at, feedback_note(answers))
+    return out
+
+
+FEEDBACK_UNKNOWN = (
+    ":warning: Heed doesn't know that answer any more (it may come from another Heed install, "
+    "or its database was reset), so nothing was recorded."
+)
+NOT_A_LABEL = ":warning: That label isn't one of this model's labels, so nothing was recorded."

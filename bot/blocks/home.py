@@ -1,0 +1,42 @@
+"""The App Home tab: the serving model, auto-tagging, retraining jobs, how to use Heed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from bot.blocks.admin import counts_line, job_line, model_lines, running_line
+from bot.blocks.classify import USAGE
+from bot.blocks.common import Blocks, section, sections
+
+if TYPE_CHECKING:
+    from bot.database import JobRecord
+    from bot.retrain.jobs import Job
+
+
+def home_view(
+    version: str | None,
+    metadata: Mapping[str, Any],
+    autotag: Sequence[str],
+    *,
+    current: Job | None = None,
+    jobs: Sequence[JobRecord] = (),
+    counts: Mapping[str, int] | None = None,
+) -> dict:
+    """The App Home ``home`` view: model, labels and metrics, auto-tagging, the running job and
+    the last jobs with their outcome, feedback counts, how to use Heed."""
+    lines = model_lines(version, metadata)
+    where = ", ".join(c if c.startswith("#") else f"<#{c}>" for c in autotag) or "no channels"
+    lines.append(f"*Auto-tagging:* {where}")
+    if counts is not None:
+        lines.append(counts_line(counts))
+    view_blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Heed"}},
+        *sections(lines),
+        {"type": "divider"},
+    ]
+    job_lines = [running_line(current)] if current is not None else []
+    job_lines += [job_line(j) for j in jobs if current is None or j.id != current.id]
+    view_blocks += sections(["*Retraining jobs*", *(job_lines or ["none yet"])])
+    view_blocks += [{"type": "divider"}, section(USAGE)]
+    return {"type": "home", "blocks": view_blocks[:100]}

@@ -1,0 +1,82 @@
+"""A retraining job in Slack: the status message while it runs, and its outcome."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.blocks.admin import per_class_table
+from bot.blocks.common import Blocks, code_sections, one_line, percent, plural, sections, who
+from bot.slack_api.text import escape_mrkdwn
+
+if TYPE_CHECKING:
+    from bot.retrain.jobs import JobResult
+
+IN_DM_NOTE = (
+    ":information_source: Heed isn't in this channel, so the retraining progress goes "
+    "to your DM with Heed (`/invite @Heed` to follow it here)."
+)
+
+
+def retrain_progress(job_id: int, requested_by: str | None, progress: str, elapsed: float) -> str:
+    """The status message while a job runs (updated with ``chat.update``)."""
+    return (
+        f":arrows_counterclockwise: Retraining job #{job_id} (requested by {who(requested_by)}): "
+        f"{escape_mrkdwn(progress)} · {elapsed:.0f}s"
+    )
+
+
+def retrain_started(requested_by: str | None) -> str:
+    """The status message as first posted, before the job has an id."""
+    return f":hourglass_flowing_sand: Retraining requested by {who(requested_by)}: starting…"
+
+
+def retrain_failed(result: JobResult, requested_by: str | None, serving: str | None) -> str:
+    """One line: which job failed and why, and that the serving model did not change."""
+    reason = one_line(result.reason or "unknown reason")
+    tail = "" if "serving model" in reason else f"; the serving model is unchanged (`{serving}`)"
+    status = result.status.replace("_", " ")
+    return (
+        f":x: {who(requested_by)} retraining job #{result.job_id} {status}: "
+        f"{escape_mrkdwn(reason)}{tail}"
+    )
+
+
+def retrain_finished(result: JobResult, serving: str | None) -> str:
+    """The status message's final state after a successful job."""
+    verdict = "promoted and now serving" if result.promoted else "not promoted; still serving"
+    now = result.version if result.promoted else serving
+    return (
+        f":white_check_mark: Retraining job #{result.job_id} finished in {result.seconds:.0f}s: "
+        f"`{result.version}` {verdict} `{now}`"
+    )
+
+
+def evaluation_blocks(
+    result: JobResult, requested_by: str | None, serving: str | None, swap_note: str = ""
+) -> tuple[str, Blocks]:
+    """The evaluation posted after a successful job: accuracy, macro-F1, the per-class table,
+    the promotion decision and its reason, which version serves now."""
+    m = result.metrics
+    rows = (result.result or {}).get("rows") or {}
+    on = f" on {rows['eval']} held-out rows" if rows.get("eval") else ""
+    if result.promoted:
+        verdict = f":rocket: *Promoted:* Heed now serves `{result.version}`"
+    else:
+        verdict = f":heavy_minus_sign: *Not promoted:* Heed still serves `{serving}`"
+    reason = escape_mrkdwn(one_line(result.promotion_reason or "no comparison was made"))
+    lines = [
+        f"*Retraining job #{result.job_id}* (requested by {who(requested_by)}) trained "
+        f"`{result.version}` in {result.seconds:.0f}s",
+        f"*Accuracy:* {percent(m.get('accuracy', 0))} · *macro-F1:* "
+        f"{percent(m.get('macro_f1', 0))}{on}",
+        f"{verdict} — {reason}",
+    ]
+    if result.corrections_rows:
+        lines.append(f"Included {plural(result.corrections_rows, 'labelled row')} from feedback.")
+    if swap_note:
+        lines.append(swap_note)
+    out = sections(lines)
+    per_class = m.get("per_class") or {}
+    if per_class:
+        out += code_sections(per_class_table(per_class))
+    return result.summary(), out

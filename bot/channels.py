@@ -1,0 +1,51 @@
+"""Which channels are auto-tagged: configured as IDs or ``#names``, names resolved lazily."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from bot.cache import TTLCache
+
+log = logging.getLogger(__name__)
+
+NAME_TTL = 600.0
+
+
+class ChannelMatcher:
+    """Is a channel one of the configured auto-tag channels (given as IDs or ``#names``)?
+
+    Names are resolved lazily (one ``conversations.info`` per channel, cached for
+    ``ttl`` seconds, failures included).
+    """
+
+    def __init__(self, entries: tuple[str, ...], ttl: float = NAME_TTL) -> None:
+        self.ids = frozenset(e for e in entries if not e.startswith("#"))
+        self.names = frozenset(e[1:] for e in entries if e.startswith("#"))
+        self._cache = TTLCache(ttl)
+        self._lookup_lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        """True when any channel is configured."""
+        return bool(self.ids or self.names)
+
+    def matches(self, channel_id: str, lookup: Callable[[str], str | None]) -> bool:
+        """True when ``channel_id`` is configured by ID, or by the name ``lookup`` gives it."""
+        if channel_id in self.ids:
+            return True
+        if not self.names or not channel_id:
+            return False
+        name = self._cache.get(channel_id)
+        if name is None:
+            with self._lookup_lock:  # one conversations.info per channel, even in a burst
+                name = self._cache.get(channel_id)
+                if name is None:
+                    try:
+                        name = lookup(channel_id) or ""
+                    except Exception as exc:
+                        log.warning("cannot look up the name of channel %s: %s", channel_id, exc)
+                        name = ""
+                    self._cache.put(channel_id, name)
+        return name in self.names

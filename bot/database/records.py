@@ -1,0 +1,150 @@
+"""The rows the database hands out, as frozen dataclasses, and how rows become them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.database.schema import ACTIVE_JOB_STATUSES
+
+
+def now() -> str:
+    """The current UTC time as stored (ISO 8601, microseconds)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One classified text, as recorded when the bot replied."""
+
+    id: int
+    created: datetime
+    channel: str | None
+    user: str | None
+    text: str
+    label: str
+    confidence: float | None
+    scores: dict[str, float]
+    model_version: str | None
+    method: str | None
+    message_ts: str | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One user's answer about a prediction: the label they chose."""
+
+    prediction_id: int
+    user: str
+    user_name: str | None
+    created: datetime
+    chosen_label: str
+    predicted_label: str
+    is_correction: bool
+    replaced: bool = False
+    """True when this answer replaced an earlier one by the same user."""
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A retraining job as stored (see :mod:`bot.retrain.jobs` for the live job)."""
+
+    id: int
+    kind: str
+    requested_by: str | None
+    created: datetime
+    started: datetime | None
+    finished: datetime | None
+    status: str
+    version: str | None
+    promoted: bool | None
+    metrics: dict[str, Any] | None
+    message: str | None
+    channel: str | None
+    message_ts: str | None
+
+    @property
+    def active(self) -> bool:
+        """Still running."""
+        return self.status in ACTIVE_JOB_STATUSES
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One attempt at an admin action, allowed or refused."""
+
+    id: int
+    time: datetime
+    user: str | None
+    action: str
+    allowed: bool
+    detail: str
+
+
+def prediction_from(row: sqlite3.Row) -> Prediction:
+    """A :class:`Prediction` from a ``predictions`` row."""
+    return Prediction(
+        id=row["id"],
+        created=_time(row["created"]),
+        channel=row["channel"],
+        user=row["user"],
+        text=row["text"],
+        label=row["label"],
+        confidence=row["confidence"],
+        scores=json.loads(row["scores"] or "{}"),
+        model_version=row["model_version"],
+        method=row["method"],
+        message_ts=row["message_ts"],
+    )
+
+
+def answer_from(row: sqlite3.Row, replaced: bool = False) -> Answer:
+    """An :class:`Answer` from a ``feedback`` row joined with its prediction's ``label``."""
+    return Answer(
+        prediction_id=row["prediction_id"],
+        user=row["user"],
+        user_name=row["user_name"],
+        created=_time(row["created"]),
+        chosen_label=row["chosen_label"],
+        predicted_label=row["label"],
+        is_correction=bool(row["is_correction"]),
+        replaced=replaced,
+    )
+
+
+def job_from(row: sqlite3.Row) -> JobRecord:
+    """A :class:`JobRecord` from a ``jobs`` row."""
+    return JobRecord(
+        id=row["id"],
+        kind=row["kind"],
+        requested_by=row["requested_by"],
+        created=_time(row["created"]),
+        started=_time(row["started"]),
+        finished=_time(row["finished"]),
+        status=row["status"],
+        version=row["version"],
+        promoted=None if row["promoted"] is None else bool(row["promoted"]),
+        metrics=json.loads(row["metrics"]) if row["metrics"] else None,
+        message=row["message"],
+        channel=row["channel"],
+        message_ts=row["message_ts"],
+    )
+
+
+def audit_from(row: sqlite3.Row) -> AuditEntry:
+    """An :class:`AuditEntry` from an ``audit_log`` row."""
+    return AuditEntry(
+        id=row["id"],
+        time=_time(row["time"]),
+        user=row["user"],
+        action=row["action"],
+        allowed=bool(row["allowed"]),
+        detail=row["detail"],
+    )

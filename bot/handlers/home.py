@@ -1,0 +1,46 @@
+"""The App Home tab: the serving model (version, labels, held-out metrics), auto-tagging,
+the running retrain job and the last jobs with their outcome, feedback counts, how to use Heed.
+Published with ``views.publish`` each time someone opens the tab."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+
+from bot.blocks.home import home_view
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+HOME_JOBS = 5
+
+
+def current_home(services: Services) -> dict:
+    """The Home view as of now (a missing heed.json or database just leaves parts out)."""
+    version = services.holder.version
+    try:
+        metadata = services.holder.store.metadata(version) if version else {}
+    except Exception:  # a missing heed.json is not worth a broken tab
+        metadata = {}
+    db, runner = services.db, services.retrain
+    current = runner.current_job() if runner is not None else None
+    jobs, counts = [], None
+    if db is not None:
+        try:
+            jobs, counts = db.jobs.recent(HOME_JOBS + 1), db.predictions.counts()
+        except Exception:
+            log.exception("cannot read jobs/feedback for the Home tab")
+    return home_view(
+        version,
+        metadata,
+        services.settings.autotag_channels,
+        current=current,
+        jobs=jobs[: HOME_JOBS + (1 if current else 0)],
+        counts=counts,
+    )
+
+
+def publish_home(services: Services, client: WebClient, user: str) -> None:
+    """Publish the current Home view for ``user``."""
+    client.views_publish(user_id=user, view=current_home(services))

@@ -1,0 +1,188 @@
+"""``/heed-admin retrain``: start a job and report it in Slack while it runs and when it ends.
+
+The status message goes to the invoking channel (or the admin's DM when Heed is not a member);
+:class:`RetrainReporter` edits it with the job's progress (``chat.update`` at most every
+:data:`PROGRESS_INTERVAL` seconds, and at each epoch). When the job ends it posts the evaluation
+and the confusion matrix; a promoted version is loaded and swapped in right away
+(:meth:`ModelHolder.reload`; requests already running finish on the old model). A failed,
+cancelled or timed-out job changes nothing and is reported in one line, taken from the training
+CLI's typed error (:mod:`bot.retrain.contract`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.admin import NO_DATABASE, NOTHING_TO_TRAIN, already_running
+from bot.blocks.common import one_line
+from bot.blocks.retrain import (
+    IN_DM_NOTE,
+    evaluation_blocks,
+    retrain_failed,
+    retrain_finished,
+    retrain_progress,
+    retrain_started,
+)
+from bot.handlers.admin_request import AdminRequest
+from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError
+from bot.retrain.progress import Throttle, describe_progress
+from bot.services import Services
+from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
+from bot.slack_api.uploads import upload_or_say_why
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL = 3.0
+
+
+class RetrainReporter:
+    """Turns one job's callbacks into Slack messages (status edits, evaluation, PNG)."""
+
+    def __init__(
+        self,
+        services: Services,
+        client: WebClient,
+        channel: str,
+        ts: str,
+        requested_by: str | None,
+        interval: float = PROGRESS_INTERVAL,
+    ) -> None:
+        self.services, self.client = services, client
+        self.channel, self.ts, self.requested_by = channel, ts, requested_by
+        self.throttle = Throttle(interval)
+        self.job: Job | None = None
+        self.t0 = time.monotonic()
+        self._started = threading.Event()
+        self._lock = threading.Lock()  # edits in order; none after the final one
+        self._final = False
+
+    def started(self, job: Job) -> None:
+        """The runner accepted ``job`` (callbacks may come from now on): say so."""
+        self.job = job
+        self.progress(describe_progress(None))
+        self._started.set()
+
+    def update(self, text: str) -> None:
+        """Edit the status message (failures are logged, never raised)."""
+        try:
+            self.client.chat_update(channel=self.channel, ts=self.ts, text=text)
+        except SlackApiError as exc:
+            log.warning("cannot update the retrain status message: %s", api_error(exc))
+
+    def progress(self, text: str) -> None:
+        """Show ``text`` as the job's progress, unless the job has already ended."""
+        job = self.job
+        if job is None:
+            return
+        line = retrain_progress(job.id, self.requested_by, text, time.monotonic() - self.t0)
+        with self._lock:
+            if not self._final:
+                self.update(line)
+
+    def on_progress(self, event: dict[str, Any]) -> None:
+        """Reader thread: edit the status message, throttled (each epoch always shows)."""
+        force = event.get("event") in ("start", "epoch")
+        if not self.throttle.ready(force=force):
+            return
+        self._started.wait(5.0)
+        job = self.job
+        if job is not None:
+            self.progress(describe_progress(event, job.start_event))
+
+    def final(self, text: str) -> None:
+        """The status message's last edit."""
+        with self._lock:
+            self._final = True
+            self.update(text)
+
+    def on_done(self, result: JobResult) -> None:
+        """Supervisor thread: swap to a promoted version, then report the outcome."""
+        holder = self.services.holder
+        swap_note = ""
+        if result.succeeded and result.promoted:
+            holder.reload()  # atomic swap now; in-flight requests keep the old classifier
+            if holder.version != result.version:
+                swap_note = (
+                    f":warning: The bot could not load `{result.version}` and still serves "
+                    f"`{holder.version}`: see its log."
+                )
+        serving = holder.version
+        if not result.succeeded:
+            line = retrain_failed(result, self.requested_by, serving)
+            self.final(line)
+            self._post(text=line)
+            return
+        self.final(retrain_finished(result, serving))
+        text, evaluation = evaluation_blocks(result, self.requested_by, serving, swap_note)
+        self._post(text=text, blocks=evaluation)
+        png = result.confusion_matrix_png
+        if png is not None:
+            upload_or_say_why(
+                self.client,
+                channel=self.channel,
+                thread_ts=None,
+                content=png.read_bytes(),
+                filename=f"confusion-matrix-{result.version}.png",
+                title=f"Confusion matrix · {result.version}",
+                comment=(
+                    f"Confusion matrix of `{result.version}` on the held-out rows "
+                    "(rows: true label, columns: predicted)."
+                ),
+                what="confusion matrix",
+            )
+
+    def _post(self, **message: Any) -> None:
+        try:
+            self.client.chat_postMessage(channel=self.channel, unfurl_links=False, **message)
+        except SlackApiError as exc:
+            log.warning("cannot post the retrain outcome: %s", api_error(exc))
+
+
+def _status_message(request: AdminRequest) -> tuple[str, str]:
+    """Post the status message in the invoking channel, else in the admin's DM."""
+    client, command = request.client, request.command
+    text = retrain_started(request.user)
+    try:
+        posted = client.chat_postMessage(channel=command["channel_id"], text=text)
+    except SlackApiError as exc:
+        if api_error(exc) not in NOT_MEMBER_ERRORS:
+            raise
+        dm = client.conversations_open(users=request.user)["channel"]["id"]
+        posted = client.chat_postMessage(channel=dm, text=text)
+        request.private(IN_DM_NOTE)
+    return str(posted["channel"]), str(posted["ts"])
+
+
+def do_retrain(request: AdminRequest) -> None:
+    """Start a retraining job (one at a time) and report it where the admin asked."""
+    services = request.services
+    runner, db = services.retrain, services.db
+    if runner is None or db is None:
+        request.private(NO_DATABASE.format(action="retrain"))
+        return
+    running = runner.current_job()
+    if running is not None:
+        request.private(already_running(running))
+        return
+    if not runner.data_files and not db.predictions.counts()["labelled_rows"]:
+        request.private(NOTHING_TO_TRAIN)
+        return
+    channel, ts = _status_message(request)
+    reporter = RetrainReporter(services, request.client, channel, ts, request.user)
+    try:
+        job = runner.start(
+            request.user, reporter.on_progress, reporter.on_done, channel=channel, message_ts=ts
+        )
+    except JobAlreadyRunning as exc:
+        reporter.final(already_running(exc.job))
+        return
+    except RetrainError as exc:
+        reporter.final(f":x: {one_line(str(exc))}")
+        return
+    reporter.started(job)

@@ -1,0 +1,88 @@
+"""``/classify [--explain METHOD] TEXT``: parse, ack (with help when there is nothing to
+classify), hand the work to :func:`bot.handlers.classify.classify_job`."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.blocks.classify import unknown_method_error, usage
+from bot.context import format_context, request_context
+from bot.handlers.classify import classify_job
+from bot.services import services_of
+from bot.slack_api.text import slack_to_plain
+from classifier.types import EXPLAIN_METHODS
+
+log = logging.getLogger(__name__)
+
+CLASSIFY = "/classify"
+_FLAG = re.compile(r"\s*(--explain|-e)(?:=|\s+|$)(\S*)", re.IGNORECASE)
+_HELP = {"help", "-h", "--help"}
+
+
+@dataclass(frozen=True)
+class ClassifyArgs:
+    """A parsed ``/classify``: ``text`` and ``method``, or ``help`` (with maybe ``error``)."""
+
+    text: str = ""
+    method: str = "attention"
+    help: bool = False
+    error: str | None = None
+
+
+def parse_classify(raw: str, default_method: str = "attention") -> ClassifyArgs:
+    """Parse ``[--explain|-e METHOD] TEXT`` (flags before the text; ``--`` ends them)."""
+    rest, method = raw or "", default_method
+    while True:
+        match = _FLAG.match(rest)
+        if match is None:
+            break
+        value = match.group(2).lower()
+        if not value:
+            return ClassifyArgs(help=True, error="--explain needs a method", method=method)
+        if value not in EXPLAIN_METHODS:
+            return ClassifyArgs(help=True, error=unknown_method_error(value), method=method)
+        method, rest = value, rest[match.end() :]
+    rest = rest.strip()
+    if rest.startswith("--") and (rest == "--" or rest[2:3].isspace()):
+        rest = rest[2:].strip()
+    elif rest.lower() in _HELP:
+        return ClassifyArgs(help=True, method=method)
+    text = slack_to_plain(rest).strip()
+    if not text:
+        return ClassifyArgs(help=True, method=method)
+    return ClassifyArgs(text=text, method=method)
+
+
+def on_classify(
+    ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
+) -> None:
+    """Ack at once (the usage help instead when there is nothing to classify), then hand off."""
+    services = services_of(context)
+    try:
+        args = parse_classify(command.get("text", ""), services.settings.explain_method)
+    except Exception:  # never fail before the ack
+        log.exception("cannot parse /classify text [%s]", format_context(request_context(command)))
+        args = ClassifyArgs(help=True)
+    if args.help:
+        text, help_blocks = usage(args.error)
+        ack(text=text, blocks=help_blocks)
+        return
+    ack()
+    services.submit_after_ack(
+        classify_job,
+        services,
+        client,
+        respond,
+        command,
+        args.text,
+        args.method,
+        respond=respond,
+        bolt_context=context,
+        body=command,
+    )

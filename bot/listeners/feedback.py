@@ -1,0 +1,40 @@
+"""The "✓ Correct" button and the "Actually it's…" menu: ack, hand off to
+:func:`bot.handlers.feedback.feedback_job`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.blocks.feedback import CONFIRM_ACTION, CORRECT_ACTION
+from bot.handlers.feedback import feedback_job
+from bot.services import services_of
+
+FEEDBACK_ACTIONS = re.compile(f"^({re.escape(CONFIRM_ACTION)}|{re.escape(CORRECT_ACTION)})$")
+
+
+def on_feedback(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    respond: Respond,
+    context: BoltContext,
+) -> None:
+    """Ack at once, then hand off."""
+    ack()
+    services = services_of(context)
+    services.submit_after_ack(
+        feedback_job,
+        services,
+        client,
+        respond,
+        body,
+        action,
+        respond=respond,
+        bolt_context=context,
+        body=body,
+    )

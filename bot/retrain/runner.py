@@ -1,0 +1,397 @@
+"""Background retraining: ``python -m training train`` in a child process, one job at a time.
+
+:class:`RetrainRunner` builds the training command from ``HEED_TRAIN_DATA`` plus the labelled
+rows people gave (exported to a CSV for the run), starts it in its own process group, and
+watches it from two daemon threads:
+
+* a **reader** thread parses the ``--progress jsonl`` events the child writes to stderr and
+  calls ``on_progress(event)`` for each (``start``, ``step``, ``epoch``); other stderr lines
+  only go to the log when the job fails;
+* a **supervisor** thread waits for the child (killing its process group on timeout or
+  :meth:`RetrainRunner.cancel`), reads the JSON object the child ends with
+  (:mod:`bot.retrain.contract`), records the outcome in the database and calls
+  ``on_done(result)`` with a :class:`~bot.retrain.jobs.JobResult`.
+
+The serving model is never touched here: the training CLI writes a new version atomically and
+promotes it (``current`` replaced with ``os.replace``) only at its very end, after evaluating it
+against the serving model on the same eval rows. A failed, cancelled or timed-out job therefore
+leaves ``current`` as it was. Nothing here imports Slack or the training package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from bot.database import Database
+from bot.retrain.contract import failure_reason, last_json_line, read_outcome
+from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError
+from classifier.store import MODEL_DIR_ENV, ModelStore
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CORRECTIONS_FILENAME = "heed-corrections.csv"
+STDERR_TAIL_LINES = 40
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+DoneCallback = Callable[[JobResult], None]
+
+
+@dataclass
+class _Run:
+    """Everything the supervisor needs about one running child."""
+
+    job: Job
+    proc: subprocess.Popen[str]
+    workdir: Path
+    corrections: Path | None
+    serving_before: str | None
+    on_progress: ProgressCallback | None
+    on_done: DoneCallback | None
+    stop_reason: str | None = None
+    started: float = field(default_factory=time.monotonic)
+    stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_TAIL_LINES))
+
+
+def _call(callback: Callable[..., Any] | None, *args: Any) -> None:
+    if callback is None:
+        return
+    try:
+        callback(*args)
+    except Exception:
+        log.exception("retraining callback %r failed", callback)
+
+
+class RetrainRunner:
+    """Runs retraining jobs one at a time in a child process.
+
+    ``model_dir`` is the model store root (passed to the child as ``$HEED_MODEL_DIR``),
+    ``data_files`` the exports from ``HEED_TRAIN_DATA``; the labelled rows in ``db`` are added
+    when there are any. ``timeout_s`` bounds a job's wall-clock time. ``extra_args`` are
+    appended to the training command (e.g. ``("--epochs", "2")``), ``base`` becomes ``--base``.
+    ``exports_dir``, when given, keeps each job's corrections CSV there (so ``heed.json``'s
+    data provenance points at a file that still exists); otherwise a temporary file is used
+    and removed when the job ends. ``kill_grace_s``: how long a stopped child gets to clean up
+    after SIGINT before its process group is SIGKILLed.
+
+    On construction, jobs left ``running`` in the database by a previous run of the bot are
+    marked failed (the process that watched them is gone).
+    """
+
+    def __init__(
+        self,
+        model_dir: Path | str,
+        data_files: Sequence[Path | str],
+        db: Database,
+        *,
+        timeout_s: float,
+        python: str = sys.executable,
+        extra_args: Sequence[str] = (),
+        base: str | None = None,
+        exports_dir: Path | str | None = None,
+        kill_grace_s: float = 5.0,
+    ) -> None:
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        self.model_dir = Path(model_dir)
+        self.data_files = [Path(p) for p in data_files]
+        self.db = db
+        self.timeout_s = timeout_s
+        self.python = python
+        self.extra_args = [str(a) for a in extra_args]
+        self.base = base
+        self.exports_dir = Path(exports_dir) if exports_dir is not None else None
+        self.kill_grace_s = kill_grace_s
+        self._lock = threading.Lock()
+        self._run: _Run | None = None
+        stale = self.db.jobs.fail_stale()
+        if stale:
+            log.warning("marked %d retraining job(s) from a previous run as failed", stale)
+
+    def current_job(self) -> Job | None:
+        """The running job, or None."""
+        with self._lock:
+            return self._run.job if self._run is not None else None
+
+    def command(self, corrections: Path | None, *, bundled_sample: bool = False) -> list[str]:
+        """The training command line: ``HEED_TRAIN_DATA`` plus ``corrections`` when given, or
+        the bundled sample export (an empty store's first model)."""
+        cmd = [self.python, "-m", "training", "train"]
+        if bundled_sample:
+            cmd.append("--bundled-sample")
+        else:
+            files = [*self.data_files, *([corrections] if corrections else [])]
+            cmd += ["--data", *map(str, files)]
+        if self.base:
+            cmd += ["--base", self.base]
+        return [*cmd, "--promote", "--progress", "jsonl", "--json", *self.extra_args]
+
+    def start(
+        self,
+        requested_by: str | None,
+        on_progress: ProgressCallback | None = None,
+        on_done: DoneCallback | None = None,
+        *,
+        channel: str | None = None,
+        message_ts: str | None = None,
+        bundled_sample: bool = False,
+    ) -> Job:
+        """Start a job and return at once; raises :class:`JobAlreadyRunning` if one runs.
+
+        ``on_progress(event)`` is called from the reader thread for each progress event;
+        ``on_done(result)`` from the supervisor thread once, after the outcome is stored and
+        the runner is free for the next job. Exceptions in callbacks are logged, not raised.
+        Raises :class:`RetrainError` when there is nothing to train on or the child cannot
+        be started (the failure is recorded as a failed job in that second case).
+        ``bundled_sample`` trains on the sample export shipped with Heed instead.
+        """
+        with self._lock:
+            if self._run is not None:
+                raise JobAlreadyRunning(self._run.job)
+            workdir = Path(tempfile.mkdtemp(prefix="heed-retrain-"))
+            try:
+                corrections, rows = (None, 0) if bundled_sample else self._export(workdir)
+                if not bundled_sample and not self.data_files and corrections is None:
+                    raise RetrainError(
+                        "nothing to train on: HEED_TRAIN_DATA names no export and no "
+                        "corrections are stored yet"
+                    )
+                record = self.db.jobs.start(
+                    "retrain", requested_by, channel=channel, message_ts=message_ts
+                )
+                cmd = self.command(corrections, bundled_sample=bundled_sample)
+                serving_before = ModelStore(self.model_dir).current()
+                proc = self._spawn(cmd, workdir, record.id)
+            except BaseException:
+                shutil.rmtree(workdir, ignore_errors=True)
+                raise
+            job = Job(
+                id=record.id,
+                requested_by=requested_by,
+                started=record.started or datetime.now(UTC),
+                data_files=[*self.data_files, *([corrections] if corrections else [])],
+                corrections_rows=rows,
+                pid=proc.pid,
+            )
+            run = _Run(job, proc, workdir, corrections, serving_before, on_progress, on_done)
+            self._run = run
+        log.info("retraining job %d started (pid %d): %s", job.id, proc.pid, " ".join(cmd))
+        threading.Thread(
+            target=self._supervise, args=(run,), name=f"heed-retrain-{job.id}", daemon=True
+        ).start()
+        return job
+
+    def cancel(self) -> bool:
+        """Stop the running job (status ``cancelled``); False when none runs. Returns at once."""
+        return self._stop("cancelled")
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Cancel a running job and wait for it to end (call on shutdown)."""
+        job = self.current_job()
+        if job is not None:
+            self.cancel()
+            job.wait(timeout)
+
+    def _spawn(self, cmd: list[str], workdir: Path, job_id: int) -> subprocess.Popen[str]:
+        try:
+            with open(workdir / "stdout.txt", "w", encoding="utf-8") as stdout:
+                return subprocess.Popen(
+                    cmd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=stdout,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    encoding="utf-8",
+                    errors="replace",
+                    env=self._child_env(),
+                    start_new_session=True,
+                )
+        except OSError as exc:
+            message = f"could not start training: {exc}"
+            self.db.jobs.finish(job_id, "failed", message=message)
+            raise RetrainError(message) from exc
+
+    def _child_env(self) -> dict[str, str]:
+        # The training child needs no Slack credentials: least privilege.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
+        env[MODEL_DIR_ENV] = str(self.model_dir)
+        env.setdefault("HF_HUB_OFFLINE", "1")
+        env.setdefault("TOKENIZERS_PARALLELISM", "false")
+        env["PYTHONUNBUFFERED"] = "1"
+        if (PROJECT_ROOT / "training" / "__main__.py").is_file():
+            parts = [str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])]
+            env["PYTHONPATH"] = os.pathsep.join(parts)
+        return env
+
+    def _export(self, workdir: Path) -> tuple[Path | None, int]:
+        """Write the labelled rows to a CSV for this job; (None, 0) when there are none."""
+        path = workdir / CORRECTIONS_FILENAME
+        rows = self.db.predictions.export_csv(path)
+        if not rows:
+            return None, 0
+        if self.exports_dir is not None:
+            stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+            kept = self.exports_dir / f"corrections-{stamp}-{secrets.token_hex(2)}.csv"
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, kept)
+            path = kept
+        return path, rows
+
+    def _stop(self, reason: str) -> bool:
+        with self._lock:
+            run = self._run
+            if run is None:
+                return False
+            if run.stop_reason is None:
+                run.stop_reason = reason
+        log.info("stopping retraining job %d (%s)", run.job.id, reason)
+        _signal_group(run.proc, signal.SIGINT)
+        threading.Thread(
+            target=self._kill_after_grace, args=(run.proc,), name="heed-retrain-kill", daemon=True
+        ).start()
+        return True
+
+    def _kill_after_grace(self, proc: subprocess.Popen[str]) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(self.kill_grace_s)
+        _signal_group(proc, signal.SIGKILL)
+
+    @staticmethod
+    def _read_stderr(run: _Run, stream: IO[str]) -> None:
+        for raw in stream:
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                continue
+            event = None
+            if line.startswith("{"):
+                with contextlib.suppress(ValueError):
+                    event = json.loads(line)
+            if isinstance(event, dict) and "event" in event:
+                if event["event"] == "start":
+                    run.job.start_event = event
+                run.job.last_progress = event
+                _call(run.on_progress, event)
+            else:
+                run.stderr_tail.append(line)
+
+    def _supervise(self, run: _Run) -> None:
+        job, proc = run.job, run.proc
+        reader = threading.Thread(
+            target=self._read_stderr,
+            args=(run, proc.stderr),
+            name=f"heed-retrain-{job.id}-stderr",
+            daemon=True,
+        )
+        reader.start()
+        result: JobResult | None = None
+        try:
+            try:
+                proc.wait(timeout=self.timeout_s)
+            except subprocess.TimeoutExpired:
+                self._stop("timed_out")
+                proc.wait()
+            _signal_group(proc, signal.SIGKILL)  # any grandchild left behind
+            reader.join(timeout=10)
+            with contextlib.suppress(OSError):
+                proc.stderr.close()
+            result = self._outcome(run)
+        except Exception as exc:  # never leave the runner stuck with a job
+            log.exception("retraining job %d: supervisor failed", job.id)
+            result = JobResult(
+                job.id, "failed", reason=f"internal error while watching the job: {exc}"
+            )
+        finally:
+            if result is None:
+                result = JobResult(job.id, "failed", reason="interrupted")
+            result.seconds = round(time.monotonic() - run.started, 2)
+            result.corrections_rows = job.corrections_rows
+            self._record(job, result)
+            shutil.rmtree(run.workdir, ignore_errors=True)
+            with self._lock:
+                self._run = None
+            log.info("retraining job %d: %s", job.id, result.summary())
+            try:
+                _call(run.on_done, result)
+            finally:
+                job.finish(result)
+
+    def _outcome(self, run: _Run) -> JobResult:
+        returncode = run.proc.returncode
+        outcome = read_outcome(last_json_line(run.workdir / "stdout.txt"), returncode)
+        serving_after = ModelStore(self.model_dir).current()
+        base = {
+            "returncode": returncode,
+            "serving_before": run.serving_before,
+            "serving_after": serving_after,
+        }
+        if outcome.ok:
+            # Finished before a late stop signal could land: the version is real.
+            return JobResult(run.job.id, "succeeded", result=outcome.result, **base)
+        if run.stderr_tail:
+            log.warning(
+                "retraining job %d failed (%s); the child's last stderr lines:\n%s",
+                run.job.id,
+                outcome.kind,
+                "\n".join(run.stderr_tail),
+            )
+        rename = {str(run.corrections): run.corrections.name} if run.corrections else {}
+        if run.stop_reason == "timed_out":
+            reason = f"timed out after {self.timeout_s:g}s; training was stopped"
+        elif run.stop_reason == "cancelled":
+            reason = "cancelled; training was stopped"
+        else:
+            reason = failure_reason(outcome, rename)
+        if run.stop_reason or outcome.kind == "interrupted":
+            if serving_after != run.serving_before:
+                reason += f"; it had already promoted {serving_after} before it stopped"
+            else:
+                reason += "; the serving model is unchanged"
+        return JobResult(
+            run.job.id,
+            run.stop_reason or "failed",
+            reason=reason,
+            kind=outcome.kind,
+            problems=outcome.problems,
+            **base,
+        )
+
+    def _record(self, job: Job, result: JobResult) -> None:
+        try:
+            if result.succeeded:
+                metrics = {**result.metrics, "labels": result.labels}
+                message = result.promotion_reason or "trained"
+                self.db.jobs.finish(
+                    job.id,
+                    "succeeded",
+                    version=result.version,
+                    promoted=result.promoted,
+                    metrics=metrics,
+                    message=message,
+                )
+            else:
+                self.db.jobs.finish(job.id, result.status, message=result.reason)
+        except Exception:
+            log.exception("retraining job %d: could not record the outcome", job.id)
+
+
+def _signal_group(proc: subprocess.Popen[str], sig: signal.Signals) -> None:
+    """Signal the child's whole process group (it leads its own session)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)

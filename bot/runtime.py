@@ -1,0 +1,203 @@
+"""Start-up and shutdown: open the database and the model store, wire the parts, serve.
+
+Start-up checks everything that can be checked before Slack sees the bot: the database opens
+and passes its integrity check, a model is serving (or ``--train-default`` trains the bundled
+sample through the same child-process runner as ``/heed-admin retrain``), ``HEED_DEVICE`` is
+usable and the bot token is accepted (``auth.test``). Each failure is one line on stderr and an
+exit code: 2 for a setting, the database or the model, 1 when Slack cannot be reached.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from urllib.error import URLError
+
+from slack_bolt import App
+from slack_bolt.error import BoltError
+
+from bot.app import build_app
+from bot.database import DB_FILENAME, Database, DatabaseError
+from bot.retrain.jobs import RetrainError
+from bot.retrain.progress import Throttle, describe_progress
+from bot.retrain.runner import RetrainRunner
+from bot.services import Services
+from bot.serving.holder import HOW_TO_TRAIN, ModelHolder
+from bot.settings import Settings
+from classifier.model import configure_threads, pick_device
+from classifier.store import ModelNotFoundError, ModelStore
+
+log = logging.getLogger("bot")
+
+SHUTDOWN_GRACE = 10.0
+TRAIN_PROGRESS_INTERVAL = 5.0
+
+
+class StartupError(RuntimeError):
+    """The bot cannot start; ``code`` is the process exit code."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> int:
+    """Start Heed, serve until SIGTERM/SIGINT, shut down; returns the exit code."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        db = Database(settings.data_dir / DB_FILENAME)
+    except DatabaseError as exc:
+        return _fail(str(exc))
+    try:
+        services, app = _start(settings, db, train_default, stop)
+    except StartupError as exc:
+        db.close()
+        return _fail(str(exc), exc.code)
+    if stop.is_set():
+        services.close()
+        return 0
+    services.holder.start_watching()
+    log.info(
+        "serving model %s; auto-tagging %s; replies %s; database %s; admins %s",
+        services.holder.version,
+        ", ".join(settings.autotag_channels) or "off",
+        "private" if settings.private_replies else "in channel",
+        db.path,
+        _admins(settings),
+    )
+    try:
+        if settings.socket_mode:
+            _serve_socket_mode(app, settings, stop)
+        else:
+            _serve_http(app, host, port, stop)
+    finally:
+        services.holder.stop()
+        _drain(services)
+    log.info("stopped")
+    return 0
+
+
+def _start(
+    settings: Settings, db: Database, train_default: bool, stop: threading.Event
+) -> tuple[Services, App]:
+    store = ModelStore(settings.model_dir)
+    if store.current() is None and not train_default:
+        raise StartupError(HOW_TO_TRAIN.format(root=store.root))
+    try:
+        pick_device(settings.device)
+    except ValueError as exc:
+        raise StartupError(f"HEED_DEVICE: {exc}") from exc
+    configure_threads(settings.torch_threads)
+    runner = RetrainRunner(
+        settings.model_dir,
+        settings.train_data,
+        db,
+        timeout_s=settings.retrain_timeout,
+        extra_args=settings.retrain_args,
+        base=settings.base_model,
+        exports_dir=settings.data_dir / "exports",
+    )
+    holder = ModelHolder(store, device=settings.device)
+    services = Services(settings, holder, db=db, retrain=runner)
+    try:
+        app = build_app(services)  # auth.test: fail fast
+    except BoltError as exc:
+        cause = getattr(exc.__context__, "response", None)
+        code = cause.get("error") if cause is not None else "rejected"
+        raise StartupError(f"SLACK_BOT_TOKEN was rejected by Slack (auth.test: {code})") from exc
+    except (URLError, OSError) as exc:
+        where = settings.api_url or "slack.com"
+        raise StartupError(f"cannot reach the Slack Web API at {where}: {exc}", 1) from exc
+    if store.current() is None:
+        _train_default(runner, stop)
+        if stop.is_set():
+            return services, app
+    try:
+        holder.load()
+    except (ModelNotFoundError, ValueError, OSError) as exc:
+        raise StartupError(str(exc)) from exc
+    except Exception as exc:
+        log.exception("cannot load the model")
+        raise StartupError(f"cannot load the model: {exc}", 1) from exc
+    return services, app
+
+
+def _train_default(runner: RetrainRunner, stop: threading.Event) -> None:
+    """Train the bundled sample through the retrain runner; raise when it does not succeed."""
+    throttle = Throttle(TRAIN_PROGRESS_INTERVAL)
+    start: dict = {}
+
+    def on_progress(event: dict) -> None:
+        if event.get("event") == "start":
+            start.update(event)
+        if throttle.ready(force=event.get("event") in ("start", "epoch")):
+            log.info("training the default model: %s", describe_progress(event, start))
+
+    log.info("no model is serving: training the default on the bundled sample (a minute or two)")
+    try:
+        job = runner.start("--train-default", on_progress, bundled_sample=True)
+    except RetrainError as exc:
+        raise StartupError(f"cannot train the default model: {exc}") from exc
+    while not job.done:
+        if stop.wait(0.5):
+            log.info("stopping: the default model was not trained")
+            runner.close()
+            return
+    result = job.result
+    if result is None or not result.succeeded:
+        reason = result.reason if result is not None else "unknown"
+        raise StartupError(f"training the default model failed (job {job.id}): {reason}")
+    log.info("trained the default model: %s", result.summary())
+
+
+def _fail(message: str, code: int = 2) -> int:
+    sys.stderr.write(f"error: {message}\n")
+    return code
+
+
+def _admins(settings: Settings) -> str:
+    who = sorted(settings.admins) + (
+        ["workspace admins/owners"] if settings.admins_from_workspace else []
+    )
+    return ", ".join(who) or "none (set HEED_ADMINS)"
+
+
+def _serve_socket_mode(app: App, settings: Settings, stop: threading.Event) -> None:
+    from bot.transports.socket_mode import AckFirstSocketModeHandler
+
+    handler = AckFirstSocketModeHandler(app, settings.app_token, concurrency=16)
+    handler.connect()
+    log.info("Heed is up in Socket Mode")
+    stop.wait()
+    handler.client.auto_reconnect_enabled = False
+    closer = threading.Thread(target=handler.close, daemon=True)
+    closer.start()
+    closer.join(3.0)
+
+
+def _serve_http(app: App, host: str, port: int, stop: threading.Event) -> None:
+    from bot.transports.http import make_http_server
+
+    server = make_http_server(app, port, host)
+    thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
+    thread.start()
+    log.info("Heed is up in HTTP mode on port %d", server.server_port)
+    stop.wait()
+    server.shutdown()
+    server.server_close()
+
+
+def _drain(services: Services) -> None:
+    """Let running jobs finish (bounded), then stop the pools."""
+    closer = threading.Thread(target=services.close, daemon=True)
+    closer.start()
+    closer.join(SHUTDOWN_GRACE)
+    if closer.is_alive():
+        log.warning("jobs still running after %.0fs; exiting anyway", SHUTDOWN_GRACE)
+        logging.shutdown()
+        os._exit(0)
