@@ -7,6 +7,7 @@ numbers, because the machines these run on are shared and noisy.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime as _dt
 import json
@@ -18,12 +19,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
-DEFAULT_DATASETS = "../shared/datasets"
+DATASETS_ENV = "HEED_DATASETS"
+# What the scripts open inside the datasets folder, per task (layout: benchmarks/README.md).
+DATASET_FILES = {
+    "sst2": ("sst2/train.tsv", "sst2/dev.tsv"),
+    "banking77": ("banking77/train.csv", "banking77/test.csv"),
+    "vader": ("vader_amazon/amazon_reviews.csv",),
+}
 
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
@@ -33,14 +40,44 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
-def resolve_datasets(path: str | Path) -> Path:
-    """``--datasets``: as given if it exists, else relative to the project root, else
-    ``shared/datasets`` inside the root (the GPU machine's layout)."""
-    candidates = [Path(path), REPO_ROOT / path, REPO_ROOT / "shared" / "datasets"]
-    for candidate in candidates:
-        if (candidate / "sst2").is_dir() or (candidate / "vader_amazon").is_dir():
-            return candidate.resolve()
-    raise SystemExit(f"datasets not found at {path} (tried {', '.join(map(str, candidates))})")
+def add_datasets_option(parser: argparse.ArgumentParser) -> None:
+    """``--datasets DIR`` (required; ``$HEED_DATASETS`` when the option is not given)."""
+    parser.add_argument(
+        "--datasets",
+        metavar="DIR",
+        default=None,
+        help=f"folder with the reference datasets (sst2/, banking77/, vader_amazon/, laid out "
+        f"as in benchmarks/README.md); required, or set {DATASETS_ENV}",
+    )
+
+
+def datasets_dir(
+    parser: argparse.ArgumentParser, value: str | None, needs: Iterable[str], alternative: str = ""
+) -> Path:
+    """The datasets folder from ``--datasets`` (else ``$HEED_DATASETS``), checked to hold every
+    file in ``needs`` (paths relative to it). There is no default: the datasets are not part of
+    the repository. Errors go through ``parser.error`` (usage, exit status 2); ``alternative``
+    names another option that would also do (for the message)."""
+    source = "--datasets"
+    if not value:
+        value, source = os.environ.get(DATASETS_ENV), f"${DATASETS_ENV}"
+    if not value:
+        also = f", or {alternative}" if alternative else ""
+        parser.error(
+            f"--datasets DIR is required (or set {DATASETS_ENV}{also}): "
+            "the folder holding sst2/, banking77/ and vader_amazon/ as described in "
+            "benchmarks/README.md"
+        )
+    root = Path(value).expanduser()
+    if not root.is_dir():
+        parser.error(f"{source} {value}: no such directory")
+    missing = [rel for rel in needs if not (root / rel).is_file()]
+    if missing:
+        parser.error(
+            f"{source} {value}: missing {', '.join(missing)} "
+            "(expected layout: benchmarks/README.md, 'Datasets')"
+        )
+    return root.resolve()
 
 
 def cpu_model() -> str:

@@ -22,9 +22,12 @@ the last SST-2 model (e.g. for ``faithfulness.py --model DIR``).
 
 Usage::
 
-    python benchmarks/accuracy.py --tasks sst2 --curve 1000,4000       # CPU learning curve
-    python benchmarks/accuracy.py --tasks banking77 --limit 3000
-    python benchmarks/accuracy.py --device cuda                        # full runs on a GPU
+    python benchmarks/accuracy.py --datasets DIR --tasks sst2 --curve 1000,4000  # CPU curve
+    python benchmarks/accuracy.py --datasets DIR --tasks banking77 --limit 3000
+    python benchmarks/accuracy.py --datasets DIR --device cuda           # full runs on a GPU
+
+``--datasets DIR`` (or ``$HEED_DATASETS``) is required: the folder described in
+benchmarks/README.md, "Datasets".
 """
 
 from __future__ import annotations
@@ -38,10 +41,11 @@ from pathlib import Path
 
 import _common  # noqa: F401  (sys.path, env defaults)
 from _common import (
-    DEFAULT_DATASETS,
+    DATASET_FILES,
+    add_datasets_option,
+    datasets_dir,
     default_out,
     hardware,
-    resolve_datasets,
     set_threads,
     stratified_subsample,
     table,
@@ -64,9 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "report accuracy against published numbers.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument(
-        "--datasets", default=DEFAULT_DATASETS, help="folder with sst2/ banking77/ vader_amazon/"
-    )
+    add_datasets_option(p)
     p.add_argument(
         "--tasks", default="sst2,banking77,vader", help="comma list of " + ",".join(TASKS)
     )
@@ -94,6 +96,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     bad = sorted(set(args.tasks) - set(TASKS))
     if bad:
         p.error(f"unknown task(s) {bad}: use {TASKS}")
+    args.datasets = datasets_dir(
+        p, args.datasets, [f for t in args.tasks for f in DATASET_FILES[t]]
+    )
     args.curve = [int(x) for x in args.curve.split(",")] if args.curve else None
     return args
 
@@ -293,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.finetune import TrainConfig
 
     set_threads(args.threads)
-    data = resolve_datasets(args.datasets)
+    data = args.datasets
     device = pick_device(args.device)
     config = TrainConfig()
     if args.epochs:

@@ -28,8 +28,11 @@ datasets) among those whose p50 /classify latency at 40 words is within 1 s, rea
 
 Usage::
 
-    python benchmarks/faithfulness.py --n 200
-    python benchmarks/faithfulness.py --n 50 --datasets-only sst2 --sst2-model DIR
+    python benchmarks/faithfulness.py --datasets DIR --n 200
+    python benchmarks/faithfulness.py --datasets DIR --n 50 --datasets-only sst2 --sst2-model MODEL
+
+``--datasets DIR`` (or ``$HEED_DATASETS``) is required except with ``--recommend-only``: the
+folder described in benchmarks/README.md, "Datasets".
 """
 
 from __future__ import annotations
@@ -45,11 +48,11 @@ from pathlib import Path
 
 import _common  # noqa: F401  (sys.path, env defaults)
 from _common import (
-    DEFAULT_DATASETS,
     REPO_ROOT,
+    add_datasets_option,
+    datasets_dir,
     default_out,
     hardware,
-    resolve_datasets,
     set_threads,
     stratified_subsample,
     table,
@@ -68,7 +71,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "gradient and random.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--datasets", default=DEFAULT_DATASETS)
+    add_datasets_option(p)
     p.add_argument("--datasets-only", default="sst2,vader", help="comma list: sst2, vader")
     p.add_argument("--n", type=int, default=200, help="examples per dataset")
     p.add_argument("--min-words", type=int, default=3, help="skip shorter texts")
@@ -117,6 +120,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                 "(else use --sst2-model/--vader-model)"
             )
         setattr(args, f"{args.datasets_only[0]}_model", args.model)
+    files = {"sst2": ["sst2/dev.tsv"], "vader": ["vader_amazon/amazon_reviews.csv"]}
+    bad = sorted(set(args.datasets_only) - set(files))
+    if bad:
+        p.error(f"unknown dataset(s) {bad} in --datasets-only: use sst2, vader")
+    if not args.sst2_model:
+        files["sst2"].append("sst2/train.tsv")  # the default fine-tune
+    if not args.recommend_only:  # that reads only the JSON files
+        args.datasets = datasets_dir(
+            p, args.datasets, [f for d in args.datasets_only for f in files[d]]
+        )
     return args
 
 
@@ -473,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     from classifier.model import pick_device
 
     set_threads(args.threads)
-    data = resolve_datasets(args.datasets)
+    data = args.datasets
     device = pick_device(args.device)
     rng = random.Random(args.seed)
     payload: dict = {

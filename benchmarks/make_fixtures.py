@@ -1,7 +1,9 @@
 """Cut the small banking77 fixtures for integration tests (``tests/data/``).
 
-From ``../shared/datasets/banking77/`` (Casanueva et al. 2020, PolyAI; CC BY 4.0; columns
-``text,category``) this keeps five clearly distinct intents and writes ``text,label``:
+From banking77 (Casanueva et al. 2020, PolyAI; CC BY 4.0; columns ``text,category``), read
+from ``DIR/banking77/{train,test}.csv`` in the datasets folder given by ``--datasets DIR`` (or
+``$HEED_DATASETS``; layout in benchmarks/README.md) or from ``--source-dir``, this keeps five
+clearly distinct intents and writes ``text,label``:
 
 * ``tests/data/banking_small.csv`` — ``--train-rows`` rows per intent from ``train.csv``;
 * ``tests/data/banking_small_eval.csv`` — ``--eval-rows`` rows per intent from ``test.csv``,
@@ -10,7 +12,7 @@ From ``../shared/datasets/banking77/`` (Casanueva et al. 2020, PolyAI; CC BY 4.0
 Each file's rows are drawn per intent with ``random.Random(seed)`` and shuffled, so the
 output is the same for the same arguments. Usage (from the project root)::
 
-    python benchmarks/make_fixtures.py
+    python benchmarks/make_fixtures.py --datasets DIR
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 try:  # run as `python benchmarks/make_fixtures.py` or imported as `benchmarks.make_fixtures`
+    from _common import add_datasets_option, datasets_dir
     from make_sample import REPO_ROOT, Row, read_rows, resolve, summary, write_rows
 except ImportError:  # pragma: no cover
+    from benchmarks._common import add_datasets_option, datasets_dir
     from benchmarks.make_sample import REPO_ROOT, Row, read_rows, resolve, summary, write_rows
 
-DEFAULT_SOURCE_DIR = "../shared/datasets/banking77"
+SOURCE_FILES = ("banking77/train.csv", "banking77/test.csv")
 INTENTS = ("card_arrival", "exchange_rate", "lost_or_stolen_card", "top_up_failed", "pin_blocked")
 DEFAULT_SEED = 77
 
@@ -63,7 +67,13 @@ def pick(
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source-dir", default=DEFAULT_SOURCE_DIR, help="banking77 folder")
+    add_datasets_option(parser)
+    parser.add_argument(
+        "--source-dir",
+        metavar="DIR",
+        default=None,
+        help="the banking77 folder itself, with train.csv and test.csv (instead of --datasets)",
+    )
     parser.add_argument("--intents", nargs="+", default=list(INTENTS), help="intents to keep")
     parser.add_argument("--train-rows", type=int, default=60, help="rows per intent (train)")
     parser.add_argument("--eval-rows", type=int, default=30, help="rows per intent (eval)")
@@ -73,7 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    source = resolve(args.source_dir)
+    if args.source_dir:
+        source = resolve(args.source_dir)
+    else:
+        source = datasets_dir(parser, args.datasets, SOURCE_FILES, "--source-dir DIR") / "banking77"
     out_dir = Path(args.out_dir) if args.out_dir else REPO_ROOT / "tests" / "data"
     train_src, test_src = source / "train.csv", source / "test.csv"
     for path in (train_src, test_src):

@@ -1,8 +1,10 @@
 """Cut the bundled sample dataset ``data/sample/vader_amazon.csv`` from VADER's Amazon set.
 
 The source is the VADER ground truth for Amazon product-review snippets (Hutto & Gilbert
-2014; see ``data/sample/CITATION.md``) as shipped in ``../shared/datasets/vader_amazon/``:
-``text,label,mean_rating`` with ``label`` already derived from the raters' mean.
+2014; see ``data/sample/CITATION.md``), read from ``DIR/vader_amazon/amazon_reviews.csv`` in
+the datasets folder given by ``--datasets DIR`` (or ``$HEED_DATASETS``; layout in
+benchmarks/README.md), or from ``--source FILE``: ``text,label,mean_rating`` with ``label``
+already derived from the raters' mean.
 
 The slice is deterministic for a given ``--source``, ``--rows`` and ``--seed``:
 
@@ -16,8 +18,8 @@ The slice is deterministic for a given ``--source``, ``--rows`` and ``--seed``:
 
 Usage (from the project root)::
 
-    python benchmarks/make_sample.py                      # the committed sample
-    python benchmarks/make_sample.py --rows 600 --out /tmp/small.csv
+    python benchmarks/make_sample.py --datasets DIR       # the committed sample
+    python benchmarks/make_sample.py --datasets DIR --rows 600 --out /tmp/small.csv
 """
 
 from __future__ import annotations
@@ -30,8 +32,13 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+try:  # run as `python benchmarks/make_sample.py` or imported as `benchmarks.make_sample`
+    from _common import add_datasets_option, datasets_dir
+except ImportError:  # pragma: no cover
+    from benchmarks._common import add_datasets_option, datasets_dir
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SOURCE = "../shared/datasets/vader_amazon/amazon_reviews.csv"
+SOURCE_IN_DATASETS = "vader_amazon/amazon_reviews.csv"
 DEFAULT_OUT = "data/sample/vader_amazon.csv"
 DEFAULT_ROWS = 1200
 DEFAULT_SEED = 20140601
@@ -126,7 +133,13 @@ def summary(path: Path, rows: Sequence[Row]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", default=DEFAULT_SOURCE, help="VADER amazon_reviews.csv")
+    add_datasets_option(parser)
+    parser.add_argument(
+        "--source",
+        metavar="FILE",
+        default=None,
+        help=f"VADER amazon_reviews.csv itself (instead of DIR/{SOURCE_IN_DATASETS})",
+    )
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="rows in the sample")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
     parser.add_argument(
@@ -136,9 +149,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rows < 1:
         parser.error("--rows must be at least 1")
 
-    source = resolve(args.source)
-    if not source.is_file():
-        parser.error(f"source not found: {source}")
+    if args.source:
+        source = resolve(args.source)
+        if not source.is_file():
+            parser.error(f"--source {args.source}: no such file ({source})")
+    else:
+        datasets = datasets_dir(parser, args.datasets, [SOURCE_IN_DATASETS], "--source FILE")
+        source = datasets / SOURCE_IN_DATASETS
     out = Path(args.out) if args.out else REPO_ROOT / DEFAULT_OUT
 
     rows = dedupe(read_rows(source))

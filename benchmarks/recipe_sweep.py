@@ -10,8 +10,9 @@ For each (learning rate, epochs, batch size) it runs exactly what a user runs â€
 - ``banking77``: 2,000 random banking77 train rows (77 intents), scored on 800 test rows;
 - ``sst2``: 1,000 SST-2 train phrases, scored on the GLUE dev set.
 
-Usage: ``python benchmarks/recipe_sweep.py --datasets ../shared/datasets [--lrs 5e-5,1e-4,2e-4]
-[--epochs 3,4] [--batch-sizes 16] [--tasks topic5,vader] [--device cpu]``
+Usage: ``python benchmarks/recipe_sweep.py --datasets DIR [--lrs 5e-5,1e-4,2e-4]
+[--epochs 3,4] [--batch-sizes 16] [--tasks topic5,vader] [--device cpu]``; ``--datasets DIR``
+(or ``$HEED_DATASETS``) is required: the folder described in benchmarks/README.md, "Datasets".
 """
 
 from __future__ import annotations
@@ -24,7 +25,15 @@ import random
 from pathlib import Path
 
 import _common  # noqa: F401  (sys.path, env defaults)
-from _common import default_out, hardware, resolve_datasets, table, write_json
+from _common import (
+    DATASET_FILES,
+    add_datasets_option,
+    datasets_dir,
+    default_out,
+    hardware,
+    table,
+    write_json,
+)
 
 from classifier.base_model import resolve_base_model
 from classifier.model import Classifier, pick_device
@@ -92,7 +101,7 @@ def load_task(name: str, datasets: Path, seed: int) -> tuple[list[Example], list
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets", default="../shared/datasets")
+    add_datasets_option(parser)
     parser.add_argument("--tasks", default="topic5,vader")
     parser.add_argument("--lrs", default="5e-5,1e-4,2e-4")
     parser.add_argument("--epochs", default="3,4")
@@ -103,7 +112,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=default_out("recipe_sweep"))
     parser.add_argument("--append", action="store_true", help="keep the runs already in --out")
     args = parser.parse_args()
-    datasets = resolve_datasets(args.datasets)
+    files = {"topic5": "banking77", "banking77": "banking77", "vader": "vader", "sst2": "sst2"}
+    tasks = [t for t in args.tasks.split(",") if t]
+    bad = sorted(set(tasks) - set(files))
+    if bad:
+        parser.error(f"unknown task(s) {bad}: use {', '.join(files)}")
+    datasets = datasets_dir(
+        parser, args.datasets, [f for t in tasks for f in DATASET_FILES[files[t]]]
+    )
     device = pick_device(args.device)
     base = resolve_base_model(None)
     runs = json.loads(args.out.read_text())["runs"] if args.append and args.out.is_file() else []
@@ -115,7 +131,7 @@ def main() -> None:
             [float(x) for x in args.head_lr_scales.split(",")],
         )
     )
-    for task in args.tasks.split(","):
+    for task in tasks:
         export, test = load_task(task, datasets, args.seed)
         train_rows, eval_rows = stratified_split(export, 0.2, args.seed)
         for lr, epochs, batch_size, head_lr_scale in grid:

@@ -25,8 +25,11 @@ model FLOPs utilisation, MFU = 6 x params x tokens/s / peak dense bf16 FLOP/s of
 
 Usage::
 
-    python benchmarks/train_speed.py --steps 40            # CPU, a few minutes
-    python benchmarks/train_speed.py --device cuda --steps 300 --rows 8000
+    python benchmarks/train_speed.py --datasets DIR --steps 40     # CPU, a few minutes
+    python benchmarks/train_speed.py --datasets DIR --device cuda --steps 300 --rows 8000
+
+``--datasets DIR`` (or ``$HEED_DATASETS``) is required: the folder described in
+benchmarks/README.md, "Datasets" (this script reads ``sst2/train.tsv``).
 """
 
 from __future__ import annotations
@@ -40,10 +43,10 @@ import time
 
 import _common  # noqa: F401  (sys.path, env defaults)
 from _common import (
-    DEFAULT_DATASETS,
+    add_datasets_option,
+    datasets_dir,
     default_out,
     hardware,
-    resolve_datasets,
     set_threads,
     stratified_subsample,
     table,
@@ -71,7 +74,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="samples/s and epoch time of the project's loop vs fixed padding to 128.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--datasets", default=DEFAULT_DATASETS)
+    add_datasets_option(p)
     p.add_argument("--rows", type=int, default=2000, help="SST-2 training rows (stratified subset)")
     p.add_argument(
         "--steps", type=int, default=None, help="timed steps per variant (default 40 CPU, 300 CUDA)"
@@ -97,7 +100,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-compile", action="store_true", help="CUDA: skip the torch.compile variant")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", default=str(default_out("train_speed")))
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.datasets = datasets_dir(p, args.datasets, ["sst2/train.tsv"])
+    return args
 
 
 def peak_tflops(name: str) -> tuple[float | None, str | None]:
@@ -283,8 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         from dataclasses import replace
 
         config = replace(config, batch_size=args.batch_size)
-    data = resolve_datasets(args.datasets)
-    rows = stratified_subsample(read_export(data / "sst2" / "train.tsv"), args.rows, args.seed)
+    rows = stratified_subsample(
+        read_export(args.datasets / "sst2" / "train.tsv"), args.rows, args.seed
+    )
     labels = sorted({r.label for r in rows})
     common = {"rows": rows, "labels": labels, "config": config, "device": device, "seed": args.seed}
 
