@@ -1,7 +1,8 @@
 """Read and validate labelled exports (CSV, TSV, JSONL) into examples.
 
-Every problem is reported as ``FILE:LINE: reason`` and collected across all files, so one run
-shows the user everything to fix (the first 20 problems) before any training starts.
+Every problem is a :class:`Problem` (shown as ``FILE:LINE: reason``) and problems are collected
+across all files, so one run shows the user everything to fix before any training starts (the
+message shows the first 20; :attr:`DataError.problems` holds them all).
 """
 
 from __future__ import annotations
@@ -29,12 +30,35 @@ class Example:
     source: str = ""
 
 
-class DataError(ValueError):
-    """Invalid training input; ``problems`` holds ``FILE:LINE: reason`` lines."""
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, where it is: shown as ``FILE:LINE: reason``."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    file: str
+    line: int
+    reason: str
+
+    @classmethod
+    def at(cls, source: str, reason: str) -> Problem:
+        """A problem at an :attr:`Example.source` (``FILE:LINE``)."""
+        file, _, line = source.rpartition(":")
+        if not file or not line.isdigit():
+            return cls(source, 0, reason)
+        return cls(file, int(line), reason)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class DataError(ValueError):
+    """Invalid training input; ``problems`` holds every :class:`Problem` found.
+
+    ``str()`` is the first 20 as ``FILE:LINE: reason`` lines, then "... and N more problems".
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = list(problems)
-        shown = self.problems[:MAX_REPORTED_ERRORS]
+        shown = [str(p) for p in self.problems[:MAX_REPORTED_ERRORS]]
         more = len(self.problems) - len(shown)
         lines = shown + ([f"... and {more} more problems"] if more > 0 else [])
         super().__init__("\n".join(lines))
@@ -54,12 +78,8 @@ def _decode(path: Path, raw: bytes) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        raise DataError(
-            [
-                f"{path}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
-                "save the export as UTF-8"
-            ]
-        ) from exc
+        reason = f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the export as UTF-8"
+        raise DataError([Problem(str(path), line, reason)]) from exc
 
 
 def _find_column(header: list[str], wanted: str) -> int | None:
@@ -69,22 +89,30 @@ def _find_column(header: list[str], wanted: str) -> int | None:
 
 def _read_delimited(
     path: Path, text: str, delimiter: str, text_column: str, label_column: str
-) -> tuple[list[Example], list[str]]:
+) -> tuple[list[Example], list[Problem]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
     except StopIteration:
         return [], [
-            f"{path}:1: empty file (expected a header with '{text_column}' and '{label_column}')"
+            Problem(
+                str(path),
+                1,
+                f"empty file (expected a header with '{text_column}' and '{label_column}')",
+            )
         ]
     except csv.Error as exc:
-        return [], [f"{path}:1: unreadable header: {exc}"]
+        return [], [Problem(str(path), 1, f"unreadable header: {exc}")]
     columns = {name: _find_column(header, name) for name in (text_column, label_column)}
     missing = [name for name, index in columns.items() if index is None]
     if missing:
         found = ", ".join(h.strip() for h in header) or "nothing"
         return [], [
-            f"{path}:1: missing column {', '.join(repr(m) for m in missing)} (found: {found})"
+            Problem(
+                str(path),
+                1,
+                f"missing column {', '.join(repr(m) for m in missing)} (found: {found})",
+            )
         ]
     text_at, label_at = columns[text_column], columns[label_column]
     examples, problems = [], []
@@ -96,13 +124,15 @@ def _read_delimited(
         except StopIteration:
             break
         except csv.Error as exc:
-            problems.append(f"{path}:{start}: malformed row: {exc}")
+            problems.append(Problem(str(path), start, f"malformed row: {exc}"))
             break
         line = reader.line_num
         if not row or all(not cell.strip() for cell in row):
             continue
         if len(row) <= max(text_at, label_at):
-            problems.append(f"{path}:{start}: expected {len(header)} fields, found {len(row)}")
+            problems.append(
+                Problem(str(path), start, f"expected {len(header)} fields, found {len(row)}")
+            )
             continue
         problems.extend(_check(examples, path, start, row[text_at], row[label_at]))
     return examples, problems
@@ -110,44 +140,52 @@ def _read_delimited(
 
 def _check(
     examples: list[Example], path: Path, line: int, text: object, label: object
-) -> list[str]:
+) -> list[Problem]:
     if isinstance(label, bool) or not isinstance(label, str | int):
-        return [f"{path}:{line}: label must be a string or an integer, got {label!r}"]
+        return [Problem(str(path), line, f"label must be a string or an integer, got {label!r}")]
     if not isinstance(text, str):
-        return [f"{path}:{line}: text must be a string, got {type(text).__name__}"]
+        return [Problem(str(path), line, f"text must be a string, got {type(text).__name__}")]
     label = str(label).strip()
     if not text.strip():
-        return [f"{path}:{line}: empty text"]
+        return [Problem(str(path), line, "empty text")]
     if not label:
-        return [f"{path}:{line}: empty label"]
+        return [Problem(str(path), line, "empty label")]
     examples.append(Example(text.strip(), label, f"{path}:{line}"))
     return []
 
 
 def _read_jsonl(
     path: Path, text: str, text_column: str, label_column: str
-) -> tuple[list[Example], list[str]]:
+) -> tuple[list[Example], list[Problem]]:
     examples: list[Example] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     for number, raw in enumerate(text.splitlines(), start=1):
         if not raw.strip():
             continue
         try:
             obj = json.loads(raw)
         except json.JSONDecodeError as exc:
-            problems.append(f"{path}:{number}: invalid JSON: {exc.msg}")
+            problems.append(Problem(str(path), number, f"invalid JSON: {exc.msg}"))
             continue
         if not isinstance(obj, dict):
-            problems.append(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
+            problems.append(
+                Problem(str(path), number, f"expected a JSON object, got {type(obj).__name__}")
+            )
             continue
         missing = [key for key in (text_column, label_column) if key not in obj]
         if missing:
-            problems.append(f"{path}:{number}: missing key {', '.join(repr(m) for m in missing)}")
+            problems.append(
+                Problem(str(path), number, f"missing key {', '.join(repr(m) for m in missing)}")
+            )
             continue
         problems.extend(_check(examples, path, number, obj[text_column], obj[label_column]))
     if not examples and not problems:
         problems.append(
-            f"{path}:1: empty file (expected JSON lines with '{text_column}' and '{label_column}')"
+            Problem(
+                str(path),
+                1,
+                f"empty file (expected JSON lines with '{text_column}' and '{label_column}')",
+            )
         )
     return examples, problems
 
@@ -159,11 +197,13 @@ def read_export(
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise DataError([f"{path}:1: unknown format {path.suffix!r}: use .csv, .tsv or .jsonl"])
+        raise DataError(
+            [Problem(str(path), 1, f"unknown format {path.suffix!r}: use .csv, .tsv or .jsonl")]
+        )
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise DataError([f"{path}:1: cannot read: {exc.strerror or exc}"]) from exc
+        raise DataError([Problem(str(path), 1, f"cannot read: {exc.strerror or exc}")]) from exc
     text = _decode(path, raw)
     if fmt == "jsonl":
         examples, problems = _read_jsonl(path, text, text_column, label_column)
@@ -173,7 +213,7 @@ def read_export(
     if problems:
         raise DataError(problems)
     if not examples:
-        raise DataError([f"{path}:2: no labelled rows after the header"])
+        raise DataError([Problem(str(path), 2, "no labelled rows after the header")])
     return examples
 
 
@@ -182,7 +222,7 @@ def read_exports(
 ) -> list[Example]:
     """Read several exports; problems from all files are reported together."""
     examples: list[Example] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     for path in paths:
         try:
             examples.extend(read_export(path, text_column, label_column))
@@ -200,13 +240,17 @@ def check_labels(examples: Sequence[Example], *, minimum: int) -> None:
     for example in examples:
         first_seen.setdefault(example.label, example.source)
     problems = [
-        f"{first_seen[label]}: label {label!r} has {count} example(s); need at least {minimum}"
+        Problem.at(
+            first_seen[label], f"label {label!r} has {count} example(s); need at least {minimum}"
+        )
         for label, count in sorted(counts.items())
         if count < minimum
     ]
     if len(counts) < 2:
         source = examples[0].source if examples else "input:1"
-        problems.append(f"{source}: need at least 2 different labels, found {len(counts)}")
+        problems.append(
+            Problem.at(source, f"need at least 2 different labels, found {len(counts)}")
+        )
     if problems:
         raise DataError(problems)
 

@@ -25,9 +25,9 @@ from transformers import (
 )
 
 from classifier import Classifier
-from classifier.base_model import is_local
+from classifier.base_model import BaseModelError, is_local
 from classifier.encoding import Encoded, collate, encode
-from training.data import DataError, Example
+from training.data import DataError, Example, Problem
 from training.evaluate import evaluate
 from training.progress import Progress
 
@@ -98,17 +98,18 @@ def load_base(
     """A sequence-classification model for ``labels`` on top of ``base`` (directory or hub id).
 
     A base that already has exactly these labels (an earlier Heed version) keeps its head;
-    otherwise a new head is initialised.
+    otherwise a new head is initialised. Raises :class:`BaseModelError` when ``base`` cannot be
+    read offline.
     """
     id2label = dict(enumerate(labels))
     config_path = Path(base) / "config.json"
     same_head = False
-    if is_local(base) and config_path.is_file():
-        previous = json.loads(config_path.read_text(encoding="utf-8")).get("id2label") or {}
-        same_head = [previous.get(str(i)) for i in range(len(labels))] == list(labels) and len(
-            previous
-        ) == len(labels)
     try:
+        if is_local(base) and config_path.is_file():
+            previous = json.loads(config_path.read_text(encoding="utf-8")).get("id2label") or {}
+            same_head = len(previous) == len(labels) and all(
+                previous.get(str(i)) == label for i, label in enumerate(labels)
+            )
         model = BertForSequenceClassification.from_pretrained(
             base,
             num_labels=len(labels),
@@ -119,8 +120,8 @@ def load_base(
             local_files_only=True,
         )
         tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
-    except OSError as exc:
-        raise DataError([f"{base}:1: cannot load base model offline: {exc}"]) from exc
+    except (OSError, ValueError) as exc:
+        raise BaseModelError(f"cannot load base model {base} offline: {exc}") from exc
     return model, tokenizer
 
 
@@ -166,7 +167,10 @@ def train(
     if unseen:
         sources = {e.label: e.source for e in eval_rows}
         raise DataError(
-            [f"{sources[u]}: eval label {u!r} never appears in the training rows" for u in unseen]
+            [
+                Problem.at(sources[u], f"eval label {u!r} never appears in the training rows")
+                for u in unseen
+            ]
         )
     model, tokenizer = load_base(base, labels)
     model.to(device)

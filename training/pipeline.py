@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from classifier import Classifier, ModelStore
-from classifier.base_model import describe_base_model, resolve_base_model
+from classifier import Classifier, ModelNotFoundError, ModelStore
+from classifier.base_model import BaseModelError, describe_base_model, resolve_base_model
 from classifier.store import METADATA_FILE, VERSION_PATTERN
 from training.data import Example, file_sha256, read_exports, stratified_split
 from training.evaluate import confusion_matrix_png, evaluate
@@ -43,9 +43,16 @@ def load_rows(
 
 
 def resolve_base(base: str | None, store: ModelStore) -> str:
-    """``--base``: ``current`` or a store version (continue from it), a directory or a hub id."""
+    """``--base``: ``current`` or a store version (continue from it), a directory or a hub id.
+
+    Raises :class:`BaseModelError` when it names nothing loadable (``current`` included, when
+    nothing serves yet).
+    """
     if base and (base == "current" or VERSION_PATTERN.fullmatch(base)):
-        return str(store.resolve(base).path)
+        try:
+            return str(store.resolve(base).path)
+        except ModelNotFoundError as exc:
+            raise BaseModelError(f"--base {base}: {exc}") from exc
     return resolve_base_model(base)
 
 
@@ -82,7 +89,8 @@ def run_train(
 ) -> dict:
     """Validate, fine-tune, write a new version, and promote it when asked and not worse.
 
-    Raises :class:`training.data.DataError` before anything is written when input is bad.
+    Raises :class:`training.data.DataError` (bad input) or
+    :class:`classifier.base_model.BaseModelError` (no usable base) before anything is written.
     """
     started = time.monotonic()
     train_rows, eval_rows = load_rows(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from training.data import DataError, read_export, read_exports, stratified_split
+from training.data import DataError, Problem, read_export, read_exports, stratified_split
 
 
 def test_csv_with_bom_and_case_insensitive_columns(tmp_path: Path) -> None:
@@ -38,7 +38,8 @@ def test_multiline_field_reports_its_starting_line(tmp_path: Path) -> None:
     path.write_text('text,label\n"two\nlines",a\n"",b\n', encoding="utf-8")
     with pytest.raises(DataError) as error:
         read_export(path)
-    assert error.value.problems == [f"{path}:4: empty text"]
+    assert error.value.problems == [Problem(str(path), 4, "empty text")]
+    assert str(error.value) == f"{path}:4: empty text"
 
 
 @pytest.mark.parametrize(
@@ -87,9 +88,14 @@ def test_problems_from_all_files_are_collected_and_capped(tmp_path: Path) -> Non
     second.write_text("nothing\n", encoding="utf-8")
     with pytest.raises(DataError) as error:
         read_exports([first, second])
-    assert len(error.value.problems) == 31
+    problems = error.value.problems
+    assert len(problems) == 31
+    assert problems[0] == Problem(str(first), 2, "empty label")
+    assert problems[29] == Problem(str(first), 31, "empty label")
+    assert problems[30].file == str(second) and problems[30].line == 1
     message = str(error.value).splitlines()
     assert len(message) == 21 and message[-1] == "... and 11 more problems"
+    assert message[0] == f"{first}:2: empty label"
 
 
 def test_unknown_extension_and_missing_file(tmp_path: Path) -> None:
@@ -120,3 +126,10 @@ def test_split_refuses_a_label_with_one_example(tmp_path: Path) -> None:
         DataError, match=rf"{path}:4: label 'b' has 1 example\(s\); need at least 2"
     ):
         stratified_split(read_export(path), 0.2, seed=0)
+
+
+def test_problem_reads_like_file_line_reason() -> None:
+    problem = Problem("exports/a b.csv", 7, "empty label")
+    assert str(problem) == "exports/a b.csv:7: empty label"
+    assert Problem.at("C:/data/x.csv:12", "bad") == Problem("C:/data/x.csv", 12, "bad")
+    assert Problem.at("input", "bad") == Problem("input", 0, "bad")
