@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import random
 from pathlib import Path
@@ -43,6 +44,11 @@ def write_csv(path: Path, rows: list[tuple[str, str]], header: tuple[str, str] =
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+def last_json(out: str) -> dict:
+    """The JSON object on the last non-empty line of a command's stdout (the CLI contract)."""
+    return json.loads(out.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,8 @@
-"""CLI: ``python -m training train|evaluate`` (contract in DESIGN.md; ``--json`` for machines)."""
+"""CLI: ``python -m training train|evaluate|demo`` (``--json`` for machines).
+
+Outcome kinds, exit codes and the JSON shapes: :mod:`training.contract` (written out in
+``docs/ARCHITECTURE.md``).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from classifier import Classifier, ModelNotFoundError, ModelStore
-from classifier.base_model import BaseModelError
+import torch
+
+from classifier import Classifier, ModelStore
 from classifier.cli_support import configure, emit, fail
 from classifier.model import pick_device
-from training.data import DataError, read_exports
+from training.contract import (
+    EXIT_CODES,
+    ArgumentParser,
+    DeviceError,
+    InterruptedAfterWrite,
+    UsageError,
+    classify,
+    sigterm_interrupts,
+    success,
+)
+from training.data import read_exports
 from training.evaluate import confusion_matrix_png, evaluate
 from training.finetune import TrainConfig
 from training.pipeline import run_train
@@ -19,8 +34,13 @@ from training.progress import Progress
 DEFAULTS = TrainConfig()
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+def _parser() -> ArgumentParser:
+    codes = ", ".join(f"{code} {kind}" for kind, code in EXIT_CODES.items())  # in code order
+    parser = ArgumentParser(
+        prog="python -m training",
+        description="Fine-tune and evaluate Heed's classifier (--json for machines).",
+        epilog=f"exit codes: 0 ok, {codes}",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="fine-tune on labelled exports; writes a new version")
@@ -65,17 +85,25 @@ def _parser() -> argparse.ArgumentParser:
 def _validate(args: argparse.Namespace) -> None:
     for name in ("epochs", "batch_size", "max_length"):
         if getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
     if args.max_length < 8 or args.max_length > 512:
-        raise ValueError("--max-length must be between 8 and 512")
+        raise UsageError("--max-length must be between 8 and 512")
     if not 0 < args.lr < 1:
-        raise ValueError("--lr must be between 0 and 1")
+        raise UsageError("--lr must be between 0 and 1")
     if not 0 < args.head_lr_scale <= 1000:
-        raise ValueError("--head-lr-scale must be above 0 and at most 1000")
+        raise UsageError("--head-lr-scale must be above 0 and at most 1000")
+
+
+def _device(requested: str | None) -> torch.device:
+    try:
+        return pick_device(requested)
+    except ValueError as exc:
+        raise DeviceError(str(exc)) from exc
 
 
 def _train(args: argparse.Namespace) -> int:
     _validate(args)
+    device = _device(args.device)
     config = TrainConfig(
         epochs=args.epochs,
         lr=args.lr,
@@ -85,18 +113,26 @@ def _train(args: argparse.Namespace) -> int:
         freeze_word_embeddings=not args.train_embeddings,
         head_lr_scale=args.head_lr_scale,
     )
-    result = run_train(
-        args.data,
-        eval_data=args.eval_data,
-        store=ModelStore(),
-        config=config,
-        device=pick_device(args.device),
-        base=args.base,
-        promote=args.promote,
-        progress=Progress(jsonl=args.progress == "jsonl"),
-        text_column=args.text_column,
-        label_column=args.label_column,
-    )
+    store = ModelStore()
+    before = set(store.versions())
+    try:
+        result = run_train(
+            args.data,
+            eval_data=args.eval_data,
+            store=store,
+            config=config,
+            device=device,
+            base=args.base,
+            promote=args.promote,
+            progress=Progress(jsonl=args.progress == "jsonl"),
+            text_column=args.text_column,
+            label_column=args.label_column,
+        )
+    except KeyboardInterrupt as exc:  # after the version was published, say so
+        written = [v for v in store.versions() if v not in before]
+        if written:
+            raise InterruptedAfterWrite(written[-1], store.current() == written[-1]) from exc
+        raise
     metrics = result["metrics"]
     human = (
         f"trained {result['version']} in {result['seconds']:.0f}s on {result['device']}\n"
@@ -106,13 +142,14 @@ def _train(args: argparse.Namespace) -> int:
         f"  promoted: {'yes' if result['promoted'] else 'no'}"
         + (f" ({result['promotion']['reason']})" if result["promotion"] else "")
     )
-    emit(result, args.json, human)
+    emit(success(result), args.json, human)
     return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    device = _device(args.device)
     rows = read_exports(args.data, args.text_column, args.label_column)
-    classifier = Classifier.load(args.model, store=ModelStore(), device=args.device)
+    classifier = Classifier.load(args.model, store=ModelStore(), device=str(device))
     report = evaluate(classifier, rows)
     report["model"] = classifier.version
     if args.plot:
@@ -127,7 +164,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         f"F1 {m['f1']:.3f}  n={m['support']}"
         for label, m in report["per_class"].items()
     ]
-    emit(report, args.json, "\n".join(lines))
+    emit(success(report), args.json, "\n".join(lines))
     return 0
 
 
@@ -138,19 +175,28 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _wants_json(argv: list[str]) -> bool:
+    """``--json`` was asked for (looked up before parsing, so usage errors honour it too)."""
+    options = argv[: argv.index("--")] if "--" in argv else argv
+    return "--json" in options
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the process exit code (2 for bad input)."""
-    args = _parser().parse_args(argv)
-    configure()
-    try:
-        commands = {"train": _train, "evaluate": _evaluate, "demo": _demo}
-        return commands[args.command](args)
-    except DataError as exc:
-        return fail(f"error: invalid training data, nothing was written:\n{exc}")
-    except (ModelNotFoundError, BaseModelError, ValueError) as exc:
-        return fail(f"error: {exc}")
-    except KeyboardInterrupt:
-        return fail("interrupted: no model version was written", 130)
+    """Entry point; returns the process exit code (see :mod:`training.contract`)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = next((a for a in argv if not a.startswith("-")), "")
+    commands = {"train": _train, "evaluate": _evaluate, "demo": _demo}
+    with sigterm_interrupts():
+        try:
+            args = _parser().parse_args(argv)
+            configure()
+            return commands[args.command](args)
+        except (Exception, KeyboardInterrupt) as exc:  # KeyboardInterrupt: Ctrl-C or SIGTERM
+            failure = classify(exc, command)
+    fail(failure.human)
+    if _wants_json(argv):
+        emit(failure.to_json(), True, "")
+    return failure.exit_code
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""The CLI contracts of DESIGN.md, on the tiny random BERT (fast).
+"""``python -m training train|evaluate``: results and human errors, on the tiny random BERT.
 
 Most calls go through ``main()`` in-process; one test runs the real ``python -m`` processes.
+Every failure kind of the ``--json`` contract is in ``test_contract.py``.
 """
 
 from __future__ import annotations
@@ -13,22 +14,19 @@ from pathlib import Path
 
 import pytest
 
-from classifier.__main__ import main as classifier_main
 from classifier.store import ModelStore
-from tests.conftest import REPO, make_rows, write_csv
+from tests.conftest import REPO, last_json, make_rows, write_csv
 from training.__main__ import main as training_main
 
 TINY_ARGS = ["--epochs", "1", "--batch-size", "8", "--max-length", "32"]
 
 
-def last_json(capsys: pytest.CaptureFixture[str]) -> dict:
-    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-
-
 def train(capsys, tiny_base: Path, *data: Path, extra: tuple[str, ...] = ()) -> dict:
     args = ["train", "--data", *map(str, data), "--base", str(tiny_base), *TINY_ARGS, *extra]
     assert training_main([*args, "--json"]) == 0
-    return last_json(capsys)
+    result = last_json(capsys.readouterr().out)
+    assert result.pop("ok") is True
+    return result
 
 
 def test_train_json_contract_and_first_promotion(capsys, tiny_base, store_dir, export) -> None:
@@ -62,52 +60,12 @@ def test_evaluate_json_contract(capsys, tiny_base, store_dir, export, tmp_path) 
     train(capsys, tiny_base, export, extra=("--promote",))
     plot = tmp_path / "cm.png"
     assert training_main(["evaluate", "--data", str(export), "--plot", str(plot), "--json"]) == 0
-    report = last_json(capsys)
+    report = last_json(capsys.readouterr().out)
+    assert report["ok"] is True
     assert set(report) >= {"accuracy", "macro_f1", "per_class", "confusion_matrix", "labels", "n"}
     assert report["n"] == 90
     assert sum(map(sum, report["confusion_matrix"])) == 90
     assert plot.read_bytes().startswith(b"\x89PNG")
-
-
-def test_predict_json_contract(capsys, tiny_model, store_dir, tmp_path) -> None:
-    heatmap = tmp_path / "h.png"
-    text = "The cable   arrived broken, awful!"
-    args = ["predict", text, "--model", str(tiny_model), "--heatmap", str(heatmap), "--json"]
-    for method in ("attention", "rollout", "gradient"):
-        assert classifier_main([*args, "--explain", method]) == 0
-        result = last_json(capsys)
-        assert set(result) >= {"label", "confidence", "scores", "model", "explanation"}
-        assert result["scores"][result["label"]] == result["confidence"]
-        assert sum(result["scores"].values()) == pytest.approx(1.0, abs=1e-5)
-        explanation = result["explanation"]
-        assert explanation["method"] == method
-        assert explanation["words"] == ["The", "cable", "arrived", "broken,", "awful!"]
-        assert len(explanation["weights"]) == 5
-        assert sum(explanation["weights"]) == pytest.approx(1.0)
-        assert heatmap.read_bytes().startswith(b"\x89PNG")
-
-
-def test_models_promote_rollback(capsys, tiny_base, store_dir, export) -> None:
-    first = train(capsys, tiny_base, export, extra=("--promote",))["version"]
-    second = train(capsys, tiny_base, export)["version"]
-    assert classifier_main(["promote", second, "--json"]) == 0
-    assert last_json(capsys) == {"current": second}
-    assert classifier_main(["models", "--json"]) == 0
-    listing = last_json(capsys)
-    assert [v["version"] for v in listing["versions"]] == [first, second]
-    assert [v["current"] for v in listing["versions"]] == [False, True]
-    assert classifier_main(["rollback", "--json"]) == 0
-    assert last_json(capsys) == {"current": first, "previous": second}
-    assert classifier_main(["rollback"]) == 2
-    assert "nothing to roll back to" in capsys.readouterr().err
-
-
-def test_unknown_model_exits_2(capsys, store_dir) -> None:
-    assert classifier_main(["predict", "hello", "--model", "nope", "--json"]) == 2
-    assert "unknown model 'nope'" in capsys.readouterr().err
-    assert classifier_main(["predict", "hello"]) == 2
-    assert "no model is serving" in capsys.readouterr().err
-    assert classifier_main(["promote", "20990101-000000-abcdef"]) == 2
 
 
 @pytest.mark.parametrize(
@@ -129,7 +87,9 @@ def test_bad_export_exits_2_and_writes_nothing(
     bad.write_bytes(content)
     code = training_main(["train", "--data", str(bad), "--base", str(tiny_base), "--promote"])
     assert code == 2
-    assert expected in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert out == ""  # no --json: people read stderr
+    assert f"error: invalid training data, nothing was written:\n{tmp_path / expected}" in err
     assert not store_dir.exists() or ModelStore(store_dir).versions() == []
 
 
@@ -164,7 +124,8 @@ def test_real_processes_keep_stdout_contract(tiny_base, store_dir, tmp_path) -> 
         timeout=120,
         check=True,
     )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = last_json(done.stdout)
+    assert result["ok"] is True
     events = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
     assert events[0]["event"] == "start"
     assert {"step", "epoch"} <= {e["event"] for e in events}
@@ -178,4 +139,4 @@ def test_real_processes_keep_stdout_contract(tiny_base, store_dir, tmp_path) -> 
         timeout=120,
         check=True,
     )
-    assert json.loads(predicted.stdout.strip().splitlines()[-1])["model"] == result["version"]
+    assert last_json(predicted.stdout)["model"] == result["version"]

@@ -1,0 +1,61 @@
+"""``python -m classifier``: predict, models, promote and rollback, on the tiny random BERT."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from classifier.__main__ import main as classifier_main
+from tests.conftest import last_json
+
+
+def add_version(store_dir: Path, model_dir: Path, name: str) -> str:
+    """Put a copy of ``model_dir`` into the store as version ``name``."""
+    shutil.copytree(model_dir, store_dir / name)
+    return name
+
+
+def test_predict_json_contract(capsys, tiny_model, store_dir, tmp_path) -> None:
+    heatmap = tmp_path / "h.png"
+    text = "The cable   arrived broken, awful!"
+    args = ["predict", text, "--model", str(tiny_model), "--heatmap", str(heatmap), "--json"]
+    for method in ("attention", "rollout", "gradient"):
+        assert classifier_main([*args, "--explain", method]) == 0
+        result = last_json(capsys.readouterr().out)
+        assert set(result) >= {"label", "confidence", "scores", "model", "explanation"}
+        assert result["scores"][result["label"]] == result["confidence"]
+        assert sum(result["scores"].values()) == pytest.approx(1.0, abs=1e-5)
+        explanation = result["explanation"]
+        assert explanation["method"] == method
+        assert explanation["words"] == ["The", "cable", "arrived", "broken,", "awful!"]
+        assert len(explanation["weights"]) == 5
+        assert sum(explanation["weights"]) == pytest.approx(1.0)
+        assert heatmap.read_bytes().startswith(b"\x89PNG")
+
+
+def test_models_promote_rollback(capsys, tiny_model, store_dir) -> None:
+    first = add_version(store_dir, tiny_model, "20260101-000000-aaaaaa")
+    second = add_version(store_dir, tiny_model, "20260101-000001-bbbbbb")
+    assert classifier_main(["promote", first]) == 0
+    assert classifier_main(["promote", second, "--json"]) == 0
+    assert last_json(capsys.readouterr().out) == {"current": second}
+    assert classifier_main(["models", "--json"]) == 0
+    listing = last_json(capsys.readouterr().out)
+    assert [v["version"] for v in listing["versions"]] == [first, second]
+    assert [v["current"] for v in listing["versions"]] == [False, True]
+    assert classifier_main(["models"]) == 0
+    assert f"* {second}" in capsys.readouterr().out
+    assert classifier_main(["rollback", "--json"]) == 0
+    assert last_json(capsys.readouterr().out) == {"current": first, "previous": second}
+    assert classifier_main(["rollback"]) == 2
+    assert "nothing to roll back to" in capsys.readouterr().err
+
+
+def test_unknown_model_exits_2(capsys, store_dir) -> None:
+    assert classifier_main(["predict", "hello", "--model", "nope", "--json"]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err
+    assert classifier_main(["predict", "hello"]) == 2
+    assert "no model is serving" in capsys.readouterr().err
+    assert classifier_main(["promote", "20990101-000000-abcdef"]) == 2
