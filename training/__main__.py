@@ -28,7 +28,7 @@ from training.contract import (
 from training.data import read_exports
 from training.evaluate import confusion_matrix_png, evaluate
 from training.finetune import TrainConfig
-from training.pipeline import run_train
+from training.pipeline import DEFAULT_SAMPLE, run_train
 from training.progress import Progress
 
 DEFAULTS = TrainConfig()
@@ -44,7 +44,13 @@ def _parser() -> ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="fine-tune on labelled exports; writes a new version")
-    train.add_argument("--data", nargs="+", type=Path, required=True, metavar="FILE")
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", nargs="+", type=Path, metavar="FILE")
+    source.add_argument(
+        "--bundled-sample",
+        action="store_true",
+        help=f"train on the sample export shipped with Heed ({DEFAULT_SAMPLE.name})",
+    )
     train.add_argument("--eval-data", nargs="+", type=Path, metavar="FILE")
     train.add_argument("--base", help="base model: directory, hub id, store version or 'current'")
     train.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
@@ -117,7 +123,7 @@ def _train(args: argparse.Namespace) -> int:
     before = set(store.versions())
     try:
         result = run_train(
-            args.data,
+            [DEFAULT_SAMPLE] if args.bundled_sample else args.data,
             eval_data=args.eval_data,
             store=store,
             config=config,

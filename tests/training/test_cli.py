@@ -22,7 +22,8 @@ TINY_ARGS = ["--epochs", "1", "--batch-size", "8", "--max-length", "32"]
 
 
 def train(capsys, tiny_base: Path, *data: Path, extra: tuple[str, ...] = ()) -> dict:
-    args = ["train", "--data", *map(str, data), "--base", str(tiny_base), *TINY_ARGS, *extra]
+    args = ["train", *(["--data", *map(str, data)] if data else []), "--base", str(tiny_base)]
+    args += [*TINY_ARGS, *extra]
     assert training_main([*args, "--json"]) == 0
     result = last_json(capsys.readouterr().out)
     assert result.pop("ok") is True
@@ -109,6 +110,13 @@ def test_eval_label_missing_from_training_is_refused(capsys, tiny_base, store_di
     )
     assert code == 2
     assert f"{eval_file}:3: eval label 'z' never appears" in capsys.readouterr().err
+
+
+def test_bundled_sample_trains_on_the_shipped_export(capsys, tiny_base, store_dir) -> None:
+    result = train(capsys, tiny_base, extra=("--bundled-sample", "--batch-size", "32"))
+    assert sum(result["rows"].values()) == 1200
+    meta = json.loads((Path(result["path"]) / "heed.json").read_text())
+    assert [Path(d["path"]).name for d in meta["data"]] == ["vader_amazon.csv"]
 
 
 def test_real_processes_keep_stdout_contract(tiny_base, store_dir, tmp_path) -> None:

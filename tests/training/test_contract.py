@@ -163,7 +163,8 @@ def test_unknown_device_and_out_of_memory_are_device_failures(
         (["--epochs", "x"], "invalid int value: 'x'"),
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["--epoch", "1"], "unrecognized arguments: --epoch"),  # no abbreviations
-        (["--no-data"], "the following arguments are required: --data"),
+        (["--no-data"], "one of the arguments --data --bundled-sample is required"),
+        (["--bundled-sample"], "argument --bundled-sample: not allowed with argument --data"),
     ],
 )
 def test_usage_failure(capsys, tiny_base, store_dir, export, args, says) -> None:
