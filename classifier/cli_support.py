@@ -8,10 +8,10 @@ import os
 import sys
 
 
-def configure(verbose: bool = False) -> None:
+def configure() -> None:
     """Log to stderr and silence third-party progress bars and load reports."""
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )

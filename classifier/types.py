@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 EXPLAIN_METHODS = ("attention", "rollout", "gradient")
 
@@ -16,10 +16,6 @@ class Prediction:
     scores: dict[str, float]
     model: str
     truncated: bool = False
-
-    def to_dict(self) -> dict:
-        """JSON-ready form (the CLI contract's prediction fields)."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -162,9 +162,7 @@ def run_train(
     }
 
 
-def train_default_model(
-    store: ModelStore, device: torch.device, progress: Progress | None = None
-) -> dict:
+def train_default_model(store: ModelStore, device: torch.device) -> dict:
     """Fine-tune the default recipe on the bundled sample and promote it (an empty store's
     first model); returns :func:`run_train`'s result."""
     return run_train(
@@ -173,5 +171,5 @@ def train_default_model(
         config=TrainConfig(),
         device=device,
         promote=True,
-        progress=progress or Progress(),
+        progress=Progress(),
     )
