@@ -6,6 +6,7 @@ import io
 import random
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -72,13 +73,34 @@ def test_render_is_a_sane_png():
     assert 100 <= image.height <= 600
 
 
-def test_top_word_gets_the_darkest_colour():
+def box_centres(image: Image.Image, colour: tuple[int, int, int]) -> tuple[int, float, float]:
+    """How many pixels have ``colour``, and their median x and y.
+
+    The colour bar holds every colour too, but only in a sliver a pixel or two wide: a word's
+    box has hundreds of pixels of its colour, so the median lands in the box.
+    """
+    pixels = np.asarray(image.convert("RGB"))
+    ys, xs = np.nonzero(np.all(pixels == np.asarray(colour, dtype=np.uint8), axis=-1))
+    if not len(xs):
+        return 0, float("nan"), float("nan")
+    return len(xs), float(np.median(xs)), float(np.median(ys))
+
+
+def test_each_word_box_is_shaded_by_its_own_weight():
     exp = make(words=["fine", "terrible", "service"])
     exp = Explanation("attention", exp.words, [0.1, 0.7, 0.2], exp.prediction)
-    image = decode(heatmap.render(exp)).convert("RGB")
-    darkest = heatmap._load_assets().lut[255]
-    colours = {rgb for _, rgb in image.getcolors(maxcolors=1 << 20)}
-    assert darkest in colours
+    image = decode(heatmap.render(exp))
+    lut = heatmap._load_assets().lut
+    # Weights are scaled so the largest is 1: "terrible" gets the darkest entry.
+    shades = {"fine": lut[round(0.1 / 0.7 * 255)], "terrible": lut[255]}
+    shades["service"] = lut[round(0.2 / 0.7 * 255)]
+    found = {word: box_centres(image, rgb) for word, rgb in shades.items()}
+    for word, (count, _, _) in found.items():
+        assert count > 200, f"no box shaded for {word!r}"
+    xs = [found[word][1] for word in ("fine", "terrible", "service")]
+    assert xs == sorted(xs)  # the boxes in reading order, each in its own shade
+    ys = [found[word][2] for word in found]
+    assert max(ys) - min(ys) <= 3  # one line of words (glyphs move the median a pixel)
 
 
 def test_truncated_flag_adds_the_note():
