@@ -11,10 +11,9 @@ Two figures:
   each layer. Drawn with matplotlib's object API (``Figure`` + ``FigureCanvasAgg``), never
   pyplot, so it is headless and leaves no global figures behind.
 
-Both return bytes, write no files and may be called from several threads at once: the only
-module state is read-only after a lazy, locked initialisation (font bytes, the colour table,
-the font's character set), per-thread font objects (a FreeType face must not be shared by
-threads), and a lock that serialises the matplotlib drawing in :func:`render_layers`.
+Both return bytes, write no files and may be called from several threads at once: the fonts
+and the colour table (:mod:`classifier.glyphs`) are read-only once loaded, and a lock
+serialises the matplotlib drawing in :func:`render_layers`.
 """
 
 from __future__ import annotations
@@ -24,11 +23,23 @@ import logging
 import math
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
+from classifier.glyphs import (
+    CMAP_NAME,
+    ELLIPSIS,
+    MISSING_GLYPH,
+    PNG_COMPRESS,
+    clean_weights,
+    clean_word,
+    fit,
+    font_for,
+    load_assets,
+    png,
+    title_line,
+)
 from classifier.types import Explanation
 
 __all__ = ["MAX_LAYER_WORDS", "MAX_WORDS", "render", "render_layers"]
@@ -40,7 +51,6 @@ MAX_WORDS = 250
 MAX_LAYER_WORDS = 60
 """Word columns drawn by :func:`render_layers`."""
 
-CMAP_NAME = "YlOrRd"
 LAYERS_CMAP_NAME = CMAP_NAME
 
 # Geometry of `render` (pixels).
@@ -54,164 +64,17 @@ _PAD_X = 5
 _PAD_Y = 4
 _GAP_X = 5
 _GAP_Y = 7
-_MAX_WORD_CHARS = 60
 _BAR_W = 320
 _BAR_H = 12
 _BG = (255, 255, 255)
 _INK = (33, 33, 33)
 _MUTED = (110, 110, 110)
 _WHITE = (255, 255, 255)
-_PNG_COMPRESS = 2
 
-_ELLIPSIS = "…"
-_MISSING_GLYPH = "□"
-_INVISIBLE = frozenset({0x200B, 0x200C, 0x200D, 0x2060, 0xFE0E, 0xFE0F, 0xFEFF})
 TRUNCATED_NOTE = "(text truncated to the model's limit)"
 LEGEND = "word weight, low → high"
 
-
-# --------------------------------------------------------------------------------------------
-# Lazily initialised, read-only module state
-
-
-@dataclass(frozen=True)
-class _Assets:
-    regular: bytes
-    bold: bytes
-    oblique: bytes
-    charset: frozenset[int]
-    lut: tuple[tuple[int, int, int], ...]  # 256 RGB entries of CMAP_NAME
-    lut_dark: tuple[bool, ...]  # whether white text reads better on each entry
-
-
-_assets: _Assets | None = None
-_assets_lock = threading.Lock()
-_fonts = threading.local()
 _mpl_lock = threading.Lock()
-
-
-def _load_assets() -> _Assets:
-    global _assets
-    if _assets is not None:
-        return _assets
-    with _assets_lock:
-        if _assets is None:
-            import matplotlib
-            from matplotlib import font_manager
-            from matplotlib.ft2font import FT2Font
-
-            def path(**props: str) -> str:
-                fp = font_manager.FontProperties(family="DejaVu Sans", **props)
-                return font_manager.findfont(fp, fallback_to_default=True)
-
-            regular_path = path()
-            with open(regular_path, "rb") as fh:
-                regular = fh.read()
-            with open(path(weight="bold"), "rb") as fh:
-                bold = fh.read()
-            with open(path(style="oblique"), "rb") as fh:
-                oblique = fh.read()
-            charset = frozenset(FT2Font(regular_path).get_charmap())
-            rgba = matplotlib.colormaps[CMAP_NAME](np.linspace(0.0, 1.0, 256))
-            lut = tuple(tuple(round(c * 255) for c in row[:3]) for row in rgba)
-            # White text where it contrasts more than black: luminance below ~0.179 (WCAG).
-            dark = tuple(_luminance(rgb) < 0.179 for rgb in lut)
-            _assets = _Assets(regular, bold, oblique, charset, lut, dark)  # type: ignore[arg-type]
-            log.debug("heatmap assets loaded from %s", regular_path)
-    return _assets
-
-
-def _luminance(rgb: Sequence[int]) -> float:
-    """Relative luminance (WCAG) of an sRGB colour given as 0-255 ints."""
-
-    def lin(c: int) -> float:
-        s = c / 255
-        return s / 12.92 if s <= 0.03928 else ((s + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (lin(c) for c in rgb)
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
-
-
-def _font(kind: str, size: int) -> ImageFont.FreeTypeFont:
-    """This thread's FreeType font (faces are not shared between threads)."""
-    cache: dict[tuple[str, int], ImageFont.FreeTypeFont] | None = getattr(_fonts, "cache", None)
-    if cache is None:
-        cache = _fonts.cache = {}
-    font = cache.get((kind, size))
-    if font is None:
-        data = getattr(_load_assets(), kind)
-        font = cache[(kind, size)] = ImageFont.truetype(io.BytesIO(data), size)
-    return font
-
-
-# --------------------------------------------------------------------------------------------
-# Input clean-up shared by both figures
-
-
-def _clean_word(word: object, charset: frozenset[int], max_chars: int = _MAX_WORD_CHARS) -> str:
-    """Printable form of one word: control characters dropped, glyphs the font lacks boxed."""
-    out: list[str] = []
-    for ch in str(word):
-        cp = ord(ch)
-        if cp < 32 or 0x7F <= cp < 0xA0 or cp in _INVISIBLE or 0x1F3FB <= cp <= 0x1F3FF:
-            continue  # controls, joiners, variation selectors, skin-tone modifiers
-        if cp in charset:
-            out.append(ch)
-        elif not out or out[-1] != _MISSING_GLYPH:
-            out.append(_MISSING_GLYPH)  # one box per run of characters the font lacks
-    text = "".join(out)
-    if len(text) > max_chars:
-        text = text[: max_chars - 1] + _ELLIPSIS
-    return text
-
-
-def _clean_weights(weights: Sequence[float], n: int) -> list[float]:
-    """``n`` finite, non-negative weights normalised so the largest is 1 (all 0 if none > 0)."""
-    vals: list[float] = []
-    for w in list(weights)[:n]:
-        try:
-            f = float(w)
-        except (TypeError, ValueError):
-            f = 0.0
-        vals.append(f if math.isfinite(f) and f > 0 else 0.0)
-    if len(vals) < n:
-        vals.extend([0.0] * (n - len(vals)))
-    top = max(vals, default=0.0)
-    return [v / top for v in vals] if top > 0 else vals
-
-
-def _title(explanation: Explanation, max_label: int = 200) -> str:
-    """ "label · 87% · method" (the label shortened to ``max_label`` characters)."""
-    pred = explanation.prediction
-    try:
-        conf = float(pred.confidence)
-    except (TypeError, ValueError):
-        conf = float("nan")
-    pct = f"{conf:.0%}" if math.isfinite(conf) else "?%"
-    label = str(pred.label)
-    if len(label) > max_label:
-        label = label[: max_label - 1] + _ELLIPSIS
-    return f"{label} · {pct} · {explanation.method}"
-
-
-def _fit(text: str, font: ImageFont.FreeTypeFont, width: float) -> str:
-    """``text`` shortened with "…" until it fits in ``width`` pixels."""
-    if font.getlength(text) <= width:
-        return text
-    lo, hi = 0, len(text)
-    while lo < hi:  # longest prefix that fits with the ellipsis
-        mid = (lo + hi + 1) // 2
-        if font.getlength(text[:mid] + _ELLIPSIS) <= width:
-            lo = mid
-        else:
-            hi = mid - 1
-    return text[:lo] + _ELLIPSIS
-
-
-def _png(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG", compress_level=_PNG_COMPRESS)
-    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,11 +89,11 @@ def render(explanation: Explanation) -> bytes:
     draw (e.g. most emoji) are shown as "□". Writes no files; safe to call from several
     threads.
     """
-    assets = _load_assets()
-    title_font = _font("bold", _TITLE_SIZE)
-    note_font = _font("oblique", _NOTE_SIZE)
-    word_font = _font("regular", _WORD_SIZE)
-    legend_font = _font("regular", _LEGEND_SIZE)
+    assets = load_assets()
+    title_font = font_for("bold", _TITLE_SIZE)
+    note_font = font_for("oblique", _NOTE_SIZE)
+    word_font = font_for("regular", _WORD_SIZE)
+    legend_font = font_for("regular", _LEGEND_SIZE)
 
     words_in = list(explanation.words)
     if len(explanation.weights) != len(words_in):
@@ -239,7 +102,7 @@ def render(explanation: Explanation) -> bytes:
             len(words_in),
             len(explanation.weights),
         )
-    weights = _clean_weights(explanation.weights, len(words_in))
+    weights = clean_weights(explanation.weights, len(words_in))
     capped = len(words_in) > MAX_WORDS
     inner_w = _WIDTH - 2 * _MARGIN
 
@@ -252,12 +115,12 @@ def render(explanation: Explanation) -> bytes:
     x, line = 0, 0
     items: list[tuple[str, float]] = [(w, weights[i]) for i, w in enumerate(words_in[:MAX_WORDS])]
     for raw, weight in items:
-        text = _clean_word(raw, assets.charset)
+        text = clean_word(raw, assets.charset)
         if not text:
-            text = _MISSING_GLYPH
+            text = MISSING_GLYPH
         text_w = word_font.getlength(text)
         if text_w > max_text_w:
-            text = _fit(text, word_font, max_text_w)
+            text = fit(text, word_font, max_text_w)
             text_w = word_font.getlength(text)
         bw = math.ceil(text_w) + 2 * _PAD_X
         if x > 0 and x + bw > inner_w:
@@ -265,7 +128,7 @@ def render(explanation: Explanation) -> bytes:
         placed.append((text, weight, x, line, text_w))
         x += bw + _GAP_X
     if capped:
-        more = f"{_ELLIPSIS} (+{len(words_in) - MAX_WORDS} more words)"
+        more = f"{ELLIPSIS} (+{len(words_in) - MAX_WORDS} more words)"
         more_w = word_font.getlength(more)
         if x > 0 and x + math.ceil(more_w) + 2 * _PAD_X > inner_w:
             x, line = 0, line + 1
@@ -291,7 +154,7 @@ def render(explanation: Explanation) -> bytes:
 
     draw.text(
         (_MARGIN, title_y),
-        _fit(_clean_word(_title(explanation), assets.charset, 200), title_font, inner_w),
+        fit(clean_word(title_line(explanation), assets.charset, 200), title_font, inner_w),
         font=title_font,
         fill=_INK,
     )
@@ -332,7 +195,7 @@ def render(explanation: Explanation) -> bytes:
         font=legend_font,
         fill=_MUTED,
     )
-    return _png(image)
+    return png(image)
 
 
 # --------------------------------------------------------------------------------------------
@@ -356,7 +219,7 @@ def _layer_matrix(layer_weights: Sequence[Sequence[float]], n_words: int) -> np.
 
 def _tick_label(word: object, charset: frozenset[int]) -> str:
     # "$" would switch matplotlib into mathtext (and can raise on odd input): escape it.
-    return (_clean_word(word, charset, 16) or _MISSING_GLYPH).replace("$", r"\$")
+    return (clean_word(word, charset, 16) or MISSING_GLYPH).replace("$", r"\$")
 
 
 def render_layers(explanation: Explanation) -> bytes:
@@ -371,7 +234,7 @@ def render_layers(explanation: Explanation) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    assets = _load_assets()
+    assets = load_assets()
     words = list(explanation.words)
     n_total = len(words)
     words = words[:MAX_LAYER_WORDS]
@@ -379,7 +242,7 @@ def render_layers(explanation: Explanation) -> bytes:
     n_layers = len(layer_rows)
     n_words = max(len(words), max((len(r) for r in layer_rows), default=0))
     n_words = min(n_words, MAX_LAYER_WORDS)
-    title = _clean_word(_title(explanation, 40), assets.charset, 200).replace("$", r"\$")
+    title = clean_word(title_line(explanation, 40), assets.charset, 200).replace("$", r"\$")
     if n_total > MAX_LAYER_WORDS:
         title += f"  (first {MAX_LAYER_WORDS} of {n_total} words)"
 
@@ -446,6 +309,6 @@ def render_layers(explanation: Explanation) -> bytes:
             format="png",
             facecolor="white",
             metadata={"Software": None},
-            pil_kwargs={"compress_level": _PNG_COMPRESS},
+            pil_kwargs={"compress_level": PNG_COMPRESS},
         )
     return buf.getvalue()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from classifier import heatmap
+from classifier import glyphs, heatmap
 from classifier.types import Explanation, Prediction
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -90,7 +90,7 @@ def test_each_word_box_is_shaded_by_its_own_weight():
     exp = make(words=["fine", "terrible", "service"])
     exp = Explanation("attention", exp.words, [0.1, 0.7, 0.2], exp.prediction)
     image = decode(heatmap.render(exp))
-    lut = heatmap._load_assets().lut
+    lut = glyphs.load_assets().lut
     # Weights are scaled so the largest is 1: "terrible" gets the darkest entry.
     shades = {"fine": lut[round(0.1 / 0.7 * 255)], "terrible": lut[255]}
     shades["service"] = lut[round(0.2 / 0.7 * 255)]
