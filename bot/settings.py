@@ -29,7 +29,7 @@ _USER_ID = re.compile(r"[UW][A-Z0-9]+")
 _EMOJI = re.compile(r"[a-z0-9_+'-]{1,100}")
 _THREADS = re.compile(r"\d{1,3}")
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
-RESERVED_TRAIN_FLAGS = ("--data", "--promote", "--progress", "--json")
+RESERVED_TRAIN_FLAGS = ("--data", "--bundled-sample", "--promote", "--progress", "--json")
 """Training flags the retrain runner sets itself; ``HEED_RETRAIN_ARGS`` may not repeat them."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}

@@ -125,9 +125,10 @@ def failure_reason(outcome: TrainingOutcome, rename: dict[str, str] | None = Non
     reasons = {
         "base_model": f"the base model cannot be loaded: {message}",
         "device": f"the training device is not usable: {message}",
-        "model": f"the model to continue from cannot be loaded: {message}",
+        "model": f"the serving model could not be loaded to compare with: {message}",
         "usage": f"the training arguments were refused (check HEED_RETRAIN_ARGS): {message}",
-        "interrupted": "training was interrupted before it finished; no version was written",
+        "interrupted": "training was interrupted: "
+        + (message.removeprefix("interrupted").lstrip(": ") or "no model version was written"),
         "killed": f"training was killed by {message} (out of memory?) before it finished",
         "no_result": f"training ended without a result ({message})",
     }
