@@ -6,9 +6,14 @@ import csv
 import json
 import os
 import random
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.support.fakeslack import FakeSlack
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -107,3 +112,12 @@ def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def export(tmp_path: Path) -> Path:
     """A valid 3-label CSV export of 90 synthetic rows."""
     return write_csv(tmp_path / "export.csv", make_rows(30))
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    """A fake Slack (Web API and Socket Mode on a free loopback port), stopped afterwards."""
+    from tests.support.fakeslack import FakeSlack
+
+    with FakeSlack() as server:
+        yield server

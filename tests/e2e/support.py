@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.fakeslack import FakeSlack
+from tests.support.fakeslack import FakeSlack
 
 REPO = Path(__file__).resolve().parents[2]
 VERSION = "20260101-000000-abcdef"

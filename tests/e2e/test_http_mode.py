@@ -22,7 +22,7 @@ from tests.e2e.support import (
     free_port,
     make_store,
 )
-from tests.fakeslack import FakeSlack
+from tests.support.fakeslack import FakeSlack
 
 pytestmark = pytest.mark.e2e
 

@@ -22,7 +22,7 @@ from tests.e2e.support import (
     start_socket_bot,
     wait_quiet,
 )
-from tests.fakeslack import Call, FakeSlack
+from tests.support.fakeslack import Call, FakeSlack
 
 pytestmark = pytest.mark.e2e
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.support import bot_env, free_port, make_store
-from tests.fakeslack import FakeSlack
+from tests.support.fakeslack import FakeSlack
 
 pytestmark = pytest.mark.e2e
 

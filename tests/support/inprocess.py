@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from bot.app import build_app
 from bot.services import Services
-from bot.socket_mode import AckFirstSocketModeHandler
-from tests.fakeslack import FakeSlack
+from bot.transports.socket_mode import AckFirstSocketModeHandler
+from tests.support.fakeslack import FakeSlack
 
 
 class InProcessApps:
@@ -20,7 +20,7 @@ class InProcessApps:
 
     def start(self, services: Services) -> None:
         """Build the app for ``services`` and wait until its Socket Mode connection is up."""
-        app = build_app(services.settings, services.holder, services=services)
+        app = build_app(services)
         handler = AckFirstSocketModeHandler(app, "xapp-test")
         handler.connect()
         self.fake.wait_connected(timeout=5)
