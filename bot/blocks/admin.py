@@ -138,9 +138,9 @@ def already_running(job: Job) -> str:
 
 
 def counts_line(counts: Mapping[str, int]) -> str:
-    """Answer so far, and how many labelled rows the next retrain adds."""
+    """Feedback so far, and how many labelled rows the next retrain adds."""
     return (
-        f"*Answer:* {plural(counts.get('answers', 0), 'answer')} "
+        f"*Feedback:* {plural(counts.get('answers', 0), 'answer')} "
         f"({plural(counts.get('confirmations', 0), 'confirmation')}, "
         f"{plural(counts.get('corrections', 0), 'correction')}) → "
         f"{plural(counts.get('labelled_rows', 0), 'labelled row')} for the next retrain"
