@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.settings import DEFAULT_LABEL_EMOJI, Settings, SettingsError
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1-secret-bot", "SLACK_APP_TOKEN": "xapp-1-secret-app"}
 
 
@@ -105,6 +105,10 @@ BAD = [
     ({"HEED_RETRAIN_ARGS": "epochs 1"}, "HEED_RETRAIN_ARGS must start with an option"),
     ({"HEED_RETRAIN_ARGS": "--epochs 1 --data x.csv"}, "HEED_RETRAIN_ARGS must not set --data"),
     ({"HEED_RETRAIN_ARGS": "--progress=bar"}, "HEED_RETRAIN_ARGS must not set --progress"),
+    (
+        {"HEED_RETRAIN_ARGS": "--epochs 1 --bundled-sample"},
+        "HEED_RETRAIN_ARGS must not set --bundled-sample",
+    ),
 ]
 
 

@@ -6,16 +6,20 @@ from pathlib import Path
 
 import pytest
 
+from bot.handlers.admin import HANDLERS
+from bot.listeners.admin import ADMIN
+from bot.listeners.classify import CLASSIFY
+
 yaml = pytest.importorskip("yaml")
 
-MANIFEST = Path(__file__).resolve().parent.parent / "slack-manifest.yaml"
+MANIFEST = Path(__file__).resolve().parents[2] / "slack-manifest.yaml"
 
 
 def test_manifest_matches_the_bot() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     features, settings = manifest["features"], manifest["settings"]
     commands = {c["command"]: c for c in features["slash_commands"]}
-    assert set(commands) == {"/classify", "/heed-admin"}
+    assert set(commands) == {CLASSIFY, ADMIN}
     assert "retrain | status | rollback | export" in commands["/heed-admin"]["usage_hint"]
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert scopes >= {
@@ -36,3 +40,10 @@ def test_manifest_matches_the_bot() -> None:
     assert features["app_home"]["home_tab_enabled"]
     assert features["bot_user"]["display_name"] == "Heed"
     assert len(manifest["display_information"]["long_description"]) >= 175
+
+
+def test_the_admin_usage_hint_lists_every_subcommand() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    [admin] = [c for c in manifest["features"]["slash_commands"] if c["command"] == ADMIN]
+    assert admin["usage_hint"] == "retrain | status | rollback | export | help"
+    assert set(admin["usage_hint"].split(" | ")) == set(HANDLERS)

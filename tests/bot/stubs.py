@@ -1,0 +1,72 @@
+"""Stand-ins shared by the bot tests: a classifier without torch and a holder serving it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.serving.holder import ModelHolder
+from bot.settings import Settings
+from classifier.store import ModelStore
+from classifier.types import Explanation, Prediction
+
+PNG = b"\x89PNG\r\n\x1a\n"
+VERSION = "20260101-000000-abcdef"
+LABELS = ("negative", "neutral", "positive")
+
+
+class StubClassifier:
+    """Says ``label`` with ``confidence`` to everything; ``delay`` seconds per explain,
+    one explain at a time (like the real eager pass); ``fail`` raises from explain."""
+
+    def __init__(
+        self,
+        version: str = VERSION,
+        label: str = "positive",
+        confidence: float = 0.9,
+        delay: float = 0.0,
+        fail: bool = False,
+    ) -> None:
+        self.version, self.label, self.confidence = version, label, confidence
+        self.delay, self.fail = delay, fail
+        self.labels = list(LABELS)
+        self.max_length = 64
+        self.predict_calls: list[list[str]] = []
+        self.explained: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    def prediction(self) -> Prediction:
+        """The prediction it makes for any text."""
+        rest = (1 - self.confidence) / (len(self.labels) - 1)
+        scores = {label: self.confidence if label == self.label else rest for label in LABELS}
+        return Prediction(self.label, self.confidence, scores, self.version)
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        self.predict_calls.append(list(texts))
+        return [self.prediction() for _ in texts]
+
+    def explain(self, text: str, method: str = "attention") -> Explanation:
+        with self._lock:
+            if self.fail:
+                raise RuntimeError("internal detail that must not reach Slack")
+            time.sleep(self.delay)
+            self.explained.append((text, method))
+        words = text.split()
+        weights = [1 / len(words)] * len(words)
+        return Explanation(method, words, weights, self.prediction())
+
+
+def serving(stub: StubClassifier, root: Path) -> ModelHolder:
+    """A loaded holder whose store (at ``root``) points at ``stub``'s version."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "current").write_text(stub.version + "\n")
+    holder = ModelHolder(ModelStore(root), loader=lambda version, store: stub)
+    holder.load()
+    return holder
+
+
+def settings(api_url: str | None = None, **kw: Any) -> Settings:
+    """Socket Mode settings with test tokens."""
+    return Settings(bot_token="xoxb-test", app_token="xapp-test", api_url=api_url, **kw)

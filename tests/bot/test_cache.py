@@ -1,0 +1,48 @@
+"""The de-duplication cache of event ids and messages, and the TTL cache."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from bot.cache import SeenCache, TTLCache
+
+
+def test_seen_cache_dedupes_on_any_key() -> None:
+    seen = SeenCache()
+    assert seen.first_time("Ev1", ("C1", "1.1"))
+    assert not seen.first_time("Ev1", ("C1", "1.1"))  # redelivery
+    assert not seen.first_time("Ev2", ("C1", "1.1"))  # same message, other event id
+    assert not seen.first_time("Ev1", ("C1", "2.2"))
+    assert seen.first_time("Ev3", ("C1", "3.3")) and seen.first_time(None, ("C1", "4.4"))
+
+
+def test_seen_cache_is_bounded_and_expires() -> None:
+    now = [0.0]
+    seen = SeenCache(maxsize=3, ttl=10, clock=lambda: now[0])
+    for key in "abcd":
+        assert seen.first_time(key)
+    assert len(seen) == 3 and seen.first_time("a")  # evicted oldest
+    now[0] = 11.0
+    assert seen.first_time("d") and len(seen) == 1
+
+
+def test_seen_cache_race_has_one_winner() -> None:
+    seen = SeenCache()
+    barrier = threading.Barrier(8)
+
+    def attempt(_: int) -> bool:
+        barrier.wait()
+        return seen.first_time("Ev", ("C", "1"))
+
+    with ThreadPoolExecutor(8) as pool:
+        assert sum(pool.map(attempt, range(8))) == 1
+
+
+def test_ttl_cache() -> None:
+    now = [0.0]
+    cache = TTLCache(ttl=5, clock=lambda: now[0])
+    cache.put("C1", "general")
+    assert cache.get("C1") == "general" and cache.get("C2", "?") == "?"
+    now[0] = 5.0
+    assert cache.get("C1") is None

@@ -1,0 +1,61 @@
+"""Which channels are auto-tagged: IDs, and #names resolved once per channel."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from bot.channels import ChannelMatcher
+
+
+def test_channel_matcher_ids_and_names() -> None:
+    lookups = []
+
+    def lookup(channel: str) -> str | None:
+        lookups.append(channel)
+        return {"C7": "support"}.get(channel)
+
+    matcher = ChannelMatcher(("C1", "#support"))
+    assert matcher.enabled and matcher.matches("C1", lookup) and not lookups
+    assert matcher.matches("C7", lookup) and matcher.matches("C7", lookup)
+    assert not matcher.matches("C2", lookup) and not matcher.matches("C2", lookup)
+    assert lookups == ["C7", "C2"]  # one lookup per channel
+    assert not ChannelMatcher(()).enabled
+
+    def broken(channel: str) -> str:
+        raise OSError("down")
+
+    assert not ChannelMatcher(("#x",)).matches("C9", broken)
+
+
+def test_a_burst_in_a_new_channel_costs_one_lookup() -> None:
+    lookups = []
+    barrier = threading.Barrier(8)
+
+    def lookup(channel: str) -> str:
+        lookups.append(channel)
+        return "support"
+
+    def attempt(_: int) -> bool:
+        barrier.wait()
+        return matcher.matches("C7", lookup)
+
+    matcher = ChannelMatcher(("#support",))
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(attempt, range(8)))
+    assert lookups == ["C7"]
+
+
+def test_names_are_looked_up_again_once_they_expire() -> None:
+    lookups: list[str] = []
+    names = iter(["random", "support"])  # the channel was renamed in between
+
+    def lookup(channel: str) -> str:
+        lookups.append(channel)
+        return next(names)
+
+    matcher = ChannelMatcher(("#support",), ttl=0.0)
+    assert not matcher.matches("C7", lookup)
+    assert matcher.matches("C7", lookup)
+    assert lookups == ["C7", "C7"]
+    assert not matcher.matches("", lookup) and lookups == ["C7", "C7"]

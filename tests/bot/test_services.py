@@ -1,0 +1,82 @@
+"""Jobs run after the ack, off Bolt's threads; a failed job is logged with its context and the
+person gets a short apology with a reference, never a trace."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from unittest.mock import MagicMock
+
+import pytest
+
+from bot.services import ACK_SENT, SERVICES_KEY, Services, services_of
+from tests.bot.stubs import StubClassifier, serving, settings
+
+COMMAND = {"command": "/classify", "channel_id": "C2", "user_id": "U9", "text": "private words"}
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    s = Services(settings(), serving(StubClassifier(), tmp_path))
+    yield s
+    s.close()
+
+
+def test_a_job_waits_for_the_ack(services: Services) -> None:
+    sent, ran = threading.Event(), []
+    future = services.submit_after_ack(
+        ran.append, "job", respond=MagicMock(), bolt_context={ACK_SENT: sent}, body=COMMAND
+    )
+    assert not future.done() and ran == []
+    sent.set()
+    future.result(timeout=5)
+    assert ran == ["job"]
+    assert services_of({SERVICES_KEY: services}) is services
+
+
+def test_a_failed_job_is_logged_and_apologised_for(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    def explode() -> None:
+        raise RuntimeError("a detail for the log")
+
+    respond = MagicMock()
+    with caplog.at_level(logging.ERROR, logger="bot.services"):
+        services.submit_after_ack(explode, respond=respond, bolt_context={}, body=COMMAND).result(5)
+    text = respond.call_args.kwargs["text"]
+    assert respond.call_args.kwargs["response_type"] == "ephemeral"
+    assert text.startswith(":face_with_head_bandage: Sorry") and "detail" not in text
+    ref = text.split("ref `")[1].split("`")[0]
+    [record] = [r for r in caplog.records if ref in r.getMessage()]
+    message = record.getMessage()
+    assert message.startswith(f"explode failed [ref={ref} command=/classify channel=C2 user=U9")
+    assert "private words" not in message and record.exc_info
+
+
+def test_a_failing_apology_is_only_logged(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    respond = MagicMock(side_effect=OSError("response_url expired"))
+    with caplog.at_level(logging.ERROR, logger="bot.services"):
+        future = services.submit_after_ack(
+            lambda: 1 / 0, respond=respond, bolt_context={}, body=COMMAND
+        )
+        assert future.result(timeout=5) is None
+    assert any("could not report failure" in r.getMessage() for r in caplog.records)
+
+
+def test_the_services_build_their_parts_from_the_settings(tmp_path: Path) -> None:
+    s = Services(
+        settings(autotag_channels=("C1",), admins=frozenset({"UADMIN"})),
+        serving(StubClassifier(label="neutral"), tmp_path),
+    )
+    try:
+        assert s.channels.enabled and s.channels.ids == {"C1"}
+        assert s.admin.check("UADMIN").allowed
+        assert s.batcher.submit("hello").result(timeout=5).label == "neutral"
+    finally:
+        s.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        s.batcher.submit("late")
