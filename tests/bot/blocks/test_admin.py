@@ -1,0 +1,114 @@
+"""The /heed-admin surface: help, refusals, status, job lines, rollback, export."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from bot.blocks.admin import (
+    NO_DATABASE,
+    admin_usage,
+    already_running,
+    counts_line,
+    export_comment,
+    export_sent,
+    job_line,
+    model_lines,
+    per_class_table,
+    refusal,
+    rolled_back,
+    running_line,
+    status_blocks,
+)
+from tests.bot.blocks.samples import JOBS, LABELS, METADATA, V1, V2, job_record, running_job
+
+
+def test_status_shows_model_metrics_running_job_and_history() -> None:
+    text, status = status_blocks(
+        V2,
+        METADATA,
+        current=running_job(),
+        jobs=JOBS,
+        counts={"answers": 4, "corrections": 1, "confirmations": 3, "labelled_rows": 3},
+        train_data=["/data/export.csv"],
+    )
+    body = json.dumps(status)
+    assert V2 in text and V2 in body
+    assert all(f"`{label}`" in body for label in LABELS)
+    assert "accuracy 90.0%" in body and "macro-F1 88.0%" in body and "30 held-out rows" in body
+    assert "precision" in body and "0.870" in body  # the per-class table
+    assert "#3 started by <@UADMIN>" in body and "step 5/10 (50%)" in body
+    assert "#2 2026-01-02 12:03 UTC by <@UADMIN>: trained" in body and "promoted" in body
+    assert ":x: #1" in body and "missing column 'label'" in body
+    assert "4 answers" in body and "3 labelled rows" in body and "/data/export.csv" in body
+    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in status)
+    idle = json.dumps(status_blocks(None, {}, current=None, jobs=[])[1])
+    assert "`none`" in idle and "*Running job:* none" in idle and "none yet" in idle
+    assert "*HEED_TRAIN_DATA:* none" in idle
+
+
+def test_the_running_job_is_not_listed_twice() -> None:
+    running = job_record(3, "running", finished=None)
+    _, status = status_blocks(V2, METADATA, current=running_job(), jobs=[running, *JOBS])
+    body = json.dumps(status)
+    assert body.count("#3 ") == 1 and "#3 started by" in body
+
+
+def test_model_lines_and_per_class_table() -> None:
+    lines = model_lines(V2, METADATA)
+    assert lines[0] == f"*Model:* `{V2}`"
+    assert lines[1] == "*Labels (3):* `negative`, `neutral`, `positive`"
+    assert lines[2] == "*Held-out eval:* accuracy 90.0%, macro-F1 88.0% on 30 held-out rows"
+    assert lines[3] == "*Trained:* 2026-01-02T00:00:00+00:00 on 80 rows"
+    many = model_lines(V2, {"labels": [f"l{i}" for i in range(45)]})[1]
+    assert many.startswith("*Labels (45):*") and many.endswith(" and 5 more")
+    table = per_class_table(METADATA["metrics"]["per_class"])
+    assert table[0] == "label     precision  recall     F1  support"
+    assert table[1] == "negative      0.900   0.850  0.870       10"
+
+
+def test_job_lines_say_how_each_job_ended() -> None:
+    promoted, failed = (job_line(j) for j in JOBS)
+    assert promoted.startswith(":white_check_mark: #2 2026-01-02 12:03 UTC by <@UADMIN>: ")
+    assert f"trained `{V2}`, macro-F1 88.0%; promoted (eval macro-F1" in promoted
+    assert failed == (
+        ":x: #1 2026-01-02 12:03 UTC by <@UADMIN>: failed: bad.csv:1: missing column 'label'"
+    )
+    kept = job_line(job_record(4, "succeeded", version=V1, promoted=False, message="worse"))
+    assert kept.startswith(":heavy_minus_sign: #4") and "not promoted (worse)" in kept
+    timed_out = job_line(job_record(5, "timed_out", requested_by=None))
+    assert timed_out == ":alarm_clock: #5 2026-01-02 12:03 UTC by someone: timed out"
+
+
+def test_already_running_names_who_started_it() -> None:
+    text = already_running(running_job())
+    assert text.startswith(":hourglass: A job is already running (#3, started by <@UADMIN> at ")
+    assert "step 5/10" in text
+    job = running_job()
+    line = running_line(job, now=job.started + timedelta(seconds=90))
+    assert "(90s ago)" in line and line.startswith(":arrows_counterclockwise: #3 started by")
+    assert f"{job.started.astimezone(UTC):%H:%M:%S} UTC" in line
+    assert "(0s ago)" in running_line(job, now=datetime(2000, 1, 1, tzinfo=UTC))
+
+
+def test_counts_export_texts() -> None:
+    counts = {"answers": 1, "corrections": 0, "confirmations": 1, "labelled_rows": 1}
+    assert counts_line(counts) == (
+        "*Feedback:* 1 answer (1 confirmation, 0 corrections) → 1 labelled row for the next retrain"
+    )
+    assert "2 labelled rows from feedback" in export_comment(2)
+    assert "python -m training train --data FILE" in export_comment(2)
+    assert export_sent(1) == ":incoming_envelope: Sent 1 labelled row as CSV to your DM with Heed."
+    assert NO_DATABASE.format(action="export").endswith("so `export` is unavailable.")
+
+
+def test_rolled_back_and_refusal_texts() -> None:
+    assert (
+        rolled_back(V2, V1, V1) == f":leftwards_arrow_with_hook: Rolled back from `{V2}` to `{V1}`."
+    )
+    assert "still serves" in rolled_back(V2, V1, V2)
+    refused = refusal("not listed in HEED_ADMINS")
+    assert "Only Heed admins" in refused and "logged" in refused
+    assert "retrain | status | rollback | export" in admin_usage()
+    assert admin_usage("unknown subcommand 'x'").startswith(":warning: unknown")
+    assert "&lt;script&gt;" in admin_usage("<script>")

@@ -1,0 +1,104 @@
+"""The /classify surface: the reply, its usage help, the auto-tag note, heatmap captions."""
+
+from __future__ import annotations
+
+import json
+
+from bot.blocks.classify import (
+    DM_HEATMAP_NOTE,
+    NOT_IN_CHANNEL_NOTE,
+    USAGE,
+    autotag_note,
+    classify_reply,
+    heatmap_comment,
+    heatmap_title,
+    reply_text,
+    score_lines,
+    truncation_note,
+    unknown_method_error,
+    upload_failed_note,
+    usage,
+)
+from bot.blocks.feedback import FEEDBACK_BLOCK_ID
+from classifier.types import Explanation, Prediction
+
+SCORES = {"negative": 0.05, "neutral": 0.12, "positive": 0.83}
+
+
+def explanation(truncated: bool = False, scores: dict[str, float] = SCORES) -> Explanation:
+    label = max(scores, key=scores.__getitem__)
+    prediction = Prediction(label, scores[label], scores, "20260101-000000-abcdef", truncated)
+    return Explanation("rollout", ["so", "good"], [0.3, 0.7], prediction, truncated=truncated)
+
+
+def test_score_lines_sorted_by_confidence() -> None:
+    lines = score_lines(SCORES)
+    assert [line.split()[-1] for line in lines] == ["positive", "neutral", "negative"]
+    assert "83.0%" in lines[0] and lines[0].startswith("`████████░░`")
+
+
+def test_classify_reply_has_label_scores_method_version() -> None:
+    text, reply = classify_reply(explanation(), text="so <b>good</b>", user_id="U1")
+    assert (
+        text == "positive (83.0% confidence, explained with rollout) · model 20260101-000000-abcdef"
+    )
+    assert text == reply_text(explanation().prediction, "rollout")
+    body = json.dumps(reply)
+    assert "*positive*" in body and "<@U1> asked" in body and "&lt;b&gt;good" in body
+    assert all(label in body for label in SCORES) and "rollout" in body
+    assert "20260101-000000-abcdef" in body and "limit" not in body
+    assert all(b["type"] in {"section", "context"} for b in reply)
+    assert all(len(b["text"]["text"]) <= 3000 for b in reply if b["type"] == "section")
+
+
+def test_truncation_note_note_and_feedback_slot() -> None:
+    button = {
+        "type": "button",
+        "action_id": "confirm",
+        "text": {"type": "plain_text", "text": "ok"},
+    }
+    _, reply = classify_reply(
+        explanation(truncated=True),
+        text="x",
+        max_tokens=512,
+        note=NOT_IN_CHANNEL_NOTE,
+        feedback=[button],
+    )
+    body = json.dumps(reply)
+    assert "limit of 512 tokens" in body and "invite Heed" in body
+    assert reply[-1] == {
+        "type": "actions",
+        "block_id": FEEDBACK_BLOCK_ID,
+        "elements": [button],
+    }
+    assert "limit of" not in truncation_note(None) and "beginning only" in truncation_note(None)
+
+
+def test_many_classes_are_split_into_sections_under_the_limit() -> None:
+    scores = {f"intent_{i:02d}_" + "x" * 50: 1 / 77 for i in range(77)}
+    _, reply = classify_reply(explanation(scores=scores), text="hi")
+    sections = [b for b in reply if b["type"] == "section"][1:]
+    assert len(sections) >= 2 and all(len(s["text"]["text"]) <= 3000 for s in sections)
+    assert sum(s["text"]["text"].count("\n") + 1 for s in sections) == 77
+
+
+def test_usage_and_notes() -> None:
+    text, help_blocks = usage("--explain needs a method")
+    assert text.startswith(":warning: --explain needs a method\nUsage: `/classify")
+    assert help_blocks[0]["text"]["text"] == text
+    assert usage()[0] == USAGE
+    p = explanation().prediction
+    assert "*positive*" in autotag_note(p) and "83.0%" in autotag_note(p)
+    assert "rollout" in heatmap_title(explanation())
+    assert "*positive*" in heatmap_comment(explanation())
+    assert "DM" in DM_HEATMAP_NOTE
+    assert "unknown explanation method 'shap': use attention" in unknown_method_error("shap")
+
+
+def test_upload_failed_note_names_what_failed() -> None:
+    assert "couldn't upload the heatmap: HTTP 500" in upload_failed_note("HTTP 500")
+    assert "/invite @Heed" not in upload_failed_note("HTTP 500")
+    assert "/invite @Heed" in upload_failed_note("not_in_channel")
+    note = upload_failed_note("channel_not_found", what="CSV")
+    assert "couldn't upload the CSV: channel_not_found" in note and "to get the CSV" in note
+    assert "&lt;x&gt;" in upload_failed_note("<x>")

@@ -1,0 +1,34 @@
+"""The App Home tab."""
+
+from __future__ import annotations
+
+import json
+
+from bot.blocks.home import home_view
+from tests.bot.blocks.samples import JOBS, METADATA, V2, job_record, running_job
+
+
+def test_home_view_has_model_jobs_and_feedback() -> None:
+    view = home_view(
+        V2,
+        METADATA,
+        ("C1", "#support"),
+        current=running_job(),
+        jobs=JOBS,
+        counts={"answers": 2, "corrections": 1, "confirmations": 1, "labelled_rows": 2},
+    )
+    body = json.dumps(view)
+    assert view["type"] == "home" and V2 in body and "`positive`" in body
+    assert "macro-F1 88.0%" in body and "#support" in body and "<#C1>" in body
+    assert "#3 started by" in body and "#2 " in body and "#1 " in body
+    assert "2 answers" in body and "/classify" in body
+    empty = json.dumps(home_view(None, {}, ()))
+    assert "`none`" in empty and "none yet" in empty and "no channels" in empty
+    assert "*Feedback:*" not in empty
+
+
+def test_home_view_stays_within_slacks_100_blocks() -> None:
+    jobs = [job_record(i, "failed", message="x" * 280) for i in range(400, 0, -1)]
+    view = home_view(V2, METADATA, (), jobs=jobs)
+    assert len(view["blocks"]) <= 100
+    assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in view["blocks"])
