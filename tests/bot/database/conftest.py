@@ -1,0 +1,31 @@
+"""An open database in a temporary directory, and a prediction to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.database import Database
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(tmp_path / "data" / "heed.sqlite3")
+    yield database
+    database.close()
+
+
+def predict(db: Database, text: str = "the cable arrived broken", label: str = "negative") -> int:
+    """Record a prediction as /classify would; returns its id."""
+    return db.predictions.record(
+        text=text,
+        label=label,
+        confidence=0.8,
+        scores={"negative": 0.8, "neutral": 0.15, "positive": 0.05},
+        model_version="20261126-191500-a1b2c3",
+        method="attention",
+        channel="C1",
+        user="U1",
+    )
