@@ -1,16 +1,13 @@
-"""MicroBatcher, the de-duplication cache, the TTL cache and the channel matcher."""
+"""MicroBatcher: one call per burst, results matched to their callers, failures contained."""
 
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bot.batching import MicroBatcher
-from bot.cache import SeenCache, TTLCache
-from bot.services import ChannelMatcher
+from bot.serving.batching import MicroBatcher
 
 
 class Recorder:
@@ -76,61 +73,16 @@ def test_wrong_result_count_is_an_error() -> None:
     batcher.close()
 
 
-def test_seen_cache_dedupes_on_any_key() -> None:
-    seen = SeenCache()
-    assert seen.first_time("Ev1", ("C1", "1.1"))
-    assert not seen.first_time("Ev1", ("C1", "1.1"))  # redelivery
-    assert not seen.first_time("Ev2", ("C1", "1.1"))  # same message, other event id
-    assert not seen.first_time("Ev1", ("C1", "2.2"))
-    assert seen.first_time("Ev3", ("C1", "3.3")) and seen.first_time(None, ("C1", "4.4"))
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ValueError):
+        MicroBatcher(lambda items: items, max_batch=0)
+    with pytest.raises(ValueError):
+        MicroBatcher(lambda items: items, max_wait=-1)
 
 
-def test_seen_cache_is_bounded_and_expires() -> None:
-    now = [0.0]
-    seen = SeenCache(maxsize=3, ttl=10, clock=lambda: now[0])
-    for key in "abcd":
-        assert seen.first_time(key)
-    assert len(seen) == 3 and seen.first_time("a")  # evicted oldest
-    now[0] = 11.0
-    assert seen.first_time("d") and len(seen) == 1
-
-
-def test_seen_cache_race_has_one_winner() -> None:
-    seen = SeenCache()
-    barrier = threading.Barrier(8)
-
-    def attempt(_: int) -> bool:
-        barrier.wait()
-        return seen.first_time("Ev", ("C", "1"))
-
-    with ThreadPoolExecutor(8) as pool:
-        assert sum(pool.map(attempt, range(8))) == 1
-
-
-def test_ttl_cache() -> None:
-    now = [0.0]
-    cache = TTLCache(ttl=5, clock=lambda: now[0])
-    cache.put("C1", "general")
-    assert cache.get("C1") == "general" and cache.get("C2", "?") == "?"
-    now[0] = 5.0
-    assert cache.get("C1") is None
-
-
-def test_channel_matcher_ids_and_names() -> None:
-    lookups = []
-
-    def lookup(channel: str) -> str | None:
-        lookups.append(channel)
-        return {"C7": "support"}.get(channel)
-
-    matcher = ChannelMatcher(("C1", "#support"))
-    assert matcher.enabled and matcher.matches("C1", lookup) and not lookups
-    assert matcher.matches("C7", lookup) and matcher.matches("C7", lookup)
-    assert not matcher.matches("C2", lookup) and not matcher.matches("C2", lookup)
-    assert lookups == ["C7", "C2"]  # one lookup per channel
-    assert not ChannelMatcher(()).enabled
-
-    def broken(channel: str) -> str:
-        raise OSError("down")
-
-    assert not ChannelMatcher(("#x",)).matches("C9", broken)
+def test_close_processes_what_is_queued() -> None:
+    fn = Recorder(delay=0.05)
+    batcher = MicroBatcher(fn, max_batch=2, max_wait=0.0)
+    futures = [batcher.submit(str(i)) for i in range(5)]
+    batcher.close()
+    assert [f.result(timeout=0) for f in futures] == ["0", "1", "2", "3", "4"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.serving import ModelHolder, NoModelError, train_default
+from bot.serving.holder import HOW_TO_TRAIN, ModelHolder, NoModelError
 from classifier.store import ModelStore
 
 
@@ -40,8 +40,10 @@ def holder_for(root: Path, broken: set[str] | None = None, **kw: float) -> Model
 
 def test_empty_store_says_how_to_train(tmp_path: Path) -> None:
     holder = holder_for(tmp_path / "models")
-    with pytest.raises(NoModelError, match="make demo"):
+    with pytest.raises(NoModelError) as err:
         holder.load()
+    assert str(err.value) == HOW_TO_TRAIN.format(root=tmp_path / "models")
+    assert "make demo" in str(err.value) and "--train-default" in str(err.value)
     with pytest.raises(NoModelError):
         holder.get()
     assert holder.version is None
@@ -94,17 +96,15 @@ def test_the_watcher_picks_up_a_promotion(tmp_path: Path) -> None:
         holder.stop()
 
 
-def test_train_default_runs_the_pipeline_with_promotion(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    seen = {}
+def test_swap_listeners_failing_do_not_stop_the_swap(tmp_path: Path) -> None:
+    point(tmp_path, V1)
+    holder = holder_for(tmp_path)
+    seen = []
 
-    def fake_run_train(data: list[Path], **kw: object) -> dict:
-        seen.update(kw, data=data)
-        return {"version": V1}
+    def broken(clf: StubClassifier) -> None:
+        raise RuntimeError("listener bug")
 
-    monkeypatch.setattr("training.pipeline.run_train", fake_run_train)
-    store = ModelStore(tmp_path)
-    assert train_default(store, "cpu") == V1
-    assert seen["promote"] is True and seen["store"] is store
-    assert seen["data"][0].name == "vader_amazon.csv" and seen["data"][0].is_file()
+    holder.on_swap(broken)
+    holder.on_swap(lambda clf: seen.append(clf.version))
+    holder.load()
+    assert holder.version == V1 and seen == [V1]
