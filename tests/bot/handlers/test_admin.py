@@ -1,0 +1,123 @@
+"""The /heed-admin job: the audit comes first, then the subcommand, each answered privately."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest.mock import MagicMock
+
+import pytest
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.admin import NO_DATABASE, NO_LABELLED_ROWS, admin_usage
+from bot.database import Database
+from bot.handlers.admin import HANDLERS, admin_job
+from bot.services import Services
+from tests.bot.stubs import VERSION, StubClassifier, serving, settings
+
+ADMIN = "UADMIN"
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Any]:
+    made: list[Services] = []
+
+    def make(*, db: Any = True, **kw: Any) -> Services:
+        kw.setdefault("admins", frozenset({ADMIN}))
+        database = Database(tmp_path / "heed.sqlite3") if db is True else db
+        holder = serving(StubClassifier(), tmp_path / "models")
+        made.append(Services(settings(**kw), holder, db=database))
+        return made[-1]
+
+    yield make
+    for s in made:
+        s.close()
+
+
+def run(services: Services, text: str, client: Any = None, user: str = ADMIN) -> MagicMock:
+    """Run ``/heed-admin TEXT``; returns ``respond`` (every answer is a call to it)."""
+    respond = MagicMock()
+    action, _, rest = text.partition(" ")
+    command = {"command": "/heed-admin", "text": text, "user_id": user, "channel_id": "C1"}
+    admin_job(services, client or MagicMock(), respond, command, action, rest)
+    return respond
+
+
+def said(respond: MagicMock) -> list[str]:
+    return [c.kwargs["text"] for c in respond.call_args_list]
+
+
+def test_every_subcommand_is_handled() -> None:
+    assert set(HANDLERS) == {"help", "status", "retrain", "rollback", "export"}
+
+
+def test_the_attempt_is_audited_with_its_arguments(services: Any) -> None:
+    s = services()
+    respond = run(s, "help me please")
+    assert said(respond) == [admin_usage()]
+    assert respond.call_args.kwargs["response_type"] == "ephemeral"
+    [entry] = s.db.audit.recent()
+    assert (entry.user, entry.action, entry.allowed) == (ADMIN, "help", True)
+    assert entry.detail == "listed in HEED_ADMINS; channel C1; arguments 'me please'"
+
+
+def test_a_refusal_is_audited_and_runs_nothing(services: Any) -> None:
+    s = services()
+    client = MagicMock()
+    respond = run(s, "rollback", client, user="UMEMBER")
+    [text] = said(respond)
+    assert text.startswith(":no_entry: Only Heed admins can use `/heed-admin`")
+    assert not client.method_calls and s.holder.version == VERSION
+    [entry] = s.db.audit.recent()
+    assert (entry.user, entry.action, entry.allowed) == ("UMEMBER", "rollback", False)
+
+
+def test_nothing_runs_when_the_audit_log_cannot_be_written(services: Any) -> None:
+    db = MagicMock()
+    db.audit.record.side_effect = RuntimeError("database is locked")
+    s = services(db=db)
+    respond = run(s, "export")
+    assert said(respond) == [":warning: Heed couldn't write its audit log, so it did nothing."]
+    db.predictions.export_csv.assert_not_called()
+
+
+def test_without_a_database_status_works_and_retrain_export_say_why(services: Any) -> None:
+    s = services(db=None)
+    assert said(run(s, "retrain")) == [NO_DATABASE.format(action="retrain")]
+    assert said(run(s, "export")) == [NO_DATABASE.format(action="export")]
+    [status] = run(s, "status").call_args_list
+    assert status.kwargs["text"] == f"Heed is serving model {VERSION}"
+    assert "*Running job:* none" in json.dumps(status.kwargs["blocks"])
+
+
+def test_an_unknown_subcommand_gets_the_usage(services: Any) -> None:
+    s = services()
+    assert said(run(s, "frobnicate")) == [admin_usage("unknown subcommand 'frobnicate'")]
+    assert s.db.audit.recent()[0].detail.endswith("; unknown subcommand")
+
+
+def test_export_without_rows_and_a_failed_upload(services: Any) -> None:
+    s = services()
+    assert said(run(s, "export")) == [NO_LABELLED_ROWS]
+    pid = s.db.predictions.record(text="fine", label="neutral")
+    s.db.predictions.record_answer(pid, "U2", "positive")
+    client = MagicMock()
+    client.conversations_open.return_value = {"channel": {"id": "DUADMIN"}}
+    client.files_upload_v2.side_effect = SlackApiError("x", {"ok": False, "error": "fatal_error"})
+    [text] = said(run(s, "export", client))
+    assert text == ":warning: Heed couldn't upload the CSV: fatal_error"
+    assert client.files_upload_v2.call_args.kwargs["channel"] == "DUADMIN"
+    assert client.files_upload_v2.call_args.kwargs["file"] == b"text,label\nfine,positive\n"
+    client.chat_postMessage.assert_not_called()
+
+
+def test_a_rollback_to_a_missing_version_keeps_serving(services: Any, tmp_path: Path) -> None:
+    s = services()
+    models = tmp_path / "models"
+    (models / "history.json").write_text(json.dumps(["20250101-000000-000000", VERSION]))
+    [text] = said(run(s, "rollback"))
+    assert text.startswith(":warning: Cannot roll back: ")
+    assert text.endswith(f"; still serving `{VERSION}`.")
+    assert s.holder.version == VERSION

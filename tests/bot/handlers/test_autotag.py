@@ -1,0 +1,100 @@
+"""The tag job: the label's reaction, and a thread note with the heatmap only above the
+threshold for notify labels."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from pathlib import Path
+from unittest.mock import MagicMock
+
+import pytest
+from slack_sdk.errors import SlackApiError
+
+from bot.handlers.autotag import tag_job
+from bot.services import Services
+from bot.settings import Settings
+from classifier.types import Prediction
+from tests.bot.stubs import PNG, StubClassifier, serving
+
+
+def done(prediction: Prediction) -> Future[Prediction]:
+    future: Future[Prediction] = Future()
+    future.set_result(prediction)
+    return future
+
+
+def run_tag(
+    stub: StubClassifier,
+    settings: Settings,
+    client: MagicMock,
+    tmp_path: Path,
+    **event: str,
+) -> MagicMock:
+    services = Services(settings, serving(stub, tmp_path))
+    message = {"channel": "C1", "ts": "1.5", "user": "U1", "text": "hello there", **event}
+    try:
+        tag_job(services, client, message, "hello there", done(stub.prediction()))
+    finally:
+        services.close()
+    return client
+
+
+@pytest.mark.parametrize(
+    "label,confidence,notify",
+    [("positive", 0.95, True), ("positive", 0.5, False), ("negative", 0.99, False)],
+)
+def test_tag_job_notes_only_above_threshold_for_notify_labels(
+    tmp_path: Path, label: str, confidence: float, notify: bool
+) -> None:
+    settings = Settings(
+        bot_token="xoxb-x",
+        app_token="xapp-x",
+        autotag_threshold=0.9,
+        autotag_notify=frozenset({"positive"}),
+    )
+    stub = StubClassifier(label=label, confidence=confidence)
+    client = run_tag(stub, settings, MagicMock(), tmp_path)
+    client.reactions_add.assert_called_once_with(
+        channel="C1", timestamp="1.5", name=settings.emoji_for(label)
+    )
+    assert client.chat_postMessage.called is notify
+    assert client.files_upload_v2.called is notify
+    assert bool(stub.explained) is notify
+    if notify:
+        assert client.chat_postMessage.call_args.kwargs["thread_ts"] == "1.5"
+        assert "*positive*" in client.chat_postMessage.call_args.kwargs["text"]
+        assert client.files_upload_v2.call_args.kwargs["file"].startswith(PNG)
+        assert client.files_upload_v2.call_args.kwargs["thread_ts"] == "1.5"
+
+
+def test_a_reply_in_a_thread_gets_its_note_in_that_thread(tmp_path: Path) -> None:
+    settings = Settings(bot_token="xoxb-x", app_token="xapp-x", autotag_notify=frozenset({"*"}))
+    client = run_tag(StubClassifier(), settings, MagicMock(), tmp_path, thread_ts="1.0")
+    client.reactions_add.assert_called_once_with(channel="C1", timestamp="1.5", name="+1")
+    assert client.chat_postMessage.call_args.kwargs["thread_ts"] == "1.0"
+    assert client.files_upload_v2.call_args.kwargs["thread_ts"] == "1.0"
+
+
+def test_tag_job_skips_unmapped_labels_and_survives_reaction_errors(tmp_path: Path) -> None:
+    settings = Settings(bot_token="xoxb-x", app_token="xapp-x", label_emoji={"positive": "+1"})
+    client = run_tag(StubClassifier(label="neutral"), settings, MagicMock(), tmp_path)
+    client.reactions_add.assert_not_called()
+    for error in ("already_reacted", "invalid_name"):
+        client = MagicMock()
+        client.reactions_add.side_effect = SlackApiError("x", {"ok": False, "error": error})
+        run_tag(StubClassifier(label="positive"), settings, client, tmp_path)
+        client.reactions_add.assert_called_once()
+        client.chat_postMessage.assert_not_called()
+
+
+def test_a_failed_heatmap_upload_is_said_in_the_thread(tmp_path: Path) -> None:
+    settings = Settings(bot_token="xoxb-x", app_token="xapp-x", autotag_notify=frozenset({"*"}))
+    client = MagicMock()
+    client.files_upload_v2.side_effect = SlackApiError(
+        "x", {"ok": False, "error": "not_in_channel"}
+    )
+    run_tag(StubClassifier(), settings, client, tmp_path)
+    note, failed = (c.kwargs for c in client.chat_postMessage.call_args_list)
+    assert "Heed tagged this" in note["text"]
+    assert failed["thread_ts"] == "1.5" and failed["channel"] == "C1"
+    assert failed["text"].startswith(":warning: Heed couldn't upload the heatmap: not_in_channel")

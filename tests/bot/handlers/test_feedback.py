@@ -1,0 +1,135 @@
+"""The feedback job: which label a click chose, storing it, showing it on the reply."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from unittest.mock import MagicMock
+
+import pytest
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.classify import DM_HEATMAP_NOTE
+from bot.blocks.feedback import (
+    CONFIRM_ACTION,
+    CORRECT_ACTION,
+    FEEDBACK_BLOCK_ID,
+    FEEDBACK_NOTE_BLOCK_ID,
+    FEEDBACK_UNKNOWN,
+    NOT_A_LABEL,
+)
+from bot.database import Database, Prediction
+from bot.handlers.feedback import chosen_label, feedback_job, rebuilt_reply
+from bot.services import Services
+from tests.bot.stubs import VERSION, StubClassifier, serving, settings
+
+SCORES = {"negative": 0.1, "neutral": 0.2, "positive": 0.7}
+
+
+def prediction(**kw: object) -> Prediction:
+    fields = {
+        "id": 7,
+        "created": datetime.now(UTC),
+        "channel": "C1",
+        "user": "U1",
+        "text": "so good",
+        "label": "positive",
+        "confidence": 0.7,
+        "scores": SCORES,
+        "model_version": VERSION,
+        "method": "rollout",
+        "message_ts": None,
+    }
+    fields.update(kw)
+    return Prediction(**fields)
+
+
+@pytest.mark.parametrize(
+    "action,label",
+    [
+        ({"action_id": CONFIRM_ACTION, "value": "7"}, "positive"),
+        ({"action_id": CORRECT_ACTION, "selected_option": {"value": "7:neutral"}}, "neutral"),
+        ({"action_id": CORRECT_ACTION, "selected_option": {"value": "7#0"}}, "negative"),
+        ({"action_id": CORRECT_ACTION, "selected_option": {"value": "7#3"}}, None),
+        ({"action_id": CORRECT_ACTION, "selected_option": {"value": "7:spam"}}, None),
+        ({"action_id": CORRECT_ACTION, "selected_option": {"value": "7:"}}, None),
+    ],
+)
+def test_chosen_label(action: dict, label: str | None) -> None:
+    assert chosen_label(action, prediction()) == label
+
+
+def test_a_stored_prediction_rebuilds_its_reply() -> None:
+    text, blocks = rebuilt_reply(prediction(), private=True)
+    assert text == f"positive (70.0% confidence, explained with rollout) · model {VERSION}"
+    body = json.dumps(blocks)
+    assert "so good" in body and "<@U1> asked" in body and DM_HEATMAP_NOTE in body
+    assert blocks[-1]["block_id"] == FEEDBACK_BLOCK_ID
+    assert blocks[-1]["elements"][0]["value"] == "7"
+    bare = rebuilt_reply(prediction(scores={}, confidence=None, method=None), private=False)[1]
+    assert DM_HEATMAP_NOTE not in json.dumps(bare) and "attention" in json.dumps(bare)
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    s = Services(
+        settings(), serving(StubClassifier(), tmp_path), db=Database(tmp_path / "h.sqlite3")
+    )
+    yield s
+    s.close()
+
+
+def click(prediction_id: int, **body: object) -> tuple[dict, dict]:
+    action = {"action_id": CONFIRM_ACTION, "value": str(prediction_id)}
+    reply = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*positive*"}},
+        {"type": "actions", "block_id": FEEDBACK_BLOCK_ID, "elements": []},
+    ]
+    full = {
+        "user": {"id": "U2", "username": "ana"},
+        "channel": {"id": "C1"},
+        "container": {"message_ts": "5.5"},
+        "message": {"ts": "5.5", "text": "positive", "blocks": reply},
+        "actions": [action],
+        **body,
+    }
+    return full, action
+
+
+def test_a_failed_chat_update_falls_back_to_the_response_url(services: Services) -> None:
+    pid = services.db.predictions.record(text="so good", label="positive", scores=SCORES)
+    client, respond = MagicMock(), MagicMock()
+    client.chat_update.side_effect = SlackApiError("x", {"ok": False, "error": "cant_update"})
+    feedback_job(services, client, respond, *click(pid))
+    assert client.chat_update.call_args.kwargs["ts"] == "5.5"
+    replaced = respond.call_args.kwargs
+    assert replaced["replace_original"] is True
+    assert [b.get("block_id") for b in replaced["blocks"]][-2:] == [
+        FEEDBACK_NOTE_BLOCK_ID,
+        FEEDBACK_BLOCK_ID,
+    ]
+    [answer] = services.db.predictions.answers_for(pid)
+    assert (answer.user, answer.user_name, answer.chosen_label) == ("U2", "ana", "positive")
+
+
+@pytest.mark.parametrize("value", ["999", "forged", ""])
+def test_unknown_predictions_are_not_recorded(services: Services, value: str) -> None:
+    client, respond = MagicMock(), MagicMock()
+    body, _ = click(1)
+    feedback_job(services, client, respond, body, {"action_id": CONFIRM_ACTION, "value": value})
+    respond.assert_called_once_with(
+        text=FEEDBACK_UNKNOWN, response_type="ephemeral", replace_original=False
+    )
+    assert services.db.predictions.counts()["answers"] == 0 and not client.method_calls
+
+
+def test_a_label_the_model_does_not_have_is_not_recorded(services: Services) -> None:
+    pid = services.db.predictions.record(text="so good", label="positive", scores=SCORES)
+    respond = MagicMock()
+    body, _ = click(pid)
+    action = {"action_id": CORRECT_ACTION, "selected_option": {"value": f"{pid}:spam"}}
+    feedback_job(services, MagicMock(), respond, body, action)
+    assert respond.call_args.kwargs["text"] == NOT_A_LABEL
+    assert services.db.predictions.answers_for(pid) == []

@@ -1,0 +1,42 @@
+"""The Home tab as of now: broken parts (no heed.json, a failing database) are left out."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from unittest.mock import MagicMock
+
+from bot.database import Database
+from bot.handlers.home import HOME_JOBS, current_home, publish_home
+from bot.services import Services
+from tests.bot.stubs import VERSION, StubClassifier, serving, settings
+
+
+def test_the_view_has_the_jobs_and_counts_of_the_database(tmp_path: Path) -> None:
+    db = Database(tmp_path / "heed.sqlite3")
+    services = Services(settings(), serving(StubClassifier(), tmp_path / "m"), db=db)
+    try:
+        for _ in range(HOME_JOBS + 3):
+            db.jobs.finish(db.jobs.start("retrain", "UADMIN").id, "failed", message="bad data")
+        db.predictions.record_answer(db.predictions.record(text="x", label="neutral"), "U", "ok")
+        client = MagicMock()
+        publish_home(services, client, "U3")
+    finally:
+        services.close()
+    view = client.views_publish.call_args.kwargs["view"]
+    assert client.views_publish.call_args.kwargs["user_id"] == "U3"
+    body = json.dumps(view)
+    assert VERSION in body and "1 answer (" in body
+    assert body.count("bad data") == HOME_JOBS  # the newest ones: #8 down to #4
+    assert ":x: #8" in body and ":x: #4" in body and ":x: #3" not in body
+
+
+def test_a_failing_database_leaves_the_jobs_out(tmp_path: Path) -> None:
+    db = MagicMock()
+    db.jobs.recent.side_effect = RuntimeError("database is locked")
+    services = Services(settings(), serving(StubClassifier(), tmp_path), db=db)
+    try:
+        body = json.dumps(current_home(services))
+    finally:
+        services.jobs.shutdown()
+    assert VERSION in body and "none yet" in body and "*Feedback:*" not in body

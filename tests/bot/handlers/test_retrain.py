@@ -1,0 +1,165 @@
+"""/heed-admin retrain: where the status message goes, and how the reporter edits it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from unittest.mock import MagicMock
+
+import pytest
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.admin import NOTHING_TO_TRAIN
+from bot.blocks.retrain import IN_DM_NOTE
+from bot.database import Database
+from bot.handlers.admin_request import AdminRequest
+from bot.handlers.retrain import RetrainReporter, do_retrain
+from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError
+from bot.services import Services
+from bot.serving.holder import ModelHolder
+from classifier.store import ModelStore
+from tests.bot.stubs import VERSION, StubClassifier, serving, settings
+
+V2 = "20260102-000000-bcdef0"
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    runner = MagicMock()
+    runner.current_job.return_value = None
+    runner.data_files = [tmp_path / "export.csv"]
+    s = Services(
+        settings(),
+        serving(StubClassifier(), tmp_path / "models"),
+        db=Database(tmp_path / "heed.sqlite3"),
+        retrain=runner,
+    )
+    yield s
+    s.close()
+
+
+def request(services: Services, client: Any) -> tuple[AdminRequest, MagicMock]:
+    respond = MagicMock()
+    command = {"user_id": "UADMIN", "channel_id": "C1", "text": "retrain"}
+    return AdminRequest(services, client, respond, command), respond
+
+
+def job() -> Job:
+    return Job(4, "UADMIN", datetime.now(UTC), [], 0)
+
+
+def test_outside_heeds_channels_the_status_goes_to_the_dm(services: Services) -> None:
+    client = MagicMock()
+    client.chat_postMessage.side_effect = [
+        SlackApiError("x", {"ok": False, "error": "not_in_channel"}),
+        {"ok": True, "channel": "DUADMIN", "ts": "3.3"},
+    ]
+    client.conversations_open.return_value = {"channel": {"id": "DUADMIN"}}
+    services.retrain.start.return_value = job()
+    req, respond = request(services, client)
+    do_retrain(req)
+    first, second = (c.kwargs for c in client.chat_postMessage.call_args_list)
+    assert first["channel"] == "C1" and second["channel"] == "DUADMIN"
+    assert respond.call_args.kwargs["text"] == IN_DM_NOTE
+    start = services.retrain.start.call_args
+    assert start.args[0] == "UADMIN"
+    assert start.kwargs == {"channel": "DUADMIN", "message_ts": "3.3"}
+    started = client.chat_update.call_args.kwargs
+    assert (started["channel"], started["ts"]) == ("DUADMIN", "3.3")
+    assert started["text"].startswith(":arrows_counterclockwise: Retraining job #4")
+
+
+def test_nothing_to_train_on_starts_nothing(services: Services) -> None:
+    services.retrain.data_files = []
+    client = MagicMock()
+    req, respond = request(services, client)
+    do_retrain(req)
+    assert respond.call_args.kwargs["text"] == NOTHING_TO_TRAIN
+    services.retrain.start.assert_not_called()
+    client.chat_postMessage.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    "error,line",
+    [
+        (JobAlreadyRunning(job()), ":hourglass: A job is already running (#4, started by"),
+        (RetrainError("could not start training:\n  no python"), ":x: could not start training:"),
+    ],
+)
+def test_a_refused_start_is_the_status_messages_last_word(
+    services: Services, error: Exception, line: str
+) -> None:
+    client = MagicMock()
+    client.chat_postMessage.return_value = {"ok": True, "channel": "C1", "ts": "1.1"}
+    services.retrain.start.side_effect = error
+    do_retrain(request(services, client)[0])
+    [final] = client.chat_update.call_args_list
+    assert final.kwargs["text"].startswith(line) and "\n" not in final.kwargs["text"]
+
+
+def reporter_for(services: Services, client: Any) -> RetrainReporter:
+    reporter = RetrainReporter(services, client, "C1", "1.1", "UADMIN", interval=60)
+    reporter.started(job())
+    return reporter
+
+
+def test_progress_is_throttled_and_nothing_edits_after_the_final_line(
+    services: Services,
+) -> None:
+    client = MagicMock()
+    reporter = reporter_for(services, client)
+    reporter.on_progress({"event": "start", "epochs": 1, "total_steps": 4, "train_rows": 9})
+    reporter.on_progress({"event": "step", "epoch": 1, "step": 1, "total_steps": 4, "loss": 1})
+    reporter.on_progress({"event": "epoch", "epoch": 1, "accuracy": 0.5, "macro_f1": 0.4})
+    texts = [c.kwargs["text"] for c in client.chat_update.call_args_list]
+    assert len(texts) == 3 and "starting" in texts[0]  # the step came within the interval
+    assert "training on 9 rows" in texts[1] and "epoch 1 evaluated" in texts[2]
+    reporter.final("done")
+    reporter.progress("late")
+    assert client.chat_update.call_args.kwargs["text"] == "done"
+
+
+def test_a_promoted_version_that_cannot_be_loaded_is_said(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "current").write_text(VERSION)
+
+    def loader(version: str, store: ModelStore) -> StubClassifier:
+        if version == V2:
+            raise OSError("broken weights")
+        return StubClassifier(version=version)
+
+    holder = ModelHolder(ModelStore(models), loader=loader)
+    holder.load()
+    services = Services(settings(), holder)
+    client = MagicMock()
+    try:
+        (models / "current").write_text(V2)  # the training child promoted V2
+        result = JobResult(
+            4,
+            "succeeded",
+            result={"ok": True, "version": V2, "promoted": True, "metrics": {}},
+            seconds=3,
+        )
+        reporter_for(services, client).on_done(result)
+    finally:
+        services.close()
+    assert holder.version == VERSION
+    evaluation = json.dumps(client.chat_postMessage.call_args.kwargs["blocks"])
+    assert f"could not load `{V2}` and still serves `{VERSION}`" in evaluation
+    client.files_upload_v2.assert_not_called()  # no confusion matrix in the result
+
+
+def test_a_failure_is_posted_and_is_the_status_messages_last_edit(services: Services) -> None:
+    client = MagicMock()
+    result = JobResult(4, "failed", reason="the training data is invalid: a.csv:2: empty text")
+    reporter_for(services, client).on_done(result)
+    line = client.chat_postMessage.call_args.kwargs["text"]
+    assert line == (
+        ":x: <@UADMIN> retraining job #4 failed: the training data is invalid: a.csv:2: "
+        f"empty text; the serving model is unchanged (`{VERSION}`)"
+    )
+    assert client.chat_update.call_args.kwargs["text"] == line

@@ -1,0 +1,76 @@
+"""/classify: argument parsing, and the listener's ack (help, or hand-off) without an app."""
+
+from __future__ import annotations
+
+from unittest.mock import MagicMock
+
+import pytest
+
+from bot.blocks.classify import USAGE
+from bot.handlers.classify import classify_job
+from bot.listeners.classify import ClassifyArgs, on_classify, parse_classify
+from tests.bot.listeners.fakes import Ack, RecordingServices, context_for
+
+
+@pytest.mark.parametrize(
+    "raw,expected",
+    [
+        ("great stuff", ClassifyArgs("great stuff", "attention")),
+        ("  --explain rollout  great  stuff ", ClassifyArgs("great  stuff", "rollout")),
+        ("-e GRADIENT great", ClassifyArgs("great", "gradient")),
+        ("--explain=rollout great", ClassifyArgs("great", "rollout")),
+        ("-e rollout --explain gradient x", ClassifyArgs("x", "gradient")),
+        ("-- --explain is text", ClassifyArgs("--explain is text", "attention")),
+        ("-excellent product", ClassifyArgs("-excellent product", "attention")),
+        ("a &lt;b&gt; &amp; <https://x.io|link>", ClassifyArgs("a <b> & link", "attention")),
+        ("", ClassifyArgs(help=True)),
+        ("   ", ClassifyArgs(help=True)),
+        ("help", ClassifyArgs(help=True)),
+        ("--help", ClassifyArgs(help=True)),
+        ("--explain rollout", ClassifyArgs(help=True, method="rollout")),
+        ("--explain", ClassifyArgs(help=True, error="--explain needs a method")),
+    ],
+)
+def test_parse_classify(raw: str, expected: ClassifyArgs) -> None:
+    assert parse_classify(raw) == expected
+
+
+def test_parse_classify_unknown_method_and_default() -> None:
+    args = parse_classify("--explain shap text")
+    assert args.help and "unknown explanation method 'shap'" in (args.error or "")
+    assert parse_classify("text", default_method="gradient").method == "gradient"
+
+
+def command(text: str) -> dict[str, str]:
+    return {"command": "/classify", "text": text, "channel_id": "C1", "user_id": "U1"}
+
+
+@pytest.mark.parametrize("text", ["", "   ", "help", "-e rollout  ", "<|>"])
+def test_nothing_to_classify_is_acked_with_the_usage(text: str) -> None:
+    ack, services = Ack(), RecordingServices()
+    on_classify(ack, command(text), MagicMock(), MagicMock(), context_for(services))
+    [answer] = ack.calls
+    assert answer["text"] == USAGE
+    assert answer["blocks"] == [{"type": "section", "text": {"type": "mrkdwn", "text": USAGE}}]
+    assert services.handed_off == []
+
+
+def test_a_bad_flag_is_acked_with_the_error_then_the_usage() -> None:
+    ack, services = Ack(), RecordingServices()
+    on_classify(ack, command("-e shap hi"), MagicMock(), MagicMock(), context_for(services))
+    [answer] = ack.calls
+    assert answer["text"].startswith(":warning: unknown explanation method 'shap'")
+    assert answer["text"].endswith(USAGE) and services.handed_off == []
+
+
+def test_text_is_acked_empty_and_handed_to_the_job() -> None:
+    ack, services = Ack(), RecordingServices(explain_method="rollout")
+    client, respond, body = MagicMock(), MagicMock(), command("so &lt;b&gt; good")
+    context = context_for(services)
+    on_classify(ack, body, client, respond, context)
+    assert ack.calls == [{}]
+    [(fn, args, kw)] = services.handed_off
+    assert fn is classify_job
+    assert args == (services, client, respond, body, "so <b> good", "rollout")
+    assert kw == {"respond": respond, "bolt_context": context, "body": body}
+    client.assert_not_called()  # nothing reaches Slack before the job runs
