@@ -12,20 +12,24 @@ from typing import Any
 
 import pytest
 
-from bot import blocks
-from bot.feedback import FeedbackStore
-from bot.retrain import RetrainRunner
+from bot.blocks.feedback import (
+    CONFIRM_ACTION,
+    CORRECT_ACTION,
+    FEEDBACK_BLOCK_ID,
+    FEEDBACK_UNKNOWN,
+    NOT_A_LABEL,
+)
+from bot.database import Database
+from bot.retrain.runner import RetrainRunner
 from bot.services import Services
-from bot.serving import ModelHolder
-from bot.settings import Settings
+from bot.serving.holder import ModelHolder
 from classifier.store import ModelStore
+from tests.bot.stubs import LABELS, PNG, StubClassifier, settings
 from tests.conftest import make_rows, write_csv
-from tests.fakeslack import Call, FakeSlack
-from tests.inprocess import InProcessApps
-from tests.test_bot_app import LABELS, StubClassifier
+from tests.support.fakeslack import Call, FakeSlack
+from tests.support.inprocess import InProcessApps
 
 V1, V2, V3 = "20260101-000000-abcdef", "20260102-000000-bcdef0", "20260103-000000-cafe00"
-PNG = b"\x89PNG\r\n\x1a\n"
 ADMIN, MEMBER = "UADMIN", "UMEMBER"
 
 
@@ -34,8 +38,8 @@ class Heed:
 
     def __init__(self, fake: FakeSlack, services: Services, models: Path) -> None:
         self.fake, self.services, self.models = fake, services, models
-        assert services.feedback is not None
-        self.db: FeedbackStore = services.feedback
+        assert services.db is not None
+        self.db: Database = services.db
 
     def admin(self, text: str, user: str = ADMIN, channel: str = "C1") -> Call:
         """Send ``/heed-admin TEXT`` and return the first response_url answer to it."""
@@ -70,9 +74,10 @@ def fake_training(tmp_path: Path, body: str) -> str:
 
 def trains_v3(tmp_path: Path, gate: Path | None = None) -> str:
     """A training stand-in: progress on stderr (held at ``gate`` after the start event until
-    the file exists), then writes and promotes V3 and prints its result, like the CLI."""
+    the file exists), then writes and promotes V3 and ends with its JSON result, like the CLI."""
     models = tmp_path / "models"
     result = {
+        "ok": True,
         "version": V3,
         "path": str(models / V3),
         "labels": list(LABELS),
@@ -109,16 +114,10 @@ cat {tmp_path}/result.json""",
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture
 def heed(fake: FakeSlack, tmp_path: Path) -> Iterator[Any]:
     apps = InProcessApps(fake)
 
-    def run(*, python: str | None = None, data: tuple[Path, ...] = (), **settings: Any) -> Heed:
+    def run(*, python: str | None = None, data: tuple[Path, ...] = (), **kw: Any) -> Heed:
         models = tmp_path / "models"
         models.mkdir(exist_ok=True)
         (models / "current").write_text(V1 + "\n")
@@ -127,7 +126,7 @@ def heed(fake: FakeSlack, tmp_path: Path) -> Iterator[Any]:
             ModelStore(models), loader=lambda version, store: StubClassifier(version=version)
         )
         holder.load()
-        db = FeedbackStore(tmp_path / "var" / "heed.sqlite3")
+        db = Database(tmp_path / "var" / "heed.sqlite3")
         runner = RetrainRunner(
             models,
             data,
@@ -136,15 +135,8 @@ def heed(fake: FakeSlack, tmp_path: Path) -> Iterator[Any]:
             python=python or "/bin/false",
             exports_dir=tmp_path / "var" / "exports",
         )
-        settings.setdefault("admins", frozenset({ADMIN}))
-        services = Services(
-            Settings(
-                bot_token="xoxb-test", app_token="xapp-test", api_url=fake.api_url, **settings
-            ),
-            holder,
-            feedback=db,
-            retrain=runner,
-        )
+        kw.setdefault("admins", frozenset({ADMIN}))
+        services = Services(settings(fake.api_url, **kw), holder, db=db, retrain=runner)
         apps.start(services)
         return Heed(fake, services, models)
 
@@ -153,7 +145,7 @@ def heed(fake: FakeSlack, tmp_path: Path) -> Iterator[Any]:
 
 
 def controls(reply: Call) -> list[dict]:
-    [actions] = [b for b in reply.params["blocks"] if b.get("block_id") == blocks.FEEDBACK_BLOCK_ID]
+    [actions] = [b for b in reply.params["blocks"] if b.get("block_id") == FEEDBACK_BLOCK_ID]
     return actions["elements"]
 
 
@@ -162,11 +154,11 @@ def select_option(fake: FakeSlack, reply: Call, label: str, user: str) -> str:
     select = controls(reply)[1]
     [option] = [o for o in select["options"] if o["text"]["text"] == label]
     return fake.send_block_action(
-        blocks.CORRECT_ACTION,
+        CORRECT_ACTION,
         user_id=user,
         channel_id=reply.params["channel"],
         message_ts=reply.response["ts"],
-        block_id=blocks.FEEDBACK_BLOCK_ID,
+        block_id=FEEDBACK_BLOCK_ID,
         selected_option=option,
     )
 
@@ -183,53 +175,51 @@ def test_answers_are_stored_and_shown_on_the_reply(heed: Any) -> None:
     assert {o["text"]["text"] for o in select["options"]} == {"negative", "neutral"}
     prediction_id = int(confirm["value"])
     stored = fake.wait_for(
-        lambda: db.prediction(prediction_id).message_ts and db.prediction(prediction_id)
+        lambda: db.predictions.get(prediction_id).message_ts and db.predictions.get(prediction_id)
     )
     assert (stored.text, stored.label, stored.model_version) == ("love it", "positive", V1)
     assert (stored.channel, stored.message_ts) == ("C1", reply.response["ts"])
 
     envelope = fake.send_block_action(
-        blocks.CONFIRM_ACTION,
+        CONFIRM_ACTION,
         confirm["value"],
         user_id="U2",
         message_ts=reply.response["ts"],
-        block_id=blocks.FEEDBACK_BLOCK_ID,
+        block_id=FEEDBACK_BLOCK_ID,
     )
     assert fake.wait_for_ack(envelope).latency < 3
     update = fake.wait_for_call("chat.update", timeout=10)
     assert update.params["ts"] == reply.response["ts"] and update.params["channel"] == "C1"
     body = json.dumps(update.params["blocks"])
     assert "Recorded: positive by <@U2> (confirmed)" in body
-    assert update.params["blocks"][-1]["block_id"] == blocks.FEEDBACK_BLOCK_ID  # still open
+    assert update.params["blocks"][-1]["block_id"] == FEEDBACK_BLOCK_ID  # still open
     assert "love it" in body and V1 in body  # the label and scores stay
 
     select_option(fake, reply, "negative", "U3")
     fake.wait_for(lambda: len(fake.calls("chat.update")) == 2, timeout=10)
     body = json.dumps(fake.calls("chat.update")[-1].params["blocks"])
     assert "<@U2>" in body and "Recorded: negative by <@U3> (correction)" in body
-    answers = db.feedback_for(prediction_id)
+    answers = db.predictions.answers_for(prediction_id)
     assert [(a.user, a.chosen_label, a.is_correction) for a in answers] == [
         ("U2", "positive", False),
         ("U3", "negative", True),
     ]
-    assert db.corrections() == [("love it", "negative")]  # the latest answer wins
+    assert db.predictions.labelled_rows() == [("love it", "negative")]  # the latest answer wins
 
 
 def test_unknown_or_forged_answers_get_a_short_private_note(heed: Any) -> None:
     app = heed()
     fake = app.fake
-    fake.send_block_action(blocks.CONFIRM_ACTION, "999", user_id="U2")
+    fake.send_block_action(CONFIRM_ACTION, "999", user_id="U2")
     note = fake.wait_for_call("response_url", timeout=10)
-    assert note.params["text"] == blocks.FEEDBACK_UNKNOWN
+    assert note.params["text"] == FEEDBACK_UNKNOWN
     assert note.params["response_type"] == "ephemeral" and not fake.calls("chat.update")
     reply = app.classify()
     prediction_id = controls(reply)[0]["value"]
-    fake.send_block_action(
-        blocks.CORRECT_ACTION, f"{prediction_id}:spam", message_ts=reply.response["ts"]
-    )
+    fake.send_block_action(CORRECT_ACTION, f"{prediction_id}:spam", message_ts=reply.response["ts"])
     fake.wait_for(lambda: len(fake.calls("response_url")) == 2, timeout=10)
-    assert "isn't one of this model's labels" in fake.calls("response_url")[-1].params["text"]
-    assert app.db.feedback_for(int(prediction_id)) == []
+    assert fake.calls("response_url")[-1].params["text"] == NOT_A_LABEL
+    assert app.db.predictions.answers_for(int(prediction_id)) == []
 
 
 def test_an_ephemeral_reply_is_replaced_through_its_response_url(heed: Any) -> None:
@@ -240,7 +230,7 @@ def test_an_ephemeral_reply_is_replaced_through_its_response_url(heed: Any) -> N
     [button] = [
         e
         for b in reply.params["blocks"]
-        if b.get("block_id") == blocks.FEEDBACK_BLOCK_ID
+        if b.get("block_id") == FEEDBACK_BLOCK_ID
         for e in b["elements"]
         if e["type"] == "button"
     ]
@@ -251,9 +241,7 @@ def test_an_ephemeral_reply_is_replaced_through_its_response_url(heed: Any) -> N
             "container": {"type": "message", "message_ts": "1.2", "is_ephemeral": True},
             "channel": {"id": "C1"},
             "response_url": f"{fake.base_url}/response/77",
-            "actions": [
-                {"type": "button", "action_id": blocks.CONFIRM_ACTION, "value": button["value"]}
-            ],
+            "actions": [{"type": "button", "action_id": CONFIRM_ACTION, "value": button["value"]}],
         }
     )
     replaced = fake.wait_for_call("response_url", timeout=10)
@@ -273,16 +261,16 @@ def test_non_admins_are_refused_and_every_attempt_is_audited(heed: Any) -> None:
     assert refused.params["response_type"] == "ephemeral"
     assert app.admin("status", user=ADMIN).params["text"].startswith(f"Heed is serving model {V1}")
     assert "unknown subcommand 'frobnicate'" in app.admin("frobnicate").params["text"]
-    entries = [(e.user, e.action, e.allowed) for e in reversed(app.db.audit_log())]
+    entries = [(e.user, e.action, e.allowed) for e in reversed(app.db.audit.recent())]
     assert entries == [
         (MEMBER, "retrain", False),
         (ADMIN, "status", True),
         (ADMIN, "frobnicate", True),
     ]
-    first = app.db.audit_log()[-1]
+    first = app.db.audit.recent()[-1]
     assert "not listed in HEED_ADMINS" in first.detail and "channel C1" in first.detail
-    assert "unknown subcommand" in app.db.audit_log()[0].detail
-    assert app.db.recent_jobs() == [] and app.services.holder.version == V1
+    assert "unknown subcommand" in app.db.audit.recent()[0].detail
+    assert app.db.jobs.recent() == [] and app.services.holder.version == V1
     assert not app.fake.calls("users.info")  # HEED_ADMINS_FROM_WORKSPACE is off
 
 
@@ -296,11 +284,11 @@ def test_workspace_admins_count_only_with_the_flag(heed: Any) -> None:
     assert "Only Heed admins" in app.admin("help", user=MEMBER).params["text"]
     looked_up = [c.params["user"] for c in app.fake.calls("users.info")]
     assert sorted(looked_up) == ["UBOSS", "UMEMBER", "UOWNER"]  # cached: UBOSS once
-    assert [e.allowed for e in reversed(app.db.audit_log())] == [True, True, True, False]
-    assert "workspace admin" in app.db.audit_log()[-1].detail
+    assert [e.allowed for e in reversed(app.db.audit.recent())] == [True, True, True, False]
+    assert "workspace admin" in app.db.audit.recent()[-1].detail
     app.fake.fail_next("users.info", error="fatal_error")  # fail closed, say why
     assert "Only Heed admins" in app.admin("status", user="UNEW").params["text"]
-    assert "users.info failed (fatal_error)" in app.db.audit_log(1)[0].detail
+    assert "users.info failed (fatal_error)" in app.db.audit.recent(1)[0].detail
 
 
 # -- admin: retrain -------------------------------------------------------------------------
@@ -351,7 +339,7 @@ def test_retrain_reports_progress_evaluation_and_swaps(heed: Any, tmp_path: Path
     assert upload.channel == "C1" and upload.data.startswith(PNG) and V3 in upload.filename
     assert app.services.holder.version == V3  # swapped at once, not by the watcher
     assert V3 in app.classify("after").params["text"]
-    job = app.db.recent_jobs(1)[0]
+    job = app.db.jobs.recent(1)[0]
     assert (job.status, job.version, job.promoted, job.requested_by) == (
         "succeeded",
         V3,
@@ -359,14 +347,30 @@ def test_retrain_reports_progress_evaluation_and_swaps(heed: Any, tmp_path: Path
         ADMIN,
     )
     assert (job.channel, job.message_ts) == ("C1", status.response["ts"])
-    assert [e.action for e in app.db.audit_log()] == ["retrain", "retrain"]
+    assert [e.action for e in app.db.audit.recent()] == ["retrain", "retrain"]
+
+
+def data_error(*problems: tuple[str, int, str]) -> str:
+    """The training CLI's last stdout line for invalid data."""
+    return json.dumps(
+        {
+            "ok": False,
+            "error": {
+                "kind": "data",
+                "message": "invalid training data",
+                "problems": [{"file": f, "line": n, "reason": r} for f, n, r in problems],
+            },
+        }
+    )
 
 
 def test_a_failed_retrain_is_one_line_and_changes_nothing(heed: Any, tmp_path: Path) -> None:
+    error = data_error(("/data/bad.csv", 1, "missing column 'label' (columns: text, category)"))
+    (tmp_path / "error.json").write_text(error + "\n")
     python = fake_training(
         tmp_path,
-        "echo 'error: invalid training data' >&2\n"
-        "echo \"/data/bad.csv:1: missing column 'label' (columns: text, category)\" >&2\nexit 2",
+        "echo 'Traceback (most recent call last): a detail for the log only' >&2\n"
+        f"cat {tmp_path}/error.json\nexit 2",
     )
     export = write_csv(tmp_path / "export.csv", make_rows(5))
     app = heed(python=python, data=(export,))
@@ -375,14 +379,32 @@ def test_a_failed_retrain_is_one_line_and_changes_nothing(heed: Any, tmp_path: P
     line = fake.wait_for_call(
         "chat.postMessage", lambda c: c.params["text"].startswith(":x:"), timeout=20
     ).params["text"]
-    assert (
-        "\n" not in line
-        and "retraining job #1 failed: /data/bad.csv:1: missing column 'label'" in line
+    assert line == (
+        ":x: <@UADMIN> retraining job #1 failed: the training data is invalid: "
+        "/data/bad.csv:1: missing column 'label' (columns: text, category); "
+        f"the serving model is unchanged (`{V1}`)"
     )
-    assert f"the serving model is unchanged (`{V1}`)" in line
     assert fake.calls("chat.update")[-1].params["text"] == line
     assert app.services.holder.version == V1 and ModelStore(app.models).current() == V1
-    assert app.db.recent_jobs(1)[0].status == "failed"
+    job = app.db.jobs.recent(1)[0]
+    assert job.status == "failed" and "Traceback" not in (job.message or "")
+    assert job.message == (
+        "the training data is invalid: /data/bad.csv:1: missing column 'label' "
+        "(columns: text, category)"
+    )
+
+
+def test_a_killed_training_child_is_reported_by_its_signal(heed: Any, tmp_path: Path) -> None:
+    python = fake_training(tmp_path, "kill -9 $$")
+    export = write_csv(tmp_path / "export.csv", make_rows(5))
+    app = heed(python=python, data=(export,))
+    app.fake.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+    line = app.fake.wait_for_call(
+        "chat.postMessage", lambda c: c.params["text"].startswith(":x:"), timeout=20
+    ).params["text"]
+    assert "retraining job #1 failed: training was killed by SIGKILL (out of memory?)" in line
+    assert f"the serving model is unchanged (`{V1}`)" in line
+    assert app.services.holder.version == V1
 
 
 def test_nothing_to_train_on_is_said_plainly(heed: Any) -> None:
@@ -393,7 +415,7 @@ def test_nothing_to_train_on_is_said_plainly(heed: Any) -> None:
         "feedback has been recorded yet. Set `HEED_TRAIN_DATA` to a labelled CSV/TSV/JSONL "
         "export, or answer some `/classify` replies first."
     )
-    assert not app.fake.calls("chat.postMessage") and app.db.recent_jobs() == []
+    assert not app.fake.calls("chat.postMessage") and app.db.jobs.recent() == []
 
 
 # -- admin: rollback, export, home --------------------------------------------------------------
@@ -423,9 +445,11 @@ def test_export_sends_the_labelled_rows_by_dm(heed: Any) -> None:
     app = heed()
     assert "No labelled rows yet" in app.admin("export").params["text"]
     db = app.db
-    first = db.record_prediction(text='so "nice"', label="neutral")
-    db.record_feedback(first, "U2", "positive")
-    db.record_feedback(db.record_prediction(text="fine", label="neutral"), "U3", "neutral")
+    first = db.predictions.record(text='so "nice"', label="neutral")
+    db.predictions.record_answer(first, "U2", "positive")
+    db.predictions.record_answer(
+        db.predictions.record(text="fine", label="neutral"), "U3", "neutral"
+    )
     answer = app.admin("export")
     assert answer.params["text"].startswith(":incoming_envelope: Sent 2 labelled rows")
     assert app.fake.calls("conversations.open")[0].params["users"] == ADMIN
@@ -436,10 +460,10 @@ def test_export_sends_the_labelled_rows_by_dm(heed: Any) -> None:
 
 def test_home_tab_shows_model_jobs_and_feedback(heed: Any) -> None:
     app = heed()
-    job = app.db.start_job("retrain", ADMIN)
-    app.db.finish_job(job.id, "failed", message="bad.csv:1: missing column 'label'")
+    job = app.db.jobs.start("retrain", ADMIN)
+    app.db.jobs.finish(job.id, "failed", message="bad.csv:1: missing column 'label'")
     db = app.db
-    db.record_feedback(db.record_prediction(text="x", label="neutral"), "U2", "positive")
+    db.predictions.record_answer(db.predictions.record(text="x", label="neutral"), "U2", "positive")
     app.fake.send_event({"type": "app_home_opened", "user": "U3", "channel": "DU3", "tab": "home"})
     view = app.fake.wait_for_call("views.publish", timeout=5).params["view"]
     body = json.dumps(view)
