@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.support import LATENCIES, latency_summary
+from tests.support.fakeslack import FakeSlack
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -30,3 +31,11 @@ def _latency_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     if LATENCIES:
         path = tmp_path_factory.getbasetemp() / "e2e-latency.json"
         path.write_text(json.dumps(latency_summary(), indent=2) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeSlack]:
+    """One fake Slack per e2e module, shared by the module's bot process and its tests
+    (overrides the function-scoped fixture of tests/conftest.py)."""
+    with FakeSlack() as server:
+        yield server

@@ -1,17 +1,22 @@
 """The real bot process against the fake Slack: feedback, and /heed-admin retrain (the real
 training CLI on the tiny model), rollback, export, status and the Home tab.
 
-The tests run in file order on one bot: a feedback answer, a refused non-admin, a job that fails
-on a bad export, an admin retrain that promotes a new version (with a second retrain refused
-while it runs), a rollback to the first version, then export, status and the Home tab.
+The tests run in file order on one bot: a feedback answer, a refused non-admin, three jobs that
+fail for different reasons (a malformed export, a base model that cannot be loaded, a training
+child stopped with SIGINT), each reported in its own one line taken from the training CLI's
+JSON, an admin retrain that promotes a new version (with a second retrain refused while it
+runs), a rollback to the first version, then export, status and the Home tab.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shlex
+import shutil
+import signal
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -20,7 +25,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.feedback import FeedbackStore
+from bot.database import Database
 from classifier.store import ModelStore
 from tests.conftest import make_rows, write_csv
 from tests.e2e.support import (
@@ -41,12 +46,6 @@ JOB_S = 150.0  # a real training child on the tiny model: ~15 s here, generous f
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("admin-bot")
 
@@ -62,8 +61,14 @@ def train_data(workdir: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
+def base(workdir: Path, tiny_base: Path) -> Path:
+    """The base model the bot retrains from: a copy, so a test can break it for a while."""
+    return Path(shutil.copytree(tiny_base, workdir / "base"))
+
+
+@pytest.fixture(scope="module")
 def bot(
-    fake: FakeSlack, store: Path, workdir: Path, train_data: Path, tiny_base: Path
+    fake: FakeSlack, store: Path, workdir: Path, train_data: Path, base: Path
 ) -> Iterator[BotProcess]:
     yield from start_socket_bot(
         fake,
@@ -72,7 +77,7 @@ def bot(
         HEED_ADMINS=ADMIN,
         HEED_TRAIN_DATA=str(train_data),
         HEED_RETRAIN_ARGS=(
-            f"--base {shlex.quote(str(tiny_base))} --epochs 1 --batch-size 8 --max-length 32"
+            f"--base {shlex.quote(str(base))} --epochs 1 --batch-size 8 --max-length 32"
         ),
         HEED_RETRAIN_TIMEOUT="300",
     )
@@ -86,10 +91,10 @@ def slack(fake: FakeSlack, bot: BotProcess) -> FakeSlack:
 
 
 @pytest.fixture
-def db(workdir: Path, bot: BotProcess) -> Iterator[FeedbackStore]:
+def db(workdir: Path, bot: BotProcess) -> Iterator[Database]:
     """The bot's database, opened beside it (WAL: readers do not block the bot)."""
-    with closing(FeedbackStore(workdir / "bot" / "var" / "heed.sqlite3")) as store:
-        yield store
+    with closing(Database(workdir / "bot" / "var" / "heed.sqlite3")) as database:
+        yield database
 
 
 def classify(fake: FakeSlack, text: str, channel: str = "C1") -> Call:
@@ -117,12 +122,12 @@ def status_message(fake: FakeSlack) -> Call:
     )
 
 
-def test_feedback_is_stored_and_the_reply_updated(slack: FakeSlack, db: FeedbackStore) -> None:
+def test_feedback_is_stored_and_the_reply_updated(slack: FakeSlack, db: Database) -> None:
     reply = classify(slack, "the cable arrived on tuesday")
     [actions] = [b for b in reply.params["blocks"] if b.get("block_id") == FEEDBACK_BLOCK]
     confirm, select = actions["elements"]
     prediction_id = int(confirm["value"])
-    predicted = db.prediction(prediction_id).label
+    predicted = db.predictions.get(prediction_id).label
     envelope = slack.send_block_action(
         confirm["action_id"],
         confirm["value"],
@@ -146,46 +151,127 @@ def test_feedback_is_stored_and_the_reply_updated(slack: FakeSlack, db: Feedback
     slack.wait_for(lambda: len(slack.calls("chat.update")) == 2, timeout=15)
     body = json.dumps(slack.calls("chat.update")[-1].params["blocks"])
     assert "<@U2>" in body and f"Recorded: {other['text']['text']} by <@U3>" in body
-    answers = [(a.user, a.chosen_label) for a in db.feedback_for(prediction_id)]
+    answers = [(a.user, a.chosen_label) for a in db.predictions.answers_for(prediction_id)]
     assert answers == [("U2", predicted), ("U3", other["text"]["text"])]
-    stored = db.prediction(prediction_id)
+    stored = db.predictions.get(prediction_id)
     assert (stored.model_version, stored.message_ts) == (VERSION, reply.response["ts"])
 
 
 def test_a_non_admin_retrain_is_refused_audited_and_changes_nothing(
-    slack: FakeSlack, store: Path, db: FeedbackStore
+    slack: FakeSlack, store: Path, db: Database
 ) -> None:
     answer = admin(slack, "retrain", user=MEMBER)
     assert "Only Heed admins" in answer
     time.sleep(0.5)
     assert not slack.calls("chat.postMessage")
-    entry = db.audit_log(1)[0]
+    entry = db.audit.recent(1)[0]
     assert (entry.user, entry.action, entry.allowed) == (MEMBER, "retrain", False)
-    assert db.recent_jobs() == [] and ModelStore(store).current() == VERSION
+    assert db.jobs.recent() == [] and ModelStore(store).current() == VERSION
 
 
-def test_a_failing_job_leaves_the_version_and_says_why(
-    slack: FakeSlack, store: Path, train_data: Path, db: FeedbackStore
+def failure_line(fake: FakeSlack) -> str:
+    """Start a retrain and return the one-line failure it ends with."""
+    before = len(fake.calls("chat.postMessage"))
+    fake.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+    status_message(fake)
+    [failure] = fake.wait_for(
+        lambda: [
+            c for c in fake.calls("chat.postMessage")[before:] if c.params["text"].startswith(":x:")
+        ],
+        timeout=JOB_S,
+        what="the failure line",
+    )
+    return failure.params["text"]
+
+
+def test_a_malformed_export_is_reported_from_the_json(
+    slack: FakeSlack, store: Path, train_data: Path, db: Database
 ) -> None:
     good = train_data.read_bytes()
     write_csv(train_data, make_rows(10), header=("text", "category"))
     try:
+        line = failure_line(slack)
+    finally:
+        train_data.write_bytes(good)
+    assert "\n" not in line and "failed: the training data is invalid: " in line
+    assert "train.csv:1: missing column 'label'" in line and "unchanged" in line
+    assert ModelStore(store).current() == VERSION
+    assert db.jobs.recent(1)[0].status == "failed"
+
+
+def test_a_base_model_that_cannot_be_loaded_is_not_called_bad_data(
+    slack: FakeSlack, store: Path, base: Path, db: Database
+) -> None:
+    config = base / "config.json"
+    config.rename(base / "config.json.away")
+    try:
+        line = failure_line(slack)
+    finally:
+        (base / "config.json.away").rename(config)
+    assert "\n" not in line and "failed: the base model cannot be loaded: " in line
+    assert "has no config.json" in line and "training data" not in line
+    assert ModelStore(store).current() == VERSION
+
+
+def training_children(parent: int) -> list[int]:
+    """PIDs of ``python -m training train`` processes whose parent is ``parent``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and b"training" in cmdline and b"train" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_training_child_stopped_with_sigint_is_reported_as_interrupted(
+    slack: FakeSlack, store: Path, train_data: Path, bot: BotProcess, db: Database
+) -> None:
+    good = train_data.read_bytes()
+    write_csv(train_data, make_rows(3000))  # seconds of training: stopped mid-epoch
+    versions = set(ModelStore(store).versions())
+    try:
+        before = len(slack.calls("chat.postMessage"))
         slack.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
-        status_message(slack)
-        failure = slack.wait_for_call(
-            "chat.postMessage", lambda c: c.params["text"].startswith(":x:"), timeout=JOB_S
+        status = status_message(slack)
+        slack.wait_for(
+            lambda: [
+                c
+                for c in slack.calls("chat.update")
+                if c.params["ts"] == status.response["ts"] and "training on" in c.params["text"]
+            ],
+            timeout=JOB_S,
+            what="the training's start event",
+        )
+        [child] = training_children(bot.proc.pid)
+        os.kill(child, signal.SIGINT)
+        [failure] = slack.wait_for(
+            lambda: [
+                c
+                for c in slack.calls("chat.postMessage")[before:]
+                if c.params["text"].startswith(":x:")
+            ],
+            timeout=JOB_S,
+            what="the failure line",
         )
     finally:
         train_data.write_bytes(good)
     line = failure.params["text"]
-    assert "\n" not in line and "failed: " in line
-    assert "train.csv:1: missing column 'label'" in line and "unchanged" in line
+    assert "\n" not in line
+    assert "failed: training was interrupted: no model version was written" in line
+    assert "the serving model is unchanged" in line
     assert ModelStore(store).current() == VERSION
-    assert db.recent_jobs(1)[0].status == "failed"
+    assert set(ModelStore(store).versions()) == versions
+    assert not list(store.glob(".staging-*"))
 
 
 def test_an_admin_retrain_reports_progress_promotes_and_swaps(
-    slack: FakeSlack, store: Path, bot: BotProcess, db: FeedbackStore
+    slack: FakeSlack, store: Path, bot: BotProcess, db: Database
 ) -> None:
     slack.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
     status = status_message(slack)
@@ -213,8 +299,8 @@ def test_an_admin_retrain_reports_progress_promotes_and_swaps(
     assert f"serving model {new}" in bot.log()
     assert new in classify(slack, "after the retrain").params["text"]
     assert bot.proc.poll() is None  # no restart
-    assert db.recent_jobs(1)[0].version == new and db.recent_jobs(1)[0].promoted
-    assert [(e.action, e.allowed) for e in db.audit_log(2)] == [("retrain", True)] * 2
+    assert db.jobs.recent(1)[0].version == new and db.jobs.recent(1)[0].promoted
+    assert [(e.action, e.allowed) for e in db.audit.recent(2)] == [("retrain", True)] * 2
 
 
 def test_rollback_restores_the_previous_version(
@@ -227,14 +313,14 @@ def test_rollback_restores_the_previous_version(
     assert VERSION in classify(slack, "after the rollback").params["text"]
 
 
-def test_export_status_and_home(slack: FakeSlack, db: FeedbackStore) -> None:
+def test_export_status_and_home(slack: FakeSlack, db: Database) -> None:
     answer = admin(slack, "export")
     assert answer.startswith(":incoming_envelope: Sent 1 labelled row as CSV")
     [csv] = slack.wait_for(lambda: [u for u in slack.uploads if u.completed], timeout=15)
     assert csv.channel == f"D{ADMIN}" and csv.filename.endswith(".csv")
     assert csv.data.decode().splitlines() == [
         "text,label",
-        *[f"{t},{lab}" for t, lab in db.corrections()],
+        *[f"{t},{lab}" for t, lab in db.predictions.labelled_rows()],
     ]
 
     status = admin(slack, "status")

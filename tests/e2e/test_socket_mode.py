@@ -32,13 +32,6 @@ TAGGED_NAME_CHANNEL = "C7"  # configured by name (#tagged)
 
 
 @pytest.fixture(scope="module")
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
-        server.set_channel(TAGGED_NAME_CHANNEL, "tagged")
-        yield server
-
-
-@pytest.fixture(scope="module")
 def store(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_store(tiny_model, tmp_path_factory.mktemp("socket-store"))
 
@@ -47,6 +40,7 @@ def store(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def bot(
     fake: FakeSlack, store: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BotProcess]:
+    fake.set_channel(TAGGED_NAME_CHANNEL, "tagged")
     yield from start_socket_bot(
         fake,
         store,

@@ -1,14 +1,19 @@
-"""Start-up failures of the real process: a rejected token, an unreachable Slack."""
+"""Start-up of the real process: a rejected token, an unreachable Slack, a broken database,
+and ``--train-default`` on an empty store (through the same runner as ``/heed-admin retrain``)."""
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.support import bot_env, free_port, make_store
+from bot.database import Database
+from classifier.store import ModelStore
+from tests.e2e.support import BotProcess, bot_env, free_port, make_store
 from tests.support.fakeslack import FakeSlack
 
 pytestmark = pytest.mark.e2e
@@ -65,3 +70,58 @@ def test_a_broken_database_stops_start_up_and_is_kept(tiny_model: Path, tmp_path
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {db} is not a valid Heed database")
     assert db.read_bytes() == before  # never replaced
+
+
+def test_train_default_runs_the_training_child_then_serves(tiny_base: Path, tmp_path: Path) -> None:
+    store = tmp_path / "models"
+    with FakeSlack() as fake:
+        env = bot_env(
+            **fake.env(),
+            HEED_MODEL_DIR=str(store),
+            HEED_DATA_DIR=str(tmp_path / "var"),
+            HEED_BASE_MODEL=str(tiny_base),
+            HEED_RETRAIN_ARGS="--epochs 1 --batch-size 32 --max-length 32",
+        )
+        bot = BotProcess(env, tmp_path / "bot", ("--train-default",))
+        try:
+            bot.wait_until(lambda: fake.connection_count > 0, what="connected", timeout=240)
+        finally:
+            fake.close_connections()
+            assert bot.stop() == 0, bot.log()[-3000:]
+    current = ModelStore(store).current()
+    assert current is not None
+    log = bot.log()
+    assert "training the default model: training on 960 rows" in log
+    assert f"serving model {current}" in log
+    with closing(Database(tmp_path / "var" / "heed.sqlite3")) as db:
+        [job] = db.jobs.recent()
+    assert (job.requested_by, job.status, job.version, job.promoted) == (
+        "--train-default",
+        "succeeded",
+        current,
+        True,
+    )
+
+
+def test_a_failed_train_default_stops_start_up_with_the_reason(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-base"
+    with FakeSlack() as fake:
+        env = bot_env(
+            **fake.env(),
+            HEED_MODEL_DIR=str(tmp_path / "models"),
+            HEED_DATA_DIR=str(tmp_path / "var"),
+            HEED_RETRAIN_ARGS=f"--base {shlex.quote(str(missing))} --epochs 1",
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "--train-default"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: training the default model failed (job 1): ")
+    assert "the base model cannot be loaded" in last
+    assert ModelStore(tmp_path / "models").current() is None
