@@ -30,6 +30,7 @@ from training.evaluate import confusion_matrix_png, evaluate
 from training.finetune import TrainConfig
 from training.pipeline import DEFAULT_SAMPLE, run_train
 from training.progress import Progress
+from training.watchdog import stop_when_stdin_closes
 
 DEFAULTS = TrainConfig()
 
@@ -73,6 +74,11 @@ def _parser() -> ArgumentParser:
     train.add_argument("--promote", action="store_true", help="serve it if not worse than current")
     train.add_argument("--progress", choices=["bar", "jsonl"], default="bar")
     train.add_argument("--json", action="store_true")
+    train.add_argument(
+        "--stop-when-stdin-closes",
+        action="store_true",
+        help="stop as if interrupted when standard input closes (its caller died)",
+    )
 
     ev = sub.add_parser("evaluate", help="score a model on a labelled export")
     ev.add_argument("--model", default="current", help="current, a version or a directory")
@@ -109,6 +115,8 @@ def _device(requested: str | None) -> torch.device:
 
 def _train(args: argparse.Namespace) -> int:
     _validate(args)
+    if args.stop_when_stdin_closes:
+        stop_when_stdin_closes()
     device = _device(args.device)
     config = TrainConfig(
         epochs=args.epochs,
