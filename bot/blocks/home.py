@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from bot.blocks.admin import counts_line, job_line, model_lines, running_line
 from bot.blocks.classify import USAGE
 from bot.blocks.common import Blocks, section, sections
+from bot.slack_api.text import escape_mrkdwn, shorten
 
 if TYPE_CHECKING:
     from bot.database import JobRecord
@@ -22,10 +23,14 @@ def home_view(
     current: Job | None = None,
     jobs: Sequence[JobRecord] = (),
     counts: Mapping[str, int] | None = None,
+    warning: str | None = None,
 ) -> dict:
     """The App Home ``home`` view: model, labels and metrics, auto-tagging, the running job and
-    the last jobs with their outcome, feedback counts, how to use Heed."""
+    the last jobs with their outcome, feedback counts, how to use Heed. ``warning`` (e.g. the
+    serving model is a fallback) goes first."""
     lines = model_lines(version, metadata)
+    if warning:
+        lines.insert(0, f":warning: {escape_mrkdwn(shorten(warning, 600))}")
     where = ", ".join(c if c.startswith("#") else f"<#{c}>" for c in autotag) or "no channels"
     lines.append(f"*Auto-tagging:* {where}")
     if counts is not None:

@@ -38,6 +38,7 @@ def current_home(services: Services) -> dict:
         current=current,
         jobs=jobs[: HOME_JOBS + (1 if current else 0)],
         counts=counts,
+        warning=services.holder.fallback,
     )
 
 

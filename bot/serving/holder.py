@@ -66,6 +66,9 @@ class ModelHolder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._listeners: list[Callable[[Classifier], None]] = []
+        self.fallback: str | None = None
+        """Set when start-up serves an older version because ``current`` cannot be loaded:
+        one line saying which and why (shown in the log and on App Home)."""
 
     def get(self) -> Classifier:
         """The serving classifier; keep the reference for the whole request."""
@@ -85,11 +88,41 @@ class ModelHolder:
         self._listeners.append(callback)
 
     def load(self) -> Classifier:
-        """Load the store's current version (start-up); raises :class:`NoModelError`."""
-        if self.store.current() is None:
+        """Load the store's current version at start-up; raises :class:`NoModelError`.
+
+        When ``current`` cannot be loaded, the newest loadable version of the promotion
+        history is served instead and :attr:`fallback` says so (the pointer is left alone for
+        an operator to fix); only when none loads does the first error propagate.
+        """
+        wanted = self.store.current()
+        if wanted is None:
             raise NoModelError(HOW_TO_TRAIN.format(root=self.store.root))
-        self.reload()
+        try:
+            self.reload()
+        except Exception as exc:
+            self._fall_back(wanted, exc)
         return self.get()
+
+    def _fall_back(self, wanted: str, error: Exception) -> None:
+        """Serve the newest loadable earlier version in the promotion history."""
+        log.error("cannot load the current model %s: %s", wanted, error)
+        earlier = [v for v in reversed(self.store.history()) if v != wanted]
+        for version in earlier:
+            try:
+                fresh = self._loader(version, self.store)
+            except Exception as exc:
+                log.error("cannot load %s either: %s", version, exc)
+                continue
+            with self._reload_lock:
+                self._current, self._failed = fresh, wanted
+            self.fallback = (
+                f"the current model {wanted} cannot be loaded ({type(error).__name__}: "
+                f"{' '.join(str(error).split())[:200]}); serving {version}, the newest loadable "
+                "version in the promotion history, until it is fixed or another is promoted"
+            )
+            log.warning("%s", self.fallback)
+            return
+        raise error
 
     def reload(self) -> bool:
         """Load and swap in the store's current version if it differs; True when swapped.
@@ -110,6 +143,7 @@ class ModelHolder:
                 log.exception("cannot load model %s; still serving %s", wanted, self.version)
                 return False
             previous, self._current, self._failed = self.version, fresh, None
+            self.fallback = None
         log.info("serving model %s (was %s)", fresh.version, previous or "none")
         for callback in list(self._listeners):
             try:

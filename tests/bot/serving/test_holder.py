@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -108,3 +109,32 @@ def test_swap_listeners_failing_do_not_stop_the_swap(tmp_path: Path) -> None:
     holder.on_swap(lambda clf: seen.append(clf.version))
     holder.load()
     assert holder.version == V1 and seen == [V1]
+
+
+def history(root: Path, *versions: str) -> None:
+    """A store whose promotion history is ``versions`` (the last one current)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "history.json").write_text(json.dumps(list(versions)), encoding="utf-8")
+    point(root, versions[-1])
+
+
+def test_an_unloadable_current_falls_back_to_the_newest_loadable_version(tmp_path: Path) -> None:
+    history(tmp_path, V1, V2, V3)
+    holder = holder_for(tmp_path, broken={V3, V2})
+    assert holder.load().version == V1
+    assert holder.loads == [V3, V2, V1]  # type: ignore[attr-defined]
+    assert holder.fallback is not None
+    assert f"the current model {V3} cannot be loaded (OSError: cannot read {V3})" in holder.fallback
+    assert f"serving {V1}" in holder.fallback
+    assert ModelStore(tmp_path).current() == V3  # the pointer is left for an operator
+    assert not holder.reload()  # the broken pointer is not retried until it moves
+    point(tmp_path, V2.replace("bbbbbb", "dddddd"))
+    assert holder.reload() and holder.fallback is None
+
+
+def test_with_nothing_loadable_start_up_fails_with_the_first_error(tmp_path: Path) -> None:
+    history(tmp_path, V1, V2)
+    holder = holder_for(tmp_path, broken={V1, V2})
+    with pytest.raises(OSError, match=f"cannot read {V2}"):
+        holder.load()
+    assert holder.version is None and holder.fallback is None
