@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from classifier.store import ModelNotFoundError, ModelStore
-from classifier.types import EXPLAIN_METHODS, Explanation, Prediction
+from classifier.types import EXPLAIN_METHODS, Explanation, ExplanationUnavailable, Prediction
 
 if TYPE_CHECKING:
     from classifier.model import Classifier
@@ -18,6 +18,7 @@ __all__ = [
     "EXPLAIN_METHODS",
     "Classifier",
     "Explanation",
+    "ExplanationUnavailable",
     "ModelNotFoundError",
     "ModelStore",
     "Prediction",

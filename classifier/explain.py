@@ -5,9 +5,13 @@
 - ``rollout``: attention rollout (Abnar & Zuidema 2020): each layer's head-mean attention
   mixed with the identity for the residual stream, ``0.5 * A + 0.5 * I``, rows renormalised,
   multiplied through the layers; the [CLS] row of the product.
-- ``gradient``: integrated gradients on the embedding layer (Sundararajan et al. 2017) with
-  captum's ``LayerIntegratedGradients``, baseline = [CLS] [PAD]... [SEP]; the positive part of
-  each token's attribution (evidence *for* the predicted class).
+- ``gradient``: integrated gradients (Sundararajan et al. 2017) on the model's own input
+  embeddings (``model.get_input_embeddings()``, whatever the architecture) with captum's
+  ``LayerIntegratedGradients``, baseline = [CLS] [PAD]... [SEP] (``<s> <pad>... </s>`` for
+  XLM-R); the positive part of each token's attribution (evidence *for* the predicted class).
+
+The attention methods need an architecture that returns attention weights; the caller
+(:class:`classifier.model.Classifier`) checks that.
 
 Token scores are merged into the whitespace-separated words the person typed; [CLS], [SEP]
 and padding are dropped and the word weights renormalised to sum to 1.
@@ -94,13 +98,14 @@ def integrated_gradients(
     baseline_ids: torch.Tensor,
     steps: int,
 ) -> torch.Tensor:
-    """The ``gradient`` method: per-token integrated gradients w.r.t. the embeddings."""
+    """The ``gradient`` method: per-token integrated gradients w.r.t. the input embeddings
+    (the word-embedding lookup; positions and the rest of the model are left as they are)."""
     from captum.attr import LayerIntegratedGradients
 
     def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return model(input_ids=ids, attention_mask=mask).logits
 
-    explainer = LayerIntegratedGradients(forward, model.bert.embeddings)
+    explainer = LayerIntegratedGradients(forward, model.get_input_embeddings())
     attributions = explainer.attribute(
         inputs=input_ids,
         baselines=baseline_ids,

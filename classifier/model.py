@@ -1,14 +1,19 @@
-"""Classifier: a fine-tuned BERT loaded once, batched prediction and per-text explanations.
+"""Classifier: a fine-tuned encoder loaded once, batched prediction and per-text explanations.
 
-Prediction runs on the SDPA fast path. Explanations need attention weights, which SDPA does
-not return (transformers 5 gives ``attentions == ()``), so ``explain`` uses an eager twin of
-the model that shares every parameter tensor with it: no second copy of the weights.
+Any architecture ``AutoModelForSequenceClassification`` knows works (BERT, DistilBERT,
+XLM-RoBERTa, DeBERTa, ...). Prediction runs on the SDPA fast path where the architecture has
+one. Explanations need attention weights, which SDPA does not return (transformers 5 gives
+``attentions == ()``), so ``explain`` uses an eager twin of the model that shares every
+parameter tensor with it: no second copy of the weights. An architecture that returns no
+attention weights at all (e.g. FNet) explains with ``gradient`` only; ``attention`` and
+``rollout`` raise :class:`~classifier.types.ExplanationUnavailable`.
 Forward passes are read-only and safe from many threads; the tokenizer and the explainer's
 hooks are guarded by locks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import os
@@ -17,7 +22,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from transformers import AutoTokenizer, BertForSequenceClassification, PreTrainedTokenizerBase
+from transformers import (
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 
 from classifier.encoding import Encoded, collate, encode, length_sorted_batches
 from classifier.explain import (
@@ -30,7 +40,13 @@ from classifier.explain import (
     token_word_index,
 )
 from classifier.store import ModelNotFoundError, ModelStore
-from classifier.types import EXPLAIN_METHODS, Explanation, Prediction
+from classifier.types import (
+    ATTENTION_METHODS,
+    EXPLAIN_METHODS,
+    Explanation,
+    ExplanationUnavailable,
+    Prediction,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,22 +83,45 @@ def pick_device(requested: str | None = None) -> torch.device:
 
 
 def load_model_dir(
-    path: Path, *, attn_implementation: str = "sdpa"
-) -> tuple[BertForSequenceClassification, PreTrainedTokenizerBase]:
-    """Load a fine-tuned model directory (safetensors only) and its tokenizer."""
-    model = BertForSequenceClassification.from_pretrained(
+    path: Path, *, attn_implementation: str | None = None
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a fine-tuned model directory (safetensors only) and its tokenizer.
+
+    Any sequence-classification architecture; without ``attn_implementation`` transformers
+    picks SDPA where the architecture supports it, else eager.
+    """
+    model = AutoModelForSequenceClassification.from_pretrained(
         path, attn_implementation=attn_implementation, use_safetensors=True, local_files_only=True
     )
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     return model, tokenizer
 
 
+def position_limit(model: PreTrainedModel) -> int:
+    """The most tokens (specials included) ``model`` can read in one text.
+
+    ``max_position_embeddings``, less the offset RoBERTa-style embeddings (XLM-R, RoBERTa)
+    start their positions at (``padding_idx + 1``), so XLM-R's 514 gives 512.
+    """
+    limit = int(getattr(model.config, "max_position_embeddings", None) or 512)
+    embeddings = getattr(model.base_model, "embeddings", None)
+    padding_idx = getattr(embeddings, "padding_idx", None)
+    if isinstance(padding_idx, int) and padding_idx >= 0:
+        limit -= padding_idx + 1
+    return limit
+
+
+def architecture(model: torch.nn.Module) -> str:
+    """The model's class name, e.g. ``DistilBertForSequenceClassification`` (for messages)."""
+    return type(model).__name__
+
+
 class Classifier:
-    """Label texts with a fine-tuned BERT and explain single predictions."""
+    """Label texts with a fine-tuned encoder and explain single predictions."""
 
     def __init__(
         self,
-        model: BertForSequenceClassification,
+        model: PreTrainedModel,
         tokenizer: PreTrainedTokenizerBase,
         *,
         version: str,
@@ -95,10 +134,13 @@ class Classifier:
         self.tokenizer = tokenizer
         self.version = version
         self.batch_size = batch_size
-        limit = model.config.max_position_embeddings
+        limit = position_limit(model)
         self.max_length = min(max_length or limit, limit)
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
-        self._eager: BertForSequenceClassification | None = None
+        self.architecture = architecture(model)
+        self._eager: PreTrainedModel | None = None
+        # None until the first explanation shows whether this architecture returns them.
+        self._has_attentions: bool | None = None
         self._explain_lock = threading.Lock()
 
     @classmethod
@@ -151,23 +193,51 @@ class Classifier:
             truncated=truncated,
         )
 
-    def _eager_twin(self) -> BertForSequenceClassification:
-        """A copy of the module tree in eager attention that shares all tensors with ours."""
+    def _eager_twin(self) -> PreTrainedModel:
+        """A copy of the module tree in eager attention that shares all tensors with ours
+        (the model itself when it already runs eager, or has no attention to switch)."""
         if self._eager is None:
+            if getattr(self.model.config, "_attn_implementation", None) == "eager":
+                self._eager = self.model
+                return self._eager
             shared = {id(t): t for t in (*self.model.parameters(), *self.model.buffers())}
             twin = copy.deepcopy(self.model, memo=shared)
-            twin.set_attn_implementation("eager")
+            try:
+                twin.set_attn_implementation("eager")
+            except (ValueError, NotImplementedError) as exc:
+                log.info("%s has no eager attention (%s); explaining with it as is", self, exc)
+                twin = self.model
             self._eager = twin
         return self._eager
+
+    def explain_methods(self) -> tuple[str, ...]:
+        """The methods this model can explain with: all of :data:`EXPLAIN_METHODS`, or only
+        ``gradient`` when the architecture returns no attention weights (one eager pass on a
+        two-word text finds out, the first time it is not yet known)."""
+        if self._has_attentions is None:
+            with contextlib.suppress(ExplanationUnavailable):
+                self.explain("probe text", "attention")
+        if self._has_attentions is False:
+            return tuple(m for m in EXPLAIN_METHODS if m not in ATTENTION_METHODS)
+        return EXPLAIN_METHODS
+
+    def __repr__(self) -> str:
+        return f"Classifier({self.version!r}, {self.architecture})"
 
     def explain(
         self, text: str, method: str = "attention", *, steps: int = DEFAULT_IG_STEPS
     ) -> Explanation:
-        """Predict ``text`` and attribute the prediction to its words with ``method``."""
+        """Predict ``text`` and attribute the prediction to its words with ``method``.
+
+        Raises :class:`ExplanationUnavailable` for ``attention`` or ``rollout`` when the
+        architecture returns no attention weights (``gradient`` always works).
+        """
         if method not in EXPLAIN_METHODS:
             raise ValueError(f"unknown explanation method {method!r}: use one of {EXPLAIN_METHODS}")
         if not text.strip():
             raise ValueError("cannot explain an empty text")
+        if method in ATTENTION_METHODS and self._has_attentions is False:
+            raise ExplanationUnavailable(method, self.architecture)
         row = encode(self.tokenizer, [text], self.max_length)[0]
         words, starts = split_words(text)
         token_words = token_word_index(row.offsets, starts)
@@ -175,7 +245,10 @@ class Classifier:
             model = self._eager_twin()
             with torch.inference_mode():
                 out = self._logits([row], model, output_attentions=True)
-            attentions = [a.float().cpu() for a in out.attentions]
+            attentions = [a.float().cpu() for a in (out.attentions or ()) if a is not None]
+            self._has_attentions = bool(attentions)
+            if method in ATTENTION_METHODS and not attentions:
+                raise ExplanationUnavailable(method, self.architecture)
             probs = out.logits[0].float().softmax(dim=-1).cpu()
             prediction = self._prediction(probs, row.truncated)
             if method == "attention":
@@ -186,7 +259,7 @@ class Classifier:
                 scores = self._gradient(model, row, self.labels.index(prediction.label), steps)
         seen = max((w for w in token_words if w is not None), default=-1) + 1
         words = words[:seen]
-        per_layer = cls_attention_per_layer(attentions)
+        per_layer = cls_attention_per_layer(attentions) if attentions else []
         return Explanation(
             method=method,
             words=words,
@@ -197,7 +270,7 @@ class Classifier:
         )
 
     def _gradient(
-        self, model: BertForSequenceClassification, row: Encoded, target: int, steps: int
+        self, model: PreTrainedModel, row: Encoded, target: int, steps: int
     ) -> torch.Tensor:
         batch = collate([row], self.tokenizer.pad_token_id)
         ids = batch["input_ids"].to(self.device)

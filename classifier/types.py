@@ -5,6 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 EXPLAIN_METHODS = ("attention", "rollout", "gradient")
+ATTENTION_METHODS = ("attention", "rollout")
+
+
+class ExplanationUnavailable(ValueError):
+    """This model cannot give this explanation: its architecture returns no attention
+    weights, so only ``gradient`` works. The message names the method and the architecture."""
+
+    def __init__(self, method: str, architecture: str) -> None:
+        self.method, self.architecture = method, architecture
+        super().__init__(
+            f"the {method} explanation needs attention weights, and this model's architecture "
+            f"({architecture}) returns none; use gradient instead"
+        )
 
 
 @dataclass(frozen=True)

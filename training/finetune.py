@@ -1,4 +1,10 @@
-"""The fine-tuning loop: BERT + linear head, AdamW with linear warm-up/decay, best epoch kept.
+"""The fine-tuning loop: an encoder + classification head, AdamW with linear warm-up/decay,
+best epoch kept.
+
+Any architecture ``AutoModelForSequenceClassification`` knows (BERT, DistilBERT, XLM-R,
+DeBERTa, ...): the word embeddings are found with ``get_input_embeddings()`` and the "head"
+(learning ``head_lr_scale`` times faster) is every parameter outside ``model.base_model``,
+plus the base model's own pooler where it has one (BERT's).
 
 Batches are padded dynamically and grouped by length (HF's ``LengthGroupedSampler`` idea:
 shuffle, cut into mega-batches, sort each by length), so short texts do not pay for long
@@ -18,8 +24,9 @@ from pathlib import Path
 
 import torch
 from transformers import (
+    AutoModelForSequenceClassification,
     AutoTokenizer,
-    BertForSequenceClassification,
+    PreTrainedModel,
     PreTrainedTokenizerBase,
     get_linear_schedule_with_warmup,
 )
@@ -59,7 +66,7 @@ class TrainConfig:
 class TrainOutcome:
     """A trained model with its evaluation on the held-out rows."""
 
-    model: BertForSequenceClassification
+    model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     labels: list[str]
     metrics: dict
@@ -92,9 +99,7 @@ def length_grouped_batches(
     return batches
 
 
-def load_base(
-    base: str, labels: Sequence[str]
-) -> tuple[BertForSequenceClassification, PreTrainedTokenizerBase]:
+def load_base(base: str, labels: Sequence[str]) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """A sequence-classification model for ``labels`` on top of ``base`` (directory or hub id).
 
     A base that already has exactly these labels (an earlier Heed version) keeps its head;
@@ -110,13 +115,13 @@ def load_base(
             same_head = len(previous) == len(labels) and all(
                 previous.get(str(i)) == label for i, label in enumerate(labels)
             )
-        model = BertForSequenceClassification.from_pretrained(
+        # No attn_implementation: SDPA where the architecture has it (DeBERTa does not).
+        model = AutoModelForSequenceClassification.from_pretrained(
             base,
             num_labels=len(labels),
             id2label=id2label,
             label2id={label: i for i, label in id2label.items()},
             ignore_mismatched_sizes=not same_head,
-            attn_implementation="sdpa",
             local_files_only=True,
         )
         tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
@@ -129,15 +134,40 @@ def _summary(metrics: dict) -> dict:
     return {k: metrics[k] for k in ("accuracy", "macro_f1", "per_class")}
 
 
-def parameter_groups(model: BertForSequenceClassification, config: TrainConfig) -> list[dict]:
-    """AdamW groups: no weight decay on biases and LayerNorm; the freshly initialised pooler
-    and head learn ``head_lr_scale`` times faster than the pretrained encoder."""
-    no_decay = ("bias", "LayerNorm.weight")
+def head_prefixes(model: PreTrainedModel) -> tuple[str, ...]:
+    """Name prefixes of the freshly initialised head: every top-level child except the base
+    model (``classifier.``, DistilBERT's ``pre_classifier.``, DeBERTa's ``pooler.``), plus the
+    base model's pooler where it has one (BERT's ``bert.pooler.``)."""
+    prefix = model.base_model_prefix
+    heads = [f"{name}." for name, _ in model.named_children() if name != prefix]
+    if getattr(model.base_model, "pooler", None) is not None and model.base_model is not model:
+        heads.append(f"{prefix}.pooler.")
+    return tuple(heads)
+
+
+def no_decay_names(model: torch.nn.Module) -> set[str]:
+    """Parameters that get no weight decay: biases and every normalisation layer's weights
+    (``LayerNorm``, DistilBERT's ``sa_layer_norm``/``output_layer_norm``, RMS norms)."""
+    names = {name for name, _ in model.named_parameters() if name.endswith("bias")}
+    for module_name, module in model.named_modules():
+        if "norm" in type(module).__name__.lower():
+            names.update(
+                f"{module_name}.{name}" if module_name else name
+                for name, _ in module.named_parameters(recurse=False)
+            )
+    return names
+
+
+def parameter_groups(model: PreTrainedModel, config: TrainConfig) -> list[dict]:
+    """AdamW groups: no weight decay on biases and normalisation layers; the freshly
+    initialised head (:func:`head_prefixes`) learns ``head_lr_scale`` times faster than the
+    pretrained encoder."""
+    heads, no_decay = head_prefixes(model), no_decay_names(model)
     groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
     for name, param in model.named_parameters():
         if param.requires_grad:
-            head = name.startswith(("classifier.", "bert.pooler."))
-            decay = not any(key in name for key in no_decay)
+            head = name.startswith(heads)
+            decay = name not in no_decay
             groups.setdefault((head, decay), []).append(param)
     return [
         {
@@ -176,7 +206,7 @@ def train(
     model.to(device)
     # The 30k x hidden word-embedding matrix is half of a small BERT's weights; leaving it
     # frozen cuts a third of the CPU step time with no accuracy loss (README: runs).
-    model.bert.embeddings.word_embeddings.weight.requires_grad_(not config.freeze_word_embeddings)
+    model.get_input_embeddings().weight.requires_grad_(not config.freeze_word_embeddings)
     label_ids = {label: i for i, label in enumerate(labels)}
     encoded: list[Encoded] = encode(tokenizer, [e.text for e in train_rows], config.max_length)
     targets = torch.tensor([label_ids[e.label] for e in train_rows], dtype=torch.long)
