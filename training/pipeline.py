@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -13,11 +14,17 @@ from pathlib import Path
 import torch
 
 from classifier import Classifier, ModelNotFoundError, ModelStore
-from classifier.base_model import BaseModelError, describe_base_model, resolve_base_model
+from classifier.base_model import (
+    BaseModelError,
+    base_model_hub_id,
+    describe_base_model,
+    resolve_base_model,
+)
 from classifier.store import METADATA_FILE, VERSION_PATTERN
 from training.data import Example, file_sha256, read_exports, stratified_split
 from training.evaluate import confusion_matrix_png, evaluate
-from training.finetune import TrainConfig, train
+from training.finetune import TrainConfig, TrainOutcome, train
+from training.model_card import write_model_card
 from training.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -54,6 +61,33 @@ def resolve_base(base: str | None, store: ModelStore) -> str:
         except ModelNotFoundError as exc:
             raise BaseModelError(f"--base {base}: {exc}") from exc
     return resolve_base_model(base)
+
+
+def data_files(
+    data: Sequence[Path], eval_data: Sequence[Path] | None, rows: Sequence[Example]
+) -> list[dict]:
+    """``heed.json``'s ``data``: each file's path, role, sha256 and the rows read from it."""
+    per_file = Counter(row.source.rpartition(":")[0] for row in rows)
+    return [
+        {
+            "path": str(path),
+            "sha256": file_sha256(Path(path)),
+            "role": role,
+            "rows": per_file.get(str(path), 0),
+        }
+        for role, paths in (("train", data), ("eval", eval_data or []))
+        for path in paths
+    ]
+
+
+def label_counts(
+    outcome: TrainOutcome, train_rows: Sequence[Example], eval_rows: Sequence[Example]
+) -> dict[str, dict[str, int]]:
+    """Rows per label in the training and the eval rows, in the model's label order."""
+    return {
+        role: {label: Counter(r.label for r in rows).get(label, 0) for label in outcome.labels}
+        for role, rows in (("train", train_rows), ("eval", eval_rows))
+    }
 
 
 def promotion_decision(
@@ -100,6 +134,9 @@ def run_train(
     outcome = train(
         train_rows, eval_rows, base=base_path, config=config, device=device, progress=progress
     )
+    explain_methods = Classifier(
+        outcome.model, outcome.tokenizer, version="(probe)", device=device
+    ).explain_methods()
     with store.new_version() as (version, staging):
         outcome.model.save_pretrained(staging)
         outcome.tokenizer.save_pretrained(staging)
@@ -110,14 +147,13 @@ def run_train(
             "version": version,
             "labels": outcome.labels,
             "base_model": describe_base_model(base_path),
-            "data": [
-                {"path": str(p), "sha256": file_sha256(Path(p)), "role": "train"} for p in data
-            ]
-            + [
-                {"path": str(p), "sha256": file_sha256(Path(p)), "role": "eval"}
-                for p in eval_data or []
-            ],
+            "base_model_id": base_model_hub_id(base_path),
+            "architecture": type(outcome.model).__name__,
+            "model_type": outcome.model.config.model_type,
+            "explain_methods": list(explain_methods),
+            "data": data_files(data, eval_data, [*train_rows, *eval_rows]),
             "rows": {"train": len(train_rows), "eval": len(eval_rows)},
+            "label_counts": label_counts(outcome, train_rows, eval_rows),
             "eval_split": "given"
             if eval_data
             else f"stratified {EVAL_FRACTION:.0%} (seed {config.seed})",
@@ -132,6 +168,7 @@ def run_train(
         (staging / METADATA_FILE).write_text(
             json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
         )
+        write_model_card(staging, metadata)
     promoted, decision = False, {}
     if promote:
         promoted, decision = promotion_decision(

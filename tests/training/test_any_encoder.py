@@ -1,11 +1,13 @@
 """Heed is not tied to BERT: tiny random DistilBERT, XLM-RoBERTa and FNet encoders, built
 locally (no download), go through the real ``training`` pipeline, and their versions predict,
-explain (or say clearly which method they cannot) and load in ``transformers.pipeline``."""
+explain (or say clearly which method they cannot), load in ``transformers.pipeline`` and carry
+a model card."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,8 @@ from classifier.types import EXPLAIN_METHODS, ExplanationUnavailable
 from tests.conftest import last_json, make_rows, write_csv
 from tests.tiny_encoders import BUILDERS
 from training.__main__ import main as training_main
+
+yaml = pytest.importorskip("yaml")
 
 TEXT = "The cable   arrived broken, awful!"
 WORDS = ["The", "cable", "arrived", "broken,", "awful!"]
@@ -78,6 +82,8 @@ def test_an_architecture_without_attentions_says_which_methods_it_cannot(trained
         assert "use gradient" in str(caught.value)
     explanation = classifier.explain(TEXT, "gradient")
     assert explanation.words == WORDS and explanation.layer_weights == []
+    meta = json.loads((trained["fnet"][0] / "heed.json").read_text())
+    assert meta["explain_methods"] == ["gradient"]
 
 
 def test_the_cli_says_which_method_an_architecture_cannot(trained, capsys) -> None:
@@ -89,6 +95,23 @@ def test_the_cli_says_which_method_an_architecture_cannot(trained, capsys) -> No
     args = ["predict", TEXT, "--model", version_dir, "--explain", "gradient", "--json"]
     assert classifier_main(args) == 0
     assert last_json(capsys.readouterr().out)["explanation"]["method"] == "gradient"
+
+
+@pytest.mark.parametrize("name", BUILDERS)
+def test_every_version_carries_a_model_card(trained, name: str) -> None:
+    version_dir, result, _ = trained[name]
+    card = (version_dir / "README.md").read_text(encoding="utf-8")
+    _, front, body = card.split("---\n", 2)
+    meta = yaml.safe_load(front)
+    assert meta["library_name"] == "transformers"
+    assert meta["pipeline_tag"] == "text-classification"
+    assert name in meta["tags"]  # the model type: distilbert, xlm-roberta, fnet
+    assert "base_model" not in meta  # a local random directory: origin unknown
+    heed = json.loads((version_dir / "heed.json").read_text())
+    assert heed["data"][0]["rows"] == 90 and heed["data"][0]["sha256"] in body
+    assert f"# Heed text classifier `{result['version']}`" in body
+    assert "![Confusion matrix" in body and "(confusion_matrix.png)" in body
+    assert "| negative |" in body and "hint" in body and "## Intended use" in body
 
 
 @pytest.mark.parametrize("name", WITH_ATTENTIONS)
