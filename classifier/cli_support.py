@@ -1,4 +1,5 @@
-"""Shared plumbing for the command-line entry points: logging, quiet libraries, JSON output."""
+"""Shared plumbing for the command-line entry points: ``.env``, logging, quiet libraries, JSON
+output."""
 
 from __future__ import annotations
 
@@ -6,10 +7,46 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+ENV_FILE_ENV = "HEED_ENV_FILE"
+DEFAULT_ENV_FILE = Path(".env")
+SLACK_PREFIX = "SLACK_"
+
+
+def env_file(path: Path | str | None = None) -> Path:
+    """The ``.env`` file to read: ``path``, else ``$HEED_ENV_FILE``, else ``./.env``."""
+    if path is not None:
+        return Path(path)
+    return Path(os.environ.get(ENV_FILE_ENV) or DEFAULT_ENV_FILE)
+
+
+def load_env(path: Path | str | None = None, *, skip_prefixes: Sequence[str] = ()) -> Path | None:
+    """Read a ``.env`` file into ``os.environ``; the environment wins (a variable already set,
+    even to an empty value, is kept), as with python-dotenv's ``override=False``.
+
+    ``path`` defaults to ``$HEED_ENV_FILE``, else ``./.env``; a missing file is no error.
+    Variables named with one of ``skip_prefixes`` are not taken (the CLIs skip ``SLACK_``:
+    they never need Slack credentials, and the bot's retrain child must run without them).
+    Returns the file read, or None.
+    """
+    from dotenv import dotenv_values
+
+    chosen = env_file(path)
+    if not chosen.is_file():
+        return None
+    for name, value in dotenv_values(chosen).items():
+        if value is None or name in os.environ or name.startswith(tuple(skip_prefixes)):
+            continue
+        os.environ[name] = value
+    return chosen
 
 
 def configure() -> None:
-    """Log to stderr and silence third-party progress bars and load reports."""
+    """Read ``.env`` (:func:`load_env`, without Slack credentials), log to stderr and silence
+    third-party progress bars and load reports."""
+    load_env(skip_prefixes=(SLACK_PREFIX,))
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
