@@ -1,4 +1,5 @@
-"""``python -m bot [--port N] [--train-default] [--env-file PATH]``: run Heed in Slack.
+"""``python -m bot [--port N] [--train-default] [--env-file PATH]``: run Heed in Slack;
+``python -m bot migrate``: bring the database to this Heed's schema.
 
 Socket Mode when ``SLACK_APP_TOKEN`` is set, else HTTP mode on ``--port`` (default 3000,
 requests verified with ``SLACK_SIGNING_SECRET``). Settings come from the environment and a
@@ -43,13 +44,54 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the process exit code."""
-    args = _parser().parse_args(argv)
-    if args.env_file.is_file():
+def _migrate(argv: list[str]) -> int:
+    """``python -m bot migrate [--env-file PATH]``: needs only the database settings."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bot migrate",
+        allow_abbrev=False,
+        description="Bring the database (HEED_DATABASE_URL, else $HEED_DATA_DIR/heed.sqlite3) "
+        "to this Heed's schema. Stop every replica and back the database up first.",
+    )
+    parser.add_argument("--env-file", type=Path, default=Path(".env"), help="default: ./.env")
+    args = parser.parse_args(argv)
+    _load_env(args.env_file)
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.database import migrate
+    from bot.settings import database_url_from_env
+
+    try:
+        url = database_url_from_env(os.environ)
+    except SettingsError as exc:
+        return _fail(str(exc))
+    engine = create_engine(url)
+    shown = engine.url.render_as_string(hide_password=True)
+    try:
+        before, after = migrate.upgrade(engine)
+    except (ValueError, SQLAlchemyError) as exc:
+        why = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+        return _fail(f"cannot migrate {shown}: {why}")
+    finally:
+        engine.dispose()
+    sys.stdout.write(f"{shown}: schema {before or 'none'} -> {after}\n")
+    return 0
+
+
+def _load_env(path: Path) -> None:
+    if path.is_file():
         from dotenv import load_dotenv
 
-        load_dotenv(args.env_file, override=False)
+        load_dotenv(path, override=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["migrate"]:
+        return _migrate(argv[1:])
+    args = _parser().parse_args(argv)
+    _load_env(args.env_file)
     try:
         settings = Settings.from_env(os.environ)
     except SettingsError as exc:

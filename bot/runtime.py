@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from urllib.error import URLError
@@ -20,9 +21,11 @@ from slack_bolt import App
 from slack_bolt.error import BoltError
 
 from bot.app import build_app
-from bot.database import DB_FILENAME, Database, DatabaseError
+from bot.database import Database, DatabaseError
+from bot.handlers.retrain import report_interrupted
 from bot.retrain.jobs import RetrainError
 from bot.retrain.progress import Throttle, describe_progress
+from bot.retrain.reaper import Reaper
 from bot.retrain.runner import RetrainRunner
 from bot.services import Services
 from bot.serving.holder import HOW_TO_TRAIN, ModelHolder
@@ -33,6 +36,8 @@ from classifier.store import ModelNotFoundError, ModelStore
 log = logging.getLogger("bot")
 
 SHUTDOWN_GRACE = 10.0
+REPLICA = f"{socket.gethostname()}:{os.getpid()}"
+"""This process in job rows (which replica runs a job)."""
 TRAIN_PROGRESS_INTERVAL = 5.0
 
 
@@ -50,7 +55,7 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     try:
-        db = Database(settings.data_dir / DB_FILENAME)
+        db = Database(settings.database_url)
     except DatabaseError as exc:
         return _fail(str(exc))
     try:
@@ -62,12 +67,19 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
         services.close()
         return 0
     services.holder.start_watching()
+    reaper = Reaper(
+        db,
+        interval_s=max(1.0, settings.job_lease / 3),
+        on_interrupted=lambda record: report_interrupted(services, app.client, record),
+    )
+    reaper.start()
     log.info(
-        "serving model %s; auto-tagging %s; replies %s; database %s; admins %s",
+        "replica %s serving model %s; auto-tagging %s; replies %s; database %s; admins %s",
+        REPLICA,
         services.holder.version,
         ", ".join(settings.autotag_channels) or "off",
         "private" if settings.private_replies else "in channel",
-        db.path,
+        db.where,
         _admins(settings),
     )
     try:
@@ -76,6 +88,7 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
         else:
             _serve_http(app, host, port, stop)
     finally:
+        reaper.stop()
         services.holder.stop()
         _drain(services)
     log.info("stopped")
@@ -101,6 +114,8 @@ def _start(
         extra_args=settings.retrain_args,
         base=settings.base_model,
         exports_dir=settings.data_dir / "exports",
+        owner=REPLICA,
+        lease_s=settings.job_lease,
     )
     holder = ModelHolder(store, device=settings.device)
     services = Services(settings, holder, db=db, retrain=runner)

@@ -68,6 +68,26 @@ class Services:
         if self.admin is None:
             self.admin = AdminCheck(self.settings.admins, self.settings.admins_from_workspace)
 
+    def first_time(self, event_id: str | None, channel: str, ts: str | None) -> bool:
+        """True for the first delivery of a message event to any replica; False for a
+        redelivery (same ``event_id``) or the same message under another event id.
+
+        The keys are claimed in the database with an insert only one replica can win, so the
+        answer survives restarts and holds across replicas; this replica's own cache answers
+        repeats without a round trip. When the database cannot be reached the local cache
+        decides alone (a message may then be tagged by two replicas, never by none).
+        """
+        keys = [f"event:{event_id}" if event_id else None, f"message:{channel}:{ts}"]
+        if not self.seen.first_time(*keys):
+            return False
+        if self.db is None:
+            return True
+        try:
+            return self.db.events.claim([k for k in keys if k is not None])
+        except Exception:
+            log.exception("cannot claim event %s in the database; deduplicating locally", keys)
+            return True
+
     def _predict_batch(self, texts: list[str]) -> list[Prediction]:
         predictions = self.holder.get().predict(texts)
         log.info("auto-tag: classified a batch of %d message(s)", len(texts))

@@ -14,6 +14,9 @@ from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlparse
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from classifier.types import EXPLAIN_METHODS
 
 SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
@@ -68,6 +71,9 @@ class Settings:
     private_replies: bool = False
     explain_method: str = "gradient"  # most faithful within budget: README, Benchmarks
     log_level: str = "INFO"
+    database_url: str = field(default="", repr=False)
+    """``HEED_DATABASE_URL`` (its password is a secret), else SQLite under ``data_dir``."""
+    job_lease: float = 30.0
 
     @property
     def socket_mode(self) -> bool:
@@ -76,7 +82,9 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """The secret values, for log redaction."""
-        return [s for s in (self.bot_token, self.app_token, self.signing_secret) if s]
+        password = make_url(self.database_url).password if self.database_url else None
+        values = (self.bot_token, self.app_token, self.signing_secret, password)
+        return [str(s) for s in values if s]
 
     def emoji_for(self, label: str) -> str | None:
         """The reaction for ``label``: its mapping, else the ``*`` default (None = no reaction)."""
@@ -126,7 +134,38 @@ class Settings:
             private_replies=reader.boolean("HEED_PRIVATE_REPLIES", False),
             explain_method=reader.method("HEED_EXPLAIN_METHOD", "gradient"),
             log_level=reader.log_level("HEED_LOG_LEVEL", "INFO"),
+            database_url=database_url_from_env(env),
+            job_lease=reader.number(
+                "HEED_JOB_LEASE", 30.0, lambda x: 1 <= x <= 3600, "between 1 and 3600 seconds"
+            ),
         )
+
+
+def database_url_from_env(env: Mapping[str, str]) -> str:
+    """``HEED_DATABASE_URL`` checked (SQLite or PostgreSQL through psycopg 3), else the SQLite
+    file ``$HEED_DATA_DIR/heed.sqlite3``; raises :class:`SettingsError` without ever showing
+    the URL's password."""
+    name = "HEED_DATABASE_URL"
+    value = (env.get(name) or "").strip()
+    if not value:
+        data_dir = _Reader(env).directory("HEED_DATA_DIR", "var")
+        return f"sqlite:///{data_dir / 'heed.sqlite3'}"
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise SettingsError(
+            name, "must be a URL like postgresql+psycopg://USER:PASSWORD@HOST:5432/DB"
+        ) from None
+    shown = url.render_as_string(hide_password=True)
+    if url.drivername == "postgresql":  # psycopg 3 is the driver Heed installs
+        url = url.set(drivername="postgresql+psycopg")
+    if url.drivername not in ("sqlite", "postgresql+psycopg"):
+        raise SettingsError(
+            name, f"must be sqlite:///PATH or postgresql+psycopg://…, got {_show(shown)}"
+        )
+    if not url.database:
+        raise SettingsError(name, f"names no database: {_show(shown)}")
+    return url.render_as_string(hide_password=False)
 
 
 def _show(value: str, limit: int = 60) -> str:

@@ -10,29 +10,28 @@ interrupts itself exactly as Ctrl-C would: no half-written version, no promotion
 from __future__ import annotations
 
 import logging
+import os
 import signal
-import sys
 import threading
-from typing import BinaryIO
 
 log = logging.getLogger(__name__)
 
 
-def _watch(stream: BinaryIO) -> None:
+def _watch(fd: int) -> None:
+    # os.read on the bare descriptor: a daemon thread blocked in sys.stdin's buffered reader
+    # would make the interpreter abort at exit (it cannot take that reader's lock).
     try:
-        while stream.read(4096):
+        while os.read(fd, 4096):
             pass
-    except (OSError, ValueError):
+    except OSError:
         pass
     log.warning("standard input closed (the process that started training is gone): stopping")
     signal.raise_signal(signal.SIGINT)
 
 
-def stop_when_stdin_closes(stream: BinaryIO | None = None) -> threading.Thread:
-    """Start a daemon thread that sends this process SIGINT once ``stream`` (default: the
-    binary standard input) reaches end-of-file; returns the thread."""
-    thread = threading.Thread(
-        target=_watch, args=(stream or sys.stdin.buffer,), name="stdin-watchdog", daemon=True
-    )
+def stop_when_stdin_closes(fd: int = 0) -> threading.Thread:
+    """Start a daemon thread that sends this process SIGINT once the file descriptor ``fd``
+    (default: standard input) reaches end-of-file; returns the thread."""
+    thread = threading.Thread(target=_watch, args=(fd,), name="stdin-watchdog", daemon=True)
     thread.start()
     return thread

@@ -22,7 +22,7 @@ from bot.slack_api.text import escape_mrkdwn, shorten
 
 if TYPE_CHECKING:
     from bot.database import JobRecord
-    from bot.retrain.jobs import Job
+    from bot.retrain.jobs import RunningJob
 
 ADMIN_USAGE = (
     "Usage: `/heed-admin retrain | status | rollback | export | help`\n"
@@ -118,7 +118,7 @@ def job_line(job: JobRecord) -> str:
     return f"{icon} {head}: {job.status.replace('_', ' ')}" + (f": {message}" if message else "")
 
 
-def running_line(job: Job, now: datetime | None = None) -> str:
+def running_line(job: RunningJob, now: datetime | None = None) -> str:
     """The running job: who started it, when, and its newest progress."""
     now = now or datetime.now(UTC)
     elapsed = max(0.0, (now - job.started).total_seconds())
@@ -128,7 +128,7 @@ def running_line(job: Job, now: datetime | None = None) -> str:
     )
 
 
-def already_running(job: Job) -> str:
+def already_running(job: RunningJob) -> str:
     """The answer to a second ``retrain`` while one runs."""
     return (
         f":hourglass: A job is already running (#{job.id}, started by {who(job.requested_by)} "
@@ -151,7 +151,7 @@ def status_blocks(
     version: str | None,
     metadata: Mapping[str, Any],
     *,
-    current: Job | None,
+    current: RunningJob | None,
     jobs: Sequence[JobRecord],
     counts: Mapping[str, int] | None = None,
     train_data: Sequence[str] = (),

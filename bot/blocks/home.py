@@ -12,7 +12,7 @@ from bot.slack_api.text import escape_mrkdwn, shorten
 
 if TYPE_CHECKING:
     from bot.database import JobRecord
-    from bot.retrain.jobs import Job
+    from bot.retrain.jobs import RunningJob
 
 
 def home_view(
@@ -20,7 +20,7 @@ def home_view(
     metadata: Mapping[str, Any],
     autotag: Sequence[str],
     *,
-    current: Job | None = None,
+    current: RunningJob | None = None,
     jobs: Sequence[JobRecord] = (),
     counts: Mapping[str, int] | None = None,
     warning: str | None = None,

@@ -9,6 +9,7 @@ from bot.blocks.common import Blocks, code_sections, one_line, percent, plural, 
 from bot.slack_api.text import escape_mrkdwn
 
 if TYPE_CHECKING:
+    from bot.database import JobRecord
     from bot.retrain.jobs import JobResult
 
 IN_DM_NOTE = (
@@ -38,6 +39,16 @@ def retrain_failed(result: JobResult, requested_by: str | None, serving: str | N
     return (
         f":x: {who(requested_by)} retraining job #{result.job_id} {status}: "
         f"{escape_mrkdwn(reason)}{tail}"
+    )
+
+
+def retrain_interrupted(record: JobRecord, serving: str | None) -> str:
+    """One line for a job whose replica died: it is over, nothing was promoted by it."""
+    where = f" on replica `{escape_mrkdwn(record.owner)}`" if record.owner else ""
+    return (
+        f":x: {who(record.requested_by)} retraining job #{record.id} was interrupted: the "
+        f"replica running it{where} stopped; no version was promoted by it and the serving "
+        f"model is unchanged (`{serving}`). Start it again with `/heed-admin retrain`."
     )
 
 

@@ -1,17 +1,28 @@
-"""The bot's database: predictions and answers, retraining jobs, the audit log."""
+"""The bot's database: predictions and answers, retraining jobs, event keys, the audit log."""
 
-from bot.database.connection import DB_FILENAME, Database, DatabaseError, default_path
+from bot.database.connection import (
+    DB_FILENAME,
+    MIGRATE_COMMAND,
+    Database,
+    DatabaseError,
+    database_url,
+    default_path,
+)
+from bot.database.jobs import JobConflict
 from bot.database.predictions import PredictionNotFoundError
 from bot.database.records import Answer, AuditEntry, JobRecord, Prediction
 
 __all__ = [
     "DB_FILENAME",
+    "MIGRATE_COMMAND",
     "Answer",
     "AuditEntry",
     "Database",
     "DatabaseError",
+    "JobConflict",
     "JobRecord",
     "Prediction",
     "PredictionNotFoundError",
+    "database_url",
     "default_path",
 ]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy import insert, select
+
 from bot.database.records import AuditEntry, audit_from, now
+from bot.database.schema import audit_log
 
 if TYPE_CHECKING:
     from bot.database.connection import Database
@@ -19,13 +22,22 @@ class AuditLog:
     def record(self, user: str | None, action: str, allowed: bool, detail: str = "") -> int:
         """Append one attempt at an admin action (allowed or refused); returns its id."""
         with self._db.write() as conn:
-            cursor = conn.execute(
-                "INSERT INTO audit_log (time, user, action, allowed, detail) VALUES (?,?,?,?,?)",
-                (now(), user, action, int(bool(allowed)), detail or ""),
+            return int(
+                conn.execute(
+                    insert(audit_log)
+                    .values(
+                        time=now(),
+                        user=user,
+                        action=action,
+                        allowed=int(bool(allowed)),
+                        detail=detail or "",
+                    )
+                    .returning(audit_log.c.id)
+                ).scalar_one()
             )
-            return int(cursor.lastrowid)
 
     def recent(self, n: int = 50) -> list[AuditEntry]:
         """The last ``n`` audit entries, newest first."""
-        rows = self._db.read("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (max(0, n),))
-        return [audit_from(r) for r in rows]
+        query = select(audit_log).order_by(audit_log.c.id.desc()).limit(max(0, n))
+        with self._db.read() as conn:
+            return [audit_from(r) for r in conn.execute(query).mappings()]

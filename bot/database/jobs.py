@@ -1,16 +1,37 @@
-"""Retraining jobs as stored: started, finished, listed; stale ones failed at start-up."""
+"""Retraining jobs: claimed cluster-wide, kept alive by a lease, finished, listed.
+
+At most one job runs across every replica: a running job holds ``running_slot = 1`` and the
+column is unique, so a second claim fails in the database itself, whichever replica makes it.
+The replica running a job renews ``lease_expires``; a job whose lease expired is marked
+``interrupted`` (its replica died) by the next claim or by any replica's reaper. Lease times
+come from each replica's UTC clock: keep the hosts' clocks in sync (NTP), as for any lease.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
 from bot.database.records import JobRecord, job_from, now
-from bot.database.schema import FINAL_JOB_STATUSES
+from bot.database.schema import FINAL_JOB_STATUSES, jobs
 
 if TYPE_CHECKING:
     from bot.database.connection import Database
+
+EXPIRED = "interrupted: its replica stopped renewing the lease"
+
+
+class JobConflict(RuntimeError):
+    """Another job is running somewhere in the cluster; ``existing`` is its row."""
+
+    def __init__(self, existing: JobRecord) -> None:
+        self.existing = existing
+        super().__init__(f"job {existing.id} is already running (replica {existing.owner})")
 
 
 class Jobs:
@@ -19,78 +40,136 @@ class Jobs:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def start(
+    def claim(
         self,
         kind: str,
         requested_by: str | None,
         *,
+        owner: str,
+        lease: timedelta,
         channel: str | None = None,
         message_ts: str | None = None,
     ) -> JobRecord:
-        """Record a new running job and return it."""
+        """Start a job owned by ``owner`` unless one runs anywhere; raises
+        :class:`JobConflict` (with the running job's row) when one does. Running jobs whose
+        lease expired are marked interrupted first."""
         started = now()
-        with self._db.write() as conn:
-            cursor = conn.execute(
-                "INSERT INTO jobs (kind, requested_by, created, started, status, channel, "
-                "message_ts) VALUES (?,?,?,?,?,?,?)",
-                (kind, requested_by, started, started, "running", channel, message_ts),
-            )
-            job_id = int(cursor.lastrowid)
+        try:
+            with self._db.write() as conn:
+                _expire(conn)
+                job_id = conn.execute(
+                    insert(jobs)
+                    .values(
+                        kind=kind,
+                        requested_by=requested_by,
+                        created=started,
+                        started=started,
+                        status="running",
+                        channel=channel,
+                        message_ts=message_ts,
+                        owner=owner,
+                        lease_expires=now(lease),
+                        running_slot=1,
+                    )
+                    .returning(jobs.c.id)
+                ).scalar_one()
+        except IntegrityError:
+            existing = self.running()
+            if existing is None:  # it finished in between: try once more
+                return self.claim(
+                    kind,
+                    requested_by,
+                    owner=owner,
+                    lease=lease,
+                    channel=channel,
+                    message_ts=message_ts,
+                )
+            raise JobConflict(existing) from None
         return self.get(job_id)
+
+    def renew(self, job_id: int, owner: str, lease: timedelta, progress: str | None = None) -> bool:
+        """Extend the lease of a job still running and owned by ``owner`` (and store its
+        newest progress line); False when it is not (another replica expired it)."""
+        values: dict[str, Any] = {"lease_expires": now(lease)}
+        if progress is not None:
+            values["progress"] = progress[:500]
+        with self._db.write() as conn:
+            done = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.owner == owner, jobs.c.status == "running")
+                .values(**values)
+            )
+            return done.rowcount == 1
+
+    def expire_stale(self) -> list[JobRecord]:
+        """Mark running jobs whose lease expired as interrupted; the jobs this call marked
+        (of several replicas calling at once, each job is returned to one)."""
+        with self._db.write() as conn:
+            ids = _expire(conn)
+        return [self.get(job_id) for job_id in ids]
+
+    def running(self) -> JobRecord | None:
+        """The running job, or None."""
+        with self._db.read() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.running_slot == 1)).mappings().first()
+        return job_from(row) if row is not None else None
 
     def finish(
         self,
         job_id: int,
         status: str,
         *,
+        owner: str | None = None,
         version: str | None = None,
         promoted: bool | None = None,
         metrics: Mapping[str, Any] | None = None,
         message: str | None = None,
     ) -> JobRecord:
-        """Record a job's outcome (succeeded, failed, cancelled or timed_out)."""
+        """Record a job's outcome and free the running slot. With ``owner``, only a job still
+        running under that owner is changed (a job another replica already declared
+        interrupted stays so); the stored row is returned either way."""
         if status not in FINAL_JOB_STATUSES:
             raise ValueError(f"a job finishes as one of {FINAL_JOB_STATUSES}, not {status!r}")
+        values: dict[str, Any] = {"status": status, "finished": now(), "running_slot": None}
+        if version is not None:
+            values["version"] = version
+        if promoted is not None:
+            values["promoted"] = int(promoted)
+        if metrics is not None:
+            values["metrics"] = json.dumps(dict(metrics))
+        if message is not None:
+            values["message"] = message
+        where = [jobs.c.id == job_id]
+        if owner is not None:
+            where += [jobs.c.owner == owner, jobs.c.status == "running"]
         with self._db.write() as conn:
-            cursor = conn.execute(
-                "UPDATE jobs SET status = ?, finished = ?, version = COALESCE(?, version), "
-                "promoted = COALESCE(?, promoted), metrics = COALESCE(?, metrics), "
-                "message = COALESCE(?, message) WHERE id = ?",
-                (
-                    status,
-                    now(),
-                    version,
-                    None if promoted is None else int(promoted),
-                    json.dumps(dict(metrics)) if metrics is not None else None,
-                    message,
-                    job_id,
-                ),
-            )
-            if cursor.rowcount == 0:
-                raise LookupError(f"no job with id {job_id}")
+            conn.execute(update(jobs).where(*where).values(**values))
         return self.get(job_id)
 
     def get(self, job_id: int) -> JobRecord:
         """The job with this id (``LookupError`` when there is none)."""
-        rows = self._db.read("SELECT * FROM jobs WHERE id = ?", (job_id,))
-        if not rows:
+        with self._db.read() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+        if row is None:
             raise LookupError(f"no job with id {job_id}")
-        return job_from(rows[0])
+        return job_from(row)
 
     def recent(self, n: int = 5) -> list[JobRecord]:
         """The last ``n`` jobs, newest first."""
-        rows = self._db.read("SELECT * FROM jobs ORDER BY id DESC LIMIT ?", (max(0, n),))
-        return [job_from(r) for r in rows]
+        query = select(jobs).order_by(jobs.c.id.desc()).limit(max(0, n))
+        with self._db.read() as conn:
+            return [job_from(r) for r in conn.execute(query).mappings()]
 
-    def fail_stale(self, message: str = "interrupted: the bot stopped while this job ran") -> int:
-        """Mark running jobs left by a previous run of the bot as failed; returns how many.
 
-        Call once at start-up, before any job starts in this process.
-        """
-        with self._db.write() as conn:
-            cursor = conn.execute(
-                "UPDATE jobs SET status = 'failed', finished = ?, message = ? "
-                "WHERE status = 'running'",
-                (now(), message),
-            )
-            return cursor.rowcount
+def _expire(conn: Connection) -> list[int]:
+    """Mark running jobs with an expired lease interrupted; their ids."""
+    stamp = now()
+    ids = list(
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.status == "running", jobs.c.lease_expires < stamp)
+            .values(status="interrupted", finished=stamp, message=EXPIRED, running_slot=None)
+            .returning(jobs.c.id)
+        ).scalars()
+    )
+    return ids

@@ -10,10 +10,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from sqlalchemy import insert, select
+from sqlalchemy import text as sql
+
 from bot.database.records import Answer, Prediction, answer_from, now, prediction_from
+from bot.database.schema import predictions
 
 if TYPE_CHECKING:
     from bot.database.connection import Database
+
+
+_ANSWERS = (
+    "SELECT f.*, p.label FROM feedback f JOIN predictions p ON p.id = f.prediction_id "
+    "WHERE f.prediction_id = :pid"
+)
 
 
 class PredictionNotFoundError(LookupError):
@@ -42,40 +52,47 @@ class Predictions:
         """Store one prediction the bot made; returns its id (put it in the feedback buttons)."""
         if not label:
             raise ValueError("a prediction needs a label")
+        row = {
+            "created": now(),
+            "channel": channel,
+            "user": user,
+            "text": text,
+            "label": label,
+            "confidence": confidence,
+            "scores": json.dumps(dict(scores or {})),
+            "model_version": model_version,
+            "method": method,
+            "message_ts": message_ts,
+        }
         with self._db.write() as conn:
-            cursor = conn.execute(
-                "INSERT INTO predictions (created, channel, user, text, label, confidence, "
-                "scores, model_version, method, message_ts) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    now(),
-                    channel,
-                    user,
-                    text,
-                    label,
-                    confidence,
-                    json.dumps(dict(scores or {})),
-                    model_version,
-                    method,
-                    message_ts,
-                ),
+            return int(
+                conn.execute(
+                    insert(predictions).values(**row).returning(predictions.c.id)
+                ).scalar_one()
             )
-            return int(cursor.lastrowid)
 
     def set_message(self, prediction_id: int, *, channel: str | None, message_ts: str) -> None:
         """Remember where the reply was posted (known only after ``chat.postMessage``)."""
         with self._db.write() as conn:
             cursor = conn.execute(
-                "UPDATE predictions SET channel = COALESCE(?, channel), message_ts = ? "
-                "WHERE id = ?",
-                (channel, message_ts, prediction_id),
+                sql(
+                    "UPDATE predictions SET channel = COALESCE(:channel, channel), "
+                    "message_ts = :ts WHERE id = :id"
+                ),
+                {"channel": channel, "ts": message_ts, "id": prediction_id},
             )
             if cursor.rowcount == 0:
                 raise PredictionNotFoundError(f"no prediction with id {prediction_id}")
 
     def get(self, prediction_id: int) -> Prediction | None:
         """The prediction with this id, or None."""
-        rows = self._db.read("SELECT * FROM predictions WHERE id = ?", (prediction_id,))
-        return prediction_from(rows[0]) if rows else None
+        with self._db.read() as conn:
+            row = (
+                conn.execute(select(predictions).where(predictions.c.id == prediction_id))
+                .mappings()
+                .first()
+            )
+        return prediction_from(row) if row is not None else None
 
     def record_answer(
         self, prediction_id: int, user: str, chosen_label: str, *, user_name: str | None = None
@@ -93,50 +110,46 @@ class Predictions:
             raise ValueError("feedback needs a user")
         with self._db.write() as conn:
             predicted = conn.execute(
-                "SELECT label FROM predictions WHERE id = ?", (prediction_id,)
-            ).fetchone()
+                select(predictions.c.label).where(predictions.c.id == prediction_id)
+            ).scalar()
             if predicted is None:
                 raise PredictionNotFoundError(f"no prediction with id {prediction_id}")
+            key = {"pid": prediction_id, "user": user}
             replaced = (
                 conn.execute(
-                    "SELECT 1 FROM feedback WHERE prediction_id = ? AND user = ?",
-                    (prediction_id, user),
-                ).fetchone()
+                    sql('SELECT 1 FROM feedback WHERE prediction_id = :pid AND "user" = :user'),
+                    key,
+                ).first()
                 is not None
             )
-            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM feedback").fetchone()[0]
+            seq = conn.execute(sql("SELECT COALESCE(MAX(seq), 0) + 1 FROM feedback")).scalar()
             conn.execute(
-                "INSERT INTO feedback (prediction_id, user, user_name, created, chosen_label, "
-                "is_correction, seq) VALUES (?,?,?,?,?,?,?) "
-                "ON CONFLICT (prediction_id, user) DO UPDATE SET "
-                "user_name = COALESCE(excluded.user_name, feedback.user_name), "
-                "created = excluded.created, chosen_label = excluded.chosen_label, "
-                "is_correction = excluded.is_correction, seq = excluded.seq",
-                (
-                    prediction_id,
-                    user,
-                    user_name,
-                    now(),
-                    chosen_label,
-                    int(chosen_label != predicted["label"]),
-                    seq,
+                sql(
+                    'INSERT INTO feedback (prediction_id, "user", user_name, created, '
+                    "chosen_label, is_correction, seq) "
+                    "VALUES (:pid, :user, :name, :created, :label, :correction, :seq) "
+                    'ON CONFLICT (prediction_id, "user") DO UPDATE SET '
+                    "user_name = COALESCE(excluded.user_name, feedback.user_name), "
+                    "created = excluded.created, chosen_label = excluded.chosen_label, "
+                    "is_correction = excluded.is_correction, seq = excluded.seq"
                 ),
+                {
+                    **key,
+                    "name": user_name,
+                    "created": now(),
+                    "label": chosen_label,
+                    "correction": int(chosen_label != predicted),
+                    "seq": seq,
+                },
             )
-            row = conn.execute(
-                "SELECT f.*, p.label FROM feedback f JOIN predictions p ON p.id = f.prediction_id "
-                "WHERE f.prediction_id = ? AND f.user = ?",
-                (prediction_id, user),
-            ).fetchone()
+            row = conn.execute(sql(f'{_ANSWERS} AND f."user" = :user'), key).mappings().one()
             return answer_from(row, replaced)
 
     def answers_for(self, prediction_id: int) -> list[Answer]:
         """Every user's current answer about a prediction, oldest first."""
-        rows = self._db.read(
-            "SELECT f.*, p.label FROM feedback f JOIN predictions p ON p.id = f.prediction_id "
-            "WHERE f.prediction_id = ? ORDER BY f.seq",
-            (prediction_id,),
-        )
-        return [answer_from(r) for r in rows]
+        with self._db.read() as conn:
+            rows = conn.execute(sql(f"{_ANSWERS} ORDER BY f.seq"), {"pid": prediction_id})
+            return [answer_from(r) for r in rows.mappings()]
 
     def labelled_rows(self) -> list[tuple[str, str]]:
         """The labelled rows for retraining, as ``(text, label)``, oldest prediction first.
@@ -148,26 +161,33 @@ class Predictions:
         one people saw and did not dispute. Rows with blank text are skipped, so the export
         always passes ``training.data`` validation.
         """
-        rows = self._db.read(
-            "SELECT p.text, f.chosen_label FROM feedback f "
-            "JOIN predictions p ON p.id = f.prediction_id "
-            "WHERE f.seq = "
-            "(SELECT MAX(seq) FROM feedback g WHERE g.prediction_id = f.prediction_id) "
-            "ORDER BY p.id"
-        )
+        with self._db.read() as conn:
+            rows = conn.execute(
+                sql(
+                    "SELECT p.text, f.chosen_label FROM feedback f "
+                    "JOIN predictions p ON p.id = f.prediction_id "
+                    "WHERE f.seq = "
+                    "(SELECT MAX(seq) FROM feedback g WHERE g.prediction_id = f.prediction_id) "
+                    "ORDER BY p.id"
+                )
+            ).all()
         return [(r[0], r[1]) for r in rows if r[0].strip() and r[1].strip()]
 
     def counts(self) -> dict[str, int]:
         """``answers`` (all users), ``corrections`` and ``confirmations``, ``labelled_rows``."""
-        row = self._db.read(
-            "SELECT COUNT(*), COALESCE(SUM(is_correction), 0), "
-            "COUNT(DISTINCT prediction_id) FROM feedback"
-        )[0]
+        with self._db.read() as conn:
+            row = conn.execute(
+                sql(
+                    "SELECT COUNT(*), COALESCE(SUM(is_correction), 0), "
+                    "COUNT(DISTINCT prediction_id) FROM feedback"
+                )
+            ).one()
+        answers, corrections, labelled = (int(v) for v in row)
         return {
-            "answers": row[0],
-            "corrections": row[1],
-            "confirmations": row[0] - row[1],
-            "labelled_rows": row[2],
+            "answers": answers,
+            "corrections": corrections,
+            "confirmations": answers - corrections,
+            "labelled_rows": labelled,
         }
 
     def export_csv(self, target: Path | str | IO[str]) -> int:

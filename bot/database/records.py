@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.database.schema import ACTIVE_JOB_STATUSES
 
-
-def now() -> str:
-    """The current UTC time as stored (ISO 8601, microseconds)."""
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+def now(after: timedelta = timedelta(0)) -> str:
+    """The current UTC time (plus ``after``) as stored: ISO 8601 with microseconds, one
+    fixed width, so stored times compare correctly as text."""
+    return (datetime.now(UTC) + after).isoformat(timespec="microseconds")
 
 
 def _time(value: str | None) -> datetime | None:
@@ -69,11 +68,16 @@ class JobRecord:
     message: str | None
     channel: str | None
     message_ts: str | None
+    owner: str | None = None
+    """The replica running (or that ran) the job."""
+    lease_expires: datetime | None = None
+    progress: str | None = None
+    """The newest progress line its replica stored."""
 
     @property
     def active(self) -> bool:
         """Still running."""
-        return self.status in ACTIVE_JOB_STATUSES
+        return self.status == "running"
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,7 @@ class AuditEntry:
     detail: str
 
 
-def prediction_from(row: sqlite3.Row) -> Prediction:
+def prediction_from(row: Mapping[str, Any]) -> Prediction:
     """A :class:`Prediction` from a ``predictions`` row."""
     return Prediction(
         id=row["id"],
@@ -105,7 +109,7 @@ def prediction_from(row: sqlite3.Row) -> Prediction:
     )
 
 
-def answer_from(row: sqlite3.Row, replaced: bool = False) -> Answer:
+def answer_from(row: Mapping[str, Any], replaced: bool = False) -> Answer:
     """An :class:`Answer` from a ``feedback`` row joined with its prediction's ``label``."""
     return Answer(
         prediction_id=row["prediction_id"],
@@ -119,7 +123,7 @@ def answer_from(row: sqlite3.Row, replaced: bool = False) -> Answer:
     )
 
 
-def job_from(row: sqlite3.Row) -> JobRecord:
+def job_from(row: Mapping[str, Any]) -> JobRecord:
     """A :class:`JobRecord` from a ``jobs`` row."""
     return JobRecord(
         id=row["id"],
@@ -135,10 +139,13 @@ def job_from(row: sqlite3.Row) -> JobRecord:
         message=row["message"],
         channel=row["channel"],
         message_ts=row["message_ts"],
+        owner=row["owner"],
+        lease_expires=_time(row["lease_expires"]),
+        progress=row["progress"],
     )
 
 
-def audit_from(row: sqlite3.Row) -> AuditEntry:
+def audit_from(row: Mapping[str, Any]) -> AuditEntry:
     """An :class:`AuditEntry` from an ``audit_log`` row."""
     return AuditEntry(
         id=row["id"],

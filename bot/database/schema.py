@@ -1,68 +1,106 @@
-"""The database schema: numbered migrations (append only) and the job statuses."""
+"""The database schema at the newest revision, as SQLAlchemy tables, and the job statuses.
+
+Changes go through Alembic revisions in :mod:`bot.database.migrations` (append only); these
+tables describe what the newest revision leaves, for the queries. Times are stored as ISO 8601
+UTC strings of one fixed width, so they sort and compare as text on every backend.
+"""
 
 from __future__ import annotations
 
-JOB_STATUSES = ("running", "succeeded", "failed", "cancelled", "timed_out")
-ACTIVE_JOB_STATUSES = ("running",)
-FINAL_JOB_STATUSES = ("succeeded", "failed", "cancelled", "timed_out")
-
-# Each entry upgrades the schema by one version; never edit a released entry, append a new one.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE predictions (
-        id            INTEGER PRIMARY KEY AUTOINCREMENT,
-        created       TEXT    NOT NULL,
-        channel       TEXT,
-        user          TEXT,
-        text          TEXT    NOT NULL,
-        label         TEXT    NOT NULL,
-        confidence    REAL,
-        scores        TEXT    NOT NULL DEFAULT '{}',
-        model_version TEXT,
-        method        TEXT,
-        message_ts    TEXT
-    );
-    CREATE INDEX predictions_message ON predictions (channel, message_ts);
-
-    CREATE TABLE feedback (
-        id            INTEGER PRIMARY KEY AUTOINCREMENT,
-        prediction_id INTEGER NOT NULL REFERENCES predictions (id) ON DELETE CASCADE,
-        user          TEXT    NOT NULL,
-        user_name     TEXT,
-        created       TEXT    NOT NULL,
-        chosen_label  TEXT    NOT NULL,
-        is_correction INTEGER NOT NULL CHECK (is_correction IN (0, 1)),
-        seq           INTEGER NOT NULL,
-        UNIQUE (prediction_id, user)
-    );
-    CREATE INDEX feedback_latest ON feedback (prediction_id, seq);
-
-    CREATE TABLE jobs (
-        id           INTEGER PRIMARY KEY AUTOINCREMENT,
-        kind         TEXT    NOT NULL,
-        requested_by TEXT,
-        created      TEXT    NOT NULL,
-        started      TEXT,
-        finished     TEXT,
-        status       TEXT    NOT NULL CHECK (status IN
-                         ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out')),
-        version      TEXT,
-        promoted     INTEGER CHECK (promoted IN (0, 1)),
-        metrics      TEXT,
-        message      TEXT,
-        channel      TEXT,
-        message_ts   TEXT
-    );
-    CREATE INDEX jobs_status ON jobs (status);
-
-    CREATE TABLE audit_log (
-        id       INTEGER PRIMARY KEY AUTOINCREMENT,
-        time     TEXT    NOT NULL,
-        user     TEXT,
-        action   TEXT    NOT NULL,
-        allowed  INTEGER NOT NULL CHECK (allowed IN (0, 1)),
-        detail   TEXT    NOT NULL DEFAULT ''
-    );
-    """,
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
 )
-SCHEMA_VERSION = len(MIGRATIONS)
+
+JOB_STATUSES = ("running", "succeeded", "failed", "cancelled", "timed_out", "interrupted")
+FINAL_JOB_STATUSES = ("succeeded", "failed", "cancelled", "timed_out", "interrupted")
+EVENT_KEY_CHARS = 200
+
+metadata = MetaData()
+
+predictions = Table(
+    "predictions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("created", Text, nullable=False),
+    Column("channel", Text),
+    Column("user", Text),
+    Column("text", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("confidence", Float),
+    Column("scores", Text, nullable=False, server_default="{}"),
+    Column("model_version", Text),
+    Column("method", Text),
+    Column("message_ts", Text),
+    Index("predictions_message", "channel", "message_ts"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "prediction_id",
+        Integer,
+        ForeignKey("predictions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("user", Text, nullable=False),
+    Column("user_name", Text),
+    Column("created", Text, nullable=False),
+    Column("chosen_label", Text, nullable=False),
+    Column("is_correction", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    UniqueConstraint("prediction_id", "user"),
+    Index("feedback_latest", "prediction_id", "seq"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", Text, nullable=False),
+    Column("requested_by", Text),
+    Column("created", Text, nullable=False),
+    Column("started", Text),
+    Column("finished", Text),
+    Column("status", Text, nullable=False),
+    Column("version", Text),
+    Column("promoted", Integer),
+    Column("metrics", Text),
+    Column("message", Text),
+    Column("channel", Text),
+    Column("message_ts", Text),
+    Column("owner", Text),
+    Column("lease_expires", Text),
+    Column("progress", Text),
+    Column("running_slot", Integer),
+    UniqueConstraint("running_slot", name="jobs_running_slot"),
+    Index("jobs_status", "status"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", Text, nullable=False),
+    Column("user", Text),
+    Column("action", Text, nullable=False),
+    Column("allowed", Integer, nullable=False),
+    Column("detail", Text, nullable=False, server_default=""),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("seen_at", Text, nullable=False),
+    Index("events_seen_at", "seen_at"),
+)

@@ -67,7 +67,7 @@ def do_status(request: AdminRequest) -> None:
     text, status = status_blocks(
         version,
         _metadata(services, version),
-        current=services.retrain.current_job() if services.retrain else None,
+        current=services.retrain.running() if services.retrain else None,
         jobs=db.jobs.recent(RECENT_JOBS + 1) if db else [],
         counts=db.predictions.counts() if db else None,
         train_data=[str(p) for p in services.settings.train_data],

@@ -24,13 +24,13 @@ def current_home(services: Services) -> dict:
     except Exception:  # a missing heed.json is not worth a broken tab
         metadata = {}
     db, runner = services.db, services.retrain
-    current = runner.current_job() if runner is not None else None
-    jobs, counts = [], None
-    if db is not None:
-        try:
+    current, jobs, counts = None, [], None
+    try:
+        current = runner.running() if runner is not None else None
+        if db is not None:
             jobs, counts = db.jobs.recent(HOME_JOBS + 1), db.predictions.counts()
-        except Exception:
-            log.exception("cannot read jobs/feedback for the Home tab")
+    except Exception:
+        log.exception("cannot read jobs/feedback for the Home tab")
     return home_view(
         version,
         metadata,

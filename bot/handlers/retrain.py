@@ -26,9 +26,11 @@ from bot.blocks.retrain import (
     evaluation_blocks,
     retrain_failed,
     retrain_finished,
+    retrain_interrupted,
     retrain_progress,
     retrain_started,
 )
+from bot.database import JobRecord
 from bot.handlers.admin_request import AdminRequest
 from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError
 from bot.retrain.progress import Throttle, describe_progress
@@ -166,7 +168,7 @@ def do_retrain(request: AdminRequest) -> None:
     if runner is None or db is None:
         request.private(NO_DATABASE.format(action="retrain"))
         return
-    running = runner.current_job()
+    running = runner.running()
     if running is not None:
         request.private(already_running(running))
         return
@@ -186,3 +188,17 @@ def do_retrain(request: AdminRequest) -> None:
         reporter.final(f":x: {one_line(str(exc))}")
         return
     reporter.started(job)
+
+
+def report_interrupted(services: Services, client: WebClient, record: JobRecord) -> None:
+    """Tell Slack that a job's replica died: edit its status message and post one line in
+    the same conversation (called by the :class:`~bot.retrain.reaper.Reaper`)."""
+    if not record.channel:
+        return
+    line = retrain_interrupted(record, services.holder.version)
+    try:
+        if record.message_ts:
+            client.chat_update(channel=record.channel, ts=record.message_ts, text=line)
+        client.chat_postMessage(channel=record.channel, text=line, unfurl_links=False)
+    except SlackApiError as exc:
+        log.warning("cannot report interrupted job %d: %s", record.id, api_error(exc))

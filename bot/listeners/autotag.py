@@ -6,11 +6,12 @@ and file shares with text. Skipped: every other subtype (edits ``message_changed
 deletions, joins/leaves, ``bot_message``, ...), anything with a ``bot_id``/``bot_profile``,
 this app's own user, hidden and empty messages, and channels not configured.
 
-Each event is handled once: its ``event_id`` and its ``(channel, ts)`` go into a bounded TTL
-cache, so a redelivery (``retry_attempt`` > 0, same ``event_id``) or the same message under
-another event id is ignored. Texts are classified through the micro-batcher (one forward pass
-per burst); the reaction and the optional thread note run as a job
-(:func:`bot.handlers.autotag.tag_job`).
+Each event is handled once across every replica: its ``event_id`` and its ``(channel, ts)`` are
+claimed in the database (:meth:`~bot.services.Services.first_time`), so a redelivery
+(``retry_attempt`` > 0, same ``event_id``, to this replica or another) or the same message under
+another event id is ignored, even after a restart. Texts are classified through the
+micro-batcher (one forward pass per burst); the reaction and the optional thread note run as
+a job (:func:`bot.handlers.autotag.tag_job`).
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def on_message(
     channel, ts = event["channel"], event.get("ts")
     if not matcher.matches(channel, lambda c: _channel_name(client, c)):
         return
-    if not services.seen.first_time(body.get("event_id"), (channel, ts)):
+    if not services.first_time(body.get("event_id"), channel, ts):
         log.info("ignoring a redelivered event %s (%s/%s)", body.get("event_id"), channel, ts)
         return
     text = slack_to_plain(event.get("text") or "")

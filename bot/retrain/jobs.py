@@ -6,10 +6,13 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.retrain.contract import Problem
 from bot.retrain.progress import describe_progress
+
+if TYPE_CHECKING:
+    from bot.database import JobRecord
 
 
 class RetrainError(RuntimeError):
@@ -17,9 +20,9 @@ class RetrainError(RuntimeError):
 
 
 class JobAlreadyRunning(RetrainError):
-    """A retraining job is already running; ``job`` is that job."""
+    """A retraining job is already running, on this replica or another; ``job`` is that job."""
 
-    def __init__(self, job: Job) -> None:
+    def __init__(self, job: RunningJob) -> None:
         self.job = job
         super().__init__(
             f"a retraining job is already running (job {job.id}, requested by "
@@ -137,3 +140,34 @@ class Job:
         """Store the result and wake :meth:`wait` (the runner calls this once)."""
         self.result = result
         self._done.set()
+
+    def view(self) -> RunningJob:
+        """This job as status lines show it."""
+        return RunningJob(self.id, self.requested_by, self.started, self.progress_text())
+
+
+@dataclass(frozen=True)
+class RunningJob:
+    """A running job as any replica sees it: from this replica's live :class:`Job`, or from
+    the database row that another replica keeps renewing (``owner`` is that replica)."""
+
+    id: int
+    requested_by: str | None
+    started: datetime
+    progress: str
+    owner: str | None = None
+
+    @classmethod
+    def from_record(cls, record: JobRecord) -> RunningJob:
+        """A job running on another replica, from the row it renews."""
+        return cls(
+            record.id,
+            record.requested_by,
+            record.started or record.created,
+            record.progress or "running",
+            record.owner,
+        )
+
+    def progress_text(self) -> str:
+        """The newest progress line (and the replica, when it runs on another one)."""
+        return self.progress + (f" (on replica {self.owner})" if self.owner else "")

@@ -1,29 +1,24 @@
 """Background retraining: ``python -m training train`` in a child process, one job at a time.
 
-:class:`RetrainRunner` builds the training command from ``HEED_TRAIN_DATA`` plus the labelled
-rows people gave (exported to a CSV for the run), starts it in its own process group, and
-watches it from two daemon threads:
+:class:`RetrainRunner` builds the command from ``HEED_TRAIN_DATA`` plus the labelled rows
+people gave, starts the child (:mod:`bot.retrain.child`) and watches it: a reader thread turns
+its stderr progress events into ``on_progress(event)`` calls; a supervisor thread waits for it,
+renews the job's lease, stops it on timeout, cancel or a lost lease, reads the JSON object it
+ends with (:mod:`bot.retrain.contract`), records the outcome and calls ``on_done(result)``.
 
-* a **reader** thread parses the ``--progress jsonl`` events the child writes to stderr and
-  calls ``on_progress(event)`` for each (``start``, ``step``, ``epoch``); other stderr lines
-  only go to the log when the job fails;
-* a **supervisor** thread waits for the child (killing its process group on timeout or
-  :meth:`RetrainRunner.cancel`), reads the JSON object the child ends with
-  (:mod:`bot.retrain.contract`), records the outcome in the database and calls
-  ``on_done(result)`` with a :class:`~bot.retrain.jobs.JobResult`.
-
-The serving model is never touched here: the training CLI writes a new version atomically and
-promotes it (``current`` replaced with ``os.replace``) only at its very end, after evaluating it
-against the serving model on the same eval rows. A failed, cancelled or timed-out job therefore
-leaves ``current`` as it was. Nothing here imports Slack or the training package.
+At most one job runs across every replica sharing the database: a job row is *claimed* (only
+one replica can hold the running slot) and its lease renewed every third of ``lease_s``, with
+the newest progress line for the other replicas' status. A replica that dies stops renewing;
+another replica's :class:`~bot.retrain.reaper.Reaper` marks the job ``interrupted``, and the
+orphaned child, whose stdin closed with its parent, interrupts itself. The training CLI writes
+a version atomically and promotes it only at its very end, so a failed, cancelled, timed-out
+or interrupted job leaves ``current`` as it was. Nothing here imports Slack or training.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
 import secrets
 import shutil
 import signal
@@ -35,20 +30,21 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from bot.database import Database
+from bot.database import Database, JobConflict
+from bot.retrain.child import child_env, read_events, signal_group, spawn
 from bot.retrain.contract import failure_reason, last_json_line, read_outcome
-from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError
-from classifier.store import MODEL_DIR_ENV, ModelStore
+from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError, RunningJob
+from classifier.store import ModelStore
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CORRECTIONS_FILENAME = "heed-corrections.csv"
 STDERR_TAIL_LINES = 40
+DEFAULT_LEASE_S = 30.0
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 DoneCallback = Callable[[JobResult], None]
@@ -91,8 +87,8 @@ class RetrainRunner:
     and removed when the job ends. ``kill_grace_s``: how long a stopped child gets to clean up
     after SIGINT before its process group is SIGKILLed.
 
-    On construction, jobs left ``running`` in the database by a previous run of the bot are
-    marked failed (the process that watched them is gone).
+    ``owner`` names this replica in the job rows; ``lease_s`` is how long a job row stays
+    claimed without renewal.
     """
 
     def __init__(
@@ -107,6 +103,8 @@ class RetrainRunner:
         base: str | None = None,
         exports_dir: Path | str | None = None,
         kill_grace_s: float = 5.0,
+        owner: str = "local",
+        lease_s: float = DEFAULT_LEASE_S,
     ) -> None:
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
@@ -119,16 +117,23 @@ class RetrainRunner:
         self.base = base
         self.exports_dir = Path(exports_dir) if exports_dir is not None else None
         self.kill_grace_s = kill_grace_s
+        self.owner = owner
+        self.lease_s = lease_s
         self._lock = threading.Lock()
         self._run: _Run | None = None
-        stale = self.db.jobs.fail_stale()
-        if stale:
-            log.warning("marked %d retraining job(s) from a previous run as failed", stale)
 
     def current_job(self) -> Job | None:
-        """The running job, or None."""
+        """The job running on this replica, or None."""
         with self._lock:
             return self._run.job if self._run is not None else None
+
+    def running(self) -> RunningJob | None:
+        """The job running anywhere in the cluster (this replica's first), or None."""
+        job = self.current_job()
+        if job is not None:
+            return job.view()
+        record = self.db.jobs.running()
+        return RunningJob.from_record(record) if record is not None else None
 
     def command(self, corrections: Path | None, *, bundled_sample: bool = False) -> list[str]:
         """The training command line: ``HEED_TRAIN_DATA`` plus ``corrections`` when given, or
@@ -141,7 +146,8 @@ class RetrainRunner:
             cmd += ["--data", *map(str, files)]
         if self.base:
             cmd += ["--base", self.base]
-        return [*cmd, "--promote", "--progress", "jsonl", "--json", *self.extra_args]
+        flags = ["--promote", "--progress", "jsonl", "--json", "--stop-when-stdin-closes"]
+        return [*cmd, *flags, *self.extra_args]
 
     def start(
         self,
@@ -164,7 +170,7 @@ class RetrainRunner:
         """
         with self._lock:
             if self._run is not None:
-                raise JobAlreadyRunning(self._run.job)
+                raise JobAlreadyRunning(self._run.job.view())
             workdir = Path(tempfile.mkdtemp(prefix="heed-retrain-"))
             try:
                 corrections, rows = (None, 0) if bundled_sample else self._export(workdir)
@@ -173,12 +179,25 @@ class RetrainRunner:
                         "nothing to train on: HEED_TRAIN_DATA names no export and no "
                         "corrections are stored yet"
                     )
-                record = self.db.jobs.start(
-                    "retrain", requested_by, channel=channel, message_ts=message_ts
-                )
+                try:
+                    record = self.db.jobs.claim(
+                        "retrain",
+                        requested_by,
+                        owner=self.owner,
+                        lease=timedelta(seconds=self.lease_s),
+                        channel=channel,
+                        message_ts=message_ts,
+                    )
+                except JobConflict as exc:
+                    raise JobAlreadyRunning(RunningJob.from_record(exc.existing)) from None
                 cmd = self.command(corrections, bundled_sample=bundled_sample)
                 serving_before = ModelStore(self.model_dir).current()
-                proc = self._spawn(cmd, workdir, record.id)
+                try:
+                    proc = spawn(cmd, workdir / "stdout.txt", child_env(self.model_dir))
+                except OSError as exc:
+                    message = f"could not start training: {exc}"
+                    self.db.jobs.finish(record.id, "failed", owner=self.owner, message=message)
+                    raise RetrainError(message) from exc
             except BaseException:
                 shutil.rmtree(workdir, ignore_errors=True)
                 raise
@@ -209,37 +228,6 @@ class RetrainRunner:
             self.cancel()
             job.wait(timeout)
 
-    def _spawn(self, cmd: list[str], workdir: Path, job_id: int) -> subprocess.Popen[str]:
-        try:
-            with open(workdir / "stdout.txt", "w", encoding="utf-8") as stdout:
-                return subprocess.Popen(
-                    cmd,
-                    stdin=subprocess.DEVNULL,
-                    stdout=stdout,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                    encoding="utf-8",
-                    errors="replace",
-                    env=self._child_env(),
-                    start_new_session=True,
-                )
-        except OSError as exc:
-            message = f"could not start training: {exc}"
-            self.db.jobs.finish(job_id, "failed", message=message)
-            raise RetrainError(message) from exc
-
-    def _child_env(self) -> dict[str, str]:
-        # The training child needs no Slack credentials: least privilege.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
-        env[MODEL_DIR_ENV] = str(self.model_dir)
-        env.setdefault("HF_HUB_OFFLINE", "1")
-        env.setdefault("TOKENIZERS_PARALLELISM", "false")
-        env["PYTHONUNBUFFERED"] = "1"
-        if (PROJECT_ROOT / "training" / "__main__.py").is_file():
-            parts = [str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])]
-            env["PYTHONPATH"] = os.pathsep.join(parts)
-        return env
-
     def _export(self, workdir: Path) -> tuple[Path | None, int]:
         """Write the labelled rows to a CSV for this job; (None, 0) when there are none."""
         path = workdir / CORRECTIONS_FILENAME
@@ -262,7 +250,7 @@ class RetrainRunner:
             if run.stop_reason is None:
                 run.stop_reason = reason
         log.info("stopping retraining job %d (%s)", run.job.id, reason)
-        _signal_group(run.proc, signal.SIGINT)
+        signal_group(run.proc, signal.SIGINT)
         threading.Thread(
             target=self._kill_after_grace, args=(run.proc,), name="heed-retrain-kill", daemon=True
         ).start()
@@ -271,43 +259,28 @@ class RetrainRunner:
     def _kill_after_grace(self, proc: subprocess.Popen[str]) -> None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(self.kill_grace_s)
-        _signal_group(proc, signal.SIGKILL)
+        signal_group(proc, signal.SIGKILL)
 
     @staticmethod
-    def _read_stderr(run: _Run, stream: IO[str]) -> None:
-        for raw in stream:
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
-            event = None
-            if line.startswith("{"):
-                with contextlib.suppress(ValueError):
-                    event = json.loads(line)
-            if isinstance(event, dict) and "event" in event:
-                if event["event"] == "start":
-                    run.job.start_event = event
-                run.job.last_progress = event
-                _call(run.on_progress, event)
-            else:
-                run.stderr_tail.append(line)
+    def _on_event(run: _Run, event: dict[str, Any]) -> None:
+        if event["event"] == "start":
+            run.job.start_event = event
+        run.job.last_progress = event
+        _call(run.on_progress, event)
 
     def _supervise(self, run: _Run) -> None:
         job, proc = run.job, run.proc
         reader = threading.Thread(
-            target=self._read_stderr,
-            args=(run, proc.stderr),
+            target=read_events,
+            args=(proc.stderr, lambda event: self._on_event(run, event), run.stderr_tail.append),
             name=f"heed-retrain-{job.id}-stderr",
             daemon=True,
         )
         reader.start()
         result: JobResult | None = None
         try:
-            try:
-                proc.wait(timeout=self.timeout_s)
-            except subprocess.TimeoutExpired:
-                self._stop("timed_out")
-                proc.wait()
-            _signal_group(proc, signal.SIGKILL)  # any grandchild left behind
+            self._wait_renewing(run)
+            signal_group(proc, signal.SIGKILL)  # any grandchild left behind
             reader.join(timeout=10)
             with contextlib.suppress(OSError):
                 proc.stderr.close()
@@ -331,6 +304,39 @@ class RetrainRunner:
                 _call(run.on_done, result)
             finally:
                 job.finish(result)
+
+    def _wait_renewing(self, run: _Run) -> None:
+        """Wait for the child, renewing the job's lease; stop it on timeout, or when the lease
+        was lost (another replica declared this one dead)."""
+        every = max(0.2, self.lease_s / 3)
+        deadline = run.started + self.timeout_s
+        while True:
+            try:
+                run.proc.wait(timeout=max(0.0, min(every, deadline - time.monotonic())))
+            except subprocess.TimeoutExpired:
+                pass
+            else:
+                return
+            if time.monotonic() >= deadline:
+                self._stop("timed_out")
+                run.proc.wait()
+                return
+            if not self._renew(run):
+                self._stop("lost_lease")
+                run.proc.wait()
+                return
+
+    def _renew(self, run: _Run) -> bool:
+        try:
+            return self.db.jobs.renew(
+                run.job.id,
+                self.owner,
+                timedelta(seconds=self.lease_s),
+                progress=run.job.progress_text(),
+            )
+        except Exception:  # a database hiccup is not a lost lease; the next renewal retries
+            log.exception("retraining job %d: cannot renew its lease", run.job.id)
+            return True
 
     def _outcome(self, run: _Run) -> JobResult:
         returncode = run.proc.returncode
@@ -356,6 +362,8 @@ class RetrainRunner:
             reason = f"timed out after {self.timeout_s:g}s; training was stopped"
         elif run.stop_reason == "cancelled":
             reason = "cancelled; training was stopped"
+        elif run.stop_reason == "lost_lease":
+            reason = "stopped: another replica declared this one dead (its lease expired)"
         else:
             reason = failure_reason(outcome, rename)
         if run.stop_reason or outcome.kind == "interrupted":
@@ -363,9 +371,10 @@ class RetrainRunner:
                 reason += f"; it had already promoted {serving_after} before it stopped"
             else:
                 reason += "; the serving model is unchanged"
+        status = run.stop_reason if run.stop_reason in ("cancelled", "timed_out") else "failed"
         return JobResult(
             run.job.id,
-            run.stop_reason or "failed",
+            status,
             reason=reason,
             kind=outcome.kind,
             problems=outcome.problems,
@@ -380,18 +389,13 @@ class RetrainRunner:
                 self.db.jobs.finish(
                     job.id,
                     "succeeded",
+                    owner=self.owner,
                     version=result.version,
                     promoted=result.promoted,
                     metrics=metrics,
                     message=message,
                 )
             else:
-                self.db.jobs.finish(job.id, result.status, message=result.reason)
+                self.db.jobs.finish(job.id, result.status, owner=self.owner, message=result.reason)
         except Exception:
             log.exception("retraining job %d: could not record the outcome", job.id)
-
-
-def _signal_group(proc: subprocess.Popen[str], sig: signal.Signals) -> None:
-    """Signal the child's whole process group (it leads its own session)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)

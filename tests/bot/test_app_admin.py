@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import stat
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -460,7 +461,7 @@ def test_export_sends_the_labelled_rows_by_dm(heed: Any) -> None:
 
 def test_home_tab_shows_model_jobs_and_feedback(heed: Any) -> None:
     app = heed()
-    job = app.db.jobs.start("retrain", ADMIN)
+    job = app.db.jobs.claim("retrain", ADMIN, owner="r", lease=timedelta(seconds=30))
     app.db.jobs.finish(job.id, "failed", message="bad.csv:1: missing column 'label'")
     db = app.db
     db.predictions.record_answer(db.predictions.record(text="x", label="neutral"), "U2", "positive")

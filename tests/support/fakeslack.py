@@ -394,22 +394,28 @@ class FakeSlack:
         return "\n".join(lines)
 
     # ----------------------------------------------------------------- Socket Mode
-    def send_envelope(self, type_: str, payload: dict[str, Any], **extra: Any) -> str:
-        """Send a Socket Mode envelope of ``type_`` to the newest connection; returns its id."""
+    def send_envelope(
+        self, type_: str, payload: dict[str, Any], *, connection: int = -1, **extra: Any
+    ) -> str:
+        """Send a Socket Mode envelope of ``type_`` to one open connection (``connection``
+        indexes them oldest first; the newest by default); returns its id."""
         envelope_id = str(uuid.uuid4())
         message = {"envelope_id": envelope_id, "type": type_, "payload": payload, **extra}
         with self._lock:
             self._sent[envelope_id] = (time.monotonic(), message)
-        self.send_raw(message)
+        self.send_raw(message, connection=connection)
         return envelope_id
 
-    def send_raw(self, message: dict[str, Any], timeout: float = 5.0) -> None:
-        """Send any JSON message (e.g. ``{"type": "disconnect"}``) to the newest connection."""
+    def send_raw(
+        self, message: dict[str, Any], timeout: float = 5.0, *, connection: int = -1
+    ) -> None:
+        """Send any JSON message (e.g. ``{"type": "disconnect"}``) to one open connection
+        (``connection`` indexes them oldest first; the newest by default)."""
         with self._lock:
             open_conns = [ws for ws in self._conns if not ws.closed]
         if not open_conns or self._loop is None:
             raise AssertionError(f"no Socket Mode client is connected\n{self.dump()}")
-        coro = open_conns[-1].send_str(json.dumps(message))
+        coro = open_conns[connection].send_str(json.dumps(message))
         asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def send_disconnect(self, reason: str = "refresh_requested") -> None:
@@ -443,6 +449,7 @@ class FakeSlack:
         *,
         user_name: str | None = None,
         channel_name: str | None = None,
+        connection: int = -1,
         **extra: Any,
     ) -> str:
         """Deliver a ``slash_commands`` envelope; its ``response_url`` posts back here."""
@@ -469,7 +476,9 @@ class FakeSlack:
         }
         if thread_ts is not None:
             payload["thread_ts"] = thread_ts
-        return self.send_envelope("slash_commands", payload, accepts_response_payload=True)
+        return self.send_envelope(
+            "slash_commands", payload, connection=connection, accepts_response_payload=True
+        )
 
     def send_event(
         self,
@@ -477,9 +486,11 @@ class FakeSlack:
         event_id: str | None = None,
         retry_attempt: int = 0,
         retry_reason: str | None = None,
+        connection: int = -1,
     ) -> str:
-        """Deliver an ``events_api`` envelope; pass the same ``event_id`` with
-        ``retry_attempt>=1`` to simulate Slack redelivering it."""
+        """Deliver an ``events_api`` envelope (to connection ``connection``, see
+        :meth:`send_envelope`); pass the same ``event_id`` with ``retry_attempt>=1`` to
+        simulate Slack redelivering it."""
         event_id = event_id or f"Ev{next(self._ids):08d}"
         event = dict(event)
         now = time.time()
@@ -510,6 +521,7 @@ class FakeSlack:
         return self.send_envelope(
             "events_api",
             payload,
+            connection=connection,
             accepts_response_payload=False,
             retry_attempt=retry_attempt,
             retry_reason=reason,
@@ -521,16 +533,22 @@ class FakeSlack:
             return json.loads(json.dumps(self._sent[envelope_id][1]))
 
     def redeliver(
-        self, envelope_id: str, retry_attempt: int = 1, retry_reason: str = "timeout"
+        self,
+        envelope_id: str,
+        retry_attempt: int = 1,
+        retry_reason: str = "timeout",
+        connection: int = -1,
     ) -> str:
         """Send the event of an earlier ``events_api`` envelope again, as Slack does when an
-        ack is late: same ``event_id``, new envelope id, ``retry_attempt``/``retry_reason`` set."""
+        ack is late: same ``event_id``, new envelope id, ``retry_attempt``/``retry_reason`` set
+        (to any connection: Slack may redeliver to another replica)."""
         payload = self.envelope(envelope_id)["payload"]
         return self.send_event(
             payload["event"],
             event_id=payload["event_id"],
             retry_attempt=retry_attempt,
             retry_reason=retry_reason,
+            connection=connection,
         )
 
     def send_message_event(
@@ -540,6 +558,7 @@ class FakeSlack:
         channel_id: str = "C1",
         ts: str | None = None,
         thread_ts: str | None = None,
+        connection: int = -1,
         **extra: Any,
     ) -> tuple[str, str]:
         """Deliver a user's ``message`` event; returns ``(envelope_id, ts)``."""
@@ -557,7 +576,7 @@ class FakeSlack:
         }
         if thread_ts is not None:
             event["thread_ts"] = thread_ts
-        return self.send_event(event), ts
+        return self.send_event(event, connection=connection), ts
 
     def send_interactive(self, payload: dict[str, Any]) -> str:
         """Deliver an ``interactive`` envelope (block_actions, view_submission, ...)."""

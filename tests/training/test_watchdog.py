@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -21,8 +20,13 @@ from training.watchdog import stop_when_stdin_closes
 def test_end_of_input_raises_sigint(monkeypatch: pytest.MonkeyPatch) -> None:
     raised = threading.Event()
     monkeypatch.setattr(signal, "raise_signal", lambda sig: raised.set() if sig == 2 else None)
-    thread = stop_when_stdin_closes(io.BytesIO(b"ignored bytes"))
+    read, write = os.pipe()
+    thread = stop_when_stdin_closes(read)
+    os.write(write, b"ignored bytes")
+    assert not raised.wait(0.2)
+    os.close(write)
     thread.join(5)
+    os.close(read)
     assert raised.is_set()
 
 

@@ -1,4 +1,4 @@
-"""An open database in a temporary directory, and a prediction to answer."""
+"""The same database tests on SQLite and on a real PostgreSQL, and a prediction to answer."""
 
 from __future__ import annotations
 
@@ -10,9 +10,17 @@ import pytest
 from bot.database import Database
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty database: an SQLite file, or a database on the throwaway PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'data' / 'heed.sqlite3'}"
+    return request.getfixturevalue("postgres_database")
+
+
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(tmp_path / "data" / "heed.sqlite3")
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
     yield database
     database.close()
 

@@ -1,27 +1,110 @@
-"""The database file: created with its schema in WAL mode, reopened intact, never replaced
-when damaged or foreign, safe to write from many threads."""
+"""Opening the database: a new one is created at the newest revision (SQLite in WAL mode, or
+PostgreSQL), reopened intact; an older schema asks for `python -m bot migrate`, which migrates
+a database made by the first release in place; a damaged, foreign or newer one is refused and
+never replaced; writes from many threads all land."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import stat
+import subprocess
+import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, inspect, text
 
-from bot.database import DB_FILENAME, Database, DatabaseError, default_path
-from bot.database.schema import MIGRATIONS, SCHEMA_VERSION
+from bot.database import (
+    DB_FILENAME,
+    MIGRATE_COMMAND,
+    Database,
+    DatabaseError,
+    default_path,
+    migrate,
+)
 from tests.bot.database.conftest import predict
+from tests.conftest import DATA, REPO
+
+RELEASE_FILE = DATA / "heed-release-0.1.sqlite3"
 
 
-def test_schema_created_with_wal(db: Database) -> None:
-    assert db.path.is_file()
-    assert db.schema_version() == SCHEMA_VERSION == len(MIGRATIONS)
-    assert db.journal_mode() == "wal"
-    conn = sqlite3.connect(db.path)
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    conn.close()
-    assert {"schema_version", "predictions", "feedback", "jobs", "audit_log"} <= tables
+def test_a_new_database_is_created_at_the_newest_revision(db: Database) -> None:
+    assert db.revision() == migrate.head()
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"predictions", "feedback", "jobs", "audit_log", "events", "alembic_version"} <= tables
+    if db.is_sqlite:
+        assert db.journal_mode() == "wal" and db.path.is_file()
+        assert stat.S_IMODE(db.path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(db.path.parent.stat().st_mode) == 0o700
+
+
+def release_copy(tmp_path: Path) -> Path:
+    """A copy of a database written by the first release's code (see tests/data/README.md)."""
+    path = tmp_path / "heed.sqlite3"
+    shutil.copy(RELEASE_FILE, path)
+    return path
+
+
+def test_a_release_database_asks_for_migrate_and_is_left_alone(tmp_path: Path) -> None:
+    path = release_copy(tmp_path)
+    before = path.read_bytes()
+    with pytest.raises(DatabaseError) as info:
+        Database(path)
+    assert f"run `{MIGRATE_COMMAND}`" in str(info.value) and "older schema" in str(info.value)
+    assert path.read_bytes() == before
+
+
+def test_migrate_upgrades_a_release_database_in_place_keeping_every_row(tmp_path: Path) -> None:
+    path = release_copy(tmp_path)
+    env = {**os.environ, "HEED_DATA_DIR": str(tmp_path)}
+    env.pop("HEED_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "migrate", "--env-file", str(tmp_path / "none")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    expected = f"sqlite:///{path}: schema 0001 (first release) -> {migrate.head()}"
+    assert done.stdout.strip() == expected
+    with Database(path) as db:
+        assert db.revision() == migrate.head()
+        [first] = [p for p in [db.predictions.get(1)] if p]
+        assert (first.text, first.label, first.message_ts) == (
+            "the cable arrived on tuesday",
+            "neutral",
+            "1700000000.000100",
+        )
+        assert db.predictions.labelled_rows() == [
+            ("the cable arrived on tuesday", "neutral"),
+            ("terrible battery", "negative"),
+        ]
+        finished, left_running = db.jobs.get(1), db.jobs.get(2)
+        assert (finished.status, finished.version, finished.promoted) == (
+            "succeeded",
+            "20260102-000000-bbbbbb",
+            True,
+        )
+        assert left_running.status == "interrupted" and db.jobs.running() is None
+        assert [(e.user, e.allowed) for e in db.audit.recent()] == [("U9", False), ("UADMIN", True)]
+        assert db.jobs.claim("retrain", "U1", owner="r", lease=timedelta(seconds=9)).id == 3
+        tables = set(inspect(db.engine).get_table_names())
+    assert "schema_version" not in tables
+
+
+def test_migrate_a_current_database_changes_nothing(database_url: str) -> None:
+    Database(database_url).close()
+    engine = create_engine(database_url)
+    try:
+        assert migrate.upgrade(engine) == (migrate.head(), migrate.head())
+    finally:
+        engine.dispose()
 
 
 def test_default_path_uses_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,7 +119,7 @@ def test_reopen_keeps_everything(tmp_path: Path) -> None:
     with Database(path) as db:
         pid = predict(db)
         db.predictions.record_answer(pid, "U2", "neutral")
-        job = db.jobs.start("retrain", "UADMIN")
+        job = db.jobs.claim("retrain", "UADMIN", owner="r", lease=timedelta(seconds=30))
         db.jobs.finish(job.id, "failed", message="data.csv:3: empty text")
         db.audit.record("U2", "export", True)
     with Database(path) as db:
@@ -44,14 +127,7 @@ def test_reopen_keeps_everything(tmp_path: Path) -> None:
         assert db.predictions.labelled_rows() == [("the cable arrived broken", "neutral")]
         assert db.jobs.recent(1)[0].message == "data.csv:3: empty text"
         assert db.audit.recent(1)[0].action == "export"
-        assert db.journal_mode() == "wal" and db.schema_version() == SCHEMA_VERSION
-
-
-def test_a_closed_database_refuses_further_calls(tmp_path: Path) -> None:
-    db = Database(tmp_path / "heed.sqlite3")
-    db.close()
-    with pytest.raises(sqlite3.ProgrammingError):
-        db.jobs.recent()
+        assert db.journal_mode() == "wal" and db.revision() == migrate.head()
 
 
 def test_garbage_file_is_refused_and_left_alone(tmp_path: Path) -> None:
@@ -99,15 +175,22 @@ def test_foreign_sqlite_database_is_refused(tmp_path: Path) -> None:
         Database(path)
 
 
-def test_a_database_from_a_newer_heed_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "heed.sqlite3"
-    Database(path).close()
-    conn = sqlite3.connect(path)
-    conn.execute("INSERT INTO schema_version VALUES (?, 'later')", (SCHEMA_VERSION + 1,))
-    conn.commit()
-    conn.close()
-    with pytest.raises(DatabaseError, match="written by a newer Heed"):
-        Database(path)
+def test_a_database_from_a_newer_heed_is_refused(database_url: str) -> None:
+    Database(database_url).close()
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    engine.dispose()
+    with pytest.raises(DatabaseError, match=r"written by a newer Heed \(revision 9999_future"):
+        Database(database_url)
+
+
+def test_an_unreachable_server_is_one_line_without_the_password() -> None:
+    url = "postgresql+psycopg://heed:s3cret-pw@127.0.0.1:9/heed?connect_timeout=2"
+    with pytest.raises(DatabaseError) as info:
+        Database(url)
+    assert "s3cret-pw" not in str(info.value) and "\n" not in str(info.value)
+    assert "127.0.0.1:9" in str(info.value)
 
 
 def test_concurrent_writes_from_eight_threads_all_land(db: Database) -> None:

@@ -1,53 +1,114 @@
-"""Retraining jobs as stored: started, finished, listed newest first, stale ones failed."""
+"""Retraining jobs: claimed once across the cluster, leases renewed and expired, finished."""
 
 from __future__ import annotations
 
+import threading
+import time
+from datetime import timedelta
+
 import pytest
 
-from bot.database import Database
-from bot.database.schema import ACTIVE_JOB_STATUSES, FINAL_JOB_STATUSES, JOB_STATUSES
+from bot.database import Database, JobConflict
+from bot.database.jobs import EXPIRED
+from bot.database.schema import FINAL_JOB_STATUSES, JOB_STATUSES
+
+LEASE = timedelta(seconds=30)
 
 
-def test_a_job_from_start_to_finish(db: Database) -> None:
-    job = db.jobs.start("retrain", "UADMIN", channel="C9", message_ts="1700000000.1")
+def claim(db: Database, owner: str = "replica-a", lease: timedelta = LEASE, **kw: str):
+    return db.jobs.claim("retrain", kw.pop("by", "UADMIN"), owner=owner, lease=lease, **kw)
+
+
+def test_a_job_from_claim_to_finish(db: Database) -> None:
+    job = claim(db, channel="C9", message_ts="1700000000.1")
     assert job.status == "running" and job.started is not None and job.active
-    assert job.finished is None and (job.channel, job.message_ts) == ("C9", "1700000000.1")
-    assert db.jobs.get(job.id) == job
+    assert (job.owner, job.channel, job.message_ts) == ("replica-a", "C9", "1700000000.1")
+    assert job.lease_expires is not None and job.finished is None
+    assert db.jobs.running() == job == db.jobs.get(job.id)
     done = db.jobs.finish(
-        job.id, "succeeded", version="v1", promoted=True, metrics={"macro_f1": 0.9}
+        job.id, "succeeded", owner="replica-a", version="v1", promoted=True, metrics={"f1": 0.9}
     )
     assert (done.status, done.version, done.promoted, done.metrics) == (
         "succeeded",
         "v1",
         True,
-        {"macro_f1": 0.9},
+        {"f1": 0.9},
     )
-    assert done.finished is not None and done.message_ts == "1700000000.1" and not done.active
-    assert db.jobs.get(job.id) == done
+    assert done.finished is not None and not done.active and db.jobs.running() is None
 
 
-def test_recent_jobs_newest_first_and_stale_ones_failed(db: Database) -> None:
-    first = db.jobs.start("retrain", "UADMIN")
+def test_a_second_claim_gets_the_running_job(db: Database) -> None:
+    first = claim(db, "replica-a")
+    with pytest.raises(JobConflict) as info:
+        claim(db, "replica-b", by="UOTHER")
+    assert info.value.existing.id == first.id and info.value.existing.owner == "replica-a"
+    db.jobs.finish(first.id, "failed", owner="replica-a", message="boom")
+    assert claim(db, "replica-b").owner == "replica-b"
+
+
+def test_of_racing_claims_exactly_one_wins(database_url: str) -> None:
+    databases = [Database(database_url) for _ in range(6)]
+    barrier = threading.Barrier(len(databases))
+    won, lost, errors = [], [], []
+
+    def race(n: int) -> None:
+        try:
+            barrier.wait()
+            won.append(claim(databases[n], f"replica-{n}").id)
+        except JobConflict as exc:
+            lost.append(exc.existing.id)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(len(databases))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for database in databases:
+        database.close()
+    assert errors == [] and len(won) == 1 and lost == won * (len(databases) - 1)
+
+
+def test_the_owner_renews_others_cannot(db: Database) -> None:
+    job = claim(db, lease=timedelta(seconds=1))
+    before = db.jobs.get(job.id).lease_expires
+    assert not db.jobs.renew(job.id, "replica-b", LEASE, progress="stolen")
+    assert db.jobs.renew(job.id, "replica-a", LEASE, progress="epoch 1/4")
+    renewed = db.jobs.get(job.id)
+    assert renewed.lease_expires > before and renewed.progress == "epoch 1/4"
+
+
+def test_an_expired_lease_is_interrupted_once_and_frees_the_slot(db: Database) -> None:
+    live = claim(db, "replica-a", lease=timedelta(milliseconds=50))
+    time.sleep(0.1)
+    assert [j.id for j in db.jobs.expire_stale()] == [live.id]
+    assert db.jobs.expire_stale() == []  # reported once
+    dead = db.jobs.get(live.id)
+    assert (dead.status, dead.message) == ("interrupted", EXPIRED) and not dead.active
+    assert not db.jobs.renew(live.id, "replica-a", LEASE)  # its replica has lost it
+    after = db.jobs.finish(live.id, "succeeded", owner="replica-a", version="late")
+    assert after.status == "interrupted" and after.version is None
+    assert claim(db, "replica-b").owner == "replica-b"
+
+
+def test_a_live_lease_is_left_alone_and_claim_expires_dead_ones(db: Database) -> None:
+    job = claim(db, "replica-a", lease=timedelta(milliseconds=50))
+    time.sleep(0.1)
+    fresh = claim(db, "replica-b")  # the claim itself expires the dead one first
+    assert db.jobs.get(job.id).status == "interrupted" and fresh.status == "running"
+    assert db.jobs.expire_stale() == [] and db.jobs.running() == fresh
+
+
+def test_recent_newest_first_and_only_final_statuses_finish(db: Database) -> None:
+    first = claim(db)
     db.jobs.finish(first.id, "cancelled", message="cancelled; training was stopped")
-    second = db.jobs.start("retrain", "UADMIN")
+    second = claim(db)
     assert [j.id for j in db.jobs.recent(5)] == [second.id, first.id]
     assert [j.id for j in db.jobs.recent(1)] == [second.id] and db.jobs.recent(0) == []
-    assert db.jobs.fail_stale() == 1
-    stale = db.jobs.get(second.id)
-    assert stale.status == "failed" and stale.finished is not None
-    assert stale.message == "interrupted: the bot stopped while this job ran"
-    assert db.jobs.get(first.id).status == "cancelled"  # finished jobs are left alone
-    assert db.jobs.fail_stale() == 0
-
-
-def test_only_final_statuses_finish_a_job_and_unknown_ids_raise(db: Database) -> None:
-    job = db.jobs.start("retrain", None)
     for status in ("running", "queued", "exploded"):
         with pytest.raises(ValueError):
-            db.jobs.finish(job.id, status)
-    assert db.jobs.get(job.id).status == "running"
+            db.jobs.finish(second.id, status)
     with pytest.raises(LookupError):
-        db.jobs.get(job.id + 1)
-    with pytest.raises(LookupError):
-        db.jobs.finish(job.id + 1, "failed")
-    assert set(JOB_STATUSES) == {*ACTIVE_JOB_STATUSES, *FINAL_JOB_STATUSES}
+        db.jobs.get(second.id + 1)
+    assert set(JOB_STATUSES) == {"running", *FINAL_JOB_STATUSES}

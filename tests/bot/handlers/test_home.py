@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from unittest.mock import MagicMock
 
@@ -12,12 +13,16 @@ from bot.services import Services
 from tests.bot.stubs import VERSION, StubClassifier, serving, settings
 
 
+def claim(db: Database):
+    return db.jobs.claim("retrain", "UADMIN", owner="r", lease=timedelta(seconds=30))
+
+
 def test_the_view_has_the_jobs_and_counts_of_the_database(tmp_path: Path) -> None:
     db = Database(tmp_path / "heed.sqlite3")
     services = Services(settings(), serving(StubClassifier(), tmp_path / "m"), db=db)
     try:
         for _ in range(HOME_JOBS + 3):
-            db.jobs.finish(db.jobs.start("retrain", "UADMIN").id, "failed", message="bad data")
+            db.jobs.finish(claim(db).id, "failed", message="bad data")
         db.predictions.record_answer(db.predictions.record(text="x", label="neutral"), "U", "ok")
         client = MagicMock()
         publish_home(services, client, "U3")

@@ -29,7 +29,7 @@ V2 = "20260102-000000-bcdef0"
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
     runner = MagicMock()
-    runner.current_job.return_value = None
+    runner.running.return_value = None
     runner.data_files = [tmp_path / "export.csv"]
     s = Services(
         settings(),
@@ -85,7 +85,7 @@ def test_nothing_to_train_on_starts_nothing(services: Services) -> None:
 @pytest.mark.parametrize(
     "error,line",
     [
-        (JobAlreadyRunning(job()), ":hourglass: A job is already running (#4, started by"),
+        (JobAlreadyRunning(job().view()), ":hourglass: A job is already running (#4, started by"),
         (RetrainError("could not start training:\n  no python"), ":x: could not start training:"),
     ],
 )

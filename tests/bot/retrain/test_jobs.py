@@ -50,8 +50,8 @@ def test_a_job_is_done_once_finished() -> None:
     result = JobResult(5, "cancelled", reason="cancelled")
     threading.Timer(0.05, job.finish, args=(result,)).start()
     assert job.wait(5) is result and job.done
-    refused = JobAlreadyRunning(job)
-    assert refused.job is job
+    refused = JobAlreadyRunning(job.view())
+    assert refused.job == job.view()
     assert str(refused) == (
         "a retraining job is already running (job 5, requested by UADMIN at 12:00:07 UTC)"
     )

@@ -14,11 +14,13 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.database import Database
+from bot.retrain.child import child_env
 from bot.retrain.contract import Problem
 from bot.retrain.jobs import JobAlreadyRunning, JobResult, RetrainError
 from bot.retrain.runner import CORRECTIONS_FILENAME, RetrainRunner
@@ -103,7 +105,7 @@ def test_job_trains_promotes_and_reports(
     job = runner.start("UADMIN", events.append, done.append)
     with pytest.raises(JobAlreadyRunning) as refused:
         runner.start("UOTHER", events.append, done.append)
-    assert refused.value.job is job and runner.current_job() is job
+    assert refused.value.job == job.view() and runner.current_job() is job
     [running] = db.jobs.recent()
     assert (running.id, running.status, running.requested_by) == (job.id, "running", "UADMIN")
     assert job.corrections_rows == 6
@@ -357,7 +359,7 @@ echo progress on stdout is ignored
     export = write_csv(tmp_path / "export.csv", make_rows(2))
     runner = runner_for(store_dir, db, [export], python=python, base="current")
     expected = ["-m", "training", "train", "--data", str(export), "--base", "current"]
-    expected += ["--promote", "--progress", "jsonl", "--json"]
+    expected += ["--promote", "--progress", "jsonl", "--json", "--stop-when-stdin-closes"]
 
     result = runner.start("UADMIN").wait(30)
     assert result.status == "succeeded" and not result.promoted
@@ -397,6 +399,7 @@ def test_the_bundled_sample_needs_no_data_and_no_corrections(
         "--progress",
         "jsonl",
         "--json",
+        "--stop-when-stdin-closes",
         "--epochs",
         "1",
     ]
@@ -422,10 +425,19 @@ def test_a_child_that_cannot_start_is_a_failed_job(
     assert runner.current_job() is None
 
 
-def test_stale_running_jobs_are_failed_at_start_up(store_dir: Path, db: Database) -> None:
-    stale = db.jobs.start("retrain", "UADMIN")
-    RetrainRunner(store_dir, [], db, timeout_s=10)
-    assert db.jobs.get(stale.id).status == "failed"
+def test_a_job_running_on_another_replica_is_refused_and_shown(
+    tmp_path: Path, store_dir: Path, db: Database
+) -> None:
+    other = db.jobs.claim("retrain", "UOTHER", owner="host-b:42", lease=timedelta(seconds=30))
+    db.jobs.renew(other.id, "host-b:42", timedelta(seconds=30), progress="epoch 2/4")
+    export = write_csv(tmp_path / "export.csv", make_rows(2))
+    runner = runner_for(store_dir, db, [export])
+    with pytest.raises(JobAlreadyRunning) as refused:
+        runner.start("UADMIN")
+    assert refused.value.job.id == other.id and runner.current_job() is None
+    shown = runner.running()
+    assert shown is not None and shown.progress_text() == "epoch 2/4 (on replica host-b:42)"
+    assert [j.id for j in db.jobs.recent()] == [other.id]
     with pytest.raises(ValueError):
         RetrainRunner(store_dir, [], db, timeout_s=0)
 
@@ -467,9 +479,8 @@ def test_child_gets_no_slack_credentials(
 ) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret")
     monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-secret")
-    runner = RetrainRunner(tmp_path / "models", [], db, timeout_s=5)
-    env = runner._child_env()
+    env = child_env(tmp_path / "models")
     assert not any(key.startswith("SLACK_") for key in env)
     assert env["HEED_MODEL_DIR"] == str(tmp_path / "models")
     assert env["PYTHONUNBUFFERED"] == "1" and env["HF_HUB_OFFLINE"] == "1"
-    assert runner.python == sys.executable
+    assert RetrainRunner(tmp_path / "models", [], db, timeout_s=5).python == sys.executable

@@ -1,0 +1,1 @@
+"""Alembic revisions of the bot database (see env.py)."""

@@ -1,0 +1,85 @@
+"""The cluster's janitor: jobs whose replica died are marked interrupted and reported; old
+event keys are pruned.
+
+Every replica runs one :class:`Reaper`. Each tick asks the database to mark running jobs whose
+lease expired as ``interrupted`` — an update only one replica can make for a given job, so each
+is reported once — and hands every such job to ``on_interrupted`` (which tells Slack). Event
+keys older than ``event_ttl`` are deleted about once an hour.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot.database import Database, JobRecord
+
+log = logging.getLogger(__name__)
+
+EVENT_TTL = timedelta(days=1)
+PRUNE_EVERY_S = 3600.0
+
+
+class Reaper:
+    """A daemon thread that expires dead replicas' jobs and prunes old event keys."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        interval_s: float,
+        on_interrupted: Callable[[JobRecord], None],
+        event_ttl: timedelta = EVENT_TTL,
+    ) -> None:
+        self.db = db
+        self.interval_s = interval_s
+        self.on_interrupted = on_interrupted
+        self.event_ttl = event_ttl
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_prune = float("-inf")
+
+    def tick(self) -> list[JobRecord]:
+        """One round: expire and report dead jobs, prune events when due; the expired jobs."""
+        expired = self.db.jobs.expire_stale()
+        for record in expired:
+            log.warning(
+                "retraining job %d was interrupted: its replica %s stopped renewing the lease",
+                record.id,
+                record.owner,
+            )
+            try:
+                self.on_interrupted(record)
+            except Exception:
+                log.exception("cannot report interrupted job %d", record.id)
+        now = time.monotonic()
+        if now - self._last_prune >= PRUNE_EVERY_S:
+            self._last_prune = now
+            pruned = self.db.events.prune(self.event_ttl)
+            if pruned:
+                log.info("pruned %d event keys older than %s", pruned, self.event_ttl)
+        return expired
+
+    def start(self) -> None:
+        """Tick now and then every ``interval_s`` seconds until :meth:`stop`."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="heed-reaper", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread (waits for a tick in progress)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.tick()
+            except Exception:
+                log.exception("reaper tick failed")
+            if self._stop.wait(self.interval_s):
+                return
