@@ -1,4 +1,5 @@
-"""The ``/classify`` surface: the reply, its usage help, the auto-tag note, heatmap captions.
+"""The ``/classify`` surface: the reply, its usage help, the auto-tag note, heatmap captions,
+and the one-line caveat under every explanation.
 
 Pure functions from predictions to ``(text, blocks)``: ``text`` is the notification/fallback
 line (label, confidence, model version); ``blocks`` is what Slack renders. The reply leaves a
@@ -9,20 +10,43 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bot.blocks.common import LABEL_CHARS, Blocks, bar, context, percent, sections
+from bot.blocks.common import LABEL_CHARS, Blocks, bar, context, percent, section, sections
 from bot.blocks.feedback import FEEDBACK_BLOCK_ID
 from bot.slack_api.text import escape_mrkdwn, shorten
 from classifier.types import EXPLAIN_METHODS, Explanation, Prediction
 
 QUOTE_CHARS = 600
+DEFAULT_METHOD = "gradient"  # HEED_EXPLAIN_METHOD's default (bot.settings)
 
-USAGE = (
-    "Usage: `/classify [--explain attention|rollout|gradient] TEXT`\n"
-    "Heed labels TEXT with its model, shows every class's confidence and uploads a heatmap "
-    "of the words the model weighed (darker = more).\n"
-    "• `--explain` (or `-e`) picks how the words are weighed: `attention` (last layer), "
-    "`rollout` (attention across all layers) or `gradient` (integrated gradients, slower)."
+# README, "Explanations: what the heatmap does and does not prove", in one line.
+CAVEAT = (
+    ":information_source: The heatmap is a hint about which words mattered, not proof of why: "
+    "don't base a moderation decision on it alone."
 )
+
+_METHODS = {
+    "gradient": "`gradient` (integrated gradients: the most faithful, about a quarter second)",
+    "attention": "`attention` (the last layer's attention: fastest)",
+    "rollout": "`rollout` (attention through all layers)",
+}
+
+
+def usage_text(default_method: str = DEFAULT_METHOD) -> str:
+    """The ``/classify`` help, naming ``default_method`` (``HEED_EXPLAIN_METHOD``) as the
+    method used without ``--explain``."""
+    methods = ", ".join(_METHODS[m] for m in EXPLAIN_METHODS if m in _METHODS)
+    default = default_method if default_method in _METHODS else DEFAULT_METHOD
+    return (
+        "Usage: `/classify [--explain attention|rollout|gradient] TEXT`\n"
+        "Heed labels TEXT with its model, shows every class's confidence and uploads a heatmap "
+        "of the words the model weighed (darker = more).\n"
+        f"• `--explain` (or `-e`) picks how the words are weighed: {methods}. "
+        f"Without it: `{default}`, the default here.\n"
+        "• The heatmap is a hint about which words mattered, not proof of why."
+    )
+
+
+USAGE = usage_text()
 
 
 def score_lines(scores: Mapping[str, float]) -> list[str]:
@@ -81,6 +105,7 @@ def classify_reply(
             f"Explanation: *{explanation.method}* · Model: `{p.model}`",
             truncation_note(max_tokens) if (p.truncated or explanation.truncated) else "",
         ),
+        context(CAVEAT),
     ]
     if note:
         blocks.append(context(note))
@@ -91,10 +116,11 @@ def classify_reply(
     return reply_text(p, explanation.method), blocks
 
 
-def usage(error: str | None = None) -> tuple[str, Blocks]:
-    """Usage help for ``/classify``, optionally after a one-line ``error``."""
+def usage(error: str | None = None, default_method: str = DEFAULT_METHOD) -> tuple[str, Blocks]:
+    """Usage help for ``/classify`` (naming ``default_method``), optionally after a one-line
+    ``error``."""
     head = f":warning: {escape_mrkdwn(error)}\n" if error else ""
-    text = head + USAGE
+    text = head + usage_text(default_method)
     return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
 
 
@@ -105,6 +131,17 @@ def autotag_note(prediction: Prediction) -> str:
         f"({percent(prediction.confidence)} confidence, model `{prediction.model}`). "
         "The heatmap shows the words it weighed."
     )
+
+
+def autotag_blocks(prediction: Prediction) -> tuple[str, Blocks]:
+    """The auto-tag thread note as ``(text, blocks)``: the note, then the caveat."""
+    note = autotag_note(prediction)
+    return note, [section(note), context(CAVEAT)]
+
+
+def unavailable_method_note(error: str) -> str:
+    """Said (privately) when the serving model cannot explain with the asked method."""
+    return f":warning: Heed couldn't explain this: {escape_mrkdwn(shorten(error, 300))}."
 
 
 def heatmap_title(explanation: Explanation) -> str:
@@ -135,6 +172,10 @@ NOT_IN_CHANNEL_NOTE = (
 )
 
 DM_HEATMAP_NOTE = ":information_source: The heatmap is in your DM with Heed."
+
+NO_TEXT_NOTE = (
+    ":information_source: That message has no text Heed can classify (only files or attachments)."
+)
 
 
 def unknown_method_error(method: str) -> str:

@@ -1,5 +1,5 @@
 """The work behind an auto-tagged message: the label's reaction, and for notify labels above
-the threshold a thread note with the heatmap."""
+the threshold a thread note (with the heatmap caveat) and the heatmap."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.classify import autotag_note
+from bot.blocks.classify import autotag_blocks
 from bot.services import Services
 from bot.slack_api.errors import api_error
 from bot.slack_api.uploads import upload_heatmap
 from classifier import heatmap
-from classifier.types import Prediction
+from classifier.types import ExplanationUnavailable, Prediction
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,14 @@ def tag_job(
                 log.warning("cannot add :%s: to %s/%s: %s", emoji, channel, ts, api_error(exc))
     if not settings.should_notify(prediction.label, prediction.confidence):
         return
-    explanation = services.holder.get().explain(text, settings.explain_method)
+    classifier = services.holder.get()
+    try:
+        explanation = classifier.explain(text, settings.explain_method)
+    except ExplanationUnavailable as exc:  # nobody asked for this method: use one that works
+        log.warning("%s; the auto-tag note is explained with gradient", exc)
+        explanation = classifier.explain(text, "gradient")
     png = heatmap.render(explanation)
     thread_ts = event.get("thread_ts") or ts
-    client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=autotag_note(prediction))
+    note, note_blocks = autotag_blocks(prediction)
+    client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=note, blocks=note_blocks)
     upload_heatmap(client, channel=channel, thread_ts=thread_ts, png=png, explanation=explanation)

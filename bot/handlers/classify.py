@@ -17,14 +17,19 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.classify import DM_HEATMAP_NOTE, NOT_IN_CHANNEL_NOTE, classify_reply
+from bot.blocks.classify import (
+    DM_HEATMAP_NOTE,
+    NOT_IN_CHANNEL_NOTE,
+    classify_reply,
+    unavailable_method_note,
+)
 from bot.blocks.feedback import feedback_elements
 from bot.context import format_context, request_context
 from bot.services import Services
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 from bot.slack_api.uploads import upload_heatmap
 from classifier import heatmap
-from classifier.types import Explanation
+from classifier.types import Explanation, ExplanationUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +45,20 @@ def classify_job(
     text: str,
     method: str,
 ) -> None:
-    """Classify and explain ``text``, then reply (public or private) with the heatmap."""
+    """Classify and explain ``text``, then reply (public or private) with the heatmap; when
+    the serving model's architecture cannot explain with ``method``, say so privately."""
     started = time.monotonic()
     classifier = services.holder.get()  # kept for the whole request, even across a swap
-    explanation = classifier.explain(text, method)
+    try:
+        explanation = classifier.explain(text, method)
+    except ExplanationUnavailable as exc:
+        log.info("%s [%s]", exc, format_context(request_context(command)))
+        note = unavailable_method_note(str(exc))
+        respond(text=note, response_type="ephemeral", replace_original=False)
+        return
     png = heatmap.render(explanation)
     p = explanation.prediction
-    prediction_id = _record_prediction(services, command, text, explanation)
+    prediction_id = record_prediction(services, command, text, explanation)
     reply = {
         "explanation": explanation,
         "text": text,
@@ -79,7 +91,7 @@ def classify_job(
     )
 
 
-def _record_prediction(
+def record_prediction(
     services: Services, command: dict[str, Any], text: str, explanation: Explanation
 ) -> int | None:
     """Store the prediction for feedback; None without a database, or (with a log line) when

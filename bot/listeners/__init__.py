@@ -15,6 +15,7 @@ from bot.listeners.autotag import on_message
 from bot.listeners.classify import CLASSIFY, on_classify
 from bot.listeners.feedback import FEEDBACK_ACTIONS, on_feedback
 from bot.listeners.home import on_home_opened
+from bot.listeners.shortcut import CLASSIFY_MESSAGE, on_message_shortcut
 from bot.services import SERVICES_KEY, Services
 
 
@@ -31,3 +32,4 @@ def register(app: App, services: Services) -> None:
     app.action(FEEDBACK_ACTIONS)(on_feedback)
     app.event("message")(on_message)
     app.event("app_home_opened")(on_home_opened)
+    app.shortcut({"type": "message_action", "callback_id": CLASSIFY_MESSAGE})(on_message_shortcut)

@@ -70,7 +70,7 @@ def on_classify(
         log.exception("cannot parse /classify text [%s]", format_context(request_context(command)))
         args = ClassifyArgs(help=True)
     if args.help:
-        text, help_blocks = usage(args.error)
+        text, help_blocks = usage(args.error, services.settings.explain_method)
         ack(text=text, blocks=help_blocks)
         return
     ack()

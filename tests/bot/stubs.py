@@ -10,7 +10,7 @@ from typing import Any
 from bot.serving.holder import ModelHolder
 from bot.settings import Settings
 from classifier.store import ModelStore
-from classifier.types import Explanation, Prediction
+from classifier.types import Explanation, ExplanationUnavailable, Prediction
 
 PNG = b"\x89PNG\r\n\x1a\n"
 VERSION = "20260101-000000-abcdef"
@@ -19,7 +19,9 @@ LABELS = ("negative", "neutral", "positive")
 
 class StubClassifier:
     """Says ``label`` with ``confidence`` to everything; ``delay`` seconds per explain,
-    one explain at a time (like the real eager pass); ``fail`` raises from explain."""
+    one explain at a time (like the real eager pass); ``fail`` raises from explain;
+    ``unavailable`` methods raise :class:`ExplanationUnavailable`, as for an architecture
+    without attention weights."""
 
     def __init__(
         self,
@@ -28,9 +30,10 @@ class StubClassifier:
         confidence: float = 0.9,
         delay: float = 0.0,
         fail: bool = False,
+        unavailable: tuple[str, ...] = (),
     ) -> None:
         self.version, self.label, self.confidence = version, label, confidence
-        self.delay, self.fail = delay, fail
+        self.delay, self.fail, self.unavailable = delay, fail, unavailable
         self.labels = list(LABELS)
         self.max_length = 64
         self.predict_calls: list[list[str]] = []
@@ -51,6 +54,8 @@ class StubClassifier:
         with self._lock:
             if self.fail:
                 raise RuntimeError("internal detail that must not reach Slack")
+            if method in self.unavailable:
+                raise ExplanationUnavailable(method, "FNetForSequenceClassification")
             time.sleep(self.delay)
             self.explained.append((text, method))
         words = text.split()

@@ -142,3 +142,45 @@ def test_autotag_tags_a_redelivered_message_once(start: Any) -> None:
     fake.wait_for(lambda: len(fake.calls("reactions.add")) >= 2, timeout=10)
     time.sleep(0.3)
     assert [c.params["timestamp"] for c in fake.calls("reactions.add")] == [ts, later]
+
+
+def message_shortcut(fake: FakeSlack, text: str, channel_id: str, user_id: str = "U7") -> str:
+    """Deliver a "Classify with Heed" click on a message, as Slack sends it."""
+    return fake.send_interactive(
+        {
+            "type": "message_action",
+            "callback_id": "heed_classify_message",
+            "trigger_id": "1.T1.trigger",
+            "user": {"id": user_id, "username": user_id.lower()},
+            "channel": {"id": channel_id, "name": channel_id.lower()},
+            "message": {"type": "message", "user": "U2", "ts": "3.3", "text": text},
+            "message_ts": "3.3",
+            "response_url": f"{fake.base_url}/response/shortcut",
+        }
+    )
+
+
+def test_the_message_shortcut_answers_privately_with_the_heatmap_by_dm(start: Any) -> None:
+    app = start(StubClassifier(), explain_method="rollout")
+    fake = app.fake
+    fake.set_channel("C5", "support")
+    envelope = message_shortcut(fake, "works &amp; great", "C5")
+    assert fake.wait_for_ack(envelope).latency < 3
+    reply = fake.wait_for_call("chat.postEphemeral", timeout=10)
+    assert reply.params["channel"] == "C5" and reply.params["user"] == "U7"
+    assert "positive" in reply.params["text"] and "rollout" in reply.params["text"]
+    upload = fake.wait_for(lambda: [u for u in fake.uploads if u.completed], timeout=10)[0]
+    assert upload.channel == "DU7" and upload.data and upload.data.startswith(PNG)
+    assert app.stub.explained == [("works & great", "rollout")]
+    assert not fake.calls("chat.postMessage")
+
+
+def test_the_message_shortcut_answers_by_dm_where_heed_is_not_a_member(start: Any) -> None:
+    app = start(StubClassifier())
+    fake = app.fake
+    envelope = message_shortcut(fake, "so good", "C404")  # a channel the fake does not know
+    assert fake.wait_for_ack(envelope).latency < 3
+    dm = fake.wait_for_call("chat.postMessage", timeout=10)
+    assert dm.params["channel"] in ("DU7", "U7") and "positive" in dm.params["text"]
+    upload = fake.wait_for(lambda: [u for u in fake.uploads if u.completed], timeout=10)[0]
+    assert upload.channel == "DU7"

@@ -9,6 +9,7 @@ import pytest
 from bot.handlers.admin import HANDLERS
 from bot.listeners.admin import ADMIN
 from bot.listeners.classify import CLASSIFY
+from bot.listeners.shortcut import CLASSIFY_MESSAGE
 
 yaml = pytest.importorskip("yaml")
 
@@ -38,6 +39,10 @@ def test_manifest_matches_the_bot() -> None:
     assert events == {"message.channels", "message.groups", "app_home_opened"}
     assert settings["interactivity"]["is_enabled"] and settings["socket_mode_enabled"]
     assert features["app_home"]["home_tab_enabled"]
+    # Heed sends heatmaps, exports and private replies by DM: the Messages tab must show them,
+    # read-only since Heed does not chat.
+    assert features["app_home"]["messages_tab_enabled"] is True
+    assert features["app_home"]["messages_tab_read_only_enabled"] is True
     assert features["bot_user"]["display_name"] == "Heed"
     assert len(manifest["display_information"]["long_description"]) >= 175
 
@@ -47,3 +52,13 @@ def test_the_admin_usage_hint_lists_every_subcommand() -> None:
     [admin] = [c for c in manifest["features"]["slash_commands"] if c["command"] == ADMIN]
     assert admin["usage_hint"] == "retrain | status | rollback | export | help"
     assert set(admin["usage_hint"].split(" | ")) == set(HANDLERS)
+
+
+def test_the_message_shortcut_is_declared_as_the_bot_handles_it() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    [shortcut] = manifest["features"]["shortcuts"]
+    assert shortcut["type"] == "message" and shortcut["callback_id"] == CLASSIFY_MESSAGE
+    assert shortcut["name"] == "Classify with Heed"
+    assert 0 < len(shortcut["description"]) <= 150  # Slack's limit
+    assert "commands" in manifest["oauth_config"]["scopes"]["bot"]  # shortcuts need it
+    assert manifest["settings"]["interactivity"]["is_enabled"]  # shortcuts arrive there

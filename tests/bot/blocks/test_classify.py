@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 
 from bot.blocks.classify import (
+    CAVEAT,
     DM_HEATMAP_NOTE,
+    NO_TEXT_NOTE,
     NOT_IN_CHANNEL_NOTE,
     USAGE,
+    autotag_blocks,
     autotag_note,
     classify_reply,
     heatmap_comment,
@@ -15,9 +18,11 @@ from bot.blocks.classify import (
     reply_text,
     score_lines,
     truncation_note,
+    unavailable_method_note,
     unknown_method_error,
     upload_failed_note,
     usage,
+    usage_text,
 )
 from bot.blocks.feedback import FEEDBACK_BLOCK_ID
 from classifier.types import Explanation, Prediction
@@ -49,6 +54,19 @@ def test_classify_reply_has_label_scores_method_version() -> None:
     assert "20260101-000000-abcdef" in body and "limit" not in body
     assert all(b["type"] in {"section", "context"} for b in reply)
     assert all(len(b["text"]["text"]) <= 3000 for b in reply if b["type"] == "section")
+    assert reply[-1] == {"type": "context", "elements": [{"type": "mrkdwn", "text": CAVEAT}]}
+
+
+def test_the_caveat_is_one_line_under_each_explanation() -> None:
+    assert "\n" not in CAVEAT and "hint" in CAVEAT and "not proof" in CAVEAT
+    _, reply = classify_reply(explanation(), text="x", note=DM_HEATMAP_NOTE, feedback=[{}])
+    kinds = [b["type"] for b in reply]
+    caveat = kinds.index("context", kinds.index("context") + 1)
+    assert reply[caveat]["elements"][0]["text"] == CAVEAT
+    assert kinds[-1] == "actions"  # the feedback controls stay last
+    note, blocks = autotag_blocks(explanation().prediction)
+    assert note == autotag_note(explanation().prediction)
+    assert blocks[0]["text"]["text"] == note and blocks[-1]["elements"][0]["text"] == CAVEAT
 
 
 def test_truncation_note_note_and_feedback_slot() -> None:
@@ -86,7 +104,12 @@ def test_usage_and_notes() -> None:
     text, help_blocks = usage("--explain needs a method")
     assert text.startswith(":warning: --explain needs a method\nUsage: `/classify")
     assert help_blocks[0]["text"]["text"] == text
-    assert usage()[0] == USAGE
+    assert usage()[0] == USAGE == usage_text("gradient")
+    assert "Without it: `gradient`, the default here." in USAGE and "slower" not in USAGE
+    assert "hint" in USAGE and "not proof" in USAGE
+    assert "Without it: `rollout`, the default here." in usage(None, "rollout")[0]
+    assert "unavailable" not in NO_TEXT_NOTE and "no text" in NO_TEXT_NOTE
+    assert unavailable_method_note("the rollout explanation needs <x>").endswith("&lt;x&gt;.")
     p = explanation().prediction
     assert "*positive*" in autotag_note(p) and "83.0%" in autotag_note(p)
     assert "rollout" in heatmap_title(explanation())

@@ -10,6 +10,7 @@ from unittest.mock import MagicMock
 import pytest
 from slack_sdk.errors import SlackApiError
 
+from bot.blocks.classify import CAVEAT
 from bot.handlers.autotag import tag_job
 from bot.services import Services
 from bot.settings import Settings
@@ -63,6 +64,8 @@ def test_tag_job_notes_only_above_threshold_for_notify_labels(
     if notify:
         assert client.chat_postMessage.call_args.kwargs["thread_ts"] == "1.5"
         assert "*positive*" in client.chat_postMessage.call_args.kwargs["text"]
+        blocks = client.chat_postMessage.call_args.kwargs["blocks"]
+        assert blocks[-1]["elements"][0]["text"] == CAVEAT
         assert client.files_upload_v2.call_args.kwargs["file"].startswith(PNG)
         assert client.files_upload_v2.call_args.kwargs["thread_ts"] == "1.5"
 
@@ -98,3 +101,16 @@ def test_a_failed_heatmap_upload_is_said_in_the_thread(tmp_path: Path) -> None:
     assert "Heed tagged this" in note["text"]
     assert failed["thread_ts"] == "1.5" and failed["channel"] == "C1"
     assert failed["text"].startswith(":warning: Heed couldn't upload the heatmap: not_in_channel")
+
+
+def test_a_method_the_model_cannot_give_falls_back_to_gradient(tmp_path: Path) -> None:
+    settings = Settings(
+        bot_token="xoxb-x",
+        app_token="xapp-x",
+        autotag_notify=frozenset({"*"}),
+        explain_method="rollout",
+    )
+    stub = StubClassifier(unavailable=("attention", "rollout"))
+    client = run_tag(stub, settings, MagicMock(), tmp_path)
+    assert stub.explained == [("hello there", "gradient")]
+    assert "gradient" in client.files_upload_v2.call_args.kwargs["title"]

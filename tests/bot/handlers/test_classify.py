@@ -28,9 +28,10 @@ def slack_error(error: str) -> SlackApiError:
 def services(tmp_path: Path) -> Iterator[Any]:
     made: list[Services] = []
 
-    def make(*, db: Any = True, **kw: Any) -> Services:
+    def make(*, db: Any = True, stub: StubClassifier | None = None, **kw: Any) -> Services:
         database = Database(tmp_path / "heed.sqlite3") if db is True else db
-        made.append(Services(settings(**kw), serving(StubClassifier(), tmp_path), db=database))
+        holder = serving(stub or StubClassifier(), tmp_path)
+        made.append(Services(settings(**kw), holder, db=database))
         return made[-1]
 
     yield make
@@ -137,3 +138,15 @@ def test_a_private_reply_outside_heeds_channels_uses_the_response_url(services: 
     answer = respond.call_args_list[0].kwargs
     assert answer["response_type"] == "ephemeral" and "positive" in answer["text"]
     assert client.files_upload_v2.call_args.kwargs["channel"] == "DU1"
+
+
+def test_a_method_the_architecture_cannot_give_is_said_privately(services: Any) -> None:
+    s = services(stub=StubClassifier(unavailable=("attention", "rollout")))
+    client, respond = client_posting(), MagicMock()
+    classify_job(s, client, respond, COMMAND, "so good", "rollout")
+    said = respond.call_args.kwargs
+    assert said["response_type"] == "ephemeral"
+    assert said["text"].startswith(":warning: Heed couldn't explain this: the rollout explanation")
+    assert "FNetForSequenceClassification" in said["text"] and "use gradient" in said["text"]
+    client.chat_postMessage.assert_not_called()
+    client.files_upload_v2.assert_not_called()

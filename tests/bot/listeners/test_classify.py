@@ -63,6 +63,12 @@ def test_a_bad_flag_is_acked_with_the_error_then_the_usage() -> None:
     assert answer["text"].endswith(USAGE) and services.handed_off == []
 
 
+def test_the_usage_names_the_configured_default_method() -> None:
+    ack, services = Ack(), RecordingServices(explain_method="attention")
+    on_classify(ack, command(""), MagicMock(), MagicMock(), context_for(services))
+    assert "Without it: `attention`, the default here." in ack.calls[0]["text"]
+
+
 def test_text_is_acked_empty_and_handed_to_the_job() -> None:
     ack, services = Ack(), RecordingServices(explain_method="rollout")
     client, respond, body = MagicMock(), MagicMock(), command("so &lt;b&gt; good")
