@@ -3,6 +3,7 @@ and ``--train-default`` on an empty store (through the same runner as ``/heed-ad
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 
 from bot.database import Database
 from classifier.store import ModelStore
-from tests.e2e.support import BotProcess, bot_env, free_port, make_store
+from tests.e2e.support import VERSION, BotProcess, bot_env, free_port, make_store
 from tests.support.fakeslack import FakeSlack
 
 pytestmark = pytest.mark.e2e
@@ -125,3 +126,27 @@ def test_a_failed_train_default_stops_start_up_with_the_reason(tmp_path: Path) -
     assert last.startswith("error: training the default model failed (job 1): ")
     assert "the base model cannot be loaded" in last
     assert ModelStore(tmp_path / "models").current() is None
+
+
+def test_an_unloadable_current_falls_back_and_says_so(tiny_model: Path, tmp_path: Path) -> None:
+    store = make_store(tiny_model, tmp_path / "models")
+    broken = "20260202-000000-badbad"
+    (store / broken).mkdir()
+    (store / broken / "config.json").write_text("{ this is not json", encoding="utf-8")
+    (store / "history.json").write_text(json.dumps([VERSION, broken]), encoding="utf-8")
+    (store / "current").write_text(broken + "\n", encoding="utf-8")
+    with FakeSlack() as fake:
+        env = bot_env(**fake.env(), HEED_MODEL_DIR=str(store), HEED_DATA_DIR=str(tmp_path / "var"))
+        bot = BotProcess(env, tmp_path / "bot")
+        try:
+            bot.wait_until(lambda: fake.connection_count > 0, what="connected")
+            fake.send_event({"type": "app_home_opened", "user": "U3", "tab": "home"})
+            view = fake.wait_for_call("views.publish", timeout=15).params["view"]
+        finally:
+            fake.close_connections()
+            assert bot.stop() == 0, bot.log()[-3000:]
+    note = f"the current model {broken} cannot be loaded"
+    assert note in bot.log() and f"serving {VERSION}" in bot.log()
+    assert f"serving model {VERSION}" in bot.log()
+    assert note in json.dumps(view) and ":warning:" in json.dumps(view)
+    assert ModelStore(store).current() == broken  # left for an operator
