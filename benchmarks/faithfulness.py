@@ -19,7 +19,7 @@ seeded random ranking, averaged over ``--random-draws`` draws), on the SST-2 GLU
 VADER Amazon rows. Models: ``--sst2-model``/``--vader-model`` (a model DIR or store VERSION),
 or the default recipe is fine-tuned first: SST-2 on a stratified ``--train-rows`` subset of
 ``sst2/train.tsv`` (epoch chosen on 872 other train rows); VADER on the bundled default dataset
-``data/sample/vader_amazon.csv`` (what the bot ships with), with the evaluated VADER rows drawn
+``training/sample/vader_amazon.csv`` (what the bot ships with), with the evaluated VADER rows drawn
 from the full set minus every text in that sample.
 
 The recommendation picks the method with the highest comprehensiveness AOPC (mean over the
@@ -202,7 +202,7 @@ def vader_setup(args, data: Path, device):
     from training.data import read_export, stratified_split
     from training.pipeline import EVAL_FRACTION
 
-    sample_path = REPO_ROOT / "data" / "sample" / "vader_amazon.csv"
+    sample_path = REPO_ROOT / "training" / "sample" / "vader_amazon.csv"
     sample = read_export(sample_path)
     sample_texts = {r.text.strip().lower() for r in sample}
     rows = [
@@ -217,7 +217,7 @@ def vader_setup(args, data: Path, device):
         clf, info = fine_tune(train_rows, select, args, device, "vader")
         info["train_data"] = str(sample_path.relative_to(REPO_ROOT))
     info["evaluated_rows_from"] = (
-        f"vader_amazon minus the {len(sample)} texts of data/sample/vader_amazon.csv"
+        f"vader_amazon minus the {len(sample)} texts of training/sample/vader_amazon.csv"
     )
     return clf, info, rows
 

@@ -110,7 +110,7 @@ def make_texts() -> dict[str, str]:
     import csv
 
     with open(
-        REPO_ROOT / "data" / "sample" / "vader_amazon.csv", encoding="utf-8", newline=""
+        REPO_ROOT / "training" / "sample" / "vader_amazon.csv", encoding="utf-8", newline=""
     ) as fh:
         snippets = [row["text"] for row in csv.DictReader(fh)]
     words: list[str] = []

@@ -1,7 +1,7 @@
-"""Cut the bundled sample dataset ``data/sample/vader_amazon.csv`` from VADER's Amazon set.
+"""Cut the bundled sample dataset ``training/sample/vader_amazon.csv`` from VADER's Amazon set.
 
 The source is the VADER ground truth for Amazon product-review snippets (Hutto & Gilbert
-2014; see ``data/sample/CITATION.md``), read from ``DIR/vader_amazon/amazon_reviews.csv`` in
+2014; see ``training/sample/CITATION.md``), read from ``DIR/vader_amazon/amazon_reviews.csv`` in
 the datasets folder given by ``--datasets DIR`` (or ``$HEED_DATASETS``; layout in
 benchmarks/README.md), or from ``--source FILE``: ``text,label,mean_rating`` with ``label``
 already derived from the raters' mean.
@@ -39,7 +39,7 @@ except ImportError:  # pragma: no cover
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_IN_DATASETS = "vader_amazon/amazon_reviews.csv"
-DEFAULT_OUT = "data/sample/vader_amazon.csv"
+DEFAULT_OUT = "training/sample/vader_amazon.csv"
 DEFAULT_ROWS = 1200
 DEFAULT_SEED = 20140601
 

@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from importlib.resources import files
 from pathlib import Path
 
 import torch
@@ -30,7 +31,8 @@ from training.progress import Progress
 log = logging.getLogger(__name__)
 
 EVAL_FRACTION = 0.2
-DEFAULT_SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "vader_amazon.csv"
+# Inside the package (package data), so an installed wheel finds it without a checkout.
+DEFAULT_SAMPLE = Path(str(files("training").joinpath("sample").joinpath("vader_amazon.csv")))
 PROMOTION_TOLERANCE = 1e-9
 
 

@@ -63,5 +63,5 @@ def test_continuing_from_a_version_keeps_its_head(banking_model) -> None:
 def test_the_default_models_card_names_its_hub_base(banking_model) -> None:
     store, result = banking_model
     card = (store.path(result["version"]) / "README.md").read_text(encoding="utf-8")
-    assert "\nbase_model: \"sentence-transformers/all-MiniLM-L6-v2\"\n" in card.split("---")[1]
+    assert '\nbase_model: "sentence-transformers/all-MiniLM-L6-v2"\n' in card.split("---")[1]
     assert "all-MiniLM-L6-v2 (embedded)" in card and "banking_small.csv" in card
