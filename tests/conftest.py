@@ -121,3 +121,35 @@ def fake() -> Iterator[FakeSlack]:
 
     with FakeSlack() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1 for the whole run (its ``heed`` database's
+    URL), in the system's temporary folder (the server user cannot enter pytest's, which is
+    private to root); skipped with the reason when the server binaries are missing."""
+    from tests.support.postgres import missing_reason, throwaway_cluster
+
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    with throwaway_cluster() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def postgres_database(postgres_server: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database shared by one test module, dropped afterwards."""
+    from tests.support.postgres import fresh_database
+
+    with fresh_database(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_test_database(postgres_server: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    from tests.support.postgres import fresh_database
+
+    with fresh_database(postgres_server) as url:
+        yield url

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,15 +23,24 @@ USER = "heed"
 
 
 def bindir() -> Path | None:
-    """The PostgreSQL server binaries' folder, or None when they are not installed."""
+    """The PostgreSQL server binaries' folder (``pg_config --bindir``, else the newest
+    ``/usr/lib/postgresql/N/bin``), or None when they are not installed."""
+    candidates = []
     try:
         out = subprocess.run(
             ["pg_config", "--bindir"], capture_output=True, text=True, check=True
         ).stdout.strip()
+        candidates.append(Path(out))
     except (OSError, subprocess.CalledProcessError):
-        return None
-    path = Path(out)
-    return path if (path / "initdb").is_file() and (path / "pg_ctl").is_file() else None
+        pass
+    installed = Path("/usr/lib/postgresql").glob("*/bin")
+    candidates += sorted(
+        installed, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0, reverse=True
+    )
+    for path in candidates:
+        if (path / "initdb").is_file() and (path / "pg_ctl").is_file():
+            return path
+    return None
 
 
 def missing_reason() -> str | None:
@@ -38,6 +49,11 @@ def missing_reason() -> str | None:
         return "PostgreSQL server binaries not found (pg_config --bindir has no initdb)"
     if os.geteuid() == 0 and shutil.which("runuser") is None:
         return "running as root without runuser to start PostgreSQL as another user"
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return "running as root and there is no postgres user to run the server as"
     return None
 
 
@@ -113,9 +129,28 @@ def throwaway_cluster(parent: Path | None = None) -> Iterator[str]:
 
 def create_database(url: str, name: str) -> str:
     """Create database ``name`` on the cluster of ``url``; the new database's URL."""
+    _admin(url, f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(url: str) -> None:
+    """Drop the database of ``url``, closing whatever still connects to it."""
+    _admin(url, f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def fresh_database(url: str) -> Iterator[str]:
+    """A new, empty database on the cluster of ``url`` (its URL), dropped afterwards."""
+    created = create_database(url, f"heed_{uuid.uuid4().hex[:12]}")
+    try:
+        yield created
+    finally:
+        drop_database(created)
+
+
+def _admin(url: str, statement: str) -> None:
     import psycopg
 
-    base = url.replace("postgresql+psycopg://", "postgresql://")
+    base = url.replace("postgresql+psycopg://", "postgresql://").rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return url.rsplit("/", 1)[0] + f"/{name}"
+        conn.execute(statement)

@@ -15,7 +15,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A new, empty database: an SQLite file, or a database on the throwaway PostgreSQL."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'data' / 'heed.sqlite3'}"
-    return request.getfixturevalue("postgres_database")
+    return request.getfixturevalue("postgres_test_database")
 
 
 @pytest.fixture
