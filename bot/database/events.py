@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.database.records import now
@@ -14,6 +15,15 @@ from bot.database.schema import EVENT_KEY_CHARS, events
 
 if TYPE_CHECKING:
     from bot.database.connection import Database
+
+
+def stored_key(key: str) -> str:
+    """``key`` as stored: itself when it fits :data:`EVENT_KEY_CHARS`, else a prefix and its
+    SHA-256 (two long keys never collide the way truncation would make them)."""
+    if len(key) <= EVENT_KEY_CHARS:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return f"{key[: EVENT_KEY_CHARS - len(digest) - 1]}#{digest}"
 
 
 class Events:
@@ -26,9 +36,10 @@ class Events:
         """Record every key in one transaction; True when none was there before.
 
         Of several replicas claiming the same key at once, exactly one gets True (the
-        primary key decides); a False claim inserts nothing.
+        primary key decides, in the database); a False claim inserts nothing. Keys are
+        inserted in sorted order, so two claims sharing keys never deadlock on PostgreSQL.
         """
-        wanted = list(dict.fromkeys(k[:EVENT_KEY_CHARS] for k in keys))
+        wanted = sorted({stored_key(k) for k in keys})
         if not wanted:
             return True
         seen = now()
@@ -37,8 +48,8 @@ class Events:
                 taken = conn.execute(select(events.c.key).where(events.c.key.in_(wanted))).first()
                 if taken is not None:
                     return False
-                conn.execute(events.insert(), [{"key": k, "seen_at": seen} for k in wanted])
-        except IntegrityError:  # another replica inserted one of them meanwhile
+                conn.execute(insert(events), [{"key": k, "seen_at": seen} for k in wanted])
+        except IntegrityError:  # another replica inserted one of them meanwhile: rolled back
             return False
         return True
 

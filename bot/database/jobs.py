@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.database.connection import Database
 
 EXPIRED = "interrupted: its replica stopped renewing the lease"
+CLAIM_ATTEMPTS = 5
 
 
 class JobConflict(RuntimeError):
@@ -51,41 +52,40 @@ class Jobs:
         message_ts: str | None = None,
     ) -> JobRecord:
         """Start a job owned by ``owner`` unless one runs anywhere; raises
-        :class:`JobConflict` (with the running job's row) when one does. Running jobs whose
-        lease expired are marked interrupted first."""
-        started = now()
-        try:
-            with self._db.write() as conn:
-                _expire(conn)
-                job_id = conn.execute(
-                    insert(jobs)
-                    .values(
-                        kind=kind,
-                        requested_by=requested_by,
-                        created=started,
-                        started=started,
-                        status="running",
-                        channel=channel,
-                        message_ts=message_ts,
-                        owner=owner,
-                        lease_expires=now(lease),
-                        running_slot=1,
-                    )
-                    .returning(jobs.c.id)
-                ).scalar_one()
-        except IntegrityError:
-            existing = self.running()
-            if existing is None:  # it finished in between: try once more
-                return self.claim(
-                    kind,
-                    requested_by,
-                    owner=owner,
-                    lease=lease,
-                    channel=channel,
-                    message_ts=message_ts,
-                )
-            raise JobConflict(existing) from None
-        return self.get(job_id)
+        :class:`JobConflict` (with the running job's row) when one does.
+
+        One transaction: running jobs whose lease expired are marked interrupted first, then
+        the new row takes ``running_slot = 1``, which is unique, so of claims racing from any
+        number of replicas exactly one wins, decided by the database.
+        """
+        for _attempt in range(CLAIM_ATTEMPTS):
+            started = now()
+            try:
+                with self._db.write() as conn:
+                    _expire(conn)
+                    job_id = conn.execute(
+                        insert(jobs)
+                        .values(
+                            kind=kind,
+                            requested_by=requested_by,
+                            created=started,
+                            started=started,
+                            status="running",
+                            channel=channel,
+                            message_ts=message_ts,
+                            owner=owner,
+                            lease_expires=now(lease),
+                            running_slot=1,
+                        )
+                        .returning(jobs.c.id)
+                    ).scalar_one()
+            except IntegrityError:  # the slot is taken: rolled back, nothing was written
+                existing = self.running()
+                if existing is not None:
+                    raise JobConflict(existing) from None
+                continue  # the winner finished in between: claim again
+            return self.get(job_id)
+        raise JobConflict(self.recent(1)[0])
 
     def renew(self, job_id: int, owner: str, lease: timedelta, progress: str | None = None) -> bool:
         """Extend the lease of a job still running and owned by ``owner`` (and store its

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.database.connection import Database
 
 
+ANSWERS_LOCK = 0x48454546  # the advisory lock that orders answers on PostgreSQL
 _ANSWERS = (
     "SELECT f.*, p.label FROM feedback f JOIN predictions p ON p.id = f.prediction_id "
     "WHERE f.prediction_id = :pid"
@@ -114,6 +115,11 @@ class Predictions:
             ).scalar()
             if predicted is None:
                 raise PredictionNotFoundError(f"no prediction with id {prediction_id}")
+            if conn.dialect.name == "postgresql":
+                # seq orders every answer ("the latest answer wins"): one writer at a time,
+                # as SQLite's BEGIN IMMEDIATE already guarantees, or two replicas answering at
+                # once could both read the same MAX(seq).
+                conn.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": ANSWERS_LOCK})
             key = {"pid": prediction_id, "user": user}
             replaced = (
                 conn.execute(

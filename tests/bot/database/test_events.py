@@ -49,3 +49,11 @@ def test_old_keys_are_pruned(db: Database) -> None:
     db.events.claim(["event:new"])
     assert db.events.prune(timedelta(milliseconds=25)) == 1
     assert db.events.claim(["event:old"]) and not db.events.claim(["event:new"])
+
+
+def test_long_keys_are_hashed_not_truncated_into_each_other(db: Database) -> None:
+    prefix = "message:C1:" + "x" * 250
+    first, second = prefix + ":1", prefix + ":2"
+    assert db.events.claim([first]) and db.events.claim([second])
+    assert not db.events.claim([first]) and not db.events.claim([second, "event:new"])
+    assert db.events.claim(["event:new"]) and db.events.claim([])
