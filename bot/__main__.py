@@ -3,8 +3,11 @@
 
 Socket Mode when ``SLACK_APP_TOKEN`` is set, else HTTP mode on ``--port`` (default 3000,
 requests verified with ``SLACK_SIGNING_SECRET``). Settings come from the environment and a
-``.env`` file (the environment wins). The SQLite database (feedback, jobs, audit log) is
-``$HEED_DATA_DIR/heed.sqlite3``; a damaged one stops start-up, it is never replaced.
+``.env`` file (the environment wins). The database (feedback, jobs, events, audit log) is
+``HEED_DATABASE_URL``, by default the SQLite file ``$HEED_DATA_DIR/heed.sqlite3``; a damaged
+one stops start-up, it is never replaced; one from an older Heed stops start-up until
+``python -m bot migrate`` (which needs only the database settings, prints what it did and
+exits 0, or 2 with one ``error:`` line) upgrades it.
 Exit codes: 0 after SIGTERM/Ctrl-C, 2 for a missing or malformed setting, a broken database
 or no model to serve, 1 when Slack cannot be reached.
 """
@@ -55,26 +58,18 @@ def _migrate(argv: list[str]) -> int:
     parser.add_argument("--env-file", type=Path, default=Path(".env"), help="default: ./.env")
     args = parser.parse_args(argv)
     _load_env(args.env_file)
-    from sqlalchemy import create_engine
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from bot.database import migrate
+    from bot.database import Database, DatabaseError
     from bot.settings import database_url_from_env
 
     try:
         url = database_url_from_env(os.environ)
     except SettingsError as exc:
         return _fail(str(exc))
-    engine = create_engine(url)
-    shown = engine.url.render_as_string(hide_password=True)
     try:
-        before, after = migrate.upgrade(engine)
-    except (ValueError, SQLAlchemyError) as exc:
-        why = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
-        return _fail(f"cannot migrate {shown}: {why}")
-    finally:
-        engine.dispose()
-    sys.stdout.write(f"{shown}: schema {before or 'none'} -> {after}\n")
+        with Database(url, migrate=True) as db:
+            sys.stdout.write(db.migration.describe(db.where) + "\n")
+    except DatabaseError as exc:
+        return _fail(str(exc))
     return 0
 
 

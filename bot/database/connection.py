@@ -2,30 +2,34 @@
 
 ``HEED_DATABASE_URL`` picks it: ``sqlite:///$HEED_DATA_DIR/heed.sqlite3`` by default, or
 ``postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB`` for several replicas. Opening checks where
-the schema stands (:mod:`bot.database.migrate`): a database with no tables is created at the
-newest revision; one at an older revision (a previous Heed, the first release included) stops
-start-up with the command to run, ``python -m bot migrate`` — replicas must not race schema
-changes — and one written by a newer Heed or holding other tables is refused.
+the schema stands (:mod:`bot.database.migrate`, under a lock so replicas never race): a
+database with no tables is created at the newest revision; one at an older revision (a
+previous Heed, the first release included) stops start-up with the command to run,
+``python -m bot migrate``; one written by a newer Heed or holding other tables is refused.
 
 SQLite keeps the first release's safety: a file that is not SQLite is refused before SQLite
-touches it, ``PRAGMA quick_check`` runs on open, a damaged file is never replaced; WAL,
-``synchronous=NORMAL``, foreign keys, and every write transaction is ``BEGIN IMMEDIATE`` so two
-processes never deadlock upgrading a read lock. The tables are reached through repositories:
-:attr:`Database.predictions`, :attr:`Database.jobs`, :attr:`Database.events` and
-:attr:`Database.audit`, each safe to call from any thread.
+touches it, ``PRAGMA quick_check`` runs on open, a damaged file is never replaced, a new file
+is created 0600 (in a 0700 folder when it creates the folder); WAL, ``synchronous=NORMAL``,
+foreign keys, and every write transaction is ``BEGIN IMMEDIATE`` so two processes never
+deadlock upgrading a read lock (reads use a plain ``BEGIN``: WAL readers never wait). The
+tables are reached through repositories: :attr:`Database.predictions`, :attr:`Database.jobs`,
+:attr:`Database.events` and :attr:`Database.audit`, each safe to call from any thread. A URL's
+password never appears in a message or a ``repr``.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, create_engine, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from bot.database import migrate
 from bot.database.audit import AuditLog
@@ -38,6 +42,8 @@ DEFAULT_DATA_DIR = "var"
 DB_FILENAME = "heed.sqlite3"
 SQLITE_HEADER = b"SQLite format 3\x00"
 MIGRATE_COMMAND = "python -m bot migrate"
+BUSY_TIMEOUT_MS = 10_000
+_READ = "heed_read"
 
 
 class DatabaseError(RuntimeError):
@@ -49,58 +55,95 @@ def default_path() -> Path:
     return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR) / DB_FILENAME
 
 
-def database_url(target: str | Path | None) -> str:
+def database_url(target: str | Path | URL | None) -> str:
     """A SQLAlchemy URL for ``target``: a URL as given, a path as an SQLite file URL."""
     if target is None:
         target = default_path()
+    if isinstance(target, URL):
+        return target.render_as_string(hide_password=False)
     if isinstance(target, str) and "://" in target:
         return target
     return f"sqlite:///{Path(target)}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None  # SQLAlchemy's begin event issues BEGIN itself
+    dbapi_connection.isolation_level = None  # the begin event below issues BEGIN itself
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
-        cursor.execute(f"PRAGMA {pragma}")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        _use_wal(cursor)
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch a file to WAL (it stays so). A new file is switched by whichever connection
+    comes first; switching answers "database is locked" at once, without waiting, while
+    another connection holds a lock, so that is retried."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = conn.get_execution_options().get(_READ, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _one_line(exc: BaseException, secret: str | None) -> str:
+    message = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+    return message.replace(secret, "***") if secret else message
 
 
 class Database:
     """The bot's database. Open once at start-up and share it between threads.
 
     ``target`` is a SQLAlchemy URL or an SQLite file path (default :func:`default_path`).
-    Raises :class:`DatabaseError`, with one line saying what to do, when it cannot be used;
-    nothing is changed then.
+    ``migrate=True`` (``python -m bot migrate``) also upgrades a database at an older
+    revision; :attr:`migration` says what opening did. Raises :class:`DatabaseError`, with
+    one line saying what to do, when the database cannot be used; nothing is changed then.
     """
 
-    def __init__(self, target: str | Path | None = None) -> None:
+    def __init__(self, target: str | Path | URL | None = None, *, migrate: bool = False) -> None:
         try:
             self.url = make_url(database_url(target))
-        except ArgumentError as exc:
-            raise DatabaseError(f"not a database URL: {exc}") from None
+        except ArgumentError:
+            raise DatabaseError(
+                "not a database URL: expected sqlite:///PATH or postgresql+psycopg://…"
+            ) from None
         self.where = self.url.render_as_string(hide_password=True)
         self.path = Path(self.url.database) if self.is_sqlite and self.url.database else None
+        self._closed = False
         if self.is_sqlite:
             self._prepare_sqlite_file()
-        self.engine = create_engine(self.url, pool_pre_ping=not self.is_sqlite)
+        self.engine = create_engine(self.url, **self._engine_options())
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         try:
             if self.is_sqlite:
                 self._check_integrity()
-            self._check_schema()
+            self.migration = self._check_schema(migrate)
+        except DBAPIError as exc:
+            self.engine.dispose()
+            why = _one_line(exc, self.url.password)
+            if self.is_sqlite:
+                raise DatabaseError(self._invalid(why)) from None
+            raise DatabaseError(f"cannot use the Heed database {self.where}: {why}") from None
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise DatabaseError(
-                self._invalid(" ".join(str(exc.orig or exc).split())[:300])
-            ) from exc
+                f"cannot use the Heed database {self.where}: {_one_line(exc, self.url.password)}"
+            ) from None
         except BaseException:
             self.engine.dispose()
             raise
@@ -119,17 +162,29 @@ class Database:
         """``sqlite`` or ``postgresql``."""
         return self.url.get_backend_name()
 
+    def __repr__(self) -> str:
+        return f"Database({self.where!r})"
+
     # -- opening -------------------------------------------------------------------------
+
+    def _engine_options(self) -> dict[str, Any]:
+        if self.is_sqlite:
+            return {"connect_args": {"check_same_thread": False}}
+        connect = {"application_name": "heed", "connect_timeout": 10}
+        return {
+            "pool_pre_ping": True,
+            "connect_args": {k: v for k, v in connect.items() if k not in self.url.query},
+        }
 
     def _invalid(self, why: str) -> str:
         return f"{self.where} is not a valid Heed database: {why}; move it away or restore a backup"
 
     def _prepare_sqlite_file(self) -> None:
         """Refuse a non-SQLite file before SQLite touches it (so it stays byte-for-byte);
-        create a new file's folder private (0700)."""
+        create a new file 0600 (and its folder 0700 when there is none)."""
         path = self.path
-        if path is None:
-            return
+        if path is None or str(path) == ":memory:":
+            raise DatabaseError("the SQLite database must be a file: sqlite:///PATH")
         self.where = str(path)
         if path.is_dir():
             raise DatabaseError(self._invalid("it is a directory"))
@@ -151,44 +206,52 @@ class Database:
             raise DatabaseError(self._invalid("the file is truncated"))
 
     def _check_integrity(self) -> None:
-        with self.engine.connect() as conn:
+        with self.read() as conn:
             rows = [r[0] for r in conn.exec_driver_sql("PRAGMA quick_check").fetchall()]
         if rows != ["ok"]:
             shown = "; ".join(str(r) for r in rows[:3])
             raise DatabaseError(self._invalid(f"quick_check failed: {shown}"))
 
-    def _check_schema(self) -> None:
-        where, revision = migrate.state(self.engine)
-        if where == migrate.EMPTY:
-            migrate.upgrade(self.engine)
-        elif where == migrate.FOREIGN:
-            raise DatabaseError(
-                self._invalid(f"it holds other tables ({revision}) and no Heed schema")
+    def _check_schema(self, upgrade: bool) -> migrate.Migration:
+        try:
+            return migrate.ensure(self.engine, upgrade=upgrade)
+        except migrate.SchemaRefused as refused:
+            raise DatabaseError(self._refusal(refused)) from None
+
+    def _refusal(self, refused: migrate.SchemaRefused) -> str:
+        if refused.state == migrate.FOREIGN:
+            return self._invalid(f"it holds other tables ({refused.detail}) and no Heed schema")
+        if refused.state == migrate.NEWER:
+            return (
+                f"{self.where} was written by a newer Heed (revision {refused.detail}, this one "
+                f"knows {migrate.head()}); upgrade Heed or restore a backup"
             )
-        elif where == migrate.NEWER:
-            raise DatabaseError(
-                f"{self.where} was written by a newer Heed (revision {revision}, this one knows "
-                f"{migrate.head()}); upgrade Heed or restore a backup"
-            )
-        elif where in (migrate.RELEASE, migrate.OLD):
-            old = "the first release's schema" if where == migrate.RELEASE else revision
-            raise DatabaseError(
-                f"{self.where} has an older schema ({old}; this Heed needs {migrate.head()}): "
-                f"stop every replica, back it up, then run `{MIGRATE_COMMAND}`"
-            )
+        old = "the first release's schema" if refused.state == migrate.RELEASE else refused.detail
+        return (
+            f"{self.where} has an older schema ({old}; this Heed needs {migrate.head()}): "
+            f"stop every replica, back it up, then run `{MIGRATE_COMMAND}`"
+        )
 
     # -- plumbing ------------------------------------------------------------------------
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise DatabaseError(f"the Heed database {self.where} is closed")
+
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
+        """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success and
+        rolled back when the block raises."""
+        self._check_open()
         with self.engine.begin() as conn:
             yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for reads (its transaction is rolled back at the end)."""
+        """A connection for reads (a plain ``BEGIN`` on SQLite, rolled back at the end)."""
+        self._check_open()
         with self.engine.connect() as conn:
+            conn.execution_options(**{_READ: True})
             yield conn
 
     def revision(self) -> str | None:
@@ -204,7 +267,9 @@ class Database:
             return str(conn.exec_driver_sql("PRAGMA journal_mode").scalar())
 
     def close(self) -> None:
-        """Close every pooled connection (checkpointing SQLite's WAL)."""
+        """Close every pooled connection (checkpointing SQLite's WAL); later calls raise
+        :class:`DatabaseError`."""
+        self._closed = True
         self.engine.dispose()
 
     def __enter__(self) -> Database:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    String,
     Table,
     Text,
     UniqueConstraint,
@@ -100,7 +101,7 @@ audit_log = Table(
 events = Table(
     "events",
     metadata,
-    Column("key", Text, primary_key=True),
+    Column("key", String(EVENT_KEY_CHARS), primary_key=True),
     Column("seen_at", Text, nullable=False),
     Index("events_seen_at", "seen_at"),
 )

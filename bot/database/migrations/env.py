@@ -1,7 +1,8 @@
 """Alembic's entry point: run the revisions on the connection Heed hands over.
 
-Heed runs Alembic programmatically (:func:`bot.database.migrate.upgrade`), passing an open
-connection in ``config.attributes["connection"]``; there is no ``alembic.ini``.
+Heed runs Alembic programmatically (:func:`bot.database.migrate.ensure`), passing a connection
+already in a transaction that holds the schema lock in ``config.attributes["connection"]``;
+the revisions run inside that transaction. There is no ``alembic.ini``.
 """
 
 from __future__ import annotations

@@ -71,8 +71,10 @@ def test_migrate_upgrades_a_release_database_in_place_keeping_every_row(tmp_path
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    expected = f"sqlite:///{path}: schema 0001 (first release) -> {migrate.head()}"
-    assert done.stdout.strip() == expected
+    assert done.stdout.strip() == (
+        f"{path}: upgraded from the first release's schema (revision 0001) to revision "
+        f"{migrate.head()}"
+    )
     with Database(path) as db:
         assert db.revision() == migrate.head()
         [first] = [p for p in [db.predictions.get(1)] if p]
@@ -99,12 +101,12 @@ def test_migrate_upgrades_a_release_database_in_place_keeping_every_row(tmp_path
 
 
 def test_migrate_a_current_database_changes_nothing(database_url: str) -> None:
-    Database(database_url).close()
-    engine = create_engine(database_url)
-    try:
-        assert migrate.upgrade(engine) == (migrate.head(), migrate.head())
-    finally:
-        engine.dispose()
+    with Database(database_url) as db:
+        assert db.migration.state == migrate.EMPTY and db.revision() == migrate.head()
+        where = db.where
+    with Database(database_url, migrate=True) as db:
+        assert db.migration == migrate.Migration(migrate.CURRENT, migrate.head(), migrate.head())
+        assert db.migration.describe(where).endswith("nothing to do")
 
 
 def test_default_path_uses_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -214,6 +216,27 @@ def test_concurrent_writes_from_eight_threads_all_land(db: Database) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
+    with db.read() as conn:
+        seqs = conn.execute(text("SELECT seq FROM feedback")).scalars().all()
+    assert len(seqs) == len(set(seqs)) == 8 * per_thread  # answers stay totally ordered
     assert len(db.predictions.labelled_rows()) == 8 * per_thread
     assert len(db.audit.recent(10_000)) == 8 * per_thread
     assert db.predictions.counts()["corrections"] == 8 * per_thread // 2
+
+
+def test_a_closed_database_refuses_further_calls(db: Database) -> None:
+    db.close()
+    with pytest.raises(DatabaseError, match="is closed"):
+        db.jobs.recent()
+
+
+def test_the_password_is_never_shown(postgres_test_database: str) -> None:
+    url = postgres_test_database.replace("://heed@", "://heed:s3cret-pw@")  # trust: any works
+    with Database(url) as db:
+        assert db.engine.url.password == "s3cret-pw"
+        assert "s3cret-pw" not in repr(db) + db.where and "***" in db.where
+        with db.write() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    with pytest.raises(DatabaseError, match="written by a newer Heed") as info:
+        Database(url)
+    assert "s3cret-pw" not in str(info.value)
