@@ -208,6 +208,7 @@ def _usage(meta: Mapping) -> list[str]:
         "```python",
         "from transformers import pipeline",
         "",
+        "# this version's directory; the store is $HEED_MODEL_DIR (default ./models)",
         f'classify = pipeline("text-classification", model="models/{version}")',
         'classify("The battery died after two days")',
         "```",
