@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from tests.support.fakeslack import FakeSlack
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# The CLIs read ./.env (classifier.cli_support.load_env); a developer's own .env must not
+# leak into the tests, which set what they need themselves.
+os.environ.setdefault("HEED_ENV_FILE", os.devnull)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parent.parent
