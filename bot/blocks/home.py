@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks.admin import counts_line, job_line, model_lines, running_line
-from bot.blocks.classify import USAGE
+from bot.blocks.classify import DEFAULT_METHOD, usage_text
 from bot.blocks.common import Blocks, section, sections
 from bot.slack_api.text import escape_mrkdwn, shorten
 
@@ -24,6 +24,7 @@ def home_view(
     jobs: Sequence[JobRecord] = (),
     counts: Mapping[str, int] | None = None,
     warning: str | None = None,
+    explain_method: str = DEFAULT_METHOD,
 ) -> dict:
     """The App Home ``home`` view: model, labels and metrics, auto-tagging, the running job and
     the last jobs with their outcome, feedback counts, how to use Heed. ``warning`` (e.g. the
@@ -43,5 +44,5 @@ def home_view(
     job_lines = [running_line(current)] if current is not None else []
     job_lines += [job_line(j) for j in jobs if current is None or j.id != current.id]
     view_blocks += sections(["*Retraining jobs*", *(job_lines or ["none yet"])])
-    view_blocks += [{"type": "divider"}, section(USAGE)]
+    view_blocks += [{"type": "divider"}, section(usage_text(explain_method))]
     return {"type": "home", "blocks": view_blocks[:100]}

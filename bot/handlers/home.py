@@ -39,6 +39,7 @@ def current_home(services: Services) -> dict:
         jobs=jobs[: HOME_JOBS + (1 if current else 0)],
         counts=counts,
         warning=services.holder.fallback,
+        explain_method=services.settings.explain_method,
     )
 
 

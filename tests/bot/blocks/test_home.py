@@ -32,3 +32,8 @@ def test_home_view_stays_within_slacks_100_blocks() -> None:
     view = home_view(V2, METADATA, (), jobs=jobs)
     assert len(view["blocks"]) <= 100
     assert all(len(b.get("text", {}).get("text", "")) <= 3000 for b in view["blocks"])
+
+
+def test_the_home_help_names_the_configured_default_method() -> None:
+    view = home_view(V2, METADATA, (), explain_method="attention")
+    assert "Without it: `attention`, the default here." in json.dumps(view)
