@@ -56,7 +56,7 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if level != "DEBUG":
-        for name in ("urllib3", "PIL", "matplotlib", "slack_sdk.socket_mode"):
+        for name in ("urllib3", "PIL", "matplotlib", "slack_sdk.socket_mode", "alembic"):
             logging.getLogger(name).setLevel(logging.WARNING)
     try:
         from transformers.utils import logging as hf_logging
