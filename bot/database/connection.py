@@ -19,6 +19,7 @@ password never appears in a message or a ``repr``.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import time
@@ -44,6 +45,8 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 MIGRATE_COMMAND = "python -m bot migrate"
 BUSY_TIMEOUT_MS = 10_000
 _READ = "heed_read"
+
+log = logging.getLogger(__name__)
 
 
 class DatabaseError(RuntimeError):
@@ -214,9 +217,12 @@ class Database:
 
     def _check_schema(self, upgrade: bool) -> migrate.Migration:
         try:
-            return migrate.ensure(self.engine, upgrade=upgrade)
+            done = migrate.ensure(self.engine, upgrade=upgrade)
         except migrate.SchemaRefused as refused:
             raise DatabaseError(self._refusal(refused)) from None
+        if done.state != migrate.CURRENT:
+            log.info("database %s", done.describe(self.where))
+        return done
 
     def _refusal(self, refused: migrate.SchemaRefused) -> str:
         if refused.state == migrate.FOREIGN:

@@ -4,6 +4,7 @@ what it did, and an older revision stops start-up until it runs."""
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import sqlite3
@@ -127,12 +128,17 @@ def test_migrate_command_says_what_it_did(
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
     tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("HEED_DATABASE_URL", database_url)
     no_env = ["--env-file", str(tmp_path / "none")]
-    assert main(["migrate", *no_env]) == 0
+    with caplog.at_level(logging.INFO, logger="bot.database"):
+        assert main(["migrate", *no_env]) == 0
     assert capsys.readouterr().out.endswith(f": created at revision {migrate.head()}\n")
+    assert [r.getMessage() for r in caplog.records][-1].endswith(
+        f"created at revision {migrate.head()}"
+    )
     assert main(["migrate", *no_env]) == 0
     out = capsys.readouterr().out
     assert out.endswith(f": already at revision {migrate.head()}; nothing to do\n")
