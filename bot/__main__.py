@@ -38,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="when no model is serving, fine-tune the bundled default first",
     )
-    parser.add_argument("--env-file", type=Path, default=Path(".env"), help="default: ./.env")
+    parser.add_argument(
+        "--env-file", type=Path, default=None, help="default: $HEED_ENV_FILE, else ./.env"
+    )
     return parser
 
 
@@ -55,7 +57,9 @@ def _migrate(argv: list[str]) -> int:
         description="Bring the database (HEED_DATABASE_URL, else $HEED_DATA_DIR/heed.sqlite3) "
         "to this Heed's schema. Stop every replica and back the database up first.",
     )
-    parser.add_argument("--env-file", type=Path, default=Path(".env"), help="default: ./.env")
+    parser.add_argument(
+        "--env-file", type=Path, default=None, help="default: $HEED_ENV_FILE, else ./.env"
+    )
     args = parser.parse_args(argv)
     _load_env(args.env_file)
     from bot.database import Database, DatabaseError
@@ -73,11 +77,11 @@ def _migrate(argv: list[str]) -> int:
     return 0
 
 
-def _load_env(path: Path) -> None:
-    if path.is_file():
-        from dotenv import load_dotenv
+def _load_env(path: Path | None) -> None:
+    """The same ``.env`` rule as every Heed entry point (the environment wins)."""
+    from classifier.cli_support import load_env
 
-        load_dotenv(path, override=False)
+    load_env(path)
 
 
 def main(argv: list[str] | None = None) -> int:
