@@ -72,6 +72,7 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
         interval_s=max(1.0, settings.job_lease / 3),
         on_interrupted=lambda record: report_interrupted(services, app.client, record),
     )
+    services.retrain.before_claim = reaper.tick
     reaper.start()
     log.info(
         "replica %s serving model %s; auto-tagging %s; replies %s; database %s; admins %s",

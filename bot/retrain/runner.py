@@ -121,6 +121,9 @@ class RetrainRunner:
         self.lease_s = lease_s
         self._lock = threading.Lock()
         self._run: _Run | None = None
+        self.before_claim: Callable[[], object] | None = None
+        """Called before each claim: the reaper's tick, so a dead replica's job that the claim
+        would expire in passing is reported in Slack first."""
 
     def current_job(self) -> Job | None:
         """The job running on this replica, or None."""
@@ -179,6 +182,7 @@ class RetrainRunner:
                         "nothing to train on: HEED_TRAIN_DATA names no export and no "
                         "corrections are stored yet"
                     )
+                _call(self.before_claim)
                 try:
                     record = self.db.jobs.claim(
                         "retrain",

@@ -1,0 +1,74 @@
+"""The reaper: a dead replica's job is marked interrupted and reported once; old event keys go."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.database import Database, JobRecord
+from bot.retrain.reaper import Reaper
+from bot.retrain.runner import RetrainRunner
+from tests.conftest import make_rows, write_csv
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(tmp_path / "data" / "heed.sqlite3")
+    yield database
+    database.close()
+
+
+def dead_job(db: Database) -> JobRecord:
+    """A job whose replica stopped renewing its lease a moment ago."""
+    job = db.jobs.claim("retrain", "UADMIN", owner="gone:1", lease=timedelta(milliseconds=20))
+    time.sleep(0.05)
+    return job
+
+
+def test_a_dead_job_is_reported_once_and_a_failing_report_is_contained(db: Database) -> None:
+    job = dead_job(db)
+    reported: list[int] = []
+
+    def report(record: JobRecord) -> None:
+        reported.append(record.id)
+        raise RuntimeError("Slack is down")
+
+    reaper = Reaper(db, interval_s=60, on_interrupted=report)
+    assert [r.id for r in reaper.tick()] == [job.id]
+    assert reaper.tick() == [] and reported == [job.id]
+    assert db.jobs.get(job.id).status == "interrupted"
+
+
+def test_old_event_keys_are_pruned_on_the_first_tick(db: Database) -> None:
+    db.events.claim(["event:old"])
+    time.sleep(0.05)
+    Reaper(db, interval_s=60, on_interrupted=print, event_ttl=timedelta(milliseconds=10)).tick()
+    assert db.events.claim(["event:old"])
+
+
+def test_the_thread_ticks_until_stopped(db: Database) -> None:
+    job = dead_job(db)
+    reported: list[int] = []
+    reaper = Reaper(db, interval_s=0.05, on_interrupted=lambda r: reported.append(r.id))
+    reaper.start()
+    deadline = time.monotonic() + 5
+    while not reported and time.monotonic() < deadline:
+        time.sleep(0.02)
+    reaper.stop()
+    assert reported == [job.id]
+
+
+def test_a_retrain_reports_the_dead_job_it_replaces(tmp_path: Path, db: Database) -> None:
+    job = dead_job(db)
+    reported: list[int] = []
+    reaper = Reaper(db, interval_s=60, on_interrupted=lambda r: reported.append(r.id))
+    export = write_csv(tmp_path / "export.csv", make_rows(2))
+    runner = RetrainRunner(tmp_path / "models", [export], db, timeout_s=5, python="/nonexistent")
+    runner.before_claim = reaper.tick
+    with pytest.raises(Exception, match="could not start training"):
+        runner.start("UADMIN")
+    assert reported == [job.id]  # reported before the claim could expire it silently
