@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Respond
@@ -37,6 +38,64 @@ Posted = Callable[[str, str], None]
 """``posted(channel, ts)``: told where the reply went."""
 
 
+@dataclass(frozen=True)
+class Classified:
+    """A text explained, drawn and recorded: what a reply is built from."""
+
+    explanation: Explanation
+    png: bytes
+    prediction_id: int | None
+    reply: dict[str, Any]
+    """The keyword arguments of :func:`bot.blocks.classify.classify_reply`."""
+
+
+def classify_and_record(
+    services: Services,
+    respond: Respond,
+    where: dict[str, Any],
+    text: str,
+    method: str,
+    user_id: str | None = None,
+) -> Classified | None:
+    """Explain ``text`` with the serving model (kept for the whole request, even across a
+    swap), draw the heatmap and record the prediction (``where`` names channel and user).
+    When the model's architecture cannot explain with ``method``, say so privately and
+    return None."""
+    classifier = services.holder.get()
+    try:
+        explanation = classifier.explain(text, method)
+    except ExplanationUnavailable as exc:
+        log.info("%s [%s]", exc, format_context(request_context(where)))
+        respond(
+            text=unavailable_method_note(str(exc)),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+        return None
+    p = explanation.prediction
+    prediction_id = record_prediction(services, where, text, explanation)
+    reply = {
+        "explanation": explanation,
+        "text": text,
+        "user_id": user_id,
+        "max_tokens": classifier.max_length,
+        "feedback": feedback_elements(prediction_id, p.label, list(p.scores))
+        if prediction_id is not None
+        else None,
+    }
+    return Classified(explanation, heatmap.render(explanation), prediction_id, reply)
+
+
+def remember_where(services: Services, prediction_id: int | None, channel: str, ts: str) -> None:
+    """Store where a recorded prediction's reply was posted (failures are logged)."""
+    if prediction_id is None or services.db is None:
+        return
+    try:
+        services.db.predictions.set_message(prediction_id, channel=channel, message_ts=ts)
+    except Exception:
+        log.exception("cannot store where prediction %d was posted", prediction_id)
+
+
 def classify_job(
     services: Services,
     client: WebClient,
@@ -48,39 +107,18 @@ def classify_job(
     """Classify and explain ``text``, then reply (public or private) with the heatmap; when
     the serving model's architecture cannot explain with ``method``, say so privately."""
     started = time.monotonic()
-    classifier = services.holder.get()  # kept for the whole request, even across a swap
-    try:
-        explanation = classifier.explain(text, method)
-    except ExplanationUnavailable as exc:
-        log.info("%s [%s]", exc, format_context(request_context(command)))
-        note = unavailable_method_note(str(exc))
-        respond(text=note, response_type="ephemeral", replace_original=False)
+    done = classify_and_record(services, respond, command, text, method, command.get("user_id"))
+    if done is None:
         return
-    png = heatmap.render(explanation)
-    p = explanation.prediction
-    prediction_id = record_prediction(services, command, text, explanation)
-    reply = {
-        "explanation": explanation,
-        "text": text,
-        "user_id": command.get("user_id"),
-        "max_tokens": classifier.max_length,
-        "feedback": feedback_elements(prediction_id, p.label, list(p.scores))
-        if prediction_id is not None
-        else None,
-    }
 
     def posted(channel: str, ts: str) -> None:
-        if prediction_id is None or services.db is None:
-            return
-        try:
-            services.db.predictions.set_message(prediction_id, channel=channel, message_ts=ts)
-        except Exception:
-            log.exception("cannot store where prediction %d was posted", prediction_id)
+        remember_where(services, done.prediction_id, channel, ts)
 
     if services.settings.private_replies:
-        _reply_private(client, respond, command, reply, png, posted)
+        _reply_private(client, respond, command, done.reply, done.png, posted)
     else:
-        _reply_public(client, respond, command, reply, png, posted)
+        _reply_public(client, respond, command, done.reply, done.png, posted)
+    p = done.explanation.prediction
     log.info(
         "classified as %s (%.2f) with %s in %.0f ms [%s]",
         p.label,

@@ -21,17 +21,13 @@ from bot.blocks.classify import (
     DM_HEATMAP_NOTE,
     NO_TEXT_NOTE,
     classify_reply,
-    unavailable_method_note,
 )
-from bot.blocks.feedback import feedback_elements
 from bot.context import format_context, request_context
-from bot.handlers.classify import record_prediction
+from bot.handlers.classify import classify_and_record, remember_where
 from bot.services import Services
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 from bot.slack_api.text import slack_to_plain
 from bot.slack_api.uploads import upload_heatmap
-from classifier import heatmap
-from classifier.types import ExplanationUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -50,34 +46,14 @@ def shortcut_job(
     if not text:
         respond(text=NO_TEXT_NOTE, response_type="ephemeral", replace_original=False)
         return
-    classifier = services.holder.get()  # kept for the whole request, even across a swap
-    try:
-        explanation = classifier.explain(text, services.settings.explain_method)
-    except ExplanationUnavailable as exc:
-        log.info("%s [%s]", exc, format_context(request_context(where)))
-        note = unavailable_method_note(str(exc))
-        respond(text=note, response_type="ephemeral", replace_original=False)
+    done = classify_and_record(services, respond, where, text, services.settings.explain_method)
+    if done is None:
         return
-    png = heatmap.render(explanation)
-    p = explanation.prediction
-    prediction_id = record_prediction(services, where, text, explanation)
-    reply = {
-        "explanation": explanation,
-        "text": text,
-        "max_tokens": classifier.max_length,
-        "feedback": feedback_elements(prediction_id, p.label, list(p.scores))
-        if prediction_id is not None
-        else None,
-    }
-    posted = _reply(client, channel, user, message.get("thread_ts"), reply)
-    if prediction_id is not None and services.db is not None and posted.ts:
-        try:
-            services.db.predictions.set_message(
-                prediction_id, channel=posted.channel, message_ts=posted.ts
-            )
-        except Exception:
-            log.exception("cannot store where prediction %d was posted", prediction_id)
-    upload_heatmap(client, channel=posted.dm, thread_ts=None, png=png, explanation=explanation)
+    posted = _reply(client, channel, user, message.get("thread_ts"), done.reply)
+    if posted.ts:
+        remember_where(services, done.prediction_id, posted.channel, posted.ts)
+    explanation, p = done.explanation, done.explanation.prediction
+    upload_heatmap(client, channel=posted.dm, thread_ts=None, png=done.png, explanation=explanation)
     log.info(
         "classified a message by shortcut as %s (%.2f) with %s [%s]",
         p.label,
