@@ -171,6 +171,7 @@ class RetrainRunner:
         be started (the failure is recorded as a failed job in that second case).
         ``bundled_sample`` trains on the sample export shipped with Heed instead.
         """
+        _call(self.before_claim)  # outside the lock: it may talk to Slack
         with self._lock:
             if self._run is not None:
                 raise JobAlreadyRunning(self._run.job.view())
@@ -182,7 +183,6 @@ class RetrainRunner:
                         "nothing to train on: HEED_TRAIN_DATA names no export and no "
                         "corrections are stored yet"
                     )
-                _call(self.before_claim)
                 try:
                     record = self.db.jobs.claim(
                         "retrain",
