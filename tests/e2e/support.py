@@ -85,6 +85,20 @@ def bot_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+def run_bot(
+    env: dict[str, str], cwd: Path, *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS`` to completion (a start-up that fails, or ``migrate``)."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 class BotProcess:
     """``python -m bot`` in a subprocess, its stderr/stdout in a log file."""
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -24,7 +22,15 @@ import pytest
 from bot.database import Database
 from classifier.store import ModelStore
 from tests.conftest import make_rows, write_csv
-from tests.e2e.support import REPO, VERSION, BotProcess, bot_env, make_store, wait_quiet
+from tests.e2e.support import (
+    REPO,
+    VERSION,
+    BotProcess,
+    bot_env,
+    make_store,
+    run_bot,
+    wait_quiet,
+)
 from tests.support.fakeslack import Call, FakeSlack
 from tests.support.postgres import create_database
 
@@ -45,14 +51,7 @@ def database_url(postgres_server: str) -> str:
     """A fresh PostgreSQL database, migrated once with the documented command."""
     url = create_database(postgres_server, "heed_replicas")
     env = bot_env(HEED_DATABASE_URL=url)
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "migrate"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_bot(env, REPO, "migrate")
     assert done.returncode == 0, done.stderr
     return url
 

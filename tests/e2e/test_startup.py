@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
-import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -14,23 +12,17 @@ import pytest
 
 from bot.database import Database
 from classifier.store import ModelStore
-from tests.e2e.support import VERSION, BotProcess, bot_env, free_port, make_store
+from tests.e2e.support import VERSION, BotProcess, bot_env, free_port, make_store, run_bot
 from tests.support.fakeslack import FakeSlack
 
 pytestmark = pytest.mark.e2e
-
-
-def run(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot"], env=env, cwd=cwd, capture_output=True, text=True, timeout=90
-    )
 
 
 def test_a_rejected_token_stops_start_up(tiny_model: Path, tmp_path: Path) -> None:
     store = make_store(tiny_model, tmp_path / "models")
     with FakeSlack() as fake:
         fake.fail_next("auth.test", error="invalid_auth")
-        done = run(
+        done = run_bot(
             bot_env(**fake.env(bot_token="xoxb-revoked-42"), HEED_MODEL_DIR=str(store)), tmp_path
         )
     assert done.returncode == 2, done.stderr
@@ -48,7 +40,7 @@ def test_an_unreachable_slack_exits_1(tiny_model: Path, tmp_path: Path) -> None:
         SLACK_APP_TOKEN="xapp-x",
         HEED_MODEL_DIR=str(store),
     )
-    done = run(env, tmp_path)
+    done = run_bot(env, tmp_path)
     assert done.returncode == 1, done.stderr
     assert "error: cannot reach the Slack Web API at http://127.0.0.1:" in done.stderr
 
@@ -66,7 +58,7 @@ def test_a_broken_database_stops_start_up_and_is_kept(tiny_model: Path, tmp_path
         HEED_MODEL_DIR=str(store),
         HEED_DATA_DIR=str(db.parent),
     )
-    done = run(env, tmp_path)
+    done = run_bot(env, tmp_path)
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {db} is not a valid Heed database")
@@ -113,14 +105,7 @@ def test_a_failed_train_default_stops_start_up_with_the_reason(tmp_path: Path) -
             HEED_DATA_DIR=str(tmp_path / "var"),
             HEED_RETRAIN_ARGS=f"--base {shlex.quote(str(missing))} --epochs 1",
         )
-        done = subprocess.run(
-            [sys.executable, "-m", "bot", "--train-default"],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = run_bot(env, tmp_path, "--train-default")
     assert done.returncode == 2, done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: training the default model failed (job 1): ")
