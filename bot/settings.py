@@ -7,43 +7,39 @@ the value of a secret (tokens, signing secret) never appears in a message or a `
 from __future__ import annotations
 
 import re
-import shlex
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
-from urllib.parse import urlparse
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from classifier.types import EXPLAIN_METHODS
+from bot.env_reader import (
+    DEFAULT_EMOJI_KEY,
+    DEFAULT_LABEL_EMOJI,
+    LOG_LEVELS,
+    EnvReader,
+    SettingsError,
+    shown,
+    split_list,
+)
+
+__all__ = [
+    "DEFAULT_EMOJI_KEY",
+    "DEFAULT_LABEL_EMOJI",
+    "LOG_LEVELS",
+    "Settings",
+    "SettingsError",
+    "database_url_from_env",
+    "split_list",
+]
 
 SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET")
-DEFAULT_EMOJI_KEY = "*"
-DEFAULT_LABEL_EMOJI = MappingProxyType(
-    {"positive": "+1", "negative": "-1", "neutral": "neutral_face", DEFAULT_EMOJI_KEY: "label"}
-)
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
-_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]+")
-_CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
-_USER_ID = re.compile(r"[UW][A-Z0-9]+")
-_EMOJI = re.compile(r"[a-z0-9_+'-]{1,100}")
 _THREADS = re.compile(r"\d{1,3}")
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 RESERVED_TRAIN_FLAGS = ("--data", "--bundled-sample", "--promote", "--progress", "--json")
 """Training flags the retrain runner sets itself; ``HEED_RETRAIN_ARGS`` may not repeat them."""
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-class SettingsError(ValueError):
-    """A missing or malformed setting; ``str()`` is one line naming the variable."""
-
-    def __init__(self, variable: str, problem: str) -> None:
-        super().__init__(f"{variable} {problem}")
-        self.variable = variable
 
 
 @dataclass(frozen=True)
@@ -104,7 +100,7 @@ class Settings:
 
         Raises :class:`SettingsError` for the first missing or malformed variable.
         """
-        reader = _Reader(env)
+        reader = EnvReader(env)
         app_token = reader.token("SLACK_APP_TOKEN", "xapp-", required=False, what="an app-level")
         bot_token = reader.token("SLACK_BOT_TOKEN", "xoxb-", required=True, what="a bot")
         signing_secret = reader.secret("SLACK_SIGNING_SECRET", required=not app_token)
@@ -148,7 +144,7 @@ def database_url_from_env(env: Mapping[str, str]) -> str:
     name = "HEED_DATABASE_URL"
     value = (env.get(name) or "").strip()
     if not value:
-        data_dir = _Reader(env).directory("HEED_DATA_DIR", "var")
+        data_dir = EnvReader(env).directory("HEED_DATA_DIR", "var")
         return f"sqlite:///{data_dir / 'heed.sqlite3'}"
     try:
         url = make_url(value)
@@ -156,202 +152,13 @@ def database_url_from_env(env: Mapping[str, str]) -> str:
         raise SettingsError(
             name, "must be a URL like postgresql+psycopg://USER:PASSWORD@HOST:5432/DB"
         ) from None
-    shown = url.render_as_string(hide_password=True)
+    safe = url.render_as_string(hide_password=True)
     if url.drivername == "postgresql":  # psycopg 3 is the driver Heed installs
         url = url.set(drivername="postgresql+psycopg")
     if url.drivername not in ("sqlite", "postgresql+psycopg"):
         raise SettingsError(
-            name, f"must be sqlite:///PATH or postgresql+psycopg://…, got {_show(shown)}"
+            name, f"must be sqlite:///PATH or postgresql+psycopg://…, got {shown(safe)}"
         )
     if not url.database:
-        raise SettingsError(name, f"names no database: {_show(shown)}")
+        raise SettingsError(name, f"names no database: {shown(safe)}")
     return url.render_as_string(hide_password=False)
-
-
-def _show(value: str, limit: int = 60) -> str:
-    return repr(value if len(value) <= limit else value[:limit] + "…")
-
-
-def split_list(value: str) -> list[str]:
-    """Split a comma- (or whitespace-) separated setting into its non-empty items."""
-    return [item for item in re.split(r"[,\s]+", value.strip()) if item]
-
-
-class _Reader:
-    """Typed getters over an environment mapping; each raises SettingsError naming the var."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-
-    def raw(self, name: str) -> str | None:
-        value = self.env.get(name)
-        if value is None or not value.strip():
-            return None
-        return value.strip()
-
-    def token(self, name: str, prefix: str, *, required: bool, what: str) -> str | None:
-        value = self.raw(name)
-        if value is None:
-            if required:
-                raise SettingsError(name, f"is required: {what} token ({prefix}…) of the app")
-            return None
-        if not value.startswith(prefix) or re.search(r"\s", value):
-            raise SettingsError(
-                name, f"must be {what} token starting with '{prefix}' (value not shown)"
-            )
-        return value
-
-    def secret(self, name: str, *, required: bool) -> str | None:
-        value = self.raw(name)
-        if value is None:
-            if required:
-                raise SettingsError(
-                    name, "is required in HTTP mode (set SLACK_APP_TOKEN for Socket Mode instead)"
-                )
-            return None
-        if re.search(r"\s", value):
-            raise SettingsError(name, "must not contain whitespace (value not shown)")
-        return value
-
-    def text(self, name: str) -> str | None:
-        return self.raw(name)
-
-    def url(self, name: str) -> str | None:
-        value = self.raw(name)
-        if value is None:
-            return None
-        parsed = urlparse(value)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise SettingsError(name, f"must be an http(s) URL, got {_show(value)}")
-        return value if value.endswith("/") else value + "/"
-
-    def directory(self, name: str, default: str) -> Path:
-        path = Path(self.raw(name) or default).expanduser()
-        if path.exists() and not path.is_dir():
-            raise SettingsError(name, f"must be a directory, got the file {_show(str(path))}")
-        return path
-
-    def items(self, name: str) -> list[str]:
-        value = self.raw(name)
-        return split_list(value) if value else []
-
-    def channels(self, name: str) -> tuple[str, ...]:
-        out = []
-        for item in self.items(name):
-            if _CHANNEL_ID.fullmatch(item):
-                out.append(item)
-            elif _CHANNEL_NAME.fullmatch(item.removeprefix("#").lower()):
-                out.append("#" + item.removeprefix("#").lower())
-            else:
-                raise SettingsError(
-                    name,
-                    f"must list channel IDs (C0123ABCD) or names (#support), got {_show(item)}",
-                )
-        return tuple(out)
-
-    def user_ids(self, name: str) -> list[str]:
-        ids = self.items(name)
-        for item in ids:
-            if not _USER_ID.fullmatch(item):
-                raise SettingsError(
-                    name, f"must list Slack user IDs (U0123ABCD), got {_show(item)}"
-                )
-        return ids
-
-    def emoji(self, name: str) -> Mapping[str, str]:
-        value = self.raw(name)
-        if value is None:
-            return DEFAULT_LABEL_EMOJI
-        mapping = {DEFAULT_EMOJI_KEY: DEFAULT_LABEL_EMOJI[DEFAULT_EMOJI_KEY]}
-        for pair in (p.strip() for p in value.split(",")):
-            if not pair:
-                continue
-            label, sep, emoji = (part.strip() for part in pair.partition("="))
-            emoji = emoji.strip(":")
-            if not sep or not label or (emoji and not _EMOJI.fullmatch(emoji)):
-                raise SettingsError(
-                    name, f"must be label=emoji pairs like 'positive=+1,*=label', got {_show(pair)}"
-                )
-            mapping[label] = emoji
-        return MappingProxyType(mapping)
-
-    def number(
-        self, name: str, default: float, accept: Callable[[float], bool], hint: str
-    ) -> float:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = float(value)
-        except ValueError:
-            number = float("nan")
-        if not accept(number):
-            raise SettingsError(name, f"must be {hint}, got {_show(value)}")
-        return number
-
-    def fraction(self, name: str, default: float) -> float:
-        return self.number(name, default, lambda x: 0.0 <= x <= 1.0, "a number between 0 and 1")
-
-    def boolean(self, name: str, default: bool) -> bool:
-        value = self.raw(name)
-        if value is None:
-            return default
-        if value.lower() in _TRUE:
-            return True
-        if value.lower() in _FALSE:
-            return False
-        raise SettingsError(name, f"must be true or false, got {_show(value)}")
-
-    def files(self, name: str) -> tuple[Path, ...]:
-        paths = tuple(Path(item).expanduser() for item in self.items(name))
-        for path in paths:
-            if not path.is_file():
-                raise SettingsError(
-                    name, f"must list existing files, {_show(str(path))} is not one"
-                )
-        return paths
-
-    def seconds(self, name: str, default: float) -> float:
-        return self.number(
-            name, default, lambda x: 0 < x < float("inf"), "a positive number of seconds"
-        )
-
-    def arguments(self, name: str, reserved: tuple[str, ...]) -> tuple[str, ...]:
-        value = self.raw(name)
-        if value is None:
-            return ()
-        try:
-            args = shlex.split(value)
-        except ValueError as exc:
-            raise SettingsError(name, f"must be shell-style arguments: {exc}") from None
-        if args and not args[0].startswith("-"):
-            raise SettingsError(
-                name, f"must start with an option like --epochs, got {_show(args[0])}"
-            )
-        for arg in args:
-            flag = arg.split("=", 1)[0]
-            if flag in reserved:
-                raise SettingsError(
-                    name, f"must not set {flag}: Heed passes {', '.join(reserved)} itself"
-                )
-        return tuple(args)
-
-    def choice(self, name: str, default: str, pattern: re.Pattern[str], hint: str) -> str:
-        value = (self.raw(name) or default).lower()
-        if not pattern.fullmatch(value):
-            raise SettingsError(name, f"must be {hint}, got {_show(value)}")
-        return value
-
-    def method(self, name: str, default: str) -> str:
-        value = (self.raw(name) or default).lower()
-        if value not in EXPLAIN_METHODS:
-            raise SettingsError(
-                name, f"must be one of {', '.join(EXPLAIN_METHODS)}, got {_show(value)}"
-            )
-        return value
-
-    def log_level(self, name: str, default: str) -> str:
-        value = (self.raw(name) or default).upper()
-        if value not in LOG_LEVELS:
-            raise SettingsError(name, f"must be one of {', '.join(LOG_LEVELS)}, got {_show(value)}")
-        return value
