@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bot.logs import configure_logging
 
-    configure_logging(settings.log_level, settings.secrets())
+    configure_logging(settings.log_level, settings.secrets(), settings.log_format)
     from bot.runtime import serve
 
     return serve(settings, host=args.host, port=args.port, train_default=args.train_default)

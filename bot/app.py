@@ -27,6 +27,9 @@ def build_app(services: Services, *, client: WebClient | None = None) -> App:
         signing_secret=settings.signing_secret or "",
         name="heed",
         process_before_response=False,
+        # HTTP mode verifies signatures on the raw bytes before parsing (bot.transports.guard);
+        # Bolt's own check would come after parsing and log unsigned bodies.
+        request_verification_enabled=False,
         raise_error_for_unhandled_request=False,
         listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt"),
     )

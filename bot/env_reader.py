@@ -156,6 +156,17 @@ class EnvReader:
             raise SettingsError(name, f"must be {hint}, got {shown(value)}")
         return number
 
+    def whole(self, name: str, default: int, low: int, high: int) -> int:
+        """A whole number between ``low`` and ``high`` (inclusive)."""
+        value = self.raw(name)
+        if value is None:
+            return default
+        if not value.isascii() or not value.isdigit() or not low <= int(value) <= high:
+            raise SettingsError(
+                name, f"must be a whole number from {low} to {high}, got {shown(value)}"
+            )
+        return int(value)
+
     def fraction(self, name: str, default: float) -> float:
         return self.number(name, default, lambda x: 0.0 <= x <= 1.0, "a number between 0 and 1")
 

@@ -1,14 +1,26 @@
-"""Logging for the bot process: timestamps on stderr, secrets redacted from every record."""
+"""Logging for the bot process: timestamps on stderr, secrets redacted from every record.
+
+Every message is made safe to read before it is written: Slack tokens, the configured secrets
+and ``response_url``s (short-lived secrets that let anyone answer in a channel) are redacted,
+CR and LF are escaped (no forged lines), and a line is cut at :data:`MAX_MESSAGE` characters.
+``HEED_LOG_FORMAT=json`` writes one JSON object per line for log pipelines.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 _TOKEN = re.compile(r"\bx(?:ox[abeoprs]|app)-[A-Za-z0-9-]+")
+_HOOK_URL = re.compile(r"https?://hooks\.slack(?:-gov)?\.com/[^\s\"'<>]+")
+_RESPONSE_URL = re.compile(r"(response_url[\"']?\s*[:=]\s*[\"']?)[^\s\"',}&]+")
+MAX_MESSAGE = 4000
+LOG_FORMATS = ("text", "json")
 _NOISE = ("As you gave `client` as well",)  # Bolt's note when SLACK_BOT_TOKEN is also in env
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"
 
@@ -24,8 +36,17 @@ class RedactingFilter(logging.Filter):
     def redact(self, text: str) -> str:
         """``text`` with every token and secret replaced."""
         text = _TOKEN.sub("[redacted]", text)
+        text = _HOOK_URL.sub("https://hooks.slack.com/[redacted]", text)
+        text = _RESPONSE_URL.sub(r"\1[redacted]", text)
         for secret in self.secrets:
             text = text.replace(secret, "[redacted]")
+        return text
+
+    def clean(self, text: str) -> str:
+        """``text`` redacted, with CR/LF escaped and cut at :data:`MAX_MESSAGE` characters."""
+        text = self.redact(text).replace("\r", "\\r").replace("\n", "\\n")
+        if len(text) > MAX_MESSAGE:
+            text = f"{text[:MAX_MESSAGE]}… [{len(text) - MAX_MESSAGE} more characters cut]"
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -35,9 +56,9 @@ class RedactingFilter(logging.Filter):
             return True
         if message.startswith(_NOISE):
             return False
-        redacted = self.redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
+        cleaned = self.clean(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
         if record.exc_info and not record.exc_text:
             record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
         elif record.exc_text:
@@ -45,10 +66,32 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
-    """Log to stderr with timestamps; quiet third-party chatter unless ``level`` is DEBUG."""
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: ``time``, ``level``, ``logger``, ``thread``, ``message``
+    and, for an exception, ``exception`` (the traceback as one string)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "thread": record.threadName,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(
+    level: str = "INFO", secrets: Iterable[str] = (), log_format: str = "text"
+) -> None:
+    """Log to stderr (text with timestamps, or JSON lines); quiet third-party chatter unless
+    ``level`` is DEBUG."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(FORMAT))
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -56,7 +99,14 @@ def configure_logging(level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if level != "DEBUG":
-        for name in ("urllib3", "PIL", "matplotlib", "slack_sdk.socket_mode", "alembic"):
+        for name in (
+            "urllib3",
+            "PIL",
+            "matplotlib",
+            "slack_sdk.socket_mode",
+            "alembic",
+            "waitress",
+        ):
             logging.getLogger(name).setLevel(logging.WARNING)
     try:
         from transformers.utils import logging as hf_logging

@@ -23,6 +23,7 @@ from slack_bolt.error import BoltError
 from bot.app import build_app
 from bot.database import Database, DatabaseError
 from bot.handlers.retrain import report_interrupted
+from bot.ops.endpoints import OPS_PATHS, Readiness, database_check, model_check, ops_app
 from bot.retrain.jobs import RetrainError
 from bot.retrain.progress import Throttle, describe_progress
 from bot.retrain.reaper import Reaper
@@ -30,6 +31,8 @@ from bot.retrain.runner import RetrainRunner
 from bot.services import Services
 from bot.serving.holder import HOW_TO_TRAIN, ModelHolder
 from bot.settings import Settings
+from bot.transports.guard import EVENTS_PATH, SlackGuard
+from bot.transports.http import HttpServer, ServerLimits, serve_in_thread
 from classifier.model import configure_threads, pick_device
 from classifier.store import ModelNotFoundError, ModelStore
 
@@ -83,11 +86,17 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
         db.where,
         _admins(settings),
     )
+    readiness = Readiness(
+        {"model": model_check(lambda: services.holder.version), "database": database_check(db)}
+    )
     try:
         if settings.socket_mode:
-            _serve_socket_mode(app, settings, stop)
+            _serve_socket_mode(app, services, readiness, stop)
         else:
-            _serve_http(app, host, port, stop)
+            _serve_http(app, services, readiness, host, port, stop)
+    except OSError as exc:  # a port that cannot be bound
+        log.error("cannot serve: %s", exc)
+        return _fail(f"cannot serve: {exc}", 1)
     finally:
         reaper.stop()
         services.holder.stop()
@@ -183,29 +192,79 @@ def _admins(settings: Settings) -> str:
     return ", ".join(who) or "none (set HEED_ADMINS)"
 
 
-def _serve_socket_mode(app: App, settings: Settings, stop: threading.Event) -> None:
+def _limits(settings: Settings) -> ServerLimits:
+    return ServerLimits(
+        threads=settings.http_threads,
+        connections=settings.http_connections,
+        timeout=settings.http_timeout,
+        max_body=settings.max_body,
+    )
+
+
+def _serve_ops(services: Services, readiness: Readiness, settings: Settings) -> HttpServer | None:
+    """The ops endpoints on ``HEED_OPS_PORT`` (small limits: no body is ever read)."""
+    if settings.ops_port is None:
+        return None
+    limits = ServerLimits(threads=2, connections=64, timeout=10.0, max_body=1024)
+    app = ops_app(services.metrics, readiness)
+    return serve_in_thread(app, settings.ops_host, settings.ops_port, limits, name="ops")
+
+
+def _serve_socket_mode(
+    app: App, services: Services, readiness: Readiness, stop: threading.Event
+) -> None:
     from bot.transports.socket_mode import AckFirstSocketModeHandler
 
-    handler = AckFirstSocketModeHandler(app, settings.app_token, concurrency=16)
-    handler.connect()
-    log.info("Heed is up in Socket Mode")
+    settings = services.settings
+    handler = AckFirstSocketModeHandler(
+        app, settings.app_token or "", services.metrics, concurrency=16
+    )
+    readiness.add("slack", handler.connected)
+    ops = _serve_ops(services, readiness, settings)
+    try:
+        handler.connect()
+        log.info("Heed is up in Socket Mode")
+        stop.wait()
+    finally:
+        if ops is not None:
+            ops.stop()
+        handler.client.auto_reconnect_enabled = False
+        closer = threading.Thread(target=handler.close, daemon=True)
+        closer.start()
+        closer.join(3.0)
+
+
+def _serve_http(
+    app: App,
+    services: Services,
+    readiness: Readiness,
+    host: str,
+    port: int,
+    stop: threading.Event,
+) -> None:
+    """Serve Slack's requests (and the ops endpoints, unless ``HEED_OPS_PORT`` moves them)."""
+    settings = services.settings
+    readiness.add("slack", lambda: (True, ""))  # Slack calls us; auth.test passed at start-up
+    ops = _serve_ops(services, readiness, settings)
+    guard = SlackGuard(
+        app,
+        settings.signing_secret or "",
+        services.metrics,
+        max_body=settings.max_body,
+        ops=ops_app(services.metrics, readiness),
+        ops_paths=("/healthz", "/readyz") if ops is not None else OPS_PATHS,
+    )
+    try:
+        server = serve_in_thread(guard, host, port, _limits(settings), name="http")
+    except OSError:
+        if ops is not None:
+            ops.stop()
+        raise
+    log.info("Heed is up in HTTP mode on port %d%s", server.port, EVENTS_PATH)
     stop.wait()
-    handler.client.auto_reconnect_enabled = False
-    closer = threading.Thread(target=handler.close, daemon=True)
-    closer.start()
-    closer.join(3.0)
-
-
-def _serve_http(app: App, host: str, port: int, stop: threading.Event) -> None:
-    from bot.transports.http import make_http_server
-
-    server = make_http_server(app, port, host)
-    thread = threading.Thread(target=server.serve_forever, name="http", daemon=True)
-    thread.start()
-    log.info("Heed is up in HTTP mode on port %d", server.server_port)
-    stop.wait()
-    server.shutdown()
-    server.server_close()
+    server.stop()
+    if ops is not None:
+        ops.stop()
 
 
 def _drain(services: Services) -> None:

@@ -1,9 +1,12 @@
 """What the listeners share: settings, the model holder, a job pool, the batcher, caches.
 
-Listeners ``ack()`` and return at once; the slow part (inference, rendering, Slack calls)
-runs as a *job* on a small thread pool of its own, so Bolt's threads are free for the next
-acknowledgement however slow the model is. :meth:`Services.submit` logs a failed job with
-its context and calls its ``on_error`` (e.g. a short apology to the user).
+Listeners parse, ``ack()`` and return at once; the slow part (inference, rendering, every
+Slack call) runs as a *job* on a small thread pool of its own, so Bolt's threads are free for
+the next acknowledgement however slow the model or Slack is. The pool's queue is bounded
+(``HEED_JOB_QUEUE``): when it is full :meth:`Services.submit` raises
+:class:`~bot.jobpool.Busy` and the listener answers "busy, try again in a moment" in its ack.
+:meth:`Services.submit` logs a failed job with its context and calls its ``on_error`` (e.g. a
+short apology to the user).
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +25,9 @@ from bot.blocks.common import apology
 from bot.cache import SeenCache
 from bot.channels import ChannelMatcher
 from bot.context import format_context, request_context
+from bot.jobpool import Busy, JobPool
+from bot.ops.metrics import Metrics, request_kind
+from bot.ratelimit import RateLimiter
 from bot.serving.batching import MicroBatcher
 from bot.serving.holder import ModelHolder
 from bot.settings import Settings
@@ -36,7 +43,10 @@ JOB_WORKERS = 4
 ACK_SENT = "heed_ack_sent"
 """Request-context key of a ``threading.Event`` set once the ack has been sent to Slack
 (by :mod:`bot.transports.socket_mode` and :mod:`bot.transports.http`)."""
+RECEIVED_AT = "heed_received_at"
+"""Request-context key of the ``time.monotonic()`` at which the transport received it."""
 ACK_WAIT = 3.0
+BUSY_LOG_INTERVAL = 10.0
 SERVICES_KEY = "heed_services"
 """Request-context key under which :func:`bot.listeners.register` puts the :class:`Services`."""
 
@@ -47,9 +57,8 @@ class Services:
 
     settings: Settings
     holder: ModelHolder
-    jobs: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(JOB_WORKERS, thread_name_prefix="heed-job")
-    )
+    jobs: JobPool | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     seen: SeenCache = field(default_factory=SeenCache)
     batcher: MicroBatcher[str, Prediction] | None = None
     channels: ChannelMatcher | None = None
@@ -61,8 +70,16 @@ class Services:
     admin: AdminCheck | None = None
 
     def __post_init__(self) -> None:
+        if self.jobs is None:
+            self.jobs = JobPool(JOB_WORKERS, max(JOB_WORKERS, self.settings.job_queue))
         if self.batcher is None:
-            self.batcher = MicroBatcher(self._predict_batch, name="autotag")
+            self.batcher = MicroBatcher(
+                self._predict_batch, name="autotag", max_pending=self.settings.job_queue
+            )
+        self.rate = RateLimiter(self.settings.classify_per_minute)
+        self._busy_logged = -BUSY_LOG_INTERVAL
+        self.metrics.watch_model(lambda: self.holder.version)
+        self.metrics.jobs_pending.set_function(lambda: self.jobs.pending if self.jobs else 0)
         if self.channels is None:
             self.channels = ChannelMatcher(self.settings.autotag_channels)
         if self.admin is None:
@@ -90,6 +107,8 @@ class Services:
 
     def _predict_batch(self, texts: list[str]) -> list[Prediction]:
         predictions = self.holder.get().predict(texts)
+        for prediction in predictions:
+            self.metrics.predictions.labels("autotag", prediction.label).inc()
         log.info("auto-tag: classified a batch of %d message(s)", len(texts))
         return predictions
 
@@ -100,11 +119,32 @@ class Services:
         context: Mapping[str, Any] | None = None,
         on_error: Callable[[str], None] | None = None,
         after: threading.Event | None = None,
+        timing: tuple[str, float] | None = None,
     ) -> Future[None]:
         """Run ``fn(*args)`` on the job pool, once ``after`` is set (the ack was sent; at most
         :data:`ACK_WAIT` s). A failure is logged with ``context`` and a reference, and
-        ``on_error(ref)`` is called (its own failure is logged too)."""
-        return self.jobs.submit(self._run, fn, args, dict(context or {}), on_error, after)
+        ``on_error(ref)`` is called (its own failure is logged too). With ``timing`` (a request
+        kind and the monotonic time it arrived) a success is timed in ``heed_reply_seconds``.
+
+        Raises :class:`~bot.jobpool.Busy` (nothing started) when the pool's queue is full.
+        """
+        assert self.jobs is not None
+        try:
+            return self.jobs.submit(
+                self._run, fn, args, dict(context or {}), on_error, after, timing
+            )
+        except Busy:
+            self.metrics.busy.labels("queue_full").inc()
+            now = time.monotonic()
+            if now - self._busy_logged >= BUSY_LOG_INTERVAL:  # a flood must not flood the log
+                self._busy_logged = now
+                log.warning(
+                    "job queue full (HEED_JOB_QUEUE=%d); refusing work, e.g. %s [%s]",
+                    self.jobs.capacity,
+                    fn.__name__,
+                    format_context(context or {}),
+                )
+            raise
 
     def submit_after_ack(
         self,
@@ -121,21 +161,32 @@ class Services:
         def apologise(ref: str) -> None:
             respond(text=apology(ref), response_type="ephemeral", replace_original=False)
 
+        received = bolt_context.get(RECEIVED_AT)
         return self.submit(
             fn,
             *args,
             context=request_context(body),
             on_error=apologise,
             after=bolt_context.get(ACK_SENT),
+            timing=(request_kind(body), received) if received is not None else None,
         )
 
-    @staticmethod
+    def rate_limited(self, user: str | None) -> float:
+        """0 when ``user`` may classify now (``HEED_CLASSIFY_PER_MINUTE``), else the seconds to
+        wait (counted in ``heed_busy_refusals_total{reason="rate_limited"}``)."""
+        wait = self.rate.wait_for(user or "?")
+        if wait > 0:
+            self.metrics.busy.labels("rate_limited").inc()
+        return wait
+
     def _run(
+        self,
         fn: Callable[..., Any],
         args: tuple[Any, ...],
         context: dict[str, Any],
         on_error: Callable[[str], None] | None,
         after: threading.Event | None,
+        timing: tuple[str, float] | None,
     ) -> None:
         if after is not None and not after.wait(ACK_WAIT):
             log.warning(
@@ -143,6 +194,9 @@ class Services:
             )
         try:
             fn(*args)
+            if timing is not None:
+                kind, received = timing
+                self.metrics.reply_seconds.labels(kind).observe(time.monotonic() - received)
         except Exception:
             ref = secrets.token_hex(4)
             log.exception("%s failed [ref=%s %s]", fn.__name__, ref, format_context(context))
@@ -155,6 +209,8 @@ class Services:
     def close(self, retrain_grace: float = 8.0) -> None:
         """Stop a running retrain (its outcome is still reported), finish queued work, stop
         the threads, close the database."""
+        assert self.jobs is not None
+        self.jobs.wait_idle(timeout=5.0)  # routing jobs may still hand texts to the batcher
         if self.batcher is not None:
             self.batcher.close()
         if self.retrain is not None:

@@ -38,6 +38,7 @@ SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"
 
 _THREADS = re.compile(r"\d{1,3}")
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
+_LOG_FORMAT = re.compile(r"text|json")
 RESERVED_TRAIN_FLAGS = ("--data", "--bundled-sample", "--promote", "--progress", "--json")
 """Training flags the retrain runner sets itself; ``HEED_RETRAIN_ARGS`` may not repeat them."""
 
@@ -70,6 +71,15 @@ class Settings:
     database_url: str = field(default="", repr=False)
     """``HEED_DATABASE_URL`` (its password is a secret), else SQLite under ``data_dir``."""
     job_lease: float = 30.0
+    log_format: str = "text"
+    http_threads: int = 8
+    http_connections: int = 1000
+    http_timeout: float = 10.0
+    max_body: int = 1 << 20
+    ops_port: int | None = None
+    ops_host: str = "127.0.0.1"
+    job_queue: int = 64
+    classify_per_minute: int = 20
 
     @property
     def socket_mode(self) -> bool:
@@ -134,6 +144,17 @@ class Settings:
             job_lease=reader.number(
                 "HEED_JOB_LEASE", 30.0, lambda x: 1 <= x <= 3600, "between 1 and 3600 seconds"
             ),
+            log_format=reader.choice("HEED_LOG_FORMAT", "text", _LOG_FORMAT, "text or json"),
+            http_threads=reader.whole("HEED_HTTP_THREADS", 8, 1, 256),
+            http_connections=reader.whole("HEED_HTTP_CONNECTIONS", 1000, 10, 100_000),
+            http_timeout=reader.number(
+                "HEED_HTTP_TIMEOUT", 10.0, lambda x: 1 <= x <= 600, "between 1 and 600 seconds"
+            ),
+            max_body=reader.whole("HEED_MAX_BODY", 1 << 20, 1024, 64 << 20),
+            ops_port=reader.whole("HEED_OPS_PORT", 0, 0, 65535) or None,
+            ops_host=reader.text("HEED_OPS_HOST") or "127.0.0.1",
+            job_queue=reader.whole("HEED_JOB_QUEUE", 64, 8, 100_000),
+            classify_per_minute=reader.whole("HEED_CLASSIFY_PER_MINUTE", 20, 0, 100_000),
         )
 
 

@@ -13,6 +13,15 @@ BAR_WIDTH = 10
 LABEL_CHARS = 60
 
 
+BUSY_NOTE = ":hourglass: Heed is busy right now; please try again in a moment."
+
+
+def slow_down_note(seconds: float) -> str:
+    """The reply to a user over the per-user rate limit."""
+    wait = max(1, round(seconds))
+    return f":hourglass: You're classifying faster than Heed allows; try again in {wait} s."
+
+
 def plural(n: int, word: str) -> str:
     """``plural(1, "row")`` -> ``'1 row'``, ``plural(2, "row")`` -> ``'2 rows'``."""
     return f"{n} {word}{'' if n == 1 else 's'}"

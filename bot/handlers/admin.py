@@ -124,6 +124,8 @@ def do_export(request: AdminRequest) -> None:
     )
     if sent:
         request.private(export_sent(rows))
+    else:
+        request.services.metrics.upload_failures.inc()
 
 
 HANDLERS: dict[str, Handler] = {

@@ -1,5 +1,6 @@
-"""The work behind an auto-tagged message: the label's reaction, and for notify labels above
-the threshold a thread note (with the heatmap caveat) and the heatmap."""
+"""The work behind an auto-tagged message: is its channel tagged and is it new
+(:func:`route_job`), then the label's reaction, and for notify labels above the threshold a
+thread note (with the heatmap caveat) and the heatmap (:func:`tag_job`)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,50 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.classify import autotag_blocks
+from bot.context import request_context
+from bot.jobpool import Busy
 from bot.services import Services
 from bot.slack_api.errors import api_error
+from bot.slack_api.text import slack_to_plain
 from bot.slack_api.uploads import upload_heatmap
 from classifier import heatmap
 from classifier.types import ExplanationUnavailable, Prediction
 
 log = logging.getLogger(__name__)
+
+
+def _channel_name(client: WebClient, channel: str) -> str | None:
+    return client.conversations_info(channel=channel)["channel"].get("name")
+
+
+def route_job(
+    services: Services, client: WebClient, event: dict[str, Any], body: dict[str, Any]
+) -> None:
+    """Tag a message if its channel is configured (names resolved with ``conversations.info``)
+    and no replica has seen it: classify it through the micro-batcher, then queue
+    :func:`tag_job`. A full batcher or job queue drops it (counted, logged)."""
+    assert services.channels is not None and services.batcher is not None
+    channel, ts = event["channel"], event.get("ts")
+    if not services.channels.matches(channel, lambda c: _channel_name(client, c)):
+        return
+    if not services.first_time(body.get("event_id"), channel, ts):
+        log.info("ignoring a redelivered event %s (%s/%s)", body.get("event_id"), channel, ts)
+        services.metrics.autotags.labels("redelivered").inc()
+        return
+    text = slack_to_plain(event.get("text") or "")
+    context = request_context(body)
+
+    def tag(done: Future[Prediction]) -> None:
+        try:
+            services.submit(tag_job, services, client, event, text, done, context=context)
+        except Busy:
+            services.metrics.autotags.labels("dropped_busy").inc()
+
+    try:
+        services.batcher.submit(text).add_done_callback(tag)
+    except Busy:
+        services.metrics.autotags.labels("dropped_busy").inc()
+        log.warning("auto-tag queue full; message %s/%s not tagged", channel, ts)
 
 
 def tag_job(
@@ -30,6 +68,7 @@ def tag_job(
     """React with the label's emoji; above the threshold, for notify labels, add a thread note
     and the heatmap."""
     prediction = future.result()
+    services.metrics.autotags.labels("tagged").inc()
     channel, ts = event["channel"], event["ts"]
     settings = services.settings
     emoji = settings.emoji_for(prediction.label)
@@ -53,4 +92,7 @@ def tag_job(
     thread_ts = event.get("thread_ts") or ts
     note, note_blocks = autotag_blocks(prediction)
     client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=note, blocks=note_blocks)
-    upload_heatmap(client, channel=channel, thread_ts=thread_ts, png=png, explanation=explanation)
+    if not upload_heatmap(
+        client, channel=channel, thread_ts=thread_ts, png=png, explanation=explanation
+    ):
+        services.metrics.upload_failures.inc()

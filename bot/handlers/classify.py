@@ -73,6 +73,7 @@ def classify_and_record(
         )
         return None
     p = explanation.prediction
+    services.metrics.predictions.labels("classify", p.label).inc()
     prediction_id = record_prediction(services, where, text, explanation)
     reply = {
         "explanation": explanation,
@@ -115,9 +116,11 @@ def classify_job(
         remember_where(services, done.prediction_id, channel, ts)
 
     if services.settings.private_replies:
-        _reply_private(client, respond, command, done.reply, done.png, posted)
+        uploaded = _reply_private(client, respond, command, done.reply, done.png, posted)
     else:
-        _reply_public(client, respond, command, done.reply, done.png, posted)
+        uploaded = _reply_public(client, respond, command, done.reply, done.png, posted)
+    if not uploaded:
+        services.metrics.upload_failures.inc()
     p = done.explanation.prediction
     log.info(
         "classified as %s (%.2f) with %s in %.0f ms [%s]",
@@ -163,8 +166,9 @@ def _reply_public(
     reply: dict,
     png: bytes,
     posted: Posted,
-) -> None:
-    """Post the reply (``posted(channel, ts)`` is told where), then the heatmap."""
+) -> bool:
+    """Post the reply (``posted(channel, ts)`` is told where), then the heatmap; False when
+    the heatmap could not be uploaded."""
     channel, thread_ts = command["channel_id"], command.get("thread_ts")
     text, reply_blocks = classify_reply(**reply)
     try:
@@ -177,9 +181,9 @@ def _reply_public(
         log.info("not a member of %s (%s): replying through response_url", channel, api_error(exc))
         text, reply_blocks = classify_reply(**reply, note=NOT_IN_CHANNEL_NOTE)
         respond(text=text, blocks=reply_blocks, response_type="in_channel", replace_original=False)
-        return
+        return True
     posted(str(message.get("channel") or channel), str(message["ts"]))
-    upload_heatmap(
+    return upload_heatmap(
         client, channel=channel, thread_ts=thread_ts, png=png, explanation=reply["explanation"]
     )
 
@@ -191,9 +195,9 @@ def _reply_private(
     reply: dict,
     png: bytes,
     posted: Posted,
-) -> None:
+) -> bool:
     """Reply ephemerally (``posted(channel, message_ts)`` when ``chat.postEphemeral`` took
-    it), then send the heatmap by DM."""
+    it), then send the heatmap by DM; False when the heatmap could not be uploaded."""
     channel, user = command["channel_id"], command["user_id"]
     text, reply_blocks = classify_reply(**reply, note=DM_HEATMAP_NOTE)
     try:
@@ -211,7 +215,7 @@ def _reply_private(
             raise
         respond(text=text, blocks=reply_blocks, response_type="ephemeral", replace_original=False)
     dm = client.conversations_open(users=user)["channel"]["id"]
-    upload_heatmap(
+    return upload_heatmap(
         client,
         channel=dm,
         thread_ts=None,

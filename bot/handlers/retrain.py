@@ -115,6 +115,8 @@ class RetrainReporter:
                     f"`{holder.version}`: see its log."
                 )
         serving = holder.version
+        outcome = "promoted" if result.promoted else "kept" if result.succeeded else "failed"
+        self.services.metrics.retrain_jobs.labels(outcome).inc()
         if not result.succeeded:
             line = retrain_failed(result, self.requested_by, serving)
             self.final(line)
@@ -124,20 +126,20 @@ class RetrainReporter:
         text, evaluation = evaluation_blocks(result, self.requested_by, serving, swap_note)
         self._post(text=text, blocks=evaluation)
         png = result.confusion_matrix_png
-        if png is not None:
-            upload_or_say_why(
-                self.client,
-                channel=self.channel,
-                thread_ts=None,
-                content=png.read_bytes(),
-                filename=f"confusion-matrix-{result.version}.png",
-                title=f"Confusion matrix · {result.version}",
-                comment=(
-                    f"Confusion matrix of `{result.version}` on the held-out rows "
-                    "(rows: true label, columns: predicted)."
-                ),
-                what="confusion matrix",
-            )
+        if png is not None and not upload_or_say_why(
+            self.client,
+            channel=self.channel,
+            thread_ts=None,
+            content=png.read_bytes(),
+            filename=f"confusion-matrix-{result.version}.png",
+            title=f"Confusion matrix · {result.version}",
+            comment=(
+                f"Confusion matrix of `{result.version}` on the held-out rows "
+                "(rows: true label, columns: predicted)."
+            ),
+            what="confusion matrix",
+        ):
+            self.services.metrics.upload_failures.inc()
 
     def _post(self, **message: Any) -> None:
         try:
@@ -193,6 +195,7 @@ def do_retrain(request: AdminRequest) -> None:
 def report_interrupted(services: Services, client: WebClient, record: JobRecord) -> None:
     """Tell Slack that a job's replica died: edit its status message and post one line in
     the same conversation (called by the :class:`~bot.retrain.reaper.Reaper`)."""
+    services.metrics.retrain_jobs.labels("interrupted").inc()
     if not record.channel:
         return
     line = retrain_interrupted(record, services.holder.version)

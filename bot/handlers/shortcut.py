@@ -53,7 +53,10 @@ def shortcut_job(
     if posted.ts:
         remember_where(services, done.prediction_id, posted.channel, posted.ts)
     explanation, p = done.explanation, done.explanation.prediction
-    upload_heatmap(client, channel=posted.dm, thread_ts=None, png=done.png, explanation=explanation)
+    if not upload_heatmap(
+        client, channel=posted.dm, thread_ts=None, png=done.png, explanation=explanation
+    ):
+        services.metrics.upload_failures.inc()
     log.info(
         "classified a message by shortcut as %s (%.2f) with %s [%s]",
         p.label,

@@ -7,6 +7,7 @@ Each callback is a plain module-level function; it finds the bot's
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import App, BoltContext
 
@@ -16,6 +17,7 @@ from bot.listeners.classify import CLASSIFY, on_classify
 from bot.listeners.feedback import FEEDBACK_ACTIONS, on_feedback
 from bot.listeners.home import on_home_opened
 from bot.listeners.shortcut import CLASSIFY_MESSAGE, on_message_shortcut
+from bot.ops.metrics import request_kind
 from bot.services import SERVICES_KEY, Services
 
 
@@ -23,8 +25,11 @@ def register(app: App, services: Services) -> None:
     """Bind every Heed listener to ``app``, with ``services`` in each request's context."""
 
     @app.middleware
-    def attach_services(context: BoltContext, next: Callable[[], None]) -> None:
+    def attach_services(
+        context: BoltContext, body: dict[str, Any], next: Callable[[], None]
+    ) -> None:
         context[SERVICES_KEY] = services
+        services.metrics.requests.labels(request_kind(body)).inc()
         next()
 
     app.command(CLASSIFY)(on_classify)

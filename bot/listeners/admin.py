@@ -9,6 +9,7 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.handlers.admin import admin_job
+from bot.listeners.handoff import ack_and_hand_off
 from bot.services import services_of
 
 ADMIN = "/heed-admin"
@@ -30,11 +31,11 @@ def parse_admin(text: str | None) -> tuple[str, str]:
 def on_admin(
     ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
 ) -> None:
-    """Ack at once, then hand off."""
-    ack()
+    """Hand off, then ack."""
     services = services_of(context)
     action, rest = parse_admin(command.get("text"))
-    services.submit_after_ack(
+    ack_and_hand_off(
+        ack,
         admin_job,
         services,
         client,
@@ -43,6 +44,6 @@ def on_admin(
         action,
         rest,
         respond=respond,
-        bolt_context=context,
+        context=context,
         body=command,
     )

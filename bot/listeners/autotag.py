@@ -6,30 +6,24 @@ and file shares with text. Skipped: every other subtype (edits ``message_changed
 deletions, joins/leaves, ``bot_message``, ...), anything with a ``bot_id``/``bot_profile``,
 this app's own user, hidden and empty messages, and channels not configured.
 
-Each event is handled once across every replica: its ``event_id`` and its ``(channel, ts)`` are
-claimed in the database (:meth:`~bot.services.Services.first_time`), so a redelivery
-(``retry_attempt`` > 0, same ``event_id``, to this replica or another) or the same message under
-another event id is ignored, even after a restart. Texts are classified through the
-micro-batcher (one forward pass per burst); the reaction and the optional thread note run as
-a job (:func:`bot.handlers.autotag.tag_job`).
+The listener only checks the message itself and hands it to
+:func:`bot.handlers.autotag.route_job` (no Slack or database call on Bolt's threads), which
+resolves channel names, claims the event once across every replica, classifies through the
+micro-batcher and reacts. When the job queue is full the message is dropped and counted
+(``heed_autotags_total{outcome="dropped_busy"}``).
 """
 
 from __future__ import annotations
 
-import logging
-from concurrent.futures import Future
 from typing import Any
 
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.context import request_context
-from bot.handlers.autotag import tag_job
+from bot.handlers.autotag import route_job
+from bot.jobpool import Busy
 from bot.services import services_of
-from bot.slack_api.text import slack_to_plain
-from classifier.types import Prediction
-
-log = logging.getLogger(__name__)
 
 TAGGABLE_SUBTYPES = frozenset({None, "thread_broadcast", "me_message", "file_share"})
 
@@ -47,28 +41,16 @@ def is_taggable(event: dict[str, Any], bot_user_id: str | None, bot_id: str | No
     return has_text and bool(event.get("channel")) and bool(event.get("ts"))
 
 
-def _channel_name(client: WebClient, channel: str) -> str | None:
-    return client.conversations_info(channel=channel)["channel"].get("name")
-
-
 def on_message(
     event: dict[str, Any], body: dict[str, Any], context: BoltContext, client: WebClient
 ) -> None:
-    """Classify a taggable message once (batched), then hand the reaction to a job."""
+    """Hand a taggable message to :func:`~bot.handlers.autotag.route_job`."""
     services = services_of(context)
-    matcher, batcher = services.channels, services.batcher
-    assert matcher is not None and batcher is not None
+    matcher = services.channels
+    assert matcher is not None
     if not matcher.enabled or not is_taggable(event, context.bot_user_id, context.bot_id):
         return
-    channel, ts = event["channel"], event.get("ts")
-    if not matcher.matches(channel, lambda c: _channel_name(client, c)):
-        return
-    if not services.first_time(body.get("event_id"), channel, ts):
-        log.info("ignoring a redelivered event %s (%s/%s)", body.get("event_id"), channel, ts)
-        return
-    text = slack_to_plain(event.get("text") or "")
-
-    def tag(done: Future[Prediction]) -> None:
-        services.submit(tag_job, services, client, event, text, done, context=request_context(body))
-
-    batcher.submit(text).add_done_callback(tag)
+    try:
+        services.submit(route_job, services, client, event, body, context=request_context(body))
+    except Busy:
+        services.metrics.autotags.labels("dropped_busy").inc()

@@ -1,5 +1,6 @@
 """``/classify [--explain METHOD] TEXT``: parse, ack (with help when there is nothing to
-classify), hand the work to :func:`bot.handlers.classify.classify_job`."""
+classify, with a note when the user is over ``HEED_CLASSIFY_PER_MINUTE`` or Heed is busy), hand
+the work to :func:`bot.handlers.classify.classify_job`."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from slack_sdk import WebClient
 from bot.blocks.classify import unknown_method_error, usage
 from bot.context import format_context, request_context
 from bot.handlers.classify import classify_job
+from bot.listeners.handoff import ack_and_hand_off, over_rate_limit
 from bot.services import services_of
 from bot.slack_api.text import slack_to_plain
 from classifier.types import EXPLAIN_METHODS
@@ -73,8 +75,10 @@ def on_classify(
         text, help_blocks = usage(args.error, services.settings.explain_method)
         ack(text=text, blocks=help_blocks)
         return
-    ack()
-    services.submit_after_ack(
+    if over_rate_limit(ack, context, command.get("user_id"), command=True):
+        return
+    ack_and_hand_off(
+        ack,
         classify_job,
         services,
         client,
@@ -83,6 +87,6 @@ def on_classify(
         args.text,
         args.method,
         respond=respond,
-        bolt_context=context,
+        context=context,
         body=command,
     )

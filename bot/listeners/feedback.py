@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.feedback import CONFIRM_ACTION, CORRECT_ACTION
 from bot.handlers.feedback import feedback_job
+from bot.listeners.handoff import ack_and_hand_off
 from bot.services import services_of
 
 FEEDBACK_ACTIONS = re.compile(f"^({re.escape(CONFIRM_ACTION)}|{re.escape(CORRECT_ACTION)})$")
@@ -24,17 +25,16 @@ def on_feedback(
     respond: Respond,
     context: BoltContext,
 ) -> None:
-    """Ack at once, then hand off."""
-    ack()
-    services = services_of(context)
-    services.submit_after_ack(
+    """Hand off, then ack."""
+    ack_and_hand_off(
+        ack,
         feedback_job,
-        services,
+        services_of(context),
         client,
         respond,
         body,
         action,
         respond=respond,
-        bolt_context=context,
+        context=context,
         body=body,
     )

@@ -8,6 +8,7 @@ from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
 from bot.handlers.home import publish_home
+from bot.jobpool import Busy
 from bot.services import services_of
 
 
@@ -16,4 +17,7 @@ def on_home_opened(event: dict[str, Any], client: WebClient, context: BoltContex
     if event.get("tab", "home") != "home" or not event.get("user"):
         return
     services = services_of(context)
-    services.submit(publish_home, services, client, event["user"], context={"event": "home"})
+    try:
+        services.submit(publish_home, services, client, event["user"], context={"event": "home"})
+    except Busy:
+        return  # counted and logged by submit; the next app_home_opened publishes it

@@ -9,6 +9,7 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.handlers.shortcut import shortcut_job
+from bot.listeners.handoff import ack_and_hand_off, over_rate_limit
 from bot.services import services_of
 
 CLASSIFY_MESSAGE = "heed_classify_message"
@@ -18,16 +19,19 @@ CLASSIFY_MESSAGE = "heed_classify_message"
 def on_message_shortcut(
     ack: Ack, shortcut: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
 ) -> None:
-    """Ack at once (Slack allows 3 s; the model may need more), then hand off."""
-    ack()
-    services = services_of(context)
-    services.submit_after_ack(
+    """Hand off and ack at once (Slack allows 3 s; the model may need more); a user over
+    ``HEED_CLASSIFY_PER_MINUTE`` is acked and nothing more."""
+    user = (shortcut.get("user") or {}).get("id")
+    if over_rate_limit(ack, context, user, command=False):
+        return
+    ack_and_hand_off(
+        ack,
         shortcut_job,
-        services,
+        services_of(context),
         client,
         respond,
         shortcut,
         respond=respond,
-        bolt_context=context,
+        context=context,
         body=shortcut,
     )

@@ -10,6 +10,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
+from bot.jobpool import Busy
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -34,19 +36,26 @@ class MicroBatcher(Generic[T, R]):
         max_batch: int = 32,
         max_wait: float = 0.05,
         name: str = "micro-batcher",
+        max_pending: int = 0,
     ) -> None:
         if max_batch < 1 or max_wait < 0:
             raise ValueError("max_batch must be >= 1 and max_wait >= 0")
         self.fn, self.max_batch, self.max_wait = fn, max_batch, max_wait
+        self.max_pending = max_pending
         self._queue: queue.Queue[object] = queue.Queue()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def submit(self, item: T) -> Future[R]:
-        """Queue ``item``; the returned future resolves when its batch has been processed."""
+        """Queue ``item``; the returned future resolves when its batch has been processed.
+
+        Raises :class:`~bot.jobpool.Busy` when ``max_pending`` items (0: no limit) wait.
+        """
         if self._closed:
             raise RuntimeError("the batcher is closed")
+        if self.max_pending and self._queue.qsize() >= self.max_pending:
+            raise Busy(f"{self.max_pending} items are already waiting to be classified")
         future: Future[R] = Future()
         self._queue.put((item, future))
         return future

@@ -1,101 +1,123 @@
-"""HTTP mode: Bolt behind a small threaded WSGI server (stdlib ``wsgiref``).
+"""HTTP mode on a production server: waitress (pure Python, in this process).
 
-Slack sends slash commands, events and interactions to ``POST /slack/events``; Bolt checks
-each request's ``X-Slack-Signature`` with ``SLACK_SIGNING_SECRET`` and answers 401 to a bad
-or stale (> 5 minutes) one. ``GET /healthz`` answers ``ok`` for load balancers.
+Why waitress (README, "The HTTP face"; ``benchmarks/http_abuse.py`` measured it against the
+standard library's ``wsgiref`` and gunicorn's ``gthread`` worker): its event loop reads every
+request in full, headers and body, *before* a worker thread is involved, so idle or slow
+connections cost a socket and a few kilobytes, never a thread; it refuses an oversized or
+malformed ``Content-Length`` before reading the body; and it runs inside the bot's process,
+where the model, the job pool and the retrain runner live (gunicorn forks workers, each of
+which would need its own copy of all three).
+
+The limits, all settings: ``HEED_HTTP_THREADS`` worker threads, ``HEED_HTTP_CONNECTIONS`` open
+connections at most, ``HEED_HTTP_TIMEOUT`` seconds of client silence before a connection is
+closed (slow clients), ``HEED_MAX_BODY`` bytes per request (413 beyond it, from the server).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from socketserver import ThreadingMixIn
-from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
-from slack_bolt.request import BoltRequest
-from slack_bolt.response import BoltResponse
-
-from bot.services import ACK_SENT
+from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser
+from waitress.server import TcpWSGIServer
+from waitress.utilities import BadRequest, Error
 
 log = logging.getLogger(__name__)
 
-EVENTS_PATH = "/slack/events"
+WSGIApp = Callable[..., Iterable[bytes]]
 
 
-class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    """A WSGI server that handles each request in its own (daemon) thread."""
+@dataclass(frozen=True)
+class ServerLimits:
+    """How much one server takes on (see the module doc)."""
 
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
+    threads: int = 8
+    connections: int = 1000
+    timeout: float = 10.0
+    max_body: int = 1 << 20
 
 
-class _SetOnClose:
-    """A WSGI body that sets ``event`` once the server has written it (PEP 3333 ``close``)."""
+class LengthRequired(Error):
+    """411: the request's ``Content-Length`` is not a non-negative whole number."""
 
-    def __init__(self, body: Iterable[bytes], event: threading.Event) -> None:
-        self.body, self.event = body, event
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self.body)
-
-    def close(self) -> None:
-        self.event.set()
+    code = 411
+    reason = "Length Required"
 
 
-class AckFirstRequestHandler(SlackRequestHandler):
-    """Bolt's WSGI adapter; the request context carries an event set once the HTTP response
-    (the ack) has been written, so jobs start after Slack has it."""
+class _Parser(HTTPRequestParser):
+    """waitress' parser, answering an unusable ``Content-Length`` with 411 (not 400)."""
 
-    def __init__(self, app: App, path: str = EVENTS_PATH) -> None:
-        super().__init__(app, path)
-        self._local = threading.local()
+    def received(self, data: bytes) -> int:
+        consumed = super().received(data)
+        if isinstance(self.error, BadRequest) and "Content-Length" in self.error.body:
+            self.error = LengthRequired("Content-Length must be a non-negative whole number")
+        return consumed
 
-    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
-        sent = threading.Event()
-        self._local.sent = sent
-        return self.app.dispatch(
-            BoltRequest(
-                body=request.get_body(),
-                query=request.query_string,
-                headers=request.get_headers(),
-                context={ACK_SENT: sent},
-            )
+
+class _Channel(HTTPChannel):
+    parser_class = _Parser
+
+
+class _Server(TcpWSGIServer):
+    channel_class = _Channel
+
+
+class HttpServer:
+    """A waitress server for ``app`` on ``host:port`` (port 0: any free port), run on a
+    thread of its own by :meth:`start` and stopped by :meth:`stop`."""
+
+    def __init__(
+        self, app: WSGIApp, host: str, port: int, limits: ServerLimits, name: str = "http"
+    ) -> None:
+        self.name = name
+        self._server = _Server(
+            app,
+            host=host,
+            port=port,
+            threads=limits.threads,
+            connection_limit=limits.connections,
+            channel_timeout=limits.timeout,
+            cleanup_interval=max(1, int(limits.timeout / 2)),
+            max_request_body_size=limits.max_body,
+            max_request_header_size=64 * 1024,
+            asyncore_use_poll=True,
+            ident=None,
+            expose_tracebacks=False,
         )
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def __call__(self, environ: Any, start_response: Any) -> Iterable[bytes]:
-        self._local.sent = None
-        body = super().__call__(environ, start_response)
-        sent = self._local.sent
-        return _SetOnClose(body, sent) if sent is not None else body
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return int(self._server.effective_port)
+
+    def start(self) -> None:
+        """Serve on a daemon thread."""
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except Exception:
+            log.exception("the %s server stopped", self.name)
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Stop accepting, close the connections, stop the worker threads."""
+        self._server.close()
+        self._server.task_dispatcher.shutdown(timeout=timeout)
+        for channel in list(self._server._map.values()):
+            channel.close()
+        self._thread.join(timeout)
 
 
-def wsgi_app(app: App, path: str = EVENTS_PATH) -> Callable[..., Iterable[bytes]]:
-    """The WSGI callable: Bolt on ``path``, ``/healthz`` for probes."""
-    bolt = AckFirstRequestHandler(app, path=path)
-
-    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/healthz":
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"ok"]
-        return bolt(environ, start_response)
-
-    return application
-
-
-def make_http_server(app: App, port: int, host: str = "0.0.0.0") -> ThreadingWSGIServer:
-    """Bind the server (call ``serve_forever()`` to run it, ``shutdown()`` to stop it)."""
-    server = make_server(
-        host, port, wsgi_app(app), server_class=ThreadingWSGIServer, handler_class=_QuietHandler
-    )
-    log.info("HTTP mode: listening on http://%s:%d%s", host, server.server_port, EVENTS_PATH)
-    return server  # type: ignore[return-value]
+def serve_in_thread(
+    app: WSGIApp, host: str, port: int, limits: ServerLimits, name: str = "http"
+) -> HttpServer:
+    """Bind and start an :class:`HttpServer`; raises :class:`OSError` when the port is taken."""
+    server = HttpServer(app, host, port, limits, name)
+    server.start()
+    log.info("%s server listening on http://%s:%d", name, host, server.port)
+    return server

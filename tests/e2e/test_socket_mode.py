@@ -211,8 +211,10 @@ def test_not_in_channel_falls_back_to_response_url(slack: FakeSlack) -> None:
 
 def test_twenty_concurrent_commands_all_acked_and_answered(slack: FakeSlack) -> None:
     channels = [f"C{100 + i}" for i in range(20)]
-    envelopes = [
-        slack.send_slash_command("/classify", f"order {i} arrived broken", channel_id=ch)
+    envelopes = [  # twenty people at once (each well within HEED_CLASSIFY_PER_MINUTE)
+        slack.send_slash_command(
+            "/classify", f"order {i} arrived broken", channel_id=ch, user_id=f"U{100 + i}"
+        )
         for i, ch in enumerate(channels)
     ]
     acks = [slack.wait_for_ack(e, timeout=10) for e in envelopes]

@@ -21,7 +21,7 @@ class InProcessApps:
     def start(self, services: Services) -> None:
         """Build the app for ``services`` and wait until its Socket Mode connection is up."""
         app = build_app(services)
-        handler = AckFirstSocketModeHandler(app, "xapp-test")
+        handler = AckFirstSocketModeHandler(app, "xapp-test", services.metrics)
         handler.connect()
         self.fake.wait_connected(timeout=5)
         self._running.append((handler, services))

@@ -1,0 +1,126 @@
+"""The operators' endpoints, as a small WSGI app served in both modes.
+
+- ``GET /healthz``: 200 ``ok`` while the process serves requests (liveness).
+- ``GET /readyz``: 200 when a model is loaded, the database answers and the Slack connection
+  is up, else 503; the body is JSON naming each check (readiness: take traffic or not).
+- ``GET /metrics``: Prometheus' text format (:mod:`bot.ops.metrics`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.ops.metrics import CONTENT_TYPE, Metrics
+
+log = logging.getLogger(__name__)
+
+Check = Callable[[], tuple[bool, str]]
+"""A readiness check: ``(ok, detail)``; it must not raise."""
+OPS_PATHS = ("/healthz", "/readyz", "/metrics")
+CHECK_TTL = 2.0
+"""Seconds a readiness answer is reused, so a probe storm does not become a database storm."""
+
+
+@dataclass
+class Readiness:
+    """Named checks, answered together and cached for :data:`CHECK_TTL` seconds."""
+
+    checks: dict[str, Check]
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answer: tuple[float, bool, dict[str, str]] | None = None
+
+    def add(self, name: str, check: Check) -> None:
+        """Add or replace a check (e.g. the Slack connection, once the transport exists)."""
+        with self._lock:
+            self.checks[name] = check
+            self._answer = None
+
+    def state(self) -> tuple[bool, dict[str, str]]:
+        """``(ready, {check: "ok" or why not})``."""
+        with self._lock:
+            now = time.monotonic()
+            if self._answer is not None and now - self._answer[0] < CHECK_TTL:
+                return self._answer[1], self._answer[2]
+            details: dict[str, str] = {}
+            ready = True
+            for name, check in self.checks.items():
+                try:
+                    ok, detail = check()
+                except Exception as exc:  # a check must not take the endpoint down
+                    ok, detail = False, f"check failed: {type(exc).__name__}"
+                details[name] = "ok" if ok and not detail else detail
+                ready = ready and ok
+            self._answer = (now, ready, details)
+            return ready, details
+
+
+def database_check(db: Any) -> Check:
+    """The database answers a query (its schema revision)."""
+
+    def check() -> tuple[bool, str]:
+        try:
+            db.revision()
+        except Exception as exc:
+            log.warning("readiness: the database does not answer: %s", type(exc).__name__)
+            return False, "the database does not answer"
+        return True, ""
+
+    return check
+
+
+def model_check(version: Callable[[], str | None]) -> Check:
+    """A model version is loaded and serving."""
+
+    def check() -> tuple[bool, str]:
+        current = version()
+        return (True, "") if current else (False, "no model is loaded yet")
+
+    return check
+
+
+def ops_app(metrics: Metrics, readiness: Readiness) -> Callable[..., Iterable[bytes]]:
+    """The WSGI app for :data:`OPS_PATHS` (anything else: 404; methods other than GET/HEAD:
+    405). It never reads a request body."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        if path not in OPS_PATHS:
+            return _plain(start_response, "404 Not Found", b"not found\n")
+        if method not in ("GET", "HEAD"):
+            return _plain(start_response, "405 Method Not Allowed", b"use GET\n", ("Allow", "GET"))
+        if path == "/healthz":
+            return _plain(start_response, "200 OK", b"ok\n")
+        if path == "/readyz":
+            ready, details = readiness.state()
+            body = json.dumps({"ready": ready, "checks": details}).encode() + b"\n"
+            status = "200 OK" if ready else "503 Service Unavailable"
+            return _send(start_response, status, "application/json", body)
+        return _send(start_response, "200 OK", CONTENT_TYPE, metrics.render())
+
+    return application
+
+
+def _plain(
+    start_response: Callable[..., Any], status: str, body: bytes, *extra: tuple[str, str]
+) -> list[bytes]:
+    return _send(start_response, status, "text/plain; charset=utf-8", body, *extra)
+
+
+def _send(
+    start_response: Callable[..., Any],
+    status: str,
+    content_type: str,
+    body: bytes,
+    *extra: tuple[str, str],
+) -> list[bytes]:
+    headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *extra]
+    start_response(status, [*headers, ("Cache-Control", "no-store")])
+    return [body]

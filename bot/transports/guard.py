@@ -1,0 +1,154 @@
+"""The public face in HTTP mode: every request is hostile until its signature is verified.
+
+In order, before anything is parsed:
+
+1. Routing: ``POST /slack/events`` goes on; the ops paths go to the ops app (when served on
+   this port); anything else is 404/405.
+2. Size: no ``Content-Length`` is 411, more than ``max_body`` bytes is 413 (the server has
+   already refused a malformed or oversized length without reading the body).
+3. Signature: ``X-Slack-Request-Timestamp`` must be a number within five minutes and
+   ``X-Slack-Signature`` a ``v0=`` hex digest of the *raw bytes* (slack_sdk's
+   :class:`~slack_sdk.signature.SignatureVerifier`); otherwise 401.
+4. Parsing: the body must be UTF-8 that Bolt can parse (form or JSON); otherwise 400.
+
+Only then does Bolt see the request. Nothing here logs a body or a header value; refusals are
+counted in ``heed_http_rejected_total{reason}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
+
+from bot.ops.metrics import Metrics, request_kind
+from bot.services import ACK_SENT, RECEIVED_AT
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+_TIMESTAMP = re.compile(r"\d{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+
+
+class _SetOnClose:
+    """A WSGI body that sets ``event`` once the server has written it (PEP 3333 ``close``)."""
+
+    def __init__(self, body: Iterable[bytes], event: threading.Event) -> None:
+        self.body, self.event = body, event
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.body)
+
+    def close(self) -> None:
+        self.event.set()
+
+
+class SlackGuard:
+    """The WSGI app of HTTP mode: limits and signature first, then Bolt (see the module doc)."""
+
+    def __init__(
+        self,
+        app: App,
+        signing_secret: str,
+        metrics: Metrics,
+        *,
+        max_body: int,
+        ops: Callable[..., Iterable[bytes]] | None = None,
+        ops_paths: Iterable[str] = (),
+        path: str = EVENTS_PATH,
+    ) -> None:
+        self.app, self.metrics, self.max_body, self.path = app, metrics, max_body, path
+        self.verifier = SignatureVerifier(signing_secret)
+        self.ops, self.ops_paths = ops, frozenset(ops_paths)
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        received = time.monotonic()
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        if path in self.ops_paths and self.ops is not None:
+            return self.ops(environ, start_response)
+        if path != self.path:
+            return self._refuse(start_response, HTTPStatus.NOT_FOUND, "not_found")
+        if method != "POST":
+            return self._refuse(start_response, HTTPStatus.METHOD_NOT_ALLOWED, "method")
+        length = environ.get("CONTENT_LENGTH") or ""
+        if not length.isascii() or not length.isdigit():
+            return self._refuse(start_response, HTTPStatus.LENGTH_REQUIRED, "length_required")
+        if int(length) > self.max_body:
+            return self._refuse(start_response, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large")
+        raw = environ["wsgi.input"].read(int(length))
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+        if not self._signed(raw, timestamp, signature):
+            return self._refuse(start_response, HTTPStatus.UNAUTHORIZED, "bad_signature")
+        request = self._bolt_request(raw, environ, received)
+        if request is None:
+            return self._refuse(start_response, HTTPStatus.BAD_REQUEST, "malformed")
+        kind = request_kind(request.body)
+        response = self.app.dispatch(request)
+        self.metrics.ack_seconds.labels(kind).observe(time.monotonic() - received)
+        return _SetOnClose(_respond(start_response, response), request.context[ACK_SENT])
+
+    def _signed(self, raw: bytes, timestamp: str, signature: str) -> bool:
+        if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
+            return False
+        return self.verifier.is_valid(raw, timestamp, signature)
+
+    def _bolt_request(
+        self, raw: bytes, environ: dict[str, Any], received: float
+    ) -> BoltRequest | None:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        headers["content-type"] = environ.get("CONTENT_TYPE", "")
+        try:
+            request = BoltRequest(
+                body=text,
+                query=environ.get("QUERY_STRING", ""),
+                headers=headers,
+                context={ACK_SENT: threading.Event(), RECEIVED_AT: received},
+            )
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            return None
+        return request if isinstance(request.body, dict) else None
+
+    def _refuse(
+        self, start_response: Callable[..., Any], status: HTTPStatus, reason: str
+    ) -> list[bytes]:
+        self.metrics.rejected.labels(reason).inc()
+        body = f"{status.phrase}\n".encode()
+        start_response(
+            f"{status.value} {status.phrase}",
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+            ],
+        )
+        return [body]
+
+
+def _respond(start_response: Callable[..., Any], response: BoltResponse) -> list[bytes]:
+    status = HTTPStatus(response.status)
+    body = response.body.encode("utf-8") if isinstance(response.body, str) else response.body
+    headers = [(k, v) for k, values in response.headers.items() for v in values]
+    if not any(k.lower() == "content-length" for k, _ in headers):
+        headers.append(("Content-Length", str(len(body))))
+    start_response(f"{status.value} {status.phrase}", headers)
+    return [body]
