@@ -33,3 +33,7 @@ class RateLimiter:
             if len(self._buckets) > MAX_USERS:
                 del self._buckets[next(iter(self._buckets))]
             return 0.0 if allowed else (1.0 - tokens) / rate
+
+    def __len__(self) -> int:
+        """Users with a bucket kept."""
+        return len(self._buckets)

@@ -6,10 +6,11 @@ In order, before anything is parsed:
    this port); anything else is 404/405.
 2. Size: no ``Content-Length`` is 411, more than ``max_body`` bytes is 413 (the server has
    already refused a malformed or oversized length without reading the body).
-3. Signature: ``X-Slack-Request-Timestamp`` must be a number within five minutes and
-   ``X-Slack-Signature`` a ``v0=`` hex digest of the *raw bytes* (slack_sdk's
-   :class:`~slack_sdk.signature.SignatureVerifier`); otherwise 401.
-4. Parsing: the body must be UTF-8 that Bolt can parse (form or JSON); otherwise 400.
+3. Signature: the body must be UTF-8 (else 400); ``X-Slack-Request-Timestamp`` must be a
+   number within five minutes and ``X-Slack-Signature`` a ``v0=`` hex digest of the body
+   exactly as received (slack_sdk's :class:`~slack_sdk.signature.SignatureVerifier`);
+   otherwise 401.
+4. Parsing: the body must be a form or JSON object Bolt can parse; otherwise 400.
 
 Only then does Bolt see the request. Nothing here logs a body or a header value; refusals are
 counted in ``heed_http_rejected_total{reason}``.
@@ -87,12 +88,15 @@ class SlackGuard:
             return self._refuse(start_response, HTTPStatus.LENGTH_REQUIRED, "length_required")
         if int(length) > self.max_body:
             return self._refuse(start_response, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large")
-        raw = environ["wsgi.input"].read(int(length))
+        try:
+            text = environ["wsgi.input"].read(int(length)).decode("utf-8")
+        except UnicodeDecodeError:  # Slack sends UTF-8; the verifier cannot hash anything else
+            return self._refuse(start_response, HTTPStatus.BAD_REQUEST, "malformed")
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
         signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
-        if not self._signed(raw, timestamp, signature):
+        if not self._signed(text, timestamp, signature):
             return self._refuse(start_response, HTTPStatus.UNAUTHORIZED, "bad_signature")
-        request = self._bolt_request(raw, environ, received)
+        request = self._bolt_request(text, environ, received)
         if request is None:
             return self._refuse(start_response, HTTPStatus.BAD_REQUEST, "malformed")
         kind = request_kind(request.body)
@@ -100,18 +104,14 @@ class SlackGuard:
         self.metrics.ack_seconds.labels(kind).observe(time.monotonic() - received)
         return _SetOnClose(_respond(start_response, response), request.context[ACK_SENT])
 
-    def _signed(self, raw: bytes, timestamp: str, signature: str) -> bool:
+    def _signed(self, text: str, timestamp: str, signature: str) -> bool:
         if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
             return False
-        return self.verifier.is_valid(raw, timestamp, signature)
+        return self.verifier.is_valid(text, timestamp, signature)
 
     def _bolt_request(
-        self, raw: bytes, environ: dict[str, Any], received: float
+        self, text: str, environ: dict[str, Any], received: float
     ) -> BoltRequest | None:
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
         headers = {
             key[5:].replace("_", "-").lower(): value
             for key, value in environ.items()

@@ -7,7 +7,9 @@ from unittest.mock import MagicMock
 import pytest
 
 from bot.blocks.classify import USAGE
+from bot.blocks.common import BUSY_NOTE, slow_down_note
 from bot.handlers.classify import classify_job
+from bot.jobpool import Busy
 from bot.listeners.classify import ClassifyArgs, on_classify, parse_classify
 from tests.bot.listeners.fakes import Ack, RecordingServices, context_for
 
@@ -80,3 +82,24 @@ def test_text_is_acked_empty_and_handed_to_the_job() -> None:
     assert args == (services, client, respond, body, "so <b> good", "rollout")
     assert kw == {"respond": respond, "bolt_context": context, "body": body}
     client.assert_not_called()  # nothing reaches Slack before the job runs
+
+
+def test_a_full_job_queue_is_a_polite_busy_ack() -> None:
+    class FullServices(RecordingServices):
+        def submit_after_ack(self, *args: object, **kw: object) -> None:
+            raise Busy("full")
+
+    ack, services = Ack(), FullServices()
+    on_classify(ack, command("hello"), MagicMock(), MagicMock(), context_for(services))
+    assert ack.calls == [{"text": BUSY_NOTE}]
+
+
+def test_a_user_over_the_rate_limit_is_told_when_to_come_back() -> None:
+    class LimitedServices(RecordingServices):
+        def rate_limited(self, user: str | None) -> float:
+            return 12.4 if user == "U1" else 0.0
+
+    ack, services = Ack(), LimitedServices()
+    on_classify(ack, command("hello"), MagicMock(), MagicMock(), context_for(services))
+    assert ack.calls == [{"text": slow_down_note(12.4)}] and "12 s" in ack.calls[0]["text"]
+    assert not services.handed_off
