@@ -255,7 +255,9 @@ def _serve_http(
         ops_paths=("/healthz", "/readyz") if ops is not None else OPS_PATHS,
     )
     try:
-        server = serve_in_thread(guard, host, port, _limits(settings), name="http")
+        server = serve_in_thread(
+            guard, host, port, _limits(settings), name="http", refused=guard.refused_by_server
+        )
     except OSError:
         if ops is not None:
             ops.stop()

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 _TIMESTAMP = re.compile(r"\d{1,12}")
 _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+SERVER_REFUSALS = {411: "length_required", 413: "too_large", 431: "headers_too_large"}
 
 
 class _SetOnClose:
@@ -103,6 +104,10 @@ class SlackGuard:
         response = self.app.dispatch(request)
         self.metrics.ack_seconds.labels(kind).observe(time.monotonic() - received)
         return _SetOnClose(_respond(start_response, response), request.context[ACK_SENT])
+
+    def refused_by_server(self, code: int) -> None:
+        """Count a request the server refused before this guard saw it (411/413/431/400)."""
+        self.metrics.rejected.labels(SERVER_REFUSALS.get(code, "malformed")).inc()
 
     def _signed(self, text: str, timestamp: str, signature: str) -> bool:
         if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):

@@ -47,22 +47,32 @@ class LengthRequired(Error):
     reason = "Length Required"
 
 
+Refused = Callable[[int], None]
+"""Told the status code of each request the server itself refuses (before the app)."""
+
+
 class _Parser(HTTPRequestParser):
-    """waitress' parser, answering an unusable ``Content-Length`` with 411 (not 400)."""
+    """waitress' parser, answering an unusable ``Content-Length`` with 411 (not 400) and
+    reporting each refusal to :attr:`refused`."""
+
+    refused: Refused = staticmethod(lambda code: None)
+    _reported = False
 
     def received(self, data: bytes) -> int:
         consumed = super().received(data)
         if isinstance(self.error, BadRequest) and "Content-Length" in self.error.body:
             self.error = LengthRequired("Content-Length must be a non-negative whole number")
+        if self.error is not None and not self._reported:
+            self._reported = True
+            self.refused(self.error.code)
         return consumed
 
 
-class _Channel(HTTPChannel):
-    parser_class = _Parser
-
-
-class _Server(TcpWSGIServer):
-    channel_class = _Channel
+def _server_class(refused: Refused) -> type[TcpWSGIServer]:
+    """A waitress server class whose parser reports refusals to ``refused``."""
+    parser = type("Parser", (_Parser,), {"refused": staticmethod(refused)})
+    channel = type("Channel", (HTTPChannel,), {"parser_class": parser})
+    return type("Server", (TcpWSGIServer,), {"channel_class": channel})
 
 
 class HttpServer:
@@ -70,10 +80,16 @@ class HttpServer:
     thread of its own by :meth:`start` and stopped by :meth:`stop`."""
 
     def __init__(
-        self, app: WSGIApp, host: str, port: int, limits: ServerLimits, name: str = "http"
+        self,
+        app: WSGIApp,
+        host: str,
+        port: int,
+        limits: ServerLimits,
+        name: str = "http",
+        refused: Refused | None = None,
     ) -> None:
         self.name = name
-        self._server = _Server(
+        self._server = _server_class(refused or (lambda code: None))(
             app,
             host=host,
             port=port,
@@ -114,10 +130,15 @@ class HttpServer:
 
 
 def serve_in_thread(
-    app: WSGIApp, host: str, port: int, limits: ServerLimits, name: str = "http"
+    app: WSGIApp,
+    host: str,
+    port: int,
+    limits: ServerLimits,
+    name: str = "http",
+    refused: Refused | None = None,
 ) -> HttpServer:
     """Bind and start an :class:`HttpServer`; raises :class:`OSError` when the port is taken."""
-    server = HttpServer(app, host, port, limits, name)
+    server = HttpServer(app, host, port, limits, name, refused)
     server.start()
     log.info("%s server listening on http://%s:%d", name, host, server.port)
     return server

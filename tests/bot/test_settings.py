@@ -109,7 +109,39 @@ BAD = [
         {"HEED_RETRAIN_ARGS": "--epochs 1 --bundled-sample"},
         "HEED_RETRAIN_ARGS must not set --bundled-sample",
     ),
+    ({"HEED_LOG_FORMAT": "xml"}, "HEED_LOG_FORMAT must be text or json"),
+    ({"HEED_HTTP_THREADS": "0"}, "HEED_HTTP_THREADS must be a whole number from 1 to 256"),
+    ({"HEED_HTTP_CONNECTIONS": "many"}, "HEED_HTTP_CONNECTIONS must be a whole number"),
+    ({"HEED_HTTP_TIMEOUT": "0.5"}, "HEED_HTTP_TIMEOUT must be between 1 and 600 seconds"),
+    ({"HEED_MAX_BODY": "1e9"}, "HEED_MAX_BODY must be a whole number from 1024"),
+    ({"HEED_MAX_BODY": "-1"}, "HEED_MAX_BODY must be a whole number from 1024"),
+    ({"HEED_JOB_QUEUE": "2"}, "HEED_JOB_QUEUE must be a whole number from 8"),
+    ({"HEED_CLASSIFY_PER_MINUTE": "٣"}, "HEED_CLASSIFY_PER_MINUTE must be a whole number"),
+    ({"HEED_OPS_PORT": "70000"}, "HEED_OPS_PORT must be a whole number from 0 to 65535"),
 ]
+
+
+def test_the_http_face_settings() -> None:
+    settings = load(
+        HEED_LOG_FORMAT="JSON",
+        HEED_HTTP_THREADS="4",
+        HEED_HTTP_CONNECTIONS="500",
+        HEED_HTTP_TIMEOUT="5",
+        HEED_MAX_BODY="65536",
+        HEED_JOB_QUEUE="16",
+        HEED_CLASSIFY_PER_MINUTE="0",
+        HEED_OPS_PORT="9100",
+        HEED_OPS_HOST="0.0.0.0",
+    )
+    assert (settings.log_format, settings.http_threads, settings.http_connections) == (
+        "json",
+        4,
+        500,
+    )
+    assert (settings.http_timeout, settings.max_body, settings.job_queue) == (5.0, 65536, 16)
+    assert settings.classify_per_minute == 0
+    assert (settings.ops_port, settings.ops_host) == (9100, "0.0.0.0")
+    assert load().ops_port is None and load().max_body == 1 << 20
 
 
 @pytest.mark.parametrize("env,message", BAD, ids=[next(iter(e)) for e, _ in BAD])
