@@ -17,11 +17,13 @@ from tests.e2e.support import (
     PNG_SIGNATURE,
     VERSION,
     BotProcess,
+    free_port,
     make_store,
     record_latency,
     start_socket_bot,
     wait_quiet,
 )
+from tests.support.attack import metrics_text, readiness
 from tests.support.fakeslack import Call, FakeSlack
 
 pytestmark = pytest.mark.e2e
@@ -29,6 +31,7 @@ pytestmark = pytest.mark.e2e
 LABELS = ("negative", "neutral", "positive")
 EMOJI = {"negative": "-1", "neutral": "neutral_face", "positive": "+1"}
 TAGGED_NAME_CHANNEL = "C7"  # configured by name (#tagged)
+OPS_PORT = free_port()
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +52,7 @@ def bot(
         HEED_LABEL_EMOJI=",".join(f"{k}={v}" for k, v in EMOJI.items()),
         HEED_AUTOTAG_NOTIFY="neutral",
         HEED_AUTOTAG_THRESHOLD="0.2",
+        HEED_OPS_PORT=str(OPS_PORT),
     )
 
 
@@ -335,3 +339,35 @@ def test_promotion_is_served_without_restart(
     bot.wait_until(lambda: f"serving model {new}" in bot.log(), timeout=30, what="swapped")
     _, reply = classify(slack, "after the swap", channel="C1")
     assert new in reply.params["text"] and bot.proc.poll() is None
+
+
+DOWN = {
+    "ready": False,
+    "checks": {
+        "model": "ok",
+        "database": "ok",
+        "slack": "the Socket Mode connection to Slack is down",
+    },
+}
+
+
+def test_the_ops_port_answers_health_readiness_and_metrics(slack: FakeSlack) -> None:
+    status, answer = readiness("127.0.0.1", OPS_PORT)
+    assert status == 200
+    assert answer == {"ready": True, "checks": {"model": "ok", "database": "ok", "slack": "ok"}}
+    envelope = slack.send_slash_command("/classify", "ops check", channel_id="C1", user_id="U77")
+    slack.wait_for_ack(envelope, timeout=10)
+    slack.wait_for(lambda: replies(slack, "C1"), timeout=30, what="the reply")
+    text = metrics_text("127.0.0.1", OPS_PORT)
+    assert 'heed_ack_seconds_count{kind="classify"}' in text
+    assert re.search(r'heed_model_info\{version="\d{8}-\d{6}-\w+"\} 1.0', text)
+    slack.fail_next("apps.connections.open", status=500)  # the first reconnection fails
+    slack.close_connections()  # until the bot is connected again it is not ready
+    slack.wait_for(
+        lambda: [1] if readiness("127.0.0.1", OPS_PORT) == (503, DOWN) else [],
+        timeout=10,
+        what="503",
+    )
+    slack.wait_for(
+        lambda: [1] if readiness("127.0.0.1", OPS_PORT)[0] == 200 else [], timeout=30, what="200"
+    )
