@@ -180,7 +180,7 @@ def servers_part(args: argparse.Namespace) -> list[dict]:
 def heed_part(args: argparse.Namespace) -> list[dict]:
     from benchmarks.replicas_load import build_store
     from tests.e2e.support import BotProcess, bot_env
-    from tests.support.attack import readiness
+    from tests.support.attack import metrics_text, readiness
     from tests.support.fakeslack import FakeSlack
 
     rows = []
@@ -220,6 +220,8 @@ def heed_part(args: argparse.Namespace) -> list[dict]:
             log = bot.log()
             for row in rows:
                 row["tracebacks_in_log"] = log.count("Traceback")
+            heed_lines = metrics_text(HOST, port).splitlines()
+            rows[-1]["metrics"] = [line for line in heed_lines if line.startswith("heed_")]
         finally:
             bot.stop()
     return rows

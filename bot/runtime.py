@@ -95,7 +95,6 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
         else:
             _serve_http(app, services, readiness, host, port, stop)
     except OSError as exc:  # a port that cannot be bound
-        log.error("cannot serve: %s", exc)
         return _fail(f"cannot serve: {exc}", 1)
     finally:
         reaper.stop()
