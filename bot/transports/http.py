@@ -10,15 +10,19 @@ which would need its own copy of all three).
 
 The limits, all settings: ``HEED_HTTP_THREADS`` worker threads, ``HEED_HTTP_CONNECTIONS`` open
 connections at most, ``HEED_HTTP_TIMEOUT`` seconds of client silence before a connection is
-closed (slow clients), ``HEED_MAX_BODY`` bytes per request (413 beyond it, from the server).
+closed, ``HEED_MAX_BODY`` bytes per request (413 beyond it, from the server). A client that
+trickles a request byte by byte (never silent for long) is cut off too: a request must arrive
+whole within :data:`DEADLINE_FACTOR` times ``HEED_HTTP_TIMEOUT``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser
@@ -26,6 +30,8 @@ from waitress.server import TcpWSGIServer
 from waitress.utilities import BadRequest, Error
 
 log = logging.getLogger(__name__)
+
+DEADLINE_FACTOR = 3
 
 WSGIApp = Callable[..., Iterable[bytes]]
 
@@ -57,6 +63,13 @@ class _Parser(HTTPRequestParser):
 
     refused: Refused = staticmethod(lambda code: None)
     _reported = False
+    path = ""
+    """waitress reads ``path`` when a client leaves while its error answer is written; a request
+    refused before its request line was parsed has none (AttributeError, a logged traceback)."""
+
+    def __init__(self, adj: Any) -> None:
+        super().__init__(adj)
+        self.started = time.time()
 
     def received(self, data: bytes) -> int:
         consumed = super().received(data)
@@ -68,11 +81,23 @@ class _Parser(HTTPRequestParser):
         return consumed
 
 
+class _Server(TcpWSGIServer):
+    """waitress' server, also closing connections whose request is not whole by its deadline."""
+
+    def maintenance(self, now: float) -> None:
+        super().maintenance(now)
+        deadline = now - DEADLINE_FACTOR * self.adj.channel_timeout
+        for channel in list(self.active_channels.values()):
+            request = channel.request
+            if request is not None and not request.completed and request.started < deadline:
+                channel.will_close = True
+
+
 def _server_class(refused: Refused) -> type[TcpWSGIServer]:
     """A waitress server class whose parser reports refusals to ``refused``."""
     parser = type("Parser", (_Parser,), {"refused": staticmethod(refused)})
     channel = type("Channel", (HTTPChannel,), {"parser_class": parser})
-    return type("Server", (TcpWSGIServer,), {"channel_class": channel})
+    return type("Server", (_Server,), {"channel_class": channel})
 
 
 class HttpServer:

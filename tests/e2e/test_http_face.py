@@ -4,6 +4,7 @@ acked at once while idle connections, 5 MiB bodies and garbage keep arriving."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Iterator
@@ -93,6 +94,28 @@ def test_a_silent_client_is_disconnected(bot: tuple[BotProcess, int]) -> None:
         started = time.monotonic()
         assert sock.recv(64) == b""  # closed by the server, with no answer
         assert TIMEOUT * 0.5 <= time.monotonic() - started <= TIMEOUT * 5
+
+
+def test_a_trickling_client_is_cut_off_at_the_deadline(bot: tuple[BotProcess, int]) -> None:
+    _, port = bot
+    request = b"POST /slack/events HTTP/1.1\r\nHost: heed\r\nX-Padding: " + b"a" * 200
+    started = time.monotonic()
+    with socket.create_connection((HOST, port), timeout=5) as sock:
+        closed = False
+        for byte in request:  # one byte every 0.4 s: never silent for HEED_HTTP_TIMEOUT
+            try:
+                sock.sendall(bytes([byte]))
+                time.sleep(0.4)
+            except OSError:
+                closed = True
+                break
+            if time.monotonic() - started > TIMEOUT * 3 + 6:
+                break
+        if not closed:
+            sock.settimeout(0.5)
+            with contextlib.suppress(TimeoutError):
+                closed = sock.recv(64) == b""
+    assert closed and time.monotonic() - started < TIMEOUT * 3 + 6
 
 
 def test_readyz_and_metrics(fake: FakeSlack, bot: tuple[BotProcess, int]) -> None:

@@ -225,7 +225,7 @@ def concurrent_commands(
     start = threading.Barrier(n)
 
     def one(i: int) -> None:
-        body = command_body(f"order {i} arrived broken", f"U{500 + i}", response_url, f"C{500 + i}")
+        body = command_body(f"order {i} arrived broken", f"U{500 + i}", response_url)
         start.wait()
         try:
             results[i] = signed_post(host, port, body, secret)
