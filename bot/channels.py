@@ -17,14 +17,16 @@ class ChannelMatcher:
     """Is a channel one of the configured auto-tag channels (given as IDs or ``#names``)?
 
     Names are resolved lazily (one ``conversations.info`` per channel, cached for
-    ``ttl`` seconds, failures included).
+    ``ttl`` seconds, failures included). Lookups of different channels never wait for each
+    other: a slow or rate-limited lookup holds only its own channel's lock.
     """
 
     def __init__(self, entries: tuple[str, ...], ttl: float = NAME_TTL) -> None:
         self.ids = frozenset(e for e in entries if not e.startswith("#"))
         self.names = frozenset(e[1:] for e in entries if e.startswith("#"))
         self._cache = TTLCache(ttl)
-        self._lookup_lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
@@ -39,7 +41,7 @@ class ChannelMatcher:
             return False
         name = self._cache.get(channel_id)
         if name is None:
-            with self._lookup_lock:  # one conversations.info per channel, even in a burst
+            with self._lock_for(channel_id):  # one conversations.info per channel in a burst
                 name = self._cache.get(channel_id)
                 if name is None:
                     try:
@@ -48,4 +50,10 @@ class ChannelMatcher:
                         log.warning("cannot look up the name of channel %s: %s", channel_id, exc)
                         name = ""
                     self._cache.put(channel_id, name)
+                with self._locks_lock:
+                    self._locks.pop(channel_id, None)
         return name in self.names
+
+    def _lock_for(self, channel_id: str) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(channel_id, threading.Lock())

@@ -59,3 +59,23 @@ def test_names_are_looked_up_again_once_they_expire() -> None:
     assert matcher.matches("C7", lookup)
     assert lookups == ["C7", "C7"]
     assert not matcher.matches("", lookup) and lookups == ["C7", "C7"]
+
+
+def test_a_slow_lookup_does_not_hold_up_other_channels() -> None:
+    matcher = ChannelMatcher(("#support",))
+    release = threading.Event()
+
+    def lookup(channel: str) -> str:
+        if channel == "CSLOW":
+            release.wait(5)  # e.g. retrying after a 429
+        return "support" if channel == "CFAST" else "random"
+
+    slow = threading.Thread(target=matcher.matches, args=("CSLOW", lookup))
+    slow.start()
+    try:
+        started = time.monotonic()
+        assert matcher.matches("CFAST", lookup)
+        assert time.monotonic() - started < 1
+    finally:
+        release.set()
+        slow.join(5)
