@@ -61,7 +61,7 @@ from _common import (
 )
 
 BINS = (1, 5, 10, 20, 50)
-METHODS = ("attention", "rollout", "gradient", "grad-input", "attn-grad", "gradient@2")
+METHODS = ("attention", "rollout", "gradient", "attn-grad")
 REFERENCE = "gradient"
 COMP_TOLERANCE = 0.02
 

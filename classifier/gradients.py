@@ -1,19 +1,15 @@
-"""One forward and one backward pass: the prediction, attention weights and input gradients.
+"""The ``attn-grad`` explanation: attention × gradient from one forward and one backward pass.
 
 Integrated gradients (``classifier.explain.integrated_gradients``) run the model forwards and
-backwards once per quadrature step. :func:`gradient_pass` runs it once on the text itself,
-with gradients enabled on the word embeddings (and on the attention weights when the
-architecture returns them), and takes from that single pass everything the cheaper
-gradient-based explanations need:
-
-- ``input_x_gradient`` (Shrikumar et al. 2017; Ancona et al. 2018): the gradient of the
-  predicted class's logit w.r.t. each token's word embedding, dotted with that embedding's
-  difference from the baseline's (the same [PAD] baseline integrated gradients use). It is
-  integrated gradients with one quadrature node at the input itself: signed, positive =
-  evidence for the predicted class.
-- ``attention_x_gradient`` (Chefer et al. 2021, "Generic Attention-model Explainability",
-  eq. 5–6 for self-attention encoders): ``R = I``; per layer ``R += mean_h((∇A ⊙ A)⁺) R``;
-  the [CLS] row. Non-negative.
+backwards once per quadrature step, one text at a time. :func:`gradient_pass` runs it once
+for a whole padded batch, with gradients enabled from the word embeddings on, and
+differentiates each text's predicted-class logit with respect to every layer's attention
+weights. :func:`attention_x_gradient` turns those into token relevance for the [CLS] token:
+Chefer et al. 2021 ("Generic Attention-model Explainability", eq. 5–6 for self-attention
+encoders), ``R = I``; per layer ``R += mean_h(∇A ⊙ A) R``; the [CLS] row, except that the
+negative part of ``∇A ⊙ A`` is kept rather than clamped away, so the scores are signed:
+positive = evidence for the predicted class, negative = against it. On SST-2 and VADER the
+signed variant ranked words as well as or better than the clamped one (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -33,8 +29,6 @@ class GradientPass:
     """``[labels]``: the model's logits for the text."""
     target: int
     """The predicted class, whose logit was differentiated."""
-    input_x_gradient: torch.Tensor
-    """``[tokens]``: gradient · (embedding − baseline embedding) per token."""
     attentions: list[torch.Tensor]
     """Per layer ``[heads, tokens, tokens]`` attention weights (empty when none)."""
     attention_grads: list[torch.Tensor]
@@ -42,14 +36,11 @@ class GradientPass:
 
 
 def gradient_pass(
-    model: torch.nn.Module,
-    input_ids: torch.Tensor,
-    attention_mask: torch.Tensor,
-    baseline_ids: torch.Tensor,
+    model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor
 ) -> list[GradientPass]:
-    """Run ``model`` once on a right-padded batch with gradients on the word embeddings and
-    attention weights, and differentiate each text's predicted-class logit (their sum: the
-    texts do not interact, so each text gets its own gradients). One result per text."""
+    """Run ``model`` once on a right-padded batch with gradients from the word embeddings on,
+    and differentiate each text's predicted-class logit (their sum: the texts do not
+    interact, so each text gets its own gradients). One result per text."""
     lookup = _embedding_lookup(model)
     with torch.enable_grad():
         inputs = lookup(input_ids).detach().requires_grad_(True)
@@ -57,19 +48,16 @@ def gradient_pass(
         targets = out.logits.argmax(dim=-1)
         chosen = out.logits.gather(1, targets[:, None]).sum()
         attentions = [a for a in (out.attentions or ()) if a is not None and a.requires_grad]
-        grads = torch.autograd.grad(chosen, [inputs, *attentions])
-    with torch.no_grad():
-        ixg = (grads[0] * (inputs.detach() - lookup(baseline_ids))).sum(dim=-1).float().cpu()
+        grads = torch.autograd.grad(chosen, attentions) if attentions else ()
     logits = out.logits.detach().float().cpu()
     attentions = [a.detach().float().cpu() for a in attentions]
-    attention_grads = [g.float().cpu() for g in grads[1:]]
+    attention_grads = [g.float().cpu() for g in grads]
     passes = []
     for i, length in enumerate(attention_mask.sum(dim=1).tolist()):
         passes.append(
             GradientPass(
                 logits=logits[i],
                 target=int(targets[i]),
-                input_x_gradient=ixg[i, :length],
                 attentions=[a[i, :, :length, :length] for a in attentions],
                 attention_grads=[g[i, :, :length, :length] for g in attention_grads],
             )
@@ -89,12 +77,12 @@ def _embedding_lookup(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.
 def attention_x_gradient(
     attentions: Sequence[torch.Tensor], grads: Sequence[torch.Tensor]
 ) -> torch.Tensor:
-    """Chefer et al. 2021 relevance of each token for [CLS]: ``[tokens]``, non-negative."""
+    """Signed relevance of each token for [CLS] (Chefer et al. 2021 without the clamp):
+    ``[tokens]``, with [CLS]'s own score set to 0."""
     size = attentions[0].shape[-1]
     relevance = torch.eye(size, dtype=attentions[0].dtype)
     for attention, grad in zip(attentions, grads, strict=True):
-        mixed = (grad * attention).clamp(min=0).mean(dim=0)
-        relevance = relevance + mixed @ relevance
+        relevance = relevance + (grad * attention).mean(dim=0) @ relevance
     scores = relevance[0].clone()
     scores[0] = 0.0  # [CLS] on itself is the identity's 1, not evidence
     return scores

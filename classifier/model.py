@@ -238,8 +238,7 @@ class Classifier:
         """Predict ``text`` and attribute the prediction to its words with ``method``.
 
         Raises :class:`ExplanationUnavailable` for an attention-based method when the
-        architecture returns no attention weights (``gradient`` and ``grad-input`` always
-        work).
+        architecture returns no attention weights (``gradient`` always works).
         """
         if method in ONE_PASS_METHODS:
             return self.explain_many([text], method)[0]
@@ -293,8 +292,7 @@ class Classifier:
     def _gradient_pass(self, rows: Sequence[Encoded], model: PreTrainedModel) -> list[GradientPass]:
         batch = collate(rows, self.tokenizer.pad_token_id)
         ids, mask = batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
-        baseline = self._baseline(ids, mask)
-        return gradient_pass(model, ids, mask, baseline)
+        return gradient_pass(model, ids, mask)
 
     def _baseline(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """[CLS] [PAD]... [SEP] per row: the text's first and last token, padding between."""
@@ -312,10 +310,7 @@ class Classifier:
         if method in ATTENTION_METHODS and not one.attentions:
             raise ExplanationUnavailable(method, self.architecture)
         prediction = self._prediction(one.logits.softmax(dim=-1), row.truncated)
-        if method == "attn-grad":
-            scores = attention_x_gradient(one.attentions, one.attention_grads)
-        else:
-            scores = one.input_x_gradient
+        scores = attention_x_gradient(one.attentions, one.attention_grads)
         return self._explanation(text, method, row, prediction, scores, one.attentions)
 
     def _explanation(

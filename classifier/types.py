@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-EXPLAIN_METHODS = ("attention", "rollout", "gradient", "grad-input", "attn-grad")
+EXPLAIN_METHODS = ("attention", "rollout", "gradient", "attn-grad")
 ATTENTION_METHODS = ("attention", "rollout", "attn-grad")
-ONE_PASS_METHODS = ("grad-input", "attn-grad")
+ONE_PASS_METHODS = ("attn-grad",)
 """Explained from one forward + backward pass, many texts batched together."""
-SIGNED_METHODS = ("gradient", "grad-input")
+SIGNED_METHODS = ("gradient", "attn-grad")
 """Give signed word attributions: evidence for and against the predicted label."""
 
 

@@ -59,10 +59,15 @@ def test_merge_signed_keeps_signs_and_scales_absolutes_to_one() -> None:
     assert merge_signed(torch.zeros(3), [None, 0, None], 1) == [0.0]
 
 
-def test_attention_x_gradient_follows_chefer() -> None:
+def test_attention_x_gradient_follows_chefer_keeping_signs() -> None:
     attention = torch.tensor([[[0.5, 0.5], [0.5, 0.5]]])
     grad = torch.tensor([[[1.0, -1.0], [2.0, 2.0]]])
-    # one layer: R = I + (grad * A)+ @ I = [[1.5, 0], [1, 2]]; [CLS] row with [CLS] zeroed.
-    assert torch.allclose(attention_x_gradient([attention], [grad]), torch.tensor([0.0, 0.0]))
+    # one layer: R = I + (grad * A) @ I = [[1.5, -0.5], [1, 2]]; [CLS] row, [CLS] zeroed.
+    assert torch.allclose(attention_x_gradient([attention], [grad]), torch.tensor([0.0, -0.5]))
+    # two layers: R = (I + M) + M (I + M) with M = [[0.5, 1], [0, 0]]
     grad = torch.tensor([[[1.0, 2.0], [0.0, 0.0]]])
-    assert torch.allclose(attention_x_gradient([attention], [grad]), torch.tensor([0.0, 1.0]))
+    m = torch.tensor([[0.5, 1.0], [0.0, 0.0]])
+    one = torch.eye(2) + m
+    want = (one + m @ one)[0].clone()
+    want[0] = 0.0
+    assert torch.allclose(attention_x_gradient([attention] * 2, [grad] * 2), want)

@@ -106,7 +106,7 @@ def test_each_word_box_is_shaded_by_its_own_weight():
 def test_signed_words_are_shaded_toward_in_orange_and_away_in_purple():
     exp = make(words=["fine", "terrible", "service"])
     signed = [-0.5, 0.4, 0.1]  # "fine" argued against "negative", "terrible" for it
-    exp = Explanation("grad-input", exp.words, [0.0, 0.8, 0.2], exp.prediction, [], False, signed)
+    exp = Explanation("attn-grad", exp.words, [0.0, 0.8, 0.2], exp.prediction, [], False, signed)
     image = decode(heatmap.render(exp))
     lut = glyphs.load_assets().signed_lut
     # Scaled so the largest magnitude is 1: "fine" is -1 (index 0), "terrible" +0.8.
@@ -133,7 +133,7 @@ def test_signed_legend_differs_from_the_one_hue_legend():
     base = make(words=words)
     one_hue = Explanation("attention", words, [0.2, 0.6, 0.2], base.prediction)
     signed = Explanation(
-        "grad-input", words, [0.0, 0.75, 0.25], base.prediction, [], False, [-0.2, 0.6, 0.2]
+        "attn-grad", words, [0.0, 0.75, 0.25], base.prediction, [], False, [-0.2, 0.6, 0.2]
     )
     purple = glyphs.load_assets().signed_lut[0]
     assert box_centres(decode(heatmap.render(signed)), purple)[0] > 0  # the bar's purple end

@@ -104,8 +104,8 @@ def test_usage_and_notes() -> None:
     text, help_blocks = usage("--explain needs a method")
     assert text.startswith(":warning: --explain needs a method\nUsage: `/classify")
     assert help_blocks[0]["text"]["text"] == text
-    assert usage()[0] == USAGE == usage_text("gradient")
-    assert "Without it: `gradient`, the default here." in USAGE and "slower" not in USAGE
+    assert usage()[0] == USAGE == usage_text("attn-grad")
+    assert "Without it: `attn-grad`, the default here." in USAGE and "slower" not in USAGE
     assert "hint" in USAGE and "not proof" in USAGE
     assert "Without it: `rollout`, the default here." in usage(None, "rollout")[0]
     assert "unavailable" not in NO_TEXT_NOTE and "no text" in NO_TEXT_NOTE
