@@ -1,4 +1,4 @@
-"""Word attributions from one eager forward pass: attention, rollout and integrated gradients.
+"""Word attributions: attention, rollout and integrated gradients; merging tokens into words.
 
 - ``attention``: the last layer's [CLS] row, averaged over heads (what the model's pooled
   representation read directly).
@@ -8,13 +8,15 @@
 - ``gradient``: integrated gradients (Sundararajan et al. 2017) on the model's own input
   embeddings (``model.get_input_embeddings()``, whatever the architecture) with captum's
   ``LayerIntegratedGradients``, baseline = [CLS] [PAD]... [SEP] (``<s> <pad>... </s>`` for
-  XLM-R); the positive part of each token's attribution (evidence *for* the predicted class).
+  XLM-R); signed (positive = evidence *for* the predicted class, negative = *against*).
+- ``attn-grad`` (signed attention x gradient) lives in :mod:`classifier.gradients`.
 
 The attention methods need an architecture that returns attention weights; the caller
 (:class:`classifier.model.Classifier`) checks that.
 
 Token scores are merged into the whitespace-separated words the person typed; [CLS], [SEP]
-and padding are dropped and the word weights renormalised to sum to 1.
+and padding are dropped and the word weights (the positive part) renormalised to sum to 1;
+:func:`merge_signed` keeps the signs for the signed methods.
 """
 
 from __future__ import annotations

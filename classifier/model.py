@@ -8,7 +8,8 @@ parameter tensor with it: no second copy of the weights. An architecture that re
 attention weights at all (e.g. FNet) explains with ``gradient`` only; ``attention`` and
 ``rollout`` raise :class:`~classifier.types.ExplanationUnavailable`.
 Forward passes are read-only and safe from many threads; the tokenizer and the explainer's
-hooks are guarded by locks.
+hooks are guarded by locks. ``attn-grad`` needs no lock: :meth:`Classifier.explain_many`
+explains a batch of texts in one forward + backward pass.
 """
 
 from __future__ import annotations
