@@ -423,7 +423,25 @@ def recommend(results: list[dict], latency: dict) -> dict:
         f"{COMP_TOLERANCE} of {REFERENCE}'s and whose sufficiency is no worse on every dataset "
         f"({', '.join(faithful)})"
     )
-    return {"method": best, "reason": reason, "verdicts": verdicts}
+    comp_only = [
+        m
+        for m in methods
+        if all(g["comp_gap"] <= COMP_TOLERANCE for g in verdicts[m]["gaps"].values())
+    ]
+    cheapest = min(comp_only, key=lambda m: verdicts[m]["cost_ms"])
+    if cheapest != best:
+        worst = max(verdicts[cheapest]["gaps"].items(), key=lambda kv: kv[1]["suff_gap"])
+        reason += (
+            f"; on comprehensiveness alone {cheapest} qualifies at "
+            f"{verdicts[cheapest]['cost_ms']:.0f} ms, but its sufficiency is worse by "
+            f"{worst[1]['suff_gap']:.3f} on {worst[0]}"
+        )
+    return {
+        "method": best,
+        "cheapest_on_comprehensiveness": cheapest,
+        "reason": reason,
+        "verdicts": verdicts,
+    }
 
 
 def render_table(payload: dict) -> str:
