@@ -5,8 +5,8 @@ XLM-RoBERTa, DeBERTa, ...). Prediction runs on the SDPA fast path where the arch
 one. Explanations need attention weights, which SDPA does not return (transformers 5 gives
 ``attentions == ()``), so ``explain`` uses an eager twin of the model that shares every
 parameter tensor with it: no second copy of the weights. An architecture that returns no
-attention weights at all (e.g. FNet) explains with ``gradient`` only; ``attention`` and
-``rollout`` raise :class:`~classifier.types.ExplanationUnavailable`.
+attention weights at all (e.g. FNet) explains with ``gradient`` only; ``attention``,
+``rollout`` and ``attn-grad`` raise :class:`~classifier.types.ExplanationUnavailable`.
 Forward passes are read-only and safe from many threads; the tokenizer and the explainer's
 hooks are guarded by locks. ``attn-grad`` needs no lock: :meth:`Classifier.explain_many`
 explains a batch of texts in one forward + backward pass.
@@ -30,7 +30,13 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from classifier.encoding import Encoded, collate, encode, length_sorted_batches
+from classifier.encoding import (
+    Encoded,
+    collate,
+    encode,
+    length_sorted_batches,
+    token_budget_batches,
+)
 from classifier.explain import (
     attention_rollout,
     cls_attention_per_layer,
@@ -63,6 +69,9 @@ DEFAULT_IG_STEPS = 8
 # 200-word text costs about what a 40-word one does.
 IG_TOKEN_BUDGET = 512
 MIN_IG_STEPS = 4
+# A one-pass (attn-grad) batch keeps every layer's attention weights and their gradients, which
+# grow with tokens squared: at most this many padded tokens per pass (4 texts of 512 tokens).
+ONE_PASS_TOKEN_BUDGET = 2048
 
 
 def configure_threads(requested: int | None = None) -> int:
@@ -266,7 +275,8 @@ class Classifier:
     def explain_many(self, texts: Sequence[str], method: str) -> list[Explanation]:
         """Explain ``texts`` with ``method``, in input order. The one-pass methods
         (:data:`~classifier.types.ONE_PASS_METHODS`) run one forward + backward pass per
-        length-grouped batch, without a lock; the others explain one text at a time."""
+        length-grouped batch of at most :data:`ONE_PASS_TOKEN_BUDGET` padded tokens, without a
+        lock; the others explain one text at a time."""
         if isinstance(texts, str):
             raise TypeError("explain_many takes a sequence of texts")
         if method not in ONE_PASS_METHODS:
@@ -276,7 +286,8 @@ class Classifier:
         rows = encode(self.tokenizer, texts, self.max_length)
         results: list[Explanation | None] = [None] * len(rows)
         model = self._eager_twin()
-        for batch in length_sorted_batches([len(r.input_ids) for r in rows], self.batch_size):
+        lengths = [len(r.input_ids) for r in rows]
+        for batch in token_budget_batches(lengths, ONE_PASS_TOKEN_BUDGET):
             passes = self._gradient_pass([rows[i] for i in batch], model)
             for i, one in zip(batch, passes, strict=True):
                 results[i] = self._one_pass_explanation(texts[i], method, rows[i], one)
@@ -294,15 +305,6 @@ class Classifier:
         batch = collate(rows, self.tokenizer.pad_token_id)
         ids, mask = batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
         return gradient_pass(model, ids, mask)
-
-    def _baseline(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """[CLS] [PAD]... [SEP] per row: the text's first and last token, padding between."""
-        baseline = torch.full_like(ids, self.tokenizer.pad_token_id)
-        last = mask.sum(dim=1) - 1
-        rows = torch.arange(ids.shape[0], device=ids.device)
-        baseline[:, 0] = ids[:, 0]
-        baseline[rows, last] = ids[rows, last]
-        return baseline
 
     def _one_pass_explanation(
         self, text: str, method: str, row: Encoded, one: GradientPass
@@ -345,7 +347,8 @@ class Classifier:
     ) -> torch.Tensor:
         batch = collate([row], self.tokenizer.pad_token_id)
         ids = batch["input_ids"].to(self.device)
+        baseline = torch.full_like(ids, self.tokenizer.pad_token_id)
+        baseline[0, 0], baseline[0, -1] = ids[0, 0], ids[0, -1]
         mask = batch["attention_mask"].to(self.device)
-        baseline = self._baseline(ids, mask)
         steps = max(min(steps, IG_TOKEN_BUDGET // ids.shape[1]), min(steps, MIN_IG_STEPS))
         return integrated_gradients(model, ids, mask, target, baseline, steps).float().cpu()
