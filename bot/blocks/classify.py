@@ -153,11 +153,14 @@ def heatmap_title(explanation: Explanation) -> str:
 
 
 def heatmap_comment(explanation: Explanation) -> str:
-    """The comment posted with the heatmap file."""
-    return (
-        f"Words the model weighed for *{escape_mrkdwn(explanation.prediction.label)}* "
-        f"({explanation.method}; darker = more)."
-    )
+    """The comment posted with the heatmap file (what the colours mean)."""
+    label = escape_mrkdwn(explanation.prediction.label)
+    if explanation.signed_weights:
+        return (
+            f"Orange words pushed toward *{label}*, purple words away from it "
+            f"({explanation.method}; darker = stronger)."
+        )
+    return f"Words the model weighed for *{label}* ({explanation.method}; darker = more)."
 
 
 def upload_failed_note(reason: str, what: str = "heatmap") -> str:

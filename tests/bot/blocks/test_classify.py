@@ -114,6 +114,9 @@ def test_usage_and_notes() -> None:
     assert "*positive*" in autotag_note(p) and "83.0%" in autotag_note(p)
     assert "rollout" in heatmap_title(explanation())
     assert "*positive*" in heatmap_comment(explanation())
+    signed = Explanation("attn-grad", ["so", "good"], [0, 1], p, signed_weights=[-0.2, 0.8])
+    assert "Orange words pushed toward *positive*, purple" in heatmap_comment(signed)
+    assert "Orange" not in heatmap_comment(explanation())
     assert "DM" in DM_HEATMAP_NOTE
     assert "unknown explanation method 'shap': use attention" in unknown_method_error("shap")
 
