@@ -61,8 +61,9 @@ from _common import (
 )
 
 BINS = (1, 5, 10, 20, 50)
-METHODS = ("attention", "rollout", "gradient")
-LATENCY_BUDGET_MS = 1000.0
+METHODS = ("attention", "rollout", "gradient", "attn-grad")
+REFERENCE = "gradient"
+COMP_TOLERANCE = 0.02
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -89,6 +90,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--save-models", default=None, help="keep fine-tuned models under this directory"
     )
+    p.add_argument(
+        "--methods",
+        default=",".join(METHODS),
+        help="comma list of Classifier methods; gradient@N = integrated gradients with N steps",
+    )
     p.add_argument("--random-draws", type=int, default=2)
     p.add_argument(
         "--ig-steps", type=int, default=None, help="default: Classifier's DEFAULT_IG_STEPS"
@@ -96,15 +102,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument(
-        "--latency", default=str(default_out("latency")), help="latency.py JSON for the budget"
-    )
-    p.add_argument(
-        "--budget-basis",
-        choices=("cpu", "wall"),
-        default="cpu",
-        help="judge the 1 s budget on the one-thread call's CPU time (~ an idle core) or wall time",
-    )
+    p.add_argument("--latency", default=str(default_out("latency")), help="latency.py JSON: cost")
     p.add_argument(
         "--recommend-only",
         action="store_true",
@@ -113,6 +111,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", default=str(default_out("faithfulness")))
     args = p.parse_args(argv)
     args.datasets_only = [d for d in args.datasets_only.split(",") if d]
+    args.methods = [m for m in args.methods.split(",") if m]
+    if REFERENCE not in args.methods:
+        p.error(f"--methods must include {REFERENCE} (integrated gradients, the reference)")
     if args.model:
         if len(args.datasets_only) != 1:
             p.error(
@@ -234,6 +235,16 @@ def ranking_from(weights: list[float]) -> list[int]:
     return sorted(range(len(weights)), key=lambda i: (-weights[i], i))
 
 
+def explain(clf, text: str, method: str, steps: int):
+    """``gradient@N`` is integrated gradients with N steps; ``gradient`` uses ``steps``."""
+    name, _, n = method.partition("@")
+    return (
+        clf.explain(text, name, steps=int(n) if n else steps)
+        if name == REFERENCE
+        else (clf.explain(text, name))
+    )
+
+
 def evaluate_dataset(name, clf, rows, args, rng) -> dict:
     from classifier.model import DEFAULT_IG_STEPS
 
@@ -244,7 +255,8 @@ def evaluate_dataset(name, clf, rows, args, rng) -> dict:
     base_preds = clf.predict(texts)
     accuracy = statistics.fmean(p.label == r.label for p, r in zip(base_preds, picked, strict=True))
 
-    explain_seconds = {m: 0.0 for m in METHODS}
+    methods = args.methods
+    explain_seconds = {m: 0.0 for m in methods}
     agree = 0
     rankings: list[dict[str, list[list[int]]]] = []
     word_lists: list[list[str]] = []
@@ -252,17 +264,14 @@ def evaluate_dataset(name, clf, rows, args, rng) -> dict:
     for i, text in enumerate(texts):
         per: dict[str, list[list[int]]] = {}
         words = None
-        for method in METHODS:
+        for method in methods:
             t0 = time.perf_counter()
-            expl = (
-                clf.explain(text, method, steps=steps)
-                if method == "gradient"
-                else clf.explain(text, method)
-            )
+            expl = explain(clf, text, method, steps)
             explain_seconds[method] += time.perf_counter() - t0
             words = expl.words
-            per[method] = [ranking_from(expl.weights)]
-            if method == "attention":
+            # Signed methods rank by the signed score: words that argue against come last.
+            per[method] = [ranking_from(expl.signed_weights or expl.weights)]
+            if method == methods[0]:
                 agree += expl.prediction.label == base_preds[i].label
         draws = []
         for _ in range(args.random_draws):
@@ -312,7 +321,7 @@ def evaluate_dataset(name, clf, rows, args, rng) -> dict:
             i, []
         ).append(drop)
     methods_out = {}
-    for method in (*METHODS, "random"):
+    for method in (*methods, "random"):
         out = {}
         for kind in ("comp", "suff"):
             per_pct = {
@@ -350,19 +359,16 @@ def evaluate_dataset(name, clf, rows, args, rng) -> dict:
 
 
 def latency_budget(path: str) -> dict:
-    """p50 /classify at 40 words per method from latency.py's JSON, if present: wall time and,
-    when recorded, the CPU time of the (one-thread) call."""
+    """p50 /classify at 40 words per method from latency.py's JSON, if present."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    wall, cpu = {}, {}
-    for method in METHODS:
-        entry = data.get("classify", {}).get(f"medium/{method}")
-        if entry:
-            wall[method] = entry["heed"]["p50_ms"]
-            if "cpu_p50_ms" in entry["heed"]:
-                cpu[method] = entry["heed"]["cpu_p50_ms"]
+    wall = {
+        key.split("/", 1)[1]: entry["heed"]["p50_ms"]
+        for key, entry in data.get("classify", {}).items()
+        if key.startswith("medium/")
+    }
     hw = data.get("hardware", {})
     return {
         "source": path,
@@ -370,84 +376,78 @@ def latency_budget(path: str) -> dict:
         "torch_threads": hw.get("torch_threads"),
         "load_average_at_start": hw.get("load_average_at_start"),
         "p50_ms_medium": wall,
-        "cpu_p50_ms_medium": cpu,
     }
 
 
-def recommend(results: list[dict], latency: dict, basis: str = "cpu") -> dict:
-    """Most faithful (comprehensiveness AOPC, then sufficiency) among methods within budget.
+def result_methods(results: list[dict]) -> list[str]:
+    """The explanation methods every dataset was scored with, in run order (no random)."""
+    names = [m for m in results[0]["methods"] if m != "random"]
+    return [m for m in names if all(m in r["methods"] for r in results)]
 
-    ``basis="cpu"`` judges the budget on the CPU time of a one-thread call (close to its wall
-    time on an idle core) when latency.py recorded it; ``"wall"`` on the measured wall time,
-    which on a shared machine includes waiting for the neighbours' processes.
-    """
-    scores = {}
-    for method in METHODS:
-        scores[method] = {
-            "comprehensiveness_aopc_mean": statistics.fmean(
-                r["methods"][method]["comp"]["aopc"] for r in results
-            ),
-            "sufficiency_aopc_mean": statistics.fmean(
-                r["methods"][method]["suff"]["aopc"] for r in results
-            ),
-        }
-    random_comp = statistics.fmean(r["methods"]["random"]["comp"]["aopc"] for r in results)
+
+def recommend(results: list[dict], latency: dict) -> dict:
+    """The cheapest method as faithful as integrated gradients: on every dataset its
+    comprehensiveness AOPC is within ``COMP_TOLERANCE`` of ``gradient``'s and its sufficiency
+    AOPC no worse. Cost: p50 /classify at 40 words from latency.py when it measured the method,
+    else this run's mean explain time."""
+    methods = result_methods(results)
+    ref = {d["dataset"]: d["methods"][REFERENCE] for d in results}
     wall = latency.get("p50_ms_medium", {})
-    cpu = latency.get("cpu_p50_ms_medium", {})
-    used = cpu if basis == "cpu" and cpu else wall
-    used_name = "CPU-time p50" if used is cpu and cpu else "wall p50"
 
-    def pick(times: dict) -> str:
-        within = [m for m in METHODS if m not in times or times[m] <= LATENCY_BUDGET_MS]
-        within = within or list(METHODS)
-        return max(
-            within,
-            key=lambda m: (
-                scores[m]["comprehensiveness_aopc_mean"],
-                -scores[m]["sufficiency_aopc_mean"],
-            ),
-        )
+    def cost(m: str) -> tuple[float, str]:
+        if m in wall:
+            return wall[m], "latency.py p50 /classify, 40 words"
+        mean = statistics.fmean(d["methods"][m]["explain_ms_mean"] for d in results)
+        return mean, "this run's mean explain time"
 
-    best = pick(used)
-    overall = max(METHODS, key=lambda m: scores[m]["comprehensiveness_aopc_mean"])
+    faithful = []
+    verdicts = {}
+    for m in methods:
+        gaps = {
+            d["dataset"]: {
+                "comp_gap": ref[d["dataset"]]["comp"]["aopc"] - d["methods"][m]["comp"]["aopc"],
+                "suff_gap": d["methods"][m]["suff"]["aopc"] - ref[d["dataset"]]["suff"]["aopc"],
+            }
+            for d in results
+        }
+        ok = all(g["comp_gap"] <= COMP_TOLERANCE and g["suff_gap"] <= 0.0 for g in gaps.values())
+        ms, basis = cost(m)
+        verdicts[m] = {"as_faithful_as_ig": ok, "cost_ms": round(ms, 1), "cost_basis": basis}
+        verdicts[m].update(gaps=gaps)
+        if ok:
+            faithful.append(m)
+    best = min(faithful, key=lambda m: verdicts[m]["cost_ms"])
     reason = (
-        f"{best}: highest comprehensiveness AOPC "
-        f"({scores[best]['comprehensiveness_aopc_mean']:.3f}; "
-        + ", ".join(
-            f"{m} {scores[m]['comprehensiveness_aopc_mean']:.3f}" for m in METHODS if m != best
-        )
-        + f", random {random_comp:.3f}) among methods within the {LATENCY_BUDGET_MS:.0f} ms budget"
+        f"{best}: the cheapest ({verdicts[best]['cost_ms']:.0f} ms, "
+        f"{verdicts[best]['cost_basis']}) of the methods whose comprehensiveness AOPC is within "
+        f"{COMP_TOLERANCE} of {REFERENCE}'s and whose sufficiency is no worse on every dataset "
+        f"({', '.join(faithful)})"
     )
-    if wall:
+    comp_only = [
+        m
+        for m in methods
+        if all(g["comp_gap"] <= COMP_TOLERANCE for g in verdicts[m]["gaps"].values())
+    ]
+    cheapest = min(comp_only, key=lambda m: verdicts[m]["cost_ms"])
+    if cheapest != best:
+        worst = max(verdicts[cheapest]["gaps"].items(), key=lambda kv: kv[1]["suff_gap"])
         reason += (
-            f" judged on {used_name} at 40 words ("
-            + ", ".join(f"{m} {used[m]:.0f} ms" for m in METHODS if m in used)
-            + ")"
+            f"; on comprehensiveness alone {cheapest} qualifies at "
+            f"{verdicts[cheapest]['cost_ms']:.0f} ms, but its sufficiency is worse by "
+            f"{worst[1]['suff_gap']:.3f} on {worst[0]}"
         )
-        if used is cpu and cpu:
-            reason += "; wall p50 on this shared machine: " + ", ".join(
-                f"{m} {wall[m]:.0f} ms" for m in METHODS if m in wall
-            )
-            by_wall = pick(wall)
-            if by_wall != best:
-                reason += f" (judged on wall time it would be {by_wall})"
-    else:
-        reason += " (no latency.json found: budget not checked)"
-    if overall != best:
-        reason += f"; {overall} is more faithful but over budget"
     return {
         "method": best,
-        "basis": used_name,
+        "cheapest_on_comprehensiveness": cheapest,
         "reason": reason,
-        "scores": scores,
-        "random_comprehensiveness_aopc": random_comp,
+        "verdicts": verdicts,
     }
 
 
 def render_table(payload: dict) -> str:
     rows = []
     for r in payload["results"]:
-        for method in (*METHODS, "random"):
+        for method in (*result_methods(payload["results"]), "random"):
             m = r["methods"][method]
             rows.append(
                 [
@@ -519,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
 def finish(args, payload: dict) -> int:
     latency = latency_budget(args.latency)
     payload["latency_budget"] = latency
-    payload["recommendation"] = recommend(payload["results"], latency, args.budget_basis)
+    payload["recommendation"] = recommend(payload["results"], latency)
     payload["table"] = render_table(payload)
     write_json(args.out, payload)
     print(f"wrote {args.out}")

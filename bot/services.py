@@ -1,4 +1,4 @@
-"""What the listeners share: settings, the model holder, a job pool, the batcher, caches.
+"""What the listeners share: settings, the model holder, a job pool, the batchers, caches.
 
 Listeners parse, ``ack()`` and return at once; the slow part (inference, rendering, every
 Slack call) runs as a *job* on a small thread pool of its own, so Bolt's threads are free for
@@ -29,6 +29,7 @@ from bot.jobpool import Busy, JobPool
 from bot.ops.metrics import Metrics, request_kind
 from bot.ratelimit import RateLimiter
 from bot.serving.batching import MicroBatcher
+from bot.serving.explaining import ExplainBatcher
 from bot.serving.holder import ModelHolder
 from bot.settings import Settings
 
@@ -61,6 +62,8 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
     seen: SeenCache = field(default_factory=SeenCache)
     batcher: MicroBatcher[str, Prediction] | None = None
+    explainer: ExplainBatcher = field(default_factory=ExplainBatcher)
+    """Batches concurrent ``/classify`` and auto-tag explanations (one-pass methods)."""
     channels: ChannelMatcher | None = None
     db: Database | None = None
     """The database (predictions, answers, jobs, audit log); None disables the feedback
@@ -216,6 +219,7 @@ class Services:
         if self.retrain is not None:
             self.retrain.close(timeout=retrain_grace)
         self.jobs.shutdown(wait=True, cancel_futures=False)
+        self.explainer.close()
         if self.db is not None:
             self.db.close()
 

@@ -66,7 +66,7 @@ class Settings:
     retrain_args: tuple[str, ...] = ()
     device: str = "auto"
     private_replies: bool = False
-    explain_method: str = "gradient"  # most faithful within budget: README, Benchmarks
+    explain_method: str = "attn-grad"  # as faithful as IG at attention speed: README, Benchmarks
     log_level: str = "INFO"
     database_url: str = field(default="", repr=False)
     """``HEED_DATABASE_URL`` (its password is a secret), else SQLite under ``data_dir``."""
@@ -138,7 +138,7 @@ class Settings:
             retrain_args=reader.arguments("HEED_RETRAIN_ARGS", RESERVED_TRAIN_FLAGS),
             device=reader.choice("HEED_DEVICE", "auto", _DEVICE, "auto, cpu, cuda or cuda:N"),
             private_replies=reader.boolean("HEED_PRIVATE_REPLIES", False),
-            explain_method=reader.method("HEED_EXPLAIN_METHOD", "gradient"),
+            explain_method=reader.method("HEED_EXPLAIN_METHOD", "attn-grad"),
             log_level=reader.log_level("HEED_LOG_LEVEL", "INFO"),
             database_url=database_url_from_env(env),
             job_lease=reader.number(

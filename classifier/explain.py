@@ -1,4 +1,4 @@
-"""Word attributions from one eager forward pass: attention, rollout and integrated gradients.
+"""Word attributions: attention, rollout and integrated gradients; merging tokens into words.
 
 - ``attention``: the last layer's [CLS] row, averaged over heads (what the model's pooled
   representation read directly).
@@ -8,13 +8,15 @@
 - ``gradient``: integrated gradients (Sundararajan et al. 2017) on the model's own input
   embeddings (``model.get_input_embeddings()``, whatever the architecture) with captum's
   ``LayerIntegratedGradients``, baseline = [CLS] [PAD]... [SEP] (``<s> <pad>... </s>`` for
-  XLM-R); the positive part of each token's attribution (evidence *for* the predicted class).
+  XLM-R); signed (positive = evidence *for* the predicted class, negative = *against*).
+- ``attn-grad`` (signed attention x gradient) lives in :mod:`classifier.gradients`.
 
 The attention methods need an architecture that returns attention weights; the caller
 (:class:`classifier.model.Classifier`) checks that.
 
 Token scores are merged into the whitespace-separated words the person typed; [CLS], [SEP]
-and padding are dropped and the word weights renormalised to sum to 1.
+and padding are dropped and the word weights (the positive part) renormalised to sum to 1;
+:func:`merge_signed` keeps the signs for the signed methods.
 """
 
 from __future__ import annotations
@@ -58,6 +60,19 @@ def merge_to_words(
     return normalise(totals)
 
 
+def merge_signed(
+    token_scores: torch.Tensor, token_words: Sequence[int | None], n_words: int
+) -> list[float]:
+    """Sum signed token scores per word (specials dropped), scaled so that the absolute values
+    sum to 1 (all zeros stay zeros)."""
+    totals = [0.0] * n_words
+    for score, word in zip(token_scores.tolist(), token_words, strict=True):
+        if word is not None:
+            totals[word] += score
+    scale = sum(abs(v) for v in totals)
+    return [v / scale for v in totals] if scale > 0 else totals
+
+
 def normalise(values: Sequence[float]) -> list[float]:
     """Scale non-negative ``values`` to sum to 1 (uniform when they are all zero)."""
     total = float(sum(values))
@@ -69,13 +84,14 @@ def normalise(values: Sequence[float]) -> list[float]:
 
 
 def cls_attention_per_layer(attentions: Sequence[torch.Tensor]) -> torch.Tensor:
-    """``[layers, tokens]``: each layer's head-mean attention from [CLS] to every token."""
-    return torch.stack([layer[0].mean(dim=0)[0] for layer in attentions])
+    """``[layers, tokens]``: each layer's head-mean attention from [CLS] to every token
+    (``attentions``: one ``[heads, tokens, tokens]`` tensor per layer, one text)."""
+    return torch.stack([layer.mean(dim=0)[0] for layer in attentions])
 
 
 def last_layer_attention(attentions: Sequence[torch.Tensor]) -> torch.Tensor:
     """The ``attention`` method: last layer, [CLS] row, mean over heads."""
-    return attentions[-1][0].mean(dim=0)[0]
+    return attentions[-1].mean(dim=0)[0]
 
 
 def attention_rollout(attentions: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -84,7 +100,7 @@ def attention_rollout(attentions: Sequence[torch.Tensor]) -> torch.Tensor:
     eye = torch.eye(size, dtype=attentions[0].dtype, device=attentions[0].device)
     rollout = eye
     for layer in attentions:
-        mixed = 0.5 * layer[0].mean(dim=0) + 0.5 * eye
+        mixed = 0.5 * layer.mean(dim=0) + 0.5 * eye
         mixed = mixed / mixed.sum(dim=-1, keepdim=True)
         rollout = mixed @ rollout
     return rollout[0]

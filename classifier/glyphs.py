@@ -22,6 +22,8 @@ from classifier.types import Explanation
 log = logging.getLogger(__name__)
 
 CMAP_NAME = "YlOrRd"
+SIGNED_CMAP_NAME = "PuOr"
+"""Diverging, colour-blind safe (ColorBrewer): orange = toward the label, purple = away."""
 MAX_WORD_CHARS = 60
 PNG_COMPRESS = 2
 ELLIPSIS = "…"
@@ -43,6 +45,8 @@ class Assets:
     charset: frozenset[int]
     lut: tuple[tuple[int, int, int], ...]  # 256 RGB entries of CMAP_NAME
     lut_dark: tuple[bool, ...]  # whether white text reads better on each entry
+    signed_lut: tuple[tuple[int, int, int], ...]  # 256 RGB: index 0 = -1 (away) … 255 = +1
+    signed_dark: tuple[bool, ...]
 
 
 _assets: Assets | None = None
@@ -73,13 +77,23 @@ def load_assets() -> Assets:
             with open(path(style="oblique"), "rb") as fh:
                 oblique = fh.read()
             charset = frozenset(FT2Font(regular_path).get_charmap())
-            rgba = matplotlib.colormaps[CMAP_NAME](np.linspace(0.0, 1.0, 256))
-            lut = tuple(tuple(round(c * 255) for c in row[:3]) for row in rgba)
-            # White text where it contrasts more than black: luminance below ~0.179 (WCAG).
-            dark = tuple(_luminance(rgb) < 0.179 for rgb in lut)
-            _assets = Assets(regular, bold, oblique, charset, lut, dark)  # type: ignore[arg-type]
+            lut = _lut(matplotlib.colormaps[CMAP_NAME], np.linspace(0.0, 1.0, 256))
+            # PuOr runs orange (0) to purple (1): reversed, so -1 (away) is purple, +1 orange.
+            signed = _lut(matplotlib.colormaps[SIGNED_CMAP_NAME], np.linspace(1.0, 0.0, 256))
+            _assets = Assets(
+                regular, bold, oblique, charset, lut, _dark(lut), signed, _dark(signed)
+            )
             log.debug("heatmap assets loaded from %s", regular_path)
     return _assets
+
+
+def _lut(cmap, points: np.ndarray) -> tuple[tuple[int, int, int], ...]:
+    return tuple(tuple(round(c * 255) for c in row[:3]) for row in cmap(points))  # type: ignore[misc]
+
+
+def _dark(lut: Sequence[Sequence[int]]) -> tuple[bool, ...]:
+    """White text where it contrasts more than black: luminance below ~0.179 (WCAG)."""
+    return tuple(_luminance(rgb) < 0.179 for rgb in lut)
 
 
 def _luminance(rgb: Sequence[int]) -> float:
@@ -138,6 +152,20 @@ def clean_weights(weights: Sequence[float], n: int) -> list[float]:
     if len(vals) < n:
         vals.extend([0.0] * (n - len(vals)))
     top = max(vals, default=0.0)
+    return [v / top for v in vals] if top > 0 else vals
+
+
+def clean_signed(weights: Sequence[float], n: int) -> list[float]:
+    """``n`` finite weights in [-1, 1], scaled so the largest magnitude is 1 (signs kept)."""
+    vals: list[float] = []
+    for w in list(weights)[:n]:
+        try:
+            f = float(w)
+        except (TypeError, ValueError):
+            f = 0.0
+        vals.append(f if math.isfinite(f) else 0.0)
+    vals.extend([0.0] * (n - len(vals)))
+    top = max((abs(v) for v in vals), default=0.0)
     return [v / top for v in vals] if top > 0 else vals
 
 

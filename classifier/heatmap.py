@@ -32,6 +32,7 @@ from classifier.glyphs import (
     ELLIPSIS,
     MISSING_GLYPH,
     PNG_COMPRESS,
+    clean_signed,
     clean_weights,
     clean_word,
     fit,
@@ -73,6 +74,8 @@ _WHITE = (255, 255, 255)
 
 TRUNCATED_NOTE = "(text truncated to the model's limit)"
 LEGEND = "word weight, low → high"
+SIGNED_LEGEND = "orange: pushed toward “{label}” · purple: pushed away from it"
+_OUTLINE = (190, 190, 190)
 
 _mpl_lock = threading.Lock()
 
@@ -84,7 +87,10 @@ _mpl_lock = threading.Lock()
 def render(explanation: Explanation) -> bytes:
     """PNG bytes of the word heatmap: title, shaded words in reading order, colour bar.
 
-    Weights are normalised to the largest one, so the top word is always darkest. At most
+    Weights are normalised to the largest one, so the top word is always darkest. Signed
+    explanations (``signed_weights``, the gradient methods) use a diverging, colour-blind safe
+    palette instead: orange for words that pushed toward the label, purple for words that
+    pushed away from it, white for neither, with a legend that says so. At most
     :data:`MAX_WORDS` words are drawn, then "… (+N more words)". Characters the font cannot
     draw (e.g. most emoji) are shown as "□". Writes no files; safe to call from several
     threads.
@@ -93,7 +99,6 @@ def render(explanation: Explanation) -> bytes:
     title_font = font_for("bold", _TITLE_SIZE)
     note_font = font_for("oblique", _NOTE_SIZE)
     word_font = font_for("regular", _WORD_SIZE)
-    legend_font = font_for("regular", _LEGEND_SIZE)
 
     words_in = list(explanation.words)
     if len(explanation.weights) != len(words_in):
@@ -102,7 +107,11 @@ def render(explanation: Explanation) -> bytes:
             len(words_in),
             len(explanation.weights),
         )
-    weights = clean_weights(explanation.weights, len(words_in))
+    signed = bool(explanation.signed_weights)
+    if signed:
+        weights = clean_signed(explanation.signed_weights, len(words_in))
+    else:
+        weights = clean_weights(explanation.weights, len(words_in))
     capped = len(words_in) > MAX_WORDS
     inner_w = _WIDTH - 2 * _MARGIN
 
@@ -111,7 +120,8 @@ def render(explanation: Explanation) -> bytes:
     box_h = ascent + descent + 2 * _PAD_Y
     line_h = box_h + _GAP_Y
     max_text_w = inner_w - 2 * _PAD_X
-    placed: list[tuple[str, float, int, int, float]] = []  # text, weight, x, line, width
+    # text, weight (None for the "… more words" tail), x, line, width
+    placed: list[tuple[str, float | None, int, int, float]] = []
     x, line = 0, 0
     items: list[tuple[str, float]] = [(w, weights[i]) for i, w in enumerate(words_in[:MAX_WORDS])]
     for raw, weight in items:
@@ -132,7 +142,7 @@ def render(explanation: Explanation) -> bytes:
         more_w = word_font.getlength(more)
         if x > 0 and x + math.ceil(more_w) + 2 * _PAD_X > inner_w:
             x, line = 0, line + 1
-        placed.append((more, -1.0, x, line, more_w))
+        placed.append((more, None, x, line, more_w))
     n_lines = line + 1 if placed else 1
 
     # Vertical layout.
@@ -166,36 +176,65 @@ def render(explanation: Explanation) -> bytes:
     for text, weight, bx, bline, text_w in placed:
         left = _MARGIN + bx
         top = words_y + bline * line_h
-        if weight < 0:  # the "… (+N more words)" after the cap: no box
+        if weight is None:  # the "… (+N more words)" after the cap: no box
             draw.text((left + _PAD_X, top + _PAD_Y), text, font=word_font, fill=_MUTED)
             continue
-        idx = min(255, max(0, round(weight * 255)))
-        fill = assets.lut[idx]
         right = left + math.ceil(text_w) + 2 * _PAD_X - 1
-        draw.rounded_rectangle((left, top, right, top + box_h - 1), radius=4, fill=fill)
-        ink = _WHITE if assets.lut_dark[idx] else _INK
+        if signed:
+            idx = min(255, max(0, round((weight + 1) / 2 * 255)))
+            fill, dark = assets.signed_lut[idx], assets.signed_dark[idx]
+        else:
+            idx = min(255, max(0, round(weight * 255)))
+            fill, dark = assets.lut[idx], assets.lut_dark[idx]
+        draw.rounded_rectangle(
+            (left, top, right, top + box_h - 1),
+            radius=4,
+            fill=fill,
+            outline=_OUTLINE if signed else None,
+        )
+        ink = _WHITE if dark else _INK
         draw.text((left + _PAD_X, top + _PAD_Y), text, font=word_font, fill=ink)
 
-    # Colour bar with its legend to the right.
-    gradient = np.asarray(assets.lut, dtype=np.uint8)[
-        np.linspace(0, 255, _BAR_W).round().astype(np.intp)
-    ]
+    _legend(draw, image, bar_y, explanation, signed)
+    return png(image)
+
+
+def _legend(
+    draw: ImageDraw.ImageDraw,
+    image: Image.Image,
+    bar_y: int,
+    explanation: Explanation,
+    signed: bool,
+) -> None:
+    """The colour bar, its end labels and the legend line to its right."""
+    assets = load_assets()
+    legend_font = font_for("regular", _LEGEND_SIZE)
+    lut = assets.signed_lut if signed else assets.lut
+    gradient = np.asarray(lut, dtype=np.uint8)[np.linspace(0, 255, _BAR_W).round().astype(np.intp)]
     bar = Image.fromarray(np.repeat(gradient[np.newaxis, :, :], _BAR_H, axis=0), "RGB")
     image.paste(bar, (_MARGIN, bar_y))
-    draw.rectangle(
-        (_MARGIN - 1, bar_y - 1, _MARGIN + _BAR_W, bar_y + _BAR_H), outline=(180, 180, 180)
-    )
+    draw.rectangle((_MARGIN - 1, bar_y - 1, _MARGIN + _BAR_W, bar_y + _BAR_H), outline=_OUTLINE)
     label_y = bar_y + _BAR_H + 4
-    draw.text((_MARGIN, label_y), "low", font=legend_font, fill=_MUTED)
-    high_w = legend_font.getlength("high")
-    draw.text((_MARGIN + _BAR_W - high_w, label_y), "high", font=legend_font, fill=_MUTED)
+    low, high = ("against", "for") if signed else ("low", "high")
+    draw.text((_MARGIN, label_y), low, font=legend_font, fill=_MUTED)
+    high_w = legend_font.getlength(high)
+    draw.text((_MARGIN + _BAR_W - high_w, label_y), high, font=legend_font, fill=_MUTED)
+    if signed:
+        mid_w = legend_font.getlength("neither")
+        draw.text(
+            (_MARGIN + (_BAR_W - mid_w) / 2, label_y), "neither", font=legend_font, fill=_MUTED
+        )
+        label = clean_word(explanation.prediction.label, assets.charset, 40)
+        text = SIGNED_LEGEND.format(label=label)
+    else:
+        text = LEGEND
+    room = _WIDTH - 2 * _MARGIN - _BAR_W - 16
     draw.text(
         (_MARGIN + _BAR_W + 16, bar_y + (_BAR_H - _LEGEND_SIZE) // 2 - 1),
-        LEGEND,
+        fit(text, legend_font, room),
         font=legend_font,
         fill=_MUTED,
     )
-    return png(image)
 
 
 # --------------------------------------------------------------------------------------------

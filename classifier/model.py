@@ -5,10 +5,11 @@ XLM-RoBERTa, DeBERTa, ...). Prediction runs on the SDPA fast path where the arch
 one. Explanations need attention weights, which SDPA does not return (transformers 5 gives
 ``attentions == ()``), so ``explain`` uses an eager twin of the model that shares every
 parameter tensor with it: no second copy of the weights. An architecture that returns no
-attention weights at all (e.g. FNet) explains with ``gradient`` only; ``attention`` and
-``rollout`` raise :class:`~classifier.types.ExplanationUnavailable`.
+attention weights at all (e.g. FNet) explains with ``gradient`` only; ``attention``,
+``rollout`` and ``attn-grad`` raise :class:`~classifier.types.ExplanationUnavailable`.
 Forward passes are read-only and safe from many threads; the tokenizer and the explainer's
-hooks are guarded by locks.
+hooks are guarded by locks. ``attn-grad`` needs no lock: :meth:`Classifier.explain_many`
+explains a batch of texts in one forward + backward pass.
 """
 
 from __future__ import annotations
@@ -29,20 +30,30 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from classifier.encoding import Encoded, collate, encode, length_sorted_batches
+from classifier.encoding import (
+    Encoded,
+    collate,
+    encode,
+    length_sorted_batches,
+    token_budget_batches,
+)
 from classifier.explain import (
     attention_rollout,
     cls_attention_per_layer,
     integrated_gradients,
     last_layer_attention,
+    merge_signed,
     merge_to_words,
     split_words,
     token_word_index,
 )
+from classifier.gradients import GradientPass, attention_x_gradient, gradient_pass
 from classifier.store import ModelNotFoundError, ModelStore
 from classifier.types import (
     ATTENTION_METHODS,
     EXPLAIN_METHODS,
+    ONE_PASS_METHODS,
+    SIGNED_METHODS,
     Explanation,
     ExplanationUnavailable,
     Prediction,
@@ -58,6 +69,9 @@ DEFAULT_IG_STEPS = 8
 # 200-word text costs about what a 40-word one does.
 IG_TOKEN_BUDGET = 512
 MIN_IG_STEPS = 4
+# A one-pass (attn-grad) batch keeps every layer's attention weights and their gradients, which
+# grow with tokens squared: at most this many padded tokens per pass (4 texts of 512 tokens).
+ONE_PASS_TOKEN_BUDGET = 2048
 
 
 def configure_threads(requested: int | None = None) -> int:
@@ -142,6 +156,7 @@ class Classifier:
         # None until the first explanation shows whether this architecture returns them.
         self._has_attentions: bool | None = None
         self._explain_lock = threading.Lock()
+        self._twin_lock = threading.Lock()
 
     @classmethod
     def load(
@@ -196,19 +211,22 @@ class Classifier:
     def _eager_twin(self) -> PreTrainedModel:
         """A copy of the module tree in eager attention that shares all tensors with ours
         (the model itself when it already runs eager, or has no attention to switch)."""
-        if self._eager is None:
-            if getattr(self.model.config, "_attn_implementation", None) == "eager":
-                self._eager = self.model
-                return self._eager
-            shared = {id(t): t for t in (*self.model.parameters(), *self.model.buffers())}
-            twin = copy.deepcopy(self.model, memo=shared)
-            try:
-                twin.set_attn_implementation("eager")
-            except (ValueError, NotImplementedError) as exc:
-                log.info("%s has no eager attention (%s); explaining with it as is", self, exc)
-                twin = self.model
-            self._eager = twin
+        with self._twin_lock:
+            if self._eager is None:
+                self._eager = self._make_eager_twin()
         return self._eager
+
+    def _make_eager_twin(self) -> PreTrainedModel:
+        if getattr(self.model.config, "_attn_implementation", None) == "eager":
+            return self.model
+        shared = {id(t): t for t in (*self.model.parameters(), *self.model.buffers())}
+        twin = copy.deepcopy(self.model, memo=shared)
+        try:
+            twin.set_attn_implementation("eager")
+        except (ValueError, NotImplementedError) as exc:
+            log.info("%s has no eager attention (%s); explaining with it as is", self, exc)
+            return self.model
+        return twin
 
     def explain_methods(self) -> tuple[str, ...]:
         """The methods this model can explain with: all of :data:`EXPLAIN_METHODS`, or only
@@ -229,23 +247,18 @@ class Classifier:
     ) -> Explanation:
         """Predict ``text`` and attribute the prediction to its words with ``method``.
 
-        Raises :class:`ExplanationUnavailable` for ``attention`` or ``rollout`` when the
+        Raises :class:`ExplanationUnavailable` for an attention-based method when the
         architecture returns no attention weights (``gradient`` always works).
         """
-        if method not in EXPLAIN_METHODS:
-            raise ValueError(f"unknown explanation method {method!r}: use one of {EXPLAIN_METHODS}")
-        if not text.strip():
-            raise ValueError("cannot explain an empty text")
-        if method in ATTENTION_METHODS and self._has_attentions is False:
-            raise ExplanationUnavailable(method, self.architecture)
+        if method in ONE_PASS_METHODS:
+            return self.explain_many([text], method)[0]
+        self._check(text, method)
         row = encode(self.tokenizer, [text], self.max_length)[0]
-        words, starts = split_words(text)
-        token_words = token_word_index(row.offsets, starts)
         with self._explain_lock:
             model = self._eager_twin()
             with torch.inference_mode():
                 out = self._logits([row], model, output_attentions=True)
-            attentions = [a.float().cpu() for a in (out.attentions or ()) if a is not None]
+            attentions = [a[0].float().cpu() for a in (out.attentions or ()) if a is not None]
             self._has_attentions = bool(attentions)
             if method in ATTENTION_METHODS and not attentions:
                 raise ExplanationUnavailable(method, self.architecture)
@@ -257,16 +270,76 @@ class Classifier:
                 scores = attention_rollout(attentions)
             else:
                 scores = self._gradient(model, row, self.labels.index(prediction.label), steps)
+        return self._explanation(text, method, row, prediction, scores, attentions)
+
+    def explain_many(self, texts: Sequence[str], method: str) -> list[Explanation]:
+        """Explain ``texts`` with ``method``, in input order. The one-pass methods
+        (:data:`~classifier.types.ONE_PASS_METHODS`) run one forward + backward pass per
+        length-grouped batch of at most :data:`ONE_PASS_TOKEN_BUDGET` padded tokens, without a
+        lock; the others explain one text at a time."""
+        if isinstance(texts, str):
+            raise TypeError("explain_many takes a sequence of texts")
+        if method not in ONE_PASS_METHODS:
+            return [self.explain(text, method) for text in texts]
+        for text in texts:
+            self._check(text, method)
+        rows = encode(self.tokenizer, texts, self.max_length)
+        results: list[Explanation | None] = [None] * len(rows)
+        model = self._eager_twin()
+        lengths = [len(r.input_ids) for r in rows]
+        for batch in token_budget_batches(lengths, ONE_PASS_TOKEN_BUDGET):
+            passes = self._gradient_pass([rows[i] for i in batch], model)
+            for i, one in zip(batch, passes, strict=True):
+                results[i] = self._one_pass_explanation(texts[i], method, rows[i], one)
+        return [r for r in results if r is not None]
+
+    def _check(self, text: str, method: str) -> None:
+        if method not in EXPLAIN_METHODS:
+            raise ValueError(f"unknown explanation method {method!r}: use one of {EXPLAIN_METHODS}")
+        if not text.strip():
+            raise ValueError("cannot explain an empty text")
+        if method in ATTENTION_METHODS and self._has_attentions is False:
+            raise ExplanationUnavailable(method, self.architecture)
+
+    def _gradient_pass(self, rows: Sequence[Encoded], model: PreTrainedModel) -> list[GradientPass]:
+        batch = collate(rows, self.tokenizer.pad_token_id)
+        ids, mask = batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
+        return gradient_pass(model, ids, mask)
+
+    def _one_pass_explanation(
+        self, text: str, method: str, row: Encoded, one: GradientPass
+    ) -> Explanation:
+        self._has_attentions = bool(one.attentions)
+        if method in ATTENTION_METHODS and not one.attentions:
+            raise ExplanationUnavailable(method, self.architecture)
+        prediction = self._prediction(one.logits.softmax(dim=-1), row.truncated)
+        scores = attention_x_gradient(one.attentions, one.attention_grads)
+        return self._explanation(text, method, row, prediction, scores, one.attentions)
+
+    def _explanation(
+        self,
+        text: str,
+        method: str,
+        row: Encoded,
+        prediction: Prediction,
+        scores: torch.Tensor,
+        attentions: Sequence[torch.Tensor],
+    ) -> Explanation:
+        """Merge token ``scores`` (and per-layer [CLS] attention) into the typed words."""
+        words, starts = split_words(text)
+        token_words = token_word_index(row.offsets, starts)
         seen = max((w for w in token_words if w is not None), default=-1) + 1
-        words = words[:seen]
         per_layer = cls_attention_per_layer(attentions) if attentions else []
         return Explanation(
             method=method,
-            words=words,
+            words=words[:seen],
             weights=merge_to_words(scores, token_words, seen),
             prediction=prediction,
             layer_weights=[merge_to_words(layer, token_words, seen) for layer in per_layer],
             truncated=row.truncated,
+            signed_weights=merge_signed(scores, token_words, seen)
+            if method in SIGNED_METHODS
+            else [],
         )
 
     def _gradient(

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-EXPLAIN_METHODS = ("attention", "rollout", "gradient")
-ATTENTION_METHODS = ("attention", "rollout")
+EXPLAIN_METHODS = ("attention", "rollout", "gradient", "attn-grad")
+ATTENTION_METHODS = ("attention", "rollout", "attn-grad")
+ONE_PASS_METHODS = ("attn-grad",)
+"""Explained from one forward + backward pass, many texts batched together."""
+SIGNED_METHODS = ("gradient", "attn-grad")
+"""Give signed word attributions: evidence for and against the predicted label."""
 
 
 class ExplanationUnavailable(ValueError):
@@ -37,6 +41,9 @@ class Explanation:
 
     ``words`` are the whitespace-separated words the person typed (wordpieces merged back,
     [CLS]/[SEP]/padding dropped) and ``weights`` align with them and sum to 1.
+    ``signed_weights`` (only for :data:`SIGNED_METHODS`, else empty) align with ``words`` too:
+    positive = evidence for the predicted label, negative = against it, scaled so their
+    absolute values sum to 1; ``weights`` is their positive part, renormalised.
     ``layer_weights[i][j]`` is the mean-head [CLS] attention of layer ``i`` on word ``j``
     (each row sums to 1), for the words-by-layers figure.
     """
@@ -47,6 +54,7 @@ class Explanation:
     prediction: Prediction
     layer_weights: list[list[float]] = field(default_factory=list)
     truncated: bool = False
+    signed_weights: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON-ready form: the ``explanation`` object of the CLI contract."""
@@ -54,5 +62,6 @@ class Explanation:
             "method": self.method,
             "words": list(self.words),
             "weights": list(self.weights),
+            "signed_weights": list(self.signed_weights),
             "truncated": self.truncated,
         }

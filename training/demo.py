@@ -44,7 +44,7 @@ def run_demo(out_dir: Path, store: ModelStore, write: Callable[[str], None]) -> 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for number, text in enumerate(EXAMPLES, start=1):
-        explanation = classifier.explain(text, "attention")
+        explanation = classifier.explain(text, "attn-grad")  # the bot's default method
         path = out_dir / f"example-{number}.png"
         path.write_bytes(heatmap.render(explanation))
         layers = out_dir / f"example-{number}-layers.png"

@@ -100,7 +100,8 @@ def _base_model(meta: Mapping) -> list[str]:
     ]
     if methods and "attention" not in methods:
         lines.append(
-            "  (it returns no attention weights, so `attention` and `rollout` are unavailable)"
+            "  (it returns no attention weights, so `attention`, `rollout` and `attn-grad` are "
+            "unavailable)"
         )
     return lines
 

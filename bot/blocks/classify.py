@@ -16,7 +16,7 @@ from bot.slack_api.text import escape_mrkdwn, shorten
 from classifier.types import EXPLAIN_METHODS, Explanation, Prediction
 
 QUOTE_CHARS = 600
-DEFAULT_METHOD = "gradient"  # HEED_EXPLAIN_METHOD's default (bot.settings)
+DEFAULT_METHOD = "attn-grad"  # HEED_EXPLAIN_METHOD's default (bot.settings)
 
 # README, "Explanations: what the heatmap does and does not prove", in one line.
 CAVEAT = (
@@ -25,7 +25,8 @@ CAVEAT = (
 )
 
 _METHODS = {
-    "gradient": "`gradient` (integrated gradients: the most faithful, about a quarter second)",
+    "attn-grad": "`attn-grad` (attention × gradient: as faithful as integrated gradients, fast)",
+    "gradient": "`gradient` (integrated gradients: faithful, about a quarter second)",
     "attention": "`attention` (the last layer's attention: fastest)",
     "rollout": "`rollout` (attention through all layers)",
 }
@@ -37,9 +38,10 @@ def usage_text(default_method: str = DEFAULT_METHOD) -> str:
     methods = ", ".join(_METHODS[m] for m in EXPLAIN_METHODS if m in _METHODS)
     default = default_method if default_method in _METHODS else DEFAULT_METHOD
     return (
-        "Usage: `/classify [--explain attention|rollout|gradient] TEXT`\n"
+        f"Usage: `/classify [--explain {'|'.join(EXPLAIN_METHODS)}] TEXT`\n"
         "Heed labels TEXT with its model, shows every class's confidence and uploads a heatmap "
-        "of the words the model weighed (darker = more).\n"
+        "of the words the model weighed (darker = more; with `attn-grad` and `gradient`, "
+        "orange words pushed toward the label and purple ones away from it).\n"
         f"• `--explain` (or `-e`) picks how the words are weighed: {methods}. "
         f"Without it: `{default}`, the default here.\n"
         "• The heatmap is a hint about which words mattered, not proof of why."
@@ -151,11 +153,14 @@ def heatmap_title(explanation: Explanation) -> str:
 
 
 def heatmap_comment(explanation: Explanation) -> str:
-    """The comment posted with the heatmap file."""
-    return (
-        f"Words the model weighed for *{escape_mrkdwn(explanation.prediction.label)}* "
-        f"({explanation.method}; darker = more)."
-    )
+    """The comment posted with the heatmap file (what the colours mean)."""
+    label = escape_mrkdwn(explanation.prediction.label)
+    if explanation.signed_weights:
+        return (
+            f"Orange words pushed toward *{label}*, purple words away from it "
+            f"({explanation.method}; darker = stronger)."
+        )
+    return f"Words the model weighed for *{label}* ({explanation.method}; darker = more)."
 
 
 def upload_failed_note(reason: str, what: str = "heatmap") -> str:

@@ -84,7 +84,7 @@ def tag_job(
         return
     classifier = services.holder.get()
     try:
-        explanation = classifier.explain(text, settings.explain_method)
+        explanation = services.explainer.explain(classifier, text, settings.explain_method)
     except ExplanationUnavailable as exc:  # nobody asked for this method: use one that works
         log.warning("%s; the auto-tag note is explained with gradient", exc)
         explanation = classifier.explain(text, "gradient")

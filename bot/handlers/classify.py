@@ -1,6 +1,7 @@
 """The work behind ``/classify``: explain, draw, record, reply (public or private), upload.
 
-One eager pass explains the text (and gives the prediction); the heatmap is rendered; the
+One eager pass explains the text and gives the prediction (batched with concurrent requests
+for the one-pass methods, :mod:`bot.serving.explaining`); the heatmap is rendered; the
 prediction is recorded when there is a database (its id goes into the reply's feedback
 controls); the Block Kit reply is posted and where it went remembered; the PNG is uploaded
 with ``files_upload_v2`` (or the reply says why not).
@@ -63,7 +64,7 @@ def classify_and_record(
     return None."""
     classifier = services.holder.get()
     try:
-        explanation = classifier.explain(text, method)
+        explanation = services.explainer.explain(classifier, text, method)
     except ExplanationUnavailable as exc:
         log.info("%s [%s]", exc, format_context(request_context(where)))
         respond(

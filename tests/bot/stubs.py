@@ -62,6 +62,9 @@ class StubClassifier:
         weights = [1 / len(words)] * len(words)
         return Explanation(method, words, weights, self.prediction())
 
+    def explain_many(self, texts: list[str], method: str) -> list[Explanation]:
+        return [self.explain(text, method) for text in texts]
+
 
 def serving(stub: StubClassifier, root: Path) -> ModelHolder:
     """A loaded holder whose store (at ``root``) points at ``stub``'s version."""

@@ -103,6 +103,43 @@ def test_each_word_box_is_shaded_by_its_own_weight():
     assert max(ys) - min(ys) <= 3  # one line of words (glyphs move the median a pixel)
 
 
+def test_signed_words_are_shaded_toward_in_orange_and_away_in_purple():
+    exp = make(words=["fine", "terrible", "service"])
+    signed = [-0.5, 0.4, 0.1]  # "fine" argued against "negative", "terrible" for it
+    exp = Explanation("attn-grad", exp.words, [0.0, 0.8, 0.2], exp.prediction, [], False, signed)
+    image = decode(heatmap.render(exp))
+    lut = glyphs.load_assets().signed_lut
+    # Scaled so the largest magnitude is 1: "fine" is -1 (index 0), "terrible" +0.8.
+    shades = {
+        "fine": lut[0],
+        "terrible": lut[round((0.8 + 1) / 2 * 255)],
+        "service": lut[round((0.2 + 1) / 2 * 255)],
+    }
+    found = {word: box_centres(image, rgb) for word, rgb in shades.items()}
+    for word, (count, _, _) in found.items():
+        assert count > 200, f"no box shaded for {word!r}"
+    assert [found[w][1] for w in ("fine", "terrible", "service")] == sorted(
+        found[w][1] for w in found
+    )
+    red, _, blue = shades["fine"]
+    assert blue > red  # against: the purple hue
+    red, _, blue = shades["terrible"]
+    assert red > blue  # for: the orange hue
+    assert shades["service"] != shades["terrible"]  # weaker evidence, lighter shade
+
+
+def test_signed_legend_differs_from_the_one_hue_legend():
+    words = ["fine", "terrible", "service"]
+    base = make(words=words)
+    one_hue = Explanation("attention", words, [0.2, 0.6, 0.2], base.prediction)
+    signed = Explanation(
+        "attn-grad", words, [0.0, 0.75, 0.25], base.prediction, [], False, [-0.2, 0.6, 0.2]
+    )
+    purple = glyphs.load_assets().signed_lut[0]
+    assert box_centres(decode(heatmap.render(signed)), purple)[0] > 0  # the bar's purple end
+    assert box_centres(decode(heatmap.render(one_hue)), purple)[0] == 0
+
+
 def test_truncated_flag_adds_the_note():
     plain = decode(heatmap.render(make(40, truncated=False)))
     truncated = decode(heatmap.render(make(40, truncated=True)))

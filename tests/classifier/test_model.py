@@ -96,3 +96,55 @@ def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="CUDA is not available"):
             pick_device("cuda")
+
+
+def test_batched_attn_grad_matches_one_at_a_time(clf: Classifier) -> None:
+    texts = [*TEXTS, "a much longer text so that the batch really is padded on the right"]
+    batched = clf.explain_many(texts, "attn-grad")
+    for got, text in zip(batched, texts, strict=True):
+        alone = clf.explain(text, "attn-grad")
+        assert got.words == alone.words
+        assert got.weights == pytest.approx(alone.weights, abs=1e-4)
+        assert got.signed_weights == pytest.approx(alone.signed_weights, abs=1e-4)
+        assert got.prediction.scores == pytest.approx(alone.prediction.scores, abs=1e-5)
+
+
+def test_attn_grad_is_signed_chefer_relevance_of_the_predicted_logit(clf: Classifier) -> None:
+    text = "great love it"  # one token per word
+    explanation = clf.explain(text, "attn-grad")
+    ids = torch.tensor([clf.tokenizer(text)["input_ids"]])
+    inputs = clf.model.get_input_embeddings()(ids).detach().requires_grad_(True)
+    out = clf._eager_twin()(inputs_embeds=inputs, output_attentions=True)
+    logits = out.logits[0]
+    grads = torch.autograd.grad(logits[int(logits.argmax())], out.attentions)
+    relevance = torch.eye(ids.shape[1])
+    for attention, grad in zip(out.attentions, grads, strict=True):
+        relevance = relevance + (grad[0] * attention[0]).mean(dim=0) @ relevance
+    tokens = relevance[0, 1:-1].detach()
+    want = (tokens / tokens.abs().sum()).tolist()
+    assert explanation.signed_weights == pytest.approx(want, abs=1e-4)
+    assert sum(abs(w) for w in explanation.signed_weights) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("method", ["gradient", "attn-grad"])
+def test_signed_methods_give_evidence_against_too(clf: Classifier, method: str) -> None:
+    explanation = clf.explain("the box arrived late but the product is fine overall", method)
+    signed = explanation.signed_weights
+    assert len(signed) == len(explanation.words)
+    assert min(signed) < 0 < max(signed)  # a random model weighs words both ways
+    positive = [max(w, 0.0) for w in signed]
+    assert explanation.weights == pytest.approx([w / sum(positive) for w in positive])
+
+
+@pytest.mark.parametrize("method", ["attention", "rollout"])
+def test_attention_methods_are_unsigned(clf: Classifier, method: str) -> None:
+    assert clf.explain("great love it", method).signed_weights == []
+
+
+def test_concurrent_attn_grad_explanations_are_each_their_own(clf: Classifier) -> None:
+    texts = TEXTS * 4
+    expected = [clf.explain(t, "attn-grad").signed_weights for t in texts]
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda t: clf.explain(t, "attn-grad").signed_weights, texts))
+    for g, want in zip(got, expected, strict=True):
+        assert g == pytest.approx(want, abs=1e-4)

@@ -121,7 +121,7 @@ def test_classify_replies_with_label_version_and_png(slack: FakeSlack) -> None:
         assert re.search(r"\b(negative|neutral|positive)\b", text) and VERSION in text
         body = blocks_text(reply)
         assert all(label in body for label in LABELS)
-        assert "gradient" in body and VERSION in body and "%" in body  # the default method
+        assert "attn-grad" in body and VERSION in body and "%" in body  # the default method
         assert reply.params.get("thread_ts") is None
         # the heatmap: a real PNG through the v2 flow, into the invoking channel
         [upload] = done

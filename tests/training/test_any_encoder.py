@@ -75,7 +75,7 @@ def test_xlm_r_reads_512_less_its_position_offset(trained) -> None:
 def test_an_architecture_without_attentions_says_which_methods_it_cannot(trained) -> None:
     classifier = Classifier.load(str(trained["fnet"][0]), device="cpu")
     assert classifier.explain_methods() == ("gradient",)
-    for method in ("attention", "rollout"):
+    for method in ("attention", "rollout", "attn-grad"):
         with pytest.raises(ExplanationUnavailable) as caught:
             classifier.explain(TEXT, method)
         assert method in str(caught.value) and "FNetForSequenceClassification" in str(caught.value)

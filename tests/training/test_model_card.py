@@ -19,7 +19,7 @@ META = {
     "base_model_id": EMBEDDED_HUB_ID,
     "architecture": "BertForSequenceClassification",
     "model_type": "bert",
-    "explain_methods": ["attention", "rollout", "gradient"],
+    "explain_methods": ["attention", "rollout", "gradient", "attn-grad"],
     "data": [
         {"path": "/data/export.csv", "sha256": "ab" * 32, "role": "train", "rows": 100},
         {"path": "/data/held.csv", "sha256": "cd" * 32, "role": "eval", "rows": 20},
@@ -88,7 +88,7 @@ def test_intended_use_and_limits_carry_the_heatmap_caveat() -> None:
     assert HEATMAP_CAVEAT in body[limits:] and "hint, not proof" in body[limits:]
     assert "Attention is not Explanation" in body and "128 tokens" in body
     no_attention = model_card({**META, "explain_methods": ["gradient"]})
-    assert "`attention` and `rollout` are unavailable" in no_attention
+    assert "`attention`, `rollout` and `attn-grad` are unavailable" in no_attention
 
 
 def test_write_model_card_writes_readme_md(tmp_path: Path) -> None:

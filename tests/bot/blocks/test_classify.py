@@ -104,8 +104,8 @@ def test_usage_and_notes() -> None:
     text, help_blocks = usage("--explain needs a method")
     assert text.startswith(":warning: --explain needs a method\nUsage: `/classify")
     assert help_blocks[0]["text"]["text"] == text
-    assert usage()[0] == USAGE == usage_text("gradient")
-    assert "Without it: `gradient`, the default here." in USAGE and "slower" not in USAGE
+    assert usage()[0] == USAGE == usage_text("attn-grad")
+    assert "Without it: `attn-grad`, the default here." in USAGE and "slower" not in USAGE
     assert "hint" in USAGE and "not proof" in USAGE
     assert "Without it: `rollout`, the default here." in usage(None, "rollout")[0]
     assert "unavailable" not in NO_TEXT_NOTE and "no text" in NO_TEXT_NOTE
@@ -114,6 +114,9 @@ def test_usage_and_notes() -> None:
     assert "*positive*" in autotag_note(p) and "83.0%" in autotag_note(p)
     assert "rollout" in heatmap_title(explanation())
     assert "*positive*" in heatmap_comment(explanation())
+    signed = Explanation("attn-grad", ["so", "good"], [0, 1], p, signed_weights=[-0.2, 0.8])
+    assert "Orange words pushed toward *positive*, purple" in heatmap_comment(signed)
+    assert "Orange" not in heatmap_comment(explanation())
     assert "DM" in DM_HEATMAP_NOTE
     assert "unknown explanation method 'shap': use attention" in unknown_method_error("shap")
 
