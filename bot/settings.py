@@ -29,6 +29,7 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]+")
 _CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
 _USER_ID = re.compile(r"[UW][A-Z0-9]+")
+_GROUP_ID = re.compile(r"S[A-Z0-9]+")
 _EMOJI = re.compile(r"[a-z0-9_+'-]{1,100}")
 _THREADS = re.compile(r"\d{1,3}")
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
@@ -63,6 +64,8 @@ class Settings:
     label_emoji: Mapping[str, str] = field(default_factory=lambda: DEFAULT_LABEL_EMOJI)
     admins: frozenset[str] = frozenset()
     admins_from_workspace: bool = False
+    labelers: frozenset[str] = frozenset()
+    """``HEED_LABELERS``: user IDs (``U…``/``W…``) and user-group IDs (``S…``)."""
     train_data: tuple[Path, ...] = ()
     retrain_timeout: float = 3600.0
     torch_threads: int = 0
@@ -122,6 +125,7 @@ class Settings:
             label_emoji=reader.emoji("HEED_LABEL_EMOJI"),
             admins=frozenset(reader.user_ids("HEED_ADMINS")),
             admins_from_workspace=reader.boolean("HEED_ADMINS_FROM_WORKSPACE", False),
+            labelers=frozenset(reader.labelers("HEED_LABELERS")),
             train_data=reader.files("HEED_TRAIN_DATA"),
             retrain_timeout=reader.seconds("HEED_RETRAIN_TIMEOUT", 3600.0),
             torch_threads=int(
@@ -255,6 +259,17 @@ class _Reader:
             if not _USER_ID.fullmatch(item):
                 raise SettingsError(
                     name, f"must list Slack user IDs (U0123ABCD), got {_show(item)}"
+                )
+        return ids
+
+    def labelers(self, name: str) -> list[str]:
+        ids = self.items(name)
+        for item in ids:
+            if not (_USER_ID.fullmatch(item) or _GROUP_ID.fullmatch(item)):
+                raise SettingsError(
+                    name,
+                    f"must list Slack user IDs (U0123ABCD) or user-group IDs (S0123ABCD), "
+                    f"got {_show(item)}",
                 )
         return ids
 

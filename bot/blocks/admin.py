@@ -138,12 +138,15 @@ def already_running(job: RunningJob) -> str:
 
 
 def counts_line(counts: Mapping[str, int]) -> str:
-    """Feedback so far, and how many labelled rows the next retrain adds."""
+    """Feedback so far, how many labelled rows the next retrain adds, and how many are held
+    because labelers disagree."""
+    held = counts.get("held", 0)
     return (
         f"*Feedback:* {plural(counts.get('answers', 0), 'answer')} "
         f"({plural(counts.get('confirmations', 0), 'confirmation')}, "
         f"{plural(counts.get('corrections', 0), 'correction')}) → "
         f"{plural(counts.get('labelled_rows', 0), 'labelled row')} for the next retrain"
+        + (f"; {plural(held, 'message')} held for review (labelers disagree)" if held else "")
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks.common import LABEL_CHARS, Blocks
+from bot.database.labels import resolve
 from bot.slack_api.text import escape_mrkdwn, shorten
 
 if TYPE_CHECKING:
@@ -24,6 +25,10 @@ MAX_OPTIONS = 100
 OPTION_TEXT_CHARS = 75
 OPTION_VALUE_CHARS = 150
 NOTE_ANSWERS = 10
+HELD_LINE = (
+    ":hourglass: Labelers disagree: this message is held for review and not trained on "
+    "until they agree."
+)
 
 
 def choice_value(prediction_id: int, label: str, index: int) -> str:
@@ -110,6 +115,8 @@ def feedback_note(answers: Sequence[Answer]) -> dict:
     lines = [":memo: " + recorded_line(a) for a in shown]
     if more:
         lines.insert(0, f"… and {more} earlier answer{'s' * (more > 1)}")
+    if resolve(answers).held:
+        lines.append(HELD_LINE)
     return {
         "type": "context",
         "block_id": FEEDBACK_NOTE_BLOCK_ID,
@@ -132,4 +139,18 @@ FEEDBACK_UNKNOWN = (
     ":warning: Heed doesn't know that answer any more (it may come from another Heed install, "
     "or its database was reset), so nothing was recorded."
 )
+AUDIT_FAILED = ":warning: Heed couldn't write its audit log, so nothing was recorded."
+LABEL_ACTION = "label"
+"""The audit log's action for an answer (a feedback click), allowed or refused."""
+
+
+def not_permitted(asked: bool) -> str:
+    """The private refusal for someone who may not label this prediction."""
+    who = "the person who asked, " if asked else ""
+    return (
+        f":no_entry: Only {who}Heed's labelers (`HEED_LABELERS`) and admins in this workspace "
+        "can label this, so nothing was recorded."
+    )
+
+
 NOT_A_LABEL = ":warning: That label isn't one of this model's labels, so nothing was recorded."

@@ -17,7 +17,6 @@ from typing import Any
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.blocks.admin import (
     NO_DATABASE,
@@ -33,7 +32,7 @@ from bot.blocks.common import one_line
 from bot.handlers.admin_request import AdminRequest
 from bot.handlers.retrain import do_retrain
 from bot.services import Services
-from bot.slack_api.errors import api_error
+from bot.slack_api.lookups import users_info
 from bot.slack_api.uploads import upload_or_say_why
 from classifier.store import ModelNotFoundError, StoreError
 
@@ -135,14 +134,6 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def _users_info(client: WebClient, user: str) -> dict[str, Any]:
-    """``users.info``'s user object; a Slack error becomes a short ``RuntimeError``."""
-    try:
-        return client.users_info(user=user)["user"]
-    except SlackApiError as exc:
-        raise RuntimeError(api_error(exc) or "error") from None
-
-
 def admin_job(
     services: Services,
     client: WebClient,
@@ -155,7 +146,7 @@ def admin_job(
     request = AdminRequest(services, client, respond, command, rest)
     user = request.user
     assert services.admin is not None
-    decision = services.admin.check(user, lambda u: _users_info(client, u))
+    decision = services.admin.check(user, lambda u: users_info(client, u))
     detail = f"{decision.reason}; channel {command.get('channel_id')}"
     if rest:
         detail += f"; arguments {one_line(rest, 200)!r}"

@@ -24,9 +24,10 @@ def on_feedback(
     respond: Respond,
     context: BoltContext,
 ) -> None:
-    """Ack at once, then hand off."""
+    """Ack at once, then hand off (with the installing workspace, from ``auth.test``)."""
     ack()
     services = services_of(context)
+    authorized = context.authorize_result
     services.submit_after_ack(
         feedback_job,
         services,
@@ -34,6 +35,7 @@ def on_feedback(
         respond,
         body,
         action,
+        authorized.team_id if authorized is not None else None,
         respond=respond,
         bolt_context=context,
         body=body,

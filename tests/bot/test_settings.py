@@ -43,6 +43,7 @@ def test_every_value_parsed(tmp_path: Path) -> None:
         HEED_AUTOTAG_CHANNELS="C0123ABCD, #Support general",
         HEED_ADMINS="U01,W02",
         HEED_ADMINS_FROM_WORKSPACE="yes",
+        HEED_LABELERS="U03, S0MODS",
         HEED_RETRAIN_TIMEOUT="90.5",
         HEED_RETRAIN_ARGS="--epochs 1 --base '/models/tiny base' --max-length=32",
         HEED_LABEL_EMOJI="urgent=:rotating_light:, spam=, *=",
@@ -57,6 +58,7 @@ def test_every_value_parsed(tmp_path: Path) -> None:
     assert s.api_url == "http://127.0.0.1:9/api/"
     assert s.autotag_channels == ("C0123ABCD", "#support", "#general")
     assert s.admins == {"U01", "W02"} and s.admins_from_workspace
+    assert s.labelers == {"U03", "S0MODS"}
     assert s.retrain_timeout == 90.5
     assert s.retrain_args == ("--epochs", "1", "--base", "/models/tiny base", "--max-length=32")
     assert s.emoji_for("urgent") == "rotating_light"
@@ -90,6 +92,7 @@ BAD = [
     ({"HEED_AUTOTAG_THRESHOLD": "nan"}, "HEED_AUTOTAG_THRESHOLD must be a number between 0 and 1"),
     ({"HEED_AUTOTAG_CHANNELS": "C1,#bad channel!"}, "HEED_AUTOTAG_CHANNELS must list"),
     ({"HEED_ADMINS": "alice"}, "HEED_ADMINS must list Slack user IDs"),
+    ({"HEED_LABELERS": "U1,@mods"}, "HEED_LABELERS must list Slack user IDs .* or user-group"),
     ({"HEED_LABEL_EMOJI": "positive"}, "HEED_LABEL_EMOJI must be label=emoji pairs"),
     ({"HEED_LABEL_EMOJI": "positive=thumbs up"}, "HEED_LABEL_EMOJI must be label=emoji pairs"),
     ({"HEED_TRAIN_DATA": "/nonexistent/x.csv"}, "HEED_TRAIN_DATA must list existing files"),

@@ -96,6 +96,8 @@ def test_counts_export_texts() -> None:
     assert counts_line(counts) == (
         "*Feedback:* 1 answer (1 confirmation, 0 corrections) → 1 labelled row for the next retrain"
     )
+    held = {**counts, "held": 2}
+    assert counts_line(held).endswith("; 2 messages held for review (labelers disagree)")
     assert "2 labelled rows from feedback" in export_comment(2)
     assert "python -m training train --data FILE" in export_comment(2)
     assert export_sent(1) == ":incoming_envelope: Sent 1 labelled row as CSV to your DM with Heed."

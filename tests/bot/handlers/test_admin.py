@@ -102,7 +102,7 @@ def test_export_without_rows_and_a_failed_upload(services: Any) -> None:
     s = services()
     assert said(run(s, "export")) == [NO_LABELLED_ROWS]
     pid = s.db.predictions.record(text="fine", label="neutral")
-    s.db.predictions.record_answer(pid, "U2", "positive")
+    s.db.predictions.record_answer(pid, "U2", "positive", role="labeler")
     client = MagicMock()
     client.conversations_open.return_value = {"channel": {"id": "DUADMIN"}}
     client.files_upload_v2.side_effect = SlackApiError("x", {"ok": False, "error": "fatal_error"})

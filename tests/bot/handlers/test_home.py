@@ -23,7 +23,9 @@ def test_the_view_has_the_jobs_and_counts_of_the_database(tmp_path: Path) -> Non
     try:
         for _ in range(HOME_JOBS + 3):
             db.jobs.finish(claim(db).id, "failed", message="bad data")
-        db.predictions.record_answer(db.predictions.record(text="x", label="neutral"), "U", "ok")
+        db.predictions.record_answer(
+            db.predictions.record(text="x", label="neutral"), "U", "ok", role="labeler"
+        )
         client = MagicMock()
         publish_home(services, client, "U3")
     finally:

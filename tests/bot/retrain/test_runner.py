@@ -86,7 +86,7 @@ def failure(kind: str, message: str, problems: list[dict] | None = None) -> dict
 def answer(db: Database, text: str, label: str, predicted: str = "neutral") -> None:
     """A /classify prediction someone answered: one labelled row."""
     pid = db.predictions.record(text=text, label=predicted, model_version="v0")
-    db.predictions.record_answer(pid, "UMOD", label)
+    db.predictions.record_answer(pid, "UMOD", label, role="labeler")
 
 
 # -- the real training CLI on the tiny model --------------------------------------------------
