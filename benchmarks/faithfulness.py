@@ -67,6 +67,7 @@ LATENCY_BUDGET_MS = 1000.0
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
+        allow_abbrev=False,
         description="ERASER comprehensiveness/sufficiency AOPC of attention, rollout, "
         "gradient and random.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

@@ -33,8 +33,17 @@ _GROUP_ID = re.compile(r"S[A-Z0-9]+")
 _EMOJI = re.compile(r"[a-z0-9_+'-]{1,100}")
 _THREADS = re.compile(r"\d{1,3}")
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
-RESERVED_TRAIN_FLAGS = ("--data", "--bundled-sample", "--promote", "--progress", "--json")
-"""Training flags the retrain runner sets itself; ``HEED_RETRAIN_ARGS`` may not repeat them."""
+RESERVED_TRAIN_FLAGS = (
+    "--data",
+    "--bundled-sample",
+    "--eval-data",
+    "--promote",
+    "--progress",
+    "--json",
+    "--stop-when-stdin-closes",
+)
+"""Training flags the retrain runner sets itself; ``HEED_RETRAIN_ARGS`` may not repeat them,
+nor any abbreviation of them (``--dat``)."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -345,9 +354,11 @@ class _Reader:
             )
         for arg in args:
             flag = arg.split("=", 1)[0]
-            if flag in reserved:
+            taken = [r for r in reserved if flag.startswith("--") and r.startswith(flag)]
+            if len(flag) > 2 and taken:
+                shown = flag if flag in reserved else f"{flag} (short for {taken[0]})"
                 raise SettingsError(
-                    name, f"must not set {flag}: Heed passes {', '.join(reserved)} itself"
+                    name, f"must not set {shown}: Heed passes {', '.join(reserved)} itself"
                 )
         return tuple(args)
 

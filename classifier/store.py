@@ -40,12 +40,23 @@ class StoreError(RuntimeError):
     """A store operation that cannot be carried out (e.g. nothing to roll back to)."""
 
 
+class HistoryError(StoreError):
+    """``history.json`` cannot be read as a list of versions (damaged or edited by hand)."""
+
+
 @dataclass(frozen=True)
 class ModelRef:
     """A resolved model: where it lives and the name it is reported under."""
 
     path: Path
     version: str
+
+
+def _damaged(path: Path, why: str) -> str:
+    return (
+        f"the promotion history {path} is damaged ({why}); restore it from a backup, or write "
+        'it as a JSON list of versions, oldest first (e.g. ["VERSION"])'
+    )
 
 
 def default_root() -> Path:
@@ -104,11 +115,18 @@ class ModelStore:
         return name or None
 
     def history(self) -> list[str]:
-        """Versions promoted so far, oldest first; the last is ``current``."""
+        """Versions promoted so far, oldest first; the last is ``current``. Raises
+        :class:`HistoryError`, saying what to do, when ``history.json`` is damaged."""
+        path = self.root / "history.json"
         try:
-            return list(json.loads((self.root / "history.json").read_text(encoding="utf-8")))
+            history = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return [self.current()] if self.current() else []
+        except (ValueError, OSError) as exc:
+            raise HistoryError(_damaged(path, type(exc).__name__)) from None
+        if not isinstance(history, list) or not all(isinstance(v, str) for v in history):
+            raise HistoryError(_damaged(path, "not a list of versions"))
+        return history
 
     def path(self, version: str) -> Path:
         """The directory of ``version`` (which must exist)."""

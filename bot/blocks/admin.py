@@ -18,7 +18,7 @@ from bot.blocks.common import (
     utc,
     who,
 )
-from bot.slack_api.text import escape_mrkdwn, shorten
+from bot.slack_api.text import escape_and_shorten, escape_mrkdwn, shorten
 
 if TYPE_CHECKING:
     from bot.database import JobRecord
@@ -62,7 +62,7 @@ def refusal(reason: str) -> str:
     """What a non-admin sees."""
     return (
         ":no_entry: Only Heed admins can use `/heed-admin` "
-        f"({escape_mrkdwn(shorten(reason, 200))}). This attempt was logged."
+        f"({escape_and_shorten(reason, 200)}). This attempt was logged."
     )
 
 
@@ -71,9 +71,7 @@ def model_lines(version: str | None, metadata: Mapping[str, Any]) -> list[str]:
     lines = [f"*Model:* `{version or 'none'}`"]
     labels = list(metadata.get("labels") or [])
     if labels:
-        shown = ", ".join(
-            f"`{escape_mrkdwn(shorten(label, LABEL_CHARS))}`" for label in labels[:40]
-        )
+        shown = ", ".join(f"`{escape_and_shorten(label, LABEL_CHARS)}`" for label in labels[:40])
         more = f" and {len(labels) - 40} more" if len(labels) > 40 else ""
         lines.append(f"*Labels ({len(labels)}):* {shown}{more}")
     metrics = metadata.get("metrics") or {}
@@ -103,17 +101,20 @@ def per_class_table(per_class: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return lines
 
 
-def job_line(job: JobRecord) -> str:
-    """One finished (or running) job: when, who, outcome."""
+def job_line(job: JobRecord, details: bool = True) -> str:
+    """One finished (or running) job: when, who, outcome; ``details=False`` leaves out its
+    message (a failure's reason may name server paths or lines of the training data)."""
     when = utc(job.finished or job.started or job.created)
     head = f"#{job.id} {when} by {who(job.requested_by)}"
-    message = escape_mrkdwn(shorten(" ".join((job.message or "").split()), 300))
+    message = escape_and_shorten(" ".join((job.message or "").split()), 300) if details else ""
     if job.status == "succeeded":
         icon = ":white_check_mark:" if job.promoted else ":heavy_minus_sign:"
         f1 = (job.metrics or {}).get("macro_f1")
         score = f", macro-F1 {percent(f1)}" if isinstance(f1, int | float) else ""
         verdict = "promoted" if job.promoted else "not promoted"
-        return f"{icon} {head}: trained `{job.version}`{score}; {verdict} ({message})"
+        return f"{icon} {head}: trained `{job.version}`{score}; {verdict}" + (
+            f" ({message})" if message else ""
+        )
     icon = JOB_ICONS.get(job.status, ":grey_question:")
     return f"{icon} {head}: {job.status.replace('_', ' ')}" + (f": {message}" if message else "")
 
@@ -171,7 +172,7 @@ def status_blocks(
     history = [job_line(j) for j in jobs if current is None or j.id != current.id]
     out += sections(["*Last jobs:*", *(history or ["none yet"])])
     notes = [counts_line(counts)] if counts is not None else []
-    data = ", ".join(f"`{escape_mrkdwn(shorten(p, 80))}`" for p in train_data) or "none"
+    data = ", ".join(f"`{escape_and_shorten(p, 80)}`" for p in train_data) or "none"
     notes.append(f"*HEED_TRAIN_DATA:* {data}")
     out.append(context(*notes))
     return f"Heed is serving model {version or 'none'}", out

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from bot.blocks.common import LABEL_CHARS, Blocks, bar, context, percent, section, sections
 from bot.blocks.feedback import FEEDBACK_BLOCK_ID
-from bot.slack_api.text import escape_mrkdwn, shorten
+from bot.slack_api.text import escape_and_shorten, escape_mrkdwn, shorten
 from classifier.types import EXPLAIN_METHODS, Explanation, Prediction
 
 QUOTE_CHARS = 600
@@ -53,7 +53,7 @@ def score_lines(scores: Mapping[str, float]) -> list[str]:
     """One mrkdwn line per class, highest confidence first."""
     ordered = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
     return [
-        f"`{bar(p)}` {percent(p):>6}  {escape_mrkdwn(shorten(label, LABEL_CHARS))}"
+        f"`{bar(p)}` {percent(p):>6}  {escape_and_shorten(label, LABEL_CHARS)}"
         for label, p in ordered
     ]
 
@@ -90,13 +90,14 @@ def classify_reply(
     ``note`` (e.g. why the heatmap is missing) and optional ``feedback`` elements."""
     p = explanation.prediction
     asked = f"<@{user_id}> asked: " if user_id else ""
-    quote = escape_mrkdwn(shorten(" ".join(text.split()), QUOTE_CHARS))
+    quote = escape_and_shorten(" ".join(text.split()), QUOTE_CHARS)
     blocks: Blocks = [
         {
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f"*{escape_mrkdwn(p.label)}* — {percent(p.confidence)} confidence\n"
+                "text": f"*{escape_and_shorten(p.label, LABEL_CHARS)}* — "
+                f"{percent(p.confidence)} confidence\n"
                 f"{asked}_{quote}_",
             },
         },
@@ -141,7 +142,7 @@ def autotag_blocks(prediction: Prediction) -> tuple[str, Blocks]:
 
 def unavailable_method_note(error: str) -> str:
     """Said (privately) when the serving model cannot explain with the asked method."""
-    return f":warning: Heed couldn't explain this: {escape_mrkdwn(shorten(error, 300))}."
+    return f":warning: Heed couldn't explain this: {escape_and_shorten(error, 300)}."
 
 
 def heatmap_title(explanation: Explanation) -> str:
@@ -163,7 +164,7 @@ def upload_failed_note(reason: str, what: str = "heatmap") -> str:
     hint = ""
     if reason in ("not_in_channel", "channel_not_found"):
         hint = f" — invite Heed to this channel (`/invite @Heed`) to get the {what}"
-    return f":warning: Heed couldn't upload the {what}: {escape_mrkdwn(shorten(reason, 200))}{hint}"
+    return f":warning: Heed couldn't upload the {what}: {escape_and_shorten(reason, 200)}{hint}"
 
 
 NOT_IN_CHANNEL_NOTE = (

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.blocks.common import LABEL_CHARS, Blocks
 from bot.database.labels import resolve
-from bot.slack_api.text import escape_mrkdwn, shorten
+from bot.slack_api.text import escape_and_shorten, shorten
 
 if TYPE_CHECKING:
     from bot.database import Answer
@@ -104,7 +104,7 @@ def feedback_elements(prediction_id: int, predicted: str, labels: Sequence[str])
 def recorded_line(answer: Answer) -> str:
     """``Recorded: positive by <@U1>`` (+ whether it confirmed or corrected the label)."""
     how = "correction" if answer.is_correction else "confirmed"
-    label = escape_mrkdwn(shorten(answer.chosen_label, LABEL_CHARS))
+    label = escape_and_shorten(answer.chosen_label, LABEL_CHARS)
     return f"Recorded: {label} by <@{answer.user}> ({how})"
 
 

@@ -34,7 +34,7 @@ from bot.handlers.retrain import do_retrain
 from bot.services import Services
 from bot.slack_api.lookups import users_info
 from bot.slack_api.uploads import upload_or_say_why
-from classifier.store import ModelNotFoundError, StoreError
+from classifier.store import HistoryError, ModelNotFoundError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,9 @@ def do_rollback(request: AdminRequest) -> None:
     holder = request.services.holder
     try:
         previous, target = holder.store.rollback()
+    except HistoryError as exc:
+        request.private(f":warning: Cannot roll back: {exc}. Still serving `{holder.version}`.")
+        return
     except StoreError:
         request.private(
             f":information_source: Nothing to roll back to: `{holder.store.current()}` is the "

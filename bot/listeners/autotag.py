@@ -4,7 +4,8 @@ Which messages count (see :func:`is_taggable`): plain messages, thread replies, 
 broadcasts (``thread_broadcast``: a human reply also shown in the channel), ``/me`` messages
 and file shares with text. Skipped: every other subtype (edits ``message_changed``,
 deletions, joins/leaves, ``bot_message``, ...), anything with a ``bot_id``/``bot_profile``,
-this app's own user, hidden and empty messages, and channels not configured.
+this app's own user, hidden and empty messages (nothing left after :func:`clean_input`),
+and channels not configured.
 
 Each event is handled once across every replica: its ``event_id`` and its ``(channel, ts)`` are
 claimed in the database (:meth:`~bot.services.Services.first_time`), so a redelivery
@@ -26,7 +27,7 @@ from slack_sdk import WebClient
 from bot.context import request_context
 from bot.handlers.autotag import tag_job
 from bot.services import services_of
-from bot.slack_api.text import slack_to_plain
+from bot.slack_api.text import clean_input, slack_to_plain
 from classifier.types import Prediction
 
 log = logging.getLogger(__name__)
@@ -60,13 +61,15 @@ def on_message(
     assert matcher is not None and batcher is not None
     if not matcher.enabled or not is_taggable(event, context.bot_user_id, context.bot_id):
         return
+    text = clean_input(slack_to_plain(event.get("text") or ""))
+    if not text:  # zero-width or format characters only: nothing to classify or store
+        return
     channel, ts = event["channel"], event.get("ts")
     if not matcher.matches(channel, lambda c: _channel_name(client, c)):
         return
     if not services.first_time(body.get("event_id"), channel, ts):
         log.info("ignoring a redelivered event %s (%s/%s)", body.get("event_id"), channel, ts)
         return
-    text = slack_to_plain(event.get("text") or "")
 
     def tag(done: Future[Prediction]) -> None:
         services.submit(tag_job, services, client, event, text, done, context=request_context(body))

@@ -109,6 +109,13 @@ BAD = [
     ({"HEED_RETRAIN_ARGS": "--epochs 1 --data x.csv"}, "HEED_RETRAIN_ARGS must not set --data"),
     ({"HEED_RETRAIN_ARGS": "--progress=bar"}, "HEED_RETRAIN_ARGS must not set --progress"),
     (
+        {"HEED_RETRAIN_ARGS": "--dat x.csv"},
+        "HEED_RETRAIN_ARGS must not set --dat .short for --data",
+    ),
+    ({"HEED_RETRAIN_ARGS": "--pro"}, "HEED_RETRAIN_ARGS must not set --pro .short for --promote"),
+    ({"HEED_RETRAIN_ARGS": "--eval-data=x.csv"}, "HEED_RETRAIN_ARGS must not set --eval-data"),
+    ({"HEED_RETRAIN_ARGS": "--stop-when"}, "HEED_RETRAIN_ARGS must not set --stop-when "),
+    (
         {"HEED_RETRAIN_ARGS": "--epochs 1 --bundled-sample"},
         "HEED_RETRAIN_ARGS must not set --bundled-sample",
     ),

@@ -121,3 +121,14 @@ def test_a_rollback_to_a_missing_version_keeps_serving(services: Any, tmp_path: 
     assert text.startswith(":warning: Cannot roll back: ")
     assert text.endswith(f"; still serving `{VERSION}`.")
     assert s.holder.version == VERSION
+
+
+def test_a_damaged_promotion_history_is_said_in_one_clear_line(
+    services: Any, tmp_path: Path
+) -> None:
+    s = services()
+    (tmp_path / "models" / "history.json").write_text('["20250101-000000-0000')
+    [text] = said(run(s, "rollback"))
+    assert text.startswith(":warning: Cannot roll back: the promotion history ")
+    assert "is damaged (JSONDecodeError); restore it from a backup" in text
+    assert text.endswith(f"Still serving `{VERSION}`.") and s.holder.version == VERSION

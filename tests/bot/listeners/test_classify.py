@@ -45,7 +45,9 @@ def command(text: str) -> dict[str, str]:
     return {"command": "/classify", "text": text, "channel_id": "C1", "user_id": "U1"}
 
 
-@pytest.mark.parametrize("text", ["", "   ", "help", "-e rollout  ", "<|>"])
+@pytest.mark.parametrize(
+    "text", ["", "   ", "help", "-e rollout  ", "<|>", "\u200b\u200d\u2060", "-e gradient \ufeff"]
+)
 def test_nothing_to_classify_is_acked_with_the_usage(text: str) -> None:
     ack, services = Ack(), RecordingServices()
     on_classify(ack, command(text), MagicMock(), MagicMock(), context_for(services))
@@ -80,3 +82,7 @@ def test_text_is_acked_empty_and_handed_to_the_job() -> None:
     assert args == (services, client, respond, body, "so <b> good", "rollout")
     assert kw == {"respond": respond, "bolt_context": context, "body": body}
     client.assert_not_called()  # nothing reaches Slack before the job runs
+
+
+def test_the_text_handed_on_is_normalised() -> None:
+    assert parse_classify("ｈｉ\u200b there").text == "hi there"
