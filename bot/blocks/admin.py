@@ -185,14 +185,25 @@ def rolled_back(previous: str, target: str, serving: str | None) -> str:
 
 
 def export_comment(rows: int) -> str:
-    """The comment posted with the exported CSV."""
+    """The comment posted with the exported CSV (for people)."""
     return (
-        f"{plural(rows, 'labelled row')} from feedback on `/classify` replies "
-        "(`text,label`; when people disagreed, the latest answer). A valid training "
-        "export: `python -m training train --data FILE`."
+        f"{plural(rows, 'labelled row')} from feedback (`text,label`: the labelers' and "
+        "admins' label when they agree, else the asker's; held rows left out). For reading: "
+        "cells a spreadsheet could run as a formula start with `'`. Train on the JSONL file."
+    )
+
+
+def export_jsonl_comment(rows: int) -> str:
+    """The comment posted with the exported JSONL (for training)."""
+    return (
+        f"The same {plural(rows, 'labelled row')} with the exact texts, one JSON object per "
+        "line: a valid training export (`python -m training train --data FILE`)."
     )
 
 
 def export_sent(rows: int) -> str:
     """The admin's confirmation that the CSV is in their DM."""
-    return f":incoming_envelope: Sent {plural(rows, 'labelled row')} as CSV to your DM with Heed."
+    return (
+        f":incoming_envelope: Sent {plural(rows, 'labelled row')} as CSV (to read) and JSONL "
+        "(to train on) to your DM with Heed."
+    )

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import json
-import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
 from sqlalchemy import text as sql
@@ -256,32 +252,3 @@ class Predictions:
             "labelled_rows": sum(1 for a in resolved if a.trainable),
             "held": sum(1 for a in resolved if a.resolution.held),
         }
-
-    def export_csv(self, target: Path | str | IO[str]) -> int:
-        """Write :meth:`labelled_rows` as a ``text,label`` CSV; returns the number of rows.
-
-        ``target`` is a path (written atomically, UTF-8) or an open text buffer. The file is
-        a valid training export (``training.data.read_export``) whenever it has rows.
-        """
-        rows = self.labelled_rows()
-        if isinstance(target, str | Path):
-            path = Path(target)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-            try:
-                with open(tmp, "w", encoding="utf-8", newline="") as handle:
-                    _write_csv(handle, rows)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
-        else:
-            _write_csv(target, rows)
-        return len(rows)
-
-
-def _write_csv(handle: IO[str], rows: list[tuple[str, str]]) -> None:
-    writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow(("text", "label"))
-    writer.writerows(rows)

@@ -23,12 +23,14 @@ from bot.blocks.admin import (
     NO_LABELLED_ROWS,
     admin_usage,
     export_comment,
+    export_jsonl_comment,
     export_sent,
     refusal,
     rolled_back,
     status_blocks,
 )
 from bot.blocks.common import one_line
+from bot.database.exports import write_jsonl, write_people_csv
 from bot.handlers.admin_request import AdminRequest
 from bot.handlers.retrain import do_retrain
 from bot.services import Services
@@ -101,31 +103,40 @@ def do_rollback(request: AdminRequest) -> None:
 
 
 def do_export(request: AdminRequest) -> None:
-    """The labelled rows as a CSV, sent to the admin by DM."""
+    """The labelled rows by DM: a CSV to read (formula cells neutralised) and a JSONL file
+    with the exact texts to train on."""
     db = request.services.db
     if db is None:
         request.private(NO_DATABASE.format(action="export"))
         return
-    buffer = io.StringIO(newline="")
-    rows = db.predictions.export_csv(buffer)
-    if not rows:
+    labelled = db.predictions.labelled_rows()
+    if not labelled:
         request.private(NO_LABELLED_ROWS)
         return
+    people, training = io.StringIO(newline=""), io.StringIO(newline="")
+    rows = write_people_csv(people, labelled)
+    write_jsonl(training, labelled)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     dm = request.client.conversations_open(users=request.user)["channel"]["id"]
-    sent = upload_or_say_why(
-        request.client,
-        channel=dm,
-        thread_ts=None,
-        content=buffer.getvalue().encode("utf-8"),
-        filename=f"heed-labelled-rows-{stamp}.csv",
-        title=f"Heed labelled rows ({rows})",
-        comment=export_comment(rows),
-        what="CSV",
-        tell=request.private,
+    files = (
+        (people, "csv", "CSV", export_comment(rows)),
+        (training, "jsonl", "JSONL", export_jsonl_comment(rows)),
     )
-    if sent:
-        request.private(export_sent(rows))
+    for buffer, extension, what, comment in files:
+        sent = upload_or_say_why(
+            request.client,
+            channel=dm,
+            thread_ts=None,
+            content=buffer.getvalue().encode("utf-8"),
+            filename=f"heed-labelled-rows-{stamp}.{extension}",
+            title=f"Heed labelled rows ({rows}, {what})",
+            comment=comment,
+            what=what,
+            tell=request.private,
+        )
+        if not sent:
+            return
+    request.private(export_sent(rows))
 
 
 HANDLERS: dict[str, Handler] = {

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.database import Database, JobConflict
+from bot.database.exports import write_jsonl, write_private
 from bot.retrain.child import child_env, read_events, signal_group, spawn
 from bot.retrain.contract import failure_reason, last_json_line, read_outcome
 from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError, RunningJob
@@ -42,7 +43,7 @@ from classifier.store import ModelStore
 
 log = logging.getLogger(__name__)
 
-CORRECTIONS_FILENAME = "heed-corrections.csv"
+CORRECTIONS_FILENAME = "heed-corrections.jsonl"
 STDERR_TAIL_LINES = 40
 DEFAULT_LEASE_S = 30.0
 
@@ -233,17 +234,16 @@ class RetrainRunner:
             job.wait(timeout)
 
     def _export(self, workdir: Path) -> tuple[Path | None, int]:
-        """Write the labelled rows to a CSV for this job; (None, 0) when there are none."""
-        path = workdir / CORRECTIONS_FILENAME
-        rows = self.db.predictions.export_csv(path)
-        if not rows:
+        """Write the labelled rows to a JSONL file (the exact texts) for this job; (None, 0)
+        when there are none."""
+        labelled = self.db.predictions.labelled_rows()
+        if not labelled:
             return None, 0
+        path = workdir / CORRECTIONS_FILENAME
         if self.exports_dir is not None:
             stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-            kept = self.exports_dir / f"corrections-{stamp}-{secrets.token_hex(2)}.csv"
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(path, kept)
-            path = kept
+            path = self.exports_dir / f"corrections-{stamp}-{secrets.token_hex(2)}.jsonl"
+        rows = write_private(path, lambda handle: write_jsonl(handle, labelled))
         return path, rows
 
     def _stop(self, reason: str) -> bool:

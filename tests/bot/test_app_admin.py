@@ -357,7 +357,7 @@ def test_export_sends_the_labelled_rows_by_dm(heed: Any) -> None:
     app = heed()
     assert "No labelled rows yet" in app.admin("export").params["text"]
     db = app.db
-    first = db.predictions.record(text='so "nice"', label="neutral")
+    first = db.predictions.record(text='=HYPERLINK("http://x.example","so nice")', label="neutral")
     db.predictions.record_answer(first, "U2", "positive", role="labeler")
     db.predictions.record_answer(
         db.predictions.record(text="fine", label="neutral"), "U3", "neutral", role="admin"
@@ -365,9 +365,17 @@ def test_export_sends_the_labelled_rows_by_dm(heed: Any) -> None:
     answer = app.admin("export")
     assert answer.params["text"].startswith(":incoming_envelope: Sent 2 labelled rows")
     assert app.fake.calls("conversations.open")[0].params["users"] == ADMIN
-    [upload] = [u for u in app.fake.uploads if u.completed]
-    assert upload.channel == "DUADMIN" and upload.filename.endswith(".csv")
-    assert upload.data == b'text,label\n"so ""nice""",positive\nfine,neutral\n'
+    people, training = [u for u in app.fake.uploads if u.completed]
+    assert people.channel == training.channel == "DUADMIN"
+    assert people.filename.endswith(".csv") and training.filename.endswith(".jsonl")
+    assert people.data == (
+        b'text,label\r\n"\'=HYPERLINK(""http://x.example"",""so nice"")",positive\r\n'
+        b"fine,neutral\r\n"
+    )
+    assert training.data.decode().splitlines() == [
+        '{"text": "=HYPERLINK(\\"http://x.example\\",\\"so nice\\")", "label": "positive"}',
+        '{"text": "fine", "label": "neutral"}',
+    ]
 
 
 def test_home_tab_shows_model_jobs_and_feedback(heed: Any) -> None:

@@ -363,12 +363,14 @@ def test_rollback_restores_the_previous_version(
 def test_export_status_and_home(slack: FakeSlack, db: Database) -> None:
     answer = admin(slack, "export")
     assert answer.startswith(":incoming_envelope: Sent 1 labelled row as CSV")
-    [csv] = slack.wait_for(lambda: [u for u in slack.uploads if u.completed], timeout=15)
-    assert csv.channel == f"D{ADMIN}" and csv.filename.endswith(".csv")
-    assert csv.data.decode().splitlines() == [
-        "text,label",
-        *[f"{t},{lab}" for t, lab in db.predictions.labelled_rows()],
-    ]
+    csv, jsonl = slack.wait_for(
+        lambda: (u := [u for u in slack.uploads if u.completed]) and len(u) == 2 and u,
+        timeout=15,
+    )
+    assert csv.channel == jsonl.channel == f"D{ADMIN}" and csv.filename.endswith(".csv")
+    rows = db.predictions.labelled_rows()
+    assert csv.data.decode().splitlines() == ["text,label", *[f"{t},{lab}" for t, lab in rows]]
+    assert [tuple(json.loads(line).values()) for line in jsonl.data.decode().splitlines()] == rows
 
     status = admin(slack, "status")
     assert status == f"Heed is serving model {VERSION}"

@@ -4,13 +4,10 @@ rows export as a valid training file."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
 from bot.database import Database, PredictionNotFoundError
 from tests.bot.database.conftest import predict
-from training.data import read_export
 
 
 def test_record_and_read_prediction(db: Database) -> None:
@@ -119,27 +116,3 @@ def test_blank_texts_are_not_labelled_rows(db: Database) -> None:
     assert db.predictions.labelled_rows() == []
     assert db.predictions.counts()["labelled_rows"] == 0
     assert db.predictions.counts()["answers"] == 1  # the answer itself is kept
-
-
-def test_export_csv_round_trips_through_training_data(db: Database, tmp_path) -> None:
-    tricky = 'a "quoted", comma\nand a second line — ünïcode'
-    for text, label in [(tricky, "positive"), ("plain", "negative"), ("fine", "neutral")]:
-        db.predictions.record_answer(predict(db, text, "neutral"), "U2", label, role="labeler")
-    path = tmp_path / "exports" / "corrections.csv"
-    assert db.predictions.export_csv(path) == 3
-    examples = read_export(path)
-    assert [(e.text, e.label) for e in examples] == [
-        (tricky, "positive"),
-        ("plain", "negative"),
-        ("fine", "neutral"),
-    ]
-    buffer = io.StringIO()
-    assert db.predictions.export_csv(buffer) == 3
-    assert buffer.getvalue() == path.read_text(encoding="utf-8")
-    assert sorted(p.name for p in path.parent.iterdir()) == ["corrections.csv"]  # no temp left
-
-
-def test_an_empty_export_is_just_the_header(db: Database, tmp_path) -> None:
-    buffer = io.StringIO()
-    assert db.predictions.export_csv(buffer) == 0
-    assert buffer.getvalue() == "text,label\n"

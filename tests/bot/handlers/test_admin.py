@@ -80,7 +80,7 @@ def test_nothing_runs_when_the_audit_log_cannot_be_written(services: Any) -> Non
     s = services(db=db)
     respond = run(s, "export")
     assert said(respond) == [":warning: Heed couldn't write its audit log, so it did nothing."]
-    db.predictions.export_csv.assert_not_called()
+    db.predictions.labelled_rows.assert_not_called()
 
 
 def test_without_a_database_status_works_and_retrain_export_say_why(services: Any) -> None:
@@ -109,7 +109,8 @@ def test_export_without_rows_and_a_failed_upload(services: Any) -> None:
     [text] = said(run(s, "export", client))
     assert text == ":warning: Heed couldn't upload the CSV: fatal_error"
     assert client.files_upload_v2.call_args.kwargs["channel"] == "DUADMIN"
-    assert client.files_upload_v2.call_args.kwargs["file"] == b"text,label\nfine,positive\n"
+    assert client.files_upload_v2.call_args.kwargs["file"] == b"text,label\r\nfine,positive\r\n"
+    assert client.files_upload_v2.call_count == 1  # the JSONL is not sent after a failure
     client.chat_postMessage.assert_not_called()
 
 
