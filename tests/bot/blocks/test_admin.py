@@ -11,6 +11,7 @@ from bot.blocks.admin import (
     already_running,
     counts_line,
     export_comment,
+    export_jsonl_comment,
     export_sent,
     job_line,
     model_lines,
@@ -99,8 +100,12 @@ def test_counts_export_texts() -> None:
     held = {**counts, "held": 2}
     assert counts_line(held).endswith("; 2 messages held for review (labelers disagree)")
     assert "2 labelled rows from feedback" in export_comment(2)
-    assert "python -m training train --data FILE" in export_comment(2)
-    assert export_sent(1) == ":incoming_envelope: Sent 1 labelled row as CSV to your DM with Heed."
+    assert "start with `'`" in export_comment(2) and "Train on the JSONL" in export_comment(2)
+    assert "python -m training train --data FILE" in export_jsonl_comment(2)
+    assert export_sent(1) == (
+        ":incoming_envelope: Sent 1 labelled row as CSV (to read) and JSONL (to train on) "
+        "to your DM with Heed."
+    )
     assert NO_DATABASE.format(action="export").endswith("so `export` is unavailable.")
 
 
