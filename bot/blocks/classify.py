@@ -134,10 +134,18 @@ def autotag_note(prediction: Prediction) -> str:
     )
 
 
-def autotag_blocks(prediction: Prediction) -> tuple[str, Blocks]:
-    """The auto-tag thread note as ``(text, blocks)``: the note, then the caveat."""
+def autotag_blocks(
+    prediction: Prediction, feedback: Sequence[dict] | None = None
+) -> tuple[str, Blocks]:
+    """The auto-tag thread note as ``(text, blocks)``: the note, the caveat, then the
+    optional ``feedback`` controls (for labelers and admins to correct the tag)."""
     note = autotag_note(prediction)
-    return note, [section(note), context(CAVEAT)]
+    blocks: Blocks = [section(note), context(CAVEAT)]
+    if feedback:
+        blocks.append(
+            {"type": "actions", "block_id": FEEDBACK_BLOCK_ID, "elements": list(feedback)}
+        )
+    return note, blocks
 
 
 def unavailable_method_note(error: str) -> str:

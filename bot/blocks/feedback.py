@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.blocks.common import LABEL_CHARS, Blocks
+from bot.blocks.common import LABEL_CHARS, Blocks, percent, section
 from bot.database.labels import resolve
 from bot.slack_api.text import escape_and_shorten, shorten
 
 if TYPE_CHECKING:
-    from bot.database import Answer
+    from bot.database import Answer, Prediction
 
 FEEDBACK_BLOCK_ID = "heed_feedback"
 FEEDBACK_NOTE_BLOCK_ID = "heed_feedback_note"
@@ -154,3 +154,29 @@ def not_permitted(asked: bool) -> str:
 
 
 NOT_A_LABEL = ":warning: That label isn't one of this model's labels, so nothing was recorded."
+
+NOT_TAGGED = (
+    ":information_source: Heed has no label on this message to correct: it was not auto-tagged "
+    "(and is not a Heed reply). Use *Classify with Heed* to classify it."
+)
+
+
+def correction_prompt(prediction: Prediction, answers: Sequence[Answer]) -> tuple[str, Blocks]:
+    """The private prompt of the *Correct Heed's label* shortcut: the label Heed gave, the
+    answers so far, and the feedback controls."""
+    label = escape_and_shorten(prediction.label, LABEL_CHARS)
+    confidence = percent(prediction.confidence or 0.0)
+    text = (
+        f"Heed labelled this message *{label}* ({confidence} confidence, model "
+        f"`{prediction.model_version or '?'}`). Confirm it or pick the right label:"
+    )
+    labels = list(prediction.scores) or [prediction.label]
+    blocks: Blocks = [
+        section(text),
+        {
+            "type": "actions",
+            "block_id": FEEDBACK_BLOCK_ID,
+            "elements": feedback_elements(prediction.id, prediction.label, labels),
+        },
+    ]
+    return text, with_feedback_note(blocks, answers)

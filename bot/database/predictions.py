@@ -118,6 +118,19 @@ class Predictions:
             )
         return prediction_from(row) if row is not None else None
 
+    def find_by_message(self, channel: str, message_ts: str) -> Prediction | None:
+        """The newest prediction shown at or made about the message ``channel``/``message_ts``
+        (an auto-tagged message, or a ``/classify`` reply); None when there is none."""
+        query = (
+            select(predictions)
+            .where(predictions.c.channel == channel, predictions.c.message_ts == message_ts)
+            .order_by(predictions.c.id.desc())
+            .limit(1)
+        )
+        with self._db.read() as conn:
+            row = conn.execute(query).mappings().first()
+        return prediction_from(row) if row is not None else None
+
     def record_answer(
         self,
         prediction_id: int,

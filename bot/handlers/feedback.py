@@ -75,7 +75,7 @@ def rebuilt_reply(prediction: Prediction, private: bool) -> tuple[str, list[dict
     return classify_reply(
         explanation,
         text=prediction.text,
-        user_id=prediction.user,
+        user_id=prediction.asker,
         note=DM_HEATMAP_NOTE if private else None,
         feedback=feedback_elements(prediction.id, prediction.label, list(scores)),
     )

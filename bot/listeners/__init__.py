@@ -13,6 +13,7 @@ from slack_bolt import App, BoltContext
 from bot.listeners.admin import ADMIN, on_admin
 from bot.listeners.autotag import on_message
 from bot.listeners.classify import CLASSIFY, on_classify
+from bot.listeners.correct import CORRECT_LABEL, on_correct_shortcut
 from bot.listeners.feedback import FEEDBACK_ACTIONS, on_feedback
 from bot.listeners.home import on_home_opened
 from bot.listeners.shortcut import CLASSIFY_MESSAGE, on_message_shortcut
@@ -33,3 +34,4 @@ def register(app: App, services: Services) -> None:
     app.event("message")(on_message)
     app.event("app_home_opened")(on_home_opened)
     app.shortcut({"type": "message_action", "callback_id": CLASSIFY_MESSAGE})(on_message_shortcut)
+    app.shortcut({"type": "message_action", "callback_id": CORRECT_LABEL})(on_correct_shortcut)

@@ -98,3 +98,103 @@ def test_permitted_answers_are_used_and_conflicts_are_held(heed: Any) -> None:
     assert roles == {"U1": "asker", GROUP_MEMBER: "labeler", ADMIN: "admin"}
     assert [e.allowed for e in db.audit.recent()] == [True] * 4
     assert len(app.fake.calls("usergroups.users.list")) == 1  # cached
+
+
+def test_auto_tags_are_recorded_and_corrected_by_labelers_only(heed: Any) -> None:
+    app = heed(
+        labelers=frozenset({LABELER}),
+        autotag_channels=("C1",),
+        autotag_notify=frozenset({"*"}),
+        autotag_threshold=0.0,
+    )
+    fake, db = app.fake, app.db
+    _, ts = fake.send_message_event("abuse that should be tagged", user_id="UAUTHOR")
+    note = fake.wait_for_call(
+        "chat.postMessage", lambda c: c.params.get("thread_ts") == ts, timeout=10
+    )
+    stored = fake.wait_for(lambda: db.predictions.find_by_message("C1", ts))
+    assert (stored.source, stored.user, stored.asker) == ("autotag", "UAUTHOR", None)
+    assert stored.text == "abuse that should be tagged"
+    [controls_block] = [b for b in note.params["blocks"] if b.get("block_id") == FEEDBACK_BLOCK_ID]
+    confirm_button, select = controls_block["elements"]
+    option = next(o for o in select["options"] if o["text"]["text"] == "negative")
+
+    def pick(user: str) -> None:
+        fake.send_block_action(
+            select["action_id"],
+            user_id=user,
+            message_ts=note.response["ts"],
+            block_id=FEEDBACK_BLOCK_ID,
+            selected_option=option,
+        )
+
+    pick("UAUTHOR")  # the author did not ask for the tag: no standing to label it
+    note_text = refusal(fake, 0).params["text"]
+    assert note_text.startswith(":no_entry: Only Heed's labelers")
+    assert db.predictions.answers_for(stored.id) == []
+    pick(LABELER)
+    update = fake.wait_for_call("chat.update", timeout=10)
+    assert update.params["ts"] == note.response["ts"]
+    assert f"Recorded: negative by <@{LABELER}> (correction)" in json.dumps(update.params)
+    assert db.predictions.labelled_rows() == [("abuse that should be tagged", "negative")]
+    assert confirm_button["value"] == str(stored.id)
+
+
+def shortcut(fake: FakeSlack, user: str, ts: str, team: str | None = None) -> str:
+    return fake.send_interactive(
+        {
+            "type": "message_action",
+            "callback_id": "heed_correct_label",
+            "trigger_id": "1.2.trigger",
+            "user": {"id": user, "name": user.lower(), "team_id": team or fake.team_id},
+            "channel": {"id": "C1", "name": "general"},
+            "message": {"type": "message", "user": "UAUTHOR", "ts": ts, "text": "x"},
+            "response_url": f"{fake.base_url}/response/shortcut-{user}",
+        }
+    )
+
+
+def test_the_correct_label_shortcut_shows_the_controls_to_permitted_users(heed: Any) -> None:
+    app = heed(labelers=frozenset({LABELER}), autotag_channels=("C1",))
+    fake, db = app.fake, app.db
+    _, ts = fake.send_message_event("a quiet message", user_id="UAUTHOR")
+    stored = fake.wait_for(lambda: db.predictions.find_by_message("C1", ts))
+
+    shortcut(fake, STRANGER, ts)
+    assert refusal(fake, 0).params["text"].startswith(":no_entry: Only Heed's labelers")
+    assert not fake.calls("chat.postEphemeral")
+    shortcut(fake, LABELER, ts, team="TOTHER")
+    refusal(fake, 1)
+    assert [(e.user, e.allowed) for e in db.audit.recent()] == [
+        (LABELER, False),
+        (STRANGER, False),
+    ]
+
+    shortcut(fake, LABELER, ts)
+    prompt = fake.wait_for_call("chat.postEphemeral", timeout=10)
+    assert prompt.params["user"] == LABELER and prompt.params["channel"] == "C1"
+    button = controls(prompt)[0]
+    assert button["value"] == str(stored.id)
+    fake.send_interactive(
+        {
+            "type": "block_actions",
+            "user": {"id": LABELER, "username": "labeler", "team_id": fake.team_id},
+            "container": {"type": "message", "message_ts": "1.2", "is_ephemeral": True},
+            "channel": {"id": "C1"},
+            "response_url": f"{fake.base_url}/response/prompt",
+            "actions": [{"type": "button", "action_id": CONFIRM_ACTION, "value": button["value"]}],
+        }
+    )
+    replaced = fake.wait_for_call("response_url", lambda c: c.params.get("replace_original"))
+    assert f"Recorded: {stored.label} by <@{LABELER}> (confirmed)" in json.dumps(replaced.params)
+    assert "asked" not in json.dumps(replaced.params)  # nobody asked for an auto-tag
+    assert db.predictions.labelled_rows() == [("a quiet message", stored.label)]
+
+    _, untagged = fake.send_message_event("elsewhere", channel_id="C2")
+    shortcut(fake, LABELER, untagged)
+    assert (
+        "no label on this message"
+        in fake.wait_for_call(
+            "response_url", lambda c: "no label" in c.params.get("text", "")
+        ).params["text"]
+    )
