@@ -111,6 +111,7 @@ def _start(
         settings.model_dir,
         settings.train_data,
         db,
+        eval_files=settings.eval_data,
         timeout_s=settings.retrain_timeout,
         extra_args=settings.retrain_args,
         base=settings.base_model,

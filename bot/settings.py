@@ -76,6 +76,8 @@ class Settings:
     labelers: frozenset[str] = frozenset()
     """``HEED_LABELERS``: user IDs (``U…``/``W…``) and user-group IDs (``S…``)."""
     train_data: tuple[Path, ...] = ()
+    eval_data: tuple[Path, ...] = ()
+    """``HEED_EVAL_DATA``: fixed held-out exports a retrain is judged (and promoted) on."""
     retrain_timeout: float = 3600.0
     torch_threads: int = 0
     retrain_args: tuple[str, ...] = ()
@@ -136,6 +138,7 @@ class Settings:
             admins_from_workspace=reader.boolean("HEED_ADMINS_FROM_WORKSPACE", False),
             labelers=frozenset(reader.labelers("HEED_LABELERS")),
             train_data=reader.files("HEED_TRAIN_DATA"),
+            eval_data=reader.files("HEED_EVAL_DATA"),
             retrain_timeout=reader.seconds("HEED_RETRAIN_TIMEOUT", 3600.0),
             torch_threads=int(
                 reader.choice(

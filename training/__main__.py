@@ -52,7 +52,20 @@ def _parser() -> ArgumentParser:
         action="store_true",
         help=f"train on the sample export shipped with Heed ({DEFAULT_SAMPLE.name})",
     )
-    train.add_argument("--eval-data", nargs="+", type=Path, metavar="FILE")
+    train.add_argument(
+        "--eval-data",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="judge the model (and its promotion) on these rows instead of a split of --data",
+    )
+    train.add_argument(
+        "--train-only",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="rows to learn from but never to judge on: kept out of the eval split",
+    )
     train.add_argument("--base", help="base model: directory, hub id, store version or 'current'")
     train.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
     train.add_argument("--lr", type=float, default=DEFAULTS.lr)
@@ -133,6 +146,7 @@ def _train(args: argparse.Namespace) -> int:
         result = run_train(
             [DEFAULT_SAMPLE] if args.bundled_sample else args.data,
             eval_data=args.eval_data,
+            train_only=args.train_only,
             store=store,
             config=config,
             device=device,

@@ -59,6 +59,19 @@ def retrain_finished(result: JobResult, serving: str | None) -> str:
     )
 
 
+def judged_on(result: JobResult) -> str:
+    """Which rows the evaluation and the promotion decision used."""
+    split = (result.result or {}).get("eval_split")
+    if split == "given":
+        return "*Judged on:* `HEED_EVAL_DATA`, the fixed held-out export (never corrections)."
+    if split:
+        return (
+            "*Judged on:* a held-out split of `HEED_TRAIN_DATA` (corrections are used for "
+            "training only, never to judge)."
+        )
+    return "*Judged on:* not reported by the training run."
+
+
 def evaluation_blocks(
     result: JobResult, requested_by: str | None, serving: str | None, swap_note: str = ""
 ) -> tuple[str, Blocks]:
@@ -81,8 +94,12 @@ def evaluation_blocks(
         f"{percent(m.get('macro_f1', 0))}{on}",
         f"{verdict} — {reason}",
     ]
+    lines.append(judged_on(result))
     if result.corrections_rows:
-        lines.append(f"Included {plural(result.corrections_rows, 'labelled row')} from feedback.")
+        lines.append(
+            f"Included {plural(result.corrections_rows, 'labelled row')} from feedback "
+            "(for training only)."
+        )
     if swap_note:
         lines.append(swap_note)
     out = sections(lines)

@@ -34,6 +34,7 @@ from bot.database import JobRecord
 from bot.handlers.admin_request import AdminRequest
 from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError
 from bot.retrain.progress import Throttle, describe_progress
+from bot.retrain.runner import NO_TRUSTED_EVAL
 from bot.services import Services
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 from bot.slack_api.uploads import upload_or_say_why
@@ -174,6 +175,9 @@ def do_retrain(request: AdminRequest) -> None:
         return
     if not runner.data_files and not db.predictions.counts()["labelled_rows"]:
         request.private(NOTHING_TO_TRAIN)
+        return
+    if not runner.data_files and not runner.eval_files:
+        request.private(f":warning: Not retraining: {NO_TRUSTED_EVAL}.")
         return
     channel, ts = _status_message(request)
     reporter = RetrainReporter(services, request.client, channel, ts, request.user)

@@ -46,6 +46,10 @@ log = logging.getLogger(__name__)
 CORRECTIONS_FILENAME = "heed-corrections.jsonl"
 STDERR_TAIL_LINES = 40
 DEFAULT_LEASE_S = 30.0
+NO_TRUSTED_EVAL = (
+    "nothing trusted to judge a new model on: set HEED_EVAL_DATA (a fixed held-out export) or "
+    "HEED_TRAIN_DATA; corrections are never used to decide a promotion"
+)
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 DoneCallback = Callable[[JobResult], None]
@@ -83,13 +87,17 @@ class RetrainRunner:
     ``data_files`` the exports from ``HEED_TRAIN_DATA``; the labelled rows in ``db`` are added
     when there are any. ``timeout_s`` bounds a job's wall-clock time. ``extra_args`` are
     appended to the training command (e.g. ``("--epochs", "2")``), ``base`` becomes ``--base``.
-    ``exports_dir``, when given, keeps each job's corrections CSV there (so ``heed.json``'s
+    ``exports_dir``, when given, keeps each job's corrections JSONL there (so ``heed.json``'s
     data provenance points at a file that still exists); otherwise a temporary file is used
     and removed when the job ends. ``kill_grace_s``: how long a stopped child gets to clean up
     after SIGINT before its process group is SIGKILLed.
 
     ``owner`` names this replica in the job rows; ``lease_s`` is how long a job row stays
     claimed without renewal.
+
+    Promotion is judged on trusted rows only: on ``eval_files`` (``HEED_EVAL_DATA``, a fixed
+    held-out export) when given, else on a split of ``data_files`` — the corrections are passed
+    with ``--train-only`` and never land in the eval rows.
     """
 
     def __init__(
@@ -106,11 +114,13 @@ class RetrainRunner:
         kill_grace_s: float = 5.0,
         owner: str = "local",
         lease_s: float = DEFAULT_LEASE_S,
+        eval_files: Sequence[Path | str] = (),
     ) -> None:
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
         self.model_dir = Path(model_dir)
         self.data_files = [Path(p) for p in data_files]
+        self.eval_files = [Path(p) for p in eval_files]
         self.db = db
         self.timeout_s = timeout_s
         self.python = python
@@ -140,14 +150,19 @@ class RetrainRunner:
         return RunningJob.from_record(record) if record is not None else None
 
     def command(self, corrections: Path | None, *, bundled_sample: bool = False) -> list[str]:
-        """The training command line: ``HEED_TRAIN_DATA`` plus ``corrections`` when given, or
-        the bundled sample export (an empty store's first model)."""
+        """The training command line: ``HEED_TRAIN_DATA`` (judged on ``HEED_EVAL_DATA`` when
+        set, else on a split of it) plus ``corrections`` for training only, or the bundled
+        sample export (an empty store's first model)."""
         cmd = [self.python, "-m", "training", "train"]
+        extra = [str(corrections)] if corrections else []
         if bundled_sample:
             cmd.append("--bundled-sample")
+        elif self.eval_files:
+            cmd += ["--data", *map(str, self.data_files), *extra]
+            cmd += ["--eval-data", *map(str, self.eval_files)]
         else:
-            files = [*self.data_files, *([corrections] if corrections else [])]
-            cmd += ["--data", *map(str, files)]
+            cmd += ["--data", *map(str, self.data_files)]
+            cmd += ["--train-only", *extra] if extra else []
         if self.base:
             cmd += ["--base", self.base]
         flags = ["--promote", "--progress", "jsonl", "--json", "--stop-when-stdin-closes"]
@@ -184,6 +199,8 @@ class RetrainRunner:
                         "nothing to train on: HEED_TRAIN_DATA names no export and no "
                         "corrections are stored yet"
                     )
+                if not bundled_sample and not self.data_files and not self.eval_files:
+                    raise RetrainError(NO_TRUSTED_EVAL)
                 try:
                     record = self.db.jobs.claim(
                         "retrain",

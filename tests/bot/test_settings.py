@@ -50,6 +50,7 @@ def test_every_value_parsed(tmp_path: Path) -> None:
         HEED_AUTOTAG_THRESHOLD="0.95",
         HEED_AUTOTAG_NOTIFY="urgent,spam",
         HEED_TRAIN_DATA=str(export),
+        HEED_EVAL_DATA=str(export),
         HEED_DEVICE="CUDA:1",
         HEED_PRIVATE_REPLIES="TRUE",
         HEED_EXPLAIN_METHOD="Rollout",
@@ -66,6 +67,7 @@ def test_every_value_parsed(tmp_path: Path) -> None:
     assert s.should_notify("urgent", 0.95) and not s.should_notify("urgent", 0.94)
     assert not s.should_notify("other", 0.99)
     assert s.train_data == (export,) and s.device == "cuda:1" and s.private_replies
+    assert s.eval_data == (export,)
     assert s.explain_method == "rollout" and s.log_level == "DEBUG"
     assert s.secrets() == ["xoxb-1-secret-bot", "xapp-1-secret-app"]
 

@@ -163,3 +163,16 @@ def test_a_failure_is_posted_and_is_the_status_messages_last_edit(services: Serv
         f"empty text; the serving model is unchanged (`{VERSION}`)"
     )
     assert client.chat_update.call_args.kwargs["text"] == line
+
+
+def test_corrections_alone_are_not_retrained_on(services: Services) -> None:
+    services.retrain.data_files, services.retrain.eval_files = [], []
+    pid = services.db.predictions.record(text="x", label="neutral")
+    services.db.predictions.record_answer(pid, "ULABEL", "positive", role="labeler")
+    client = MagicMock()
+    req, respond = request(services, client)
+    do_retrain(req)
+    text = respond.call_args.kwargs["text"]
+    assert text.startswith(":warning: Not retraining: nothing trusted to judge a new model on")
+    services.retrain.start.assert_not_called()
+    client.chat_postMessage.assert_not_called()

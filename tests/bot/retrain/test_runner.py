@@ -370,8 +370,8 @@ echo progress on stdout is ignored
     answer(db, 'so "nice", really', "positive")
     assert runner.start("UADMIN").wait(30).status == "succeeded"
     args = (tmp_path / "args.txt").read_text().splitlines()
-    assert args[:5] == expected[:5] and args[6:] == expected[5:]
-    assert Path(args[5]).name == CORRECTIONS_FILENAME
+    assert args[:5] == expected[:5] and args[5] == "--train-only" and args[7:] == expected[5:]
+    assert Path(args[6]).name == CORRECTIONS_FILENAME  # learnt from, never judged on
     assert (tmp_path / "seen.jsonl").read_text() == (
         '{"text": "so \\"nice\\", really", "label": "positive"}\n'
     )

@@ -1,0 +1,26 @@
+"""Which rows train and which judge: --train-only rows never reach the eval rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import make_rows, write_csv
+from training.pipeline import eval_split, load_rows
+
+
+def test_train_only_rows_are_learnt_from_and_never_judged_on(tmp_path: Path) -> None:
+    data = write_csv(tmp_path / "data.csv", make_rows(10))
+    extra = write_csv(tmp_path / "corrections.csv", make_rows(10, seed=5))
+    train, held = load_rows([data], None, seed=0, train_only=[extra])
+    assert len(held) == 6 and len(train) == 24 + 30
+    assert all(r.source.startswith(str(data)) for r in held)
+    assert sum(r.source.startswith(str(extra)) for r in train) == 30
+    fixed = write_csv(tmp_path / "eval.csv", make_rows(3, seed=9))
+    train, held = load_rows([data], [fixed], seed=0, train_only=[extra])
+    assert len(train) == 60 and len(held) == 9
+    assert all(r.source.startswith(str(fixed)) for r in held)
+
+
+def test_the_result_says_how_the_eval_rows_were_chosen() -> None:
+    assert eval_split([Path("eval.csv")], 3) == "given"
+    assert eval_split(None, 3) == "stratified 20% of --data (seed 3)"
