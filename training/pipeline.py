@@ -65,6 +65,49 @@ def eval_split(eval_data: Sequence[Path] | None, seed: int) -> str:
     return "given" if eval_data else f"stratified {EVAL_FRACTION:.0%} of --data (seed {seed})"
 
 
+def check_rows(
+    data: Sequence[Path],
+    eval_data: Sequence[Path] | None,
+    *,
+    seed: int,
+    train_only: Sequence[Path] | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+) -> dict:
+    """What ``train`` would learn from and be judged on, without training: rows and rows per
+    label for each role and each file. Raises :class:`training.data.DataError` like ``train``."""
+    train_rows, eval_rows = load_rows(
+        data,
+        eval_data,
+        seed=seed,
+        train_only=train_only,
+        text_column=text_column,
+        label_column=label_column,
+    )
+    per_file: dict[str, Counter[str]] = {}
+    for row in [*train_rows, *eval_rows]:
+        per_file.setdefault(row.source.rpartition(":")[0], Counter())[row.label] += 1
+    roles = (("train", data), ("train-only", train_only or []), ("eval", eval_data or []))
+    return {
+        "rows": {"train": len(train_rows), "eval": len(eval_rows)},
+        "label_counts": {
+            "train": dict(sorted(Counter(r.label for r in train_rows).items())),
+            "eval": dict(sorted(Counter(r.label for r in eval_rows).items())),
+        },
+        "files": [
+            {
+                "path": str(path),
+                "role": role,
+                "rows": sum(per_file.get(str(path), Counter()).values()),
+                "labels": dict(sorted(per_file.get(str(path), Counter()).items())),
+            }
+            for role, paths in roles
+            for path in paths
+        ],
+        "eval_split": eval_split(eval_data, seed),
+    }
+
+
 def resolve_base(base: str | None, store: ModelStore) -> str:
     """``--base``: ``current`` or a store version (continue from it), a directory or a hub id.
 

@@ -25,13 +25,19 @@ if TYPE_CHECKING:
     from bot.retrain.jobs import RunningJob
 
 ADMIN_USAGE = (
-    "Usage: `/heed-admin retrain | status | rollback | export | help`\n"
-    "• `retrain` — fine-tune a new model on `HEED_TRAIN_DATA` plus the stored corrections, "
-    "with progress here; it is promoted only if it is not worse than the serving model\n"
+    "Usage: `/heed-admin retrain | cancel | status | versions | promote VERSION | rollback | "
+    "export | help`\n"
+    "• `retrain` — preview what a retrain would learn from (exports, corrections and who gave "
+    "them, held rows, data problems), then *Start* it: a new model, with progress here, "
+    "promoted only if it is not worse than the serving model on trusted rows\n"
+    "• `cancel` — stop the running retrain (the serving model stays)\n"
     "• `status` — the serving model, its labels and metrics, the running job, the last jobs\n"
+    "• `versions` — the model versions in the store, newest first\n"
+    "• `promote VERSION` — serve that version\n"
     "• `rollback` — serve the previously promoted model again\n"
-    "• `export` — the labelled rows (feedback) as CSV, sent to you by DM"
+    "• `export` — the labelled rows, sent to you by DM as CSV (to read) and JSONL (to train on)"
 )
+MAX_VERSIONS_SHOWN = 15
 
 NOTHING_TO_TRAIN = (
     ":information_source: Nothing to train on: `HEED_TRAIN_DATA` names no export and no "
@@ -182,6 +188,29 @@ def rolled_back(previous: str, target: str, serving: str | None) -> str:
     """The answer to ``rollback``."""
     note = "" if serving == target else f" (but the bot still serves `{serving}`: see its log)"
     return f":leftwards_arrow_with_hook: Rolled back from `{previous}` to `{target}`{note}."
+
+
+def promoted_line(version: str, serving: str | None) -> str:
+    """The answer to ``promote VERSION`` (said in the channel)."""
+    note = "" if serving == version else f" (but the bot still serves `{serving}`: see its log)"
+    return f":arrow_up: Promoted `{version}`: Heed serves it now{note}."
+
+
+def versions_lines(
+    versions: Sequence[str], current: str | None, metadata: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """The store's versions, newest first, with their metrics (at most
+    :data:`MAX_VERSIONS_SHOWN`)."""
+    lines = [f"*Model versions* ({len(versions)}; `promote VERSION` serves one):"]
+    for version in list(reversed(versions))[:MAX_VERSIONS_SHOWN]:
+        meta = metadata.get(version) or {}
+        f1 = (meta.get("metrics") or {}).get("macro_f1")
+        score = f"macro-F1 {percent(f1)}" if isinstance(f1, int | float) else "no metrics"
+        mark = " :arrow_left: serving" if version == current else ""
+        lines.append(f"• `{version}` — {score}{mark}")
+    if len(versions) > MAX_VERSIONS_SHOWN:
+        lines.append(f"… and {len(versions) - MAX_VERSIONS_SHOWN} older")
+    return lines
 
 
 def export_comment(rows: int) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from slack_bolt import App, BoltContext
 
-from bot.listeners.admin import ADMIN, on_admin
+from bot.listeners.admin import ADMIN, RETRAIN_BUTTONS, on_admin, on_retrain_button
 from bot.listeners.autotag import on_message
 from bot.listeners.classify import CLASSIFY, on_classify
 from bot.listeners.correct import CORRECT_LABEL, on_correct_shortcut
@@ -31,6 +31,7 @@ def register(app: App, services: Services) -> None:
     app.command(CLASSIFY)(on_classify)
     app.command(ADMIN)(on_admin)
     app.action(FEEDBACK_ACTIONS)(on_feedback)
+    app.action(RETRAIN_BUTTONS)(on_retrain_button)
     app.event("message")(on_message)
     app.event("app_home_opened")(on_home_opened)
     app.shortcut({"type": "message_action", "callback_id": CLASSIFY_MESSAGE})(on_message_shortcut)

@@ -95,6 +95,7 @@ def heed(fake: FakeSlack, tmp_path: Path) -> Iterator[Any]:
             timeout_s=30,
             python=python or "/bin/false",
             exports_dir=tmp_path / "var" / "exports",
+            eval_files=kw.get("eval_data", ()),
         )
         kw.setdefault("admins", frozenset({ADMIN}))
         services = Services(settings(fake.api_url, **kw), holder, db=db, retrain=runner)

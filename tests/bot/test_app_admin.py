@@ -21,6 +21,7 @@ from classifier.store import ModelStore
 from tests.bot.conftest import controls, select_option
 from tests.bot.stubs import LABELS, PNG
 from tests.conftest import make_rows, write_csv
+from tests.support.retrain import click_start, preview_for, request_retrain
 
 V1, V2, V3 = "20260101-000000-abcdef", "20260102-000000-bcdef0", "20260103-000000-cafe00"
 ADMIN, MEMBER = "UADMIN", "UMEMBER"
@@ -213,6 +214,13 @@ def test_retrain_reports_progress_evaluation_and_swaps(heed: Any, tmp_path: Path
     fake = app.fake
     envelope = fake.send_slash_command("/heed-admin", "retrain", user_id=ADMIN, channel_id="C1")
     assert fake.wait_for_ack(envelope).latency < 3
+    preview = preview_for(fake, envelope)
+    assert preview.params["response_type"] == "ephemeral" and not fake.calls("chat.postMessage")
+    shown = json.dumps(preview.params["blocks"])
+    assert "export `export.csv`: 15 rows (negative 5, neutral 5, positive 5)" in shown
+    assert "Start retraining" in shown and "Cancel" in shown
+    assert app.db.jobs.recent() == []  # nothing starts before Start
+    click_start(fake, preview, ADMIN)
     status = fake.wait_for_call("chat.postMessage", timeout=10)
     assert (
         status.params["channel"] == "C1"
@@ -259,7 +267,9 @@ def test_retrain_reports_progress_evaluation_and_swaps(heed: Any, tmp_path: Path
         ADMIN,
     )
     assert (job.channel, job.message_ts) == ("C1", status.response["ts"])
-    assert [e.action for e in app.db.audit.recent()] == ["retrain", "retrain"]
+    audit = [(e.action, e.detail) for e in reversed(app.db.audit.recent())]
+    assert [action for action, _ in audit] == ["retrain"] * 3  # preview, Start, refused
+    assert "start (preview button)" in audit[1][1]
 
 
 def data_error(*problems: tuple[str, int, str]) -> str:
@@ -287,7 +297,7 @@ def test_a_failed_retrain_is_one_line_and_changes_nothing(heed: Any, tmp_path: P
     export = write_csv(tmp_path / "export.csv", make_rows(5))
     app = heed(python=python, data=(export,))
     fake = app.fake
-    fake.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+    request_retrain(fake, ADMIN)
     line = fake.wait_for_call(
         "chat.postMessage", lambda c: c.params["text"].startswith(":x:"), timeout=20
     ).params["text"]
@@ -310,7 +320,7 @@ def test_a_killed_training_child_is_reported_by_its_signal(heed: Any, tmp_path: 
     python = fake_training(tmp_path, "kill -9 $$")
     export = write_csv(tmp_path / "export.csv", make_rows(5))
     app = heed(python=python, data=(export,))
-    app.fake.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+    request_retrain(app.fake, ADMIN)
     line = app.fake.wait_for_call(
         "chat.postMessage", lambda c: c.params["text"].startswith(":x:"), timeout=20
     ).params["text"]

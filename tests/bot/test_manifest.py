@@ -22,7 +22,10 @@ def test_manifest_matches_the_bot() -> None:
     features, settings = manifest["features"], manifest["settings"]
     commands = {c["command"]: c for c in features["slash_commands"]}
     assert set(commands) == {CLASSIFY, ADMIN}
-    assert "retrain | status | rollback | export" in commands["/heed-admin"]["usage_hint"]
+    assert (
+        "retrain | cancel | status | versions | promote VERSION | rollback | export"
+        in commands["/heed-admin"]["usage_hint"]
+    )
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert scopes >= {
         "commands",
@@ -51,8 +54,9 @@ def test_manifest_matches_the_bot() -> None:
 def test_the_admin_usage_hint_lists_every_subcommand() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     [admin] = [c for c in manifest["features"]["slash_commands"] if c["command"] == ADMIN]
-    assert admin["usage_hint"] == "retrain | status | rollback | export | help"
-    assert set(admin["usage_hint"].split(" | ")) == set(HANDLERS)
+    hint = "retrain | cancel | status | versions | promote VERSION | rollback | export | help"
+    assert admin["usage_hint"] == hint
+    assert {part.split()[0] for part in hint.split(" | ")} == set(HANDLERS)
 
 
 def test_the_message_shortcut_is_declared_as_the_bot_handles_it() -> None:

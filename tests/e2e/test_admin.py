@@ -37,6 +37,7 @@ from tests.e2e.support import (
     wait_quiet,
 )
 from tests.support.fakeslack import Call, FakeSlack
+from tests.support.retrain import preview_for, request_retrain
 
 pytestmark = pytest.mark.e2e
 
@@ -219,7 +220,7 @@ def test_a_non_admin_retrain_is_refused_audited_and_changes_nothing(
 def failure_line(fake: FakeSlack) -> str:
     """Start a retrain and return the one-line failure it ends with."""
     before = len(fake.calls("chat.postMessage"))
-    fake.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+    request_retrain(fake, ADMIN)
     status_message(fake)
     [failure] = fake.wait_for(
         lambda: [
@@ -231,19 +232,22 @@ def failure_line(fake: FakeSlack) -> str:
     return failure.params["text"]
 
 
-def test_a_malformed_export_is_reported_from_the_json(
+def test_a_malformed_export_is_shown_in_the_preview_and_nothing_starts(
     slack: FakeSlack, store: Path, train_data: Path, db: Database
 ) -> None:
     good = train_data.read_bytes()
     write_csv(train_data, make_rows(10), header=("text", "category"))
+    jobs = len(db.jobs.recent(100))
     try:
-        line = failure_line(slack)
+        envelope = slack.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+        preview = preview_for(slack, envelope)
     finally:
         train_data.write_bytes(good)
-    assert "\n" not in line and "failed: the training data is invalid: " in line
-    assert "train.csv:1: missing column 'label'" in line and "unchanged" in line
+    body = json.dumps(preview.params["blocks"])
+    assert "*Data problems* (1):" in body and "train.csv:1: missing column 'label'" in body
+    assert "Start retraining" not in body and "Cancel" in body
+    assert not slack.calls("chat.postMessage") and len(db.jobs.recent(100)) == jobs
     assert ModelStore(store).current() == VERSION
-    assert db.jobs.recent(1)[0].status == "failed"
 
 
 def test_a_base_model_that_cannot_be_loaded_is_not_called_bad_data(
@@ -284,7 +288,7 @@ def test_a_training_child_stopped_with_sigint_is_reported_as_interrupted(
     versions = set(ModelStore(store).versions())
     try:
         before = len(slack.calls("chat.postMessage"))
-        slack.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+        request_retrain(slack, ADMIN)
         status = status_message(slack)
         slack.wait_for(
             lambda: [
@@ -320,7 +324,7 @@ def test_a_training_child_stopped_with_sigint_is_reported_as_interrupted(
 def test_an_admin_retrain_reports_progress_promotes_and_swaps(
     slack: FakeSlack, store: Path, bot: BotProcess, db: Database
 ) -> None:
-    slack.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+    request_retrain(slack, ADMIN)
     status = status_message(slack)
     assert status.params["channel"] == "C1"
     refused = admin(slack, "retrain")  # while the first one runs

@@ -584,7 +584,7 @@ class FakeSlack:
             event["thread_ts"] = thread_ts
         return self.send_event(event, connection=connection), ts
 
-    def send_interactive(self, payload: dict[str, Any]) -> str:
+    def send_interactive(self, payload: dict[str, Any], *, connection: int = -1) -> str:
         """Deliver an ``interactive`` envelope (block_actions, view_submission, ...)."""
         payload = {
             "api_app_id": self.app_id,
@@ -592,7 +592,9 @@ class FakeSlack:
             "team": {"id": self.team_id, "domain": self.team_domain},
             **payload,
         }
-        return self.send_envelope("interactive", payload, accepts_response_payload=False)
+        return self.send_envelope(
+            "interactive", payload, connection=connection, accepts_response_payload=False
+        )
 
     def send_block_action(
         self,
@@ -605,6 +607,7 @@ class FakeSlack:
         message: dict[str, Any] | None = None,
         selected_option: dict[str, Any] | None = None,
         user_team: str | None = None,
+        connection: int = -1,
     ) -> str:
         """Deliver a button click (``block_actions``) on the message ``message_ts``; with
         ``selected_option`` (an option object), a ``static_select`` choice instead;
@@ -645,7 +648,8 @@ class FakeSlack:
                         ),
                     }
                 ],
-            }
+            },
+            connection=connection,
         )
 
     async def _handle_socket(self, request: web.Request) -> web.StreamResponse:

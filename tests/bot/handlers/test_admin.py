@@ -50,7 +50,16 @@ def said(respond: MagicMock) -> list[str]:
 
 
 def test_every_subcommand_is_handled() -> None:
-    assert set(HANDLERS) == {"help", "status", "retrain", "rollback", "export"}
+    assert set(HANDLERS) == {
+        "help",
+        "status",
+        "retrain",
+        "cancel",
+        "versions",
+        "promote",
+        "rollback",
+        "export",
+    }
 
 
 def test_the_attempt_is_audited_with_its_arguments(services: Any) -> None:
