@@ -23,6 +23,7 @@ from slack_bolt.error import BoltError
 from bot.app import build_app
 from bot.database import Database, DatabaseError
 from bot.handlers.retrain import report_interrupted
+from bot.retention import private_files, retention_for
 from bot.retrain.jobs import RetrainError
 from bot.retrain.progress import Throttle, describe_progress
 from bot.retrain.reaper import Reaper
@@ -54,6 +55,7 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    private_files()  # the database, exports and model versions: 0600 files, 0700 folders
     try:
         db = Database(settings.database_url)
     except DatabaseError as exc:
@@ -71,6 +73,7 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
         db,
         interval_s=max(1.0, settings.job_lease / 3),
         on_interrupted=lambda record: report_interrupted(services, app.client, record),
+        housekeeping=retention_for(settings, db, services.holder.store).run,
     )
     services.retrain.before_claim = reaper.tick
     reaper.start()

@@ -88,6 +88,10 @@ class Settings:
     database_url: str = field(default="", repr=False)
     """``HEED_DATABASE_URL`` (its password is a secret), else SQLite under ``data_dir``."""
     job_lease: float = 30.0
+    retention_days: int = 90
+    """``HEED_RETENTION_DAYS``: unanswered texts and kept exports are deleted after this."""
+    keep_versions: int = 10
+    """``HEED_KEEP_VERSIONS``: model versions kept (besides the serving and rollback ones)."""
 
     @property
     def socket_mode(self) -> bool:
@@ -153,6 +157,22 @@ class Settings:
             database_url=database_url_from_env(env),
             job_lease=reader.number(
                 "HEED_JOB_LEASE", 30.0, lambda x: 1 <= x <= 3600, "between 1 and 3600 seconds"
+            ),
+            retention_days=int(
+                reader.number(
+                    "HEED_RETENTION_DAYS",
+                    90,
+                    lambda x: x.is_integer() and 1 <= x <= 36500,
+                    "a whole number of days, at least 1",
+                )
+            ),
+            keep_versions=int(
+                reader.number(
+                    "HEED_KEEP_VERSIONS",
+                    10,
+                    lambda x: x.is_integer() and 1 <= x <= 10000,
+                    "a whole number of versions, at least 1",
+                )
             ),
         )
 

@@ -198,6 +198,23 @@ class ModelStore:
             _write_atomic(self.root / "history.json", json.dumps(history, indent=1) + "\n")
             _write_atomic(self.root / "current", version + "\n")
 
+    def prune(self, keep: int) -> list[str]:
+        """Delete all but the newest ``keep`` versions — never ``current`` nor the version a
+        rollback would return to — and drop the deleted ones from the history, so a later
+        rollback skips to the newest surviving version. Returns the deleted versions."""
+        with self._locked():
+            versions = self.versions()
+            history = [v for v in self.history() if v]
+            newest = versions[-keep:] if keep > 0 else []
+            protected = {self.current(), *history[-2:], *newest}
+            doomed = [v for v in versions if v not in protected]
+            for version in doomed:
+                shutil.rmtree(self.root / version, ignore_errors=True)
+            if doomed and (self.root / "history.json").exists():
+                kept = [v for v in history if v not in doomed]
+                _write_atomic(self.root / "history.json", json.dumps(kept, indent=1) + "\n")
+        return doomed
+
     def rollback(self) -> tuple[str, str]:
         """Serve the previously promoted version again; returns ``(from, to)``."""
         with self._locked():

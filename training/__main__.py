@@ -7,6 +7,7 @@ Outcome kinds, exit codes and the JSON shapes: :mod:`training.contract` (written
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -239,6 +240,7 @@ def _wants_json(argv: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (see :mod:`training.contract`)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    os.umask(0o077)  # model versions are private to the user who trains: 0600 / 0700
     command = next((a for a in argv if not a.startswith("-")), "")
     commands = {"train": _train, "check": _check, "evaluate": _evaluate, "demo": _demo}
     with sigterm_interrupts():

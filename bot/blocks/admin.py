@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 ADMIN_USAGE = (
     "Usage: `/heed-admin retrain | cancel | status | versions | promote VERSION | rollback | "
-    "export | help`\n"
+    "export | forget @user | help`\n"
     "• `retrain` — preview what a retrain would learn from (exports, corrections and who gave "
     "them, held rows, data problems), then *Start* it: a new model, with progress here, "
     "promoted only if it is not worse than the serving model on trusted rows\n"
@@ -35,7 +35,8 @@ ADMIN_USAGE = (
     "• `versions` — the model versions in the store, newest first\n"
     "• `promote VERSION` — serve that version\n"
     "• `rollback` — serve the previously promoted model again\n"
-    "• `export` — the labelled rows, sent to you by DM as CSV (to read) and JSONL (to train on)"
+    "• `export` — the labelled rows, sent to you by DM as CSV (to read) and JSONL (to train on)\n"
+    "• `forget @user` — delete that person's texts and answers (database and kept exports)"
 )
 MAX_VERSIONS_SHOWN = 15
 
@@ -211,6 +212,16 @@ def versions_lines(
     if len(versions) > MAX_VERSIONS_SHOWN:
         lines.append(f"… and {len(versions) - MAX_VERSIONS_SHOWN} older")
     return lines
+
+
+def forgotten_line(user: str, predictions: int, answers: int, lines: int) -> str:
+    """The answer to ``forget``."""
+    return (
+        f":wastebasket: Forgot <@{user}>: deleted {plural(predictions, 'text')} they wrote "
+        f"(with every answer about them), {plural(answers, 'answer')} they gave and "
+        f"{plural(lines, 'line')} of the kept exports. Models already trained are unchanged; "
+        "files sent to people before (exports by DM) are theirs to delete."
+    )
 
 
 def export_comment(rows: int) -> str:

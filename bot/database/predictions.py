@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
@@ -41,6 +42,15 @@ class _Answered:
     def trainable(self) -> bool:
         label = self.resolution.label
         return bool(label and label.strip() and self.text.strip())
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What :meth:`Predictions.forget` deleted."""
+
+    predictions: int
+    answers: int
+    texts: frozenset[str]
 
 
 class PredictionNotFoundError(LookupError):
@@ -130,6 +140,38 @@ class Predictions:
         with self._db.read() as conn:
             row = conn.execute(query).mappings().first()
         return prediction_from(row) if row is not None else None
+
+    def prune_unlabelled(self, older_than: timedelta) -> int:
+        """Delete predictions (their texts) nobody answered, made more than ``older_than``
+        ago; returns how many."""
+        with self._db.write() as conn:
+            return conn.execute(
+                sql(
+                    "DELETE FROM predictions WHERE created < :before AND NOT EXISTS "
+                    "(SELECT 1 FROM feedback f WHERE f.prediction_id = predictions.id)"
+                ),
+                {"before": now(-older_than)},
+            ).rowcount
+
+    def forget(self, user: str) -> Forgotten:
+        """Delete everything ``user`` wrote or answered: the predictions of their texts
+        (``/classify``, the shortcut, their auto-tagged messages — with every answer about
+        them) and their answers about anyone's. Returns what went, texts included, so the
+        exports on disk can be cleaned too."""
+        with self._db.write() as conn:
+            texts = [
+                row[0]
+                for row in conn.execute(
+                    sql('SELECT text FROM predictions WHERE "user" = :user'), {"user": user}
+                )
+            ]
+            answers = conn.execute(
+                sql('DELETE FROM feedback WHERE "user" = :user'), {"user": user}
+            ).rowcount
+            gone = conn.execute(
+                sql('DELETE FROM predictions WHERE "user" = :user'), {"user": user}
+            ).rowcount
+        return Forgotten(predictions=gone, answers=answers, texts=frozenset(texts))
 
     def record_answer(
         self,

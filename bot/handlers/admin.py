@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,7 @@ from bot.blocks.admin import (
     export_comment,
     export_jsonl_comment,
     export_sent,
+    forgotten_line,
     promoted_line,
     refusal,
     rolled_back,
@@ -37,6 +39,7 @@ from bot.blocks.preview import NO_JOB_TO_CANCEL, PREVIEW_CANCELLED, START_ACTION
 from bot.database.exports import write_jsonl, write_people_csv
 from bot.handlers.admin_request import AdminRequest
 from bot.handlers.retrain import do_retrain, start_retrain
+from bot.retention import retention_for
 from bot.services import Services
 from bot.slack_api.lookups import users_info
 from bot.slack_api.uploads import upload_or_say_why
@@ -192,6 +195,35 @@ def do_promote(request: AdminRequest) -> None:
     )
 
 
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]+)")
+
+
+def do_forget(request: AdminRequest) -> None:
+    """Delete a person's texts and answers: the database rows and the kept exports' lines."""
+    services = request.services
+    match = _MENTION.fullmatch(request.rest.strip())
+    if match is None:
+        request.private(admin_usage("forget needs one person: `/heed-admin forget @user`"))
+        return
+    if services.db is None:
+        request.private(NO_DATABASE.format(action="forget"))
+        return
+    user = match.group(1) or match.group(2)
+    gone = services.db.predictions.forget(user)
+    lines = retention_for(services.settings, services.db, services.holder.store).forget_in_exports(
+        gone.texts
+    )
+    log.info(
+        "forgot %s for %s: %d predictions, %d answers, %d export lines",
+        user,
+        request.user,
+        gone.predictions,
+        gone.answers,
+        lines,
+    )
+    request.private(forgotten_line(user, gone.predictions, gone.answers, lines))
+
+
 HANDLERS: dict[str, Handler] = {
     "help": do_help,
     "status": do_status,
@@ -201,6 +233,7 @@ HANDLERS: dict[str, Handler] = {
     "promote": do_promote,
     "rollback": do_rollback,
     "export": do_export,
+    "forget": do_forget,
 }
 
 

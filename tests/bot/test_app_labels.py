@@ -198,3 +198,25 @@ def test_the_correct_label_shortcut_shows_the_controls_to_permitted_users(heed: 
             "response_url", lambda c: "no label" in c.params.get("text", "")
         ).params["text"]
     )
+
+
+def test_forget_deletes_a_persons_texts_and_answers_and_is_audited(heed: Any) -> None:
+    app = heed(labelers=frozenset({LABELER}))
+    reply = app.classify("my secret complaint")  # asked by U1
+    pid = int(controls(reply)[0]["value"])
+    confirm(app.fake, reply, "U1")
+    app.fake.wait_for(lambda: app.db.predictions.answers_for(pid))
+    other = app.db.predictions.record(text="a labeler's own question", label="neutral", user="U9")
+    app.db.predictions.record_answer(other, "U1", "positive", role="labeler")
+    assert "forget needs one person" in app.admin("forget everyone").params["text"]
+    answer = app.admin("forget <@U1|ana>")
+    assert answer.params["text"].startswith(":wastebasket: Forgot <@U1>: deleted 1 text")
+    assert app.db.predictions.get(pid) is None
+    assert app.db.predictions.answers_for(other) == []
+    assert app.db.predictions.get(other).text == "a labeler's own question"
+    entry = app.db.audit.recent(1)[0]
+    assert (entry.user, entry.action, entry.allowed) == (ADMIN, "forget", True)
+    assert "<@U1|ana>" in entry.detail
+    refused = app.admin("forget <@U9>", user=STRANGER)
+    assert "Only Heed admins" in refused.params["text"]
+    assert app.db.predictions.get(other) is not None

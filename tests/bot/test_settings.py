@@ -27,6 +27,7 @@ def test_defaults_in_socket_mode(tmp_path: Path) -> None:
     assert s.explain_method == "gradient" and not s.private_replies
     assert not s.admins_from_workspace and s.device == "auto" and s.log_level == "INFO"
     assert s.retrain_timeout == 3600.0 and s.retrain_args == ()
+    assert (s.retention_days, s.keep_versions) == (90, 10)
     assert dict(s.label_emoji) == dict(DEFAULT_LABEL_EMOJI)
     assert s.emoji_for("positive") == "+1" and s.emoji_for("refund_request") == "label"
     assert "secret" not in repr(s)
@@ -44,6 +45,8 @@ def test_every_value_parsed(tmp_path: Path) -> None:
         HEED_ADMINS="U01,W02",
         HEED_ADMINS_FROM_WORKSPACE="yes",
         HEED_LABELERS="U03, S0MODS",
+        HEED_RETENTION_DAYS="30",
+        HEED_KEEP_VERSIONS="3",
         HEED_RETRAIN_TIMEOUT="90.5",
         HEED_RETRAIN_ARGS="--epochs 1 --base '/models/tiny base' --max-length=32",
         HEED_LABEL_EMOJI="urgent=:rotating_light:, spam=, *=",
@@ -60,6 +63,7 @@ def test_every_value_parsed(tmp_path: Path) -> None:
     assert s.autotag_channels == ("C0123ABCD", "#support", "#general")
     assert s.admins == {"U01", "W02"} and s.admins_from_workspace
     assert s.labelers == {"U03", "S0MODS"}
+    assert (s.retention_days, s.keep_versions) == (30, 3)
     assert s.retrain_timeout == 90.5
     assert s.retrain_args == ("--epochs", "1", "--base", "/models/tiny base", "--max-length=32")
     assert s.emoji_for("urgent") == "rotating_light"
@@ -94,6 +98,9 @@ BAD = [
     ({"HEED_AUTOTAG_THRESHOLD": "nan"}, "HEED_AUTOTAG_THRESHOLD must be a number between 0 and 1"),
     ({"HEED_AUTOTAG_CHANNELS": "C1,#bad channel!"}, "HEED_AUTOTAG_CHANNELS must list"),
     ({"HEED_ADMINS": "alice"}, "HEED_ADMINS must list Slack user IDs"),
+    ({"HEED_RETENTION_DAYS": "0"}, "HEED_RETENTION_DAYS must be a whole number of days"),
+    ({"HEED_RETENTION_DAYS": "1.5"}, "HEED_RETENTION_DAYS must be a whole number of days"),
+    ({"HEED_KEEP_VERSIONS": "none"}, "HEED_KEEP_VERSIONS must be a whole number of versions"),
     ({"HEED_LABELERS": "U1,@mods"}, "HEED_LABELERS must list Slack user IDs .* or user-group"),
     ({"HEED_LABEL_EMOJI": "positive"}, "HEED_LABEL_EMOJI must be label=emoji pairs"),
     ({"HEED_LABEL_EMOJI": "positive=thumbs up"}, "HEED_LABEL_EMOJI must be label=emoji pairs"),

@@ -59,6 +59,7 @@ def test_every_subcommand_is_handled() -> None:
         "promote",
         "rollback",
         "export",
+        "forget",
     }
 
 
