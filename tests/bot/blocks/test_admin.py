@@ -116,6 +116,8 @@ def test_rolled_back_and_refusal_texts() -> None:
     assert "still serves" in rolled_back(V2, V1, V2)
     refused = refusal("not listed in HEED_ADMINS")
     assert "Only Heed admins" in refused and "logged" in refused
-    assert "retrain | status | rollback | export" in admin_usage()
+    usage = admin_usage()
+    for subcommand in ("retrain", "cancel", "versions", "promote VERSION", "forget @user"):
+        assert f"`{subcommand.split()[0]}" in usage and subcommand in usage
     assert admin_usage("unknown subcommand 'x'").startswith(":warning: unknown")
     assert "&lt;script&gt;" in admin_usage("<script>")
