@@ -147,20 +147,19 @@ def do_export(request: AdminRequest) -> None:
 
 
 def do_cancel(request: AdminRequest) -> None:
-    """Stop the retrain running on this replica (status ``cancelled``)."""
+    """Stop the running retrain (status ``cancelled``): this replica's child at once, another
+    replica's at its next lease renewal."""
     runner = request.services.retrain
     running = runner.running() if runner is not None else None
     if runner is None or running is None:
         request.private(NO_JOB_TO_CANCEL)
         return
-    if not runner.cancel():
-        request.private(
-            f":information_source: Job #{running.id} runs on replica `{running.owner}`: "
-            "cancel it there (each replica stops only its own child)."
-        )
+    if not runner.cancel() and not runner.cancel_elsewhere(running.id, request.user):
+        request.private(NO_JOB_TO_CANCEL)
         return
+    where = f" on replica `{running.owner}`" if running.owner else ""
     request.private(
-        f":octagonal_sign: Stopping retraining job #{running.id}; the serving model stays."
+        f":octagonal_sign: Stopping retraining job #{running.id}{where}; the serving model stays."
     )
 
 

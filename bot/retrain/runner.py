@@ -243,6 +243,16 @@ class RetrainRunner:
         """Stop the running job (status ``cancelled``); False when none runs. Returns at once."""
         return self._stop("cancelled")
 
+    def cancel_elsewhere(self, job_id: int, by: str | None) -> bool:
+        """Mark a job running on another replica ``cancelled``; that replica stops its child
+        at its next lease renewal (within ``lease_s / 3`` seconds). False when it no longer
+        runs."""
+        record = self.db.jobs.get(job_id)
+        if record is None or record.status != "running":
+            return False
+        self.db.jobs.finish(job_id, "cancelled", message=f"cancelled by {by or 'an admin'}")
+        return True
+
     def close(self, timeout: float | None = 30.0) -> None:
         """Cancel a running job and wait for it to end (call on shutdown)."""
         job = self.current_job()
@@ -343,9 +353,19 @@ class RetrainRunner:
                 run.proc.wait()
                 return
             if not self._renew(run):
-                self._stop("lost_lease")
+                self._stop(self._why_lost(run))
                 run.proc.wait()
                 return
+
+    def _why_lost(self, run: _Run) -> str:
+        """Why the job is no longer this replica's: ``cancelled`` from another replica
+        (``/heed-admin cancel`` there), else ``lost_lease``."""
+        try:
+            record = self.db.jobs.get(run.job.id)
+        except Exception:
+            log.exception("retraining job %d: cannot read why its lease was lost", run.job.id)
+            return "lost_lease"
+        return "cancelled" if record is not None and record.status == "cancelled" else "lost_lease"
 
     def _renew(self, run: _Run) -> bool:
         try:
