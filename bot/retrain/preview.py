@@ -127,12 +127,24 @@ def build_preview(
         return Preview(**base, error=f"the data check failed: {outcome.message}")
 
 
+CHECK_OPTIONS = (
+    "--data",
+    "--train-only",
+    "--eval-data",
+    "--seed",
+    "--text-column",
+    "--label-column",
+)
+"""The options of a training command that ``training check`` takes too (so it reads and splits
+the data exactly as the run would, ``HEED_RETRAIN_ARGS`` included)."""
+
+
 def _data_args(cmd: list[str]) -> list[str]:
-    """The ``--data``/``--train-only``/``--eval-data`` options of a training command."""
+    """The options of a training command that ``training check`` understands, with values."""
     out, keep = [], False
     for arg in cmd:
         if arg.startswith("--"):
-            keep = arg in ("--data", "--train-only", "--eval-data")
+            keep = arg.split("=", 1)[0] in CHECK_OPTIONS
         if keep:
             out.append(arg)
     return out
