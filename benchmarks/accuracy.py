@@ -64,6 +64,7 @@ TASKS = ("sst2", "banking77", "vader")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
+        allow_abbrev=False,
         description="Fine-tune the default recipe on SST-2, banking77 and VADER Amazon; "
         "report accuracy against published numbers.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

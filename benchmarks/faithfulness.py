@@ -68,6 +68,7 @@ COMP_TOLERANCE = 0.02
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
+        allow_abbrev=False,
         description="ERASER comprehensiveness/sufficiency AOPC of attention, rollout, "
         "gradient and random.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

@@ -68,6 +68,7 @@ CLASSIFIER_DIR = REPO_ROOT / "classifier"
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
+        allow_abbrev=False,
         description="p50/p95 latency of one /classify (explain + heatmap PNG) "
         "vs the seed approach.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

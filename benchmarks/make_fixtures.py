@@ -66,7 +66,7 @@ def pick(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     add_datasets_option(parser)
     parser.add_argument(
         "--source-dir",

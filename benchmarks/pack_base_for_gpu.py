@@ -116,7 +116,7 @@ def check(dst: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--pack", nargs="?", const=str(DEFAULT_PACKED), metavar="OUT")
     g.add_argument("--unpack", nargs=2, metavar=("SRC", "DST"))

@@ -100,7 +100,7 @@ def load_task(name: str, datasets: Path, seed: int) -> tuple[list[Example], list
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     add_datasets_option(parser)
     parser.add_argument("--tasks", default="topic5,vader")
     parser.add_argument("--lrs", default="5e-5,1e-4,2e-4")

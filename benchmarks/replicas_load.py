@@ -123,7 +123,7 @@ def start_bots(stack: ExitStack, fake, store: Path, database_url: str | None, n:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--redeliver", type=float, default=0.3)
     parser.add_argument("--duplicate", type=float, default=0.1)

@@ -71,6 +71,7 @@ PEAK_BF16_TFLOPS = {
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
+        allow_abbrev=False,
         description="samples/s and epoch time of the project's loop vs fixed padding to 128.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

@@ -23,6 +23,7 @@ _EMOJI = re.compile(r"[a-z0-9_+'-]{1,100}")
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]+")
 _CHANNEL_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,79}")
 _USER_ID = re.compile(r"[UW][A-Z0-9]+")
+_GROUP_ID = re.compile(r"S[A-Z0-9]+")
 
 
 class SettingsError(ValueError):
@@ -124,6 +125,17 @@ class EnvReader:
                 )
         return ids
 
+    def labelers(self, name: str) -> list[str]:
+        ids = self.items(name)
+        for item in ids:
+            if not (_USER_ID.fullmatch(item) or _GROUP_ID.fullmatch(item)):
+                raise SettingsError(
+                    name,
+                    f"must list Slack user IDs (U0123ABCD) or user-group IDs (S0123ABCD), "
+                    f"got {shown(item)}",
+                )
+        return ids
+
     def emoji(self, name: str) -> Mapping[str, str]:
         value = self.raw(name)
         if value is None:
@@ -208,9 +220,11 @@ class EnvReader:
             )
         for arg in args:
             flag = arg.split("=", 1)[0]
-            if flag in reserved:
+            taken = [r for r in reserved if flag.startswith("--") and r.startswith(flag)]
+            if len(flag) > 2 and taken:
+                named = flag if flag in reserved else f"{flag} (short for {taken[0]})"
                 raise SettingsError(
-                    name, f"must not set {flag}: Heed passes {', '.join(reserved)} itself"
+                    name, f"must not set {named}: Heed passes {', '.join(reserved)} itself"
                 )
         return tuple(args)
 

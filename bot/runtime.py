@@ -24,6 +24,7 @@ from bot.app import build_app
 from bot.database import Database, DatabaseError
 from bot.handlers.retrain import report_interrupted
 from bot.ops.endpoints import OPS_PATHS, Readiness, database_check, model_check, ops_app
+from bot.retention import private_files, retention_for
 from bot.retrain.jobs import RetrainError
 from bot.retrain.progress import Throttle, describe_progress
 from bot.retrain.reaper import Reaper
@@ -57,6 +58,7 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    private_files()  # the database, exports and model versions: 0600 files, 0700 folders
     try:
         db = Database(settings.database_url)
     except DatabaseError as exc:
@@ -74,6 +76,7 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
         db,
         interval_s=max(1.0, settings.job_lease / 3),
         on_interrupted=lambda record: report_interrupted(services, app.client, record),
+        housekeeping=retention_for(settings, db, services.holder.store).run,
     )
     services.retrain.before_claim = reaper.tick
     reaper.start()
@@ -119,6 +122,7 @@ def _start(
         settings.model_dir,
         settings.train_data,
         db,
+        eval_files=settings.eval_data,
         timeout_s=settings.retrain_timeout,
         extra_args=settings.retrain_args,
         base=settings.base_model,

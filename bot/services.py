@@ -26,6 +26,7 @@ from bot.cache import SeenCache
 from bot.channels import ChannelMatcher
 from bot.context import format_context, request_context
 from bot.jobpool import Busy, JobPool
+from bot.labeling import LabelCheck
 from bot.ops.metrics import Metrics, request_kind
 from bot.ratelimit import RateLimiter
 from bot.serving.batching import MicroBatcher
@@ -71,6 +72,8 @@ class Services:
     retrain: RetrainRunner | None = None
     """Runs retraining jobs for ``/heed-admin retrain`` (needs :attr:`db`)."""
     admin: AdminCheck | None = None
+    labelers: LabelCheck | None = None
+    """Who may label predictions (the asker, ``HEED_LABELERS``, admins)."""
 
     def __post_init__(self) -> None:
         if self.jobs is None:
@@ -87,6 +90,8 @@ class Services:
             self.channels = ChannelMatcher(self.settings.autotag_channels)
         if self.admin is None:
             self.admin = AdminCheck(self.settings.admins, self.settings.admins_from_workspace)
+        if self.labelers is None:
+            self.labelers = LabelCheck(self.settings.labelers, self.admin)
 
     def first_time(self, event_id: str | None, channel: str, ts: str | None) -> bool:
         """True for the first delivery of a message event to any replica; False for a

@@ -39,8 +39,17 @@ SECRET_VARIABLES = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"
 _THREADS = re.compile(r"\d{1,3}")
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 _LOG_FORMAT = re.compile(r"text|json")
-RESERVED_TRAIN_FLAGS = ("--data", "--bundled-sample", "--promote", "--progress", "--json")
-"""Training flags the retrain runner sets itself; ``HEED_RETRAIN_ARGS`` may not repeat them."""
+RESERVED_TRAIN_FLAGS = (
+    "--data",
+    "--bundled-sample",
+    "--eval-data",
+    "--promote",
+    "--progress",
+    "--json",
+    "--stop-when-stdin-closes",
+)
+"""Training flags the retrain runner sets itself; ``HEED_RETRAIN_ARGS`` may not repeat them,
+nor any abbreviation of them (``--dat``)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,11 @@ class Settings:
     label_emoji: Mapping[str, str] = field(default_factory=lambda: DEFAULT_LABEL_EMOJI)
     admins: frozenset[str] = frozenset()
     admins_from_workspace: bool = False
+    labelers: frozenset[str] = frozenset()
+    """``HEED_LABELERS``: user IDs (``U…``/``W…``) and user-group IDs (``S…``)."""
     train_data: tuple[Path, ...] = ()
+    eval_data: tuple[Path, ...] = ()
+    """``HEED_EVAL_DATA``: fixed held-out exports a retrain is judged (and promoted) on."""
     retrain_timeout: float = 3600.0
     torch_threads: int = 0
     retrain_args: tuple[str, ...] = ()
@@ -71,6 +84,10 @@ class Settings:
     database_url: str = field(default="", repr=False)
     """``HEED_DATABASE_URL`` (its password is a secret), else SQLite under ``data_dir``."""
     job_lease: float = 30.0
+    retention_days: int = 90
+    """``HEED_RETENTION_DAYS``: unanswered texts and kept exports are deleted after this."""
+    keep_versions: int = 10
+    """``HEED_KEEP_VERSIONS``: model versions kept (besides the serving and rollback ones)."""
     log_format: str = "text"
     http_threads: int = 8
     http_connections: int = 1000
@@ -128,7 +145,9 @@ class Settings:
             label_emoji=reader.emoji("HEED_LABEL_EMOJI"),
             admins=frozenset(reader.user_ids("HEED_ADMINS")),
             admins_from_workspace=reader.boolean("HEED_ADMINS_FROM_WORKSPACE", False),
+            labelers=frozenset(reader.labelers("HEED_LABELERS")),
             train_data=reader.files("HEED_TRAIN_DATA"),
+            eval_data=reader.files("HEED_EVAL_DATA"),
             retrain_timeout=reader.seconds("HEED_RETRAIN_TIMEOUT", 3600.0),
             torch_threads=int(
                 reader.choice(
@@ -144,6 +163,8 @@ class Settings:
             job_lease=reader.number(
                 "HEED_JOB_LEASE", 30.0, lambda x: 1 <= x <= 3600, "between 1 and 3600 seconds"
             ),
+            retention_days=reader.whole("HEED_RETENTION_DAYS", 90, 1, 36500),
+            keep_versions=reader.whole("HEED_KEEP_VERSIONS", 10, 1, 10000),
             log_format=reader.choice("HEED_LOG_FORMAT", "text", _LOG_FORMAT, "text or json"),
             http_threads=reader.whole("HEED_HTTP_THREADS", 8, 1, 256),
             http_connections=reader.whole("HEED_HTTP_CONNECTIONS", 1000, 10, 100_000),

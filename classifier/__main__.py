@@ -12,21 +12,27 @@ from classifier.types import EXPLAIN_METHODS
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m classifier", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m classifier", description=__doc__, allow_abbrev=False
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    predict = sub.add_parser("predict", help="classify a text and explain it")
+    predict = sub.add_parser("predict", allow_abbrev=False, help="classify a text and explain it")
     predict.add_argument("text")
     predict.add_argument("--model", default="current", help="current, a version or a directory")
     predict.add_argument("--explain", choices=EXPLAIN_METHODS, default="attention")
     predict.add_argument("--heatmap", type=Path, metavar="OUT.png", help="write the heatmap PNG")
     predict.add_argument("--device", default=None)
     predict.add_argument("--json", action="store_true")
-    models = sub.add_parser("models", help="list versions; * marks the serving one")
+    models = sub.add_parser(
+        "models", allow_abbrev=False, help="list versions; * marks the serving one"
+    )
     models.add_argument("--json", action="store_true")
-    promote = sub.add_parser("promote", help="serve VERSION")
+    promote = sub.add_parser("promote", allow_abbrev=False, help="serve VERSION")
     promote.add_argument("version")
     promote.add_argument("--json", action="store_true")
-    rollback = sub.add_parser("rollback", help="serve the previously promoted version again")
+    rollback = sub.add_parser(
+        "rollback", allow_abbrev=False, help="serve the previously promoted version again"
+    )
     rollback.add_argument("--json", action="store_true")
     return parser
 

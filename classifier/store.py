@@ -40,12 +40,23 @@ class StoreError(RuntimeError):
     """A store operation that cannot be carried out (e.g. nothing to roll back to)."""
 
 
+class HistoryError(StoreError):
+    """``history.json`` cannot be read as a list of versions (damaged or edited by hand)."""
+
+
 @dataclass(frozen=True)
 class ModelRef:
     """A resolved model: where it lives and the name it is reported under."""
 
     path: Path
     version: str
+
+
+def _damaged(path: Path, why: str) -> str:
+    return (
+        f"the promotion history {path} is damaged ({why}); restore it from a backup, or write "
+        'it as a JSON list of versions, oldest first (e.g. ["VERSION"])'
+    )
 
 
 def default_root() -> Path:
@@ -104,11 +115,18 @@ class ModelStore:
         return name or None
 
     def history(self) -> list[str]:
-        """Versions promoted so far, oldest first; the last is ``current``."""
+        """Versions promoted so far, oldest first; the last is ``current``. Raises
+        :class:`HistoryError`, saying what to do, when ``history.json`` is damaged."""
+        path = self.root / "history.json"
         try:
-            return list(json.loads((self.root / "history.json").read_text(encoding="utf-8")))
+            history = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return [self.current()] if self.current() else []
+        except (ValueError, OSError) as exc:
+            raise HistoryError(_damaged(path, type(exc).__name__)) from None
+        if not isinstance(history, list) or not all(isinstance(v, str) for v in history):
+            raise HistoryError(_damaged(path, "not a list of versions"))
+        return history
 
     def path(self, version: str) -> Path:
         """The directory of ``version`` (which must exist)."""
@@ -179,6 +197,23 @@ class ModelStore:
             history.append(version)
             _write_atomic(self.root / "history.json", json.dumps(history, indent=1) + "\n")
             _write_atomic(self.root / "current", version + "\n")
+
+    def prune(self, keep: int) -> list[str]:
+        """Delete all but the newest ``keep`` versions — never ``current`` nor the version a
+        rollback would return to — and drop the deleted ones from the history, so a later
+        rollback skips to the newest surviving version. Returns the deleted versions."""
+        with self._locked():
+            versions = self.versions()
+            history = [v for v in self.history() if v]
+            newest = versions[-keep:] if keep > 0 else []
+            protected = {self.current(), *history[-2:], *newest}
+            doomed = [v for v in versions if v not in protected]
+            for version in doomed:
+                shutil.rmtree(self.root / version, ignore_errors=True)
+            if doomed and (self.root / "history.json").exists():
+                kept = [v for v in history if v not in doomed]
+                _write_atomic(self.root / "history.json", json.dumps(kept, indent=1) + "\n")
+        return doomed
 
     def rollback(self) -> tuple[str, str]:
         """Serve the previously promoted version again; returns ``(from, to)``."""

@@ -1,4 +1,4 @@
-"""CLI: ``python -m training train|evaluate|demo`` (``--json`` for machines).
+"""CLI: ``python -m training train|check|evaluate|demo`` (``--json`` for machines).
 
 Outcome kinds, exit codes and the JSON shapes: :mod:`training.contract` (written out in
 ``docs/ARCHITECTURE.md``).
@@ -7,6 +7,7 @@ Outcome kinds, exit codes and the JSON shapes: :mod:`training.contract` (written
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from training.contract import (
 from training.data import read_exports
 from training.evaluate import confusion_matrix_png, evaluate
 from training.finetune import TrainConfig
-from training.pipeline import DEFAULT_SAMPLE, run_train
+from training.pipeline import DEFAULT_SAMPLE, check_rows, run_train
 from training.progress import Progress
 from training.watchdog import stop_when_stdin_closes
 
@@ -52,7 +53,20 @@ def _parser() -> ArgumentParser:
         action="store_true",
         help=f"train on the sample export shipped with Heed ({DEFAULT_SAMPLE.name})",
     )
-    train.add_argument("--eval-data", nargs="+", type=Path, metavar="FILE")
+    train.add_argument(
+        "--eval-data",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="judge the model (and its promotion) on these rows instead of a split of --data",
+    )
+    train.add_argument(
+        "--train-only",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="rows to learn from but never to judge on: kept out of the eval split",
+    )
     train.add_argument("--base", help="base model: directory, hub id, store version or 'current'")
     train.add_argument("--epochs", type=int, default=DEFAULTS.epochs)
     train.add_argument("--lr", type=float, default=DEFAULTS.lr)
@@ -79,6 +93,17 @@ def _parser() -> ArgumentParser:
         action="store_true",
         help="stop as if interrupted when standard input closes (its caller died)",
     )
+
+    check = sub.add_parser(
+        "check", help="validate exports and count rows per label, as train would split them"
+    )
+    check.add_argument("--data", nargs="+", type=Path, required=True, metavar="FILE")
+    check.add_argument("--eval-data", nargs="+", type=Path, metavar="FILE")
+    check.add_argument("--train-only", nargs="+", type=Path, metavar="FILE")
+    check.add_argument("--seed", type=int, default=DEFAULTS.seed)
+    check.add_argument("--text-column", default="text")
+    check.add_argument("--label-column", default="label")
+    check.add_argument("--json", action="store_true")
 
     ev = sub.add_parser("evaluate", help="score a model on a labelled export")
     ev.add_argument("--model", default="current", help="current, a version or a directory")
@@ -133,6 +158,7 @@ def _train(args: argparse.Namespace) -> int:
         result = run_train(
             [DEFAULT_SAMPLE] if args.bundled_sample else args.data,
             eval_data=args.eval_data,
+            train_only=args.train_only,
             store=store,
             config=config,
             device=device,
@@ -157,6 +183,22 @@ def _train(args: argparse.Namespace) -> int:
         + (f" ({result['promotion']['reason']})" if result["promotion"] else "")
     )
     emit(success(result), args.json, human)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    report = check_rows(
+        args.data,
+        args.eval_data,
+        train_only=args.train_only,
+        seed=args.seed,
+        text_column=args.text_column,
+        label_column=args.label_column,
+    )
+    lines = [f"{report['rows']['train']} training rows, {report['rows']['eval']} eval rows"] + [
+        f"  {f['role']:<10} {f['path']}: {f['rows']} rows {f['labels']}" for f in report["files"]
+    ]
+    emit(success(report), args.json, "\n".join(lines))
     return 0
 
 
@@ -198,8 +240,9 @@ def _wants_json(argv: list[str]) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (see :mod:`training.contract`)."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    os.umask(0o077)  # model versions are private to the user who trains: 0600 / 0700
     command = next((a for a in argv if not a.startswith("-")), "")
-    commands = {"train": _train, "evaluate": _evaluate, "demo": _demo}
+    commands = {"train": _train, "check": _check, "evaluate": _evaluate, "demo": _demo}
     with sigterm_interrupts():
         try:
             args = _parser().parse_args(argv)

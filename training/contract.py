@@ -186,7 +186,7 @@ def classify(exc: BaseException, command: str = "train") -> Failure:
         return Failure(INTERRUPTED, message, human=message)
     if isinstance(exc, DataError):
         n = len(exc.problems)
-        what = "training" if command == "train" else "evaluation"
+        what = "evaluation" if command == "evaluate" else "training"
         message = f"invalid {what} data ({n} problem{'s' * (n != 1)}); nothing was written"
         return Failure(DATA, message, list(exc.problems), human=f"{DATA_HEADER}\n{exc}")
     if isinstance(exc, UsageError):

@@ -256,6 +256,7 @@ def train(
                     loss=float(loss.detach()),
                     lr=scheduler.get_last_lr()[0],
                 )
+            model.eval()  # no dropout: the metrics are the saved model's own
             metrics = evaluate(evaluator, eval_rows)
             improved = metrics["macro_f1"] > best_f1
             history.append({"epoch": epoch, **_summary(metrics)})

@@ -41,14 +41,71 @@ def load_rows(
     eval_data: Sequence[Path] | None,
     *,
     seed: int,
+    train_only: Sequence[Path] | None = None,
     text_column: str = "text",
     label_column: str = "label",
 ) -> tuple[list[Example], list[Example]]:
-    """Read and validate the exports; split off a stratified eval set when none is given."""
-    rows = read_exports(data, text_column, label_column)
+    """Read and validate the exports; split off a stratified eval set from ``data`` when no
+    ``eval_data`` is given. ``train_only`` rows are added to the training rows and never to
+    the eval rows, so a model is never judged on them (e.g. unreviewed corrections)."""
+    paths = [*data, *(train_only or [])]
+    everything = read_exports(paths, text_column, label_column)
+    extra_sources = {str(p) for p in train_only or []}
+    extra = [r for r in everything if r.source.rpartition(":")[0] in extra_sources]
+    rows = [r for r in everything if r.source.rpartition(":")[0] not in extra_sources]
     if eval_data:
-        return rows, read_exports(eval_data, text_column, label_column)
-    return stratified_split(rows, EVAL_FRACTION, seed)
+        return [*rows, *extra], read_exports(eval_data, text_column, label_column)
+    train_rows, eval_rows = stratified_split(rows, EVAL_FRACTION, seed)
+    return [*train_rows, *extra], eval_rows
+
+
+def eval_split(eval_data: Sequence[Path] | None, seed: int) -> str:
+    """How the eval rows were chosen, for ``heed.json`` and the result: ``given`` (they came
+    from ``--eval-data``) or the stratified split of ``--data``."""
+    return "given" if eval_data else f"stratified {EVAL_FRACTION:.0%} of --data (seed {seed})"
+
+
+def check_rows(
+    data: Sequence[Path],
+    eval_data: Sequence[Path] | None,
+    *,
+    seed: int,
+    train_only: Sequence[Path] | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+) -> dict:
+    """What ``train`` would learn from and be judged on, without training: rows and rows per
+    label for each role and each file. Raises :class:`training.data.DataError` like ``train``."""
+    train_rows, eval_rows = load_rows(
+        data,
+        eval_data,
+        seed=seed,
+        train_only=train_only,
+        text_column=text_column,
+        label_column=label_column,
+    )
+    per_file: dict[str, Counter[str]] = {}
+    for row in [*train_rows, *eval_rows]:
+        per_file.setdefault(row.source.rpartition(":")[0], Counter())[row.label] += 1
+    roles = (("train", data), ("train-only", train_only or []), ("eval", eval_data or []))
+    return {
+        "rows": {"train": len(train_rows), "eval": len(eval_rows)},
+        "label_counts": {
+            "train": dict(sorted(Counter(r.label for r in train_rows).items())),
+            "eval": dict(sorted(Counter(r.label for r in eval_rows).items())),
+        },
+        "files": [
+            {
+                "path": str(path),
+                "role": role,
+                "rows": sum(per_file.get(str(path), Counter()).values()),
+                "labels": dict(sorted(per_file.get(str(path), Counter()).items())),
+            }
+            for role, paths in roles
+            for path in paths
+        ],
+        "eval_split": eval_split(eval_data, seed),
+    }
 
 
 def resolve_base(base: str | None, store: ModelStore) -> str:
@@ -66,7 +123,10 @@ def resolve_base(base: str | None, store: ModelStore) -> str:
 
 
 def data_files(
-    data: Sequence[Path], eval_data: Sequence[Path] | None, rows: Sequence[Example]
+    data: Sequence[Path],
+    eval_data: Sequence[Path] | None,
+    rows: Sequence[Example],
+    train_only: Sequence[Path] | None = None,
 ) -> list[dict]:
     """``heed.json``'s ``data``: each file's path, role, sha256 and the rows read from it."""
     per_file = Counter(row.source.rpartition(":")[0] for row in rows)
@@ -77,7 +137,11 @@ def data_files(
             "role": role,
             "rows": per_file.get(str(path), 0),
         }
-        for role, paths in (("train", data), ("eval", eval_data or []))
+        for role, paths in (
+            ("train", data),
+            ("train-only", train_only or []),
+            ("eval", eval_data or []),
+        )
         for path in paths
     ]
 
@@ -117,6 +181,7 @@ def run_train(
     config: TrainConfig,
     device: torch.device,
     eval_data: Sequence[Path] | None = None,
+    train_only: Sequence[Path] | None = None,
     base: str | None = None,
     promote: bool = False,
     progress: Progress | None = None,
@@ -130,7 +195,12 @@ def run_train(
     """
     started = time.monotonic()
     train_rows, eval_rows = load_rows(
-        data, eval_data, seed=config.seed, text_column=text_column, label_column=label_column
+        data,
+        eval_data,
+        seed=config.seed,
+        train_only=train_only,
+        text_column=text_column,
+        label_column=label_column,
     )
     base_path = resolve_base(base, store)
     outcome = train(
@@ -153,12 +223,10 @@ def run_train(
             "architecture": type(outcome.model).__name__,
             "model_type": outcome.model.config.model_type,
             "explain_methods": list(explain_methods),
-            "data": data_files(data, eval_data, [*train_rows, *eval_rows]),
+            "data": data_files(data, eval_data, [*train_rows, *eval_rows], train_only),
             "rows": {"train": len(train_rows), "eval": len(eval_rows)},
             "label_counts": label_counts(outcome, train_rows, eval_rows),
-            "eval_split": "given"
-            if eval_data
-            else f"stratified {EVAL_FRACTION:.0%} (seed {config.seed})",
+            "eval_split": eval_split(eval_data, config.seed),
             "training_args": asdict(config),
             "device": outcome.device,
             "best_epoch": outcome.best_epoch,
@@ -196,6 +264,7 @@ def run_train(
         "promotion": decision,
         "best_epoch": outcome.best_epoch,
         "rows": {"train": len(train_rows), "eval": len(eval_rows)},
+        "eval_split": eval_split(eval_data, config.seed),
         "device": outcome.device,
         "seconds": round(time.monotonic() - started, 2),
     }

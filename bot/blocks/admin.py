@@ -18,20 +18,27 @@ from bot.blocks.common import (
     utc,
     who,
 )
-from bot.slack_api.text import escape_mrkdwn, shorten
+from bot.slack_api.text import escape_and_shorten, escape_mrkdwn, shorten
 
 if TYPE_CHECKING:
     from bot.database import JobRecord
     from bot.retrain.jobs import RunningJob
 
 ADMIN_USAGE = (
-    "Usage: `/heed-admin retrain | status | rollback | export | help`\n"
-    "• `retrain` — fine-tune a new model on `HEED_TRAIN_DATA` plus the stored corrections, "
-    "with progress here; it is promoted only if it is not worse than the serving model\n"
+    "Usage: `/heed-admin retrain | cancel | status | versions | promote VERSION | rollback | "
+    "export | forget @user | help`\n"
+    "• `retrain` — preview what a retrain would learn from (exports, corrections and who gave "
+    "them, held rows, data problems), then *Start* it: a new model, with progress here, "
+    "promoted only if it is not worse than the serving model on trusted rows\n"
+    "• `cancel` — stop the running retrain (the serving model stays)\n"
     "• `status` — the serving model, its labels and metrics, the running job, the last jobs\n"
+    "• `versions` — the model versions in the store, newest first\n"
+    "• `promote VERSION` — serve that version\n"
     "• `rollback` — serve the previously promoted model again\n"
-    "• `export` — the labelled rows (feedback) as CSV, sent to you by DM"
+    "• `export` — the labelled rows, sent to you by DM as CSV (to read) and JSONL (to train on)\n"
+    "• `forget @user` — delete that person's texts and answers (database and kept exports)"
 )
+MAX_VERSIONS_SHOWN = 15
 
 NOTHING_TO_TRAIN = (
     ":information_source: Nothing to train on: `HEED_TRAIN_DATA` names no export and no "
@@ -62,7 +69,7 @@ def refusal(reason: str) -> str:
     """What a non-admin sees."""
     return (
         ":no_entry: Only Heed admins can use `/heed-admin` "
-        f"({escape_mrkdwn(shorten(reason, 200))}). This attempt was logged."
+        f"({escape_and_shorten(reason, 200)}). This attempt was logged."
     )
 
 
@@ -71,9 +78,7 @@ def model_lines(version: str | None, metadata: Mapping[str, Any]) -> list[str]:
     lines = [f"*Model:* `{version or 'none'}`"]
     labels = list(metadata.get("labels") or [])
     if labels:
-        shown = ", ".join(
-            f"`{escape_mrkdwn(shorten(label, LABEL_CHARS))}`" for label in labels[:40]
-        )
+        shown = ", ".join(f"`{escape_and_shorten(label, LABEL_CHARS)}`" for label in labels[:40])
         more = f" and {len(labels) - 40} more" if len(labels) > 40 else ""
         lines.append(f"*Labels ({len(labels)}):* {shown}{more}")
     metrics = metadata.get("metrics") or {}
@@ -103,17 +108,20 @@ def per_class_table(per_class: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return lines
 
 
-def job_line(job: JobRecord) -> str:
-    """One finished (or running) job: when, who, outcome."""
+def job_line(job: JobRecord, details: bool = True) -> str:
+    """One finished (or running) job: when, who, outcome; ``details=False`` leaves out its
+    message (a failure's reason may name server paths or lines of the training data)."""
     when = utc(job.finished or job.started or job.created)
     head = f"#{job.id} {when} by {who(job.requested_by)}"
-    message = escape_mrkdwn(shorten(" ".join((job.message or "").split()), 300))
+    message = escape_and_shorten(" ".join((job.message or "").split()), 300) if details else ""
     if job.status == "succeeded":
         icon = ":white_check_mark:" if job.promoted else ":heavy_minus_sign:"
         f1 = (job.metrics or {}).get("macro_f1")
         score = f", macro-F1 {percent(f1)}" if isinstance(f1, int | float) else ""
         verdict = "promoted" if job.promoted else "not promoted"
-        return f"{icon} {head}: trained `{job.version}`{score}; {verdict} ({message})"
+        return f"{icon} {head}: trained `{job.version}`{score}; {verdict}" + (
+            f" ({message})" if message else ""
+        )
     icon = JOB_ICONS.get(job.status, ":grey_question:")
     return f"{icon} {head}: {job.status.replace('_', ' ')}" + (f": {message}" if message else "")
 
@@ -138,12 +146,15 @@ def already_running(job: RunningJob) -> str:
 
 
 def counts_line(counts: Mapping[str, int]) -> str:
-    """Feedback so far, and how many labelled rows the next retrain adds."""
+    """Feedback so far, how many labelled rows the next retrain adds, and how many are held
+    because labelers disagree."""
+    held = counts.get("held", 0)
     return (
         f"*Feedback:* {plural(counts.get('answers', 0), 'answer')} "
         f"({plural(counts.get('confirmations', 0), 'confirmation')}, "
         f"{plural(counts.get('corrections', 0), 'correction')}) → "
         f"{plural(counts.get('labelled_rows', 0), 'labelled row')} for the next retrain"
+        + (f"; {plural(held, 'message')} held for review (labelers disagree)" if held else "")
     )
 
 
@@ -168,7 +179,7 @@ def status_blocks(
     history = [job_line(j) for j in jobs if current is None or j.id != current.id]
     out += sections(["*Last jobs:*", *(history or ["none yet"])])
     notes = [counts_line(counts)] if counts is not None else []
-    data = ", ".join(f"`{escape_mrkdwn(shorten(p, 80))}`" for p in train_data) or "none"
+    data = ", ".join(f"`{escape_and_shorten(p, 80)}`" for p in train_data) or "none"
     notes.append(f"*HEED_TRAIN_DATA:* {data}")
     out.append(context(*notes))
     return f"Heed is serving model {version or 'none'}", out
@@ -180,15 +191,59 @@ def rolled_back(previous: str, target: str, serving: str | None) -> str:
     return f":leftwards_arrow_with_hook: Rolled back from `{previous}` to `{target}`{note}."
 
 
-def export_comment(rows: int) -> str:
-    """The comment posted with the exported CSV."""
+def promoted_line(version: str, serving: str | None) -> str:
+    """The answer to ``promote VERSION`` (said in the channel)."""
+    note = "" if serving == version else f" (but the bot still serves `{serving}`: see its log)"
+    return f":arrow_up: Promoted `{version}`: Heed serves it now{note}."
+
+
+def versions_lines(
+    versions: Sequence[str], current: str | None, metadata: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    """The store's versions, newest first, with their metrics (at most
+    :data:`MAX_VERSIONS_SHOWN`)."""
+    lines = [f"*Model versions* ({len(versions)}; `promote VERSION` serves one):"]
+    for version in list(reversed(versions))[:MAX_VERSIONS_SHOWN]:
+        meta = metadata.get(version) or {}
+        f1 = (meta.get("metrics") or {}).get("macro_f1")
+        score = f"macro-F1 {percent(f1)}" if isinstance(f1, int | float) else "no metrics"
+        mark = " :arrow_left: serving" if version == current else ""
+        lines.append(f"• `{version}` — {score}{mark}")
+    if len(versions) > MAX_VERSIONS_SHOWN:
+        lines.append(f"… and {len(versions) - MAX_VERSIONS_SHOWN} older")
+    return lines
+
+
+def forgotten_line(user: str, predictions: int, answers: int, lines: int) -> str:
+    """The answer to ``forget``."""
     return (
-        f"{plural(rows, 'labelled row')} from feedback on `/classify` replies "
-        "(`text,label`; when people disagreed, the latest answer). A valid training "
-        "export: `python -m training train --data FILE`."
+        f":wastebasket: Forgot <@{user}>: deleted {plural(predictions, 'text')} they wrote "
+        f"(with every answer about them), {plural(answers, 'answer')} they gave and "
+        f"{plural(lines, 'line')} of the kept exports. Models already trained are unchanged; "
+        "files sent to people before (exports by DM) are theirs to delete."
+    )
+
+
+def export_comment(rows: int) -> str:
+    """The comment posted with the exported CSV (for people)."""
+    return (
+        f"{plural(rows, 'labelled row')} from feedback (`text,label`: the labelers' and "
+        "admins' label when they agree, else the asker's; held rows left out). For reading: "
+        "cells a spreadsheet could run as a formula start with `'`. Train on the JSONL file."
+    )
+
+
+def export_jsonl_comment(rows: int) -> str:
+    """The comment posted with the exported JSONL (for training)."""
+    return (
+        f"The same {plural(rows, 'labelled row')} with the exact texts, one JSON object per "
+        "line: a valid training export (`python -m training train --data FILE`)."
     )
 
 
 def export_sent(rows: int) -> str:
     """The admin's confirmation that the CSV is in their DM."""
-    return f":incoming_envelope: Sent {plural(rows, 'labelled row')} as CSV to your DM with Heed."
+    return (
+        f":incoming_envelope: Sent {plural(rows, 'labelled row')} as CSV (to read) and JSONL "
+        "(to train on) to your DM with Heed."
+    )

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from bot.blocks.common import LABEL_CHARS, Blocks, bar, context, percent, section, sections
 from bot.blocks.feedback import FEEDBACK_BLOCK_ID
-from bot.slack_api.text import escape_mrkdwn, shorten
+from bot.slack_api.text import escape_and_shorten, escape_mrkdwn, shorten
 from classifier.types import EXPLAIN_METHODS, Explanation, Prediction
 
 QUOTE_CHARS = 600
@@ -55,7 +55,7 @@ def score_lines(scores: Mapping[str, float]) -> list[str]:
     """One mrkdwn line per class, highest confidence first."""
     ordered = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
     return [
-        f"`{bar(p)}` {percent(p):>6}  {escape_mrkdwn(shorten(label, LABEL_CHARS))}"
+        f"`{bar(p)}` {percent(p):>6}  {escape_and_shorten(label, LABEL_CHARS)}"
         for label, p in ordered
     ]
 
@@ -92,13 +92,14 @@ def classify_reply(
     ``note`` (e.g. why the heatmap is missing) and optional ``feedback`` elements."""
     p = explanation.prediction
     asked = f"<@{user_id}> asked: " if user_id else ""
-    quote = escape_mrkdwn(shorten(" ".join(text.split()), QUOTE_CHARS))
+    quote = escape_and_shorten(" ".join(text.split()), QUOTE_CHARS)
     blocks: Blocks = [
         {
             "type": "section",
             "text": {
                 "type": "mrkdwn",
-                "text": f"*{escape_mrkdwn(p.label)}* — {percent(p.confidence)} confidence\n"
+                "text": f"*{escape_and_shorten(p.label, LABEL_CHARS)}* — "
+                f"{percent(p.confidence)} confidence\n"
                 f"{asked}_{quote}_",
             },
         },
@@ -135,15 +136,23 @@ def autotag_note(prediction: Prediction) -> str:
     )
 
 
-def autotag_blocks(prediction: Prediction) -> tuple[str, Blocks]:
-    """The auto-tag thread note as ``(text, blocks)``: the note, then the caveat."""
+def autotag_blocks(
+    prediction: Prediction, feedback: Sequence[dict] | None = None
+) -> tuple[str, Blocks]:
+    """The auto-tag thread note as ``(text, blocks)``: the note, the caveat, then the
+    optional ``feedback`` controls (for labelers and admins to correct the tag)."""
     note = autotag_note(prediction)
-    return note, [section(note), context(CAVEAT)]
+    blocks: Blocks = [section(note), context(CAVEAT)]
+    if feedback:
+        blocks.append(
+            {"type": "actions", "block_id": FEEDBACK_BLOCK_ID, "elements": list(feedback)}
+        )
+    return note, blocks
 
 
 def unavailable_method_note(error: str) -> str:
     """Said (privately) when the serving model cannot explain with the asked method."""
-    return f":warning: Heed couldn't explain this: {escape_mrkdwn(shorten(error, 300))}."
+    return f":warning: Heed couldn't explain this: {escape_and_shorten(error, 300)}."
 
 
 def heatmap_title(explanation: Explanation) -> str:
@@ -168,7 +177,7 @@ def upload_failed_note(reason: str, what: str = "heatmap") -> str:
     hint = ""
     if reason in ("not_in_channel", "channel_not_found"):
         hint = f" — invite Heed to this channel (`/invite @Heed`) to get the {what}"
-    return f":warning: Heed couldn't upload the {what}: {escape_mrkdwn(shorten(reason, 200))}{hint}"
+    return f":warning: Heed couldn't upload the {what}: {escape_and_shorten(reason, 200)}{hint}"
 
 
 NOT_IN_CHANNEL_NOTE = (

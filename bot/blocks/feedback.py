@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.blocks.common import LABEL_CHARS, Blocks
-from bot.slack_api.text import escape_mrkdwn, shorten
+from bot.blocks.common import LABEL_CHARS, Blocks, percent, section
+from bot.database.labels import resolve
+from bot.slack_api.text import escape_and_shorten, shorten
 
 if TYPE_CHECKING:
-    from bot.database import Answer
+    from bot.database import Answer, Prediction
 
 FEEDBACK_BLOCK_ID = "heed_feedback"
 FEEDBACK_NOTE_BLOCK_ID = "heed_feedback_note"
@@ -24,6 +25,10 @@ MAX_OPTIONS = 100
 OPTION_TEXT_CHARS = 75
 OPTION_VALUE_CHARS = 150
 NOTE_ANSWERS = 10
+HELD_LINE = (
+    ":hourglass: Labelers disagree: this message is held for review and not trained on "
+    "until they agree."
+)
 
 
 def choice_value(prediction_id: int, label: str, index: int) -> str:
@@ -99,7 +104,7 @@ def feedback_elements(prediction_id: int, predicted: str, labels: Sequence[str])
 def recorded_line(answer: Answer) -> str:
     """``Recorded: positive by <@U1>`` (+ whether it confirmed or corrected the label)."""
     how = "correction" if answer.is_correction else "confirmed"
-    label = escape_mrkdwn(shorten(answer.chosen_label, LABEL_CHARS))
+    label = escape_and_shorten(answer.chosen_label, LABEL_CHARS)
     return f"Recorded: {label} by <@{answer.user}> ({how})"
 
 
@@ -110,6 +115,8 @@ def feedback_note(answers: Sequence[Answer]) -> dict:
     lines = [":memo: " + recorded_line(a) for a in shown]
     if more:
         lines.insert(0, f"… and {more} earlier answer{'s' * (more > 1)}")
+    if resolve(answers).held:
+        lines.append(HELD_LINE)
     return {
         "type": "context",
         "block_id": FEEDBACK_NOTE_BLOCK_ID,
@@ -132,4 +139,44 @@ FEEDBACK_UNKNOWN = (
     ":warning: Heed doesn't know that answer any more (it may come from another Heed install, "
     "or its database was reset), so nothing was recorded."
 )
+AUDIT_FAILED = ":warning: Heed couldn't write its audit log, so nothing was recorded."
+LABEL_ACTION = "label"
+"""The audit log's action for an answer (a feedback click), allowed or refused."""
+
+
+def not_permitted(asked: bool) -> str:
+    """The private refusal for someone who may not label this prediction."""
+    who = "the person who asked, " if asked else ""
+    return (
+        f":no_entry: Only {who}Heed's labelers (`HEED_LABELERS`) and admins in this workspace "
+        "can label this, so nothing was recorded."
+    )
+
+
 NOT_A_LABEL = ":warning: That label isn't one of this model's labels, so nothing was recorded."
+
+NOT_TAGGED = (
+    ":information_source: Heed has no label on this message to correct: it was not auto-tagged "
+    "(and is not a Heed reply). Use *Classify with Heed* to classify it."
+)
+
+
+def correction_prompt(prediction: Prediction, answers: Sequence[Answer]) -> tuple[str, Blocks]:
+    """The private prompt of the *Correct Heed's label* shortcut: the label Heed gave, the
+    answers so far, and the feedback controls."""
+    label = escape_and_shorten(prediction.label, LABEL_CHARS)
+    confidence = percent(prediction.confidence or 0.0)
+    text = (
+        f"Heed labelled this message *{label}* ({confidence} confidence, model "
+        f"`{prediction.model_version or '?'}`). Confirm it or pick the right label:"
+    )
+    labels = list(prediction.scores) or [prediction.label]
+    blocks: Blocks = [
+        section(text),
+        {
+            "type": "actions",
+            "block_id": FEEDBACK_BLOCK_ID,
+            "elements": feedback_elements(prediction.id, prediction.label, labels),
+        },
+    ]
+    return text, with_feedback_note(blocks, answers)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.blocks.admin import per_class_table
-from bot.blocks.common import Blocks, code_sections, one_line, percent, plural, sections, who
-from bot.slack_api.text import escape_mrkdwn
+from bot.blocks.common import Blocks, code_sections, percent, plural, sections, who
+from bot.slack_api.text import escape_and_shorten, escape_mrkdwn
 
 if TYPE_CHECKING:
     from bot.database import JobRecord
@@ -33,13 +33,10 @@ def retrain_started(requested_by: str | None) -> str:
 
 def retrain_failed(result: JobResult, requested_by: str | None, serving: str | None) -> str:
     """One line: which job failed and why, and that the serving model did not change."""
-    reason = one_line(result.reason or "unknown reason")
+    reason = escape_and_shorten(" ".join((result.reason or "unknown reason").split()), 500)
     tail = "" if "serving model" in reason else f"; the serving model is unchanged (`{serving}`)"
     status = result.status.replace("_", " ")
-    return (
-        f":x: {who(requested_by)} retraining job #{result.job_id} {status}: "
-        f"{escape_mrkdwn(reason)}{tail}"
-    )
+    return f":x: {who(requested_by)} retraining job #{result.job_id} {status}: {reason}{tail}"
 
 
 def retrain_interrupted(record: JobRecord, serving: str | None) -> str:
@@ -62,6 +59,19 @@ def retrain_finished(result: JobResult, serving: str | None) -> str:
     )
 
 
+def judged_on(result: JobResult) -> str:
+    """Which rows the evaluation and the promotion decision used."""
+    split = (result.result or {}).get("eval_split")
+    if split == "given":
+        return "*Judged on:* `HEED_EVAL_DATA`, the fixed held-out export (never corrections)."
+    if split:
+        return (
+            "*Judged on:* a held-out split of `HEED_TRAIN_DATA` (corrections are used for "
+            "training only, never to judge)."
+        )
+    return "*Judged on:* not reported by the training run."
+
+
 def evaluation_blocks(
     result: JobResult, requested_by: str | None, serving: str | None, swap_note: str = ""
 ) -> tuple[str, Blocks]:
@@ -74,7 +84,9 @@ def evaluation_blocks(
         verdict = f":rocket: *Promoted:* Heed now serves `{result.version}`"
     else:
         verdict = f":heavy_minus_sign: *Not promoted:* Heed still serves `{serving}`"
-    reason = escape_mrkdwn(one_line(result.promotion_reason or "no comparison was made"))
+    reason = escape_and_shorten(
+        " ".join((result.promotion_reason or "no comparison was made").split()), 500
+    )
     lines = [
         f"*Retraining job #{result.job_id}* (requested by {who(requested_by)}) trained "
         f"`{result.version}` in {result.seconds:.0f}s",
@@ -82,8 +94,12 @@ def evaluation_blocks(
         f"{percent(m.get('macro_f1', 0))}{on}",
         f"{verdict} — {reason}",
     ]
+    lines.append(judged_on(result))
     if result.corrections_rows:
-        lines.append(f"Included {plural(result.corrections_rows, 'labelled row')} from feedback.")
+        lines.append(
+            f"Included {plural(result.corrections_rows, 'labelled row')} from feedback "
+            "(for training only)."
+        )
     if swap_note:
         lines.append(swap_note)
     out = sections(lines)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import csv
 import json
-import os
-import secrets
 from collections.abc import Mapping
-from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
 from sqlalchemy import text as sql
 
+from bot.database.labels import ROLES, TRUSTED, HeldRow, LabelledRow, Resolution, resolve
 from bot.database.records import Answer, Prediction, answer_from, now, prediction_from
-from bot.database.schema import predictions
+from bot.database.schema import SOURCES, predictions
 
 if TYPE_CHECKING:
     from bot.database.connection import Database
@@ -25,6 +24,33 @@ _ANSWERS = (
     "SELECT f.*, p.label FROM feedback f JOIN predictions p ON p.id = f.prediction_id "
     "WHERE f.prediction_id = :pid"
 )
+_ALL_ANSWERS = (
+    "SELECT f.*, p.label, p.text FROM feedback f JOIN predictions p ON p.id = f.prediction_id "
+    "ORDER BY p.id, f.seq"
+)
+
+
+@dataclass(frozen=True)
+class _Answered:
+    id: int
+    text: str
+    answered: str
+    answers: list[Answer]
+    resolution: Resolution
+
+    @property
+    def trainable(self) -> bool:
+        label = self.resolution.label
+        return bool(label and label.strip() and self.text.strip())
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What :meth:`Predictions.forget` deleted."""
+
+    predictions: int
+    answers: int
+    texts: frozenset[str]
 
 
 class PredictionNotFoundError(LookupError):
@@ -49,10 +75,16 @@ class Predictions:
         channel: str | None = None,
         user: str | None = None,
         message_ts: str | None = None,
+        source: str = "classify",
     ) -> int:
-        """Store one prediction the bot made; returns its id (put it in the feedback buttons)."""
+        """Store one prediction the bot made; returns its id (put it in the feedback buttons).
+
+        ``source`` is ``classify`` (``user`` asked for it) or ``autotag`` (``user`` wrote the
+        auto-tagged message; nobody asked)."""
         if not label:
             raise ValueError("a prediction needs a label")
+        if source not in SOURCES:
+            raise ValueError(f"unknown prediction source {source!r}")
         row = {
             "created": now(),
             "channel": channel,
@@ -64,6 +96,7 @@ class Predictions:
             "model_version": model_version,
             "method": method,
             "message_ts": message_ts,
+            "source": source,
         }
         with self._db.write() as conn:
             return int(
@@ -95,20 +128,74 @@ class Predictions:
             )
         return prediction_from(row) if row is not None else None
 
+    def find_by_message(self, channel: str, message_ts: str) -> Prediction | None:
+        """The newest prediction shown at or made about the message ``channel``/``message_ts``
+        (an auto-tagged message, or a ``/classify`` reply); None when there is none."""
+        query = (
+            select(predictions)
+            .where(predictions.c.channel == channel, predictions.c.message_ts == message_ts)
+            .order_by(predictions.c.id.desc())
+            .limit(1)
+        )
+        with self._db.read() as conn:
+            row = conn.execute(query).mappings().first()
+        return prediction_from(row) if row is not None else None
+
+    def prune_unlabelled(self, older_than: timedelta) -> int:
+        """Delete predictions (their texts) nobody answered, made more than ``older_than``
+        ago; returns how many."""
+        with self._db.write() as conn:
+            return conn.execute(
+                sql(
+                    "DELETE FROM predictions WHERE created < :before AND NOT EXISTS "
+                    "(SELECT 1 FROM feedback f WHERE f.prediction_id = predictions.id)"
+                ),
+                {"before": now(-older_than)},
+            ).rowcount
+
+    def forget(self, user: str) -> Forgotten:
+        """Delete everything ``user`` wrote or answered: the predictions of their texts
+        (``/classify``, the shortcut, their auto-tagged messages — with every answer about
+        them) and their answers about anyone's. Returns what went, texts included, so the
+        exports on disk can be cleaned too."""
+        with self._db.write() as conn:
+            texts = [
+                row[0]
+                for row in conn.execute(
+                    sql('SELECT text FROM predictions WHERE "user" = :user'), {"user": user}
+                )
+            ]
+            answers = conn.execute(
+                sql('DELETE FROM feedback WHERE "user" = :user'), {"user": user}
+            ).rowcount
+            gone = conn.execute(
+                sql('DELETE FROM predictions WHERE "user" = :user'), {"user": user}
+            ).rowcount
+        return Forgotten(predictions=gone, answers=answers, texts=frozenset(texts))
+
     def record_answer(
-        self, prediction_id: int, user: str, chosen_label: str, *, user_name: str | None = None
+        self,
+        prediction_id: int,
+        user: str,
+        chosen_label: str,
+        *,
+        role: str,
+        user_name: str | None = None,
     ) -> Answer:
         """Store ``user``'s answer about a prediction; replaces that user's earlier answer.
 
+        ``role`` is the standing the caller checked the user has (:mod:`bot.database.labels`).
         ``chosen_label`` equal to the predicted label is a confirmation, anything else a
         correction. Raises :class:`PredictionNotFoundError` for an unknown id and
-        ``ValueError`` for an empty user or label.
+        ``ValueError`` for an empty user or label or an unknown role.
         """
         chosen_label = (chosen_label or "").strip()
         if not chosen_label:
             raise ValueError("feedback needs a chosen label")
         if not user:
             raise ValueError("feedback needs a user")
+        if role not in ROLES:
+            raise ValueError(f"unknown answer role {role!r}")
         with self._db.write() as conn:
             predicted = conn.execute(
                 select(predictions.c.label).where(predictions.c.id == prediction_id)
@@ -132,12 +219,13 @@ class Predictions:
             conn.execute(
                 sql(
                     'INSERT INTO feedback (prediction_id, "user", user_name, created, '
-                    "chosen_label, is_correction, seq) "
-                    "VALUES (:pid, :user, :name, :created, :label, :correction, :seq) "
+                    "chosen_label, is_correction, seq, role) "
+                    "VALUES (:pid, :user, :name, :created, :label, :correction, :seq, :role) "
                     'ON CONFLICT (prediction_id, "user") DO UPDATE SET '
                     "user_name = COALESCE(excluded.user_name, feedback.user_name), "
                     "created = excluded.created, chosen_label = excluded.chosen_label, "
-                    "is_correction = excluded.is_correction, seq = excluded.seq"
+                    "is_correction = excluded.is_correction, seq = excluded.seq, "
+                    "role = excluded.role"
                 ),
                 {
                     **key,
@@ -146,6 +234,7 @@ class Predictions:
                     "label": chosen_label,
                     "correction": int(chosen_label != predicted),
                     "seq": seq,
+                    "role": role,
                 },
             )
             row = conn.execute(sql(f'{_ANSWERS} AND f."user" = :user'), key).mappings().one()
@@ -157,70 +246,64 @@ class Predictions:
             rows = conn.execute(sql(f"{_ANSWERS} ORDER BY f.seq"), {"pid": prediction_id})
             return [answer_from(r) for r in rows.mappings()]
 
-    def labelled_rows(self) -> list[tuple[str, str]]:
-        """The labelled rows for retraining, as ``(text, label)``, oldest prediction first.
+    def resolution(self, prediction_id: int) -> Resolution:
+        """What the answers about one prediction decide (:func:`bot.database.labels.resolve`)."""
+        return resolve(self.answers_for(prediction_id))
 
-        Every prediction that received at least one answer yields one row: confirmations
-        (the predicted label was right) and corrections alike, since both are human labels.
-        When several users answered the same prediction, the **latest answer wins** (the one
-        recorded last, counting a changed answer as new): the most recent judgement is the
-        one people saw and did not dispute. Rows with blank text are skipped, so the export
-        always passes ``training.data`` validation.
-        """
+    def _resolved(self) -> list[_Answered]:
+        """Every answered prediction with its answers and their resolution, oldest first."""
         with self._db.read() as conn:
-            rows = conn.execute(
-                sql(
-                    "SELECT p.text, f.chosen_label FROM feedback f "
-                    "JOIN predictions p ON p.id = f.prediction_id "
-                    "WHERE f.seq = "
-                    "(SELECT MAX(seq) FROM feedback g WHERE g.prediction_id = f.prediction_id) "
-                    "ORDER BY p.id"
-                )
-            ).all()
-        return [(r[0], r[1]) for r in rows if r[0].strip() and r[1].strip()]
+            rows = list(conn.execute(sql(_ALL_ANSWERS)).mappings())
+        grouped: dict[int, list] = {}
+        for row in rows:
+            grouped.setdefault(row["prediction_id"], []).append(row)
+        out = []
+        for pid, group in grouped.items():
+            answers = [answer_from(r) for r in group]
+            answered = max(r["created"] for r in group)
+            out.append(_Answered(pid, group[0]["text"], answered, answers, resolve(answers)))
+        return out
+
+    def labelled(self, since: str | None = None) -> list[LabelledRow]:
+        """The rows the next retrain learns from, oldest prediction first (blank texts
+        skipped); with ``since`` (a stored time), only those answered after it."""
+        return [
+            LabelledRow(
+                a.id, a.text, a.resolution.label, a.resolution.basis, a.resolution.users, a.answered
+            )
+            for a in self._resolved()
+            if a.trainable and (since is None or a.answered > since)
+        ]
+
+    def labelled_rows(self) -> list[tuple[str, str]]:
+        """:meth:`labelled` as ``(text, label)``: what ``training.data`` validation accepts."""
+        return [(row.text, row.label) for row in self.labelled()]
+
+    def held(self) -> list[HeldRow]:
+        """Predictions whose trusted answers disagree, held out of training for review."""
+        return [
+            HeldRow(
+                a.id,
+                a.text,
+                tuple((x.user, x.chosen_label) for x in a.answers if x.role in TRUSTED),
+            )
+            for a in self._resolved()
+            if a.resolution.held
+        ]
 
     def counts(self) -> dict[str, int]:
-        """``answers`` (all users), ``corrections`` and ``confirmations``, ``labelled_rows``."""
+        """``answers`` (all users), ``corrections`` and ``confirmations``, ``labelled_rows``
+        (what the next retrain learns from) and ``held`` (trusted answers disagree)."""
         with self._db.read() as conn:
             row = conn.execute(
-                sql(
-                    "SELECT COUNT(*), COALESCE(SUM(is_correction), 0), "
-                    "COUNT(DISTINCT prediction_id) FROM feedback"
-                )
+                sql("SELECT COUNT(*), COALESCE(SUM(is_correction), 0) FROM feedback")
             ).one()
-        answers, corrections, labelled = (int(v) for v in row)
+        answers, corrections = (int(v) for v in row)
+        resolved = self._resolved()
         return {
             "answers": answers,
             "corrections": corrections,
             "confirmations": answers - corrections,
-            "labelled_rows": labelled,
+            "labelled_rows": sum(1 for a in resolved if a.trainable),
+            "held": sum(1 for a in resolved if a.resolution.held),
         }
-
-    def export_csv(self, target: Path | str | IO[str]) -> int:
-        """Write :meth:`labelled_rows` as a ``text,label`` CSV; returns the number of rows.
-
-        ``target`` is a path (written atomically, UTF-8) or an open text buffer. The file is
-        a valid training export (``training.data.read_export``) whenever it has rows.
-        """
-        rows = self.labelled_rows()
-        if isinstance(target, str | Path):
-            path = Path(target)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-            try:
-                with open(tmp, "w", encoding="utf-8", newline="") as handle:
-                    _write_csv(handle, rows)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, path)
-            finally:
-                tmp.unlink(missing_ok=True)
-        else:
-            _write_csv(target, rows)
-        return len(rows)
-
-
-def _write_csv(handle: IO[str], rows: list[tuple[str, str]]) -> None:
-    writer = csv.writer(handle, lineterminator="\n")
-    writer.writerow(("text", "label"))
-    writer.writerows(rows)

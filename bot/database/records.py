@@ -34,6 +34,13 @@ class Prediction:
     model_version: str | None
     method: str | None
     message_ts: str | None
+    source: str = "classify"
+    """``classify`` (asked for by :attr:`user`) or ``autotag`` (a message :attr:`user` wrote)."""
+
+    @property
+    def asker(self) -> str | None:
+        """Who asked for this prediction (None for an auto-tag: nobody asked)."""
+        return self.user if self.source == "classify" else None
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,8 @@ class Answer:
     chosen_label: str
     predicted_label: str
     is_correction: bool
+    role: str = "unverified"
+    """The standing the user had when answering (:mod:`bot.database.labels`)."""
     replaced: bool = False
     """True when this answer replaced an earlier one by the same user."""
 
@@ -106,6 +115,7 @@ def prediction_from(row: Mapping[str, Any]) -> Prediction:
         model_version=row["model_version"],
         method=row["method"],
         message_ts=row["message_ts"],
+        source=row["source"],
     )
 
 
@@ -119,6 +129,7 @@ def answer_from(row: Mapping[str, Any], replaced: bool = False) -> Answer:
         chosen_label=row["chosen_label"],
         predicted_label=row["label"],
         is_correction=bool(row["is_correction"]),
+        role=row["role"],
         replaced=replaced,
     )
 

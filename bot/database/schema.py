@@ -23,6 +23,8 @@ from sqlalchemy import (
 JOB_STATUSES = ("running", "succeeded", "failed", "cancelled", "timed_out", "interrupted")
 FINAL_JOB_STATUSES = ("succeeded", "failed", "cancelled", "timed_out", "interrupted")
 EVENT_KEY_CHARS = 200
+SOURCES = ("classify", "autotag")
+"""Where a prediction came from: asked for (``/classify``, the shortcut) or an auto-tag."""
 
 metadata = MetaData()
 
@@ -40,7 +42,9 @@ predictions = Table(
     Column("model_version", Text),
     Column("method", Text),
     Column("message_ts", Text),
+    Column("source", Text, nullable=False, server_default="classify"),
     Index("predictions_message", "channel", "message_ts"),
+    Index("predictions_created", "created"),
 )
 
 feedback = Table(
@@ -59,6 +63,7 @@ feedback = Table(
     Column("chosen_label", Text, nullable=False),
     Column("is_correction", Integer, nullable=False),
     Column("seq", Integer, nullable=False),
+    Column("role", Text, nullable=False, server_default="unverified"),
     UniqueConstraint("prediction_id", "user"),
     Index("feedback_latest", "prediction_id", "seq"),
 )

@@ -11,31 +11,39 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.blocks.admin import (
+    MAX_VERSIONS_SHOWN,
     NO_DATABASE,
     NO_LABELLED_ROWS,
     admin_usage,
     export_comment,
+    export_jsonl_comment,
     export_sent,
+    forgotten_line,
+    promoted_line,
     refusal,
     rolled_back,
     status_blocks,
+    versions_lines,
 )
-from bot.blocks.common import one_line
+from bot.blocks.common import one_line, sections
+from bot.blocks.preview import NO_JOB_TO_CANCEL, PREVIEW_CANCELLED, START_ACTION
+from bot.database.exports import write_jsonl, write_people_csv
 from bot.handlers.admin_request import AdminRequest
-from bot.handlers.retrain import do_retrain
+from bot.handlers.retrain import do_retrain, start_retrain
+from bot.retention import retention_for
 from bot.services import Services
-from bot.slack_api.errors import api_error
+from bot.slack_api.lookups import users_info
 from bot.slack_api.uploads import upload_or_say_why
-from classifier.store import ModelNotFoundError, StoreError
+from classifier.store import VERSION_PATTERN, HistoryError, ModelNotFoundError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +88,9 @@ def do_rollback(request: AdminRequest) -> None:
     holder = request.services.holder
     try:
         previous, target = holder.store.rollback()
+    except HistoryError as exc:
+        request.private(f":warning: Cannot roll back: {exc}. Still serving `{holder.version}`.")
+        return
     except StoreError:
         request.private(
             f":information_source: Nothing to roll back to: `{holder.store.current()}` is the "
@@ -99,50 +110,171 @@ def do_rollback(request: AdminRequest) -> None:
 
 
 def do_export(request: AdminRequest) -> None:
-    """The labelled rows as a CSV, sent to the admin by DM."""
+    """The labelled rows by DM: a CSV to read (formula cells neutralised) and a JSONL file
+    with the exact texts to train on."""
     db = request.services.db
     if db is None:
         request.private(NO_DATABASE.format(action="export"))
         return
-    buffer = io.StringIO(newline="")
-    rows = db.predictions.export_csv(buffer)
-    if not rows:
+    labelled = db.predictions.labelled_rows()
+    if not labelled:
         request.private(NO_LABELLED_ROWS)
         return
+    people, training = io.StringIO(newline=""), io.StringIO(newline="")
+    rows = write_people_csv(people, labelled)
+    write_jsonl(training, labelled)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     dm = request.client.conversations_open(users=request.user)["channel"]["id"]
-    sent = upload_or_say_why(
-        request.client,
-        channel=dm,
-        thread_ts=None,
-        content=buffer.getvalue().encode("utf-8"),
-        filename=f"heed-labelled-rows-{stamp}.csv",
-        title=f"Heed labelled rows ({rows})",
-        comment=export_comment(rows),
-        what="CSV",
-        tell=request.private,
+    files = (
+        (people, "csv", "CSV", export_comment(rows)),
+        (training, "jsonl", "JSONL", export_jsonl_comment(rows)),
     )
-    if sent:
-        request.private(export_sent(rows))
-    else:
-        request.services.metrics.upload_failures.inc()
+    for buffer, extension, what, comment in files:
+        sent = upload_or_say_why(
+            request.client,
+            channel=dm,
+            thread_ts=None,
+            content=buffer.getvalue().encode("utf-8"),
+            filename=f"heed-labelled-rows-{stamp}.{extension}",
+            title=f"Heed labelled rows ({rows}, {what})",
+            comment=comment,
+            what=what,
+            tell=request.private,
+        )
+        if not sent:
+            request.services.metrics.upload_failures.inc()
+            return
+    request.private(export_sent(rows))
+
+
+def do_cancel(request: AdminRequest) -> None:
+    """Stop the running retrain (status ``cancelled``): this replica's child at once, another
+    replica's at its next lease renewal."""
+    runner = request.services.retrain
+    running = runner.running() if runner is not None else None
+    if runner is None or running is None:
+        request.private(NO_JOB_TO_CANCEL)
+        return
+    if not runner.cancel() and not runner.cancel_elsewhere(running.id, request.user):
+        request.private(NO_JOB_TO_CANCEL)
+        return
+    where = f" on replica `{running.owner}`" if running.owner else ""
+    request.private(
+        f":octagonal_sign: Stopping retraining job #{running.id}{where}; the serving model stays."
+    )
+
+
+def do_versions(request: AdminRequest) -> None:
+    """The model versions in the store, newest first."""
+    services = request.services
+    store = services.holder.store
+    versions = store.versions()
+    metadata = {v: _metadata(services, v) for v in versions[-MAX_VERSIONS_SHOWN:]}
+    lines = versions_lines(versions, store.current(), metadata)
+    request.private(lines[0], sections(lines))
+
+
+def do_promote(request: AdminRequest) -> None:
+    """Serve the version named in the arguments, and say so in the channel."""
+    holder = request.services.holder
+    version = request.rest.split()[0] if request.rest.split() else ""
+    if not VERSION_PATTERN.fullmatch(version):
+        request.private(admin_usage("promote needs a version like 20261127-190000-a1b2c3"))
+        return
+    try:
+        holder.store.promote(version)
+    except (ModelNotFoundError, StoreError) as exc:
+        request.private(f":warning: Cannot promote: {exc}. Still serving `{holder.version}`.")
+        return
+    holder.reload()
+    log.info("promoted %s by %s", version, request.user)
+    request.respond(
+        text=promoted_line(version, holder.version),
+        response_type="in_channel",
+        replace_original=False,
+    )
+
+
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]+)")
+
+
+def do_forget(request: AdminRequest) -> None:
+    """Delete a person's texts and answers: the database rows and the kept exports' lines."""
+    services = request.services
+    match = _MENTION.fullmatch(request.rest.strip())
+    if match is None:
+        request.private(admin_usage("forget needs one person: `/heed-admin forget @user`"))
+        return
+    if services.db is None:
+        request.private(NO_DATABASE.format(action="forget"))
+        return
+    user = match.group(1) or match.group(2)
+    gone = services.db.predictions.forget(user)
+    lines = retention_for(services.settings, services.db, services.holder.store).forget_in_exports(
+        gone.texts
+    )
+    log.info(
+        "forgot %s for %s: %d predictions, %d answers, %d export lines",
+        user,
+        request.user,
+        gone.predictions,
+        gone.answers,
+        lines,
+    )
+    request.private(forgotten_line(user, gone.predictions, gone.answers, lines))
 
 
 HANDLERS: dict[str, Handler] = {
     "help": do_help,
     "status": do_status,
     "retrain": do_retrain,
+    "cancel": do_cancel,
+    "versions": do_versions,
+    "promote": do_promote,
     "rollback": do_rollback,
     "export": do_export,
+    "forget": do_forget,
 }
 
 
-def _users_info(client: WebClient, user: str) -> dict[str, Any]:
-    """``users.info``'s user object; a Slack error becomes a short ``RuntimeError``."""
-    try:
-        return client.users_info(user=user)["user"]
-    except SlackApiError as exc:
-        raise RuntimeError(api_error(exc) or "error") from None
+def checked_request(
+    services: Services,
+    client: WebClient,
+    respond: Respond,
+    command: dict[str, Any],
+    action: str,
+    rest: str,
+    known: bool = True,
+) -> AdminRequest | None:
+    """Decide whether the user is an admin and audit the attempt (allowed or not); the
+    request when allowed, else None after telling the user why."""
+    request = AdminRequest(services, client, respond, command, rest)
+    user = request.user
+    assert services.admin is not None
+    decision = services.admin.check(user, lambda u: users_info(client, u))
+    detail = f"{decision.reason}; channel {command.get('channel_id')}"
+    if rest:
+        detail += f"; arguments {one_line(rest, 200)!r}"
+    if not known:
+        detail += "; unknown subcommand"
+    if services.db is not None:
+        try:
+            services.db.audit.record(user, action, decision.allowed, detail)
+        except Exception:
+            log.exception("cannot write the audit log; refusing %s by %s", action, user)
+            request.private(":warning: Heed couldn't write its audit log, so it did nothing.")
+            return None
+    log.info(
+        "/heed-admin %s by %s: %s (%s)",
+        action,
+        user,
+        "allowed" if decision.allowed else "refused",
+        decision.reason,
+    )
+    if not decision.allowed:
+        request.private(refusal(decision.reason))
+        return None
+    return request
 
 
 def admin_job(
@@ -154,34 +286,46 @@ def admin_job(
     rest: str,
 ) -> None:
     """Check, audit, then run one ``/heed-admin`` subcommand."""
-    request = AdminRequest(services, client, respond, command, rest)
-    user = request.user
-    assert services.admin is not None
-    decision = services.admin.check(user, lambda u: _users_info(client, u))
-    detail = f"{decision.reason}; channel {command.get('channel_id')}"
-    if rest:
-        detail += f"; arguments {one_line(rest, 200)!r}"
-    if action not in HANDLERS:
-        detail += "; unknown subcommand"
-    if services.db is not None:
-        try:
-            services.db.audit.record(user, action, decision.allowed, detail)
-        except Exception:
-            log.exception("cannot write the audit log; refusing %s by %s", action, user)
-            request.private(":warning: Heed couldn't write its audit log, so it did nothing.")
-            return
-    log.info(
-        "/heed-admin %s by %s: %s (%s)",
-        action,
-        user,
-        "allowed" if decision.allowed else "refused",
-        decision.reason,
+    request = checked_request(
+        services, client, respond, command, action, rest, known=action in HANDLERS
     )
-    if not decision.allowed:
-        request.private(refusal(decision.reason))
+    if request is None:
         return
     handler = HANDLERS.get(action)
     if handler is None:
         request.private(admin_usage(f"unknown subcommand '{action}'"))
         return
     handler(request)
+
+
+def retrain_button_job(
+    services: Services,
+    client: WebClient,
+    respond: Respond,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    home_team: str | None,
+) -> None:
+    """The preview's Start or Cancel button: check and audit like ``/heed-admin retrain``,
+    then start the job (reported in the preview's channel) or drop the preview."""
+    who = body.get("user") or {}
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    command = {"user_id": who.get("id"), "channel_id": channel}
+    start = action.get("action_id") == START_ACTION
+    what = "start (preview button)" if start else "cancel (preview button)"
+    if not home_team or who.get("team_id") != home_team:
+        reason = f"not a member of the installing workspace (team {who.get('team_id')})"
+        if services.db is not None:
+            services.db.audit.record(who.get("id"), "retrain", False, f"{reason}; {what}")
+        respond(text=refusal(reason), response_type="ephemeral", replace_original=False)
+        return
+    request = checked_request(services, client, respond, command, "retrain", what)
+    if request is None:
+        return
+    if not start:
+        respond(text=PREVIEW_CANCELLED, replace_original=True)
+        return
+    respond(text=":arrows_counterclockwise: Starting the retrain…", replace_original=True)
+    start_retrain(request)

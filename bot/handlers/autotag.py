@@ -1,6 +1,12 @@
 """The work behind an auto-tagged message: is its channel tagged and is it new
-(:func:`route_job`), then the label's reaction, and for notify labels above the threshold a
-thread note (with the heatmap caveat) and the heatmap (:func:`tag_job`)."""
+(:func:`route_job`); then the prediction recorded (so it can be corrected), the label's
+reaction, and for notify labels above the threshold a thread note (with the heatmap caveat and
+the feedback controls) and the heatmap (:func:`tag_job`).
+
+An auto-tag is recorded with ``source="autotag"``, the message's author as ``user`` and the
+message's own ``ts``: nobody asked for it, so only labelers and admins may correct it, through
+the thread note's controls or the *Correct Heed's label* message shortcut
+(:mod:`bot.handlers.correct`)."""
 
 from __future__ import annotations
 
@@ -12,11 +18,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.classify import autotag_blocks
+from bot.blocks.feedback import feedback_elements
 from bot.context import request_context
 from bot.jobpool import Busy
 from bot.services import Services
 from bot.slack_api.errors import api_error
-from bot.slack_api.text import slack_to_plain
+from bot.slack_api.text import clean_input, slack_to_plain
 from bot.slack_api.uploads import upload_heatmap
 from classifier import heatmap
 from classifier.types import ExplanationUnavailable, Prediction
@@ -42,7 +49,7 @@ def route_job(
         log.info("ignoring a redelivered event %s (%s/%s)", body.get("event_id"), channel, ts)
         services.metrics.autotags.labels("redelivered").inc()
         return
-    text = slack_to_plain(event.get("text") or "")
+    text = clean_input(slack_to_plain(event.get("text") or ""))
     context = request_context(body)
 
     def tag(done: Future[Prediction]) -> None:
@@ -71,6 +78,7 @@ def tag_job(
     services.metrics.autotags.labels("tagged").inc()
     channel, ts = event["channel"], event["ts"]
     settings = services.settings
+    prediction_id = _record(services, event, text, prediction)
     emoji = settings.emoji_for(prediction.label)
     if emoji is None:
         log.info("no emoji for label %r (set HEED_LABEL_EMOJI); not reacting", prediction.label)
@@ -90,9 +98,38 @@ def tag_job(
         explanation = classifier.explain(text, "gradient")
     png = heatmap.render(explanation)
     thread_ts = event.get("thread_ts") or ts
-    note, note_blocks = autotag_blocks(prediction)
+    controls = (
+        feedback_elements(prediction_id, prediction.label, list(prediction.scores))
+        if prediction_id is not None
+        else None
+    )
+    note, note_blocks = autotag_blocks(prediction, controls)
     client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=note, blocks=note_blocks)
     if not upload_heatmap(
         client, channel=channel, thread_ts=thread_ts, png=png, explanation=explanation
     ):
         services.metrics.upload_failures.inc()
+
+
+def _record(
+    services: Services, event: dict[str, Any], text: str, prediction: Prediction
+) -> int | None:
+    """Store the auto-tag so it can be corrected; None without a database or when storing
+    fails (logged: the reaction still goes out)."""
+    if services.db is None:
+        return None
+    try:
+        return services.db.predictions.record(
+            text=text,
+            label=prediction.label,
+            confidence=prediction.confidence,
+            scores=prediction.scores,
+            model_version=prediction.model,
+            channel=event["channel"],
+            user=event.get("user"),
+            message_ts=event["ts"],
+            source="autotag",
+        )
+    except Exception:
+        log.exception("cannot record the auto-tag of %s/%s", event["channel"], event["ts"])
+        return None

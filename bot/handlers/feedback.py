@@ -1,7 +1,11 @@
-"""The work behind a feedback click: store the answer, show it on the reply.
+"""The work behind a feedback click: check who answers, store the answer, show it on the reply.
 
-The listener has acked; this job stores the answer (:meth:`Predictions.record_answer`,
-one answer per user and prediction, a changed answer replaces the earlier one) and updates the
+The listener has acked; this job checks that the user may label this prediction
+(:class:`bot.labeling.LabelCheck`: the asker, ``HEED_LABELERS``, admins, members of the
+installing workspace only), writes the attempt to the audit log — allowed or refused — and
+stores a permitted answer with the user's role (:meth:`Predictions.record_answer`,
+one answer per user and prediction, a changed answer replaces the earlier one); a refused user
+is told privately who can label, and nothing changes. It then updates the
 reply so everyone sees it was recorded, and by whom: a note listing the answers goes just above
 the controls, which stay, so other moderators can confirm or disagree. A channel reply is
 updated with ``chat.update`` (its blocks come with the click); an ephemeral reply (private
@@ -22,17 +26,22 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.classify import DM_HEATMAP_NOTE, classify_reply
+from bot.blocks.common import one_line
 from bot.blocks.feedback import (
+    AUDIT_FAILED,
     CONFIRM_ACTION,
     FEEDBACK_UNKNOWN,
+    LABEL_ACTION,
     NOT_A_LABEL,
     feedback_elements,
+    not_permitted,
     parse_choice,
     recorded_line,
     with_feedback_note,
 )
 from bot.database import Answer, Prediction
 from bot.services import Services
+from bot.slack_api.lookups import usergroup_members, users_info
 from classifier.types import Explanation
 from classifier.types import Prediction as ModelPrediction
 
@@ -66,7 +75,7 @@ def rebuilt_reply(prediction: Prediction, private: bool) -> tuple[str, list[dict
     return classify_reply(
         explanation,
         text=prediction.text,
-        user_id=prediction.user,
+        user_id=prediction.asker,
         note=DM_HEATMAP_NOTE if private else None,
         feedback=feedback_elements(prediction.id, prediction.label, list(scores)),
     )
@@ -103,17 +112,35 @@ def _update_reply(
     )
 
 
+def _refuse(respond: Respond, text: str) -> None:
+    respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def _audit(services: Services, user: str | None, allowed: bool, detail: str) -> bool:
+    """Write one answer attempt to the audit log; False when that failed (then do nothing)."""
+    assert services.db is not None
+    try:
+        services.db.audit.record(user, LABEL_ACTION, allowed, detail)
+    except Exception:
+        log.exception("cannot write the audit log; refusing an answer by %s", user)
+        return False
+    return True
+
+
 def feedback_job(
     services: Services,
     client: WebClient,
     respond: Respond,
     body: dict[str, Any],
     action: dict[str, Any],
+    home_team: str | None,
 ) -> None:
-    """Store one answer and show it on the reply."""
+    """Check who answers, audit the attempt, store a permitted answer and show it on the
+    reply (``home_team``: the workspace that installed Heed)."""
     store = services.db
-    user = (body.get("user") or {}).get("id") or ""
-    name = (body.get("user") or {}).get("username") or (body.get("user") or {}).get("name")
+    who = body.get("user") or {}
+    user = who.get("id") or ""
+    name = who.get("username") or who.get("name")
     value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
     try:
         prediction_id, _ = parse_choice(value)
@@ -124,22 +151,43 @@ def feedback_job(
     )
     if prediction is None:
         log.info("feedback for an unknown prediction %r from %s", value[:60], user)
-        respond(text=FEEDBACK_UNKNOWN, response_type="ephemeral", replace_original=False)
+        if store is None or _audit(services, user, False, f"unknown prediction {value[:60]!r}"):
+            _refuse(respond, FEEDBACK_UNKNOWN)
         return
-    assert store is not None
+    assert store is not None and services.labelers is not None
     label = chosen_label(action, prediction)
     if label is None:
-        respond(text=NOT_A_LABEL, response_type="ephemeral", replace_original=False)
+        if _audit(services, user, False, f"prediction {prediction.id}: not a label"):
+            _refuse(respond, NOT_A_LABEL)
+        return
+    decision = services.labelers.check(
+        user,
+        user_team=who.get("team_id"),
+        home_team=home_team,
+        asker=prediction.asker,
+        users_info=lambda u: users_info(client, u),
+        group_members=lambda g: usergroup_members(client, g),
+    )
+    detail = f"prediction {prediction.id}: {one_line(label, 80)!r}; {decision.reason}"
+    if not _audit(services, user, decision.allowed, detail):
+        _refuse(respond, AUDIT_FAILED)
+        return
+    if not decision.allowed or decision.role is None:
+        log.info("answer on prediction %d by %s refused: %s", prediction.id, user, decision.reason)
+        _refuse(respond, not_permitted(prediction.asker is not None))
         return
     with _LOCKS[prediction.id % len(_LOCKS)]:
-        answer = store.predictions.record_answer(prediction.id, user, label, user_name=name)
+        answer = store.predictions.record_answer(
+            prediction.id, user, label, role=decision.role, user_name=name
+        )
         answers = store.predictions.answers_for(prediction.id)
         _update_reply(services, client, respond, body, prediction, answers)
     log.info(
-        "feedback on prediction %d: %s by %s (%s%s)",
+        "feedback on prediction %d: %s by %s as %s (%s%s)",
         prediction.id,
         label,
         user,
+        decision.role,
         "correction" if answer.is_correction else "confirmation",
         ", replacing an earlier answer" if answer.replaced else "",
     )

@@ -10,14 +10,16 @@ from slack_sdk import WebClient
 
 from bot.blocks.home import home_view
 from bot.services import Services
+from bot.slack_api.lookups import users_info
 
 log = logging.getLogger(__name__)
 
 HOME_JOBS = 5
 
 
-def current_home(services: Services) -> dict:
-    """The Home view as of now (a missing heed.json or database just leaves parts out)."""
+def current_home(services: Services, details: bool = False) -> dict:
+    """The Home view as of now (a missing heed.json or database just leaves parts out);
+    ``details``: failure reasons too, for an admin."""
     version = services.holder.version
     try:
         metadata = services.holder.store.metadata(version) if version else {}
@@ -40,9 +42,12 @@ def current_home(services: Services) -> dict:
         counts=counts,
         warning=services.holder.fallback,
         explain_method=services.settings.explain_method,
+        details=details,
     )
 
 
 def publish_home(services: Services, client: WebClient, user: str) -> None:
-    """Publish the current Home view for ``user``."""
-    client.views_publish(user_id=user, view=current_home(services))
+    """Publish the current Home view for ``user`` (with failure details when an admin)."""
+    assert services.admin is not None
+    admin = services.admin.check(user, lambda u: users_info(client, u)).allowed
+    client.views_publish(user_id=user, view=current_home(services, details=admin))

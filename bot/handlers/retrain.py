@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.admin import NO_DATABASE, NOTHING_TO_TRAIN, already_running
 from bot.blocks.common import one_line
+from bot.blocks.preview import preview_blocks
 from bot.blocks.retrain import (
     IN_DM_NOTE,
     evaluation_blocks,
@@ -33,7 +34,9 @@ from bot.blocks.retrain import (
 from bot.database import JobRecord
 from bot.handlers.admin_request import AdminRequest
 from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError
+from bot.retrain.preview import build_preview
 from bot.retrain.progress import Throttle, describe_progress
+from bot.retrain.runner import NO_TRUSTED_EVAL
 from bot.services import Services
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 from bot.slack_api.uploads import upload_or_say_why
@@ -163,20 +166,51 @@ def _status_message(request: AdminRequest) -> tuple[str, str]:
     return str(posted["channel"]), str(posted["ts"])
 
 
-def do_retrain(request: AdminRequest) -> None:
-    """Start a retraining job (one at a time) and report it where the admin asked."""
-    services = request.services
-    runner, db = services.retrain, services.db
+def _refusal(request: AdminRequest) -> str | None:
+    """Why a retrain cannot start now (None when it can)."""
+    runner, db = request.services.retrain, request.services.db
     if runner is None or db is None:
-        request.private(NO_DATABASE.format(action="retrain"))
-        return
+        return NO_DATABASE.format(action="retrain")
     running = runner.running()
     if running is not None:
-        request.private(already_running(running))
-        return
+        return already_running(running)
     if not runner.data_files and not db.predictions.counts()["labelled_rows"]:
-        request.private(NOTHING_TO_TRAIN)
+        return NOTHING_TO_TRAIN
+    if not runner.data_files and not runner.eval_files:
+        return f":warning: Not retraining: {NO_TRUSTED_EVAL}."
+    return None
+
+
+def do_retrain(request: AdminRequest) -> None:
+    """Show the admin what a retrain would go in with, with Start / Cancel buttons (the job
+    starts only from Start: :func:`start_retrain`)."""
+    refused = _refusal(request)
+    if refused is not None:
+        request.private(refused)
         return
+    services = request.services
+    assert services.retrain is not None and services.db is not None
+    version = services.holder.version
+    created = None
+    if version:
+        try:
+            created = services.holder.store.metadata(version).get("created")
+        except Exception as exc:  # a missing heed.json only loses the "since" split
+            log.warning("cannot read heed.json of %s: %s", version, exc)
+    preview = build_preview(services.retrain, services.db, version, created)
+    text, blocks = preview_blocks(preview)
+    request.private(text, blocks)
+
+
+def start_retrain(request: AdminRequest) -> None:
+    """Start a retraining job (one at a time) and report it where the admin asked."""
+    refused = _refusal(request)
+    if refused is not None:
+        request.private(refused)
+        return
+    services = request.services
+    runner = services.retrain
+    assert runner is not None
     channel, ts = _status_message(request)
     reporter = RetrainReporter(services, request.client, channel, ts, request.user)
     try:

@@ -26,7 +26,7 @@ from bot.context import format_context, request_context
 from bot.handlers.classify import classify_and_record, remember_where
 from bot.services import Services
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
-from bot.slack_api.text import slack_to_plain
+from bot.slack_api.text import clean_input, slack_to_plain
 from bot.slack_api.uploads import upload_heatmap
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def shortcut_job(
     channel = (shortcut.get("channel") or {}).get("id") or ""
     message = shortcut.get("message") or {}
     where = {**shortcut, "channel_id": channel, "user_id": user}
-    text = slack_to_plain(message.get("text") or "").strip()
+    text = clean_input(slack_to_plain(message.get("text") or ""))
     if not text:
         respond(text=NO_TEXT_NOTE, response_type="ephemeral", replace_original=False)
         return

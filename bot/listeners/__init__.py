@@ -11,9 +11,10 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
-from bot.listeners.admin import ADMIN, on_admin
+from bot.listeners.admin import ADMIN, RETRAIN_BUTTONS, on_admin, on_retrain_button
 from bot.listeners.autotag import on_message
 from bot.listeners.classify import CLASSIFY, on_classify
+from bot.listeners.correct import CORRECT_LABEL, on_correct_shortcut
 from bot.listeners.feedback import FEEDBACK_ACTIONS, on_feedback
 from bot.listeners.home import on_home_opened
 from bot.listeners.shortcut import CLASSIFY_MESSAGE, on_message_shortcut
@@ -35,6 +36,8 @@ def register(app: App, services: Services) -> None:
     app.command(CLASSIFY)(on_classify)
     app.command(ADMIN)(on_admin)
     app.action(FEEDBACK_ACTIONS)(on_feedback)
+    app.action(RETRAIN_BUTTONS)(on_retrain_button)
     app.event("message")(on_message)
     app.event("app_home_opened")(on_home_opened)
     app.shortcut({"type": "message_action", "callback_id": CLASSIFY_MESSAGE})(on_message_shortcut)
+    app.shortcut({"type": "message_action", "callback_id": CORRECT_LABEL})(on_correct_shortcut)

@@ -1,19 +1,23 @@
 """``/heed-admin SUBCOMMAND [ARGS]``: parse, ack, hand off to :func:`bot.handlers.admin.admin_job`
-(which checks who asks, audits the attempt and runs the subcommand)."""
+(which checks who asks, audits the attempt and runs the subcommand); the retrain preview's
+Start / Cancel buttons likewise to :func:`bot.handlers.admin.retrain_button_job`."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.handlers.admin import admin_job
+from bot.blocks.preview import CANCEL_ACTION, START_ACTION
+from bot.handlers.admin import admin_job, retrain_button_job
 from bot.listeners.handoff import ack_and_hand_off
 from bot.services import services_of
 
 ADMIN = "/heed-admin"
 ACTION_CHARS = 40
+RETRAIN_BUTTONS = re.compile(f"^({re.escape(START_ACTION)}|{re.escape(CANCEL_ACTION)})$")
 
 
 def parse_admin(text: str | None) -> tuple[str, str]:
@@ -46,4 +50,30 @@ def on_admin(
         respond=respond,
         context=context,
         body=command,
+    )
+
+
+def on_retrain_button(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    respond: Respond,
+    context: BoltContext,
+) -> None:
+    """The retrain preview's Start / Cancel: hand off (with the installing workspace, from
+    ``auth.test``), then ack."""
+    authorized = context.authorize_result
+    ack_and_hand_off(
+        ack,
+        retrain_button_job,
+        services_of(context),
+        client,
+        respond,
+        body,
+        action,
+        authorized.team_id if authorized is not None else None,
+        respond=respond,
+        context=context,
+        body=body,
     )

@@ -4,7 +4,8 @@ Which messages count (see :func:`is_taggable`): plain messages, thread replies, 
 broadcasts (``thread_broadcast``: a human reply also shown in the channel), ``/me`` messages
 and file shares with text. Skipped: every other subtype (edits ``message_changed``,
 deletions, joins/leaves, ``bot_message``, ...), anything with a ``bot_id``/``bot_profile``,
-this app's own user, hidden and empty messages, and channels not configured.
+this app's own user, hidden and empty messages (nothing left after :func:`clean_input`),
+and channels not configured.
 
 The listener only checks the message itself and hands it to
 :func:`bot.handlers.autotag.route_job` (no Slack or database call on Bolt's threads), which
@@ -24,6 +25,7 @@ from bot.context import request_context
 from bot.handlers.autotag import route_job
 from bot.jobpool import Busy
 from bot.services import services_of
+from bot.slack_api.text import clean_input, slack_to_plain
 
 TAGGABLE_SUBTYPES = frozenset({None, "thread_broadcast", "me_message", "file_share"})
 
@@ -50,6 +52,8 @@ def on_message(
     assert matcher is not None
     if not matcher.enabled or not is_taggable(event, context.bot_user_id, context.bot_id):
         return
+    if not clean_input(slack_to_plain(event.get("text") or "")):
+        return  # zero-width or format characters only: nothing to classify or store
     try:
         services.submit(route_job, services, client, event, body, context=request_context(body))
     except Busy:

@@ -17,7 +17,7 @@ from bot.context import format_context, request_context
 from bot.handlers.classify import classify_job
 from bot.listeners.handoff import ack_and_hand_off, over_rate_limit
 from bot.services import services_of
-from bot.slack_api.text import slack_to_plain
+from bot.slack_api.text import clean_input, slack_to_plain
 from classifier.types import EXPLAIN_METHODS
 
 log = logging.getLogger(__name__)
@@ -55,8 +55,8 @@ def parse_classify(raw: str, default_method: str = "attention") -> ClassifyArgs:
         rest = rest[2:].strip()
     elif rest.lower() in _HELP:
         return ClassifyArgs(help=True, method=method)
-    text = slack_to_plain(rest).strip()
-    if not text:
+    text = clean_input(slack_to_plain(rest))
+    if not text:  # nothing visible: zero-width or format characters only
         return ClassifyArgs(help=True, method=method)
     return ClassifyArgs(text=text, method=method)
 

@@ -25,7 +25,8 @@ def on_feedback(
     respond: Respond,
     context: BoltContext,
 ) -> None:
-    """Hand off, then ack."""
+    """Hand off (with the installing workspace, from ``auth.test``), then ack."""
+    authorized = context.authorize_result
     ack_and_hand_off(
         ack,
         feedback_job,
@@ -34,6 +35,7 @@ def on_feedback(
         respond,
         body,
         action,
+        authorized.team_id if authorized is not None else None,
         respond=respond,
         context=context,
         body=body,

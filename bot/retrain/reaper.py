@@ -4,7 +4,8 @@ event keys are pruned.
 Every replica runs one :class:`Reaper`. Each tick asks the database to mark running jobs whose
 lease expired as ``interrupted`` — an update only one replica can make for a given job, so each
 is reported once — and hands every such job to ``on_interrupted`` (which tells Slack). Event
-keys older than ``event_ttl`` are deleted about once an hour.
+keys older than ``event_ttl`` are deleted about once an hour, when ``housekeeping`` (the
+retention sweep, :mod:`bot.retention`) runs too.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ class Reaper:
         interval_s: float,
         on_interrupted: Callable[[JobRecord], None],
         event_ttl: timedelta = EVENT_TTL,
+        housekeeping: Callable[[], object] | None = None,
     ) -> None:
         self.db = db
+        self.housekeeping = housekeeping
         self.interval_s = interval_s
         self.on_interrupted = on_interrupted
         self.event_ttl = event_ttl
@@ -61,6 +64,11 @@ class Reaper:
             pruned = self.db.events.prune(self.event_ttl)
             if pruned:
                 log.info("pruned %d event keys older than %s", pruned, self.event_ttl)
+            if self.housekeeping is not None:
+                try:
+                    self.housekeeping()
+                except Exception:
+                    log.exception("retention sweep failed")
         return expired
 
     def start(self) -> None:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.database import Database, JobConflict
+from bot.database.exports import write_jsonl, write_private
 from bot.retrain.child import child_env, read_events, signal_group, spawn
 from bot.retrain.contract import failure_reason, last_json_line, read_outcome
 from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError, RunningJob
@@ -42,9 +43,13 @@ from classifier.store import ModelStore
 
 log = logging.getLogger(__name__)
 
-CORRECTIONS_FILENAME = "heed-corrections.csv"
+CORRECTIONS_FILENAME = "heed-corrections.jsonl"
 STDERR_TAIL_LINES = 40
 DEFAULT_LEASE_S = 30.0
+NO_TRUSTED_EVAL = (
+    "nothing trusted to judge a new model on: set HEED_EVAL_DATA (a fixed held-out export) or "
+    "HEED_TRAIN_DATA; corrections are never used to decide a promotion"
+)
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 DoneCallback = Callable[[JobResult], None]
@@ -82,13 +87,17 @@ class RetrainRunner:
     ``data_files`` the exports from ``HEED_TRAIN_DATA``; the labelled rows in ``db`` are added
     when there are any. ``timeout_s`` bounds a job's wall-clock time. ``extra_args`` are
     appended to the training command (e.g. ``("--epochs", "2")``), ``base`` becomes ``--base``.
-    ``exports_dir``, when given, keeps each job's corrections CSV there (so ``heed.json``'s
+    ``exports_dir``, when given, keeps each job's corrections JSONL there (so ``heed.json``'s
     data provenance points at a file that still exists); otherwise a temporary file is used
     and removed when the job ends. ``kill_grace_s``: how long a stopped child gets to clean up
     after SIGINT before its process group is SIGKILLed.
 
     ``owner`` names this replica in the job rows; ``lease_s`` is how long a job row stays
     claimed without renewal.
+
+    Promotion is judged on trusted rows only: on ``eval_files`` (``HEED_EVAL_DATA``, a fixed
+    held-out export) when given, else on a split of ``data_files`` — the corrections are passed
+    with ``--train-only`` and never land in the eval rows.
     """
 
     def __init__(
@@ -105,11 +114,13 @@ class RetrainRunner:
         kill_grace_s: float = 5.0,
         owner: str = "local",
         lease_s: float = DEFAULT_LEASE_S,
+        eval_files: Sequence[Path | str] = (),
     ) -> None:
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
         self.model_dir = Path(model_dir)
         self.data_files = [Path(p) for p in data_files]
+        self.eval_files = [Path(p) for p in eval_files]
         self.db = db
         self.timeout_s = timeout_s
         self.python = python
@@ -139,14 +150,19 @@ class RetrainRunner:
         return RunningJob.from_record(record) if record is not None else None
 
     def command(self, corrections: Path | None, *, bundled_sample: bool = False) -> list[str]:
-        """The training command line: ``HEED_TRAIN_DATA`` plus ``corrections`` when given, or
-        the bundled sample export (an empty store's first model)."""
+        """The training command line: ``HEED_TRAIN_DATA`` (judged on ``HEED_EVAL_DATA`` when
+        set, else on a split of it) plus ``corrections`` for training only, or the bundled
+        sample export (an empty store's first model)."""
         cmd = [self.python, "-m", "training", "train"]
+        extra = [str(corrections)] if corrections else []
         if bundled_sample:
             cmd.append("--bundled-sample")
+        elif self.eval_files:
+            cmd += ["--data", *map(str, self.data_files), *extra]
+            cmd += ["--eval-data", *map(str, self.eval_files)]
         else:
-            files = [*self.data_files, *([corrections] if corrections else [])]
-            cmd += ["--data", *map(str, files)]
+            cmd += ["--data", *map(str, self.data_files)]
+            cmd += ["--train-only", *extra] if extra else []
         if self.base:
             cmd += ["--base", self.base]
         flags = ["--promote", "--progress", "jsonl", "--json", "--stop-when-stdin-closes"]
@@ -183,6 +199,8 @@ class RetrainRunner:
                         "nothing to train on: HEED_TRAIN_DATA names no export and no "
                         "corrections are stored yet"
                     )
+                if not bundled_sample and not self.data_files and not self.eval_files:
+                    raise RetrainError(NO_TRUSTED_EVAL)
                 try:
                     record = self.db.jobs.claim(
                         "retrain",
@@ -225,6 +243,16 @@ class RetrainRunner:
         """Stop the running job (status ``cancelled``); False when none runs. Returns at once."""
         return self._stop("cancelled")
 
+    def cancel_elsewhere(self, job_id: int, by: str | None) -> bool:
+        """Mark a job running on another replica ``cancelled``; that replica stops its child
+        at its next lease renewal (within ``lease_s / 3`` seconds). False when it no longer
+        runs."""
+        record = self.db.jobs.get(job_id)
+        if record is None or record.status != "running":
+            return False
+        self.db.jobs.finish(job_id, "cancelled", message=f"cancelled by {by or 'an admin'}")
+        return True
+
     def close(self, timeout: float | None = 30.0) -> None:
         """Cancel a running job and wait for it to end (call on shutdown)."""
         job = self.current_job()
@@ -233,17 +261,16 @@ class RetrainRunner:
             job.wait(timeout)
 
     def _export(self, workdir: Path) -> tuple[Path | None, int]:
-        """Write the labelled rows to a CSV for this job; (None, 0) when there are none."""
-        path = workdir / CORRECTIONS_FILENAME
-        rows = self.db.predictions.export_csv(path)
-        if not rows:
+        """Write the labelled rows to a JSONL file (the exact texts) for this job; (None, 0)
+        when there are none."""
+        labelled = self.db.predictions.labelled_rows()
+        if not labelled:
             return None, 0
+        path = workdir / CORRECTIONS_FILENAME
         if self.exports_dir is not None:
             stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-            kept = self.exports_dir / f"corrections-{stamp}-{secrets.token_hex(2)}.csv"
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(path, kept)
-            path = kept
+            path = self.exports_dir / f"corrections-{stamp}-{secrets.token_hex(2)}.jsonl"
+        rows = write_private(path, lambda handle: write_jsonl(handle, labelled))
         return path, rows
 
     def _stop(self, reason: str) -> bool:
@@ -326,9 +353,19 @@ class RetrainRunner:
                 run.proc.wait()
                 return
             if not self._renew(run):
-                self._stop("lost_lease")
+                self._stop(self._why_lost(run))
                 run.proc.wait()
                 return
+
+    def _why_lost(self, run: _Run) -> str:
+        """Why the job is no longer this replica's: ``cancelled`` from another replica
+        (``/heed-admin cancel`` there), else ``lost_lease``."""
+        try:
+            record = self.db.jobs.get(run.job.id)
+        except Exception:
+            log.exception("retraining job %d: cannot read why its lease was lost", run.job.id)
+            return "lost_lease"
+        return "cancelled" if record is not None and record.status == "cancelled" else "lost_lease"
 
     def _renew(self, run: _Run) -> bool:
         try:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+_HALF_ENTITY = re.compile(r"&[a-z]{0,3}$")
 
 
 def _link(match: re.Match[str]) -> str:
@@ -31,3 +33,22 @@ def escape_mrkdwn(text: str) -> str:
 def shorten(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters with an ellipsis when longer."""
     return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
+
+
+def clean_input(text: str) -> str:
+    """Text as Heed classifies and stores it: NFKC-normalised (full-width and compatibility
+    forms folded), every format character (Unicode category Cf: zero-width spaces and joiners,
+    bidirectional overrides, soft hyphens…) removed, surrounding whitespace stripped. Empty
+    when nothing visible is left."""
+    folded = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in folded if unicodedata.category(c) != "Cf").strip()
+
+
+def escape_and_shorten(text: str, limit: int) -> str:
+    """``text`` escaped for mrkdwn, *then* cut to ``limit`` characters with an ellipsis (never
+    inside an ``&amp;``-style entity), so the escaped text itself fits ``limit``: escaping
+    after cutting could make it up to five times longer than Slack allows."""
+    escaped = escape_mrkdwn(text)
+    if len(escaped) <= limit:
+        return escaped
+    return _HALF_ENTITY.sub("", escaped[: max(0, limit - 1)]).rstrip() + "…"

@@ -6,12 +6,9 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from bot.blocks.feedback import (
     CONFIRM_ACTION,
@@ -20,49 +17,14 @@ from bot.blocks.feedback import (
     FEEDBACK_UNKNOWN,
     NOT_A_LABEL,
 )
-from bot.database import Database
-from bot.retrain.runner import RetrainRunner
-from bot.services import Services
-from bot.serving.holder import ModelHolder
 from classifier.store import ModelStore
-from tests.bot.stubs import LABELS, PNG, StubClassifier, settings
+from tests.bot.conftest import controls, select_option
+from tests.bot.stubs import LABELS, PNG
 from tests.conftest import make_rows, write_csv
-from tests.support.fakeslack import Call, FakeSlack
-from tests.support.inprocess import InProcessApps
+from tests.support.retrain import click_start, preview_for, request_retrain
 
 V1, V2, V3 = "20260101-000000-abcdef", "20260102-000000-bcdef0", "20260103-000000-cafe00"
 ADMIN, MEMBER = "UADMIN", "UMEMBER"
-
-
-class Heed:
-    """A running in-process app: the fake, its services, the database and the model store."""
-
-    def __init__(self, fake: FakeSlack, services: Services, models: Path) -> None:
-        self.fake, self.services, self.models = fake, services, models
-        assert services.db is not None
-        self.db: Database = services.db
-
-    def admin(self, text: str, user: str = ADMIN, channel: str = "C1") -> Call:
-        """Send ``/heed-admin TEXT`` and return the first response_url answer to it."""
-        before = len(self.fake.calls("response_url"))
-        envelope = self.fake.send_slash_command(
-            "/heed-admin", text, user_id=user, channel_id=channel
-        )
-        assert self.fake.wait_for_ack(envelope).latency < 3
-        return self.fake.wait_for(
-            lambda: self.fake.calls("response_url")[before:], timeout=10, what="an answer"
-        )[0]
-
-    def classify(self, text: str = "so good", channel: str = "C1") -> Call:
-        before = len(self.fake.calls("chat.postMessage"))
-        self.fake.send_slash_command("/classify", text, channel_id=channel)
-        return self.fake.wait_for(
-            lambda: [
-                c for c in self.fake.calls("chat.postMessage")[before:] if c.params.get("blocks")
-            ],
-            timeout=10,
-            what="a /classify reply",
-        )[0]
 
 
 def fake_training(tmp_path: Path, body: str) -> str:
@@ -114,61 +76,11 @@ cat {tmp_path}/result.json""",
     )
 
 
-@pytest.fixture
-def heed(fake: FakeSlack, tmp_path: Path) -> Iterator[Any]:
-    apps = InProcessApps(fake)
-
-    def run(*, python: str | None = None, data: tuple[Path, ...] = (), **kw: Any) -> Heed:
-        models = tmp_path / "models"
-        models.mkdir(exist_ok=True)
-        (models / "current").write_text(V1 + "\n")
-        (models / "history.json").write_text(json.dumps([V1]))
-        holder = ModelHolder(
-            ModelStore(models), loader=lambda version, store: StubClassifier(version=version)
-        )
-        holder.load()
-        db = Database(tmp_path / "var" / "heed.sqlite3")
-        runner = RetrainRunner(
-            models,
-            data,
-            db,
-            timeout_s=30,
-            python=python or "/bin/false",
-            exports_dir=tmp_path / "var" / "exports",
-        )
-        kw.setdefault("admins", frozenset({ADMIN}))
-        services = Services(settings(fake.api_url, **kw), holder, db=db, retrain=runner)
-        apps.start(services)
-        return Heed(fake, services, models)
-
-    yield run
-    apps.stop_all()
-
-
-def controls(reply: Call) -> list[dict]:
-    [actions] = [b for b in reply.params["blocks"] if b.get("block_id") == FEEDBACK_BLOCK_ID]
-    return actions["elements"]
-
-
-def select_option(fake: FakeSlack, reply: Call, label: str, user: str) -> str:
-    """Pick ``label`` in the reply's "Actually it's…" menu (a static_select block action)."""
-    select = controls(reply)[1]
-    [option] = [o for o in select["options"] if o["text"]["text"] == label]
-    return fake.send_block_action(
-        CORRECT_ACTION,
-        user_id=user,
-        channel_id=reply.params["channel"],
-        message_ts=reply.response["ts"],
-        block_id=FEEDBACK_BLOCK_ID,
-        selected_option=option,
-    )
-
-
 # -- feedback -------------------------------------------------------------------------------
 
 
 def test_answers_are_stored_and_shown_on_the_reply(heed: Any) -> None:
-    app = heed()
+    app = heed(labelers=frozenset({"U3"}))
     fake, db = app.fake, app.db
     reply = app.classify("love it")
     confirm, select = controls(reply)
@@ -184,7 +96,7 @@ def test_answers_are_stored_and_shown_on_the_reply(heed: Any) -> None:
     envelope = fake.send_block_action(
         CONFIRM_ACTION,
         confirm["value"],
-        user_id="U2",
+        user_id="U1",  # the asker
         message_ts=reply.response["ts"],
         block_id=FEEDBACK_BLOCK_ID,
     )
@@ -192,20 +104,20 @@ def test_answers_are_stored_and_shown_on_the_reply(heed: Any) -> None:
     update = fake.wait_for_call("chat.update", timeout=10)
     assert update.params["ts"] == reply.response["ts"] and update.params["channel"] == "C1"
     body = json.dumps(update.params["blocks"])
-    assert "Recorded: positive by <@U2> (confirmed)" in body
+    assert "Recorded: positive by <@U1> (confirmed)" in body
     assert update.params["blocks"][-1]["block_id"] == FEEDBACK_BLOCK_ID  # still open
     assert "love it" in body and V1 in body  # the label and scores stay
 
     select_option(fake, reply, "negative", "U3")
     fake.wait_for(lambda: len(fake.calls("chat.update")) == 2, timeout=10)
     body = json.dumps(fake.calls("chat.update")[-1].params["blocks"])
-    assert "<@U2>" in body and "Recorded: negative by <@U3> (correction)" in body
+    assert "<@U1>" in body and "Recorded: negative by <@U3> (correction)" in body
     answers = db.predictions.answers_for(prediction_id)
-    assert [(a.user, a.chosen_label, a.is_correction) for a in answers] == [
-        ("U2", "positive", False),
-        ("U3", "negative", True),
+    assert [(a.user, a.chosen_label, a.is_correction, a.role) for a in answers] == [
+        ("U1", "positive", False, "asker"),
+        ("U3", "negative", True, "labeler"),
     ]
-    assert db.predictions.labelled_rows() == [("love it", "negative")]  # the latest answer wins
+    assert db.predictions.labelled_rows() == [("love it", "negative")]  # the labeler outranks
 
 
 def test_unknown_or_forged_answers_get_a_short_private_note(heed: Any) -> None:
@@ -238,7 +150,7 @@ def test_an_ephemeral_reply_is_replaced_through_its_response_url(heed: Any) -> N
     fake.send_interactive(
         {
             "type": "block_actions",
-            "user": {"id": "U5", "username": "u5"},
+            "user": {"id": "U5", "username": "u5", "team_id": fake.team_id},
             "container": {"type": "message", "message_ts": "1.2", "is_ephemeral": True},
             "channel": {"id": "C1"},
             "response_url": f"{fake.base_url}/response/77",
@@ -302,6 +214,13 @@ def test_retrain_reports_progress_evaluation_and_swaps(heed: Any, tmp_path: Path
     fake = app.fake
     envelope = fake.send_slash_command("/heed-admin", "retrain", user_id=ADMIN, channel_id="C1")
     assert fake.wait_for_ack(envelope).latency < 3
+    preview = preview_for(fake, envelope)
+    assert preview.params["response_type"] == "ephemeral" and not fake.calls("chat.postMessage")
+    shown = json.dumps(preview.params["blocks"])
+    assert "export `export.csv`: 15 rows (negative 5, neutral 5, positive 5)" in shown
+    assert "Start retraining" in shown and "Cancel" in shown
+    assert app.db.jobs.recent() == []  # nothing starts before Start
+    click_start(fake, preview, ADMIN)
     status = fake.wait_for_call("chat.postMessage", timeout=10)
     assert (
         status.params["channel"] == "C1"
@@ -348,7 +267,9 @@ def test_retrain_reports_progress_evaluation_and_swaps(heed: Any, tmp_path: Path
         ADMIN,
     )
     assert (job.channel, job.message_ts) == ("C1", status.response["ts"])
-    assert [e.action for e in app.db.audit.recent()] == ["retrain", "retrain"]
+    audit = [(e.action, e.detail) for e in reversed(app.db.audit.recent())]
+    assert [action for action, _ in audit] == ["retrain"] * 3  # preview, Start, refused
+    assert "start (preview button)" in audit[1][1]
 
 
 def data_error(*problems: tuple[str, int, str]) -> str:
@@ -376,7 +297,7 @@ def test_a_failed_retrain_is_one_line_and_changes_nothing(heed: Any, tmp_path: P
     export = write_csv(tmp_path / "export.csv", make_rows(5))
     app = heed(python=python, data=(export,))
     fake = app.fake
-    fake.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+    request_retrain(fake, ADMIN)
     line = fake.wait_for_call(
         "chat.postMessage", lambda c: c.params["text"].startswith(":x:"), timeout=20
     ).params["text"]
@@ -399,7 +320,7 @@ def test_a_killed_training_child_is_reported_by_its_signal(heed: Any, tmp_path: 
     python = fake_training(tmp_path, "kill -9 $$")
     export = write_csv(tmp_path / "export.csv", make_rows(5))
     app = heed(python=python, data=(export,))
-    app.fake.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+    request_retrain(app.fake, ADMIN)
     line = app.fake.wait_for_call(
         "chat.postMessage", lambda c: c.params["text"].startswith(":x:"), timeout=20
     ).params["text"]
@@ -446,17 +367,25 @@ def test_export_sends_the_labelled_rows_by_dm(heed: Any) -> None:
     app = heed()
     assert "No labelled rows yet" in app.admin("export").params["text"]
     db = app.db
-    first = db.predictions.record(text='so "nice"', label="neutral")
-    db.predictions.record_answer(first, "U2", "positive")
+    first = db.predictions.record(text='=HYPERLINK("http://x.example","so nice")', label="neutral")
+    db.predictions.record_answer(first, "U2", "positive", role="labeler")
     db.predictions.record_answer(
-        db.predictions.record(text="fine", label="neutral"), "U3", "neutral"
+        db.predictions.record(text="fine", label="neutral"), "U3", "neutral", role="admin"
     )
     answer = app.admin("export")
     assert answer.params["text"].startswith(":incoming_envelope: Sent 2 labelled rows")
     assert app.fake.calls("conversations.open")[0].params["users"] == ADMIN
-    [upload] = [u for u in app.fake.uploads if u.completed]
-    assert upload.channel == "DUADMIN" and upload.filename.endswith(".csv")
-    assert upload.data == b'text,label\n"so ""nice""",positive\nfine,neutral\n'
+    people, training = [u for u in app.fake.uploads if u.completed]
+    assert people.channel == training.channel == "DUADMIN"
+    assert people.filename.endswith(".csv") and training.filename.endswith(".jsonl")
+    assert people.data == (
+        b'text,label\r\n"\'=HYPERLINK(""http://x.example"",""so nice"")",positive\r\n'
+        b"fine,neutral\r\n"
+    )
+    assert training.data.decode().splitlines() == [
+        '{"text": "=HYPERLINK(\\"http://x.example\\",\\"so nice\\")", "label": "positive"}',
+        '{"text": "fine", "label": "neutral"}',
+    ]
 
 
 def test_home_tab_shows_model_jobs_and_feedback(heed: Any) -> None:
@@ -464,9 +393,18 @@ def test_home_tab_shows_model_jobs_and_feedback(heed: Any) -> None:
     job = app.db.jobs.claim("retrain", ADMIN, owner="r", lease=timedelta(seconds=30))
     app.db.jobs.finish(job.id, "failed", message="bad.csv:1: missing column 'label'")
     db = app.db
-    db.predictions.record_answer(db.predictions.record(text="x", label="neutral"), "U2", "positive")
+    db.predictions.record_answer(
+        db.predictions.record(text="x", label="neutral"), "U2", "positive", role="labeler"
+    )
     app.fake.send_event({"type": "app_home_opened", "user": "U3", "channel": "DU3", "tab": "home"})
     view = app.fake.wait_for_call("views.publish", timeout=5).params["view"]
     body = json.dumps(view)
     assert view["type"] == "home" and V1 in body
-    assert "missing column 'label'" in body and ":x: #1" in body and "1 answer (" in body
+    assert ":x: #1" in body and "1 answer (" in body
+    assert "missing column 'label'" not in body  # a member sees that it failed, not why
+    app.fake.send_event(
+        {"type": "app_home_opened", "user": ADMIN, "channel": "DUADMIN", "tab": "home"}
+    )
+    app.fake.wait_for(lambda: len(app.fake.calls("views.publish")) == 2, timeout=5)
+    body = json.dumps(app.fake.calls("views.publish")[-1].params["view"])
+    assert "missing column 'label'" in body

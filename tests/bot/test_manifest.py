@@ -9,6 +9,7 @@ import pytest
 from bot.handlers.admin import HANDLERS
 from bot.listeners.admin import ADMIN
 from bot.listeners.classify import CLASSIFY
+from bot.listeners.correct import CORRECT_LABEL
 from bot.listeners.shortcut import CLASSIFY_MESSAGE
 
 yaml = pytest.importorskip("yaml")
@@ -21,7 +22,10 @@ def test_manifest_matches_the_bot() -> None:
     features, settings = manifest["features"], manifest["settings"]
     commands = {c["command"]: c for c in features["slash_commands"]}
     assert set(commands) == {CLASSIFY, ADMIN}
-    assert "retrain | status | rollback | export" in commands["/heed-admin"]["usage_hint"]
+    assert (
+        "retrain | cancel | status | versions | promote VERSION | rollback | export | forget"
+        in commands["/heed-admin"]["usage_hint"]
+    )
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     assert scopes >= {
         "commands",
@@ -50,15 +54,23 @@ def test_manifest_matches_the_bot() -> None:
 def test_the_admin_usage_hint_lists_every_subcommand() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     [admin] = [c for c in manifest["features"]["slash_commands"] if c["command"] == ADMIN]
-    assert admin["usage_hint"] == "retrain | status | rollback | export | help"
-    assert set(admin["usage_hint"].split(" | ")) == set(HANDLERS)
+    hint = (
+        "retrain | cancel | status | versions | promote VERSION | rollback | export | "
+        "forget @user | help"
+    )
+    assert admin["usage_hint"] == hint
+    assert {part.split()[0] for part in hint.split(" | ")} == set(HANDLERS)
 
 
 def test_the_message_shortcut_is_declared_as_the_bot_handles_it() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
-    [shortcut] = manifest["features"]["shortcuts"]
-    assert shortcut["type"] == "message" and shortcut["callback_id"] == CLASSIFY_MESSAGE
-    assert shortcut["name"] == "Classify with Heed"
-    assert 0 < len(shortcut["description"]) <= 150  # Slack's limit
+    shortcuts = {s["callback_id"]: s for s in manifest["features"]["shortcuts"]}
+    assert set(shortcuts) == {CLASSIFY_MESSAGE, CORRECT_LABEL}
+    assert shortcuts[CLASSIFY_MESSAGE]["name"] == "Classify with Heed"
+    assert shortcuts[CORRECT_LABEL]["name"] == "Correct Heed's label"
+    for shortcut in shortcuts.values():
+        assert shortcut["type"] == "message"
+        assert 0 < len(shortcut["description"]) <= 150  # Slack's limit
+    assert "usergroups:read" in manifest["oauth_config"]["scopes"]["bot"]  # HEED_LABELERS
     assert "commands" in manifest["oauth_config"]["scopes"]["bot"]  # shortcuts need it
     assert manifest["settings"]["interactivity"]["is_enabled"]  # shortcuts arrive there

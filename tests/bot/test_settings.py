@@ -27,6 +27,7 @@ def test_defaults_in_socket_mode(tmp_path: Path) -> None:
     assert s.explain_method == "attn-grad" and not s.private_replies
     assert not s.admins_from_workspace and s.device == "auto" and s.log_level == "INFO"
     assert s.retrain_timeout == 3600.0 and s.retrain_args == ()
+    assert (s.retention_days, s.keep_versions) == (90, 10)
     assert dict(s.label_emoji) == dict(DEFAULT_LABEL_EMOJI)
     assert s.emoji_for("positive") == "+1" and s.emoji_for("refund_request") == "label"
     assert "secret" not in repr(s)
@@ -43,12 +44,16 @@ def test_every_value_parsed(tmp_path: Path) -> None:
         HEED_AUTOTAG_CHANNELS="C0123ABCD, #Support general",
         HEED_ADMINS="U01,W02",
         HEED_ADMINS_FROM_WORKSPACE="yes",
+        HEED_LABELERS="U03, S0MODS",
+        HEED_RETENTION_DAYS="30",
+        HEED_KEEP_VERSIONS="3",
         HEED_RETRAIN_TIMEOUT="90.5",
         HEED_RETRAIN_ARGS="--epochs 1 --base '/models/tiny base' --max-length=32",
         HEED_LABEL_EMOJI="urgent=:rotating_light:, spam=, *=",
         HEED_AUTOTAG_THRESHOLD="0.95",
         HEED_AUTOTAG_NOTIFY="urgent,spam",
         HEED_TRAIN_DATA=str(export),
+        HEED_EVAL_DATA=str(export),
         HEED_DEVICE="CUDA:1",
         HEED_PRIVATE_REPLIES="TRUE",
         HEED_EXPLAIN_METHOD="Rollout",
@@ -57,6 +62,8 @@ def test_every_value_parsed(tmp_path: Path) -> None:
     assert s.api_url == "http://127.0.0.1:9/api/"
     assert s.autotag_channels == ("C0123ABCD", "#support", "#general")
     assert s.admins == {"U01", "W02"} and s.admins_from_workspace
+    assert s.labelers == {"U03", "S0MODS"}
+    assert (s.retention_days, s.keep_versions) == (30, 3)
     assert s.retrain_timeout == 90.5
     assert s.retrain_args == ("--epochs", "1", "--base", "/models/tiny base", "--max-length=32")
     assert s.emoji_for("urgent") == "rotating_light"
@@ -64,6 +71,7 @@ def test_every_value_parsed(tmp_path: Path) -> None:
     assert s.should_notify("urgent", 0.95) and not s.should_notify("urgent", 0.94)
     assert not s.should_notify("other", 0.99)
     assert s.train_data == (export,) and s.device == "cuda:1" and s.private_replies
+    assert s.eval_data == (export,)
     assert s.explain_method == "rollout" and s.log_level == "DEBUG"
     assert s.secrets() == ["xoxb-1-secret-bot", "xapp-1-secret-app"]
 
@@ -90,6 +98,10 @@ BAD = [
     ({"HEED_AUTOTAG_THRESHOLD": "nan"}, "HEED_AUTOTAG_THRESHOLD must be a number between 0 and 1"),
     ({"HEED_AUTOTAG_CHANNELS": "C1,#bad channel!"}, "HEED_AUTOTAG_CHANNELS must list"),
     ({"HEED_ADMINS": "alice"}, "HEED_ADMINS must list Slack user IDs"),
+    ({"HEED_RETENTION_DAYS": "0"}, "HEED_RETENTION_DAYS must be a whole number from 1 to 36500"),
+    ({"HEED_RETENTION_DAYS": "1.5"}, "HEED_RETENTION_DAYS must be a whole number from 1 to 36500"),
+    ({"HEED_KEEP_VERSIONS": "none"}, "HEED_KEEP_VERSIONS must be a whole number from 1 to 10000"),
+    ({"HEED_LABELERS": "U1,@mods"}, "HEED_LABELERS must list Slack user IDs .* or user-group"),
     ({"HEED_LABEL_EMOJI": "positive"}, "HEED_LABEL_EMOJI must be label=emoji pairs"),
     ({"HEED_LABEL_EMOJI": "positive=thumbs up"}, "HEED_LABEL_EMOJI must be label=emoji pairs"),
     ({"HEED_TRAIN_DATA": "/nonexistent/x.csv"}, "HEED_TRAIN_DATA must list existing files"),
@@ -105,6 +117,13 @@ BAD = [
     ({"HEED_RETRAIN_ARGS": "epochs 1"}, "HEED_RETRAIN_ARGS must start with an option"),
     ({"HEED_RETRAIN_ARGS": "--epochs 1 --data x.csv"}, "HEED_RETRAIN_ARGS must not set --data"),
     ({"HEED_RETRAIN_ARGS": "--progress=bar"}, "HEED_RETRAIN_ARGS must not set --progress"),
+    (
+        {"HEED_RETRAIN_ARGS": "--dat x.csv"},
+        "HEED_RETRAIN_ARGS must not set --dat .short for --data",
+    ),
+    ({"HEED_RETRAIN_ARGS": "--pro"}, "HEED_RETRAIN_ARGS must not set --pro .short for --promote"),
+    ({"HEED_RETRAIN_ARGS": "--eval-data=x.csv"}, "HEED_RETRAIN_ARGS must not set --eval-data"),
+    ({"HEED_RETRAIN_ARGS": "--stop-when"}, "HEED_RETRAIN_ARGS must not set --stop-when "),
     (
         {"HEED_RETRAIN_ARGS": "--epochs 1 --bundled-sample"},
         "HEED_RETRAIN_ARGS must not set --bundled-sample",

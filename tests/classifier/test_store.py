@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier.store import ModelNotFoundError, ModelStore, StoreError
+from classifier.store import HistoryError, ModelNotFoundError, ModelStore, StoreError
 
 
 def fake_version(store: ModelStore) -> str:
@@ -71,3 +71,13 @@ def test_versions_made_in_the_same_second_list_in_publication_order(tmp_path: Pa
     store = ModelStore(tmp_path)
     made = [fake_version(store) for _ in range(5)]
     assert store.versions() == made
+
+
+@pytest.mark.parametrize("content", ['["2026', "{}", "[1, 2]", "\xff\xfe"])
+def test_a_damaged_history_is_a_clear_error(tmp_path: Path, content: str) -> None:
+    store = ModelStore(tmp_path)
+    (tmp_path / "history.json").write_bytes(content.encode("latin-1"))
+    with pytest.raises(HistoryError, match=r"promotion history .* is damaged .*restore it"):
+        store.history()
+    with pytest.raises(HistoryError):
+        store.rollback()

@@ -37,10 +37,11 @@ from tests.e2e.support import (
     wait_quiet,
 )
 from tests.support.fakeslack import Call, FakeSlack
+from tests.support.retrain import preview_for, request_retrain
 
 pytestmark = pytest.mark.e2e
 
-ADMIN, MEMBER = "UADMIN", "UMEMBER"
+ADMIN, MEMBER, LABELER = "UADMIN", "UMEMBER", "U3"
 FEEDBACK_BLOCK = "heed_feedback"
 JOB_S = 150.0  # a real training child on the tiny model: ~15 s here, generous for slow CI
 
@@ -75,6 +76,7 @@ def bot(
         store,
         workdir / "bot",
         HEED_ADMINS=ADMIN,
+        HEED_LABELERS=LABELER,
         HEED_TRAIN_DATA=str(train_data),
         HEED_RETRAIN_ARGS=(
             f"--base {shlex.quote(str(base))} --epochs 1 --batch-size 8 --max-length 32"
@@ -123,38 +125,84 @@ def status_message(fake: FakeSlack) -> Call:
 
 
 def test_feedback_is_stored_and_the_reply_updated(slack: FakeSlack, db: Database) -> None:
-    reply = classify(slack, "the cable arrived on tuesday")
+    reply = classify(slack, "the cable arrived on tuesday")  # asked by U1
     [actions] = [b for b in reply.params["blocks"] if b.get("block_id") == FEEDBACK_BLOCK]
     confirm, select = actions["elements"]
     prediction_id = int(confirm["value"])
     predicted = db.predictions.get(prediction_id).label
+    other = next(o for o in select["options"] if o["text"]["text"] != predicted)
+
+    def pick(user: str, team: str | None = None) -> None:
+        slack.send_block_action(
+            select["action_id"],
+            user_id=user,
+            message_ts=reply.response["ts"],
+            block_id=FEEDBACK_BLOCK,
+            selected_option=other,
+            user_team=team,
+        )
+
+    pick("U2")  # a member who did not ask
+    pick(LABELER, team="TCONNECT")  # a Slack Connect user with a labeler's id
+    refusals = slack.wait_for(lambda: len(slack.calls("response_url")) == 2, timeout=15)
+    assert refusals and all(
+        c.params["text"].startswith(":no_entry: Only the person who asked")
+        for c in slack.calls("response_url")
+    )
+    assert db.predictions.answers_for(prediction_id) == [] and not slack.calls("chat.update")
+    audit = [(e.user, e.action, e.allowed) for e in db.audit.recent(2)]
+    assert sorted(audit) == [("U2", "label", False), (LABELER, "label", False)]
+
     envelope = slack.send_block_action(
         confirm["action_id"],
         confirm["value"],
-        user_id="U2",
+        user_id="U1",
         message_ts=reply.response["ts"],
         block_id=FEEDBACK_BLOCK,
     )
     assert slack.wait_for_ack(envelope, timeout=5).latency < 3
     update = slack.wait_for_call("chat.update", timeout=15)
     assert update.params["ts"] == reply.response["ts"]
-    assert f"Recorded: {predicted} by <@U2>" in json.dumps(update.params["blocks"])
+    assert f"Recorded: {predicted} by <@U1>" in json.dumps(update.params["blocks"])
 
-    other = next(o for o in select["options"] if o["text"]["text"] != predicted)
-    slack.send_block_action(
-        select["action_id"],
-        user_id="U3",
-        message_ts=reply.response["ts"],
-        block_id=FEEDBACK_BLOCK,
-        selected_option=other,
-    )
+    pick(LABELER)  # the labeler outranks the asker
     slack.wait_for(lambda: len(slack.calls("chat.update")) == 2, timeout=15)
     body = json.dumps(slack.calls("chat.update")[-1].params["blocks"])
-    assert "<@U2>" in body and f"Recorded: {other['text']['text']} by <@U3>" in body
+    assert "<@U1>" in body and f"Recorded: {other['text']['text']} by <@{LABELER}>" in body
     answers = [(a.user, a.chosen_label) for a in db.predictions.answers_for(prediction_id)]
-    assert answers == [("U2", predicted), ("U3", other["text"]["text"])]
+    assert answers == [("U1", predicted), (LABELER, other["text"]["text"])]
+    assert db.predictions.labelled_rows() == [
+        ("the cable arrived on tuesday", other["text"]["text"])
+    ]
     stored = db.predictions.get(prediction_id)
     assert (stored.model_version, stored.message_ts) == (VERSION, reply.response["ts"])
+
+
+def test_conflicting_trusted_answers_hold_the_row(slack: FakeSlack, db: Database) -> None:
+    reply = classify(slack, "is this abuse or not")
+    [actions] = [b for b in reply.params["blocks"] if b.get("block_id") == FEEDBACK_BLOCK]
+    confirm, select = actions["elements"]
+    prediction_id = int(confirm["value"])
+    before = db.predictions.labelled_rows()
+    slack.send_block_action(
+        confirm["action_id"],
+        confirm["value"],
+        user_id=ADMIN,
+        message_ts=reply.response["ts"],
+        block_id=FEEDBACK_BLOCK,
+    )
+    slack.wait_for(lambda: len(slack.calls("chat.update")) == 1, timeout=15)
+    slack.send_block_action(
+        select["action_id"],
+        user_id=LABELER,
+        message_ts=reply.response["ts"],
+        block_id=FEEDBACK_BLOCK,
+        selected_option=select["options"][0],
+    )
+    slack.wait_for(lambda: len(slack.calls("chat.update")) == 2, timeout=15)
+    assert "held for review" in json.dumps(slack.calls("chat.update")[-1].params["blocks"])
+    assert [h.prediction_id for h in db.predictions.held()] == [prediction_id]
+    assert db.predictions.labelled_rows() == before  # not trained on
 
 
 def test_a_non_admin_retrain_is_refused_audited_and_changes_nothing(
@@ -172,7 +220,7 @@ def test_a_non_admin_retrain_is_refused_audited_and_changes_nothing(
 def failure_line(fake: FakeSlack) -> str:
     """Start a retrain and return the one-line failure it ends with."""
     before = len(fake.calls("chat.postMessage"))
-    fake.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+    request_retrain(fake, ADMIN)
     status_message(fake)
     [failure] = fake.wait_for(
         lambda: [
@@ -184,19 +232,22 @@ def failure_line(fake: FakeSlack) -> str:
     return failure.params["text"]
 
 
-def test_a_malformed_export_is_reported_from_the_json(
+def test_a_malformed_export_is_shown_in_the_preview_and_nothing_starts(
     slack: FakeSlack, store: Path, train_data: Path, db: Database
 ) -> None:
     good = train_data.read_bytes()
     write_csv(train_data, make_rows(10), header=("text", "category"))
+    jobs = len(db.jobs.recent(100))
     try:
-        line = failure_line(slack)
+        envelope = slack.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+        preview = preview_for(slack, envelope)
     finally:
         train_data.write_bytes(good)
-    assert "\n" not in line and "failed: the training data is invalid: " in line
-    assert "train.csv:1: missing column 'label'" in line and "unchanged" in line
+    body = json.dumps(preview.params["blocks"])
+    assert "*Data problems* (1):" in body and "train.csv:1: missing column 'label'" in body
+    assert "Start retraining" not in body and "Cancel" in body
+    assert not slack.calls("chat.postMessage") and len(db.jobs.recent(100)) == jobs
     assert ModelStore(store).current() == VERSION
-    assert db.jobs.recent(1)[0].status == "failed"
 
 
 def test_a_base_model_that_cannot_be_loaded_is_not_called_bad_data(
@@ -237,7 +288,7 @@ def test_a_training_child_stopped_with_sigint_is_reported_as_interrupted(
     versions = set(ModelStore(store).versions())
     try:
         before = len(slack.calls("chat.postMessage"))
-        slack.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+        request_retrain(slack, ADMIN)
         status = status_message(slack)
         slack.wait_for(
             lambda: [
@@ -273,7 +324,7 @@ def test_a_training_child_stopped_with_sigint_is_reported_as_interrupted(
 def test_an_admin_retrain_reports_progress_promotes_and_swaps(
     slack: FakeSlack, store: Path, bot: BotProcess, db: Database
 ) -> None:
-    slack.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+    request_retrain(slack, ADMIN)
     status = status_message(slack)
     assert status.params["channel"] == "C1"
     refused = admin(slack, "retrain")  # while the first one runs
@@ -316,12 +367,14 @@ def test_rollback_restores_the_previous_version(
 def test_export_status_and_home(slack: FakeSlack, db: Database) -> None:
     answer = admin(slack, "export")
     assert answer.startswith(":incoming_envelope: Sent 1 labelled row as CSV")
-    [csv] = slack.wait_for(lambda: [u for u in slack.uploads if u.completed], timeout=15)
-    assert csv.channel == f"D{ADMIN}" and csv.filename.endswith(".csv")
-    assert csv.data.decode().splitlines() == [
-        "text,label",
-        *[f"{t},{lab}" for t, lab in db.predictions.labelled_rows()],
-    ]
+    csv, jsonl = slack.wait_for(
+        lambda: (u := [u for u in slack.uploads if u.completed]) and len(u) == 2 and u,
+        timeout=15,
+    )
+    assert csv.channel == jsonl.channel == f"D{ADMIN}" and csv.filename.endswith(".csv")
+    rows = db.predictions.labelled_rows()
+    assert csv.data.decode().splitlines() == ["text,label", *[f"{t},{lab}" for t, lab in rows]]
+    assert [tuple(json.loads(line).values()) for line in jsonl.data.decode().splitlines()] == rows
 
     status = admin(slack, "status")
     assert status == f"Heed is serving model {VERSION}"

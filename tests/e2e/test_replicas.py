@@ -33,6 +33,7 @@ from tests.e2e.support import (
 )
 from tests.support.fakeslack import Call, FakeSlack
 from tests.support.postgres import create_database
+from tests.support.retrain import click_start, preview_for, request_retrain
 
 pytestmark = pytest.mark.e2e
 
@@ -151,8 +152,11 @@ def classify_version(fake: FakeSlack, connection: int) -> str:
 def test_retrain_sent_to_both_starts_one_job_and_both_serve_its_promotion(
     slack: FakeSlack, store: Path, db: Database
 ) -> None:
-    slack.send_slash_command("/heed-admin", "retrain", user_id=ADMIN_A, connection=0)
-    slack.send_slash_command("/heed-admin", "retrain", user_id=ADMIN_B, connection=1)
+    first = slack.send_slash_command("/heed-admin", "retrain", user_id=ADMIN_A, connection=0)
+    second = slack.send_slash_command("/heed-admin", "retrain", user_id=ADMIN_B, connection=1)
+    previews = [preview_for(slack, first), preview_for(slack, second)]
+    click_start(slack, previews[0], ADMIN_A, connection=0)
+    click_start(slack, previews[1], ADMIN_B, connection=1)
     refusal = slack.wait_for(
         lambda: [
             t
@@ -186,7 +190,7 @@ def test_a_replica_killed_mid_retrain_is_reported_and_the_next_retrain_starts(
     good = train_data.read_bytes()
     write_csv(train_data, make_rows(3000))  # long enough to be killed mid-epoch
     try:
-        slack.send_slash_command("/heed-admin", "retrain", user_id=ADMIN_A, connection=0)
+        request_retrain(slack, ADMIN_A, connection=0)
         slack.wait_for(
             lambda: [c for c in slack.calls("chat.update") if "training on" in c.params["text"]],
             timeout=JOB_S,
@@ -218,7 +222,7 @@ def test_a_replica_killed_mid_retrain_is_reported_and_the_next_retrain_starts(
     assert set(ModelStore(store).versions()) == versions
     assert not list(store.glob(".staging-*"))
 
-    slack.send_slash_command("/heed-admin", "retrain", user_id=ADMIN_B, connection=-1)
+    request_retrain(slack, ADMIN_B, connection=-1)
     slack.wait_for(
         lambda: [c for c in slack.calls("chat.update") if "Retraining job #" in c.params["text"]],
         timeout=60,

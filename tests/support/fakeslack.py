@@ -123,6 +123,7 @@ class FakeSlack:
         self._t0 = int(time.time())
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, dict[str, Any]] = {}
+        self._usergroups: dict[str, list[str]] = {}
         self.set_user(bot_user_id, name="heed", is_bot=True)
         self.set_channel("C1", "general")
         self.set_channel("C2", "random")
@@ -256,6 +257,11 @@ class FakeSlack:
                 "is_app_user": False,
                 "profile": {"real_name": name, "display_name": name},
             }
+
+    def set_usergroup(self, usergroup_id: str, members: list[str]) -> None:
+        """Configure what ``usergroups.users.list`` answers for ``usergroup_id``."""
+        with self._lock:
+            self._usergroups[usergroup_id] = list(members)
 
     def set_channel(self, channel_id: str, name: str, *, is_private: bool = False) -> None:
         """Register a channel for ``conversations.info`` and posting."""
@@ -578,7 +584,7 @@ class FakeSlack:
             event["thread_ts"] = thread_ts
         return self.send_event(event, connection=connection), ts
 
-    def send_interactive(self, payload: dict[str, Any]) -> str:
+    def send_interactive(self, payload: dict[str, Any], *, connection: int = -1) -> str:
         """Deliver an ``interactive`` envelope (block_actions, view_submission, ...)."""
         payload = {
             "api_app_id": self.app_id,
@@ -586,7 +592,9 @@ class FakeSlack:
             "team": {"id": self.team_id, "domain": self.team_domain},
             **payload,
         }
-        return self.send_envelope("interactive", payload, accepts_response_payload=False)
+        return self.send_envelope(
+            "interactive", payload, connection=connection, accepts_response_payload=False
+        )
 
     def send_block_action(
         self,
@@ -598,9 +606,12 @@ class FakeSlack:
         block_id: str = "block",
         message: dict[str, Any] | None = None,
         selected_option: dict[str, Any] | None = None,
+        user_team: str | None = None,
+        connection: int = -1,
     ) -> str:
         """Deliver a button click (``block_actions``) on the message ``message_ts``; with
-        ``selected_option`` (an option object), a ``static_select`` choice instead."""
+        ``selected_option`` (an option object), a ``static_select`` choice instead;
+        ``user_team`` makes the user one of another workspace (Slack Connect)."""
         rid = str(next(self._ids))
         ts = message_ts or self._next_ts()
         with self._lock:
@@ -614,7 +625,7 @@ class FakeSlack:
                     "id": user_id,
                     "username": user_id.lower(),
                     "name": user_id.lower(),
-                    "team_id": self.team_id,
+                    "team_id": user_team or self.team_id,
                 },
                 "container": {
                     "type": "message",
@@ -637,7 +648,8 @@ class FakeSlack:
                         ),
                     }
                 ],
-            }
+            },
+            connection=connection,
         )
 
     async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
@@ -907,6 +919,12 @@ class FakeSlack:
                 raise _ApiError("user_not_found")
             self.set_user(user_id)  # unknown U… ids are ordinary members
         return {"user": dict(self._users[user_id])}
+
+    def _m_usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        (group,) = self._need(params, "usergroup")
+        if group not in self._usergroups:
+            raise _ApiError("no_such_subteam")
+        return {"users": list(self._usergroups[group])}
 
     def _m_views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
         user_id, view = self._need(params, "user_id", "view")

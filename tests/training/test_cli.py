@@ -49,7 +49,8 @@ def test_train_json_contract_and_first_promotion(capsys, tiny_base, store_dir, e
 
 
 def test_promotion_refuses_a_worse_model(capsys, tiny_base, store_dir, export) -> None:
-    first = train(capsys, tiny_base, export, extra=("--promote", "--epochs", "4", "--lr", "1e-3"))
+    learns = ("--epochs", "6", "--lr", "5e-3", "--batch-size", "8", "--train-embeddings")
+    first = train(capsys, tiny_base, export, extra=("--promote", *learns))
     worse = train(capsys, tiny_base, export, extra=("--promote", "--lr", "1e-9"))
     assert first["metrics"]["macro_f1"] > worse["metrics"]["macro_f1"]
     assert worse["promoted"] is False

@@ -11,6 +11,7 @@ from bot.blocks.admin import (
     already_running,
     counts_line,
     export_comment,
+    export_jsonl_comment,
     export_sent,
     job_line,
     model_lines,
@@ -96,9 +97,15 @@ def test_counts_export_texts() -> None:
     assert counts_line(counts) == (
         "*Feedback:* 1 answer (1 confirmation, 0 corrections) → 1 labelled row for the next retrain"
     )
+    held = {**counts, "held": 2}
+    assert counts_line(held).endswith("; 2 messages held for review (labelers disagree)")
     assert "2 labelled rows from feedback" in export_comment(2)
-    assert "python -m training train --data FILE" in export_comment(2)
-    assert export_sent(1) == ":incoming_envelope: Sent 1 labelled row as CSV to your DM with Heed."
+    assert "start with `'`" in export_comment(2) and "Train on the JSONL" in export_comment(2)
+    assert "python -m training train --data FILE" in export_jsonl_comment(2)
+    assert export_sent(1) == (
+        ":incoming_envelope: Sent 1 labelled row as CSV (to read) and JSONL (to train on) "
+        "to your DM with Heed."
+    )
     assert NO_DATABASE.format(action="export").endswith("so `export` is unavailable.")
 
 
@@ -109,6 +116,8 @@ def test_rolled_back_and_refusal_texts() -> None:
     assert "still serves" in rolled_back(V2, V1, V2)
     refused = refusal("not listed in HEED_ADMINS")
     assert "Only Heed admins" in refused and "logged" in refused
-    assert "retrain | status | rollback | export" in admin_usage()
+    usage = admin_usage()
+    for subcommand in ("retrain", "cancel", "versions", "promote VERSION", "forget @user"):
+        assert f"`{subcommand.split()[0]}" in usage and subcommand in usage
     assert admin_usage("unknown subcommand 'x'").startswith(":warning: unknown")
     assert "&lt;script&gt;" in admin_usage("<script>")

@@ -128,3 +128,10 @@ def test_upload_failed_note_names_what_failed() -> None:
     note = upload_failed_note("channel_not_found", what="CSV")
     assert "couldn't upload the CSV: channel_not_found" in note and "to get the CSV" in note
     assert "&lt;x&gt;" in upload_failed_note("<x>")
+
+
+def test_a_text_of_ampersands_stays_within_slacks_limit_once_escaped() -> None:
+    _, reply = classify_reply(explanation(), text="&" * 4000, user_id="U1")
+    first = reply[0]["text"]["text"]
+    assert len(first) <= 3000 and "&amp;" in first and "&&" not in first
+    assert all(len(b["text"]["text"]) <= 3000 for b in reply if b["type"] == "section")

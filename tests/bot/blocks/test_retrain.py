@@ -24,6 +24,11 @@ def test_evaluation_has_metrics_table_and_the_promotion_decision() -> None:
     assert "30 held-out rows" in body and "4 labelled rows from feedback" in body
     assert f"*Promoted:* Heed now serves `{V2}`" in body and "not worse than" in body
     assert "```label" in body and "support" in body
+    assert "*Judged on:* not reported" in body
+    given = json.dumps(evaluation_blocks(result(eval_split="given"), "UADMIN", V2)[1])
+    assert "*Judged on:* `HEED_EVAL_DATA`, the fixed held-out export" in given
+    split = json.dumps(evaluation_blocks(result(eval_split="stratified 20%"), "UADMIN", V2)[1])
+    assert "a held-out split of `HEED_TRAIN_DATA`" in split and "training only" in split
     kept = json.dumps(
         evaluation_blocks(result(promoted=False, promotion={"reason": "worse"}), "UADMIN", V1)[1]
     )

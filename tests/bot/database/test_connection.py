@@ -83,10 +83,9 @@ def test_migrate_upgrades_a_release_database_in_place_keeping_every_row(tmp_path
             "neutral",
             "1700000000.000100",
         )
-        assert db.predictions.labelled_rows() == [
-            ("the cable arrived on tuesday", "neutral"),
-            ("terrible battery", "negative"),
-        ]
+        # the first release took answers from anyone: kept, but never trained on
+        assert [(a.user, a.role) for a in db.predictions.answers_for(1)] == [("U2", "unverified")]
+        assert db.predictions.labelled_rows() == []
         finished, left_running = db.jobs.get(1), db.jobs.get(2)
         assert (finished.status, finished.version, finished.promoted) == (
             "succeeded",
@@ -120,7 +119,7 @@ def test_reopen_keeps_everything(tmp_path: Path) -> None:
     path = tmp_path / "heed.sqlite3"
     with Database(path) as db:
         pid = predict(db)
-        db.predictions.record_answer(pid, "U2", "neutral")
+        db.predictions.record_answer(pid, "U2", "neutral", role="labeler")
         job = db.jobs.claim("retrain", "UADMIN", owner="r", lease=timedelta(seconds=30))
         db.jobs.finish(job.id, "failed", message="data.csv:3: empty text")
         db.audit.record("U2", "export", True)
@@ -205,7 +204,9 @@ def test_concurrent_writes_from_eight_threads_all_land(db: Database) -> None:
             barrier.wait()
             for i in range(per_thread):
                 pid = predict(db, f"thread {n} row {i}", "neutral")
-                db.predictions.record_answer(pid, f"U{n}", "positive" if i % 2 else "neutral")
+                db.predictions.record_answer(
+                    pid, f"U{n}", "positive" if i % 2 else "neutral", role="labeler"
+                )
                 db.audit.record(f"U{n}", "classify", True, str(i))
         except BaseException as exc:
             errors.append(exc)

@@ -77,7 +77,8 @@ def test_an_older_revision_stops_start_up_until_migrate_keeps_every_row(
 ) -> None:
     with Database(database_url) as db:
         pid = predict(db)
-        db.predictions.record_answer(pid, "U2", "neutral", user_name="ann")
+        db.predictions.record_answer(pid, "U1", "neutral", role="asker", user_name="ann")
+        db.predictions.record_answer(pid, "U2", "positive", role="labeler")
         done = db.jobs.claim("retrain", "UADMIN", owner="a", lease=LEASE)
         db.jobs.finish(done.id, "succeeded", owner="a", version="v1", promoted=True)
         dead = db.jobs.claim("retrain", "UADMIN", owner="a", lease=timedelta(0))
@@ -85,12 +86,17 @@ def test_an_older_revision_stops_start_up_until_migrate_keeps_every_row(
         db.audit.record("UADMIN", "retrain", True)
         assert db.events.claim(["event:Ev1"])
     upgrade_to(database_url, "0001", down=True)  # as an older Heed left it
-    with pytest.raises(DatabaseError, match=r"older schema \(0001; this Heed needs 0002\)"):
+    with pytest.raises(DatabaseError, match=r"older schema \(0001; this Heed needs 0003\)"):
         Database(database_url)
     with Database(database_url, migrate=True) as db:
         assert db.migration == migrate.Migration(migrate.OLD, "0001", migrate.head())
+        # answers from before roles: the asker's is kept as the asker's, anyone else's is
+        # unverified and never trained on
         assert db.predictions.labelled_rows() == [("the cable arrived broken", "neutral")]
-        assert db.predictions.answers_for(pid)[0].user_name == "ann"
+        answers = db.predictions.answers_for(pid)
+        assert [(a.user, a.role) for a in answers] == [("U1", "asker"), ("U2", "unverified")]
+        assert answers[0].user_name == "ann"
+        assert db.predictions.get(pid).source == "classify"
         assert [(j.id, j.status, j.version) for j in db.jobs.recent()] == [
             (dead.id, "failed", None),  # 0001 had no interrupted: downgraded to failed
             (done.id, "succeeded", "v1"),

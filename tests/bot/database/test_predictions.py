@@ -1,15 +1,13 @@
-"""Predictions and the answers people gave: one answer per user, the latest answer wins,
-and the labelled rows export as a valid training file."""
+"""Predictions and the answers people gave: one answer per user with the role it was given
+in, trusted answers outrank the asker's, conflicting trusted answers are held, and the labelled
+rows export as a valid training file."""
 
 from __future__ import annotations
-
-import io
 
 import pytest
 
 from bot.database import Database, PredictionNotFoundError
 from tests.bot.database.conftest import predict
-from training.data import read_export
 
 
 def test_record_and_read_prediction(db: Database) -> None:
@@ -38,81 +36,83 @@ def test_record_and_read_prediction(db: Database) -> None:
 
 def test_an_answer_replaces_the_same_users_earlier_one(db: Database) -> None:
     pid = predict(db)
-    first = db.predictions.record_answer(pid, "U2", "negative", user_name="ana")
+    first = db.predictions.record_answer(pid, "U2", "negative", role="labeler", user_name="ana")
     assert (first.is_correction, first.replaced) == (False, False)
     assert first.predicted_label == "negative"
-    second = db.predictions.record_answer(pid, "U2", "neutral")
+    second = db.predictions.record_answer(pid, "U2", "neutral", role="labeler")
     assert (second.chosen_label, second.is_correction, second.replaced) == ("neutral", True, True)
     assert second.user_name == "ana"  # kept when the later answer does not name the user
     answers = db.predictions.answers_for(pid)
     assert [(a.user, a.chosen_label) for a in answers] == [("U2", "neutral")]
-    db.predictions.record_answer(pid, "U3", "negative")
-    assert [(a.user, a.chosen_label) for a in db.predictions.answers_for(pid)] == [
-        ("U2", "neutral"),
-        ("U3", "negative"),
+    db.predictions.record_answer(pid, "U1", "negative", role="asker")
+    assert [(a.user, a.chosen_label, a.role) for a in db.predictions.answers_for(pid)] == [
+        ("U2", "neutral", "labeler"),
+        ("U1", "negative", "asker"),
     ]
     assert db.predictions.counts() == {
         "answers": 2,
         "corrections": 1,
         "confirmations": 1,
         "labelled_rows": 1,
+        "held": 0,
     }
 
 
 def test_answers_to_unknown_predictions_or_without_a_label_raise(db: Database) -> None:
     with pytest.raises(PredictionNotFoundError):
-        db.predictions.record_answer(42, "U2", "negative")
+        db.predictions.record_answer(42, "U2", "negative", role="labeler")
     pid = predict(db)
     with pytest.raises(ValueError):
-        db.predictions.record_answer(pid, "U2", "  ")
+        db.predictions.record_answer(pid, "U2", "  ", role="labeler")
     with pytest.raises(ValueError):
-        db.predictions.record_answer(pid, "", "negative")
+        db.predictions.record_answer(pid, "", "negative", role="labeler")
+    with pytest.raises(ValueError, match="unknown answer role"):
+        db.predictions.record_answer(pid, "U2", "negative", role="troll")
     assert db.predictions.answers_for(pid) == []
 
 
-def test_labelled_rows_latest_answer_wins(db: Database) -> None:
+def test_trusted_answers_outrank_the_asker_and_conflicts_are_held(db: Database) -> None:
     confirmed = predict(db, "love it, perfect", "positive")
-    corrected = predict(db, "arrived on tuesday", "negative")
+    outranked = predict(db, "arrived on tuesday", "negative")
     disputed = predict(db, "the box was fine", "positive")
+    legacy = predict(db, "an answer from before roles", "positive")
     predict(db, "nobody answered this one", "neutral")
-    db.predictions.record_answer(confirmed, "U2", "positive")
-    db.predictions.record_answer(corrected, "U2", "neutral")
-    db.predictions.record_answer(disputed, "U2", "neutral")
-    db.predictions.record_answer(disputed, "U3", "negative")
-    assert db.predictions.labelled_rows()[-1] == ("the box was fine", "negative")
-    db.predictions.record_answer(disputed, "U2", "neutral")  # U2 answers again: now the latest
+    db.predictions.record_answer(confirmed, "U1", "positive", role="asker")
+    db.predictions.record_answer(outranked, "U1", "positive", role="asker")
+    db.predictions.record_answer(outranked, "U2", "neutral", role="labeler")
+    db.predictions.record_answer(outranked, "U1", "negative", role="asker")  # still outranked
+    db.predictions.record_answer(disputed, "U2", "neutral", role="labeler")
+    db.predictions.record_answer(disputed, "U3", "negative", role="admin")
+    db.predictions.record_answer(legacy, "U9", "negative", role="unverified")
     assert db.predictions.labelled_rows() == [
         ("love it, perfect", "positive"),
         ("arrived on tuesday", "neutral"),
-        ("the box was fine", "neutral"),
+    ]
+    [held] = db.predictions.held()
+    assert (held.text, held.answers) == (
+        "the box was fine",
+        (("U2", "neutral"), ("U3", "negative")),
+    )
+    assert db.predictions.resolution(disputed).held
+    assert db.predictions.counts()["held"] == 1
+    db.predictions.record_answer(disputed, "U2", "negative", role="labeler")  # settled
+    assert db.predictions.labelled_rows()[-1] == ("the box was fine", "negative")
+    assert db.predictions.held() == []
+    rows = db.predictions.labelled()
+    assert [(r.basis, r.users) for r in rows] == [
+        ("asker", ("U1",)),
+        ("trusted", ("U2",)),
+        ("trusted", ("U3", "U2")),
+    ]
+    assert db.predictions.labelled(since=rows[-1].answered) == []
+    assert [r.text for r in db.predictions.labelled(since=rows[0].answered)] == [
+        "arrived on tuesday",
+        "the box was fine",
     ]
 
 
 def test_blank_texts_are_not_labelled_rows(db: Database) -> None:
-    db.predictions.record_answer(predict(db, "   ", "neutral"), "U2", "positive")
+    db.predictions.record_answer(predict(db, "   ", "neutral"), "U2", "positive", role="labeler")
     assert db.predictions.labelled_rows() == []
-    assert db.predictions.counts()["labelled_rows"] == 1  # the answer itself is kept
-
-
-def test_export_csv_round_trips_through_training_data(db: Database, tmp_path) -> None:
-    tricky = 'a "quoted", comma\nand a second line — ünïcode'
-    for text, label in [(tricky, "positive"), ("plain", "negative"), ("fine", "neutral")]:
-        db.predictions.record_answer(predict(db, text, "neutral"), "U2", label)
-    path = tmp_path / "exports" / "corrections.csv"
-    assert db.predictions.export_csv(path) == 3
-    examples = read_export(path)
-    assert [(e.text, e.label) for e in examples] == [
-        (tricky, "positive"),
-        ("plain", "negative"),
-        ("fine", "neutral"),
-    ]
-    buffer = io.StringIO()
-    assert db.predictions.export_csv(buffer) == 3
-    assert buffer.getvalue() == path.read_text(encoding="utf-8")
-    assert sorted(p.name for p in path.parent.iterdir()) == ["corrections.csv"]  # no temp left
-
-
-def test_an_empty_export_is_just_the_header(db: Database, tmp_path) -> None:
-    buffer = io.StringIO()
-    assert db.predictions.export_csv(buffer) == 0
-    assert buffer.getvalue() == "text,label\n"
+    assert db.predictions.counts()["labelled_rows"] == 0
+    assert db.predictions.counts()["answers"] == 1  # the answer itself is kept

@@ -50,7 +50,17 @@ def said(respond: MagicMock) -> list[str]:
 
 
 def test_every_subcommand_is_handled() -> None:
-    assert set(HANDLERS) == {"help", "status", "retrain", "rollback", "export"}
+    assert set(HANDLERS) == {
+        "help",
+        "status",
+        "retrain",
+        "cancel",
+        "versions",
+        "promote",
+        "rollback",
+        "export",
+        "forget",
+    }
 
 
 def test_the_attempt_is_audited_with_its_arguments(services: Any) -> None:
@@ -80,7 +90,7 @@ def test_nothing_runs_when_the_audit_log_cannot_be_written(services: Any) -> Non
     s = services(db=db)
     respond = run(s, "export")
     assert said(respond) == [":warning: Heed couldn't write its audit log, so it did nothing."]
-    db.predictions.export_csv.assert_not_called()
+    db.predictions.labelled_rows.assert_not_called()
 
 
 def test_without_a_database_status_works_and_retrain_export_say_why(services: Any) -> None:
@@ -102,14 +112,15 @@ def test_export_without_rows_and_a_failed_upload(services: Any) -> None:
     s = services()
     assert said(run(s, "export")) == [NO_LABELLED_ROWS]
     pid = s.db.predictions.record(text="fine", label="neutral")
-    s.db.predictions.record_answer(pid, "U2", "positive")
+    s.db.predictions.record_answer(pid, "U2", "positive", role="labeler")
     client = MagicMock()
     client.conversations_open.return_value = {"channel": {"id": "DUADMIN"}}
     client.files_upload_v2.side_effect = SlackApiError("x", {"ok": False, "error": "fatal_error"})
     [text] = said(run(s, "export", client))
     assert text == ":warning: Heed couldn't upload the CSV: fatal_error"
     assert client.files_upload_v2.call_args.kwargs["channel"] == "DUADMIN"
-    assert client.files_upload_v2.call_args.kwargs["file"] == b"text,label\nfine,positive\n"
+    assert client.files_upload_v2.call_args.kwargs["file"] == b"text,label\r\nfine,positive\r\n"
+    assert client.files_upload_v2.call_count == 1  # the JSONL is not sent after a failure
     client.chat_postMessage.assert_not_called()
 
 
@@ -121,3 +132,14 @@ def test_a_rollback_to_a_missing_version_keeps_serving(services: Any, tmp_path: 
     assert text.startswith(":warning: Cannot roll back: ")
     assert text.endswith(f"; still serving `{VERSION}`.")
     assert s.holder.version == VERSION
+
+
+def test_a_damaged_promotion_history_is_said_in_one_clear_line(
+    services: Any, tmp_path: Path
+) -> None:
+    s = services()
+    (tmp_path / "models" / "history.json").write_text('["20250101-000000-0000')
+    [text] = said(run(s, "rollback"))
+    assert text.startswith(":warning: Cannot roll back: the promotion history ")
+    assert "is damaged (JSONDecodeError); restore it from a backup" in text
+    assert text.endswith(f"Still serving `{VERSION}`.") and s.holder.version == VERSION

@@ -13,12 +13,14 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.classify import DM_HEATMAP_NOTE
 from bot.blocks.feedback import (
+    AUDIT_FAILED,
     CONFIRM_ACTION,
     CORRECT_ACTION,
     FEEDBACK_BLOCK_ID,
     FEEDBACK_NOTE_BLOCK_ID,
     FEEDBACK_UNKNOWN,
     NOT_A_LABEL,
+    not_permitted,
 )
 from bot.database import Database, Prediction
 from bot.handlers.feedback import chosen_label, feedback_job, rebuilt_reply
@@ -88,7 +90,7 @@ def click(prediction_id: int, **body: object) -> tuple[dict, dict]:
         {"type": "actions", "block_id": FEEDBACK_BLOCK_ID, "elements": []},
     ]
     full = {
-        "user": {"id": "U2", "username": "ana"},
+        "user": {"id": "U2", "username": "ana", "team_id": "T1"},
         "channel": {"id": "C1"},
         "container": {"message_ts": "5.5"},
         "message": {"ts": "5.5", "text": "positive", "blocks": reply},
@@ -99,10 +101,10 @@ def click(prediction_id: int, **body: object) -> tuple[dict, dict]:
 
 
 def test_a_failed_chat_update_falls_back_to_the_response_url(services: Services) -> None:
-    pid = services.db.predictions.record(text="so good", label="positive", scores=SCORES)
+    pid = services.db.predictions.record(text="so good", label="positive", scores=SCORES, user="U2")
     client, respond = MagicMock(), MagicMock()
     client.chat_update.side_effect = SlackApiError("x", {"ok": False, "error": "cant_update"})
-    feedback_job(services, client, respond, *click(pid))
+    feedback_job(services, client, respond, *click(pid), "T1")
     assert client.chat_update.call_args.kwargs["ts"] == "5.5"
     replaced = respond.call_args.kwargs
     assert replaced["replace_original"] is True
@@ -118,7 +120,9 @@ def test_a_failed_chat_update_falls_back_to_the_response_url(services: Services)
 def test_unknown_predictions_are_not_recorded(services: Services, value: str) -> None:
     client, respond = MagicMock(), MagicMock()
     body, _ = click(1)
-    feedback_job(services, client, respond, body, {"action_id": CONFIRM_ACTION, "value": value})
+    feedback_job(
+        services, client, respond, body, {"action_id": CONFIRM_ACTION, "value": value}, "T1"
+    )
     respond.assert_called_once_with(
         text=FEEDBACK_UNKNOWN, response_type="ephemeral", replace_original=False
     )
@@ -130,6 +134,24 @@ def test_a_label_the_model_does_not_have_is_not_recorded(services: Services) -> 
     respond = MagicMock()
     body, _ = click(pid)
     action = {"action_id": CORRECT_ACTION, "selected_option": {"value": f"{pid}:spam"}}
-    feedback_job(services, MagicMock(), respond, body, action)
+    feedback_job(services, MagicMock(), respond, body, action, "T1")
     assert respond.call_args.kwargs["text"] == NOT_A_LABEL
     assert services.db.predictions.answers_for(pid) == []
+
+
+def test_an_unwritable_audit_log_records_nothing(services: Services) -> None:
+    pid = services.db.predictions.record(text="so good", label="positive", scores=SCORES, user="U2")
+    respond = MagicMock()
+    services.db.audit.record = MagicMock(side_effect=RuntimeError("disk full"))
+    feedback_job(services, MagicMock(), respond, *click(pid), "T1")
+    assert respond.call_args.kwargs["text"] == AUDIT_FAILED
+    assert services.db.predictions.answers_for(pid) == []
+
+
+def test_an_unknown_installing_workspace_refuses_everyone(services: Services) -> None:
+    pid = services.db.predictions.record(text="so good", label="positive", scores=SCORES, user="U2")
+    respond = MagicMock()
+    feedback_job(services, MagicMock(), respond, *click(pid), None)
+    assert respond.call_args.kwargs["text"] == not_permitted(True)
+    assert services.db.predictions.answers_for(pid) == []
+    assert "installing workspace is unknown" in services.db.audit.recent()[0].detail

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from unittest.mock import MagicMock
 
+from bot.blocks.home import DETAILS_NOTE
 from bot.database import Database
 from bot.handlers.home import HOME_JOBS, current_home, publish_home
 from bot.services import Services
@@ -19,21 +20,29 @@ def claim(db: Database):
 
 def test_the_view_has_the_jobs_and_counts_of_the_database(tmp_path: Path) -> None:
     db = Database(tmp_path / "heed.sqlite3")
-    services = Services(settings(), serving(StubClassifier(), tmp_path / "m"), db=db)
+    services = Services(
+        settings(admins=frozenset({"UADMIN"})), serving(StubClassifier(), tmp_path / "m"), db=db
+    )
     try:
         for _ in range(HOME_JOBS + 3):
             db.jobs.finish(claim(db).id, "failed", message="bad data")
-        db.predictions.record_answer(db.predictions.record(text="x", label="neutral"), "U", "ok")
+        db.predictions.record_answer(
+            db.predictions.record(text="x", label="neutral"), "U", "ok", role="labeler"
+        )
         client = MagicMock()
-        publish_home(services, client, "U3")
+        publish_home(services, client, "UADMIN")
+        member = MagicMock()
+        publish_home(services, member, "U3")
     finally:
         services.close()
     view = client.views_publish.call_args.kwargs["view"]
-    assert client.views_publish.call_args.kwargs["user_id"] == "U3"
+    assert client.views_publish.call_args.kwargs["user_id"] == "UADMIN"
     body = json.dumps(view)
     assert VERSION in body and "1 answer (" in body
     assert body.count("bad data") == HOME_JOBS  # the newest ones: #8 down to #4
     assert ":x: #8" in body and ":x: #4" in body and ":x: #3" not in body
+    seen = json.dumps(member.views_publish.call_args.kwargs["view"])  # not an admin
+    assert ":x: #8" in seen and "bad data" not in seen and DETAILS_NOTE in seen
 
 
 def test_a_failing_database_leaves_the_jobs_out(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from bot.blocks.admin import NOTHING_TO_TRAIN
 from bot.blocks.retrain import IN_DM_NOTE
 from bot.database import Database
 from bot.handlers.admin_request import AdminRequest
-from bot.handlers.retrain import RetrainReporter, do_retrain
+from bot.handlers.retrain import RetrainReporter, do_retrain, start_retrain
 from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError
 from bot.services import Services
 from bot.serving.holder import ModelHolder
@@ -60,7 +60,7 @@ def test_outside_heeds_channels_the_status_goes_to_the_dm(services: Services) ->
     client.conversations_open.return_value = {"channel": {"id": "DUADMIN"}}
     services.retrain.start.return_value = job()
     req, respond = request(services, client)
-    do_retrain(req)
+    start_retrain(req)
     first, second = (c.kwargs for c in client.chat_postMessage.call_args_list)
     assert first["channel"] == "C1" and second["channel"] == "DUADMIN"
     assert respond.call_args.kwargs["text"] == IN_DM_NOTE
@@ -95,7 +95,7 @@ def test_a_refused_start_is_the_status_messages_last_word(
     client = MagicMock()
     client.chat_postMessage.return_value = {"ok": True, "channel": "C1", "ts": "1.1"}
     services.retrain.start.side_effect = error
-    do_retrain(request(services, client)[0])
+    start_retrain(request(services, client)[0])
     [final] = client.chat_update.call_args_list
     assert final.kwargs["text"].startswith(line) and "\n" not in final.kwargs["text"]
 
@@ -163,3 +163,16 @@ def test_a_failure_is_posted_and_is_the_status_messages_last_edit(services: Serv
         f"empty text; the serving model is unchanged (`{VERSION}`)"
     )
     assert client.chat_update.call_args.kwargs["text"] == line
+
+
+def test_corrections_alone_are_not_retrained_on(services: Services) -> None:
+    services.retrain.data_files, services.retrain.eval_files = [], []
+    pid = services.db.predictions.record(text="x", label="neutral")
+    services.db.predictions.record_answer(pid, "ULABEL", "positive", role="labeler")
+    client = MagicMock()
+    req, respond = request(services, client)
+    do_retrain(req)
+    text = respond.call_args.kwargs["text"]
+    assert text.startswith(":warning: Not retraining: nothing trusted to judge a new model on")
+    services.retrain.start.assert_not_called()
+    client.chat_postMessage.assert_not_called()

@@ -102,7 +102,7 @@ def test_other_slack_errors_are_raised_for_the_apology(services: Any) -> None:
 
 def test_a_message_without_text_is_said_so(services: Any) -> None:
     s, slack, respond = services(), client(), MagicMock()
-    shortcut_job(s, slack, respond, payload(text="  "))
+    shortcut_job(s, slack, respond, payload(text=" \u200b\u200d "))
     respond.assert_called_once_with(
         text=NO_TEXT_NOTE, response_type="ephemeral", replace_original=False
     )

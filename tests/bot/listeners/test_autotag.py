@@ -57,6 +57,7 @@ def test_messages_are_tagged_once_in_configured_channels_only(tmp_path: Path) ->
         on_message(message("1.1"), {"event_id": "Ev9"}, context, client)  # same message
         on_message(message("2.2", user="UBOT"), {"event_id": "Ev2"}, context, client)
         on_message(message("3.3", channel="C2"), {"event_id": "Ev3"}, context, client)
+        on_message(message("4.4", text="\u200b\u2060"), {"event_id": "Ev4"}, context, client)
         services.jobs.wait_idle(5.0)  # the routing jobs have handed "hi" to the batcher
         services.batcher.close()  # the batch runs, its tag job is queued
     finally:

@@ -47,7 +47,9 @@ def command(text: str) -> dict[str, str]:
     return {"command": "/classify", "text": text, "channel_id": "C1", "user_id": "U1"}
 
 
-@pytest.mark.parametrize("text", ["", "   ", "help", "-e rollout  ", "<|>"])
+@pytest.mark.parametrize(
+    "text", ["", "   ", "help", "-e rollout  ", "<|>", "\u200b\u200d\u2060", "-e gradient \ufeff"]
+)
 def test_nothing_to_classify_is_acked_with_the_usage(text: str) -> None:
     ack, services = Ack(), RecordingServices()
     on_classify(ack, command(text), MagicMock(), MagicMock(), context_for(services))
@@ -103,3 +105,7 @@ def test_a_user_over_the_rate_limit_is_told_when_to_come_back() -> None:
     on_classify(ack, command("hello"), MagicMock(), MagicMock(), context_for(services))
     assert ack.calls == [{"text": slow_down_note(12.4)}] and "12 s" in ack.calls[0]["text"]
     assert not services.handed_off
+
+
+def test_the_text_handed_on_is_normalised() -> None:
+    assert parse_classify("ｈｉ\u200b there").text == "hi there"

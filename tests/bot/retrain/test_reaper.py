@@ -72,3 +72,16 @@ def test_a_retrain_reports_the_dead_job_it_replaces(tmp_path: Path, db: Database
     with pytest.raises(Exception, match="could not start training"):
         runner.start("UADMIN")
     assert reported == [job.id]  # reported before the claim could expire it silently
+
+
+def test_the_retention_sweep_runs_hourly_and_a_failing_one_is_contained(db: Database) -> None:
+    sweeps: list[int] = []
+
+    def sweep() -> None:
+        sweeps.append(1)
+        raise RuntimeError("disk full")
+
+    reaper = Reaper(db, interval_s=60, on_interrupted=lambda record: None, housekeeping=sweep)
+    reaper.tick()
+    reaper.tick()  # within the hour: not again
+    assert sweeps == [1]

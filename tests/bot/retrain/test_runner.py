@@ -86,7 +86,7 @@ def failure(kind: str, message: str, problems: list[dict] | None = None) -> dict
 def answer(db: Database, text: str, label: str, predicted: str = "neutral") -> None:
     """A /classify prediction someone answered: one labelled row."""
     pid = db.predictions.record(text=text, label=predicted, model_version="v0")
-    db.predictions.record_answer(pid, "UMOD", label)
+    db.predictions.record_answer(pid, "UMOD", label, role="labeler")
 
 
 # -- the real training CLI on the tiny model --------------------------------------------------
@@ -241,7 +241,7 @@ def test_a_data_error_in_the_corrections_names_the_export_not_its_temporary_path
     # The stand-in reports an empty text on line 3 of the corrections file it was given.
     python = fake_python(
         tmp_path,
-        """for a in "$@"; do case "$a" in *heed-corrections.csv) F="$a";; esac; done
+        """for a in "$@"; do case "$a" in *heed-corrections.jsonl) F="$a";; esac; done
 echo "{\\"ok\\": false, \\"error\\": {\\"kind\\": \\"data\\", \\"message\\": \\"invalid training \
 data in $F\\", \\"problems\\": [{\\"file\\": \\"$F\\", \\"line\\": 3, \\"reason\\": \\"empty \
 text\\"}, {\\"file\\": \\"$F\\", \\"line\\": 4, \\"reason\\": \\"empty text\\"}]}}"
@@ -254,7 +254,7 @@ exit 2""",
     result = job.wait(30)
     assert (result.status, result.kind) == ("failed", "data")
     assert result.reason == (
-        "the training data is invalid: heed-corrections.csv:3: empty text (and 1 more problem)"
+        "the training data is invalid: heed-corrections.jsonl:3: empty text (and 1 more problem)"
     )
     corrections = str(job.data_files[-1])
     assert result.problems == (
@@ -351,7 +351,7 @@ def test_command_includes_corrections_only_when_there_are_some(
     python = fake_python(
         tmp_path,
         f"""printf '%s\\n' "$@" > {tmp_path}/args.txt
-for a in "$@"; do case "$a" in *corrections.csv) cp "$a" {tmp_path}/seen.csv;; esac; done
+for a in "$@"; do case "$a" in *corrections.jsonl) cp "$a" {tmp_path}/seen.jsonl;; esac; done
 echo progress on stdout is ignored
 """
         + prints({"ok": True, "version": "v", "promoted": False, "promotion": {"reason": "worse"}}),
@@ -370,9 +370,11 @@ echo progress on stdout is ignored
     answer(db, 'so "nice", really', "positive")
     assert runner.start("UADMIN").wait(30).status == "succeeded"
     args = (tmp_path / "args.txt").read_text().splitlines()
-    assert args[:5] == expected[:5] and args[6:] == expected[5:]
-    assert Path(args[5]).name == CORRECTIONS_FILENAME
-    assert (tmp_path / "seen.csv").read_text() == 'text,label\n"so ""nice"", really",positive\n'
+    assert args[:5] == expected[:5] and args[5] == "--train-only" and args[7:] == expected[5:]
+    assert Path(args[6]).name == CORRECTIONS_FILENAME  # learnt from, never judged on
+    assert (tmp_path / "seen.jsonl").read_text() == (
+        '{"text": "so \\"nice\\", really", "label": "positive"}\n'
+    )
 
 
 def test_the_bundled_sample_needs_no_data_and_no_corrections(
@@ -471,7 +473,11 @@ def test_exports_dir_keeps_each_jobs_corrections(
     job = runner.start("UADMIN")
     assert job.wait(30).status == "failed"
     assert job.data_files[-1].parent == kept
-    assert job.data_files[-1].read_text() == "text,label\nmeh,bad\n"
+    kept_file = job.data_files[-1]
+    assert kept_file.suffix == ".jsonl"
+    assert kept_file.read_text() == '{"text": "meh", "label": "bad"}\n'
+    assert stat.S_IMODE(kept_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o700
 
 
 def test_child_gets_no_slack_credentials(

@@ -1,0 +1,80 @@
+"""Labelled rows written out: JSONL for training, CSV for people.
+
+- **JSONL** (:func:`write_jsonl`): one ``{"text": …, "label": …}`` object per line, the text
+  exactly as stored. This is what a retrain reads (``training.data`` accepts ``.jsonl``), and
+  what to keep as ``HEED_TRAIN_DATA`` or ``HEED_EVAL_DATA``.
+- **CSV** (:func:`write_people_csv`): for opening in a spreadsheet. Any cell a spreadsheet could
+  take for a formula — one starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+  (or their full-width forms) — is prefixed with ``'``, which spreadsheets show as text. The
+  cells are therefore not always the exact text: never train on this file.
+
+Files are written atomically and created 0600 (only the bot's user can read them).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import secrets
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import IO
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+"""What makes a spreadsheet read a cell as a formula (OWASP "CSV injection")."""
+
+Rows = Iterable[tuple[str, str]]
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def neutralise(cell: str) -> str:
+    """``cell`` as a spreadsheet will show it as text: prefixed with ``'`` when it starts like a
+    formula (see :data:`FORMULA_STARTS`), else unchanged."""
+    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
+
+
+def jsonl_lines(rows: Rows) -> Iterable[str]:
+    """Each ``(text, label)`` as one JSON line (text exact, non-ASCII kept as is, except the
+    characters a line splitter takes for line breaks, which are escaped)."""
+    for text, label in rows:
+        line = json.dumps({"text": text, "label": label}, ensure_ascii=False)
+        yield line.translate(_LINE_BREAKS) + "\n"
+
+
+def write_jsonl(handle: IO[str], rows: Rows) -> int:
+    """Write ``rows`` as JSONL to an open text buffer; returns how many."""
+    n = 0
+    for line in jsonl_lines(rows):
+        handle.write(line)
+        n += 1
+    return n
+
+
+def write_people_csv(handle: IO[str], rows: Rows) -> int:
+    """Write ``rows`` as a ``text,label`` CSV with formula cells neutralised; returns how many.
+    Lines end in CRLF (RFC 4180), so a cell holding a lone CR or LF is always quoted."""
+    writer = csv.writer(handle, lineterminator="\r\n")
+    writer.writerow(("text", "label"))
+    n = 0
+    for text, label in rows:
+        writer.writerow((neutralise(text), neutralise(label)))
+        n += 1
+    return n
+
+
+def write_private(path: Path, write: Callable[[IO[str]], int]) -> int:
+    """Call ``write`` on a new file at ``path`` (created 0600, folder 0700 when new, replaced
+    atomically); returns what ``write`` returned."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(fd, "w", encoding="utf-8", newline="") as handle:
+            n = write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return n

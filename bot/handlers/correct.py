@@ -1,0 +1,92 @@
+"""The work behind the *Correct Heed's label* message shortcut: show the person who clicked the
+label Heed gave that message, with the feedback controls, privately.
+
+The message is one Heed auto-tagged (or a Heed reply); its prediction is found by channel and
+``ts``. Only someone who may label it (:class:`bot.labeling.LabelCheck`) gets the controls; a
+refusal is said privately and audited like a refused answer. The answer itself then goes
+through :func:`bot.handlers.feedback.feedback_job`, stored like a ``/classify`` answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.admin import NO_DATABASE
+from bot.blocks.feedback import (
+    AUDIT_FAILED,
+    LABEL_ACTION,
+    NOT_TAGGED,
+    correction_prompt,
+    not_permitted,
+)
+from bot.services import Services
+from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
+from bot.slack_api.lookups import usergroup_members, users_info
+
+log = logging.getLogger(__name__)
+
+
+def _private(respond: Respond, text: str) -> None:
+    respond(text=text, response_type="ephemeral", replace_original=False)
+
+
+def correct_job(
+    services: Services,
+    client: WebClient,
+    respond: Respond,
+    shortcut: dict[str, Any],
+    home_team: str | None,
+) -> None:
+    """Find the shortcut's message's prediction and show its controls to a permitted user
+    (``home_team``: the workspace that installed Heed)."""
+    db = services.db
+    who = shortcut.get("user") or {}
+    user = who.get("id") or ""
+    channel = (shortcut.get("channel") or {}).get("id") or ""
+    message = shortcut.get("message") or {}
+    if db is None:
+        _private(respond, NO_DATABASE.format(action="correct labels"))
+        return
+    prediction = db.predictions.find_by_message(channel, message.get("ts") or "")
+    if prediction is None:
+        _private(respond, NOT_TAGGED)
+        return
+    assert services.labelers is not None
+    decision = services.labelers.check(
+        user,
+        user_team=who.get("team_id"),
+        home_team=home_team,
+        asker=prediction.asker,
+        users_info=lambda u: users_info(client, u),
+        group_members=lambda g: usergroup_members(client, g),
+    )
+    if not decision.allowed:
+        try:
+            detail = f"prediction {prediction.id}: shortcut; {decision.reason}"
+            db.audit.record(user, LABEL_ACTION, False, detail)
+        except Exception:
+            log.exception("cannot write the audit log for a refused correction by %s", user)
+            _private(respond, AUDIT_FAILED)
+            return
+        _private(respond, not_permitted(prediction.asker is not None))
+        return
+    text, blocks = correction_prompt(prediction, db.predictions.answers_for(prediction.id))
+    try:
+        client.chat_postEphemeral(
+            channel=channel,
+            user=user,
+            thread_ts=message.get("thread_ts"),
+            text=text,
+            blocks=blocks,
+        )
+    except SlackApiError as exc:
+        if api_error(exc) not in NOT_MEMBER_ERRORS:
+            raise
+        dm = client.conversations_open(users=user)["channel"]["id"]
+        client.chat_postMessage(channel=dm, text=text, blocks=blocks, unfurl_links=False)
+    log.info("correction controls for prediction %d shown to %s", prediction.id, user)

@@ -1,0 +1,117 @@
+"""What Heed keeps and for how long: unanswered texts and old exports expire, crashed staging
+folders and old versions go (never the serving or rollback ones), and forget leaves no text of
+the person anywhere Heed keeps text."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text as sql
+
+from bot.database import Database
+from bot.database.exports import write_jsonl, write_private
+from bot.retention import Retention
+from classifier.store import ModelStore
+
+DAY = 86400.0
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(tmp_path / "heed.sqlite3")
+    yield database
+    database.close()
+
+
+def predict(db: Database, text: str, user: str = "U1", days_ago: float = 0.0) -> int:
+    pid = db.predictions.record(text=text, label="neutral", user=user, channel="C1")
+    if days_ago:
+        with db.write() as conn:
+            conn.execute(
+                sql("UPDATE predictions SET created = :t WHERE id = :id"),
+                {
+                    "t": f"{time.strftime('%Y-%m-%d', time.gmtime(time.time() - days_ago * DAY))}"
+                    "T00:00:00.000000+00:00",
+                    "id": pid,
+                },
+            )
+    return pid
+
+
+def version_dir(root: Path, version: str) -> None:
+    (root / version).mkdir(parents=True)
+    (root / version / "model.safetensors").write_bytes(b"x")
+    (root / version / "config.json").write_text("{}")
+
+
+def retention(db: Database, tmp_path: Path, **kw: object) -> Retention:
+    options = {"days": 90, "keep_versions": 2, "exports_dir": tmp_path / "exports"}
+    options.update(kw)
+    return Retention(db, ModelStore(tmp_path / "models"), staging_grace_s=3600, **options)
+
+
+def test_unanswered_texts_expire_answered_ones_stay(db: Database, tmp_path: Path) -> None:
+    old = predict(db, "old and unanswered", days_ago=100)
+    answered = predict(db, "old but answered", days_ago=100)
+    recent = predict(db, "recent and unanswered", days_ago=10)
+    db.predictions.record_answer(answered, "ULAB", "positive", role="labeler")
+    assert retention(db, tmp_path).run().predictions == 1
+    assert db.predictions.get(old) is None
+    assert db.predictions.get(answered) is not None and db.predictions.get(recent) is not None
+
+
+def test_old_exports_staging_folders_and_versions_are_pruned(db: Database, tmp_path: Path) -> None:
+    exports, models = tmp_path / "exports", tmp_path / "models"
+    exports.mkdir()
+    (exports / "old.jsonl").write_text("{}\n")
+    (exports / "new.jsonl").write_text("{}\n")
+    stale = time.time() - 100 * DAY
+    os.utime(exports / "old.jsonl", (stale, stale))
+    versions = [f"2026010{i}-000000-aaaaaa" for i in range(1, 7)]
+    for version in versions:
+        version_dir(models, version)
+    (models / ".staging-crashed").mkdir()
+    os.utime(models / ".staging-crashed", (stale, stale))
+    (models / ".staging-running").mkdir()  # a training writing right now
+    store = ModelStore(models)
+    store.promote(versions[0])
+    store.promote(versions[1])  # serving; versions[0] is what a rollback returns to
+    swept = retention(db, tmp_path).run()
+    assert (swept.exports, swept.staging) == (1, 1)
+    assert sorted(p.name for p in exports.iterdir()) == ["new.jsonl"]
+    assert (models / ".staging-running").is_dir() and not (models / ".staging-crashed").exists()
+    assert set(swept.versions) == set(versions[2:4])
+    assert store.versions() == [versions[0], versions[1], versions[4], versions[5]]
+    assert store.current() == versions[1] and store.rollback() == (versions[1], versions[0])
+
+
+def test_forget_leaves_no_text_of_that_person(db: Database, tmp_path: Path) -> None:
+    mine = predict(db, "my private rant about the boss", user="UGONE")
+    theirs = predict(db, "someone else's message", user="U2")
+    db.predictions.record_answer(mine, "ULAB", "negative", role="labeler")
+    db.predictions.record_answer(theirs, "UGONE", "positive", role="labeler")
+    rows = [("my private rant about the boss", "negative"), ("someone else's message", "x")]
+    path = tmp_path / "exports" / "corrections-1.jsonl"
+    write_private(path, lambda handle: write_jsonl(handle, rows))
+    gone = db.predictions.forget("UGONE")
+    assert (gone.predictions, gone.answers) == (1, 1)
+    assert retention(db, tmp_path).forget_in_exports(gone.texts) == 1
+    assert "rant" not in path.read_text(encoding="utf-8")
+    assert [json.loads(line)["text"] for line in path.read_text().splitlines()] == [
+        "someone else's message"
+    ]
+    with db.read() as conn:
+        dump = json.dumps(
+            [
+                list(map(str, row))
+                for t in ("predictions", "feedback")
+                for row in conn.execute(sql(f"SELECT * FROM {t}"))
+            ]
+        )
+    assert "rant" not in dump and "UGONE" not in dump
+    assert db.predictions.get(theirs) is not None and db.predictions.answers_for(theirs) == []
