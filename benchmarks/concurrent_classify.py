@@ -46,8 +46,8 @@ def text_for(i: int) -> str:
 def burst(fake, n: int, tag: str, timeout: float) -> list[dict]:
     """Send ``n`` commands at once; per command, seconds to the reply and to the upload."""
     channels = [f"C{tag}{i:03d}" for i in range(n)]
-    envelopes = [
-        fake.send_slash_command("/classify", text_for(i), channel_id=ch)
+    envelopes = [  # n people at once (one user would meet HEED_CLASSIFY_PER_MINUTE)
+        fake.send_slash_command("/classify", text_for(i), channel_id=ch, user_id=f"U{tag}{i:03d}")
         for i, ch in enumerate(channels)
     ]
     acks = [fake.wait_for_ack(e, timeout=timeout) for e in envelopes]
@@ -138,7 +138,7 @@ def run_method(fake, store: Path, method: str, args: argparse.Namespace, tmp: Pa
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     parser.add_argument("--levels", default="1,5,20")
     parser.add_argument("--rounds", type=int, default=3, help="bursts per level")
     parser.add_argument("--methods", default="gradient,attn-grad", help="baseline first")

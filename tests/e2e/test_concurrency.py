@@ -70,8 +70,8 @@ def test_concurrent_commands_each_get_their_own_explained_reply(
     wait_quiet(fake, 0.3)
     fake.reset()
     channels = [f"C{n}x{i:02d}" for i in range(n)]
-    envelopes = [
-        fake.send_slash_command("/classify", text_for(i), channel_id=ch)
+    envelopes = [  # n people at once, each within HEED_CLASSIFY_PER_MINUTE
+        fake.send_slash_command("/classify", text_for(i), channel_id=ch, user_id=f"U{n}x{i:02d}")
         for i, ch in enumerate(channels)
     ]
     acks = [fake.wait_for_ack(e, timeout=10) for e in envelopes]
