@@ -24,9 +24,9 @@ from bot.blocks.feedback import (
     correction_prompt,
     not_permitted,
 )
+from bot.handlers.feedback import may_label
 from bot.services import Services
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
-from bot.slack_api.lookups import usergroup_members, users_info
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +57,7 @@ def correct_job(
         _private(respond, NOT_TAGGED)
         return
     assert services.labelers is not None
-    decision = services.labelers.check(
-        user,
-        user_team=who.get("team_id"),
-        home_team=home_team,
-        asker=prediction.asker,
-        users_info=lambda u: users_info(client, u),
-        group_members=lambda g: usergroup_members(client, g),
-    )
+    decision = may_label(services, client, who, home_team, prediction.asker)
     if not decision.allowed:
         try:
             detail = f"prediction {prediction.id}: shortcut; {decision.reason}"

@@ -40,6 +40,7 @@ from bot.blocks.feedback import (
     with_feedback_note,
 )
 from bot.database import Answer, Prediction
+from bot.labeling import LabelDecision
 from bot.services import Services
 from bot.slack_api.lookups import usergroup_members, users_info
 from classifier.types import Explanation
@@ -127,6 +128,26 @@ def _audit(services: Services, user: str | None, allowed: bool, detail: str) -> 
     return True
 
 
+def may_label(
+    services: Services,
+    client: WebClient,
+    who: dict[str, Any],
+    home_team: str | None,
+    asker: str | None,
+) -> LabelDecision:
+    """May the Slack user ``who`` (an interaction's ``user`` object) label a prediction asked
+    for by ``asker``? Looks up admins and user groups through the Web API."""
+    assert services.labelers is not None
+    return services.labelers.check(
+        who.get("id") or "",
+        user_team=who.get("team_id"),
+        home_team=home_team,
+        asker=asker,
+        users_info=lambda u: users_info(client, u),
+        group_members=lambda g: usergroup_members(client, g),
+    )
+
+
 def feedback_job(
     services: Services,
     client: WebClient,
@@ -160,14 +181,7 @@ def feedback_job(
         if _audit(services, user, False, f"prediction {prediction.id}: not a label"):
             _refuse(respond, NOT_A_LABEL)
         return
-    decision = services.labelers.check(
-        user,
-        user_team=who.get("team_id"),
-        home_team=home_team,
-        asker=prediction.asker,
-        users_info=lambda u: users_info(client, u),
-        group_members=lambda g: usergroup_members(client, g),
-    )
+    decision = may_label(services, client, who, home_team, prediction.asker)
     detail = f"prediction {prediction.id}: {one_line(label, 80)!r}; {decision.reason}"
     if not _audit(services, user, decision.allowed, detail):
         _refuse(respond, AUDIT_FAILED)

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.preview import CANCEL_ACTION, START_ACTION
 from bot.handlers.admin import admin_job, retrain_button_job
-from bot.listeners.handoff import ack_and_hand_off
+from bot.listeners.handoff import ack_and_hand_off, installing_team
 from bot.services import services_of
 
 ADMIN = "/heed-admin"
@@ -63,7 +63,6 @@ def on_retrain_button(
 ) -> None:
     """The retrain preview's Start / Cancel: hand off (with the installing workspace, from
     ``auth.test``), then ack."""
-    authorized = context.authorize_result
     ack_and_hand_off(
         ack,
         retrain_button_job,
@@ -72,7 +71,7 @@ def on_retrain_button(
         respond,
         body,
         action,
-        authorized.team_id if authorized is not None else None,
+        installing_team(context),
         respond=respond,
         context=context,
         body=body,

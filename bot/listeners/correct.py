@@ -9,7 +9,7 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.handlers.correct import correct_job
-from bot.listeners.handoff import ack_and_hand_off
+from bot.listeners.handoff import ack_and_hand_off, installing_team
 from bot.services import services_of
 
 CORRECT_LABEL = "heed_correct_label"
@@ -20,7 +20,6 @@ def on_correct_shortcut(
     ack: Ack, shortcut: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
 ) -> None:
     """Hand off, then ack."""
-    authorized = context.authorize_result
     ack_and_hand_off(
         ack,
         correct_job,
@@ -28,7 +27,7 @@ def on_correct_shortcut(
         client,
         respond,
         shortcut,
-        authorized.team_id if authorized is not None else None,
+        installing_team(context),
         respond=respond,
         context=context,
         body=shortcut,

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.feedback import CONFIRM_ACTION, CORRECT_ACTION
 from bot.handlers.feedback import feedback_job
-from bot.listeners.handoff import ack_and_hand_off
+from bot.listeners.handoff import ack_and_hand_off, installing_team
 from bot.services import services_of
 
 FEEDBACK_ACTIONS = re.compile(f"^({re.escape(CONFIRM_ACTION)}|{re.escape(CORRECT_ACTION)})$")
@@ -26,7 +26,6 @@ def on_feedback(
     context: BoltContext,
 ) -> None:
     """Hand off (with the installing workspace, from ``auth.test``), then ack."""
-    authorized = context.authorize_result
     ack_and_hand_off(
         ack,
         feedback_job,
@@ -35,7 +34,7 @@ def on_feedback(
         respond,
         body,
         action,
-        authorized.team_id if authorized is not None else None,
+        installing_team(context),
         respond=respond,
         context=context,
         body=body,

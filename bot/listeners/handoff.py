@@ -36,6 +36,12 @@ def ack_and_hand_off(
     ack()
 
 
+def installing_team(context: BoltContext) -> str | None:
+    """The workspace that installed Heed (from ``auth.test``), for the label checks."""
+    authorized = context.authorize_result
+    return authorized.team_id if authorized is not None else None
+
+
 def over_rate_limit(ack: Ack, context: BoltContext, user: str | None, command: bool) -> bool:
     """True (and the request acked, a command's with a note) when ``user`` must slow down."""
     wait = services_of(context).rate_limited(user)
