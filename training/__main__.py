@@ -7,6 +7,7 @@ Outcome kinds, exit codes and the JSON shapes: :mod:`training.contract` (written
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -26,10 +27,11 @@ from training.contract import (
     success,
 )
 from training.data import read_exports
+from training.distributed import Dist
 from training.evaluate import confusion_matrix_png, evaluate
 from training.finetune import TrainConfig
 from training.pipeline import DEFAULT_SAMPLE, run_train
-from training.progress import Progress
+from training.progress import Progress, Silent
 from training.watchdog import stop_when_stdin_closes
 
 DEFAULTS = TrainConfig()
@@ -117,7 +119,9 @@ def _train(args: argparse.Namespace) -> int:
     _validate(args)
     if args.stop_when_stdin_closes:
         stop_when_stdin_closes()
-    device = _device(args.device)
+    dist = Dist.from_env()
+    device = dist.device(_device(args.device))
+    dist.init(device)
     config = TrainConfig(
         epochs=args.epochs,
         lr=args.lr,
@@ -138,15 +142,20 @@ def _train(args: argparse.Namespace) -> int:
             device=device,
             base=args.base,
             promote=args.promote,
-            progress=Progress(jsonl=args.progress == "jsonl"),
+            progress=Progress(jsonl=args.progress == "jsonl") if dist.is_main else Silent(),
             text_column=args.text_column,
             label_column=args.label_column,
+            dist=dist,
         )
     except KeyboardInterrupt as exc:  # after the version was published, say so
         written = [v for v in store.versions() if v not in before]
-        if written:
+        if written and dist.is_main:
             raise InterruptedAfterWrite(written[-1], store.current() == written[-1]) from exc
         raise
+    finally:
+        dist.close()
+    if result is None:  # torchrun's other ranks: rank 0 reports for the run
+        return 0
     metrics = result["metrics"]
     human = (
         f"trained {result['version']} in {result['seconds']:.0f}s on {result['device']}\n"
@@ -204,11 +213,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             args = _parser().parse_args(argv)
             configure()
+            if not Dist.from_env().is_main:  # rank 0 speaks for a torchrun run
+                logging.getLogger().setLevel(logging.WARNING)
             return commands[args.command](args)
         except (Exception, KeyboardInterrupt) as exc:  # KeyboardInterrupt: Ctrl-C or SIGTERM
             failure = classify(exc, command)
     fail(failure.human)
-    if _wants_json(argv):
+    if _wants_json(argv) and Dist.from_env().is_main:
         emit(failure.to_json(), True, "")
     return failure.exit_code
 

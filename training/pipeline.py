@@ -23,6 +23,7 @@ from classifier.base_model import (
 )
 from classifier.store import METADATA_FILE, VERSION_PATTERN
 from training.data import Example, file_sha256, read_exports, stratified_split
+from training.distributed import Dist
 from training.evaluate import confusion_matrix_png, evaluate
 from training.finetune import TrainConfig, TrainOutcome, train
 from training.model_card import write_model_card
@@ -122,20 +123,34 @@ def run_train(
     progress: Progress | None = None,
     text_column: str = "text",
     label_column: str = "label",
-) -> dict:
+    dist: Dist | None = None,
+) -> dict | None:
     """Validate, fine-tune, write a new version, and promote it when asked and not worse.
 
     Raises :class:`training.data.DataError` (bad input) or
     :class:`classifier.base_model.BaseModelError` (no usable base) before anything is written.
+    Under torchrun (``dist`` spanning several processes) every rank trains; rank 0 alone
+    writes the version, publishing it only once every rank has finished, and promotes it;
+    the other ranks return None.
     """
+    dist = dist or Dist()
     started = time.monotonic()
     train_rows, eval_rows = load_rows(
         data, eval_data, seed=config.seed, text_column=text_column, label_column=label_column
     )
     base_path = resolve_base(base, store)
     outcome = train(
-        train_rows, eval_rows, base=base_path, config=config, device=device, progress=progress
+        train_rows,
+        eval_rows,
+        base=base_path,
+        config=config,
+        device=device,
+        progress=progress,
+        dist=dist,
     )
+    if not dist.is_main:
+        dist.all_succeeded()
+        return None
     explain_methods = Classifier(
         outcome.model, outcome.tokenizer, version="(probe)", device=device
     ).explain_methods()
@@ -161,6 +176,7 @@ def run_train(
             else f"stratified {EVAL_FRACTION:.0%} (seed {config.seed})",
             "training_args": asdict(config),
             "device": outcome.device,
+            "processes": dist.world_size,
             "best_epoch": outcome.best_epoch,
             "history": outcome.history,
             "metrics": outcome.metrics,
@@ -171,6 +187,7 @@ def run_train(
             json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
         )
         write_model_card(staging, metadata)
+        dist.all_succeeded()  # a rank that failed leaves no version
     promoted, decision = False, {}
     if promote:
         promoted, decision = promotion_decision(

@@ -99,3 +99,16 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+class Silent(Progress):
+    """Reports nothing: torchrun's ranks other than 0 (rank 0 reports for the run)."""
+
+    def start(self, *, epochs: int, steps_per_epoch: int, train_rows: int, eval_rows: int) -> None:
+        """Training begins (nothing is reported)."""
+
+    def step(self, *, epoch: int, step: int, total_steps: int, loss: float, lr: float) -> None:
+        """One step finished (nothing is reported)."""
+
+    def epoch(self, *, epoch: int, metrics: dict, best: bool) -> None:
+        """An epoch finished (nothing is reported)."""
