@@ -60,6 +60,12 @@ def _parser() -> ArgumentParser:
     train.add_argument("--lr", type=float, default=DEFAULTS.lr)
     train.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
     train.add_argument("--max-length", type=int, default=DEFAULTS.max_length)
+    train.add_argument(
+        "--max-tokens",
+        type=int,
+        default=DEFAULTS.max_tokens,
+        help="batches by a token budget (rows x padded length) instead of --batch-size rows",
+    )
     train.add_argument("--seed", type=int, default=DEFAULTS.seed)
     train.add_argument(
         "--head-lr-scale",
@@ -102,6 +108,8 @@ def _validate(args: argparse.Namespace) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
     if args.max_length < 8 or args.max_length > 512:
         raise UsageError("--max-length must be between 8 and 512")
+    if args.max_tokens is not None and args.max_tokens < args.max_length:
+        raise UsageError("--max-tokens must be at least --max-length")
     if not 0 < args.lr < 1:
         raise UsageError("--lr must be between 0 and 1")
     if not 0 < args.head_lr_scale <= 1000:
@@ -127,6 +135,7 @@ def _train(args: argparse.Namespace) -> int:
         lr=args.lr,
         batch_size=args.batch_size,
         max_length=args.max_length,
+        max_tokens=args.max_tokens,
         seed=args.seed,
         freeze_word_embeddings=not args.train_embeddings,
         head_lr_scale=args.head_lr_scale,
