@@ -16,6 +16,7 @@ import torch
 from classifier import Classifier, ModelStore
 from classifier.cli_support import configure, emit, fail
 from classifier.model import pick_device
+from classifier.pooling import POOLINGS
 from training.contract import (
     EXIT_CODES,
     ArgumentParser,
@@ -72,6 +73,12 @@ def _parser() -> ArgumentParser:
         type=float,
         default=DEFAULTS.head_lr_scale,
         help="learning-rate multiplier for the new pooler and classification head",
+    )
+    train.add_argument(
+        "--pooling",
+        choices=POOLINGS,
+        default=DEFAULTS.pooling,
+        help="the head reads the [CLS] pooler (cls) or the mean of the token vectors (mean)",
     )
     train.add_argument("--device", default=None, help="auto (default), cpu or cuda")
     train.add_argument(
@@ -139,6 +146,7 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         freeze_word_embeddings=not args.train_embeddings,
         head_lr_scale=args.head_lr_scale,
+        pooling=args.pooling,
     )
     store = ModelStore()
     before = set(store.versions())

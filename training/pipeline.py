@@ -167,6 +167,7 @@ def run_train(
             "base_model_id": base_model_hub_id(base_path),
             "architecture": type(outcome.model).__name__,
             "model_type": outcome.model.config.model_type,
+            "pooling": config.pooling,
             "explain_methods": list(explain_methods),
             "data": data_files(data, eval_data, [*train_rows, *eval_rows]),
             "rows": {"train": len(train_rows), "eval": len(eval_rows)},
