@@ -80,6 +80,12 @@ def _parser() -> ArgumentParser:
         default=DEFAULTS.pooling,
         help="the head reads the [CLS] pooler (cls) or the mean of the token vectors (mean)",
     )
+    train.add_argument(
+        "--class-weights",
+        choices=["none", "balanced"],
+        default=DEFAULTS.class_weights,
+        help="balanced: weigh each class's loss inversely to its rows (rare classes)",
+    )
     train.add_argument("--device", default=None, help="auto (default), cpu or cuda")
     train.add_argument(
         "--train-embeddings", action="store_true", help="also update the word-embedding matrix"
@@ -147,6 +153,7 @@ def _train(args: argparse.Namespace) -> int:
         freeze_word_embeddings=not args.train_embeddings,
         head_lr_scale=args.head_lr_scale,
         pooling=args.pooling,
+        class_weights=args.class_weights,
     )
     store = ModelStore()
     before = set(store.versions())

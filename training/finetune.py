@@ -68,6 +68,9 @@ class TrainConfig:
     # "cls": the architecture's head on the [CLS] pooler; "mean": the masked mean of the
     # token vectors (how all-MiniLM-L6-v2 was trained), classifier.pooling.
     pooling: str = "cls"
+    # "balanced": each class's loss weighted by rows / (classes x its rows), so a rare class
+    # counts as much as a common one; "none": every row alike.
+    class_weights: str = "none"
     # The loss is read back from the device (a host sync) only every ``log_every`` steps.
     log_every: int = 10
 
@@ -148,6 +151,12 @@ def epoch_plans(
             for _ in range(config.epochs)
         ]
     return [length_grouped_batches(lengths, config.batch_size, rng) for _ in range(config.epochs)]
+
+
+def balanced_weights(targets: torch.Tensor, classes: int) -> torch.Tensor:
+    """``rows / (classes x rows of the class)`` per class (sklearn's "balanced")."""
+    counts = torch.bincount(targets, minlength=classes).clamp(min=1).float()
+    return len(targets) / (classes * counts)
 
 
 def load_base(
@@ -304,6 +313,9 @@ def train(
     encoded: list[Encoded] = encode(tokenizer, [e.text for e in train_rows], config.max_length)
     targets = torch.tensor([label_ids[e.label] for e in train_rows], dtype=torch.long)
     lengths = [len(row.input_ids) for row in encoded]
+    weights = None
+    if config.class_weights == "balanced":
+        weights = balanced_weights(targets, len(labels)).to(device)
     multiple = 8 if device.type == "cuda" else 1  # tensor cores like multiples of 8
     plans = epoch_plans(lengths, config, multiple)
     total_steps = sum(map(len, plans))
@@ -340,7 +352,10 @@ def train(
                 with autocast:
                     logits = trained(**batch).logits
                 loss = torch.nn.functional.cross_entropy(
-                    logits.float(), targets[rows].to(device, non_blocking=True), reduction="sum"
+                    logits.float(),
+                    targets[rows].to(device, non_blocking=True),
+                    weight=weights,
+                    reduction="sum",
                 )
                 (loss * weight).backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)

@@ -7,12 +7,14 @@ import io
 import json
 import random
 
+import pytest
 import torch
 
 from classifier.encoding import Encoded, collate, padded_width
 from training.finetune import (
     LossMeter,
     TrainConfig,
+    balanced_weights,
     epoch_plans,
     length_grouped_batches,
     token_grouped_batches,
@@ -80,3 +82,10 @@ def test_sparse_step_reports_keep_plain_progress_lines() -> None:
     progress = Progress(jsonl=True, stream=jsonl)
     progress.step(epoch=1, step=20, total_steps=95, loss=0.25, lr=1e-4)
     assert json.loads(jsonl.getvalue())["step"] == 20
+
+
+def test_balanced_weights_lift_the_rare_class() -> None:
+    targets = torch.tensor([0] * 18 + [1] * 1 + [2] * 1)
+    weights = balanced_weights(targets, 3)
+    assert weights.tolist() == pytest.approx([20 / 54, 20 / 3, 20 / 3])
+    assert (weights * torch.bincount(targets)).sum().item() == pytest.approx(20)
