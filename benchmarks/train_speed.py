@@ -198,7 +198,7 @@ class Variant:
 
     def _batches(self):
         from classifier.encoding import collate
-        from training.finetune import length_grouped_batches, token_grouped_batches
+        from training.batching import length_grouped_batches, token_grouped_batches
 
         n = len(self.targets)
         while True:

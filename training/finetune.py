@@ -6,9 +6,10 @@ DeBERTa, ...): the word embeddings are found with ``get_input_embeddings()`` and
 (learning ``head_lr_scale`` times faster) is every parameter outside ``model.base_model``,
 plus the base model's own pooler where it has one (BERT's).
 
-Batches are padded dynamically and grouped by length (HF's ``LengthGroupedSampler`` idea:
-shuffle, cut into mega-batches, sort each by length), so short texts do not pay for long
-ones. bf16 autocast is used on CUDA; the CPU trains in fp32.
+Batches are padded dynamically and grouped by length (:mod:`training.batching`), by rows or
+by a token budget. On CUDA: bf16 autocast, fused AdamW, widths padded to a multiple of 8; the
+CPU trains in fp32. The loss is read back from the device every ``log_every`` steps only.
+Under torchrun each global batch is split across the ranks (:mod:`training.distributed`).
 """
 
 from __future__ import annotations
@@ -32,16 +33,15 @@ from transformers import (
 
 from classifier import Classifier
 from classifier.base_model import BaseModelError, is_local
-from classifier.encoding import Encoded, collate, encode, padded_width
+from classifier.encoding import Encoded, collate, encode
 from classifier.pooling import model_class, pooler
+from training.batching import LossMeter, epoch_plans
 from training.data import DataError, Example, Problem
 from training.distributed import Dist
 from training.evaluate import score
 from training.progress import Progress
 
 log = logging.getLogger(__name__)
-
-MEGA_BATCH_FACTOR = 50
 
 
 @dataclass(frozen=True)
@@ -93,64 +93,6 @@ def seed_everything(seed: int) -> None:
     """Seed Python and torch (CPU and CUDA) so runs repeat."""
     random.seed(seed)
     torch.manual_seed(seed)
-
-
-def length_grouped_batches(
-    lengths: Sequence[int], batch_size: int, rng: random.Random
-) -> list[list[int]]:
-    """Shuffled batches whose rows have similar lengths (the longest batch goes first)."""
-    order = list(range(len(lengths)))
-    rng.shuffle(order)
-    mega = batch_size * MEGA_BATCH_FACTOR
-    batches = []
-    for start in range(0, len(order), mega):
-        chunk = sorted(order[start : start + mega], key=lambda i: -lengths[i])
-        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
-    rng.shuffle(batches)
-    longest = max(range(len(batches)), key=lambda b: max(lengths[i] for i in batches[b]))
-    batches.insert(0, batches.pop(longest))
-    return batches
-
-
-def token_grouped_batches(
-    lengths: Sequence[int], max_tokens: int, rng: random.Random, multiple: int = 1
-) -> list[list[int]]:
-    """Shuffled batches of similar-length rows, each at most ``max_tokens`` tokens once padded
-    to its longest row (rounded up to ``multiple``); a row longer than the budget goes alone.
-    The longest batch goes first, so running out of memory happens at once."""
-    order = list(range(len(lengths)))
-    rng.shuffle(order)
-    mean = max(1, sum(lengths) // max(1, len(lengths)))
-    mega = MEGA_BATCH_FACTOR * max(1, max_tokens // mean)
-    batches: list[list[int]] = []
-    for start in range(0, len(order), mega):
-        chunk = sorted(order[start : start + mega], key=lambda i: -lengths[i])
-        current: list[int] = []
-        for i in chunk:
-            width = padded_width(lengths[current[0]] if current else lengths[i], multiple)
-            if current and (len(current) + 1) * width > max_tokens:
-                batches.append(current)
-                current = []
-            current.append(i)
-        batches.append(current)
-    rng.shuffle(batches)
-    longest = max(range(len(batches)), key=lambda b: len(batches[b]) * lengths[batches[b][0]])
-    batches.insert(0, batches.pop(longest))
-    return batches
-
-
-def epoch_plans(
-    lengths: Sequence[int], config: TrainConfig, multiple: int = 1
-) -> list[list[list[int]]]:
-    """Every epoch's batches, drawn up front from the seed (so the schedule knows the number
-    of steps even when token budgets make it vary)."""
-    rng = random.Random(config.seed)
-    if config.max_tokens:
-        return [
-            token_grouped_batches(lengths, config.max_tokens, rng, multiple)
-            for _ in range(config.epochs)
-        ]
-    return [length_grouped_batches(lengths, config.batch_size, rng) for _ in range(config.epochs)]
 
 
 def balanced_weights(targets: torch.Tensor, classes: int) -> torch.Tensor:
@@ -243,27 +185,6 @@ def parameter_groups(model: PreTrainedModel, config: TrainConfig) -> list[dict]:
         }
         for (head, decay), params in groups.items()
     ]
-
-
-class LossMeter:
-    """The mean loss per row since the last read, summed on the device: reading it is the
-    loop's only host sync, so it happens every ``log_every`` steps, not every step."""
-
-    def __init__(self, device: torch.device) -> None:
-        self._sum = torch.zeros((), device=device)
-        self._rows = 0
-
-    def add(self, loss_sum: torch.Tensor, rows: int) -> None:
-        """Add a batch's summed loss over ``rows`` rows (no sync)."""
-        self._sum += loss_sum.float()
-        self._rows += rows
-
-    def read(self) -> float:
-        """The mean since the last read (one host sync), then start again."""
-        value = float(self._sum) / max(1, self._rows)
-        self._sum.zero_()
-        self._rows = 0
-        return value
 
 
 def _shared_evaluate(evaluator: Classifier, rows: Sequence[Example], dist: Dist) -> dict:

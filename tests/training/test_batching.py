@@ -11,14 +11,13 @@ import pytest
 import torch
 
 from classifier.encoding import Encoded, collate, padded_width
-from training.finetune import (
+from training.batching import (
     LossMeter,
-    TrainConfig,
-    balanced_weights,
     epoch_plans,
     length_grouped_batches,
     token_grouped_batches,
 )
+from training.finetune import TrainConfig, balanced_weights
 from training.progress import Progress
 
 _RNG = random.Random(0)
