@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tasks", default=",".join(TASKS))
     p.add_argument("--sst2-rows", type=int, default=2000)
     p.add_argument("--vader-rows", type=int, default=1000)
+    p.add_argument("--poolings", default="cls,mean")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=str(default_out("heads")))
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     for task in args.tasks.split(","):
         rows, test = rows_for(task, args)
         fit, held = stratified_split(rows, 0.2, args.seed)
-        for pooling in ("cls", "mean"):
+        for pooling in args.poolings.split(","):
             config = replace(TrainConfig(seed=args.seed), pooling=pooling)
             started = time.monotonic()
             outcome = train(fit, held, base=base, config=config, device=device)
