@@ -93,6 +93,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="untimed steps per variant (default 2 CPU, 10 CUDA)",
     )
     p.add_argument("--batch-size", type=int, default=None, help="default: TrainConfig().batch_size")
+    p.add_argument(
+        "--max-tokens",
+        type=int,
+        default=None,
+        help="add a variant with token-budget batches (TrainConfig.max_tokens; pad x8 on CUDA)",
+    )
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (CPU)")
     p.add_argument(
@@ -130,6 +136,7 @@ class Variant:
         bf16=False,
         compile_=False,
         seed=42,
+        max_tokens=None,
     ):
         import torch
         from transformers import get_linear_schedule_with_warmup
@@ -182,6 +189,8 @@ class Variant:
         self.scheduler = get_linear_schedule_with_warmup(self.optimizer, int(0.1 * total), total)
         self.max_grad_norm = config.max_grad_norm
         self.batch_size = config.batch_size
+        self.max_tokens = max_tokens
+        self.multiple = 8 if device.type == "cuda" else 1
         self.rng = random.Random(seed)
         self._stream = self._batches()
         self.timed_seconds = 0.0
@@ -190,11 +199,16 @@ class Variant:
 
     def _batches(self):
         from classifier.encoding import collate
-        from training.finetune import length_grouped_batches
+        from training.batching import length_grouped_batches, token_grouped_batches
 
         n = len(self.targets)
         while True:
-            if self.dynamic:
+            if self.max_tokens:
+                plan = token_grouped_batches(self.lengths, self.max_tokens, self.rng, self.multiple)
+                for index in plan:
+                    batch = collate([self.encoded[i] for i in index], self.pad_id, self.multiple)
+                    yield batch, self.targets[index]
+            elif self.dynamic:
                 for index in length_grouped_batches(self.lengths, self.batch_size, self.rng):
                     batch = collate([self.encoded[i] for i in index], self.pad_id)
                     yield batch, self.targets[index]
@@ -328,6 +342,18 @@ def main(argv: list[str] | None = None) -> int:
             )
         specs.append(("seed bf16", {"dynamic": False, "freeze": False, "bf16": True}))
 
+    if args.max_tokens:
+        specs.append(
+            (
+                f"heed, token batches ({args.max_tokens} tokens)" + (" bf16" if cuda else ""),
+                {
+                    "dynamic": True,
+                    "freeze": config.freeze_word_embeddings,
+                    "bf16": cuda,
+                    "max_tokens": args.max_tokens,
+                },
+            )
+        )
     variants = []
     for name, kw in specs:
         print(f"[train_speed] building {name}", file=sys.stderr, flush=True)

@@ -228,6 +228,24 @@ class EnvReader:
                 )
         return tuple(args)
 
+    def launcher(self, name: str) -> tuple[str, ...]:
+        """A command prefix, shell-style, that starts ``-m training train`` (e.g.
+        ``torchrun --nproc-per-node 2``); empty when unset."""
+        value = self.raw(name)
+        if value is None:
+            return ()
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:
+            raise SettingsError(name, f"must be a shell-style command: {exc}") from None
+        if words and words[0].startswith("-"):
+            raise SettingsError(
+                name, f"must start with a program like torchrun, got {shown(words[0])}"
+            )
+        if "training" in words:
+            raise SettingsError(name, "must not name the module: Heed adds -m training train")
+        return tuple(words)
+
     def choice(self, name: str, default: str, pattern: re.Pattern[str], hint: str) -> str:
         value = (self.raw(name) or default).lower()
         if not pattern.fullmatch(value):

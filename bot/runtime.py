@@ -125,6 +125,7 @@ def _start(
         eval_files=settings.eval_data,
         timeout_s=settings.retrain_timeout,
         extra_args=settings.retrain_args,
+        launcher=settings.train_launcher,
         base=settings.base_model,
         exports_dir=settings.data_dir / "exports",
         owner=REPLICA,

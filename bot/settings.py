@@ -77,6 +77,9 @@ class Settings:
     retrain_timeout: float = 3600.0
     torch_threads: int = 0
     retrain_args: tuple[str, ...] = ()
+    train_launcher: tuple[str, ...] = ()
+    """``HEED_TRAIN_LAUNCHER``: runs the training child as ``LAUNCHER -m training train``
+    (e.g. ``torchrun --nproc-per-node 2``) instead of ``python -m training train``."""
     device: str = "auto"
     private_replies: bool = False
     explain_method: str = "attn-grad"  # as faithful as IG at attention speed: README, Benchmarks
@@ -155,6 +158,7 @@ class Settings:
                 )
             ),
             retrain_args=reader.arguments("HEED_RETRAIN_ARGS", RESERVED_TRAIN_FLAGS),
+            train_launcher=reader.launcher("HEED_TRAIN_LAUNCHER"),
             device=reader.choice("HEED_DEVICE", "auto", _DEVICE, "auto, cpu, cuda or cuda:N"),
             private_replies=reader.boolean("HEED_PRIVATE_REPLIES", False),
             explain_method=reader.method("HEED_EXPLAIN_METHOD", "attn-grad"),

@@ -50,9 +50,15 @@ def encode(
     return encoded
 
 
-def collate(rows: Sequence[Encoded], pad_id: int) -> dict[str, torch.Tensor]:
-    """Pad ``rows`` to the longest among them; returns ``input_ids`` and ``attention_mask``."""
-    width = max(len(row.input_ids) for row in rows)
+def padded_width(longest: int, multiple: int = 1) -> int:
+    """``longest`` rounded up to a multiple of ``multiple`` (8 suits GPU tensor cores)."""
+    return -(-longest // multiple) * multiple
+
+
+def collate(rows: Sequence[Encoded], pad_id: int, multiple: int = 1) -> dict[str, torch.Tensor]:
+    """Pad ``rows`` to the longest among them, rounded up to a multiple of ``multiple``;
+    returns ``input_ids`` and ``attention_mask``."""
+    width = padded_width(max(len(row.input_ids) for row in rows), multiple)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     for i, row in enumerate(rows):

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import torch
 from transformers import (
-    AutoModelForSequenceClassification,
     AutoTokenizer,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -48,6 +47,7 @@ from classifier.explain import (
     token_word_index,
 )
 from classifier.gradients import GradientPass, attention_x_gradient, gradient_pass
+from classifier.pooling import model_class, pooling_of
 from classifier.store import ModelNotFoundError, ModelStore
 from classifier.types import (
     ATTENTION_METHODS,
@@ -104,7 +104,7 @@ def load_model_dir(
     Any sequence-classification architecture; without ``attn_implementation`` transformers
     picks SDPA where the architecture supports it, else eager.
     """
-    model = AutoModelForSequenceClassification.from_pretrained(
+    model = model_class(str(path), pooling_of(path)).from_pretrained(
         path, attn_implementation=attn_implementation, use_safetensors=True, local_files_only=True
     )
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)

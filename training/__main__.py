@@ -7,6 +7,7 @@ Outcome kinds, exit codes and the JSON shapes: :mod:`training.contract` (written
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import torch
 from classifier import Classifier, ModelStore
 from classifier.cli_support import configure, emit, fail
 from classifier.model import pick_device
+from classifier.pooling import POOLINGS
 from training.contract import (
     EXIT_CODES,
     ArgumentParser,
@@ -27,10 +29,11 @@ from training.contract import (
     success,
 )
 from training.data import read_exports
+from training.distributed import Dist
 from training.evaluate import confusion_matrix_png, evaluate
 from training.finetune import TrainConfig
 from training.pipeline import DEFAULT_SAMPLE, check_rows, run_train
-from training.progress import Progress
+from training.progress import Progress, Silent
 from training.watchdog import stop_when_stdin_closes
 
 DEFAULTS = TrainConfig()
@@ -72,12 +75,30 @@ def _parser() -> ArgumentParser:
     train.add_argument("--lr", type=float, default=DEFAULTS.lr)
     train.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
     train.add_argument("--max-length", type=int, default=DEFAULTS.max_length)
+    train.add_argument(
+        "--max-tokens",
+        type=int,
+        default=DEFAULTS.max_tokens,
+        help="batches by a token budget (rows x padded length) instead of --batch-size rows",
+    )
     train.add_argument("--seed", type=int, default=DEFAULTS.seed)
     train.add_argument(
         "--head-lr-scale",
         type=float,
         default=DEFAULTS.head_lr_scale,
         help="learning-rate multiplier for the new pooler and classification head",
+    )
+    train.add_argument(
+        "--pooling",
+        choices=POOLINGS,
+        default=DEFAULTS.pooling,
+        help="the head reads the [CLS] pooler (cls) or the mean of the token vectors (mean)",
+    )
+    train.add_argument(
+        "--class-weights",
+        choices=["none", "balanced"],
+        default=DEFAULTS.class_weights,
+        help="balanced: weigh each class's loss inversely to its rows (rare classes)",
     )
     train.add_argument("--device", default=None, help="auto (default), cpu or cuda")
     train.add_argument(
@@ -125,6 +146,8 @@ def _validate(args: argparse.Namespace) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
     if args.max_length < 8 or args.max_length > 512:
         raise UsageError("--max-length must be between 8 and 512")
+    if args.max_tokens is not None and args.max_tokens < args.max_length:
+        raise UsageError("--max-tokens must be at least --max-length")
     if not 0 < args.lr < 1:
         raise UsageError("--lr must be between 0 and 1")
     if not 0 < args.head_lr_scale <= 1000:
@@ -142,15 +165,20 @@ def _train(args: argparse.Namespace) -> int:
     _validate(args)
     if args.stop_when_stdin_closes:
         stop_when_stdin_closes()
-    device = _device(args.device)
+    dist = Dist.from_env()
+    device = dist.device(_device(args.device))
+    dist.init(device)
     config = TrainConfig(
         epochs=args.epochs,
         lr=args.lr,
         batch_size=args.batch_size,
         max_length=args.max_length,
+        max_tokens=args.max_tokens,
         seed=args.seed,
         freeze_word_embeddings=not args.train_embeddings,
         head_lr_scale=args.head_lr_scale,
+        pooling=args.pooling,
+        class_weights=args.class_weights,
     )
     store = ModelStore()
     before = set(store.versions())
@@ -164,15 +192,20 @@ def _train(args: argparse.Namespace) -> int:
             device=device,
             base=args.base,
             promote=args.promote,
-            progress=Progress(jsonl=args.progress == "jsonl"),
+            progress=Progress(jsonl=args.progress == "jsonl") if dist.is_main else Silent(),
             text_column=args.text_column,
             label_column=args.label_column,
+            dist=dist,
         )
     except KeyboardInterrupt as exc:  # after the version was published, say so
         written = [v for v in store.versions() if v not in before]
-        if written:
+        if written and dist.is_main:
             raise InterruptedAfterWrite(written[-1], store.current() == written[-1]) from exc
         raise
+    finally:
+        dist.close()
+    if result is None:  # torchrun's other ranks: rank 0 reports for the run
+        return 0
     metrics = result["metrics"]
     human = (
         f"trained {result['version']} in {result['seconds']:.0f}s on {result['device']}\n"
@@ -247,11 +280,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             args = _parser().parse_args(argv)
             configure()
+            if not Dist.from_env().is_main:  # rank 0 speaks for a torchrun run
+                logging.getLogger().setLevel(logging.WARNING)
             return commands[args.command](args)
         except (Exception, KeyboardInterrupt) as exc:  # KeyboardInterrupt: Ctrl-C or SIGTERM
             failure = classify(exc, command)
     fail(failure.human)
-    if _wants_json(argv):
+    if _wants_json(argv) and Dist.from_env().is_main:
         emit(failure.to_json(), True, "")
     return failure.exit_code
 

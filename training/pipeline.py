@@ -23,6 +23,7 @@ from classifier.base_model import (
 )
 from classifier.store import METADATA_FILE, VERSION_PATTERN
 from training.data import Example, file_sha256, read_exports, stratified_split
+from training.distributed import Dist
 from training.evaluate import confusion_matrix_png, evaluate
 from training.finetune import TrainConfig, TrainOutcome, train
 from training.model_card import write_model_card
@@ -187,12 +188,17 @@ def run_train(
     progress: Progress | None = None,
     text_column: str = "text",
     label_column: str = "label",
-) -> dict:
+    dist: Dist | None = None,
+) -> dict | None:
     """Validate, fine-tune, write a new version, and promote it when asked and not worse.
 
     Raises :class:`training.data.DataError` (bad input) or
     :class:`classifier.base_model.BaseModelError` (no usable base) before anything is written.
+    Under torchrun (``dist`` spanning several processes) every rank trains; rank 0 alone
+    writes the version, publishing it only once every rank has finished, and promotes it;
+    the other ranks return None.
     """
+    dist = dist or Dist()
     started = time.monotonic()
     train_rows, eval_rows = load_rows(
         data,
@@ -204,8 +210,17 @@ def run_train(
     )
     base_path = resolve_base(base, store)
     outcome = train(
-        train_rows, eval_rows, base=base_path, config=config, device=device, progress=progress
+        train_rows,
+        eval_rows,
+        base=base_path,
+        config=config,
+        device=device,
+        progress=progress,
+        dist=dist,
     )
+    if not dist.is_main:
+        dist.all_succeeded()
+        return None
     explain_methods = Classifier(
         outcome.model, outcome.tokenizer, version="(probe)", device=device
     ).explain_methods()
@@ -222,6 +237,7 @@ def run_train(
             "base_model_id": base_model_hub_id(base_path),
             "architecture": type(outcome.model).__name__,
             "model_type": outcome.model.config.model_type,
+            "pooling": config.pooling,
             "explain_methods": list(explain_methods),
             "data": data_files(data, eval_data, [*train_rows, *eval_rows], train_only),
             "rows": {"train": len(train_rows), "eval": len(eval_rows)},
@@ -229,6 +245,7 @@ def run_train(
             "eval_split": eval_split(eval_data, config.seed),
             "training_args": asdict(config),
             "device": outcome.device,
+            "processes": dist.world_size,
             "best_epoch": outcome.best_epoch,
             "history": outcome.history,
             "metrics": outcome.metrics,
@@ -239,6 +256,7 @@ def run_train(
             json.dumps(metadata, indent=2) + "\n", encoding="utf-8"
         )
         write_model_card(staging, metadata)
+        dist.all_succeeded()  # a rank that failed leaves no version
     promoted, decision = False, {}
     if promote:
         promoted, decision = promotion_decision(

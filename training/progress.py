@@ -23,6 +23,7 @@ class Progress:
         self._bar: tqdm | None = None
         self._started = time.monotonic()
         self._plain_every = 0
+        self._last_plain = 0
 
     def _emit(self, event: dict) -> None:
         if self.jsonl:
@@ -57,7 +58,8 @@ class Progress:
             self.stream.flush()
 
     def step(self, *, epoch: int, step: int, total_steps: int, loss: float, lr: float) -> None:
-        """One optimiser step finished."""
+        """Training reached optimiser step ``step``; ``loss`` is the mean since the last call
+        (the loop reports every few steps, to keep host syncs rare)."""
         self._emit(
             {
                 "event": "step",
@@ -69,9 +71,12 @@ class Progress:
             }
         )
         if self._bar is not None:
-            self._bar.update(1)
+            self._bar.update(step - self._bar.n)
             self._bar.set_postfix(epoch=epoch, loss=f"{loss:.3f}")
-        elif self._plain_every and (step % self._plain_every == 0 or step == total_steps):
+        elif self._plain_every and (
+            step // self._plain_every > self._last_plain // self._plain_every or step == total_steps
+        ):
+            self._last_plain = step
             self._plain(f"step {step}/{total_steps} (epoch {epoch}) loss {loss:.3f}")
 
     def epoch(self, *, epoch: int, metrics: dict, best: bool) -> None:
@@ -99,3 +104,16 @@ class Progress:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
+
+
+class Silent(Progress):
+    """Reports nothing: torchrun's ranks other than 0 (rank 0 reports for the run)."""
+
+    def start(self, *, epochs: int, steps_per_epoch: int, train_rows: int, eval_rows: int) -> None:
+        """Training begins (nothing is reported)."""
+
+    def step(self, *, epoch: int, step: int, total_steps: int, loss: float, lr: float) -> None:
+        """One step finished (nothing is reported)."""
+
+    def epoch(self, *, epoch: int, metrics: dict, best: bool) -> None:
+        """An epoch finished (nothing is reported)."""

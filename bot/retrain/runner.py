@@ -87,6 +87,8 @@ class RetrainRunner:
     ``data_files`` the exports from ``HEED_TRAIN_DATA``; the labelled rows in ``db`` are added
     when there are any. ``timeout_s`` bounds a job's wall-clock time. ``extra_args`` are
     appended to the training command (e.g. ``("--epochs", "2")``), ``base`` becomes ``--base``.
+    ``launcher``, when given, replaces ``python`` in front of ``-m training train`` (e.g.
+    ``("torchrun", "--nproc-per-node", "2")`` for data-parallel training).
     ``exports_dir``, when given, keeps each job's corrections JSONL there (so ``heed.json``'s
     data provenance points at a file that still exists); otherwise a temporary file is used
     and removed when the job ends. ``kill_grace_s``: how long a stopped child gets to clean up
@@ -109,6 +111,7 @@ class RetrainRunner:
         timeout_s: float,
         python: str = sys.executable,
         extra_args: Sequence[str] = (),
+        launcher: Sequence[str] = (),
         base: str | None = None,
         exports_dir: Path | str | None = None,
         kill_grace_s: float = 5.0,
@@ -125,6 +128,7 @@ class RetrainRunner:
         self.timeout_s = timeout_s
         self.python = python
         self.extra_args = [str(a) for a in extra_args]
+        self.launcher = [str(a) for a in launcher]
         self.base = base
         self.exports_dir = Path(exports_dir) if exports_dir is not None else None
         self.kill_grace_s = kill_grace_s
@@ -152,8 +156,8 @@ class RetrainRunner:
     def command(self, corrections: Path | None, *, bundled_sample: bool = False) -> list[str]:
         """The training command line: ``HEED_TRAIN_DATA`` (judged on ``HEED_EVAL_DATA`` when
         set, else on a split of it) plus ``corrections`` for training only, or the bundled
-        sample export (an empty store's first model)."""
-        cmd = [self.python, "-m", "training", "train"]
+        sample export (an empty store's first model), run through ``launcher`` when set."""
+        cmd = [*(self.launcher or [self.python]), "-m", "training", "train"]
         extra = [str(corrections)] if corrections else []
         if bundled_sample:
             cmd.append("--bundled-sample")

@@ -26,7 +26,7 @@ def test_defaults_in_socket_mode(tmp_path: Path) -> None:
     assert s.autotag_channels == () and s.autotag_threshold == 0.8
     assert s.explain_method == "attn-grad" and not s.private_replies
     assert not s.admins_from_workspace and s.device == "auto" and s.log_level == "INFO"
-    assert s.retrain_timeout == 3600.0 and s.retrain_args == ()
+    assert s.retrain_timeout == 3600.0 and s.retrain_args == () and s.train_launcher == ()
     assert (s.retention_days, s.keep_versions) == (90, 10)
     assert dict(s.label_emoji) == dict(DEFAULT_LABEL_EMOJI)
     assert s.emoji_for("positive") == "+1" and s.emoji_for("refund_request") == "label"
@@ -49,6 +49,7 @@ def test_every_value_parsed(tmp_path: Path) -> None:
         HEED_KEEP_VERSIONS="3",
         HEED_RETRAIN_TIMEOUT="90.5",
         HEED_RETRAIN_ARGS="--epochs 1 --base '/models/tiny base' --max-length=32",
+        HEED_TRAIN_LAUNCHER="/opt/heed/bin/torchrun --nproc-per-node 2",
         HEED_LABEL_EMOJI="urgent=:rotating_light:, spam=, *=",
         HEED_AUTOTAG_THRESHOLD="0.95",
         HEED_AUTOTAG_NOTIFY="urgent,spam",
@@ -66,6 +67,7 @@ def test_every_value_parsed(tmp_path: Path) -> None:
     assert (s.retention_days, s.keep_versions) == (30, 3)
     assert s.retrain_timeout == 90.5
     assert s.retrain_args == ("--epochs", "1", "--base", "/models/tiny base", "--max-length=32")
+    assert s.train_launcher == ("/opt/heed/bin/torchrun", "--nproc-per-node", "2")
     assert s.emoji_for("urgent") == "rotating_light"
     assert s.emoji_for("spam") is None and s.emoji_for("other") is None
     assert s.should_notify("urgent", 0.95) and not s.should_notify("urgent", 0.94)
@@ -128,6 +130,9 @@ BAD = [
         {"HEED_RETRAIN_ARGS": "--epochs 1 --bundled-sample"},
         "HEED_RETRAIN_ARGS must not set --bundled-sample",
     ),
+    ({"HEED_TRAIN_LAUNCHER": "torchrun '2"}, "HEED_TRAIN_LAUNCHER must be a shell-style"),
+    ({"HEED_TRAIN_LAUNCHER": "--nproc-per-node 2"}, "HEED_TRAIN_LAUNCHER must start with a"),
+    ({"HEED_TRAIN_LAUNCHER": "torchrun -m training"}, "HEED_TRAIN_LAUNCHER must not name"),
     ({"HEED_LOG_FORMAT": "xml"}, "HEED_LOG_FORMAT must be text or json"),
     ({"HEED_HTTP_THREADS": "0"}, "HEED_HTTP_THREADS must be a whole number from 1 to 256"),
     ({"HEED_HTTP_CONNECTIONS": "many"}, "HEED_HTTP_CONNECTIONS must be a whole number"),

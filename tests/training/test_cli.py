@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from classifier.store import ModelStore
 from tests.conftest import REPO, last_json, make_rows, write_csv
@@ -149,3 +150,19 @@ def test_real_processes_keep_stdout_contract(tiny_base, store_dir, tmp_path) -> 
         check=True,
     )
     assert last_json(predicted.stdout)["model"] == result["version"]
+
+
+def test_mean_pooling_is_recorded_and_served(capsys, tiny_base, store_dir, export) -> None:
+    from classifier import Classifier
+    from classifier.pooling import MeanPooling
+
+    result = train(capsys, tiny_base, export, extra=("--pooling", "mean"))
+    meta = json.loads((Path(result["path"]) / "heed.json").read_text())
+    assert meta["pooling"] == "mean" == meta["training_args"]["pooling"]
+    served = Classifier.load(result["version"], store=ModelStore(store_dir), device="cpu")
+    assert isinstance(served.model, MeanPooling)
+    from safetensors.torch import load_file
+
+    key = "bert.pooler.dense.weight"  # unused by mean pooling, so frozen
+    before = load_file(tiny_base / "model.safetensors")[key]
+    assert torch.equal(load_file(Path(result["path"]) / "model.safetensors")[key], before)

@@ -146,6 +146,26 @@ def test_job_trains_promotes_and_reports(
     assert runner.current_job() is None
 
 
+def test_a_launcher_runs_training_on_two_processes(
+    tmp_path: Path, store_dir: Path, db: Database, tiny_base: Path
+) -> None:
+    """HEED_TRAIN_LAUNCHER: torchrun in front of ``-m training train``; rank 0 alone reports
+    progress and the one JSON outcome, and the version is promoted as from one process."""
+    export = write_csv(tmp_path / "export.csv", make_rows(10))
+    torchrun = (sys.executable, "-m", "torch.distributed.run", "--standalone")
+    runner = runner_for(
+        store_dir, db, [export], tiny_base, launcher=(*torchrun, "--nproc-per-node", "2")
+    )
+    assert runner.command(None)[:8] == [*torchrun, "--nproc-per-node", "2", "-m", "training"]
+    events: list[dict] = []
+    result = runner.start("UADMIN", events.append).wait(WAIT_S)
+    assert result is not None and result.status == "succeeded", result.reason
+    assert [e["event"] for e in events].count("start") == 1
+    store = ModelStore(store_dir)
+    assert store.versions() == [result.version] == [store.current()]
+    assert store.metadata(result.version)["processes"] == 2
+
+
 def test_bad_export_fails_in_one_line_and_changes_nothing(
     tmp_path: Path, store_dir: Path, db: Database, tiny_base: Path
 ) -> None:
