@@ -16,6 +16,7 @@ import torch
 from classifier import Classifier, ModelStore
 from classifier.cli_support import configure, emit, fail
 from classifier.model import pick_device
+from classifier.store import DEFAULT_TASK, default_root, task_root
 from training.contract import (
     EXIT_CODES,
     ArgumentParser,
@@ -88,6 +89,7 @@ def _parser() -> ArgumentParser:
     train.add_argument("--promote", action="store_true", help="serve it if not worse than current")
     train.add_argument("--progress", choices=["bar", "jsonl"], default="bar")
     train.add_argument("--json", action="store_true")
+    _task_option(train)
     train.add_argument(
         "--stop-when-stdin-closes",
         action="store_true",
@@ -113,10 +115,27 @@ def _parser() -> ArgumentParser:
     ev.add_argument("--label-column", default="label")
     ev.add_argument("--plot", type=Path, help="also write the confusion matrix PNG here")
     ev.add_argument("--json", action="store_true")
+    _task_option(ev)
 
     demo = sub.add_parser("demo", help="train the default model if needed, then draw heatmaps")
     demo.add_argument("--out", type=Path, default=Path("out"), help="where heatmaps go")
     return parser
+
+
+def _task_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--task",
+        default=DEFAULT_TASK,
+        help="the task's model store: $HEED_MODEL_DIR/TASK (default: the root itself)",
+    )
+
+
+def _store(args: argparse.Namespace) -> ModelStore:
+    """The model store of ``--task``; a bad task name is a usage error."""
+    try:
+        return ModelStore(task_root(default_root(), args.task))
+    except ValueError as exc:
+        raise UsageError(f"--task: {exc}") from None
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -140,6 +159,7 @@ def _device(requested: str | None) -> torch.device:
 
 def _train(args: argparse.Namespace) -> int:
     _validate(args)
+    store = _store(args)
     if args.stop_when_stdin_closes:
         stop_when_stdin_closes()
     device = _device(args.device)
@@ -152,7 +172,6 @@ def _train(args: argparse.Namespace) -> int:
         freeze_word_embeddings=not args.train_embeddings,
         head_lr_scale=args.head_lr_scale,
     )
-    store = ModelStore()
     before = set(store.versions())
     try:
         result = run_train(
@@ -203,9 +222,10 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    store = _store(args)
     device = _device(args.device)
     rows = read_exports(args.data, args.text_column, args.label_column)
-    classifier = Classifier.load(args.model, store=ModelStore(), device=str(device))
+    classifier = Classifier.load(args.model, store=store, device=str(device))
     report = evaluate(classifier, rows)
     report["model"] = classifier.version
     if args.plot:

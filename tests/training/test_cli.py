@@ -149,3 +149,24 @@ def test_real_processes_keep_stdout_contract(tiny_base, store_dir, tmp_path) -> 
         check=True,
     )
     assert last_json(predicted.stdout)["model"] == result["version"]
+
+
+def test_task_trains_and_evaluates_in_its_own_store(capsys, tiny_base, store_dir, tmp_path):
+    support = write_csv(
+        tmp_path / "support.csv",
+        [
+            (text, {"negative": "bug", "neutral": "how-to", "positive": "billing"}[label])
+            for text, label in make_rows(30)
+        ],
+    )
+    default = train(capsys, tiny_base, support, extra=("--promote",))
+    result = train(capsys, tiny_base, support, extra=("--promote", "--task", "support"))
+    assert Path(result["path"]).parent == store_dir / "support"
+    assert ModelStore(store_dir / "support").current() == result["version"]
+    assert ModelStore(store_dir).current() == default["version"]
+    assert result["version"] not in ModelStore(store_dir).versions()
+    args = ["evaluate", "--data", str(support), "--task", "support", "--json"]
+    assert training_main(args) == 0
+    assert last_json(capsys.readouterr().out)["model"] == result["version"]
+    assert training_main(["evaluate", "--data", str(support), "--task", "Bad!", "--json"]) == 64
+    assert last_json(capsys.readouterr().out)["error"]["kind"] == "usage"
