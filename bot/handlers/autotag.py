@@ -63,9 +63,7 @@ def route_job(
 
     def tag(done: Future[Prediction]) -> None:
         try:
-            services.submit(
-                tag_job, services, client, event, text, done, task, context=context
-            )
+            services.submit(tag_job, services, client, event, text, done, task, context=context)
         except Busy:
             services.metrics.autotags.labels("dropped_busy").inc()
 
