@@ -35,6 +35,7 @@ from bot.serving.holder import ModelHolder
 from bot.serving.tasks import TaskModels
 from bot.settings import Settings
 from bot.tasks import Task
+from classifier.store import ModelStore
 
 if TYPE_CHECKING:
     from bot.database import Database
@@ -144,6 +145,13 @@ class Services:
         """The loaded holder of ``task`` (the default for None)."""
         assert self.models is not None
         return self.models.holder(self.task(task).name)
+
+    def store_of(self, task: str | None = None) -> ModelStore:
+        """The model store of ``task`` (the default for None), loaded or not."""
+        found = self.task(task)
+        if found.name == self.settings.tasks.default_name:
+            return self.holder.store
+        return ModelStore(found.model_dir)
 
     def runner(self, task: str | None = None) -> RetrainRunner | None:
         """The retrain runner of ``task`` (the default for None), or None without one."""

@@ -70,7 +70,7 @@ def test_the_attempt_is_audited_with_its_arguments(services: Any) -> None:
     assert respond.call_args.kwargs["response_type"] == "ephemeral"
     [entry] = s.db.audit.recent()
     assert (entry.user, entry.action, entry.allowed) == (ADMIN, "help", True)
-    assert entry.detail == "listed in HEED_ADMINS; channel C1; arguments 'me please'"
+    assert entry.detail == "listed in HEED_ADMINS; channel C1; task default; arguments 'me please'"
 
 
 def test_a_refusal_is_audited_and_runs_nothing(services: Any) -> None:
