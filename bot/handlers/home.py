@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.home import home_view, task_lines
 from bot.services import Services
+from bot.serving.holder import ModelHolder
 from bot.slack_api.lookups import users_info
 from classifier.store import ModelStore
 
@@ -25,7 +26,7 @@ def current_home(services: Services, details: bool = False) -> dict:
     tasks = services.settings.tasks
     default = tasks.default
     version = services.holder.version
-    metadata = _metadata(services.holder.store, version)
+    metadata = _with_labels(_metadata(services.holder.store, version), services.holder)
     db, runner = services.db, services.retrain
     current, jobs, counts = None, [], None
     several = len(tasks) > 1
@@ -70,9 +71,18 @@ def _other_task(services: Services, name: str, details: bool) -> list[str]:
         log.exception("cannot read task %s for the Home tab", name)
         version, jobs = None, []
     task = services.task(name)
-    return task_lines(
-        name, version, _metadata(store, version), task.channels, jobs[0] if jobs else None, details
-    )
+    metadata = _metadata(store, version)
+    loaded = services.models.loaded().get(name) if services.models is not None else None
+    if loaded is not None and loaded.version == version:
+        metadata = _with_labels(metadata, loaded)
+    return task_lines(name, version, metadata, task.channels, jobs[0] if jobs else None, details)
+
+
+def _with_labels(metadata: dict, holder: ModelHolder) -> dict:
+    """``metadata`` with the serving model's own labels where its heed.json has none."""
+    if metadata.get("labels") or holder.version is None:
+        return metadata
+    return {**metadata, "labels": list(holder.get().labels)}
 
 
 def publish_home(services: Services, client: WebClient, user: str) -> None:
