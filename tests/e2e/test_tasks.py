@@ -19,35 +19,31 @@ import pytest
 from bot.database import Database
 from classifier.store import ModelStore
 from tests.conftest import make_rows, write_csv
-from tests.e2e.support import VERSION, BotProcess, make_store, start_socket_bot, wait_quiet
-from tests.support.fakeslack import Call, FakeSlack
+from tests.e2e.support import (
+    VERSION,
+    BotProcess,
+    make_store,
+    start_socket_bot,
+    wait_quiet,
+)
+from tests.e2e.tasks_support import (
+    MODERATION,
+    SUPPORT,
+    TO_SUPPORT,
+    classify,
+    label_of,
+    shortcut,
+    tiny_classifier,
+)
+from tests.support.fakeslack import FakeSlack
 from tests.support.retrain import request_retrain
 
 pytestmark = pytest.mark.e2e
 
 ADMIN = "UADMIN"
-MODERATION = ("ok", "harassment", "spam")
-SUPPORT = ("billing", "bug", "how-to", "other")
 SUPPORT_EMOJI = {"billing": "moneybag", "bug": "beetle", "how-to": "question", "other": "label"}
 SUPPORT_CHANNEL = "C0SUPPORT"
-TO_SUPPORT = {"negative": "bug", "neutral": "how-to", "positive": "billing"}
 JOB_S = 150.0
-
-
-def tiny_classifier(tiny_base: Path, path: Path, labels: tuple[str, ...]) -> Path:
-    """A tiny random model with ``labels`` (a fresh head on the tiny base)."""
-    from transformers import AutoTokenizer, BertForSequenceClassification
-
-    model = BertForSequenceClassification.from_pretrained(
-        tiny_base,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-        ignore_mismatched_sizes=True,
-    )
-    model.save_pretrained(path)
-    AutoTokenizer.from_pretrained(tiny_base).save_pretrained(path)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -102,45 +98,6 @@ def slack(fake: FakeSlack, bot: BotProcess) -> FakeSlack:
 def db(workdir: Path, bot: BotProcess) -> Iterator[Database]:
     with closing(Database(workdir / "bot" / "var" / "heed.sqlite3")) as database:
         yield database
-
-
-def label_of(text: str, labels: tuple[str, ...]) -> str:
-    """The label a reply's text starts with (``LABEL (33.9% confidence, …``), one of
-    ``labels``."""
-    label = text.split(" (", 1)[0]
-    assert label in labels, (labels, text)
-    return label
-
-
-def classify(fake: FakeSlack, text: str, channel: str) -> Call:
-    before = len(fake.calls("chat.postMessage"))
-    envelope = fake.send_slash_command("/classify", text, channel_id=channel)
-    assert fake.wait_for_ack(envelope, timeout=5).latency < 3
-    return fake.wait_for(
-        lambda: [c for c in fake.calls("chat.postMessage")[before:] if c.params.get("blocks")],
-        timeout=30,
-        what="a /classify reply",
-    )[0]
-
-
-def shortcut(fake: FakeSlack, text: str, channel: str) -> Call:
-    """Click "Classify with Heed" on a message in ``channel``; its private answer."""
-    before = len(fake.calls("chat.postEphemeral"))
-    fake.send_interactive(
-        {
-            "type": "message_action",
-            "callback_id": "heed_classify_message",
-            "trigger_id": "1.T1.trigger",
-            "user": {"id": "U7", "username": "u7"},
-            "channel": {"id": channel, "name": channel.lower()},
-            "message": {"type": "message", "user": "U2", "ts": "3.3", "text": text},
-            "message_ts": "3.3",
-            "response_url": f"{fake.base_url}/response/shortcut",
-        }
-    )
-    return fake.wait_for(
-        lambda: fake.calls("chat.postEphemeral")[before:], timeout=30, what="shortcut answer"
-    )[0]
 
 
 def test_the_support_channel_gets_support_labels(slack: FakeSlack, db: Database) -> None:
