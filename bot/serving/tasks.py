@@ -58,9 +58,11 @@ class TaskModels:
             held = self._holders.get(name)
             if held is not None:
                 return held
+            loads = self.tokenizers.loads
             holder = self._factory(task, self.tokenizers)
             holder.load()
-            log.info("task %s: serving model %s", name, holder.version)
+            shared = "its own" if self.tokenizers.loads > loads else "a shared"
+            log.info("task %s: serving model %s (%s tokenizer)", name, holder.version, shared)
             with self._lock:
                 self._holders[name] = holder
                 if self._watching:
