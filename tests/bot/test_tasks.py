@@ -8,6 +8,7 @@ import pytest
 
 from bot.settings import Settings, SettingsError
 from bot.tasks import load_tasks
+from tests.conftest import REPO
 
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1-secret-bot", "SLACK_APP_TOKEN": "xapp-1-secret-app"}
 
@@ -104,3 +105,15 @@ def test_a_bad_file_is_one_line_naming_the_key(tmp_path: Path, text: str, key: s
 def test_a_missing_config_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"^HEED_CONFIG must name a file"):
         Settings.from_env({**BASE, "HEED_CONFIG": str(tmp_path / "none.toml")})
+
+
+def test_the_example_file_is_valid(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    for name in ("moderation.csv", "moderation-heldout.csv", "support.csv"):
+        (tmp_path / "data" / name).write_text("text,label\n", encoding="utf-8")
+    env = {**BASE, "HEED_CONFIG": str(REPO / "heed.toml.example")}
+    tasks = Settings.from_env(env).tasks
+    assert tasks.names == ["moderation", "support"] and tasks.default.name == "moderation"
+    assert tasks.default.emoji_for("ok") is None
+    assert tasks.get("support").channels == ("#support", "C0123ABCD")
