@@ -168,7 +168,10 @@ def feedback_job(
         users_info=lambda u: users_info(client, u),
         group_members=lambda g: usergroup_members(client, g),
     )
-    detail = f"prediction {prediction.id}: {one_line(label, 80)!r}; {decision.reason}"
+    detail = (
+        f"prediction {prediction.id}: {one_line(label, 80)!r}; task {prediction.task}; "
+        f"{decision.reason}"
+    )
     if not _audit(services, user, decision.allowed, detail):
         _refuse(respond, AUDIT_FAILED)
         return
