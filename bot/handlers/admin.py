@@ -75,7 +75,7 @@ def split_task(services: Services, action: str, rest: str) -> tuple[str, str, st
     first = words[0].lower()
     if first in tasks.by_name:
         return first, words[1].strip() if len(words) > 1 else "", None
-    if action == "promote" and VERSION_PATTERN.fullmatch(words[0]):
+    if action == "promote" and len(words) == 1:  # `promote VERSION`: do_promote checks it
         return tasks.default_name, rest, None
     error = f"unknown task '{one_line(words[0], 40)}': use one of {', '.join(tasks.names)}"
     return tasks.default_name, rest, error

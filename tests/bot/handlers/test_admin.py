@@ -164,6 +164,8 @@ def test_a_task_named_first_picks_its_store_and_is_audited(services: Any, tmp_pa
         None,
     )
     assert split_task(s, "forget", "support") == ("default", "support", None)
+    assert split_task(s, "promote", "nonsense") == ("default", "nonsense", None)
+    assert split_task(s, "promote", "billing 20260202-000000-bbbbbb")[2] is not None
     assert split_task(s, "status", "billing")[2] == (
         "unknown task 'billing': use one of default, support"
     )
