@@ -138,7 +138,7 @@ def run_method(fake, store: Path, method: str, args: argparse.Namespace, tmp: Pa
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n")[0])
     parser.add_argument("--levels", default="1,5,20")
     parser.add_argument("--rounds", type=int, default=3, help="bursts per level")
     parser.add_argument("--methods", default="gradient,attn-grad", help="baseline first")

@@ -242,7 +242,7 @@ def _reply_latencies(fake: Any, started: float) -> list[float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n")[0])
     parser.add_argument("--idle", type=int, default=300, help="idle connections held open")
     parser.add_argument("--flood", type=int, default=3, help="threads sending garbage")
     parser.add_argument("--skip-servers", action="store_true")

@@ -175,8 +175,12 @@ def _runner(settings: Settings, db: Database, task: Task) -> RetrainRunner:
 def _serving(services: Services) -> str:
     assert services.models is not None
     loaded = services.models.loaded()
+    if len(services.settings.tasks) == 1:
+        return f"model {services.holder.version}"
     return ", ".join(
-        f"{name} {loaded[name].version}" if name in loaded else f"{name} (loaded on first use)"
+        f"task {name} model {loaded[name].version}"
+        if name in loaded
+        else f"task {name} (loaded on first use)"
         for name in services.settings.tasks.names
     )
 

@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m classifier", description=__doc__, allow_abbrev=False
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    task = argparse.ArgumentParser(add_help=False)
+    task = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     task.add_argument(
         "--task",
         default=DEFAULT_TASK,
