@@ -1,12 +1,15 @@
-"""Which channels are auto-tagged: configured as IDs or ``#names``, names resolved lazily."""
+"""Which channels are auto-tagged (and by which task): configured as IDs or ``#names``, names
+resolved lazily."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 
 from bot.cache import TTLCache
+from bot.tasks import Task
+from classifier.store import DEFAULT_TASK
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +24,14 @@ class ChannelMatcher:
     other: a slow or rate-limited lookup holds only its own channel's lock.
     """
 
-    def __init__(self, entries: tuple[str, ...], ttl: float = NAME_TTL) -> None:
+    def __init__(
+        self,
+        entries: tuple[str, ...],
+        ttl: float = NAME_TTL,
+        owners: Mapping[str, str] | None = None,
+    ) -> None:
+        self.owners = dict(owners or {})
+        """Which task each entry belongs to (an entry not in it: ``default``)."""
         self.ids = frozenset(e for e in entries if not e.startswith("#"))
         self.names = frozenset(e[1:] for e in entries if e.startswith("#"))
         self._cache = TTLCache(ttl)
@@ -33,12 +43,27 @@ class ChannelMatcher:
         """True when any channel is configured."""
         return bool(self.ids or self.names)
 
+    @classmethod
+    def for_tasks(cls, tasks: Iterable[Task], ttl: float = NAME_TTL) -> ChannelMatcher:
+        """Every task's channels, each remembered as that task's."""
+        owners = {entry: task.name for task in tasks for entry in task.channels}
+        return cls(tuple(owners), ttl, owners)
+
+    def task_for(self, channel_id: str, lookup: Callable[[str], str | None]) -> str | None:
+        """The task whose channels include ``channel_id`` (by ID, or by the name ``lookup``
+        gives it), or None when it is not auto-tagged."""
+        entry = self._entry(channel_id, lookup)
+        return None if entry is None else self.owners.get(entry, DEFAULT_TASK)
+
     def matches(self, channel_id: str, lookup: Callable[[str], str | None]) -> bool:
         """True when ``channel_id`` is configured by ID, or by the name ``lookup`` gives it."""
+        return self._entry(channel_id, lookup) is not None
+
+    def _entry(self, channel_id: str, lookup: Callable[[str], str | None]) -> str | None:
         if channel_id in self.ids:
-            return True
+            return channel_id
         if not self.names or not channel_id:
-            return False
+            return None
         name = self._cache.get(channel_id)
         if name is None:
             with self._lock_for(channel_id):  # one conversations.info per channel in a burst
@@ -52,7 +77,7 @@ class ChannelMatcher:
                     self._cache.put(channel_id, name)
                 with self._locks_lock:
                     self._locks.pop(channel_id, None)
-        return name in self.names
+        return f"#{name}" if name in self.names else None
 
     def _lock_for(self, channel_id: str) -> threading.Lock:
         with self._locks_lock:

@@ -31,11 +31,14 @@ from bot.retrain.reaper import Reaper
 from bot.retrain.runner import RetrainRunner
 from bot.services import Services
 from bot.serving.holder import HOW_TO_TRAIN, ModelHolder
+from bot.serving.tasks import TaskModels
 from bot.settings import Settings
+from bot.tasks import Task
 from bot.transports.guard import EVENTS_PATH, SlackGuard
 from bot.transports.http import HttpServer, ServerLimits, serve_in_thread
 from classifier.model import configure_threads, pick_device
 from classifier.store import ModelNotFoundError, ModelStore
+from classifier.tokenizers import SharedTokenizers
 
 log = logging.getLogger("bot")
 
@@ -63,6 +66,7 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
         db = Database(settings.database_url)
     except DatabaseError as exc:
         return _fail(str(exc))
+    tasks = list(settings.tasks)
     try:
         services, app = _start(settings, db, train_default, stop)
     except StartupError as exc:
@@ -71,20 +75,23 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
     if stop.is_set():
         services.close()
         return 0
-    services.holder.start_watching()
+    assert services.models is not None
+    services.models.start_watching()
+    sweeps = [retention_for(settings, db, ModelStore(task.model_dir)).run for task in tasks]
     reaper = Reaper(
         db,
         interval_s=max(1.0, settings.job_lease / 3),
         on_interrupted=lambda record: report_interrupted(services, app.client, record),
-        housekeeping=retention_for(settings, db, services.holder.store).run,
+        housekeeping=lambda: [sweep() for sweep in sweeps],
     )
-    services.retrain.before_claim = reaper.tick
+    for runner in services.runners.values():
+        runner.before_claim = reaper.tick
     reaper.start()
     log.info(
-        "replica %s serving model %s; auto-tagging %s; replies %s; database %s; admins %s",
+        "replica %s serving %s; auto-tagging %s; replies %s; database %s; admins %s",
         REPLICA,
-        services.holder.version,
-        ", ".join(settings.autotag_channels) or "off",
+        _serving(services),
+        _autotagging(settings),
         "private" if settings.private_replies else "in channel",
         db.where,
         _admins(settings),
@@ -101,7 +108,7 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
         return _fail(f"cannot serve: {exc}", 1)
     finally:
         reaper.stop()
-        services.holder.stop()
+        services.models.stop()
         _drain(services)
     log.info("stopped")
     return 0
@@ -110,7 +117,8 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
 def _start(
     settings: Settings, db: Database, train_default: bool, stop: threading.Event
 ) -> tuple[Services, App]:
-    store = ModelStore(settings.model_dir)
+    default = settings.tasks.default
+    store = ModelStore(default.model_dir)
     if store.current() is None and not train_default:
         raise StartupError(HOW_TO_TRAIN.format(root=store.root))
     try:
@@ -118,21 +126,12 @@ def _start(
     except ValueError as exc:
         raise StartupError(f"HEED_DEVICE: {exc}") from exc
     configure_threads(settings.torch_threads)
-    runner = RetrainRunner(
-        settings.model_dir,
-        settings.train_data,
-        db,
-        eval_files=settings.eval_data,
-        timeout_s=settings.retrain_timeout,
-        extra_args=settings.retrain_args,
-        launcher=settings.train_launcher,
-        base=settings.base_model,
-        exports_dir=settings.data_dir / "exports",
-        owner=REPLICA,
-        lease_s=settings.job_lease,
-    )
-    holder = ModelHolder(store, device=settings.device)
-    services = Services(settings, holder, db=db, retrain=runner)
+    runners = {task.name: _runner(settings, db, task) for task in settings.tasks}
+    runner = runners[default.name]
+    tokenizers = SharedTokenizers()
+    holder = ModelHolder(store, device=settings.device, tokenizers=tokenizers)
+    models = TaskModels(settings.tasks, holder, device=settings.device, tokenizers=tokenizers)
+    services = Services(settings, holder, db=db, retrain=runner, models=models, runners=runners)
     try:
         app = build_app(services)  # auth.test: fail fast
     except BoltError as exc:
@@ -154,6 +153,42 @@ def _start(
         log.exception("cannot load the model")
         raise StartupError(f"cannot load the model: {exc}", 1) from exc
     return services, app
+
+
+def _runner(settings: Settings, db: Database, task: Task) -> RetrainRunner:
+    """The retrain runner of ``task``: its store, exports and eval data."""
+    return RetrainRunner(
+        task.model_dir,
+        task.train_data,
+        db,
+        eval_files=task.eval_data,
+        timeout_s=settings.retrain_timeout,
+        extra_args=settings.retrain_args,
+        launcher=settings.train_launcher,
+        base=settings.base_model,
+        exports_dir=settings.data_dir / "exports",
+        owner=REPLICA,
+        lease_s=settings.job_lease,
+        task=task.name,
+    )
+
+
+def _serving(services: Services) -> str:
+    assert services.models is not None
+    loaded = services.models.loaded()
+    if len(services.settings.tasks) == 1:
+        return f"model {services.holder.version}"
+    return ", ".join(
+        f"task {name} model {loaded[name].version}"
+        if name in loaded
+        else f"task {name} (loaded on first use)"
+        for name in services.settings.tasks.names
+    )
+
+
+def _autotagging(settings: Settings) -> str:
+    routes = [f"{ch} ({task.name})" for task in settings.tasks for ch in task.channels]
+    return ", ".join(routes) or "off"
 
 
 def _train_default(runner: RetrainRunner, stop: threading.Event) -> None:

@@ -32,11 +32,15 @@ from bot.ratelimit import RateLimiter
 from bot.serving.batching import MicroBatcher
 from bot.serving.explaining import ExplainBatcher
 from bot.serving.holder import ModelHolder
+from bot.serving.tasks import TaskModels
 from bot.settings import Settings
+from bot.tasks import Task
+from classifier.store import ModelStore
 
 if TYPE_CHECKING:
     from bot.database import Database
     from bot.retrain.runner import RetrainRunner
+    from classifier.model import Classifier
     from classifier.types import Prediction
 
 log = logging.getLogger(__name__)
@@ -59,10 +63,12 @@ class Services:
 
     settings: Settings
     holder: ModelHolder
+    """The default task's holder (loaded at start-up)."""
     jobs: JobPool | None = None
     metrics: Metrics = field(default_factory=Metrics)
     seen: SeenCache = field(default_factory=SeenCache)
-    batcher: MicroBatcher[str, Prediction] | None = None
+    batcher: MicroBatcher[tuple[str, str], Prediction] | None = None
+    """Auto-tag predictions: ``(task, text)`` in, each task's texts predicted together."""
     explainer: ExplainBatcher = field(default_factory=ExplainBatcher)
     """Batches concurrent ``/classify`` and auto-tag explanations (one-pass methods)."""
     channels: ChannelMatcher | None = None
@@ -74,6 +80,10 @@ class Services:
     admin: AdminCheck | None = None
     labelers: LabelCheck | None = None
     """Who may label predictions (the asker, ``HEED_LABELERS``, admins)."""
+    models: TaskModels | None = None
+    """Every task's serving model (the default's is :attr:`holder`), loaded on first use."""
+    runners: dict[str, RetrainRunner] = field(default_factory=dict)
+    """Each task's retrain runner; the default task's is :attr:`retrain`."""
 
     def __post_init__(self) -> None:
         if self.jobs is None:
@@ -87,7 +97,9 @@ class Services:
         self.metrics.watch_model(lambda: self.holder.version)
         self.metrics.jobs_pending.set_function(lambda: self.jobs.pending if self.jobs else 0)
         if self.channels is None:
-            self.channels = ChannelMatcher(self.settings.autotag_channels)
+            self.channels = ChannelMatcher.for_tasks(self.settings.tasks)
+        if self.models is None:
+            self.models = TaskModels(self.settings.tasks, self.holder, device=self.settings.device)
         if self.admin is None:
             self.admin = AdminCheck(self.settings.admins, self.settings.admins_from_workspace)
         if self.labelers is None:
@@ -113,12 +125,53 @@ class Services:
             log.exception("cannot claim event %s in the database; deduplicating locally", keys)
             return True
 
-    def _predict_batch(self, texts: list[str]) -> list[Prediction]:
-        predictions = self.holder.get().predict(texts)
-        for prediction in predictions:
-            self.metrics.predictions.labels("autotag", prediction.label).inc()
-        log.info("auto-tag: classified a batch of %d message(s)", len(texts))
-        return predictions
+    @property
+    def tasks(self) -> list[Task]:
+        """Every task, in configuration order."""
+        return list(self.settings.tasks)
+
+    def task(self, name: str | None = None) -> Task:
+        """The task called ``name`` (the default task for None); KeyError when unknown."""
+        tasks = self.settings.tasks
+        return tasks.default if name is None else tasks.by_name[name]
+
+    def classifier(self, task: str | None = None) -> Classifier:
+        """The serving classifier of ``task`` (the default for None), loading it on first use;
+        keep the reference for the whole request."""
+        assert self.models is not None
+        return self.models.holder(self.task(task).name).get()
+
+    def holder_of(self, task: str | None = None) -> ModelHolder:
+        """The loaded holder of ``task`` (the default for None)."""
+        assert self.models is not None
+        return self.models.holder(self.task(task).name)
+
+    def store_of(self, task: str | None = None) -> ModelStore:
+        """The model store of ``task`` (the default for None), loaded or not."""
+        found = self.task(task)
+        if found.name == self.settings.tasks.default_name:
+            return self.holder.store
+        return ModelStore(found.model_dir)
+
+    def runner(self, task: str | None = None) -> RetrainRunner | None:
+        """The retrain runner of ``task`` (the default for None), or None without one."""
+        name = self.task(task).name
+        if name == self.settings.tasks.default_name and self.retrain is not None:
+            return self.retrain
+        return self.runners.get(name)
+
+    def _predict_batch(self, items: list[tuple[str, str]]) -> list[Prediction]:
+        by_task: dict[str, list[int]] = {}
+        for i, (task, _text) in enumerate(items):
+            by_task.setdefault(task, []).append(i)
+        out: list[Prediction | None] = [None] * len(items)
+        for task, indexes in by_task.items():
+            predictions = self.classifier(task).predict([items[i][1] for i in indexes])
+            for i, prediction in zip(indexes, predictions, strict=True):
+                out[i] = prediction
+                self.metrics.predictions.labels("autotag", prediction.label).inc()
+        log.info("auto-tag: classified a batch of %d message(s)", len(items))
+        return [p for p in out if p is not None]
 
     def submit(
         self,
@@ -221,8 +274,9 @@ class Services:
         self.jobs.wait_idle(timeout=5.0)  # routing jobs may still hand texts to the batcher
         if self.batcher is not None:
             self.batcher.close()
-        if self.retrain is not None:
-            self.retrain.close(timeout=retrain_grace)
+        runners = {id(r): r for r in [self.retrain, *self.runners.values()] if r is not None}
+        for runner in runners.values():
+            runner.close(timeout=retrain_grace)
         self.jobs.shutdown(wait=True, cancel_futures=False)
         self.explainer.close()
         if self.db is not None:

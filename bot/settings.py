@@ -23,6 +23,7 @@ from bot.env_reader import (
     shown,
     split_list,
 )
+from bot.tasks import Task, Tasks, load_tasks
 
 __all__ = [
     "DEFAULT_EMOJI_KEY",
@@ -47,6 +48,7 @@ RESERVED_TRAIN_FLAGS = (
     "--progress",
     "--json",
     "--stop-when-stdin-closes",
+    "--task",
 )
 """Training flags the retrain runner sets itself; ``HEED_RETRAIN_ARGS`` may not repeat them,
 nor any abbreviation of them (``--dat``)."""
@@ -100,6 +102,26 @@ class Settings:
     ops_host: str = "127.0.0.1"
     job_queue: int = 64
     classify_per_minute: int = 20
+    configured_tasks: Tasks | None = field(default=None, repr=False)
+    """The tasks of ``heed.toml``; None: the one task ``default`` from the fields above."""
+
+    @property
+    def tasks(self) -> Tasks:
+        """Every task this bot serves (``heed.toml``'s, else ``default`` from the environment)."""
+        if self.configured_tasks is not None:
+            return self.configured_tasks
+        task = Task(
+            name="default",
+            model_dir=self.model_dir,
+            channels=self.autotag_channels,
+            label_emoji=self.label_emoji,
+            notify=self.autotag_notify,
+            threshold=self.autotag_threshold,
+            explain_method=self.explain_method,
+            train_data=self.train_data,
+            eval_data=self.eval_data,
+        )
+        return Tasks({task.name: task})
 
     @property
     def socket_mode(self) -> bool:
@@ -134,12 +156,15 @@ class Settings:
         app_token = reader.token("SLACK_APP_TOKEN", "xapp-", required=False, what="an app-level")
         bot_token = reader.token("SLACK_BOT_TOKEN", "xoxb-", required=True, what="a bot")
         signing_secret = reader.secret("SLACK_SIGNING_SECRET", required=not app_token)
+        model_dir = reader.directory("HEED_MODEL_DIR", "models")
+        tasks = load_tasks(env, model_dir)
         return cls(
+            configured_tasks=tasks if tasks.source != "environment" else None,
             bot_token=bot_token or "",
             app_token=app_token,
             signing_secret=signing_secret,
             api_url=reader.url("SLACK_API_URL"),
-            model_dir=reader.directory("HEED_MODEL_DIR", "models"),
+            model_dir=model_dir,
             data_dir=reader.directory("HEED_DATA_DIR", "var"),
             base_model=reader.text("HEED_BASE_MODEL"),
             autotag_channels=reader.channels("HEED_AUTOTAG_CHANNELS"),

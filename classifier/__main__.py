@@ -7,7 +7,14 @@ import sys
 from pathlib import Path
 
 from classifier.cli_support import configure, emit, fail
-from classifier.store import ModelNotFoundError, ModelStore, StoreError
+from classifier.store import (
+    DEFAULT_TASK,
+    ModelNotFoundError,
+    ModelStore,
+    StoreError,
+    default_root,
+    task_root,
+)
 from classifier.types import EXPLAIN_METHODS
 
 
@@ -16,7 +23,15 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m classifier", description=__doc__, allow_abbrev=False
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    predict = sub.add_parser("predict", allow_abbrev=False, help="classify a text and explain it")
+    task = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    task.add_argument(
+        "--task",
+        default=DEFAULT_TASK,
+        help="the task's store: $HEED_MODEL_DIR/TASK (default: the root itself)",
+    )
+    predict = sub.add_parser(
+        "predict", parents=[task], allow_abbrev=False, help="classify a text and explain it"
+    )
     predict.add_argument("text")
     predict.add_argument("--model", default="current", help="current, a version or a directory")
     predict.add_argument("--explain", choices=EXPLAIN_METHODS, default="attention")
@@ -24,14 +39,17 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--device", default=None)
     predict.add_argument("--json", action="store_true")
     models = sub.add_parser(
-        "models", allow_abbrev=False, help="list versions; * marks the serving one"
+        "models", parents=[task], allow_abbrev=False, help="list versions; * marks the serving one"
     )
     models.add_argument("--json", action="store_true")
-    promote = sub.add_parser("promote", allow_abbrev=False, help="serve VERSION")
+    promote = sub.add_parser("promote", parents=[task], allow_abbrev=False, help="serve VERSION")
     promote.add_argument("version")
     promote.add_argument("--json", action="store_true")
     rollback = sub.add_parser(
-        "rollback", allow_abbrev=False, help="serve the previously promoted version again"
+        "rollback",
+        parents=[task],
+        allow_abbrev=False,
+        help="serve the previously promoted version again",
     )
     rollback.add_argument("--json", action="store_true")
     return parser
@@ -107,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (2 for bad input or unknown models)."""
     args = _parser().parse_args(argv)
     configure()
-    store = ModelStore()
     try:
+        store = ModelStore(task_root(default_root(), args.task))
         if args.command == "predict":
             return _predict(args, store)
         if args.command == "models":

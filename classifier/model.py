@@ -49,6 +49,7 @@ from classifier.explain import (
 from classifier.gradients import GradientPass, attention_x_gradient, gradient_pass
 from classifier.pooling import model_class, pooling_of
 from classifier.store import ModelNotFoundError, ModelStore
+from classifier.tokenizers import SharedTokenizers
 from classifier.types import (
     ATTENTION_METHODS,
     EXPLAIN_METHODS,
@@ -97,16 +98,22 @@ def pick_device(requested: str | None = None) -> torch.device:
 
 
 def load_model_dir(
-    path: Path, *, attn_implementation: str | None = None
+    path: Path,
+    *,
+    attn_implementation: str | None = None,
+    tokenizers: SharedTokenizers | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a fine-tuned model directory (safetensors only) and its tokenizer.
 
     Any sequence-classification architecture; without ``attn_implementation`` transformers
-    picks SDPA where the architecture supports it, else eager.
+    picks SDPA where the architecture supports it, else eager. With ``tokenizers`` the
+    tokenizer object is shared with earlier models whose tokenizer files are identical.
     """
     model = model_class(str(path), pooling_of(path)).from_pretrained(
         path, attn_implementation=attn_implementation, use_safetensors=True, local_files_only=True
     )
+    if tokenizers is not None:
+        return model, tokenizers.get(path)
     tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     return model, tokenizer
 
@@ -165,11 +172,13 @@ class Classifier:
         *,
         store: ModelStore | None = None,
         device: str | None = None,
+        tokenizers: SharedTokenizers | None = None,
     ) -> Classifier:
-        """Load ``current``, a store version or a model directory, for inference only."""
+        """Load ``current``, a store version or a model directory, for inference only
+        (``tokenizers``: share the tokenizer with other loaded models where identical)."""
         resolved = (store or ModelStore()).resolve(ref)
         try:
-            model, tokenizer = load_model_dir(resolved.path)
+            model, tokenizer = load_model_dir(resolved.path, tokenizers=tokenizers)
         except OSError as exc:
             raise ModelNotFoundError(f"cannot load model at {resolved.path}: {exc}") from exc
         model.requires_grad_(False)

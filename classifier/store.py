@@ -30,6 +30,10 @@ MODEL_DIR_ENV = "HEED_MODEL_DIR"
 VERSION_PATTERN = re.compile(r"\d{8}-\d{6}-[0-9a-f]{6}")
 METADATA_FILE = "heed.json"
 WEIGHTS_FILE = "model.safetensors"
+DEFAULT_TASK = "default"
+TASK_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+"""A task's name: never a version's (those start with a digit) nor ``current``."""
+RESERVED_TASK_NAMES = frozenset({"current"})
 
 
 class ModelNotFoundError(LookupError):
@@ -62,6 +66,25 @@ def _damaged(path: Path, why: str) -> str:
 def default_root() -> Path:
     """The store root from ``$HEED_MODEL_DIR``, else ``./models``."""
     return Path(os.environ.get(MODEL_DIR_ENV) or "models")
+
+
+def task_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a task, or None when it can."""
+    if not TASK_PATTERN.fullmatch(name):
+        return "must be 1-32 of a-z, 0-9, _ and -, starting with a letter"
+    if name in RESERVED_TASK_NAMES:
+        return f"must not be {name!r} (the store's pointer file)"
+    return None
+
+
+def task_root(root: Path | str, task: str) -> Path:
+    """The store of ``task`` under the store root: ``default`` is the root itself (a store made
+    before tasks existed keeps serving), any other task ``ROOT/<task>``; raises ValueError for
+    a bad name."""
+    problem = task_problem(task)
+    if problem is not None:
+        raise ValueError(f"task {task!r} {problem}")
+    return Path(root) if task == DEFAULT_TASK else Path(root) / task
 
 
 def is_model_dir(path: Path) -> bool:

@@ -18,6 +18,7 @@ from classifier import Classifier, ModelStore
 from classifier.cli_support import configure, emit, fail
 from classifier.model import pick_device
 from classifier.pooling import POOLINGS
+from classifier.store import DEFAULT_TASK, default_root, task_root
 from training.contract import (
     EXIT_CODES,
     ArgumentParser,
@@ -109,6 +110,7 @@ def _parser() -> ArgumentParser:
     train.add_argument("--promote", action="store_true", help="serve it if not worse than current")
     train.add_argument("--progress", choices=["bar", "jsonl"], default="bar")
     train.add_argument("--json", action="store_true")
+    _task_option(train)
     train.add_argument(
         "--stop-when-stdin-closes",
         action="store_true",
@@ -134,10 +136,27 @@ def _parser() -> ArgumentParser:
     ev.add_argument("--label-column", default="label")
     ev.add_argument("--plot", type=Path, help="also write the confusion matrix PNG here")
     ev.add_argument("--json", action="store_true")
+    _task_option(ev)
 
     demo = sub.add_parser("demo", help="train the default model if needed, then draw heatmaps")
     demo.add_argument("--out", type=Path, default=Path("out"), help="where heatmaps go")
     return parser
+
+
+def _task_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--task",
+        default=DEFAULT_TASK,
+        help="the task's model store: $HEED_MODEL_DIR/TASK (default: the root itself)",
+    )
+
+
+def _store(args: argparse.Namespace) -> ModelStore:
+    """The model store of ``--task``; a bad task name is a usage error."""
+    try:
+        return ModelStore(task_root(default_root(), args.task))
+    except ValueError as exc:
+        raise UsageError(f"--task: {exc}") from None
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -163,6 +182,7 @@ def _device(requested: str | None) -> torch.device:
 
 def _train(args: argparse.Namespace) -> int:
     _validate(args)
+    store = _store(args)
     if args.stop_when_stdin_closes:
         stop_when_stdin_closes()
     dist = Dist.from_env()
@@ -180,7 +200,6 @@ def _train(args: argparse.Namespace) -> int:
         pooling=args.pooling,
         class_weights=args.class_weights,
     )
-    store = ModelStore()
     before = set(store.versions())
     try:
         result = run_train(
@@ -236,9 +255,10 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    store = _store(args)
     device = _device(args.device)
     rows = read_exports(args.data, args.text_column, args.label_column)
-    classifier = Classifier.load(args.model, store=ModelStore(), device=str(device))
+    classifier = Classifier.load(args.model, store=store, device=str(device))
     report = evaluate(classifier, rows)
     report["model"] = classifier.version
     if args.plot:

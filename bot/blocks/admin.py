@@ -36,7 +36,10 @@ ADMIN_USAGE = (
     "• `promote VERSION` — serve that version\n"
     "• `rollback` — serve the previously promoted model again\n"
     "• `export` — the labelled rows, sent to you by DM as CSV (to read) and JSONL (to train on)\n"
-    "• `forget @user` — delete that person's texts and answers (database and kept exports)"
+    "• `forget @user` — delete that person's texts and answers (database and kept exports)\n"
+    "With several tasks, `retrain`, `cancel`, `status`, `versions`, `promote`, `rollback` and "
+    "`export` take the task first (`/heed-admin versions support`); without one they act on "
+    "the default task."
 )
 MAX_VERSIONS_SHOWN = 15
 
@@ -166,9 +169,12 @@ def status_blocks(
     jobs: Sequence[JobRecord],
     counts: Mapping[str, int] | None = None,
     train_data: Sequence[str] = (),
+    task: str | None = None,
 ) -> tuple[str, Blocks]:
-    """``/heed-admin status``: model, per-class metrics, current job, last jobs, feedback."""
-    out: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": "Heed status"}}]
+    """``/heed-admin status``: model, per-class metrics, current job, last jobs, feedback
+    (of ``task``, named in the header when given)."""
+    title = f"Heed status · {task}" if task else "Heed status"
+    out: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
     out += sections(model_lines(version, metadata))
     per_class = (metadata.get("metrics") or {}).get("per_class") or {}
     if per_class:
@@ -180,9 +186,10 @@ def status_blocks(
     out += sections(["*Last jobs:*", *(history or ["none yet"])])
     notes = [counts_line(counts)] if counts is not None else []
     data = ", ".join(f"`{escape_and_shorten(p, 80)}`" for p in train_data) or "none"
-    notes.append(f"*HEED_TRAIN_DATA:* {data}")
+    notes.append(f"*{'train_data' if task else 'HEED_TRAIN_DATA'}:* {data}")
     out.append(context(*notes))
-    return f"Heed is serving model {version or 'none'}", out
+    what = f"task {task}: " if task else ""
+    return f"Heed is serving {what}model {version or 'none'}", out
 
 
 def rolled_back(previous: str, target: str, serving: str | None) -> str:

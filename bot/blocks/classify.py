@@ -32,19 +32,28 @@ _METHODS = {
 }
 
 
-def usage_text(default_method: str = DEFAULT_METHOD) -> str:
+def usage_text(default_method: str = DEFAULT_METHOD, tasks: Sequence[str] = ()) -> str:
     """The ``/classify`` help, naming ``default_method`` (``HEED_EXPLAIN_METHOD``) as the
-    method used without ``--explain``."""
+    method used without ``--explain``, and with several ``tasks`` (the default first) how to
+    pick one."""
     methods = ", ".join(_METHODS[m] for m in EXPLAIN_METHODS if m in _METHODS)
     default = default_method if default_method in _METHODS else DEFAULT_METHOD
+    pick = (
+        f"• `--task NAME` (or `-t`) picks the classifier: {', '.join(f'`{t}`' for t in tasks)}. "
+        f"Without it: `{tasks[0]}`.\n"
+        if len(tasks) > 1
+        else ""
+    )
+    flag = "[--task NAME] " if len(tasks) > 1 else ""
     return (
-        f"Usage: `/classify [--explain {'|'.join(EXPLAIN_METHODS)}] TEXT`\n"
+        f"Usage: `/classify {flag}[--explain {'|'.join(EXPLAIN_METHODS)}] TEXT`\n"
         "Heed labels TEXT with its model, shows every class's confidence and uploads a heatmap "
         "of the words the model weighed (darker = more; with `attn-grad` and `gradient`, "
         "orange words pushed toward the label and purple ones away from it).\n"
         f"• `--explain` (or `-e`) picks how the words are weighed: {methods}. "
         f"Without it: `{default}`, the default here.\n"
-        "• The heatmap is a hint about which words mattered, not proof of why."
+        + pick
+        + "• The heatmap is a hint about which words mattered, not proof of why."
     )
 
 
@@ -119,11 +128,13 @@ def classify_reply(
     return reply_text(p, explanation.method), blocks
 
 
-def usage(error: str | None = None, default_method: str = DEFAULT_METHOD) -> tuple[str, Blocks]:
-    """Usage help for ``/classify`` (naming ``default_method``), optionally after a one-line
-    ``error``."""
+def usage(
+    error: str | None = None, default_method: str = DEFAULT_METHOD, tasks: Sequence[str] = ()
+) -> tuple[str, Blocks]:
+    """Usage help for ``/classify`` (naming ``default_method`` and the ``tasks``, default
+    first), optionally after a one-line ``error``."""
     head = f":warning: {escape_mrkdwn(error)}\n" if error else ""
-    text = head + usage_text(default_method)
+    text = head + usage_text(default_method, tasks)
     return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
 
 
@@ -190,6 +201,11 @@ DM_HEATMAP_NOTE = ":information_source: The heatmap is in your DM with Heed."
 NO_TEXT_NOTE = (
     ":information_source: That message has no text Heed can classify (only files or attachments)."
 )
+
+
+def unknown_task_error(task: str, tasks: Sequence[str]) -> str:
+    """The error line for a bad ``--task`` value, listing the tasks."""
+    return f"unknown task '{shorten(task, 40)}': use one of {', '.join(tasks)}"
 
 
 def unknown_method_error(method: str) -> str:

@@ -32,17 +32,23 @@ def home_view(
     warning: str | None = None,
     explain_method: str = DEFAULT_METHOD,
     details: bool = False,
+    task: str | None = None,
+    other_tasks: Sequence[Sequence[str]] = (),
+    task_names: Sequence[str] = (),
 ) -> dict:
     """The App Home ``home`` view: model, labels and metrics, auto-tagging, the running job and
     the last jobs with their outcome, feedback counts, how to use Heed. ``warning`` (e.g. the
     serving model is a fallback) goes first. Failure reasons and the warning's detail (server
-    paths, lines of training data) are shown only with ``details`` (the viewer is an admin)."""
+    paths, lines of training data) are shown only with ``details`` (the viewer is an admin).
+    With several tasks, the first part is the default ``task``'s and ``other_tasks`` (lines
+    from :func:`task_lines`) follow it, one section each."""
     lines = model_lines(version, metadata)
+    if task:
+        lines.insert(0, f"*Task `{escape_and_shorten(task, 40)}`* (the default)")
     if warning:
         shown = escape_and_shorten(warning, 600) if details else FALLBACK_NOTE
         lines.insert(0, f":warning: {shown}")
-    where = ", ".join(c if c.startswith("#") else f"<#{c}>" for c in autotag) or "no channels"
-    lines.append(f"*Auto-tagging:* {where}")
+    lines.append(autotag_line(autotag))
     if counts is not None:
         lines.append(counts_line(counts))
     view_blocks: Blocks = [
@@ -50,10 +56,36 @@ def home_view(
         *sections(lines),
         {"type": "divider"},
     ]
+    for other in other_tasks:
+        view_blocks += [*sections(list(other)), {"type": "divider"}]
     job_lines = [running_line(current)] if current is not None else []
     job_lines += [job_line(j, details) for j in jobs if current is None or j.id != current.id]
     if jobs and not details:
         job_lines.append(DETAILS_NOTE)
     view_blocks += sections(["*Retraining jobs*", *(job_lines or ["none yet"])])
-    view_blocks += [{"type": "divider"}, section(usage_text(explain_method))]
+    view_blocks += [{"type": "divider"}, section(usage_text(explain_method, task_names))]
     return {"type": "home", "blocks": view_blocks[:100]}
+
+
+def autotag_line(channels: Sequence[str]) -> str:
+    """Where auto-tagging is on (channel names, or links for channel IDs)."""
+    where = ", ".join(c if c.startswith("#") else f"<#{c}>" for c in channels) or "no channels"
+    return f"*Auto-tagging:* {where}"
+
+
+def task_lines(
+    name: str,
+    version: str | None,
+    metadata: Mapping[str, Any],
+    channels: Sequence[str],
+    last_job: JobRecord | None,
+    details: bool = False,
+) -> list[str]:
+    """One more task on App Home: its model, labels and metrics, channels and last job."""
+    last = job_line(last_job, details) if last_job is not None else "none yet"
+    return [
+        f"*Task `{escape_and_shorten(name, 40)}`*",
+        *model_lines(version, metadata),
+        autotag_line(channels),
+        f"*Last retrain:* {last}",
+    ]

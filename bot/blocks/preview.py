@@ -83,7 +83,7 @@ def preview_blocks(preview: Preview) -> tuple[str, Blocks]:
                 "action_id": START_ACTION,
                 "style": "primary",
                 "text": {"type": "plain_text", "text": "Start retraining"},
-                "value": preview.serving or "none",
+                "value": preview.task,
             }
         )
     buttons.append(

@@ -1,7 +1,8 @@
 """Retraining jobs: claimed cluster-wide, kept alive by a lease, finished, listed.
 
-At most one job runs across every replica: a running job holds ``running_slot = 1`` and the
-column is unique, so a second claim fails in the database itself, whichever replica makes it.
+At most one job per task runs across every replica: a running job holds ``running_task`` (its
+task) and the column is unique, so a second claim for the same task fails in the database
+itself, whichever replica makes it.
 The replica running a job renews ``lease_expires``; a job whose lease expired is marked
 ``interrupted`` (its replica died) by the next claim or by any replica's reaper. Lease times
 come from each replica's UTC clock: keep the hosts' clocks in sync (NTP), as for any lease.
@@ -28,7 +29,8 @@ CLAIM_ATTEMPTS = 5
 
 
 class JobConflict(RuntimeError):
-    """Another job is running somewhere in the cluster; ``existing`` is its row."""
+    """Another job of the same task is running somewhere in the cluster; ``existing`` is its
+    row."""
 
     def __init__(self, existing: JobRecord) -> None:
         self.existing = existing
@@ -50,13 +52,14 @@ class Jobs:
         lease: timedelta,
         channel: str | None = None,
         message_ts: str | None = None,
+        task: str = "default",
     ) -> JobRecord:
-        """Start a job owned by ``owner`` unless one runs anywhere; raises
-        :class:`JobConflict` (with the running job's row) when one does.
+        """Start a job of ``task`` owned by ``owner`` unless one of that task runs anywhere;
+        raises :class:`JobConflict` (with the running job's row) when one does.
 
         One transaction: running jobs whose lease expired are marked interrupted first, then
-        the new row takes ``running_slot = 1``, which is unique, so of claims racing from any
-        number of replicas exactly one wins, decided by the database.
+        the new row takes ``running_task = task``, which is unique, so of claims racing from
+        any number of replicas exactly one wins, decided by the database.
         """
         for _attempt in range(CLAIM_ATTEMPTS):
             started = now()
@@ -75,17 +78,18 @@ class Jobs:
                             message_ts=message_ts,
                             owner=owner,
                             lease_expires=now(lease),
-                            running_slot=1,
+                            task=task,
+                            running_task=task,
                         )
                         .returning(jobs.c.id)
                     ).scalar_one()
             except IntegrityError:  # the slot is taken: rolled back, nothing was written
-                existing = self.running()
+                existing = self.running(task)
                 if existing is not None:
                     raise JobConflict(existing) from None
                 continue  # the winner finished in between: claim again
             return self.get(job_id)
-        raise JobConflict(self.recent(1)[0])
+        raise JobConflict(self.recent(1, task)[0])
 
     def renew(self, job_id: int, owner: str, lease: timedelta, progress: str | None = None) -> bool:
         """Extend the lease of a job still running and owned by ``owner`` (and store its
@@ -108,10 +112,11 @@ class Jobs:
             ids = _expire(conn)
         return [self.get(job_id) for job_id in ids]
 
-    def running(self) -> JobRecord | None:
-        """The running job, or None."""
+    def running(self, task: str = "default") -> JobRecord | None:
+        """The running job of ``task``, or None."""
         with self._db.read() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.running_slot == 1)).mappings().first()
+            query = select(jobs).where(jobs.c.running_task == task)
+            row = conn.execute(query).mappings().first()
         return job_from(row) if row is not None else None
 
     def finish(
@@ -130,7 +135,7 @@ class Jobs:
         interrupted stays so); the stored row is returned either way."""
         if status not in FINAL_JOB_STATUSES:
             raise ValueError(f"a job finishes as one of {FINAL_JOB_STATUSES}, not {status!r}")
-        values: dict[str, Any] = {"status": status, "finished": now(), "running_slot": None}
+        values: dict[str, Any] = {"status": status, "finished": now(), "running_task": None}
         if version is not None:
             values["version"] = version
         if promoted is not None:
@@ -154,9 +159,11 @@ class Jobs:
             raise LookupError(f"no job with id {job_id}")
         return job_from(row)
 
-    def recent(self, n: int = 5) -> list[JobRecord]:
-        """The last ``n`` jobs, newest first."""
+    def recent(self, n: int = 5, task: str | None = None) -> list[JobRecord]:
+        """The last ``n`` jobs (of ``task``, or of every task), newest first."""
         query = select(jobs).order_by(jobs.c.id.desc()).limit(max(0, n))
+        if task is not None:
+            query = query.where(jobs.c.task == task)
         with self._db.read() as conn:
             return [job_from(r) for r in conn.execute(query).mappings()]
 
@@ -168,7 +175,7 @@ def _expire(conn: Connection) -> list[int]:
         conn.execute(
             update(jobs)
             .where(jobs.c.status == "running", jobs.c.lease_expires < stamp)
-            .values(status="interrupted", finished=stamp, message=EXPIRED, running_slot=None)
+            .values(status="interrupted", finished=stamp, message=EXPIRED, running_task=None)
             .returning(jobs.c.id)
         ).scalars()
     )

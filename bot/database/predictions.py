@@ -25,8 +25,8 @@ _ANSWERS = (
     "WHERE f.prediction_id = :pid"
 )
 _ALL_ANSWERS = (
-    "SELECT f.*, p.label, p.text FROM feedback f JOIN predictions p ON p.id = f.prediction_id "
-    "ORDER BY p.id, f.seq"
+    "SELECT f.*, p.label, p.text, p.task FROM feedback f "
+    "JOIN predictions p ON p.id = f.prediction_id ORDER BY p.id, f.seq"
 )
 
 
@@ -76,11 +76,12 @@ class Predictions:
         user: str | None = None,
         message_ts: str | None = None,
         source: str = "classify",
+        task: str = "default",
     ) -> int:
         """Store one prediction the bot made; returns its id (put it in the feedback buttons).
 
         ``source`` is ``classify`` (``user`` asked for it) or ``autotag`` (``user`` wrote the
-        auto-tagged message; nobody asked)."""
+        auto-tagged message; nobody asked); ``task`` is the task whose model made it."""
         if not label:
             raise ValueError("a prediction needs a label")
         if source not in SOURCES:
@@ -97,6 +98,7 @@ class Predictions:
             "method": method,
             "message_ts": message_ts,
             "source": source,
+            "task": task,
         }
         with self._db.write() as conn:
             return int(
@@ -250,12 +252,15 @@ class Predictions:
         """What the answers about one prediction decide (:func:`bot.database.labels.resolve`)."""
         return resolve(self.answers_for(prediction_id))
 
-    def _resolved(self) -> list[_Answered]:
-        """Every answered prediction with its answers and their resolution, oldest first."""
+    def _resolved(self, task: str | None = None) -> list[_Answered]:
+        """Every answered prediction (of ``task``, or of every task) with its answers and
+        their resolution, oldest first."""
         with self._db.read() as conn:
             rows = list(conn.execute(sql(_ALL_ANSWERS)).mappings())
         grouped: dict[int, list] = {}
         for row in rows:
+            if task is not None and row["task"] != task:
+                continue
             grouped.setdefault(row["prediction_id"], []).append(row)
         out = []
         for pid, group in grouped.items():
@@ -264,42 +269,42 @@ class Predictions:
             out.append(_Answered(pid, group[0]["text"], answered, answers, resolve(answers)))
         return out
 
-    def labelled(self, since: str | None = None) -> list[LabelledRow]:
+    def labelled(self, since: str | None = None, task: str | None = None) -> list[LabelledRow]:
         """The rows the next retrain learns from, oldest prediction first (blank texts
-        skipped); with ``since`` (a stored time), only those answered after it."""
+        skipped); with ``since`` (a stored time), only those answered after it; with
+        ``task``, only that task's."""
         return [
             LabelledRow(
                 a.id, a.text, a.resolution.label, a.resolution.basis, a.resolution.users, a.answered
             )
-            for a in self._resolved()
+            for a in self._resolved(task)
             if a.trainable and (since is None or a.answered > since)
         ]
 
-    def labelled_rows(self) -> list[tuple[str, str]]:
+    def labelled_rows(self, task: str | None = None) -> list[tuple[str, str]]:
         """:meth:`labelled` as ``(text, label)``: what ``training.data`` validation accepts."""
-        return [(row.text, row.label) for row in self.labelled()]
+        return [(row.text, row.label) for row in self.labelled(task=task)]
 
-    def held(self) -> list[HeldRow]:
-        """Predictions whose trusted answers disagree, held out of training for review."""
+    def held(self, task: str | None = None) -> list[HeldRow]:
+        """Predictions (of ``task``, or of every task) whose trusted answers disagree, held
+        out of training for review."""
         return [
             HeldRow(
                 a.id,
                 a.text,
                 tuple((x.user, x.chosen_label) for x in a.answers if x.role in TRUSTED),
             )
-            for a in self._resolved()
+            for a in self._resolved(task)
             if a.resolution.held
         ]
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, task: str | None = None) -> dict[str, int]:
         """``answers`` (all users), ``corrections`` and ``confirmations``, ``labelled_rows``
-        (what the next retrain learns from) and ``held`` (trusted answers disagree)."""
-        with self._db.read() as conn:
-            row = conn.execute(
-                sql("SELECT COUNT(*), COALESCE(SUM(is_correction), 0) FROM feedback")
-            ).one()
-        answers, corrections = (int(v) for v in row)
-        resolved = self._resolved()
+        (what the next retrain learns from) and ``held`` (trusted answers disagree); of
+        ``task``, or of every task."""
+        resolved = self._resolved(task)
+        every = [a for r in resolved for a in r.answers]
+        answers, corrections = len(every), sum(1 for a in every if a.is_correction)
         return {
             "answers": answers,
             "corrections": corrections,

@@ -36,6 +36,8 @@ class Prediction:
     message_ts: str | None
     source: str = "classify"
     """``classify`` (asked for by :attr:`user`) or ``autotag`` (a message :attr:`user` wrote)."""
+    task: str = "default"
+    """The task whose model made it."""
 
     @property
     def asker(self) -> str | None:
@@ -82,6 +84,8 @@ class JobRecord:
     lease_expires: datetime | None = None
     progress: str | None = None
     """The newest progress line its replica stored."""
+    task: str = "default"
+    """The task it retrains."""
 
     @property
     def active(self) -> bool:
@@ -116,6 +120,7 @@ def prediction_from(row: Mapping[str, Any]) -> Prediction:
         method=row["method"],
         message_ts=row["message_ts"],
         source=row["source"],
+        task=row["task"],
     )
 
 
@@ -153,6 +158,7 @@ def job_from(row: Mapping[str, Any]) -> JobRecord:
         owner=row["owner"],
         lease_expires=_time(row["lease_expires"]),
         progress=row["progress"],
+        task=row["task"],
     )
 
 

@@ -43,8 +43,10 @@ predictions = Table(
     Column("method", Text),
     Column("message_ts", Text),
     Column("source", Text, nullable=False, server_default="classify"),
+    Column("task", Text, nullable=False, server_default="default"),
     Index("predictions_message", "channel", "message_ts"),
     Index("predictions_created", "created"),
+    Index("predictions_task", "task"),
 )
 
 feedback = Table(
@@ -87,9 +89,12 @@ jobs = Table(
     Column("owner", Text),
     Column("lease_expires", Text),
     Column("progress", Text),
-    Column("running_slot", Integer),
+    Column("running_slot", Integer),  # superseded by running_task (0004): always NULL since
+    Column("task", Text, nullable=False, server_default="default"),
+    Column("running_task", Text),  # the task while the job runs (unique), else NULL
     UniqueConstraint("running_slot", name="jobs_running_slot"),
     Index("jobs_status", "status"),
+    Index("jobs_running_task", "running_task", unique=True),
 )
 
 audit_log = Table(

@@ -41,9 +41,16 @@ from bot.handlers.admin_request import AdminRequest
 from bot.handlers.retrain import do_retrain, start_retrain
 from bot.retention import retention_for
 from bot.services import Services
+from bot.serving.holder import ModelHolder
 from bot.slack_api.lookups import users_info
 from bot.slack_api.uploads import upload_or_say_why
-from classifier.store import VERSION_PATTERN, HistoryError, ModelNotFoundError, StoreError
+from classifier.store import (
+    VERSION_PATTERN,
+    HistoryError,
+    ModelNotFoundError,
+    ModelStore,
+    StoreError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +59,51 @@ RECENT_JOBS = 5
 Handler = Callable[[AdminRequest], None]
 
 
-def _metadata(services: Services, version: str | None) -> dict[str, Any]:
+TASK_ACTIONS = frozenset(
+    {"status", "retrain", "cancel", "versions", "promote", "rollback", "export"}
+)
+"""Subcommands that take an optional task name first (``/heed-admin versions support``)."""
+
+
+def split_task(services: Services, action: str, rest: str) -> tuple[str, str, str | None]:
+    """``(task, rest, error)``: the task named first in ``rest`` (the default task when none
+    is), the arguments after it, and a one-line error for a word that names no task."""
+    tasks = services.settings.tasks
+    words = rest.split(None, 1)
+    if action not in TASK_ACTIONS or not words:
+        return tasks.default_name, rest, None
+    first = words[0].lower()
+    if first in tasks.by_name:
+        return first, words[1].strip() if len(words) > 1 else "", None
+    if action == "promote" and len(words) == 1:  # `promote VERSION`: do_promote checks it
+        return tasks.default_name, rest, None
+    error = f"unknown task '{one_line(words[0], 40)}': use one of {', '.join(tasks.names)}"
+    return tasks.default_name, rest, error
+
+
+def _store(request: AdminRequest) -> ModelStore:
+    return request.services.store_of(request.task)
+
+
+def _loaded(request: AdminRequest) -> ModelHolder | None:
+    """The request's task's holder, loaded now if it can be; None when it has no model."""
+    try:
+        return request.services.holder_of(request.task)
+    except Exception as exc:
+        log.info("task %s has no model to serve: %s", request.task, exc)
+        return None
+
+
+def _serving(request: AdminRequest) -> str | None:
+    holder = _loaded(request)
+    return holder.version if holder is not None else None
+
+
+def _metadata(store: ModelStore, version: str | None) -> dict[str, Any]:
     if not version:
         return {}
     try:
-        return services.holder.store.metadata(version)
+        return store.metadata(version)
     except Exception as exc:  # a missing/broken heed.json is not worth a failed command
         log.warning("cannot read heed.json of %s: %s", version, exc)
         return {}
@@ -70,40 +117,44 @@ def do_help(request: AdminRequest) -> None:
 def do_status(request: AdminRequest) -> None:
     """The serving model, the running job, the last jobs and the feedback counts."""
     services = request.services
-    version = services.holder.version
-    db = services.db
+    version = _serving(request)
+    db, runner, task = services.db, services.runner(request.task), services.task(request.task)
     text, status = status_blocks(
         version,
-        _metadata(services, version),
-        current=services.retrain.running() if services.retrain else None,
-        jobs=db.jobs.recent(RECENT_JOBS + 1) if db else [],
-        counts=db.predictions.counts() if db else None,
-        train_data=[str(p) for p in services.settings.train_data],
+        _metadata(_store(request), version),
+        current=runner.running() if runner else None,
+        jobs=db.jobs.recent(RECENT_JOBS + 1, task.name) if db else [],
+        counts=db.predictions.counts(task.name) if db else None,
+        train_data=[str(p) for p in task.train_data],
+        task=task.name if len(services.settings.tasks) > 1 else None,
     )
     request.private(text, status)
 
 
 def do_rollback(request: AdminRequest) -> None:
-    """Serve the previously promoted version again, and say so in the channel."""
-    holder = request.services.holder
+    """Serve the task's previously promoted version again, and say so in the channel."""
+    store = _store(request)
+    serving = _serving(request)
     try:
-        previous, target = holder.store.rollback()
+        previous, target = store.rollback()
     except HistoryError as exc:
-        request.private(f":warning: Cannot roll back: {exc}. Still serving `{holder.version}`.")
+        request.private(f":warning: Cannot roll back: {exc}. Still serving `{serving}`.")
         return
     except StoreError:
         request.private(
-            f":information_source: Nothing to roll back to: `{holder.store.current()}` is the "
+            f":information_source: Nothing to roll back to: `{store.current()}` is the "
             "earliest version in the promotion history."
         )
         return
     except ModelNotFoundError as exc:
-        request.private(f":warning: Cannot roll back: {exc}; still serving `{holder.version}`.")
+        request.private(f":warning: Cannot roll back: {exc}; still serving `{serving}`.")
         return
-    holder.reload()  # swap now; the watcher would only notice within a few seconds
-    log.info("rolled back from %s to %s by %s", previous, target, request.user)
+    holder = _loaded(request)
+    if holder is not None:
+        holder.reload()  # swap now; the watcher would only notice within a few seconds
+    log.info("rolled back %s from %s to %s by %s", request.task, previous, target, request.user)
     request.respond(
-        text=rolled_back(previous, target, holder.version),
+        text=rolled_back(previous, target, holder.version if holder else None),
         response_type="in_channel",
         replace_original=False,
     )
@@ -116,7 +167,7 @@ def do_export(request: AdminRequest) -> None:
     if db is None:
         request.private(NO_DATABASE.format(action="export"))
         return
-    labelled = db.predictions.labelled_rows()
+    labelled = db.predictions.labelled_rows(request.task)
     if not labelled:
         request.private(NO_LABELLED_ROWS)
         return
@@ -150,7 +201,7 @@ def do_export(request: AdminRequest) -> None:
 def do_cancel(request: AdminRequest) -> None:
     """Stop the running retrain (status ``cancelled``): this replica's child at once, another
     replica's at its next lease renewal."""
-    runner = request.services.retrain
+    runner = request.services.runner(request.task)
     running = runner.running() if runner is not None else None
     if runner is None or running is None:
         request.private(NO_JOB_TO_CANCEL)
@@ -166,30 +217,31 @@ def do_cancel(request: AdminRequest) -> None:
 
 def do_versions(request: AdminRequest) -> None:
     """The model versions in the store, newest first."""
-    services = request.services
-    store = services.holder.store
+    store = _store(request)
     versions = store.versions()
-    metadata = {v: _metadata(services, v) for v in versions[-MAX_VERSIONS_SHOWN:]}
+    metadata = {v: _metadata(store, v) for v in versions[-MAX_VERSIONS_SHOWN:]}
     lines = versions_lines(versions, store.current(), metadata)
     request.private(lines[0], sections(lines))
 
 
 def do_promote(request: AdminRequest) -> None:
-    """Serve the version named in the arguments, and say so in the channel."""
-    holder = request.services.holder
+    """Serve the version named in the arguments (of the task named first, else the default
+    task's), and say so in the channel."""
     version = request.rest.split()[0] if request.rest.split() else ""
     if not VERSION_PATTERN.fullmatch(version):
         request.private(admin_usage("promote needs a version like 20261127-190000-a1b2c3"))
         return
     try:
-        holder.store.promote(version)
+        _store(request).promote(version)
     except (ModelNotFoundError, StoreError) as exc:
-        request.private(f":warning: Cannot promote: {exc}. Still serving `{holder.version}`.")
+        request.private(f":warning: Cannot promote: {exc}. Still serving `{_serving(request)}`.")
         return
-    holder.reload()
-    log.info("promoted %s by %s", version, request.user)
+    holder = _loaded(request)
+    if holder is not None:
+        holder.reload()
+    log.info("promoted %s of %s by %s", version, request.task, request.user)
     request.respond(
-        text=promoted_line(version, holder.version),
+        text=promoted_line(version, holder.version if holder else None),
         response_type="in_channel",
         replace_original=False,
     )
@@ -210,7 +262,7 @@ def do_forget(request: AdminRequest) -> None:
         return
     user = match.group(1) or match.group(2)
     gone = services.db.predictions.forget(user)
-    lines = retention_for(services.settings, services.db, services.holder.store).forget_in_exports(
+    lines = retention_for(services.settings, services.db, _store(request)).forget_in_exports(
         gone.texts
     )
     log.info(
@@ -245,14 +297,16 @@ def checked_request(
     action: str,
     rest: str,
     known: bool = True,
+    task: str | None = None,
 ) -> AdminRequest | None:
-    """Decide whether the user is an admin and audit the attempt (allowed or not); the
-    request when allowed, else None after telling the user why."""
-    request = AdminRequest(services, client, respond, command, rest)
+    """Decide whether the user is an admin and audit the attempt (allowed or not, with the
+    task it acts on); the request when allowed, else None after telling the user why."""
+    task = services.task(task).name
+    request = AdminRequest(services, client, respond, command, rest, task)
     user = request.user
     assert services.admin is not None
     decision = services.admin.check(user, lambda u: users_info(client, u))
-    detail = f"{decision.reason}; channel {command.get('channel_id')}"
+    detail = f"{decision.reason}; channel {command.get('channel_id')}; task {task}"
     if rest:
         detail += f"; arguments {one_line(rest, 200)!r}"
     if not known:
@@ -285,15 +339,20 @@ def admin_job(
     action: str,
     rest: str,
 ) -> None:
-    """Check, audit, then run one ``/heed-admin`` subcommand."""
+    """Check, audit, then run one ``/heed-admin`` subcommand (on the task named first in its
+    arguments, else the default task)."""
+    task, rest, error = split_task(services, action, rest)
     request = checked_request(
-        services, client, respond, command, action, rest, known=action in HANDLERS
+        services, client, respond, command, action, rest, known=action in HANDLERS, task=task
     )
     if request is None:
         return
     handler = HANDLERS.get(action)
     if handler is None:
         request.private(admin_usage(f"unknown subcommand '{action}'"))
+        return
+    if error is not None:
+        request.private(admin_usage(error))
         return
     handler(request)
 
@@ -321,8 +380,14 @@ def retrain_button_job(
             services.db.audit.record(who.get("id"), "retrain", False, f"{reason}; {what}")
         respond(text=refusal(reason), response_type="ephemeral", replace_original=False)
         return
-    request = checked_request(services, client, respond, command, "retrain", what)
+    value = str(action.get("value") or "")
+    task = value if value in services.settings.tasks.by_name else None
+    known = task is not None or value == "none" or bool(VERSION_PATTERN.fullmatch(value))
+    request = checked_request(services, client, respond, command, "retrain", what, task=task)
     if request is None:
+        return
+    if start and not known:  # not a preview Heed made: start nothing
+        respond(text=admin_usage("that button names no task here"), replace_original=False)
         return
     if not start:
         respond(text=PREVIEW_CANCELLED, replace_original=True)

@@ -21,6 +21,8 @@ class AdminRequest:
     respond: Respond
     command: dict[str, Any]
     rest: str = ""
+    task: str = "default"
+    """The task the subcommand acts on (``/heed-admin status support``; else the default)."""
 
     @property
     def user(self) -> str | None:

@@ -1,7 +1,8 @@
-"""The work behind an auto-tagged message: is its channel tagged and is it new
-(:func:`route_job`); then the prediction recorded (so it can be corrected), the label's
-reaction, and for notify labels above the threshold a thread note (with the heatmap caveat and
-the feedback controls) and the heatmap (:func:`tag_job`).
+"""The work behind an auto-tagged message: is its channel tagged, by which task, and is it
+new (:func:`route_job`); then, with that task's model, emoji map and notify labels, the
+prediction recorded (so it can be corrected), the label's reaction, and for notify labels
+above the threshold a thread note (with the heatmap caveat and the feedback controls) and the
+heatmap (:func:`tag_job`).
 
 An auto-tag is recorded with ``source="autotag"``, the message's author as ``user`` and the
 message's own ``ts``: nobody asked for it, so only labelers and admins may correct it, through
@@ -38,12 +39,20 @@ def _channel_name(client: WebClient, channel: str) -> str | None:
 def route_job(
     services: Services, client: WebClient, event: dict[str, Any], body: dict[str, Any]
 ) -> None:
-    """Tag a message if its channel is configured (names resolved with ``conversations.info``)
-    and no replica has seen it: classify it through the micro-batcher, then queue
-    :func:`tag_job`. A full batcher or job queue drops it (counted, logged)."""
+    """Tag a message if its channel belongs to a task (names resolved with
+    ``conversations.info``) and no replica has seen it: classify it with that task's model
+    through the micro-batcher, then queue :func:`tag_job`. A full batcher or job queue drops
+    it (counted, logged); so does a task with no model to serve yet."""
     assert services.channels is not None and services.batcher is not None
     channel, ts = event["channel"], event.get("ts")
-    if not services.channels.matches(channel, lambda c: _channel_name(client, c)):
+    task = services.channels.task_for(channel, lambda c: _channel_name(client, c))
+    if task is None:
+        return
+    try:
+        services.holder_of(task)  # loaded on first use
+    except Exception as exc:
+        log.warning("task %s cannot tag %s/%s: %s", task, channel, ts, exc)
+        services.metrics.autotags.labels("no_model").inc()
         return
     if not services.first_time(body.get("event_id"), channel, ts):
         log.info("ignoring a redelivered event %s (%s/%s)", body.get("event_id"), channel, ts)
@@ -54,12 +63,12 @@ def route_job(
 
     def tag(done: Future[Prediction]) -> None:
         try:
-            services.submit(tag_job, services, client, event, text, done, context=context)
+            services.submit(tag_job, services, client, event, text, done, task, context=context)
         except Busy:
             services.metrics.autotags.labels("dropped_busy").inc()
 
     try:
-        services.batcher.submit(text).add_done_callback(tag)
+        services.batcher.submit((task, text)).add_done_callback(tag)
     except Busy:
         services.metrics.autotags.labels("dropped_busy").inc()
         log.warning("auto-tag queue full; message %s/%s not tagged", channel, ts)
@@ -71,28 +80,29 @@ def tag_job(
     event: dict[str, Any],
     text: str,
     future: Future[Prediction],
+    task_name: str | None = None,
 ) -> None:
     """React with the label's emoji; above the threshold, for notify labels, add a thread note
-    and the heatmap."""
+    and the heatmap (all as ``task_name``'s settings say; the default task's for None)."""
     prediction = future.result()
     services.metrics.autotags.labels("tagged").inc()
     channel, ts = event["channel"], event["ts"]
-    settings = services.settings
-    prediction_id = _record(services, event, text, prediction)
-    emoji = settings.emoji_for(prediction.label)
+    task = services.task(task_name)
+    prediction_id = _record(services, event, text, prediction, task.name)
+    emoji = task.emoji_for(prediction.label)
     if emoji is None:
-        log.info("no emoji for label %r (set HEED_LABEL_EMOJI); not reacting", prediction.label)
+        log.info("task %s has no emoji for label %r; not reacting", task.name, prediction.label)
     else:
         try:
             client.reactions_add(channel=channel, timestamp=ts, name=emoji)
         except SlackApiError as exc:
             if api_error(exc) != "already_reacted":
                 log.warning("cannot add :%s: to %s/%s: %s", emoji, channel, ts, api_error(exc))
-    if not settings.should_notify(prediction.label, prediction.confidence):
+    if not task.should_notify(prediction.label, prediction.confidence):
         return
-    classifier = services.holder.get()
+    classifier = services.classifier(task.name)
     try:
-        explanation = services.explainer.explain(classifier, text, settings.explain_method)
+        explanation = services.explainer.explain(classifier, text, task.explain_method)
     except ExplanationUnavailable as exc:  # nobody asked for this method: use one that works
         log.warning("%s; the auto-tag note is explained with gradient", exc)
         explanation = classifier.explain(text, "gradient")
@@ -112,7 +122,7 @@ def tag_job(
 
 
 def _record(
-    services: Services, event: dict[str, Any], text: str, prediction: Prediction
+    services: Services, event: dict[str, Any], text: str, prediction: Prediction, task: str
 ) -> int | None:
     """Store the auto-tag so it can be corrected; None without a database or when storing
     fails (logged: the reaction still goes out)."""
@@ -129,6 +139,7 @@ def _record(
             user=event.get("user"),
             message_ts=event["ts"],
             source="autotag",
+            task=task,
         )
     except Exception:
         log.exception("cannot record the auto-tag of %s/%s", event["channel"], event["ts"])

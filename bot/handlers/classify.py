@@ -57,12 +57,14 @@ def classify_and_record(
     text: str,
     method: str,
     user_id: str | None = None,
+    task: str | None = None,
 ) -> Classified | None:
-    """Explain ``text`` with the serving model (kept for the whole request, even across a
-    swap), draw the heatmap and record the prediction (``where`` names channel and user).
-    When the model's architecture cannot explain with ``method``, say so privately and
-    return None."""
-    classifier = services.holder.get()
+    """Explain ``text`` with ``task``'s serving model (the default task's for None; kept for
+    the whole request, even across a swap), draw the heatmap and record the prediction
+    (``where`` names channel and user). When the model's architecture cannot explain with
+    ``method``, say so privately and return None."""
+    task_name = services.task(task).name
+    classifier = services.classifier(task_name)
     try:
         explanation = services.explainer.explain(classifier, text, method)
     except ExplanationUnavailable as exc:
@@ -75,7 +77,7 @@ def classify_and_record(
         return None
     p = explanation.prediction
     services.metrics.predictions.labels("classify", p.label).inc()
-    prediction_id = record_prediction(services, where, text, explanation)
+    prediction_id = record_prediction(services, where, text, explanation, task_name)
     reply = {
         "explanation": explanation,
         "text": text,
@@ -105,11 +107,14 @@ def classify_job(
     command: dict[str, Any],
     text: str,
     method: str,
+    task: str | None = None,
 ) -> None:
-    """Classify and explain ``text``, then reply (public or private) with the heatmap; when
-    the serving model's architecture cannot explain with ``method``, say so privately."""
+    """Classify and explain ``text`` with ``task``'s model (the default task's for None),
+    then reply (public or private) with the heatmap; when the serving model's architecture
+    cannot explain with ``method``, say so privately."""
     started = time.monotonic()
-    done = classify_and_record(services, respond, command, text, method, command.get("user_id"))
+    user = command.get("user_id")
+    done = classify_and_record(services, respond, command, text, method, user, task)
     if done is None:
         return
 
@@ -134,7 +139,11 @@ def classify_job(
 
 
 def record_prediction(
-    services: Services, command: dict[str, Any], text: str, explanation: Explanation
+    services: Services,
+    command: dict[str, Any],
+    text: str,
+    explanation: Explanation,
+    task: str = "default",
 ) -> int | None:
     """Store the prediction for feedback; None without a database, or (with a log line) when
     the database fails, so the reply still goes out, without controls."""
@@ -151,6 +160,7 @@ def record_prediction(
             method=explanation.method,
             channel=command.get("channel_id"),
             user=command.get("user_id"),
+            task=task,
         )
     except Exception:
         log.exception(

@@ -182,7 +182,10 @@ def feedback_job(
             _refuse(respond, NOT_A_LABEL)
         return
     decision = may_label(services, client, who, home_team, prediction.asker)
-    detail = f"prediction {prediction.id}: {one_line(label, 80)!r}; {decision.reason}"
+    detail = (
+        f"prediction {prediction.id}: {one_line(label, 80)!r}; task {prediction.task}; "
+        f"{decision.reason}"
+    )
     if not _audit(services, user, decision.allowed, detail):
         _refuse(respond, AUDIT_FAILED)
         return

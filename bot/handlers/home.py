@@ -1,6 +1,7 @@
 """The App Home tab: the serving model (version, labels, held-out metrics), auto-tagging,
-the running retrain job and the last jobs with their outcome, feedback counts, how to use Heed.
-Published with ``views.publish`` each time someone opens the tab."""
+the running retrain job and the last jobs with their outcome, feedback counts, how to use Heed;
+with several tasks, the default task's first and then every other task's model, labels,
+channels and last retrain. Published with ``views.publish`` each time someone opens the tab."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import logging
 
 from slack_sdk import WebClient
 
-from bot.blocks.home import home_view
+from bot.blocks.home import home_view, task_lines
 from bot.services import Services
+from bot.serving.holder import ModelHolder
 from bot.slack_api.lookups import users_info
+from classifier.store import ModelStore
 
 log = logging.getLogger(__name__)
 
@@ -20,30 +23,66 @@ HOME_JOBS = 5
 def current_home(services: Services, details: bool = False) -> dict:
     """The Home view as of now (a missing heed.json or database just leaves parts out);
     ``details``: failure reasons too, for an admin."""
+    tasks = services.settings.tasks
+    default = tasks.default
     version = services.holder.version
-    try:
-        metadata = services.holder.store.metadata(version) if version else {}
-    except Exception:  # a missing heed.json is not worth a broken tab
-        metadata = {}
+    metadata = _with_labels(_metadata(services.holder.store, version), services.holder)
     db, runner = services.db, services.retrain
     current, jobs, counts = None, [], None
+    several = len(tasks) > 1
     try:
         current = runner.running() if runner is not None else None
         if db is not None:
-            jobs, counts = db.jobs.recent(HOME_JOBS + 1), db.predictions.counts()
+            task = default.name if several else None
+            jobs, counts = db.jobs.recent(HOME_JOBS + 1, task), db.predictions.counts(task)
     except Exception:
         log.exception("cannot read jobs/feedback for the Home tab")
+    others = [_other_task(services, t.name, details) for t in tasks if t.name != default.name]
     return home_view(
         version,
         metadata,
-        services.settings.autotag_channels,
+        default.channels,
         current=current,
         jobs=jobs[: HOME_JOBS + (1 if current else 0)],
         counts=counts,
         warning=services.holder.fallback,
-        explain_method=services.settings.explain_method,
+        explain_method=default.explain_method,
         details=details,
+        task=default.name if several else None,
+        other_tasks=others,
+        task_names=[default.name] + [t.name for t in tasks if t.name != default.name],
     )
+
+
+def _metadata(store: ModelStore, version: str | None) -> dict:
+    try:
+        return store.metadata(version) if version else {}
+    except Exception:  # a missing heed.json is not worth a broken tab
+        return {}
+
+
+def _other_task(services: Services, name: str, details: bool) -> list[str]:
+    """A non-default task's lines: what its store serves (loaded or not), its last job."""
+    store = services.store_of(name)
+    try:
+        version = store.current()
+        jobs = services.db.jobs.recent(1, name) if services.db is not None else []
+    except Exception:
+        log.exception("cannot read task %s for the Home tab", name)
+        version, jobs = None, []
+    task = services.task(name)
+    metadata = _metadata(store, version)
+    loaded = services.models.loaded().get(name) if services.models is not None else None
+    if loaded is not None and loaded.version == version:
+        metadata = _with_labels(metadata, loaded)
+    return task_lines(name, version, metadata, task.channels, jobs[0] if jobs else None, details)
+
+
+def _with_labels(metadata: dict, holder: ModelHolder) -> dict:
+    """``metadata`` with the serving model's own labels where its heed.json has none."""
+    if metadata.get("labels") or holder.version is None:
+        return metadata
+    return {**metadata, "labels": list(holder.get().labels)}
 
 
 def publish_home(services: Services, client: WebClient, user: str) -> None:

@@ -57,8 +57,10 @@ class RetrainReporter:
         ts: str,
         requested_by: str | None,
         interval: float = PROGRESS_INTERVAL,
+        task: str | None = None,
     ) -> None:
         self.services, self.client = services, client
+        self.task = services.task(task).name
         self.channel, self.ts, self.requested_by = channel, ts, requested_by
         self.throttle = Throttle(interval)
         self.job: Job | None = None
@@ -108,7 +110,7 @@ class RetrainReporter:
 
     def on_done(self, result: JobResult) -> None:
         """Supervisor thread: swap to a promoted version, then report the outcome."""
-        holder = self.services.holder
+        holder = self.services.holder_of(self.task)
         swap_note = ""
         if result.succeeded and result.promoted:
             holder.reload()  # atomic swap now; in-flight requests keep the old classifier
@@ -167,14 +169,14 @@ def _status_message(request: AdminRequest) -> tuple[str, str]:
 
 
 def _refusal(request: AdminRequest) -> str | None:
-    """Why a retrain cannot start now (None when it can)."""
-    runner, db = request.services.retrain, request.services.db
+    """Why a retrain of the request's task cannot start now (None when it can)."""
+    runner, db = request.services.runner(request.task), request.services.db
     if runner is None or db is None:
         return NO_DATABASE.format(action="retrain")
     running = runner.running()
     if running is not None:
         return already_running(running)
-    if not runner.data_files and not db.predictions.counts()["labelled_rows"]:
+    if not runner.data_files and not db.predictions.counts(request.task)["labelled_rows"]:
         return NOTHING_TO_TRAIN
     if not runner.data_files and not runner.eval_files:
         return f":warning: Not retraining: {NO_TRUSTED_EVAL}."
@@ -189,15 +191,17 @@ def do_retrain(request: AdminRequest) -> None:
         request.private(refused)
         return
     services = request.services
-    assert services.retrain is not None and services.db is not None
-    version = services.holder.version
+    runner = services.runner(request.task)
+    assert runner is not None and services.db is not None
+    store = services.store_of(request.task)
+    version = store.current()
     created = None
     if version:
         try:
-            created = services.holder.store.metadata(version).get("created")
+            created = store.metadata(version).get("created")
         except Exception as exc:  # a missing heed.json only loses the "since" split
             log.warning("cannot read heed.json of %s: %s", version, exc)
-    preview = build_preview(services.retrain, services.db, version, created)
+    preview = build_preview(runner, services.db, version, created)
     text, blocks = preview_blocks(preview)
     request.private(text, blocks)
 
@@ -209,10 +213,12 @@ def start_retrain(request: AdminRequest) -> None:
         request.private(refused)
         return
     services = request.services
-    runner = services.retrain
+    runner = services.runner(request.task)
     assert runner is not None
     channel, ts = _status_message(request)
-    reporter = RetrainReporter(services, request.client, channel, ts, request.user)
+    reporter = RetrainReporter(
+        services, request.client, channel, ts, request.user, task=request.task
+    )
     try:
         job = runner.start(
             request.user, reporter.on_progress, reporter.on_done, channel=channel, message_ts=ts
@@ -232,7 +238,8 @@ def report_interrupted(services: Services, client: WebClient, record: JobRecord)
     services.metrics.retrain_jobs.labels("interrupted").inc()
     if not record.channel:
         return
-    line = retrain_interrupted(record, services.holder.version)
+    task = record.task if services.settings.tasks.get(record.task) else None
+    line = retrain_interrupted(record, services.store_of(task).current())
     try:
         if record.message_ts:
             client.chat_update(channel=record.channel, ts=record.message_ts, text=line)

@@ -1,5 +1,6 @@
-"""The work behind the "Classify with Heed" message shortcut: classify the message's text and
-answer only the person who clicked.
+"""The work behind the "Classify with Heed" message shortcut: classify the message's text with
+its channel's task (the default task in any other channel) and answer only the person who
+clicked.
 
 The reply is the ``/classify`` reply (label, every class's confidence, method, model, the
 caveat, feedback controls), posted with ``chat.postEphemeral`` in the message's channel (and
@@ -35,9 +36,9 @@ log = logging.getLogger(__name__)
 def shortcut_job(
     services: Services, client: WebClient, respond: Respond, shortcut: dict[str, Any]
 ) -> None:
-    """Classify the shortcut's message with ``HEED_EXPLAIN_METHOD`` and answer the clicking
-    user privately: ephemeral where the message is (a DM where Heed is not a member), the
-    heatmap by DM."""
+    """Classify the shortcut's message with its channel's task (else the default task) and
+    that task's explanation method, and answer the clicking user privately: ephemeral where
+    the message is (a DM where Heed is not a member), the heatmap by DM."""
     user = (shortcut.get("user") or {}).get("id") or ""
     channel = (shortcut.get("channel") or {}).get("id") or ""
     message = shortcut.get("message") or {}
@@ -46,7 +47,10 @@ def shortcut_job(
     if not text:
         respond(text=NO_TEXT_NOTE, response_type="ephemeral", replace_original=False)
         return
-    done = classify_and_record(services, respond, where, text, services.settings.explain_method)
+    task = services.task(_task_of(services, client, channel))
+    done = classify_and_record(
+        services, respond, where, text, task.explain_method, user_id=None, task=task.name
+    )
     if done is None:
         return
     posted = _reply(client, channel, user, message.get("thread_ts"), done.reply)
@@ -63,6 +67,15 @@ def shortcut_job(
         p.confidence,
         explanation.method,
         format_context(request_context(where)),
+    )
+
+
+def _task_of(services: Services, client: WebClient, channel: str) -> str | None:
+    """The task whose channels include ``channel`` (None: the default task)."""
+    if services.channels is None or not channel:
+        return None
+    return services.channels.task_for(
+        channel, lambda c: client.conversations_info(channel=c)["channel"].get("name")
     )
 
 

@@ -32,6 +32,8 @@ class Preview:
     """A retrain's inputs as an admin should see them before starting it."""
 
     serving: str | None
+    task: str = "default"
+    """The task it would retrain (the Start button carries it)."""
     files: list[dict[str, Any]] = field(default_factory=list)
     """``python -m training check``'s files: path, role, rows, labels."""
     rows: dict[str, int] = field(default_factory=dict)
@@ -75,13 +77,14 @@ def build_preview(
 ) -> Preview:
     """Check the exports and the corrections as the runner would pass them, and count what
     came in from feedback since the serving model was made."""
-    labelled = db.predictions.labelled()
+    labelled = db.predictions.labelled(task=runner.task)
     since = _since(serving_created)
     fresh = [row for row in labelled if since is None or row.answered > since]
     by: Counter[str] = Counter(user for row in fresh for user in row.users)
-    held = len(db.predictions.held())
+    held = len(db.predictions.held(runner.task))
     base = {
         "serving": serving,
+        "task": runner.task,
         "corrections": len(labelled),
         "new_labels": dict(sorted(Counter(r.label for r in fresh).items())),
         "new_by": dict(by.most_common()),

@@ -39,7 +39,7 @@ from bot.database.exports import write_jsonl, write_private
 from bot.retrain.child import child_env, read_events, signal_group, spawn
 from bot.retrain.contract import failure_reason, last_json_line, read_outcome
 from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError, RunningJob
-from classifier.store import ModelStore
+from classifier.store import DEFAULT_TASK, ModelStore
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,9 @@ class RetrainRunner:
     and removed when the job ends. ``kill_grace_s``: how long a stopped child gets to clean up
     after SIGINT before its process group is SIGKILLed.
 
+    ``task`` is the task it retrains (``model_dir`` is that task's store): its job claims and
+    its corrections are that task's only, so each task can retrain at the same time.
+
     ``owner`` names this replica in the job rows; ``lease_s`` is how long a job row stays
     claimed without renewal.
 
@@ -118,10 +121,13 @@ class RetrainRunner:
         owner: str = "local",
         lease_s: float = DEFAULT_LEASE_S,
         eval_files: Sequence[Path | str] = (),
+        task: str = DEFAULT_TASK,
     ) -> None:
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
         self.model_dir = Path(model_dir)
+        self.task = task
+        """The task this runner retrains: its jobs and corrections only."""
         self.data_files = [Path(p) for p in data_files]
         self.eval_files = [Path(p) for p in eval_files]
         self.db = db
@@ -146,11 +152,11 @@ class RetrainRunner:
             return self._run.job if self._run is not None else None
 
     def running(self) -> RunningJob | None:
-        """The job running anywhere in the cluster (this replica's first), or None."""
+        """This task's job running anywhere in the cluster (this replica's first), or None."""
         job = self.current_job()
         if job is not None:
             return job.view()
-        record = self.db.jobs.running()
+        record = self.db.jobs.running(self.task)
         return RunningJob.from_record(record) if record is not None else None
 
     def command(self, corrections: Path | None, *, bundled_sample: bool = False) -> list[str]:
@@ -213,6 +219,7 @@ class RetrainRunner:
                         lease=timedelta(seconds=self.lease_s),
                         channel=channel,
                         message_ts=message_ts,
+                        task=self.task,
                     )
                 except JobConflict as exc:
                     raise JobAlreadyRunning(RunningJob.from_record(exc.existing)) from None
@@ -267,7 +274,7 @@ class RetrainRunner:
     def _export(self, workdir: Path) -> tuple[Path | None, int]:
         """Write the labelled rows to a JSONL file (the exact texts) for this job; (None, 0)
         when there are none."""
-        labelled = self.db.predictions.labelled_rows()
+        labelled = self.db.predictions.labelled_rows(self.task)
         if not labelled:
             return None, 0
         path = workdir / CORRECTIONS_FILENAME

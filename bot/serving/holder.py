@@ -18,6 +18,7 @@ from classifier.store import ModelNotFoundError, ModelStore
 
 if TYPE_CHECKING:
     from classifier.model import Classifier
+    from classifier.tokenizers import SharedTokenizers
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +36,18 @@ class NoModelError(ModelNotFoundError):
     """The store has no current version (and none was trained)."""
 
 
-def load_classifier(version: str, store: ModelStore, device: str | None = None) -> Classifier:
-    """Load ``version`` from ``store`` and run it once, so the first request is not slow."""
+def load_classifier(
+    version: str,
+    store: ModelStore,
+    device: str | None = None,
+    tokenizers: SharedTokenizers | None = None,
+) -> Classifier:
+    """Load ``version`` from ``store`` and run it once, so the first request is not slow
+    (``tokenizers``: share the tokenizer object with other tasks' models where identical)."""
     from classifier import heatmap
     from classifier.model import Classifier
 
-    classifier = Classifier.load(version, store=store, device=device)
+    classifier = Classifier.load(version, store=store, device=device, tokenizers=tokenizers)
     classifier.predict(["warm up"])
     heatmap.render(classifier.explain("warm up", "attention"))  # also loads the fonts
     return classifier
@@ -56,10 +63,11 @@ class ModelHolder:
         device: str | None = None,
         loader: Loader | None = None,
         poll_interval: float = POLL_INTERVAL,
+        tokenizers: SharedTokenizers | None = None,
     ) -> None:
         self.store = store
         self.poll_interval = poll_interval
-        self._loader: Loader = loader or (lambda v, s: load_classifier(v, s, device))
+        self._loader: Loader = loader or (lambda v, s: load_classifier(v, s, device, tokenizers))
         self._current: Classifier | None = None
         self._reload_lock = threading.Lock()
         self._failed: str | None = None

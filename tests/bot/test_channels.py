@@ -80,3 +80,20 @@ def test_a_slow_lookup_does_not_hold_up_other_channels() -> None:
     finally:
         release.set()
         slow.join(5)
+
+
+def test_each_channel_routes_to_its_task() -> None:
+    from pathlib import Path
+
+    from bot.tasks import Task
+
+    tasks = [
+        Task("default", Path("m"), channels=("C1",)),
+        Task("support", Path("m/support"), channels=("#support", "C2")),
+    ]
+    matcher = ChannelMatcher.for_tasks(tasks)
+    names = {"C7": "support", "C8": "random"}.get
+    assert matcher.task_for("C1", names) == "default"
+    assert matcher.task_for("C2", names) == "support"
+    assert matcher.task_for("C7", names) == "support"
+    assert matcher.task_for("C8", names) is None and matcher.task_for("", names) is None

@@ -75,8 +75,8 @@ def test_the_services_build_their_parts_from_the_settings(tmp_path: Path) -> Non
     try:
         assert s.channels.enabled and s.channels.ids == {"C1"}
         assert s.admin.check("UADMIN").allowed
-        assert s.batcher.submit("hello").result(timeout=5).label == "neutral"
+        assert s.batcher.submit(("default", "hello")).result(timeout=5).label == "neutral"
     finally:
         s.close()
     with pytest.raises(RuntimeError, match="closed"):
-        s.batcher.submit("late")
+        s.batcher.submit(("default", "late"))

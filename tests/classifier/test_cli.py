@@ -59,3 +59,22 @@ def test_unknown_model_exits_2(capsys, store_dir) -> None:
     assert classifier_main(["predict", "hello"]) == 2
     assert "no model is serving" in capsys.readouterr().err
     assert classifier_main(["promote", "20990101-000000-abcdef"]) == 2
+
+
+def test_task_option_picks_the_task_store(capsys, tiny_model, store_dir) -> None:
+    root_version = add_version(store_dir, tiny_model, "20260101-000000-aaaaaa")
+    (store_dir / "support").mkdir(parents=True)
+    task_version = add_version(store_dir / "support", tiny_model, "20260101-000001-bbbbbb")
+    assert classifier_main(["promote", root_version]) == 0
+    assert classifier_main(["promote", task_version, "--task", "support", "--json"]) == 0
+    assert last_json(capsys.readouterr().out) == {"current": task_version}
+    assert classifier_main(["models", "--task", "support", "--json"]) == 0
+    listing = last_json(capsys.readouterr().out)
+    assert listing["root"] == str(store_dir / "support") and listing["current"] == task_version
+    assert classifier_main(["models", "--task", "default", "--json"]) == 0
+    assert last_json(capsys.readouterr().out)["current"] == root_version
+    assert classifier_main(["predict", "hi", "--task", "support", "--json"]) == 0
+    assert last_json(capsys.readouterr().out)["model"] == task_version
+    assert classifier_main(["rollback", "--task", "support"]) == 2
+    assert classifier_main(["models", "--task", "current"]) == 2
+    assert "task 'current'" in capsys.readouterr().err

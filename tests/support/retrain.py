@@ -39,11 +39,17 @@ def click_start(
 
 
 def request_retrain(
-    fake: FakeSlack, user: str, channel_id: str = "C1", connection: int = -1, timeout: float = 60.0
+    fake: FakeSlack,
+    user: str,
+    channel_id: str = "C1",
+    connection: int = -1,
+    timeout: float = 60.0,
+    text: str = "retrain",
 ) -> str:
-    """``/heed-admin retrain`` then Start on its preview; returns the click's envelope id."""
+    """``/heed-admin retrain`` (or ``text``, e.g. ``retrain support``) then Start on its
+    preview; returns the click's envelope id."""
     envelope = fake.send_slash_command(
-        "/heed-admin", "retrain", user_id=user, channel_id=channel_id, connection=connection
+        "/heed-admin", text, user_id=user, channel_id=channel_id, connection=connection
     )
     preview = preview_for(fake, envelope, timeout)
     return click_start(fake, preview, user, channel_id, connection)

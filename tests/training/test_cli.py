@@ -166,3 +166,24 @@ def test_mean_pooling_is_recorded_and_served(capsys, tiny_base, store_dir, expor
     key = "bert.pooler.dense.weight"  # unused by mean pooling, so frozen
     before = load_file(tiny_base / "model.safetensors")[key]
     assert torch.equal(load_file(Path(result["path"]) / "model.safetensors")[key], before)
+
+
+def test_task_trains_and_evaluates_in_its_own_store(capsys, tiny_base, store_dir, tmp_path):
+    support = write_csv(
+        tmp_path / "support.csv",
+        [
+            (text, {"negative": "bug", "neutral": "how-to", "positive": "billing"}[label])
+            for text, label in make_rows(30)
+        ],
+    )
+    default = train(capsys, tiny_base, support, extra=("--promote",))
+    result = train(capsys, tiny_base, support, extra=("--promote", "--task", "support"))
+    assert Path(result["path"]).parent == store_dir / "support"
+    assert ModelStore(store_dir / "support").current() == result["version"]
+    assert ModelStore(store_dir).current() == default["version"]
+    assert result["version"] not in ModelStore(store_dir).versions()
+    args = ["evaluate", "--data", str(support), "--task", "support", "--json"]
+    assert training_main(args) == 0
+    assert last_json(capsys.readouterr().out)["model"] == result["version"]
+    assert training_main(["evaluate", "--data", str(support), "--task", "Bad!", "--json"]) == 64
+    assert last_json(capsys.readouterr().out)["error"]["kind"] == "usage"

@@ -112,3 +112,17 @@ def test_recent_newest_first_and_only_final_statuses_finish(db: Database) -> Non
     with pytest.raises(LookupError):
         db.jobs.get(second.id + 1)
     assert set(JOB_STATUSES) == {"running", *FINAL_JOB_STATUSES}
+
+
+def test_one_running_job_per_task(db: Database) -> None:
+    support = claim(db, task="support")
+    moderation = claim(db, owner="replica-b", task="moderation")
+    assert (support.task, moderation.task) == ("support", "moderation")
+    with pytest.raises(JobConflict) as caught:
+        claim(db, owner="replica-c", task="support")
+    assert caught.value.existing.id == support.id
+    assert db.jobs.running("moderation") == moderation and db.jobs.running() is None
+    db.jobs.finish(support.id, "succeeded", owner="replica-a")
+    again = claim(db, owner="replica-c", task="support")
+    assert db.jobs.running("support") == again
+    assert [j.id for j in db.jobs.recent(5, "support")] == [again.id, support.id]

@@ -86,7 +86,7 @@ def test_an_older_revision_stops_start_up_until_migrate_keeps_every_row(
         db.audit.record("UADMIN", "retrain", True)
         assert db.events.claim(["event:Ev1"])
     upgrade_to(database_url, "0001", down=True)  # as an older Heed left it
-    with pytest.raises(DatabaseError, match=r"older schema \(0001; this Heed needs 0003\)"):
+    with pytest.raises(DatabaseError, match=r"older schema \(0001; this Heed needs 0004\)"):
         Database(database_url)
     with Database(database_url, migrate=True) as db:
         assert db.migration == migrate.Migration(migrate.OLD, "0001", migrate.head())
@@ -183,3 +183,25 @@ def test_a_foreign_or_newer_database_is_refused_by_migrate_too(tmp_path: Path) -
     with pytest.raises(DatabaseError, match=r"written by a newer Heed \(revision schema_version"):
         Database(path, migrate=True)
     assert path.read_bytes() == before
+
+
+def test_revision_0004_puts_earlier_rows_in_the_default_task(database_url: str) -> None:
+    with Database(database_url) as db:
+        pid = predict(db)
+        db.predictions.record_answer(pid, "U2", "positive", role="labeler")
+        running = db.jobs.claim("retrain", "UADMIN", owner="a", lease=LEASE)
+    upgrade_to(database_url, "0003", down=True)  # as the trust release left it
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT running_slot FROM jobs")).scalar_one() == 1
+    engine.dispose()
+    upgrade_to(database_url, "head")
+    with Database(database_url) as db:
+        assert db.predictions.get(pid).task == "default"
+        assert db.predictions.labelled_rows("default") == [("the cable arrived broken", "positive")]
+        assert db.predictions.labelled_rows("support") == []
+        assert db.jobs.running("default").id == running.id
+        with pytest.raises(Exception, match="already running"):
+            db.jobs.claim("retrain", "UADMIN", owner="b", lease=LEASE)
+        other = db.jobs.claim("retrain", "UADMIN", owner="b", lease=LEASE, task="support")
+        assert other.task == "support"

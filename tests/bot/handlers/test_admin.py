@@ -13,8 +13,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.admin import NO_DATABASE, NO_LABELLED_ROWS, admin_usage
 from bot.database import Database
-from bot.handlers.admin import HANDLERS, admin_job
+from bot.handlers.admin import HANDLERS, admin_job, split_task
 from bot.services import Services
+from bot.tasks import Task, Tasks
+from classifier.store import ModelStore
 from tests.bot.stubs import VERSION, StubClassifier, serving, settings
 
 ADMIN = "UADMIN"
@@ -70,7 +72,7 @@ def test_the_attempt_is_audited_with_its_arguments(services: Any) -> None:
     assert respond.call_args.kwargs["response_type"] == "ephemeral"
     [entry] = s.db.audit.recent()
     assert (entry.user, entry.action, entry.allowed) == (ADMIN, "help", True)
-    assert entry.detail == "listed in HEED_ADMINS; channel C1; arguments 'me please'"
+    assert entry.detail == "listed in HEED_ADMINS; channel C1; task default; arguments 'me please'"
 
 
 def test_a_refusal_is_audited_and_runs_nothing(services: Any) -> None:
@@ -143,3 +145,33 @@ def test_a_damaged_promotion_history_is_said_in_one_clear_line(
     assert text.startswith(":warning: Cannot roll back: the promotion history ")
     assert "is damaged (JSONDecodeError); restore it from a backup" in text
     assert text.endswith(f"Still serving `{VERSION}`.") and s.holder.version == VERSION
+
+
+def two_tasks(root: Path) -> Tasks:
+    return Tasks(
+        {"default": Task("default", root), "support": Task("support", root / "support")},
+        "default",
+        "heed.toml",
+    )
+
+
+def test_a_task_named_first_picks_its_store_and_is_audited(services: Any, tmp_path: Path) -> None:
+    s = services(configured_tasks=two_tasks(tmp_path / "models"))
+    assert split_task(s, "versions", "support") == ("support", "", None)
+    assert split_task(s, "promote", "20260202-000000-bbbbbb") == (
+        "default",
+        "20260202-000000-bbbbbb",
+        None,
+    )
+    assert split_task(s, "forget", "support") == ("default", "support", None)
+    assert split_task(s, "promote", "nonsense") == ("default", "nonsense", None)
+    assert split_task(s, "promote", "billing 20260202-000000-bbbbbb")[2] is not None
+    assert split_task(s, "status", "billing")[2] == (
+        "unknown task 'billing': use one of default, support"
+    )
+    [text] = said(run(s, "versions support"))
+    assert VERSION not in text  # the support store, not the default's
+    assert s.db.audit.recent(1)[0].detail == "listed in HEED_ADMINS; channel C1; task support"
+    [text] = said(run(s, "rollback billing"))
+    assert text.startswith(":warning: unknown task 'billing'")
+    assert ModelStore(tmp_path / "models").current() == VERSION  # nothing changed

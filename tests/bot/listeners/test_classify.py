@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from unittest.mock import MagicMock
 
 import pytest
@@ -11,6 +12,7 @@ from bot.blocks.common import BUSY_NOTE, slow_down_note
 from bot.handlers.classify import classify_job
 from bot.jobpool import Busy
 from bot.listeners.classify import ClassifyArgs, on_classify, parse_classify
+from bot.tasks import Task, Tasks
 from tests.bot.listeners.fakes import Ack, RecordingServices, context_for
 
 
@@ -81,7 +83,7 @@ def test_text_is_acked_empty_and_handed_to_the_job() -> None:
     assert ack.calls == [{}]
     [(fn, args, kw)] = services.handed_off
     assert fn is classify_job
-    assert args == (services, client, respond, body, "so <b> good", "rollout")
+    assert args == (services, client, respond, body, "so <b> good", "rollout", "default")
     assert kw == {"respond": respond, "bolt_context": context, "body": body}
     client.assert_not_called()  # nothing reaches Slack before the job runs
 
@@ -109,3 +111,38 @@ def test_a_user_over_the_rate_limit_is_told_when_to_come_back() -> None:
 
 def test_the_text_handed_on_is_normalised() -> None:
     assert parse_classify("ｈｉ\u200b there").text == "hi there"
+
+
+def test_parse_classify_task_flag() -> None:
+    assert parse_classify("--task support my invoice") == ClassifyArgs(
+        "my invoice", "attention", task="support"
+    )
+    assert parse_classify("-e rollout -t=Support x") == ClassifyArgs("x", "rollout", task="support")
+    assert parse_classify("--task").error == "--task needs a task name"
+    assert parse_classify("x", default_method=None).method is None
+
+
+def two_tasks() -> Tasks:
+    moderation = Task("moderation", Path("m"), explain_method="rollout")
+    support = Task("support", Path("s"), channels=("#support",), explain_method="gradient")
+    return Tasks({"support": support, "moderation": moderation}, "moderation", "heed.toml")
+
+
+def test_task_flag_hands_off_that_task_with_its_method() -> None:
+    ack, services = Ack(), RecordingServices(configured_tasks=two_tasks())
+    body = command("--task support where is my invoice")
+    on_classify(ack, body, MagicMock(), MagicMock(), context_for(services))
+    [(_, args, _)] = services.handed_off
+    assert args[-3:] == ("where is my invoice", "gradient", "support")
+    on_classify(ack, command("hello"), MagicMock(), MagicMock(), context_for(services))
+    assert services.handed_off[-1][1][-3:] == ("hello", "rollout", "moderation")
+
+
+def test_unknown_task_is_acked_privately_with_the_tasks() -> None:
+    ack, services = Ack(), RecordingServices(configured_tasks=two_tasks())
+    on_classify(ack, command("--task billing hi"), MagicMock(), MagicMock(), context_for(services))
+    [answer] = ack.calls
+    assert answer["text"].startswith(
+        ":warning: unknown task 'billing': use one of moderation, support"
+    )
+    assert "`--task NAME`" in answer["text"] and services.handed_off == []
