@@ -27,9 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,38 +35,18 @@ from typing import Any
 from bot.database import Database, JobConflict
 from bot.database.exports import write_jsonl, write_private
 from bot.retrain.child import child_env, read_events, signal_group, spawn
-from bot.retrain.contract import failure_reason, last_json_line, read_outcome
 from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError, RunningJob
+from bot.retrain.outcome import DoneCallback, ProgressCallback, Run, job_outcome
 from classifier.store import DEFAULT_TASK, ModelStore
 
 log = logging.getLogger(__name__)
 
 CORRECTIONS_FILENAME = "heed-corrections.jsonl"
-STDERR_TAIL_LINES = 40
 DEFAULT_LEASE_S = 30.0
 NO_TRUSTED_EVAL = (
     "nothing trusted to judge a new model on: set HEED_EVAL_DATA (a fixed held-out export) or "
     "HEED_TRAIN_DATA; corrections are never used to decide a promotion"
 )
-
-ProgressCallback = Callable[[dict[str, Any]], None]
-DoneCallback = Callable[[JobResult], None]
-
-
-@dataclass
-class _Run:
-    """Everything the supervisor needs about one running child."""
-
-    job: Job
-    proc: subprocess.Popen[str]
-    workdir: Path
-    corrections: Path | None
-    serving_before: str | None
-    on_progress: ProgressCallback | None
-    on_done: DoneCallback | None
-    stop_reason: str | None = None
-    started: float = field(default_factory=time.monotonic)
-    stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_TAIL_LINES))
 
 
 def _call(callback: Callable[..., Any] | None, *args: Any) -> None:
@@ -141,7 +119,7 @@ class RetrainRunner:
         self.owner = owner
         self.lease_s = lease_s
         self._lock = threading.Lock()
-        self._run: _Run | None = None
+        self._run: Run | None = None
         self.before_claim: Callable[[], object] | None = None
         """Called before each claim: the reaper's tick, so a dead replica's job that the claim
         would expire in passing is reported in Slack first."""
@@ -242,7 +220,7 @@ class RetrainRunner:
                 corrections_rows=rows,
                 pid=proc.pid,
             )
-            run = _Run(job, proc, workdir, corrections, serving_before, on_progress, on_done)
+            run = Run(job, proc, workdir, corrections, serving_before, on_progress, on_done)
             self._run = run
         log.info("retraining job %d started (pid %d): %s", job.id, proc.pid, " ".join(cmd))
         threading.Thread(
@@ -304,13 +282,13 @@ class RetrainRunner:
         signal_group(proc, signal.SIGKILL)
 
     @staticmethod
-    def _on_event(run: _Run, event: dict[str, Any]) -> None:
+    def _on_event(run: Run, event: dict[str, Any]) -> None:
         if event["event"] == "start":
             run.job.start_event = event
         run.job.last_progress = event
         _call(run.on_progress, event)
 
-    def _supervise(self, run: _Run) -> None:
+    def _supervise(self, run: Run) -> None:
         job, proc = run.job, run.proc
         reader = threading.Thread(
             target=read_events,
@@ -326,7 +304,7 @@ class RetrainRunner:
             reader.join(timeout=10)
             with contextlib.suppress(OSError):
                 proc.stderr.close()
-            result = self._outcome(run)
+            result = job_outcome(run, ModelStore(self.model_dir).current(), self.timeout_s)
         except Exception as exc:  # never leave the runner stuck with a job
             log.exception("retraining job %d: supervisor failed", job.id)
             result = JobResult(
@@ -347,7 +325,7 @@ class RetrainRunner:
             finally:
                 job.finish(result)
 
-    def _wait_renewing(self, run: _Run) -> None:
+    def _wait_renewing(self, run: Run) -> None:
         """Wait for the child, renewing the job's lease; stop it on timeout, or when the lease
         was lost (another replica declared this one dead)."""
         every = max(0.2, self.lease_s / 3)
@@ -368,7 +346,7 @@ class RetrainRunner:
                 run.proc.wait()
                 return
 
-    def _why_lost(self, run: _Run) -> str:
+    def _why_lost(self, run: Run) -> str:
         """Why the job is no longer this replica's: ``cancelled`` from another replica
         (``/heed-admin cancel`` there), else ``lost_lease``."""
         try:
@@ -378,7 +356,7 @@ class RetrainRunner:
             return "lost_lease"
         return "cancelled" if record is not None and record.status == "cancelled" else "lost_lease"
 
-    def _renew(self, run: _Run) -> bool:
+    def _renew(self, run: Run) -> bool:
         try:
             return self.db.jobs.renew(
                 run.job.id,
@@ -389,49 +367,6 @@ class RetrainRunner:
         except Exception:  # a database hiccup is not a lost lease; the next renewal retries
             log.exception("retraining job %d: cannot renew its lease", run.job.id)
             return True
-
-    def _outcome(self, run: _Run) -> JobResult:
-        returncode = run.proc.returncode
-        outcome = read_outcome(last_json_line(run.workdir / "stdout.txt"), returncode)
-        serving_after = ModelStore(self.model_dir).current()
-        base = {
-            "returncode": returncode,
-            "serving_before": run.serving_before,
-            "serving_after": serving_after,
-        }
-        if outcome.ok:
-            # Finished before a late stop signal could land: the version is real.
-            return JobResult(run.job.id, "succeeded", result=outcome.result, **base)
-        if run.stderr_tail:
-            log.warning(
-                "retraining job %d failed (%s); the child's last stderr lines:\n%s",
-                run.job.id,
-                outcome.kind,
-                "\n".join(run.stderr_tail),
-            )
-        rename = {str(run.corrections): run.corrections.name} if run.corrections else {}
-        if run.stop_reason == "timed_out":
-            reason = f"timed out after {self.timeout_s:g}s; training was stopped"
-        elif run.stop_reason == "cancelled":
-            reason = "cancelled; training was stopped"
-        elif run.stop_reason == "lost_lease":
-            reason = "stopped: another replica declared this one dead (its lease expired)"
-        else:
-            reason = failure_reason(outcome, rename)
-        if run.stop_reason or outcome.kind == "interrupted":
-            if serving_after != run.serving_before:
-                reason += f"; it had already promoted {serving_after} before it stopped"
-            else:
-                reason += "; the serving model is unchanged"
-        status = run.stop_reason if run.stop_reason in ("cancelled", "timed_out") else "failed"
-        return JobResult(
-            run.job.id,
-            status,
-            reason=reason,
-            kind=outcome.kind,
-            problems=outcome.problems,
-            **base,
-        )
 
     def _record(self, job: Job, result: JobResult) -> None:
         try:
