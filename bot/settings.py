@@ -134,18 +134,6 @@ class Settings:
         values = (self.bot_token, self.app_token, self.signing_secret, password)
         return [str(s) for s in values if s]
 
-    def emoji_for(self, label: str) -> str | None:
-        """The reaction for ``label``: its mapping, else the ``*`` default (None = no reaction)."""
-        emoji = self.label_emoji.get(label)
-        if emoji is None:
-            emoji = self.label_emoji.get(DEFAULT_EMOJI_KEY)
-        return emoji or None
-
-    def should_notify(self, label: str, confidence: float) -> bool:
-        """Whether an auto-tagged message gets a thread note with the heatmap."""
-        wanted = label in self.autotag_notify or DEFAULT_EMOJI_KEY in self.autotag_notify
-        return wanted and confidence >= self.autotag_threshold
-
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Validate ``env`` (usually ``os.environ`` after loading ``.env``).

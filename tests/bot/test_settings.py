@@ -29,7 +29,10 @@ def test_defaults_in_socket_mode(tmp_path: Path) -> None:
     assert s.retrain_timeout == 3600.0 and s.retrain_args == () and s.train_launcher == ()
     assert (s.retention_days, s.keep_versions) == (90, 10)
     assert dict(s.label_emoji) == dict(DEFAULT_LABEL_EMOJI)
-    assert s.emoji_for("positive") == "+1" and s.emoji_for("refund_request") == "label"
+    assert (
+        s.tasks.default.emoji_for("positive") == "+1"
+        and s.tasks.default.emoji_for("refund_request") == "label"
+    )
     assert "secret" not in repr(s)
 
 
@@ -68,10 +71,12 @@ def test_every_value_parsed(tmp_path: Path) -> None:
     assert s.retrain_timeout == 90.5
     assert s.retrain_args == ("--epochs", "1", "--base", "/models/tiny base", "--max-length=32")
     assert s.train_launcher == ("/opt/heed/bin/torchrun", "--nproc-per-node", "2")
-    assert s.emoji_for("urgent") == "rotating_light"
-    assert s.emoji_for("spam") is None and s.emoji_for("other") is None
-    assert s.should_notify("urgent", 0.95) and not s.should_notify("urgent", 0.94)
-    assert not s.should_notify("other", 0.99)
+    assert s.tasks.default.emoji_for("urgent") == "rotating_light"
+    assert s.tasks.default.emoji_for("spam") is None and s.tasks.default.emoji_for("other") is None
+    assert s.tasks.default.should_notify("urgent", 0.95) and not s.tasks.default.should_notify(
+        "urgent", 0.94
+    )
+    assert not s.tasks.default.should_notify("other", 0.99)
     assert s.train_data == (export,) and s.device == "cuda:1" and s.private_replies
     assert s.eval_data == (export,)
     assert s.explain_method == "rollout" and s.log_level == "DEBUG"
@@ -80,7 +85,7 @@ def test_every_value_parsed(tmp_path: Path) -> None:
 
 def test_notify_star_means_every_label() -> None:
     s = load(HEED_AUTOTAG_NOTIFY="*", HEED_AUTOTAG_THRESHOLD="0")
-    assert s.should_notify("anything", 0.0)
+    assert s.tasks.default.should_notify("anything", 0.0)
 
 
 def test_http_mode_needs_the_signing_secret() -> None:

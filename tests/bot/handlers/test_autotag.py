@@ -56,7 +56,7 @@ def test_tag_job_notes_only_above_threshold_for_notify_labels(
     stub = StubClassifier(label=label, confidence=confidence)
     client = run_tag(stub, settings, MagicMock(), tmp_path)
     client.reactions_add.assert_called_once_with(
-        channel="C1", timestamp="1.5", name=settings.emoji_for(label)
+        channel="C1", timestamp="1.5", name=settings.tasks.default.emoji_for(label)
     )
     assert client.chat_postMessage.called is notify
     assert client.files_upload_v2.called is notify
