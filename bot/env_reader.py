@@ -206,14 +206,19 @@ class EnvReader:
             name, default, lambda x: 0 < x < float("inf"), "a positive number of seconds"
         )
 
-    def arguments(self, name: str, reserved: tuple[str, ...]) -> tuple[str, ...]:
+    def _shell_words(self, name: str, what: str) -> list[str]:
+        """The variable split like a shell would (none when unset); ``what`` names the form
+        in the error."""
         value = self.raw(name)
         if value is None:
-            return ()
+            return []
         try:
-            args = shlex.split(value)
+            return shlex.split(value)
         except ValueError as exc:
-            raise SettingsError(name, f"must be shell-style arguments: {exc}") from None
+            raise SettingsError(name, f"must be {what}: {exc}") from None
+
+    def arguments(self, name: str, reserved: tuple[str, ...]) -> tuple[str, ...]:
+        args = self._shell_words(name, "shell-style arguments")
         if args and not args[0].startswith("-"):
             raise SettingsError(
                 name, f"must start with an option like --epochs, got {shown(args[0])}"
@@ -231,13 +236,7 @@ class EnvReader:
     def launcher(self, name: str) -> tuple[str, ...]:
         """A command prefix, shell-style, that starts ``-m training train`` (e.g.
         ``torchrun --nproc-per-node 2``); empty when unset."""
-        value = self.raw(name)
-        if value is None:
-            return ()
-        try:
-            words = shlex.split(value)
-        except ValueError as exc:
-            raise SettingsError(name, f"must be a shell-style command: {exc}") from None
+        words = self._shell_words(name, "a shell-style command")
         if words and words[0].startswith("-"):
             raise SettingsError(
                 name, f"must start with a program like torchrun, got {shown(words[0])}"
