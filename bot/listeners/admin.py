@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.preview import CANCEL_ACTION, START_ACTION
 from bot.handlers.admin import admin_job, retrain_button_job
-from bot.listeners.handoff import ack_and_hand_off, installing_team
+from bot.listeners.handoff import ack_and_hand_off, hand_off_action
 from bot.services import services_of
 
 ADMIN = "/heed-admin"
@@ -63,16 +63,4 @@ def on_retrain_button(
 ) -> None:
     """The retrain preview's Start / Cancel: hand off (with the installing workspace, from
     ``auth.test``), then ack."""
-    ack_and_hand_off(
-        ack,
-        retrain_button_job,
-        services_of(context),
-        client,
-        respond,
-        body,
-        action,
-        installing_team(context),
-        respond=respond,
-        context=context,
-        body=body,
-    )
+    hand_off_action(ack, retrain_button_job, body, action, client, respond, context)

@@ -11,8 +11,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.feedback import CONFIRM_ACTION, CORRECT_ACTION
 from bot.handlers.feedback import feedback_job
-from bot.listeners.handoff import ack_and_hand_off, installing_team
-from bot.services import services_of
+from bot.listeners.handoff import hand_off_action
 
 FEEDBACK_ACTIONS = re.compile(f"^({re.escape(CONFIRM_ACTION)}|{re.escape(CORRECT_ACTION)})$")
 
@@ -26,16 +25,4 @@ def on_feedback(
     context: BoltContext,
 ) -> None:
     """Hand off (with the installing workspace, from ``auth.test``), then ack."""
-    ack_and_hand_off(
-        ack,
-        feedback_job,
-        services_of(context),
-        client,
-        respond,
-        body,
-        action,
-        installing_team(context),
-        respond=respond,
-        context=context,
-        body=body,
-    )
+    hand_off_action(ack, feedback_job, body, action, client, respond, context)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
 
 from bot.blocks.common import BUSY_NOTE, slow_down_note
 from bot.jobpool import Busy
@@ -34,6 +35,32 @@ def ack_and_hand_off(
             ack()
         return
     ack()
+
+
+def hand_off_action(
+    ack: Ack,
+    job: Callable[..., Any],
+    body: dict[str, Any],
+    action: dict[str, Any],
+    client: WebClient,
+    respond: Respond,
+    context: BoltContext,
+) -> None:
+    """A button or menu: queue ``job(services, client, respond, body, action, installing
+    team)`` (see :func:`ack_and_hand_off`), then ack."""
+    ack_and_hand_off(
+        ack,
+        job,
+        services_of(context),
+        client,
+        respond,
+        body,
+        action,
+        installing_team(context),
+        respond=respond,
+        context=context,
+        body=body,
+    )
 
 
 def installing_team(context: BoltContext) -> str | None:
