@@ -40,23 +40,9 @@ TEXTS = (
 
 def build_store(root: Path) -> Path:
     """A model store serving MiniLM with a fresh 3-label head."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from tests.support.stores import minilm_store
 
-    from classifier.base_model import embedded_base_model_dir
-
-    base = embedded_base_model_dir()
-    labels = ["negative", "neutral", "positive"]
-    version = "20260101-000000-abcdef"
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base,
-        num_labels=3,
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-    )
-    model.save_pretrained(root / version)
-    AutoTokenizer.from_pretrained(base).save_pretrained(root / version)
-    (root / "current").write_text(version + "\n", encoding="utf-8")
-    return root
+    return minilm_store(root, ["negative", "neutral", "positive"])
 
 
 def run_stream(fake, replicas: int, args: argparse.Namespace) -> dict:

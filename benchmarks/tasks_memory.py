@@ -30,30 +30,9 @@ VERSION = "20260101-000000-abcdef"
 
 def build_store(root: Path, n_labels: int) -> Path:
     """A model store at ``root`` serving MiniLM with a fresh ``n_labels``-label head."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from tests.support.stores import minilm_store
 
-    from classifier.base_model import embedded_base_model_dir
-
-    base = embedded_base_model_dir()
-    labels = [f"label{i}" for i in range(n_labels)]
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base,
-        num_labels=n_labels,
-        id2label=dict(enumerate(labels)),
-        label2id={label: i for i, label in enumerate(labels)},
-    )
-    model.save_pretrained(root / VERSION)
-    AutoTokenizer.from_pretrained(base).save_pretrained(root / VERSION)
-    (root / "current").write_text(VERSION + "\n", encoding="utf-8")
-    return root
-
-
-def rss_mib(pid: int) -> float:
-    """The process's resident set size in MiB."""
-    status = Path(f"/proc/{pid}/status").read_text(encoding="utf-8")
-    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-    assert match is not None
-    return int(match.group(1)) / 1024
+    return minilm_store(root, [f"label{i}" for i in range(n_labels)], VERSION)
 
 
 def settle(fake, seconds: float) -> None:
@@ -93,6 +72,7 @@ def measure(tmp: Path, root: Path, served: int, quiet_s: float) -> dict:
     """A fresh bot serving the first ``served`` tasks, each used once: its RSS, and how many
     tokenizers it loaded (the rest were shared)."""
     from tests.e2e.support import BotProcess, bot_env
+    from tests.support.attack import rss_mib
     from tests.support.fakeslack import FakeSlack
 
     tasks = TASKS[:served]

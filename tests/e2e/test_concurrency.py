@@ -10,9 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from classifier.base_model import embedded_base_model_dir
 from tests.e2e.support import (
     PNG_SIGNATURE,
     VERSION,
@@ -22,6 +20,7 @@ from tests.e2e.support import (
     wait_quiet,
 )
 from tests.support.fakeslack import FakeSlack
+from tests.support.stores import minilm_store
 
 pytestmark = pytest.mark.e2e
 
@@ -42,18 +41,7 @@ def text_for(i: int) -> str:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store serving the embedded MiniLM with a fresh 3-label head."""
-    root = tmp_path_factory.mktemp("base-store")
-    base = embedded_base_model_dir()
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base,
-        num_labels=len(LABELS),
-        id2label=dict(enumerate(LABELS)),
-        label2id={label: i for i, label in enumerate(LABELS)},
-    )
-    model.save_pretrained(root / VERSION)
-    AutoTokenizer.from_pretrained(base).save_pretrained(root / VERSION)
-    (root / "current").write_text(VERSION + "\n", encoding="utf-8")
-    return root
+    return minilm_store(tmp_path_factory.mktemp("base-store"), LABELS, VERSION)
 
 
 @pytest.fixture(scope="module")
