@@ -120,7 +120,7 @@ class RetrainReporter:
                     f"`{holder.version}`: see its log."
                 )
         serving = holder.version
-        outcome = "promoted" if result.promoted else "kept" if result.succeeded else "failed"
+        outcome = "promoted" if result.promoted else "kept" if result.succeeded else result.status
         self.services.metrics.retrain_jobs.labels(outcome).inc()
         if not result.succeeded:
             line = retrain_failed(result, self.requested_by, serving)

@@ -176,3 +176,15 @@ def test_corrections_alone_are_not_retrained_on(services: Services) -> None:
     assert text.startswith(":warning: Not retraining: nothing trusted to judge a new model on")
     services.retrain.start.assert_not_called()
     client.chat_postMessage.assert_not_called()
+
+
+def test_each_ended_job_is_counted_by_its_outcome(services: Services) -> None:
+    for number, status in enumerate(("failed", "cancelled", "timed_out", "cancelled")):
+        result = JobResult(number, status, reason="stopped")
+        reporter_for(services, MagicMock()).on_done(result)
+    registry = services.metrics.registry
+    counts = {
+        outcome: registry.get_sample_value("heed_retrain_jobs_total", {"outcome": outcome})
+        for outcome in ("failed", "cancelled", "timed_out")
+    }
+    assert counts == {"failed": 1.0, "cancelled": 2.0, "timed_out": 1.0}
