@@ -1,10 +1,10 @@
 """Accuracy of Heed's default fine-tuning recipe on public benchmarks, against published numbers.
 
 Every model here is trained by the project's own code path, ``training.finetune.train`` with
-``TrainConfig()`` defaults (only ``--epochs``/``--seed`` may override), and scored by
-``training.evaluate.evaluate`` (``Classifier.predict``). Like ``python -m training train``
-without ``--eval-data``, the epoch kept is chosen on rows held out of the *training* data, so
-the reported test/dev numbers never took part in any choice:
+``TrainConfig()`` defaults (only ``--epochs``/``--seed``/``--lr``/``--pooling`` may override),
+and scored by ``training.evaluate.evaluate`` (``Classifier.predict``). Like ``python -m
+training train`` without ``--eval-data``, the epoch kept is chosen on rows held out of the
+*training* data, so the reported test/dev numbers never took part in any choice:
 
 * ``sst2``: train on ``sst2/train.tsv`` (all 67,349 rows, or a stratified seeded ``--limit``
   subset; ``--curve 1000,4000,16000`` runs one fine-tune per size), epoch selection on 872
@@ -86,6 +86,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--vader-folds", type=int, default=5)
     p.add_argument("--epochs", type=int, default=None, help="override TrainConfig().epochs")
     p.add_argument("--seed", type=int, default=None, help="override TrainConfig().seed")
+    p.add_argument("--lr", type=float, default=None, help="override TrainConfig().lr")
+    p.add_argument(
+        "--pooling", choices=("cls", "mean"), default=None, help="override TrainConfig().pooling"
+    )
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument(
         "--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)"
@@ -306,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
         config = replace(config, epochs=args.epochs)
     if args.seed is not None:
         config = replace(config, seed=args.seed)
+    if args.lr is not None:
+        config = replace(config, lr=args.lr)
+    if args.pooling is not None:
+        config = replace(config, pooling=args.pooling)
     results: list[dict] = []
     payload = {
         "benchmark": "accuracy",
