@@ -161,6 +161,7 @@ def record_prediction(
             channel=command.get("channel_id"),
             user=command.get("user_id"),
             task=task,
+            queue=services.queue_offer(p.scores),
         )
     except Exception:
         log.exception(
