@@ -41,7 +41,7 @@ def queue_command(
     """Check that the user may label, audit the attempt, then show ``task``'s queue (or the
     usage help when ``error`` says the task named is unknown)."""
     user = command.get("user_id") or ""
-    who = {"id": user, "team_id": command.get("user_team") or command.get("team_id")}
+    who = {"id": user, "team_id": command.get("team_id")}
     decision = may_label(services, client, who, home_team, None)
     if services.db is None:
         _private(respond, NO_DATABASE.format(action="queue"))

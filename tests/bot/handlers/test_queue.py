@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from bot.blocks.feedback import CONFIRM_ACTION, CORRECT_ACTION
 from bot.blocks.queue import NOT_A_LABELER, QUEUE_HEAD_BLOCK_ID, controls_id
 from bot.database import Database
@@ -118,3 +120,12 @@ def test_an_answer_is_recorded_like_a_correction_and_leaves_the_queue(heed: Any)
     refusal = app.fake.wait_for(lambda: app.fake.calls("response_url")[before:], timeout=10)[0]
     assert refusal.params["text"].startswith(":no_entry:")
     assert app.db.predictions.answers_for(second) == [] and app.db.queue.status(second) == "open"
+
+
+def test_classify_offers_to_the_queue_but_not_from_a_direct_message(heed: Any) -> None:
+    app = heed(labelers=frozenset({LABELER}))
+    app.classify("asked in a channel")
+    app.fake.send_slash_command("/classify", "asked in private", channel_id="DU1")
+    app.fake.wait_for(lambda: app.db.predictions.get(2) is not None, timeout=10)
+    assert [i.prediction.text for i in app.db.queue.top("default", 5)] == ["asked in a channel"]
+    assert app.db.queue.top("default", 5)[0].uncertainty == pytest.approx(0.15)  # margin
