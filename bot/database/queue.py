@@ -36,11 +36,13 @@ _INSERT = (
     "VALUES (:task, :hash, :pid, :uncertainty, :created, :status) "
     "ON CONFLICT (task, text_hash) DO "
 )
-_EVICT = (
-    "UPDATE label_queue SET status = 'evicted' WHERE task = :task AND status = 'open' AND "
-    "(created < :since OR id NOT IN (SELECT id FROM label_queue WHERE task = :task AND "
-    "status = 'open' AND created >= :since ORDER BY uncertainty DESC, id DESC LIMIT :size))"
+_OPEN = "UPDATE label_queue SET status = 'evicted' WHERE task = :task AND status = 'open' AND "
+_EXPIRE = _OPEN + "created < :since"
+_FIRST_OUT = (
+    "SELECT uncertainty, id FROM label_queue WHERE task = :task AND status = 'open' "
+    "ORDER BY uncertainty DESC, id DESC LIMIT 1 OFFSET :size"
 )
+_EVICT = _OPEN + "(uncertainty < :u OR (uncertainty = :u AND id <= :id))"
 
 
 def text_hash(text: str) -> str:
@@ -90,8 +92,10 @@ def offer(conn: Connection, prediction_id: int, task: str, text: str, item: Queu
     ).rowcount
     if not inserted:
         return False
-    since = now(-timedelta(days=item.days))
-    conn.execute(sql(_EVICT), {"task": task, "since": since, "size": item.size})
+    conn.execute(sql(_EXPIRE), {"task": task, "since": now(-timedelta(days=item.days))})
+    first_out = conn.execute(sql(_FIRST_OUT), {"task": task, "size": item.size}).first()
+    if first_out is not None:  # more than ``size`` open: the least uncertain go
+        conn.execute(sql(_EVICT), {"task": task, "u": first_out[0], "id": first_out[1]})
     return True
 
 
