@@ -29,7 +29,8 @@ from benchmarks._common import default_out, hardware, summarise, table, write_js
 def probabilities(rng: random.Random) -> dict[str, float]:
     raw = [rng.random() for _ in range(3)]
     total = sum(raw)
-    return {label: p / total for label, p in zip(("negative", "neutral", "positive"), raw)}
+    labels = ("negative", "neutral", "positive")
+    return {label: p / total for label, p in zip(labels, raw, strict=True)}
 
 
 def measure(url: str, args: argparse.Namespace) -> dict:
