@@ -141,3 +141,18 @@ def test_a_digest_is_claimed_once(db: Database) -> None:
     db.queue.finish_digest("default", "every-60s:1", "U3", "sent 2")
     assert db.queue.digest_outcomes("default", "every-60s:1") == {"U3": "sent 2"}
     assert db.queue.prune_digests(timedelta(0)) == 2
+
+
+def test_replicas_claiming_one_digest_at_once_send_it_once(db: Database) -> None:
+    start, wins = threading.Barrier(4), []
+
+    def claim(owner: str) -> None:
+        start.wait()
+        wins.append(db.queue.claim_digest("default", "daily@09:00:2026-11-28", "U3", owner))
+
+    threads = [threading.Thread(target=claim, args=(f"r{i}:1",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(wins) == [False, False, False, True]
