@@ -80,7 +80,9 @@ def test_the_queue_lists_the_least_certain_first_with_controls(
     wait_quiet(fake)
     answer = queue(fake, LABELER)
     predictions = [db.predictions.get(pid) for pid in listed(answer)]
-    assert sorted(p.text for p in predictions) == sorted([*TEXTS, "where is my refund"])
+    # either spelling of the refund message may be recorded first: the other is a duplicate
+    texts = sorted(" ".join(p.text.casefold().split()) for p in predictions)
+    assert texts == sorted([*TEXTS, "where is my refund"]), texts
     unsure = [margin(p.scores.values()) for p in predictions]
     assert unsure == sorted(unsure, reverse=True)  # most uncertain first
     assert {p.source for p in predictions} == {"classify", "autotag"}
