@@ -143,3 +143,22 @@ def test_the_digest_dm_arrives_with_controls(fake: FakeSlack, db: Database) -> N
     unsure = [margin(db.predictions.get(pid).scores.values()) for pid in items]
     assert unsure == sorted(unsure, reverse=True)
     assert "heed_feedback_confirm" in json.dumps(dm.params["blocks"])
+    pid = items[0]
+    [actions] = [b for b in dm.params["blocks"] if b.get("block_id") == controls_id(pid)]
+    confirm = actions["elements"][0]
+    fake.send_block_action(
+        confirm["action_id"],
+        confirm["value"],
+        user_id=LABELER,
+        channel_id=dm.params["channel"],
+        message_ts=dm.response["ts"],
+        block_id=controls_id(pid),
+    )
+    update = fake.wait_for_call(
+        "chat.update", lambda c: c.params["ts"] == dm.response["ts"], timeout=30
+    )
+    assert f"Recorded: {db.predictions.get(pid).label} by <@{LABELER}> (confirmed)" in json.dumps(
+        update.params["blocks"]
+    )
+    assert [(a.user, a.role) for a in db.predictions.answers_for(pid)] == [(LABELER, "labeler")]
+    assert db.queue.status(pid) == "answered"
