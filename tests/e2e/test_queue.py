@@ -3,7 +3,8 @@
 Messages are classified and auto-tagged; ``/heed-admin queue`` shows a labeler the least
 certain first with label controls and refuses anyone else; a labeler's answer through the
 controls is recorded like any correction and the message leaves the queue; with
-``HEED_QUEUE_DIGEST`` at a few seconds the digest DM arrives with the same controls.
+``HEED_QUEUE_DIGEST`` at a few seconds the digest DM arrives with the same controls, and an
+answer from it is recorded too.
 """
 
 from __future__ import annotations
