@@ -10,7 +10,9 @@ from pathlib import Path
 from types import MappingProxyType
 from urllib.parse import urlparse
 
+from bot.schedule import DigestSchedule, parse_schedule
 from classifier.types import EXPLAIN_METHODS
+from classifier.uncertainty import SCORES
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 _TRUE = {"1", "true", "yes", "on"}
@@ -257,6 +259,20 @@ class EnvReader:
             raise SettingsError(
                 name, f"must be one of {', '.join(EXPLAIN_METHODS)}, got {shown(value)}"
             )
+        return value
+
+    def schedule(self, name: str) -> DigestSchedule:
+        """A digest schedule (:mod:`bot.schedule`): off when unset."""
+        try:
+            return parse_schedule(self.raw(name) or "off")
+        except ValueError as exc:
+            raise SettingsError(name, str(exc)) from None
+
+    def score(self, name: str, default: str) -> str:
+        """An uncertainty score name (:data:`classifier.uncertainty.SCORES`)."""
+        value = (self.raw(name) or default).lower()
+        if value not in SCORES:
+            raise SettingsError(name, f"must be {' or '.join(SCORES)}, got {shown(value)}")
         return value
 
     def log_level(self, name: str, default: str) -> str:

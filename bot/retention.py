@@ -1,7 +1,9 @@
 """What Heed keeps, and for how long.
 
 - Texts of predictions nobody answered are deleted after ``HEED_RETENTION_DAYS`` (default 90);
-  answered ones stay, since they are training data (until ``/heed-admin forget``).
+  answered ones stay, since they are training data (until ``/heed-admin forget``). The
+  labelling queue stores no text of its own: its rows (and text hashes) are deleted with their
+  prediction; digest claims go after the same number of days.
 - Kept exports (``$HEED_DATA_DIR/exports/*.jsonl``, one per retrain) older than the same
   number of days are deleted; so are ``.staging-*`` folders a crashed training left in the
   model store, once older than the longest a retrain may run.
@@ -70,6 +72,7 @@ class Retention:
         """One sweep: unanswered texts, old exports and staging folders, old versions."""
         now = time.time() if now is None else now
         predictions = self.db.predictions.prune_unlabelled(self.max_age)
+        self.db.queue.prune_digests(self.max_age)
         exports = _remove_older(self._exports(), now - self.max_age.total_seconds())
         staging = _remove_older(
             [p for p in _children(self.store.root) if p.name.startswith(STAGING_PREFIX)],

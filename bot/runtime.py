@@ -22,6 +22,7 @@ from slack_bolt.error import BoltError
 
 from bot.app import build_app
 from bot.database import Database, DatabaseError
+from bot.digest import QueueDigest
 from bot.handlers.retrain import report_interrupted
 from bot.ops.endpoints import OPS_PATHS, Readiness, database_check, model_check, ops_app
 from bot.retention import private_files, retention_for
@@ -87,14 +88,18 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
     for runner in services.runners.values():
         runner.before_claim = reaper.tick
     reaper.start()
+    digest = QueueDigest(services, app.client, owner=REPLICA)
+    digest.start()
     log.info(
-        "replica %s serving %s; auto-tagging %s; replies %s; database %s; admins %s",
+        "replica %s serving %s; auto-tagging %s; replies %s; database %s; admins %s; "
+        "queue digest %s",
         REPLICA,
         _serving(services),
         _autotagging(settings),
         "private" if settings.private_replies else "in channel",
         db.where,
         _admins(settings),
+        settings.queue_digest,
     )
     readiness = Readiness(
         {"model": model_check(lambda: services.holder.version), "database": database_check(db)}
@@ -107,6 +112,7 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
     except OSError as exc:  # a port that cannot be bound
         return _fail(f"cannot serve: {exc}", 1)
     finally:
+        digest.stop()
         reaper.stop()
         services.models.stop()
         _drain(services)

@@ -25,6 +25,7 @@ from bot.blocks.common import apology
 from bot.cache import SeenCache
 from bot.channels import ChannelMatcher
 from bot.context import format_context, request_context
+from bot.database.queue import QueueOffer
 from bot.jobpool import Busy, JobPool
 from bot.labeling import LabelCheck
 from bot.ops.metrics import Metrics, request_kind
@@ -36,6 +37,7 @@ from bot.serving.tasks import TaskModels
 from bot.settings import Settings
 from bot.tasks import Task
 from classifier.store import ModelStore
+from classifier.uncertainty import uncertainty
 
 if TYPE_CHECKING:
     from bot.database import Database
@@ -159,6 +161,16 @@ class Services:
         if name == self.settings.tasks.default_name and self.retrain is not None:
             return self.retrain
         return self.runners.get(name)
+
+    def queue_offer(self, scores: Mapping[str, float]) -> QueueOffer:
+        """A prediction's claim to its task's labelling queue: its uncertainty
+        (``HEED_QUEUE_SCORE`` of its probabilities) and the queue's bound."""
+        settings = self.settings
+        return QueueOffer(
+            uncertainty(scores.values(), settings.queue_score),
+            size=settings.queue_size,
+            days=settings.queue_days,
+        )
 
     def _predict_batch(self, items: list[tuple[str, str]]) -> list[Prediction]:
         by_task: dict[str, list[int]] = {}

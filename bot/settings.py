@@ -23,6 +23,7 @@ from bot.env_reader import (
     shown,
     split_list,
 )
+from bot.schedule import OFF, DigestSchedule
 from bot.tasks import Task, Tasks, load_tasks
 
 __all__ = [
@@ -102,6 +103,14 @@ class Settings:
     ops_host: str = "127.0.0.1"
     job_queue: int = 64
     classify_per_minute: int = 20
+    queue_score: str = "margin"
+    """``HEED_QUEUE_SCORE``: how the labelling queue ranks uncertainty (margin or entropy)."""
+    queue_size: int = 200
+    """``HEED_QUEUE_SIZE``: open queue items kept per task (the most uncertain)."""
+    queue_days: int = 14
+    """``HEED_QUEUE_DAYS``: how recent a queued item must be to be offered."""
+    queue_digest: DigestSchedule = OFF
+    """``HEED_QUEUE_DIGEST``: when labelers get the queue by DM."""
     configured_tasks: Tasks | None = field(default=None, repr=False)
     """The tasks of ``heed.toml``; None: the one task ``default`` from the fields above."""
 
@@ -193,6 +202,10 @@ class Settings:
             ops_host=reader.text("HEED_OPS_HOST") or "127.0.0.1",
             job_queue=reader.whole("HEED_JOB_QUEUE", 64, 8, 100_000),
             classify_per_minute=reader.whole("HEED_CLASSIFY_PER_MINUTE", 20, 0, 100_000),
+            queue_score=reader.score("HEED_QUEUE_SCORE", "margin"),
+            queue_size=reader.whole("HEED_QUEUE_SIZE", 200, 1, 100_000),
+            queue_days=reader.whole("HEED_QUEUE_DAYS", 14, 1, 3650),
+            queue_digest=reader.schedule("HEED_QUEUE_DIGEST"),
         )
 
 

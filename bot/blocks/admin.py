@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 ADMIN_USAGE = (
     "Usage: `/heed-admin retrain | cancel | status | versions | promote VERSION | rollback | "
-    "export | forget @user | help`\n"
+    "export | queue | forget @user | help`\n"
     "• `retrain` — preview what a retrain would learn from (exports, corrections and who gave "
     "them, held rows, data problems), then *Start* it: a new model, with progress here, "
     "promoted only if it is not worse than the serving model on trusted rows\n"
@@ -36,10 +36,12 @@ ADMIN_USAGE = (
     "• `promote VERSION` — serve that version\n"
     "• `rollback` — serve the previously promoted model again\n"
     "• `export` — the labelled rows, sent to you by DM as CSV (to read) and JSONL (to train on)\n"
+    "• `queue` — the recent messages Heed was least sure about, with label controls (labelers "
+    "and admins)\n"
     "• `forget @user` — delete that person's texts and answers (database and kept exports)\n"
-    "With several tasks, `retrain`, `cancel`, `status`, `versions`, `promote`, `rollback` and "
-    "`export` take the task first (`/heed-admin versions support`); without one they act on "
-    "the default task."
+    "With several tasks, `retrain`, `cancel`, `status`, `versions`, `promote`, `rollback`, "
+    "`export` and `queue` take the task first (`/heed-admin versions support`); without one "
+    "they act on the default task."
 )
 MAX_VERSIONS_SHOWN = 15
 

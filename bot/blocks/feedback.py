@@ -108,7 +108,13 @@ def recorded_line(answer: Answer) -> str:
     return f"Recorded: {label} by <@{answer.user}> ({how})"
 
 
-def feedback_note(answers: Sequence[Answer]) -> dict:
+def note_id(controls_id: str = FEEDBACK_BLOCK_ID) -> str:
+    """The block id of the answers note above the controls block ``controls_id`` (a message
+    with several sets of controls, like the labelling queue's, has one note per set)."""
+    return FEEDBACK_NOTE_BLOCK_ID if controls_id == FEEDBACK_BLOCK_ID else f"{controls_id}_note"
+
+
+def feedback_note(answers: Sequence[Answer], controls_id: str = FEEDBACK_BLOCK_ID) -> dict:
     """The context block listing the answers so far (the newest :data:`NOTE_ANSWERS`)."""
     shown = list(answers)[-NOTE_ANSWERS:]
     more = len(answers) - len(shown)
@@ -119,19 +125,25 @@ def feedback_note(answers: Sequence[Answer]) -> dict:
         lines.append(HELD_LINE)
     return {
         "type": "context",
-        "block_id": FEEDBACK_NOTE_BLOCK_ID,
+        "block_id": note_id(controls_id),
         "elements": [{"type": "mrkdwn", "text": "\n".join(lines)}],
     }
 
 
-def with_feedback_note(reply_blocks: Sequence[dict], answers: Sequence[Answer]) -> Blocks:
-    """``reply_blocks`` with the note of ``answers`` just above the feedback controls (an older
-    note is replaced; the controls stay, so others can still answer)."""
-    out = [b for b in reply_blocks if b.get("block_id") != FEEDBACK_NOTE_BLOCK_ID]
+def with_feedback_note(
+    reply_blocks: Sequence[dict],
+    answers: Sequence[Answer],
+    controls_id: str = FEEDBACK_BLOCK_ID,
+) -> Blocks:
+    """``reply_blocks`` with the note of ``answers`` just above the feedback controls
+    ``controls_id`` (an older note is replaced; the controls stay, so others can still
+    answer)."""
+    note = note_id(controls_id)
+    out = [b for b in reply_blocks if b.get("block_id") != note]
     if not answers:
         return out
-    at = next((i for i, b in enumerate(out) if b.get("block_id") == FEEDBACK_BLOCK_ID), len(out))
-    out.insert(at, feedback_note(answers))
+    at = next((i for i, b in enumerate(out) if b.get("block_id") == controls_id), len(out))
+    out.insert(at, feedback_note(answers, controls_id))
     return out
 
 

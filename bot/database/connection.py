@@ -13,8 +13,8 @@ is created 0600 (in a 0700 folder when it creates the folder); WAL, ``synchronou
 foreign keys, and every write transaction is ``BEGIN IMMEDIATE`` so two processes never
 deadlock upgrading a read lock (reads use a plain ``BEGIN``: WAL readers never wait). The
 tables are reached through repositories: :attr:`Database.predictions`, :attr:`Database.jobs`,
-:attr:`Database.events` and :attr:`Database.audit`, each safe to call from any thread. A URL's
-password never appears in a message or a ``repr``.
+:attr:`Database.events`, :attr:`Database.audit` and :attr:`Database.queue`, each safe to call
+from any thread. A URL's password never appears in a message or a ``repr``.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from bot.database.audit import AuditLog
 from bot.database.events import Events
 from bot.database.jobs import Jobs
 from bot.database.predictions import Predictions
+from bot.database.queue import LabelQueue
 
 DATA_DIR_ENV = "HEED_DATA_DIR"
 DEFAULT_DATA_DIR = "var"
@@ -154,6 +155,7 @@ class Database:
         self.jobs = Jobs(self)
         self.events = Events(self)
         self.audit = AuditLog(self)
+        self.queue = LabelQueue(self)
 
     @property
     def is_sqlite(self) -> bool:

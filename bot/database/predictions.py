@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 from sqlalchemy import text as sql
 
 from bot.database.labels import ROLES, TRUSTED, HeldRow, LabelledRow, Resolution, resolve
+from bot.database.queue import QueueOffer, mark_answered, offer
 from bot.database.records import Answer, Prediction, answer_from, now, prediction_from
 from bot.database.schema import SOURCES, predictions
 
@@ -77,11 +78,14 @@ class Predictions:
         message_ts: str | None = None,
         source: str = "classify",
         task: str = "default",
+        queue: QueueOffer | None = None,
     ) -> int:
         """Store one prediction the bot made; returns its id (put it in the feedback buttons).
 
         ``source`` is ``classify`` (``user`` asked for it) or ``autotag`` (``user`` wrote the
-        auto-tagged message; nobody asked); ``task`` is the task whose model made it."""
+        auto-tagged message; nobody asked); ``task`` is the task whose model made it. With
+        ``queue``, it is offered to the task's labelling queue in the same transaction
+        (:func:`bot.database.queue.offer`)."""
         if not label:
             raise ValueError("a prediction needs a label")
         if source not in SOURCES:
@@ -101,11 +105,14 @@ class Predictions:
             "task": task,
         }
         with self._db.write() as conn:
-            return int(
+            prediction_id = int(
                 conn.execute(
                     insert(predictions).values(**row).returning(predictions.c.id)
                 ).scalar_one()
             )
+            if queue is not None:
+                offer(conn, prediction_id, task, text, queue)
+            return prediction_id
 
     def set_message(self, prediction_id: int, *, channel: str | None, message_ts: str) -> None:
         """Remember where the reply was posted (known only after ``chat.postMessage``)."""
@@ -199,11 +206,14 @@ class Predictions:
         if role not in ROLES:
             raise ValueError(f"unknown answer role {role!r}")
         with self._db.write() as conn:
-            predicted = conn.execute(
-                select(predictions.c.label).where(predictions.c.id == prediction_id)
-            ).scalar()
-            if predicted is None:
+            found = conn.execute(
+                select(predictions.c.label, predictions.c.text, predictions.c.task).where(
+                    predictions.c.id == prediction_id
+                )
+            ).first()
+            if found is None:
                 raise PredictionNotFoundError(f"no prediction with id {prediction_id}")
+            predicted = found.label
             if conn.dialect.name == "postgresql":
                 # seq orders every answer ("the latest answer wins"): one writer at a time,
                 # as SQLite's BEGIN IMMEDIATE already guarantees, or two replicas answering at
@@ -239,6 +249,7 @@ class Predictions:
                     "role": role,
                 },
             )
+            mark_answered(conn, prediction_id, found.task, found.text)
             row = conn.execute(sql(f'{_ANSWERS} AND f."user" = :user'), key).mappings().one()
             return answer_from(row, replaced)
 

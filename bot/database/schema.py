@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -114,4 +115,40 @@ events = Table(
     Column("key", String(EVENT_KEY_CHARS), primary_key=True),
     Column("seen_at", Text, nullable=False),
     Index("events_seen_at", "seen_at"),
+)
+
+QUEUE_STATUSES = ("open", "answered", "evicted")
+"""A queued text: offered to labelers, answered, or pushed out (never offered again)."""
+
+label_queue = Table(
+    "label_queue",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("task", Text, nullable=False),
+    Column("text_hash", String(64), nullable=False),
+    Column(
+        "prediction_id",
+        Integer,
+        ForeignKey("predictions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("uncertainty", Float),
+    Column("created", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default="open"),
+    UniqueConstraint("task", "text_hash", name="label_queue_text"),
+    Index("label_queue_open", "task", "status", "uncertainty"),
+    Index("label_queue_prediction", "prediction_id"),
+)
+
+queue_digests = Table(
+    "queue_digests",
+    metadata,
+    Column("task", Text, nullable=False),
+    Column("period", String(64), nullable=False),
+    Column("user", String(64), nullable=False),
+    Column("claimed", Text, nullable=False),
+    Column("owner", Text),
+    Column("outcome", Text),
+    PrimaryKeyConstraint("task", "period", "user", name="queue_digests_pk"),
+    Index("queue_digests_claimed", "claimed"),
 )

@@ -36,8 +36,10 @@ from bot.blocks.admin import (
 )
 from bot.blocks.common import one_line, sections
 from bot.blocks.preview import NO_JOB_TO_CANCEL, PREVIEW_CANCELLED, START_ACTION
+from bot.blocks.queue import QUEUE_ACTION
 from bot.database.exports import write_jsonl, write_people_csv
 from bot.handlers.admin_request import AdminRequest
+from bot.handlers.queue import queue_command
 from bot.handlers.retrain import do_retrain, start_retrain
 from bot.retention import retention_for
 from bot.services import Services
@@ -60,7 +62,7 @@ Handler = Callable[[AdminRequest], None]
 
 
 TASK_ACTIONS = frozenset(
-    {"status", "retrain", "cancel", "versions", "promote", "rollback", "export"}
+    {"status", "retrain", "cancel", "versions", "promote", "rollback", "export", "queue"}
 )
 """Subcommands that take an optional task name first (``/heed-admin versions support``)."""
 
@@ -338,10 +340,15 @@ def admin_job(
     command: dict[str, Any],
     action: str,
     rest: str,
+    home_team: str | None = None,
 ) -> None:
     """Check, audit, then run one ``/heed-admin`` subcommand (on the task named first in its
-    arguments, else the default task)."""
+    arguments, else the default task). ``queue`` is for labelers too
+    (:func:`bot.handlers.queue.queue_command`, with ``home_team``, the installing workspace)."""
     task, rest, error = split_task(services, action, rest)
+    if action == QUEUE_ACTION:
+        queue_command(services, client, respond, command, task, error, home_team)
+        return
     request = checked_request(
         services, client, respond, command, action, rest, known=action in HANDLERS, task=task
     )

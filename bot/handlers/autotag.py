@@ -140,6 +140,7 @@ def _record(
             message_ts=event["ts"],
             source="autotag",
             task=task,
+            queue=services.queue_offer(prediction.scores),
         )
     except Exception:
         log.exception("cannot record the auto-tag of %s/%s", event["channel"], event["ts"])

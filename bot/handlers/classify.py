@@ -161,6 +161,7 @@ def record_prediction(
             channel=command.get("channel_id"),
             user=command.get("user_id"),
             task=task,
+            queue=None if _in_dm(command) else services.queue_offer(p.scores),
         )
     except Exception:
         log.exception(
@@ -168,6 +169,11 @@ def record_prediction(
             format_context(request_context(command)),
         )
         return None
+
+
+def _in_dm(command: dict[str, Any]) -> bool:
+    """Asked in a direct message: a private conversation, never shown to labelers."""
+    return str(command.get("channel_id") or "").startswith("D")
 
 
 def _reply_public(

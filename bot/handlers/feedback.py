@@ -7,9 +7,12 @@ stores a permitted answer with the user's role (:meth:`Predictions.record_answer
 one answer per user and prediction, a changed answer replaces the earlier one); a refused user
 is told privately who can label, and nothing changes. It then updates the
 reply so everyone sees it was recorded, and by whom: a note listing the answers goes just above
-the controls, which stay, so other moderators can confirm or disagree. A channel reply is
-updated with ``chat.update`` (its blocks come with the click); an ephemeral reply (private
-replies) is rebuilt from the stored prediction and replaced through its ``response_url``.
+the controls that were used, which stay, so other moderators can confirm or disagree. Controls
+in the labelling queue (:mod:`bot.blocks.queue`: one set per item) work the same way; a
+labeler answering from the private ``/heed-admin queue`` list gets the refreshed queue. A
+channel reply is updated with ``chat.update`` (its blocks come with the click); an ephemeral
+reply (private replies) is rebuilt from the stored prediction and replaced through its
+``response_url``.
 
 Answers for the same prediction are serialised (a small striped lock), so two clicks at once
 cannot leave a note that misses one of them.
@@ -30,6 +33,7 @@ from bot.blocks.common import one_line
 from bot.blocks.feedback import (
     AUDIT_FAILED,
     CONFIRM_ACTION,
+    FEEDBACK_BLOCK_ID,
     FEEDBACK_UNKNOWN,
     LABEL_ACTION,
     NOT_A_LABEL,
@@ -39,7 +43,9 @@ from bot.blocks.feedback import (
     recorded_line,
     with_feedback_note,
 )
+from bot.blocks.queue import QUEUE_SHOWN, is_queue_controls, queue_message
 from bot.database import Answer, Prediction
+from bot.database.labels import TRUSTED
 from bot.labeling import LabelDecision
 from bot.services import Services
 from bot.slack_api.lookups import usergroup_members, users_info
@@ -89,6 +95,8 @@ def _update_reply(
     body: dict[str, Any],
     prediction: Prediction,
     answers: list[Answer],
+    controls: str = FEEDBACK_BLOCK_ID,
+    trusted: bool = False,
 ) -> None:
     container = body.get("container") or {}
     message = body.get("message") or {}
@@ -96,7 +104,7 @@ def _update_reply(
     ts = container.get("message_ts") or message.get("ts")
     if message.get("blocks") and not container.get("is_ephemeral") and channel and ts:
         text = message.get("text") or recorded_line(answers[-1])
-        new_blocks = with_feedback_note(message["blocks"], answers)
+        new_blocks = with_feedback_note(message["blocks"], answers, controls)
         try:
             client.chat_update(channel=channel, ts=ts, text=text, blocks=new_blocks)
             return
@@ -104,6 +112,12 @@ def _update_reply(
             log.info("chat.update of %s/%s failed (%s): using response_url", channel, ts, exc)
             respond(text=text, blocks=new_blocks, replace_original=True)
             return
+    if controls != FEEDBACK_BLOCK_ID and trusted and services.db is not None:
+        # an answer from the queue's private list: show the queue as it is now, without it
+        items = services.db.queue.top(prediction.task, QUEUE_SHOWN, services.settings.queue_days)
+        text, queue_blocks = queue_message(prediction.task, items, note=recorded_line(answers[-1]))
+        respond(text=text, blocks=queue_blocks, replace_original=True, response_type="ephemeral")
+        return
     text, reply_blocks = rebuilt_reply(prediction, services.settings.private_replies)
     respond(
         text=text,
@@ -198,7 +212,10 @@ def feedback_job(
             prediction.id, user, label, role=decision.role, user_name=name
         )
         answers = store.predictions.answers_for(prediction.id)
-        _update_reply(services, client, respond, body, prediction, answers)
+        block_id = action.get("block_id")
+        controls = block_id if is_queue_controls(block_id) else FEEDBACK_BLOCK_ID
+        trusted = decision.role in TRUSTED
+        _update_reply(services, client, respond, body, prediction, answers, controls, trusted)
     log.info(
         "feedback on prediction %d: %s by %s as %s (%s%s)",
         prediction.id,

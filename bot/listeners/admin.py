@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.preview import CANCEL_ACTION, START_ACTION
 from bot.handlers.admin import admin_job, retrain_button_job
-from bot.listeners.handoff import ack_and_hand_off, hand_off_action
+from bot.listeners.handoff import ack_and_hand_off, hand_off_action, installing_team
 from bot.services import services_of
 
 ADMIN = "/heed-admin"
@@ -35,7 +35,7 @@ def parse_admin(text: str | None) -> tuple[str, str]:
 def on_admin(
     ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond, context: BoltContext
 ) -> None:
-    """Hand off, then ack."""
+    """Hand off (with the installing workspace, for ``queue``'s label check), then ack."""
     services = services_of(context)
     action, rest = parse_admin(command.get("text"))
     ack_and_hand_off(
@@ -47,6 +47,7 @@ def on_admin(
         command,
         action,
         rest,
+        installing_team(context),
         respond=respond,
         context=context,
         body=command,

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.__main__ import main
 from bot.database import Database, DatabaseError, migrate
+from bot.database.queue import QueueOffer
 from tests.bot.database.conftest import predict
 from tests.conftest import DATA
 
@@ -86,7 +87,7 @@ def test_an_older_revision_stops_start_up_until_migrate_keeps_every_row(
         db.audit.record("UADMIN", "retrain", True)
         assert db.events.claim(["event:Ev1"])
     upgrade_to(database_url, "0001", down=True)  # as an older Heed left it
-    with pytest.raises(DatabaseError, match=r"older schema \(0001; this Heed needs 0004\)"):
+    with pytest.raises(DatabaseError, match=r"older schema \(0001; this Heed needs 0005\)"):
         Database(database_url)
     with Database(database_url, migrate=True) as db:
         assert db.migration == migrate.Migration(migrate.OLD, "0001", migrate.head())
@@ -205,3 +206,26 @@ def test_revision_0004_puts_earlier_rows_in_the_default_task(database_url: str) 
             db.jobs.claim("retrain", "UADMIN", owner="b", lease=LEASE)
         other = db.jobs.claim("retrain", "UADMIN", owner="b", lease=LEASE, task="support")
         assert other.task == "support"
+
+
+def test_revision_0005_adds_the_labelling_queue_and_keeps_every_row(database_url: str) -> None:
+    with Database(database_url) as db:
+        pid = predict(db)
+        db.predictions.record_answer(pid, "U2", "positive", role="labeler")
+    upgrade_to(database_url, "0004", down=True)  # as the tasks release left it
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        revisions = {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
+    engine.dispose()
+    assert revisions == {"0004"}
+    with Database(database_url, migrate=True) as db:
+        assert db.migration == migrate.Migration(migrate.OLD, "0004", migrate.head())
+        assert db.predictions.labelled_rows() == [("the cable arrived broken", "positive")]
+        assert db.queue.top("default", 5) == []  # answered before the queue existed
+        queued = db.predictions.record(
+            text="new and unsure",
+            label="neutral",
+            scores={"neutral": 0.5, "positive": 0.5},
+            queue=QueueOffer(1.0),
+        )
+        assert [i.prediction.id for i in db.queue.top("default", 5)] == [queued]

@@ -37,5 +37,7 @@ def test_the_command_is_acked_then_handed_to_the_job() -> None:
     on_admin(ack, body, client, respond, context)
     assert ack.calls == [{}]
     [(fn, args, kw)] = services.handed_off
-    assert fn is admin_job and args == (services, client, respond, body, "retrain", "now")
+    home_team = None  # no auth.test result in this bare context
+    assert fn is admin_job
+    assert args == (services, client, respond, body, "retrain", "now", home_team)
     assert kw == {"respond": respond, "bolt_context": context, "body": body}

@@ -1,0 +1,122 @@
+"""The labelling-queue digest (``HEED_QUEUE_DIGEST``): each period, every listed labeler and
+admin gets, per task with open items, a DM of the least-certain messages with label controls.
+
+Replicas agree through the database: a DM is sent only by the caller whose claim of
+``(task, period, user)`` wins (:meth:`bot.database.queue.LabelQueue.claim_digest`), claimed
+just before sending. So each recipient gets at most one digest per task and period, whichever
+replicas run; a replica killed mid-send loses at most the one DM it had claimed and not yet
+sent (its row keeps no outcome), and the recipients it had not reached are claimed and sent by
+the next tick of any replica (or its own restart). A task whose queue is empty sends nothing
+and claims nothing, so its digest goes out when items arrive within the period. Slack errors
+(after the Web client's own retries) are logged and stored as the claim's outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.queue import QUEUE_SHOWN, queue_message
+from bot.services import Services
+from bot.slack_api.errors import api_error
+from bot.slack_api.lookups import usergroup_members
+
+log = logging.getLogger(__name__)
+
+
+class QueueDigest:
+    """Sends the digests of one replica (a daemon thread; :meth:`tick` does one round)."""
+
+    def __init__(
+        self,
+        services: Services,
+        client: WebClient,
+        *,
+        owner: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        assert services.db is not None
+        self.services, self.client, self.owner, self.clock = services, client, owner, clock
+        self.schedule = services.settings.queue_digest
+        self._done: dict[str, str] = {}  # task -> the period this replica finished
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def recipients(self) -> list[str]:
+        """``HEED_LABELERS``' users and user groups' members, and ``HEED_ADMINS``; a group
+        that cannot be listed is skipped (logged)."""
+        settings = self.services.settings
+        users = {u for u in settings.labelers if not u.startswith("S")} | set(settings.admins)
+        for group in sorted(u for u in settings.labelers if u.startswith("S")):
+            try:
+                users.update(usergroup_members(self.client, group))
+            except RuntimeError as exc:
+                log.warning("digest: cannot list user group %s: %s", group, exc)
+        return sorted(users)
+
+    def tick(self) -> int:
+        """One round: send this period's digests nobody has claimed yet; how many were sent."""
+        period = self.schedule.period(self.clock())
+        if period is None:
+            return 0
+        db = self.services.db
+        assert db is not None
+        sent, recipients = 0, None
+        for task in self.services.settings.tasks.names:
+            if self._done.get(task) == period:
+                continue
+            items = db.queue.top(task, QUEUE_SHOWN, self.services.settings.queue_days)
+            if not items:
+                continue  # nothing to send yet; look again next tick
+            if recipients is None:
+                recipients = self.recipients()
+            claimed = db.queue.claimed_digests(task, period)
+            for user in recipients:
+                if user in claimed or not db.queue.claim_digest(task, period, user, self.owner):
+                    continue
+                outcome = self._send(task, user, items)
+                db.queue.finish_digest(task, period, user, outcome)
+                sent += outcome.startswith("sent")
+            self._done[task] = period
+        return sent
+
+    def _send(self, task: str, user: str, items: list) -> str:
+        text, blocks = queue_message(task, items, digest=True)
+        try:
+            dm = self.client.conversations_open(users=user)["channel"]["id"]
+            self.client.chat_postMessage(channel=dm, text=text, blocks=blocks, unfurl_links=False)
+        except SlackApiError as exc:
+            log.warning("digest of %s for %s not sent: %s", task, user, api_error(exc))
+            return f"failed: {api_error(exc) or 'error'}"
+        except OSError as exc:
+            log.warning("digest of %s for %s not sent: %s", task, user, type(exc).__name__)
+            return f"failed: {type(exc).__name__}"
+        log.info("digest of %s sent to %s (%d items)", task, user, len(items))
+        return f"sent {len(items)}"
+
+    def start(self) -> None:
+        """Tick now and then a few times per period until :meth:`stop` (not when off)."""
+        if self.schedule.off or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="heed-digest", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread (waits for a round in progress)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.tick()
+            except Exception:
+                log.exception("digest round failed")
+            if self._stop.wait(self.schedule.tick_s()):
+                return

@@ -1,0 +1,131 @@
+"""``/heed-admin queue`` in-process against the fake Slack: labelers and admins see the
+least-certain messages first, escaped, with the trusted loop's controls; anyone else is refused
+and audited; an answer from the list is recorded like any correction and leaves the queue."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from bot.blocks.feedback import CONFIRM_ACTION, CORRECT_ACTION
+from bot.blocks.queue import NOT_A_LABELER, QUEUE_HEAD_BLOCK_ID, controls_id
+from bot.database import Database
+from bot.database.queue import QueueOffer
+from tests.bot.conftest import ADMIN
+from tests.support.fakeslack import Call, FakeSlack
+
+LABELER, STRANGER = "ULABEL", "USTRANGER"
+SCORES = {"negative": 0.45, "neutral": 0.1, "positive": 0.45}
+
+
+def seed(db: Database, text: str, uncertainty: float, task: str = "default") -> int:
+    return db.predictions.record(
+        text=text,
+        label="negative",
+        confidence=0.45,
+        scores=SCORES,
+        channel="C9",
+        user="UAUTHOR",
+        message_ts="9.9",
+        source="autotag",
+        task=task,
+        queue=QueueOffer(uncertainty),
+    )
+
+
+def item_ids(answer: Call) -> list[int]:
+    blocks = answer.params["blocks"]
+    prefix = controls_id(0)[:-1]
+    return [int(b["block_id"][len(prefix) :]) for b in blocks if b["type"] == "actions"]
+
+
+def pick(fake: FakeSlack, answer: Call, pid: int, label: str, user: str = LABELER) -> str:
+    [actions] = [b for b in answer.params["blocks"] if b.get("block_id") == controls_id(pid)]
+    button, select = actions["elements"]
+    assert (button["action_id"], select["action_id"]) == (CONFIRM_ACTION, CORRECT_ACTION)
+    [option] = [o for o in select["options"] if o["text"]["text"] == label]
+    return fake.send_block_action(
+        CORRECT_ACTION,
+        user_id=user,
+        channel_id="C1",
+        message={"type": "message", "ts": "7.7"},  # the private list: Slack sends no blocks
+        block_id=controls_id(pid),
+        selected_option=option,
+    )
+
+
+def test_a_labeler_sees_the_least_certain_first_escaped_with_controls(heed: Any) -> None:
+    app = heed(labelers=frozenset({LABELER}))
+    sure = seed(app.db, "pretty sure about this one", 0.2)
+    unsure = seed(app.db, "<@U1> said *refund* & <!channel>", 0.9)
+    middle = seed(app.db, "maybe", 0.5)
+    seed(app.db, "another task's message", 0.99, task="support")
+    answer = app.admin("queue", user=LABELER)
+    assert answer.params["response_type"] == "ephemeral"
+    assert item_ids(answer) == [unsure, middle, sure]
+    body = json.dumps(answer.params["blocks"])
+    assert "&lt;@U1&gt; said *refund* &amp; &lt;!channel&gt;" in body and "<@U1>" not in body
+    assert "another task" not in body and "uncertainty 0.90" in body and "<#C9>" in body
+    assert "Heed said *negative* (45.0% confidence)" in body
+    assert answer.params["blocks"][0]["block_id"] == QUEUE_HEAD_BLOCK_ID
+    [entry] = app.db.audit.recent(1)
+    assert (entry.user, entry.action, entry.allowed) == (LABELER, "queue", True)
+    assert app.admin("queue", user=ADMIN).params["blocks"] == answer.params["blocks"]
+
+
+def test_anyone_else_is_refused_and_audited(heed: Any) -> None:
+    app = heed(labelers=frozenset({LABELER}))
+    seed(app.db, "a secret message", 0.9)
+    answer = app.admin("queue", user=STRANGER)
+    assert answer.params["text"] == NOT_A_LABELER and "secret" not in json.dumps(answer.params)
+    [entry] = app.db.audit.recent(1)
+    assert (entry.user, entry.action, entry.allowed) == (STRANGER, "queue", False)
+    assert "not in HEED_LABELERS" in entry.detail
+
+
+def test_an_unknown_task_gets_the_usage_and_an_empty_queue_says_so(heed: Any) -> None:
+    app = heed(labelers=frozenset({LABELER}))
+    assert "unknown task 'nope'" in app.admin("queue nope", user=LABELER).params["text"]
+    assert "is empty" in app.admin("queue", user=LABELER).params["text"]
+
+
+def test_an_answer_is_recorded_like_a_correction_and_leaves_the_queue(heed: Any) -> None:
+    app = heed(labelers=frozenset({LABELER}))
+    first = seed(app.db, "is this spam", 0.9)
+    second = seed(app.db, "or is this", 0.5)
+    answer = app.admin("queue", user=LABELER)
+    before = len(app.fake.calls("response_url"))
+    pick(app.fake, answer, first, "neutral")
+    refreshed = app.fake.wait_for(lambda: app.fake.calls("response_url")[before:], timeout=10)[0]
+    assert refreshed.params["replace_original"] is True
+    assert item_ids(refreshed) == [second]
+    assert f"Recorded: neutral by <@{LABELER}> (correction)" in json.dumps(refreshed.params)
+    [stored] = app.db.predictions.answers_for(first)
+    assert (stored.user, stored.chosen_label, stored.role) == (LABELER, "neutral", "labeler")
+    assert app.db.predictions.labelled_rows() == [("is this spam", "neutral")]
+    assert app.db.queue.status(first) == "answered"
+    entry = app.db.audit.recent(1)[0]
+    assert (entry.action, entry.allowed) == ("label", True)
+
+    before = len(app.fake.calls("response_url"))
+    pick(app.fake, answer, first, "positive")  # a second click on the old list
+    app.fake.wait_for(lambda: app.fake.calls("response_url")[before:], timeout=10)
+    [stored] = app.db.predictions.answers_for(first)  # replaced, as in the trusted loop
+    assert stored.chosen_label == "positive" and app.db.queue.status(first) == "answered"
+
+    before = len(app.fake.calls("response_url"))
+    pick(app.fake, answer, second, "neutral", user=STRANGER)  # a forged click: refused
+    refusal = app.fake.wait_for(lambda: app.fake.calls("response_url")[before:], timeout=10)[0]
+    assert refusal.params["text"].startswith(":no_entry:")
+    assert app.db.predictions.answers_for(second) == [] and app.db.queue.status(second) == "open"
+
+
+def test_classify_offers_to_the_queue_but_not_from_a_direct_message(heed: Any) -> None:
+    app = heed(labelers=frozenset({LABELER}))
+    app.classify("asked in a channel")
+    app.fake.send_slash_command("/classify", "asked in private", channel_id="DU1")
+    app.fake.wait_for(lambda: app.db.predictions.get(2) is not None, timeout=10)
+    assert [i.prediction.text for i in app.db.queue.top("default", 5)] == ["asked in a channel"]
+    assert app.db.queue.top("default", 5)[0].uncertainty == pytest.approx(0.15)  # margin

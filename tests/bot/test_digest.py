@@ -1,0 +1,99 @@
+"""The queue digest against the fake Slack: one DM per labeler, admin and group member per
+task and period whichever replica sends it, none for an empty queue, what a replica killed
+mid-send leaves to the next one, Slack errors stored, and answers from the DM recorded."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.blocks.feedback import CORRECT_ACTION
+from bot.blocks.queue import controls_id
+from bot.digest import QueueDigest
+from bot.schedule import parse_schedule
+from tests.bot.conftest import ADMIN
+from tests.bot.handlers.test_queue import seed
+
+LABELER, MEMBER = "ULABEL", "UMEMBER"
+NOW = datetime(2026, 11, 28, 10, 15, tzinfo=UTC)
+
+
+def replica(app: Any, owner: str, clock: list[datetime]) -> QueueDigest:
+    client = WebClient(token="xoxb-test", base_url=app.fake.api_url)
+    return QueueDigest(app.services, client, owner=owner, clock=lambda: clock[0])
+
+
+def dms(app: Any) -> list[Any]:
+    return [c for c in app.fake.calls("chat.postMessage") if c.params["channel"].startswith("D")]
+
+
+def start(heed: Any) -> Any:
+    app = heed(
+        labelers=frozenset({LABELER, "S0GROUP"}),
+        admins=frozenset({ADMIN}),
+        queue_digest=parse_schedule("1h"),
+    )
+    app.fake.set_usergroup("S0GROUP", [MEMBER])
+    return app
+
+
+def test_each_recipient_gets_one_digest_per_period_across_replicas(heed: Any) -> None:
+    app = start(heed)
+    clock = [NOW]
+    a, b = replica(app, "a:1", clock), replica(app, "b:2", clock)
+    assert a.tick() == 0 and not app.fake.calls("chat.postMessage")  # empty queue: nothing
+    pid = seed(app.db, "which is it", 0.9)
+    assert a.tick() == 3 and b.tick() == 0 and a.tick() == 0
+    assert sorted(c.params["channel"] for c in dms(app)) == [
+        f"D{ADMIN}",
+        f"D{LABELER}",
+        f"D{MEMBER}",
+    ]
+    body = json.dumps(dms(app)[0].params["blocks"])
+    assert "Your labelling digest for `default`" in body and controls_id(pid) in body
+    clock[0] = NOW + timedelta(hours=1)
+    assert b.tick() == 3 and a.tick() == 0
+
+
+def test_a_replica_killed_mid_send_leaves_the_rest_to_the_next(heed: Any) -> None:
+    app = start(heed)
+    seed(app.db, "which is it", 0.9)
+    period = app.services.settings.queue_digest.period(NOW)
+    assert app.db.queue.claim_digest("default", period, ADMIN, "dead:1")  # claimed, never sent
+    clock = [NOW]
+    assert replica(app, "b:2", clock).tick() == 2
+    assert sorted(c.params["channel"] for c in dms(app)) == [f"D{LABELER}", f"D{MEMBER}"]
+    outcomes = app.db.queue.digest_outcomes("default", period)
+    assert outcomes == {ADMIN: None, LABELER: "sent 1", MEMBER: "sent 1"}
+
+
+def test_slack_errors_are_stored_and_answers_from_the_dm_are_recorded(heed: Any) -> None:
+    app = start(heed)
+    pid = seed(app.db, "which is it", 0.9)
+    app.fake.fail_next("chat.postMessage", error="account_inactive")
+    digest = replica(app, "a:1", [NOW])
+    assert digest.tick() == 2
+    outcomes = app.db.queue.digest_outcomes("default", digest.schedule.period(NOW))
+    assert sorted(outcomes.values()) == ["failed: account_inactive", "sent 1", "sent 1"]
+
+    dm = dms(app)[-1]
+    [actions] = [b for b in dm.params["blocks"] if b.get("block_id") == controls_id(pid)]
+    option = next(o for o in actions["elements"][1]["options"] if o["text"]["text"] == "neutral")
+    user = dm.params["channel"][1:]
+    app.fake.send_block_action(
+        CORRECT_ACTION,
+        user_id=user,
+        channel_id=dm.params["channel"],
+        message_ts=dm.response["ts"],
+        block_id=controls_id(pid),
+        selected_option=option,
+    )
+    update = app.fake.wait_for_call("chat.update", timeout=10)
+    ids = [b.get("block_id") for b in update.params["blocks"]]
+    assert ids.index(f"{controls_id(pid)}_note") == ids.index(controls_id(pid)) - 1
+    assert f"Recorded: neutral by <@{user}>" in json.dumps(update.params["blocks"])
+    assert [a.chosen_label for a in app.db.predictions.answers_for(pid)] == ["neutral"]
+    assert app.db.queue.top("default", 5) == []

@@ -1,0 +1,165 @@
+"""The labelling queue end to end: the real bot process (tiny model) against the fake Slack.
+
+Messages are classified and auto-tagged; ``/heed-admin queue`` shows a labeler the least
+certain first with label controls and refuses anyone else; a labeler's answer through the
+controls is recorded like any correction and the message leaves the queue; with
+``HEED_QUEUE_DIGEST`` at a few seconds the digest DM arrives with the same controls, and an
+answer from it is recorded too.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text as sql
+
+from bot.blocks.feedback import CORRECT_ACTION
+from bot.blocks.queue import NOT_A_LABELER, controls_id
+from bot.database import Database
+from classifier.uncertainty import margin
+from tests.e2e.support import BotProcess, make_store, start_socket_bot, wait_quiet
+from tests.support.fakeslack import Call, FakeSlack
+
+pytestmark = pytest.mark.e2e
+
+ADMIN, LABELER, STRANGER = "UADMIN", "ULABEL", "USTRANGER"
+TEXTS = ("the parcel came late again", "great support, thanks", "is anyone there")
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("queue-bot")
+
+
+@pytest.fixture(scope="module")
+def bot(fake: FakeSlack, tiny_model: Path, workdir: Path) -> Iterator[BotProcess]:
+    yield from start_socket_bot(
+        fake,
+        make_store(tiny_model, workdir / "models"),
+        workdir / "bot",
+        HEED_ADMINS=ADMIN,
+        HEED_LABELERS=LABELER,
+        HEED_AUTOTAG_CHANNELS="C7",
+        HEED_QUEUE_DIGEST="2s",
+    )
+
+
+@pytest.fixture(scope="module")
+def db(workdir: Path, bot: BotProcess) -> Iterator[Database]:
+    with closing(Database(workdir / "bot" / "var" / "heed.sqlite3")) as database:
+        yield database
+
+
+def queue(fake: FakeSlack, user: str) -> Call:
+    before = len(fake.calls("response_url"))
+    envelope = fake.send_slash_command("/heed-admin", "queue", user_id=user)
+    assert fake.wait_for_ack(envelope, timeout=5).latency < 3
+    return fake.wait_for(lambda: fake.calls("response_url")[before:], timeout=30)[0]
+
+
+def listed(answer: Call) -> list[int]:
+    prefix = controls_id(0)[:-1]
+    return [
+        int(b["block_id"][len(prefix) :])
+        for b in answer.params.get("blocks") or []
+        if b["type"] == "actions"
+    ]
+
+
+def test_the_queue_lists_the_least_certain_first_with_controls(
+    fake: FakeSlack, bot: BotProcess, db: Database
+) -> None:
+    for n, text in enumerate(TEXTS):  # distinct users: the /classify rate limit is per user
+        fake.send_slash_command("/classify", text, user_id=f"U{n + 10}")
+    fake.send_message_event("where is my refund", user_id="UAUTHOR", channel_id="C7")
+    fake.send_message_event("Where is   my refund", user_id="UAUTHOR", channel_id="C7")
+    fake.wait_for(lambda: len(db.queue.top("default", 10)) == 4, timeout=60, what="4 queued")
+    wait_quiet(fake)
+    answer = queue(fake, LABELER)
+    predictions = [db.predictions.get(pid) for pid in listed(answer)]
+    # either spelling of the refund message may be recorded first: the other is a duplicate
+    texts = sorted(" ".join(p.text.casefold().split()) for p in predictions)
+    assert texts == sorted([*TEXTS, "where is my refund"]), texts
+    unsure = [margin(p.scores.values()) for p in predictions]
+    assert unsure == sorted(unsure, reverse=True)  # most uncertain first
+    assert {p.source for p in predictions} == {"classify", "autotag"}
+    body = json.dumps(answer.params["blocks"])
+    assert "heed_feedback_confirm" in body and CORRECT_ACTION in body
+
+    refused = queue(fake, STRANGER)
+    assert refused.params["text"] == NOT_A_LABELER
+    assert (db.audit.recent(1)[0].action, db.audit.recent(1)[0].allowed) == ("queue", False)
+
+
+def test_a_labelers_answer_is_recorded_and_leaves_the_queue(fake: FakeSlack, db: Database) -> None:
+    answer = queue(fake, LABELER)
+    top = listed(answer)[0]
+    [actions] = [b for b in answer.params["blocks"] if b.get("block_id") == controls_id(top)]
+    predicted = db.predictions.get(top).label
+    option = next(o for o in actions["elements"][1]["options"] if o["text"]["text"] != predicted)
+    before = len(fake.calls("response_url"))
+    fake.send_block_action(
+        CORRECT_ACTION,
+        user_id=LABELER,
+        message={"type": "message", "ts": "1.1"},
+        block_id=controls_id(top),
+        selected_option=option,
+    )
+    refreshed = fake.wait_for(lambda: fake.calls("response_url")[before:], timeout=30)[0]
+    assert top not in listed(refreshed) and len(listed(refreshed)) == 3
+    assert f"Recorded: {option['text']['text']} by <@{LABELER}> (correction)" in json.dumps(
+        refreshed.params["blocks"]
+    )
+    [stored] = db.predictions.answers_for(top)
+    assert (stored.user, stored.role, stored.is_correction) == (LABELER, "labeler", True)
+    assert db.queue.status(top) == "answered"
+    assert top not in listed(queue(fake, LABELER))
+
+
+def test_the_digest_dm_arrives_with_controls(fake: FakeSlack, db: Database) -> None:
+    with db.read() as conn:
+        answered = {
+            row[0]
+            for row in conn.execute(
+                sql("SELECT prediction_id FROM label_queue WHERE status = 'answered'")
+            )
+        }
+    assert answered
+    since = len(fake.calls("chat.postMessage"))
+
+    def digests() -> list[Call]:
+        return [
+            c
+            for c in fake.calls("chat.postMessage")[since:]
+            if c.params["channel"] == f"D{LABELER}" and "labelling digest" in c.params["text"]
+        ]
+
+    dm = fake.wait_for(digests, timeout=30, what="a digest DM")[0]  # periods of 2 s
+    items = listed(dm)
+    assert len(items) == 3 and not set(items) & answered
+    unsure = [margin(db.predictions.get(pid).scores.values()) for pid in items]
+    assert unsure == sorted(unsure, reverse=True)
+    assert "heed_feedback_confirm" in json.dumps(dm.params["blocks"])
+    pid = items[0]
+    [actions] = [b for b in dm.params["blocks"] if b.get("block_id") == controls_id(pid)]
+    confirm = actions["elements"][0]
+    fake.send_block_action(
+        confirm["action_id"],
+        confirm["value"],
+        user_id=LABELER,
+        channel_id=dm.params["channel"],
+        message_ts=dm.response["ts"],
+        block_id=controls_id(pid),
+    )
+    update = fake.wait_for_call(
+        "chat.update", lambda c: c.params["ts"] == dm.response["ts"], timeout=30
+    )
+    assert f"Recorded: {db.predictions.get(pid).label} by <@{LABELER}> (confirmed)" in json.dumps(
+        update.params["blocks"]
+    )
+    assert [(a.user, a.role) for a in db.predictions.answers_for(pid)] == [(LABELER, "labeler")]
+    assert db.queue.status(pid) == "answered"
