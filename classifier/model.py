@@ -215,6 +215,8 @@ class Classifier:
         order): what a temperature is fitted on."""
         if isinstance(texts, str):
             raise TypeError("logits takes a sequence of texts; wrap a single text in a list")
+        if not texts:
+            return torch.zeros(0, len(self.labels))
         return self._raw_logits(encode(self.tokenizer, texts, self.max_length))
 
     def _raw_logits(self, rows: Sequence[Encoded]) -> torch.Tensor:

@@ -113,7 +113,12 @@ def reliability_bins(
     ``accuracy`` of the rows whose top probability falls in it (the first bin includes 0)."""
     values, targets = _as_tensors(logits, gold)
     top, predicted = confidences(values, temperature)
-    correct = (predicted == targets).double()
+    return binned(top, predicted == targets, bins)
+
+
+def binned(top: torch.Tensor, correct: torch.Tensor, bins: int = ECE_BINS) -> list[dict]:
+    """:func:`reliability_bins` from each row's top probability and whether it was right."""
+    top, right = top.double(), correct.double()
     index = (torch.ceil(top * bins).long() - 1).clamp(0, bins - 1)
     out = []
     for b in range(bins):
@@ -125,10 +130,19 @@ def reliability_bins(
                 "hi": (b + 1) / bins,
                 "rows": n,
                 "confidence": float(top[members].mean()) if n else None,
-                "accuracy": float(correct[members].mean()) if n else None,
+                "accuracy": float(right[members].mean()) if n else None,
             }
         )
     return out
+
+
+def ece_of(table: Sequence[dict]) -> float:
+    """The row-weighted mean gap between accuracy and confidence over a :func:`binned` table
+    (0 for no rows)."""
+    total = sum(b["rows"] for b in table)
+    if not total:
+        return 0.0
+    return sum(b["rows"] * abs(b["accuracy"] - b["confidence"]) for b in table if b["rows"]) / total
 
 
 def expected_calibration_error(
@@ -136,11 +150,7 @@ def expected_calibration_error(
 ) -> float:
     """ECE: the row-weighted mean gap between accuracy and mean confidence over ``bins``
     equal-width confidence bins (0 for no rows)."""
-    table = reliability_bins(logits, gold, temperature, bins)
-    total = sum(b["rows"] for b in table)
-    if not total:
-        return 0.0
-    return sum(b["rows"] * abs(b["accuracy"] - b["confidence"]) for b in table if b["rows"]) / total
+    return ece_of(reliability_bins(logits, gold, temperature, bins))
 
 
 def calibration_report(logits: object, gold: Sequence[int]) -> dict:
