@@ -294,6 +294,9 @@ def _limits(meta: Mapping) -> list[str]:
         "labelled the rows.",
         "- The held-out rows come from the same files as the training rows, so the metrics "
         "above are likely optimistic for new text.",
+        "- The confidences are calibrated on those held-out rows: on text unlike the "
+        "training data the model can again be over-confident. A confidence is not a "
+        "probability that the person meant it.",
         f"- Texts longer than the model's limit are cut (training used "
         f"{args.get('max_length', '?')} tokens); the bot says when it classified a beginning "
         "only.",
