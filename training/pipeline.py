@@ -178,9 +178,13 @@ def promotion_decision(
 
 
 def calibrate(
-    probe: Classifier, labels: Sequence[str], eval_rows: Sequence[Example], staging: Path
+    probe: Classifier,
+    labels: Sequence[str],
+    eval_rows: Sequence[Example],
+    staging: Path,
+    version: str = "",
 ) -> dict:
-    """Fit the version's temperature on the held-out rows' logits (:mod:`training.calibration`)
+    """Fit ``version``'s temperature on the held-out rows' logits (:mod:`training.calibration`)
     and draw the reliability diagram into ``staging`` when there are rows to draw; the
     ``calibration`` entry of ``heed.json`` (``temperature`` 1.0 and a ``reason`` when the rows
     cannot support a fit)."""
@@ -190,7 +194,7 @@ def calibrate(
     report["fitted_on"] = "held-out eval rows (the rows the metrics are measured on)"
     report["reliability_diagram"] = None
     if eval_rows:
-        title = f"{probe.version} · held-out eval · reliability"
+        title = f"{version} · held-out eval · reliability".lstrip(" ·")
         png = reliability_png(logits, gold, report["temperature"], title=title)
         (staging / RELIABILITY_FILE).write_bytes(png)
         report["reliability_diagram"] = RELIABILITY_FILE
@@ -255,8 +259,7 @@ def run_train(
     probe = Classifier(outcome.model, outcome.tokenizer, version="(probe)", device=device)
     explain_methods = probe.explain_methods()
     with store.new_version() as (version, staging):
-        probe.version = version
-        calibration = calibrate(probe, outcome.labels, eval_rows, staging)
+        calibration = calibrate(probe, outcome.labels, eval_rows, staging, version)
         outcome.model.save_pretrained(staging)
         outcome.tokenizer.save_pretrained(staging)
         (staging / "confusion_matrix.png").write_bytes(
