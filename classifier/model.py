@@ -49,6 +49,7 @@ from classifier.explain import (
 from classifier.gradients import GradientPass, attention_x_gradient, gradient_pass
 from classifier.pooling import model_class, pooling_of
 from classifier.store import ModelNotFoundError, ModelStore
+from classifier.temperature import BadTemperature, calibrated, check_temperature, temperature_of
 from classifier.tokenizers import SharedTokenizers
 from classifier.types import (
     ATTENTION_METHODS,
@@ -149,12 +150,15 @@ class Classifier:
         device: torch.device | str | None = None,
         max_length: int | None = None,
         batch_size: int = 32,
+        temperature: float = 1.0,
     ) -> None:
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.version = version
         self.batch_size = batch_size
+        # Every probability is softmax(logits / temperature) (classifier.temperature).
+        self.temperature = check_temperature(temperature)
         limit = position_limit(model)
         self.max_length = min(max_length or limit, limit)
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
@@ -175,15 +179,21 @@ class Classifier:
         tokenizers: SharedTokenizers | None = None,
     ) -> Classifier:
         """Load ``current``, a store version or a model directory, for inference only
-        (``tokenizers``: share the tokenizer with other loaded models where identical)."""
+        (``tokenizers``: share the tokenizer with other loaded models where identical), with
+        the temperature its ``heed.json`` records (1.0 without one)."""
         resolved = (store or ModelStore()).resolve(ref)
         try:
+            temperature = temperature_of(resolved.path)
             model, tokenizer = load_model_dir(resolved.path, tokenizers=tokenizers)
-        except OSError as exc:
+        except (OSError, BadTemperature) as exc:
             raise ModelNotFoundError(f"cannot load model at {resolved.path}: {exc}") from exc
         model.requires_grad_(False)
-        log.info("loaded model %s from %s", resolved.version, resolved.path)
-        return cls(model, tokenizer, version=resolved.version, device=device)
+        log.info(
+            "loaded model %s from %s (temperature %g)", resolved.version, resolved.path, temperature
+        )
+        return cls(
+            model, tokenizer, version=resolved.version, device=device, temperature=temperature
+        )
 
     def _logits(self, rows: Sequence[Encoded], model: torch.nn.Module, **kwargs: object):
         batch = {
@@ -192,19 +202,31 @@ class Classifier:
         return model(**batch, **kwargs)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """Classify ``texts`` in length-grouped batches; results keep the input order."""
+        """Classify ``texts`` in length-grouped batches; results keep the input order.
+        Confidences and scores are calibrated: ``softmax(logits / self.temperature)``."""
         if isinstance(texts, str):
             raise TypeError("predict takes a sequence of texts; wrap a single text in a list")
         rows = encode(self.tokenizer, texts, self.max_length)
-        results: list[Prediction | None] = [None] * len(rows)
+        probs = calibrated(self._raw_logits(rows), self.temperature)
+        return [self._prediction(p, row.truncated) for p, row in zip(probs, rows, strict=True)]
+
+    def logits(self, texts: Sequence[str]) -> torch.Tensor:
+        """The uncalibrated logits of ``texts`` (rows x labels, float32 on the CPU, input
+        order): what a temperature is fitted on."""
+        if isinstance(texts, str):
+            raise TypeError("logits takes a sequence of texts; wrap a single text in a list")
+        if not texts:
+            return torch.zeros(0, len(self.labels))
+        return self._raw_logits(encode(self.tokenizer, texts, self.max_length))
+
+    def _raw_logits(self, rows: Sequence[Encoded]) -> torch.Tensor:
+        out = torch.zeros(len(rows), len(self.labels))
         batches = length_sorted_batches([len(r.input_ids) for r in rows], self.batch_size)
         with torch.inference_mode():
             for batch in batches:
                 logits = self._logits([rows[i] for i in batch], self.model).logits
-                probs = logits.float().softmax(dim=-1).cpu()
-                for i, p in zip(batch, probs, strict=True):
-                    results[i] = self._prediction(p, rows[i].truncated)
-        return [r for r in results if r is not None]
+                out[batch] = logits.float().cpu()
+        return out
 
     def _prediction(self, probs: torch.Tensor, truncated: bool) -> Prediction:
         values = probs.tolist()
@@ -271,7 +293,7 @@ class Classifier:
             self._has_attentions = bool(attentions)
             if method in ATTENTION_METHODS and not attentions:
                 raise ExplanationUnavailable(method, self.architecture)
-            probs = out.logits[0].float().softmax(dim=-1).cpu()
+            probs = calibrated(out.logits[0], self.temperature).cpu()
             prediction = self._prediction(probs, row.truncated)
             if method == "attention":
                 scores = last_layer_attention(attentions)
@@ -321,7 +343,7 @@ class Classifier:
         self._has_attentions = bool(one.attentions)
         if method in ATTENTION_METHODS and not one.attentions:
             raise ExplanationUnavailable(method, self.architecture)
-        prediction = self._prediction(one.logits.softmax(dim=-1), row.truncated)
+        prediction = self._prediction(calibrated(one.logits, self.temperature), row.truncated)
         scores = attention_x_gradient(one.attentions, one.attention_grads)
         return self._explanation(text, method, row, prediction, scores, one.attentions)
 

@@ -11,7 +11,6 @@ encoders); other architectures are refused.
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from transformers import AutoConfig, PreTrainedModel
 from transformers.modeling_outputs import SequenceClassifierOutput
 from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
 
-from classifier.store import METADATA_FILE
+from classifier.store import read_metadata
 
 POOLINGS = ("cls", "mean")
 MEAN_POOLING_HEADS = ("BertForSequenceClassification",)
@@ -82,11 +81,7 @@ def model_class(source: str, pooling: str = "cls") -> type[PreTrainedModel]:
 
 def pooling_of(path: Path) -> str:
     """The pooling a model directory was trained with (``heed.json``), ``cls`` without one."""
-    try:
-        meta = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return "cls"
-    return str(meta.get("pooling") or "cls") if isinstance(meta, dict) else "cls"
+    return str(read_metadata(path).get("pooling") or "cls")
 
 
 def pooler(model: torch.nn.Module) -> torch.nn.Module | None:

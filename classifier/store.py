@@ -101,6 +101,17 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def read_metadata(path: Path) -> dict:
+    """The ``heed.json`` of the model directory ``path``: empty when it is missing, unreadable
+    or not a JSON object (an old or hand-made model directory). The one reader of a version's
+    settings (pooling, temperature)."""
+    try:
+        meta = json.loads((path / METADATA_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
 class ModelStore:
     """Versions of fine-tuned models on disk, with the serving pointer."""
 

@@ -230,12 +230,23 @@ def _train(args: argparse.Namespace) -> int:
         f"trained {result['version']} in {result['seconds']:.0f}s on {result['device']}\n"
         f"  eval accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f} "
         f"({result['rows']['eval']} rows, best epoch {result['best_epoch']})\n"
+        f"  {calibration_line(result['calibration'])}\n"
         f"  path {result['path']}\n"
         f"  promoted: {'yes' if result['promoted'] else 'no'}"
         + (f" ({result['promotion']['reason']})" if result["promotion"] else "")
     )
     emit(success(result), args.json, human)
     return 0
+
+
+def calibration_line(calibration: dict) -> str:
+    """One line on the new version's temperature and held-out ECE, for a person."""
+    if not calibration["calibrated"]:
+        return f"not calibrated: {calibration['reason']} (temperature 1)"
+    return (
+        f"temperature {calibration['temperature']:g}: held-out ECE "
+        f"{calibration['ece_before']:.4f} -> {calibration['ece_after']:.4f}"
+    )
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -265,9 +276,12 @@ def _evaluate(args: argparse.Namespace) -> int:
         args.plot.parent.mkdir(parents=True, exist_ok=True)
         args.plot.write_bytes(confusion_matrix_png(report, title=f"{classifier.version}"))
         report["plot"] = str(args.plot)
+    calibration = report["calibration"]
     lines = [
         f"{classifier.version} on {report['n']} rows: accuracy {report['accuracy']:.3f}, "
-        f"macro-F1 {report['macro_f1']:.3f}"
+        f"macro-F1 {report['macro_f1']:.3f}",
+        f"  ECE ({calibration['bins']} bins) {calibration['ece']:.4f} with temperature "
+        f"{calibration['temperature']:g} ({calibration['ece_uncalibrated']:.4f} without)",
     ] + [
         f"  {label:<24} P {m['precision']:.3f}  R {m['recall']:.3f}  "
         f"F1 {m['f1']:.3f}  n={m['support']}"

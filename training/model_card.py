@@ -3,7 +3,8 @@
 YAML front matter (``library_name``, ``pipeline_tag``, ``base_model`` when known, ``tags``,
 ``metrics``) and then, for a person: the labels, the base model, the data files with their
 sha256 and row counts, the training recipe and per-epoch history, the held-out metrics,
-per-class scores and the confusion matrix (``confusion_matrix.png``), how to use it, what it is
+per-class scores and the confusion matrix (``confusion_matrix.png``), the calibration
+(temperature, ECE before and after, ``reliability_diagram.png``), how to use it, what it is
 for, and its limits (what the heatmap does and does not show). Everything comes from the
 version's ``heed.json`` metadata, so the card says nothing ``heed.json`` does not.
 """
@@ -201,6 +202,48 @@ def _evaluation(meta: Mapping) -> list[str]:
     return lines
 
 
+def _calibration(meta: Mapping) -> list[str]:
+    c = meta.get("calibration")
+    lines = ["## Calibration", ""]
+    if not isinstance(c, Mapping):
+        return [*lines, "This version has no temperature: its confidences are the plain softmax."]
+    t = meta.get("temperature", c.get("temperature", 1.0))
+    if c.get("calibrated"):
+        lines.append(
+            f"Every confidence this version reports is `softmax(logits / T)` with **T = {t:g}**, "
+            f"fitted on the {c.get('rows', '?')} held-out rows by minimising their negative "
+            "log-likelihood (temperature scaling). The label never changes, only how sure "
+            "the model says it is."
+        )
+    else:
+        lines.append(f"**Not calibrated: {c.get('reason', '?')}.** T = 1 (the plain softmax).")
+    lines += [
+        "",
+        *_table(
+            ("held-out rows", f"ECE ({c.get('bins', 15)} bins)", "NLL"),
+            [
+                (
+                    "before (T = 1)",
+                    _number(c.get("ece_before"), 4),
+                    _number(c.get("nll_before"), 4),
+                ),
+                (
+                    f"after (T = {t:g})",
+                    _number(c.get("ece_after"), 4),
+                    _number(c.get("nll_after"), 4),
+                ),
+            ],
+        ),
+        "",
+        "ECE (expected calibration error) is the row-weighted gap between accuracy and mean "
+        "confidence per confidence bin; 0 is perfect. It is measured on the rows T was "
+        "fitted on, so the *after* figure is optimistic.",
+    ]
+    if c.get("reliability_diagram"):
+        lines += ["", f"![Reliability diagram, before and after]({c['reliability_diagram']})"]
+    return lines
+
+
 def _usage(meta: Mapping) -> list[str]:
     version = meta.get("version", "VERSION")
     return [
@@ -251,6 +294,9 @@ def _limits(meta: Mapping) -> list[str]:
         "labelled the rows.",
         "- The held-out rows come from the same files as the training rows, so the metrics "
         "above are likely optimistic for new text.",
+        "- The confidences are calibrated on those held-out rows: on text unlike the "
+        "training data the model can again be over-confident. A confidence is not a "
+        "probability that the person meant it.",
         f"- Texts longer than the model's limit are cut (training used "
         f"{args.get('max_length', '?')} tokens); the bot says when it classified a beginning "
         "only.",
@@ -268,6 +314,7 @@ def model_card(meta: Mapping) -> str:
         _data(meta),
         _training(meta),
         _evaluation(meta),
+        _calibration(meta),
         _usage(meta),
         _intended_use(),
         _limits(meta),

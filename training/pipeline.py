@@ -22,6 +22,7 @@ from classifier.base_model import (
     resolve_base_model,
 )
 from classifier.store import METADATA_FILE, VERSION_PATTERN
+from training.calibration import calibration_report, reliability_png
 from training.data import Example, file_sha256, read_exports, stratified_split
 from training.distributed import Dist
 from training.evaluate import confusion_matrix_png, evaluate
@@ -35,6 +36,7 @@ EVAL_FRACTION = 0.2
 # Inside the package (package data), so an installed wheel finds it without a checkout.
 DEFAULT_SAMPLE = Path(str(files("training").joinpath("sample").joinpath("vader_amazon.csv")))
 PROMOTION_TOLERANCE = 1e-9
+RELIABILITY_FILE = "reliability_diagram.png"
 
 
 def load_rows(
@@ -175,6 +177,39 @@ def promotion_decision(
     }
 
 
+def calibrate(
+    probe: Classifier,
+    labels: Sequence[str],
+    eval_rows: Sequence[Example],
+    staging: Path,
+    version: str = "",
+) -> dict:
+    """Fit ``version``'s temperature on the held-out rows' logits (:mod:`training.calibration`)
+    and draw the reliability diagram into ``staging`` when there are rows to draw; the
+    ``calibration`` entry of ``heed.json`` (``temperature`` 1.0 and a ``reason`` when the rows
+    cannot support a fit)."""
+    logits = probe.logits([e.text for e in eval_rows])
+    gold = [list(labels).index(e.label) for e in eval_rows]
+    report = calibration_report(logits, gold)
+    report["fitted_on"] = "held-out eval rows (the rows the metrics are measured on)"
+    report["reliability_diagram"] = None
+    if eval_rows:
+        title = f"{version} · held-out eval · reliability".lstrip(" ·")
+        png = reliability_png(logits, gold, report["temperature"], title=title)
+        (staging / RELIABILITY_FILE).write_bytes(png)
+        report["reliability_diagram"] = RELIABILITY_FILE
+    if report["calibrated"]:
+        log.info(
+            "temperature %.3f: held-out ECE %.4f -> %.4f",
+            report["temperature"],
+            report["ece_before"],
+            report["ece_after"],
+        )
+    else:
+        log.info("not calibrated: %s", report["reason"])
+    return report
+
+
 def run_train(
     data: Sequence[Path],
     *,
@@ -221,10 +256,10 @@ def run_train(
     if not dist.is_main:
         dist.all_succeeded()
         return None
-    explain_methods = Classifier(
-        outcome.model, outcome.tokenizer, version="(probe)", device=device
-    ).explain_methods()
+    probe = Classifier(outcome.model, outcome.tokenizer, version="(probe)", device=device)
+    explain_methods = probe.explain_methods()
     with store.new_version() as (version, staging):
+        calibration = calibrate(probe, outcome.labels, eval_rows, staging, version)
         outcome.model.save_pretrained(staging)
         outcome.tokenizer.save_pretrained(staging)
         (staging / "confusion_matrix.png").write_bytes(
@@ -238,6 +273,8 @@ def run_train(
             "architecture": type(outcome.model).__name__,
             "model_type": outcome.model.config.model_type,
             "pooling": config.pooling,
+            "temperature": calibration["temperature"],
+            "calibration": calibration,
             "explain_methods": list(explain_methods),
             "data": data_files(data, eval_data, [*train_rows, *eval_rows], train_only),
             "rows": {"train": len(train_rows), "eval": len(eval_rows)},
@@ -278,6 +315,7 @@ def run_train(
             "per_class": metrics["per_class"],
             "confusion_matrix": metrics["confusion_matrix"],
         },
+        "calibration": calibration,
         "promoted": promoted,
         "promotion": decision,
         "best_epoch": outcome.best_epoch,

@@ -59,6 +59,22 @@ def retrain_finished(result: JobResult, serving: str | None) -> str:
     )
 
 
+def calibration_line(result: JobResult) -> str | None:
+    """The new version's temperature and held-out ECE before → after, or why it has none
+    (None when the training run reported no calibration)."""
+    c = result.calibration
+    t, before, after = c.get("temperature"), c.get("ece_before"), c.get("ece_after")
+    if not c or not isinstance(t, int | float) or isinstance(t, bool):
+        return None
+    if not c.get("calibrated"):
+        reason = escape_and_shorten(" ".join(str(c.get("reason") or "unknown").split()), 200)
+        return f"*Calibration:* none ({reason}); replies show the plain softmax confidence."
+    line = f"*Calibration:* replies show confidences at temperature {t:.2f}"
+    if isinstance(before, int | float) and isinstance(after, int | float):
+        line += f" · held-out ECE {percent(before)} → {percent(after)}"
+    return line + "."
+
+
 def judged_on(result: JobResult) -> str:
     """Which rows the evaluation and the promotion decision used."""
     split = (result.result or {}).get("eval_split")
@@ -94,6 +110,9 @@ def evaluation_blocks(
         f"{percent(m.get('macro_f1', 0))}{on}",
         f"{verdict} — {reason}",
     ]
+    calibration = calibration_line(result)
+    if calibration:
+        lines.append(calibration)
     lines.append(judged_on(result))
     if result.corrections_rows:
         lines.append(

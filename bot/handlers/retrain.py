@@ -130,21 +130,33 @@ class RetrainReporter:
         self.final(retrain_finished(result, serving))
         text, evaluation = evaluation_blocks(result, self.requested_by, serving, swap_note)
         self._post(text=text, blocks=evaluation)
-        png = result.confusion_matrix_png
-        if png is not None and not upload_or_say_why(
-            self.client,
-            channel=self.channel,
-            thread_ts=None,
-            content=png.read_bytes(),
-            filename=f"confusion-matrix-{result.version}.png",
-            title=f"Confusion matrix · {result.version}",
-            comment=(
-                f"Confusion matrix of `{result.version}` on the held-out rows "
-                "(rows: true label, columns: predicted)."
+        version = result.version
+        figures = (
+            (
+                result.confusion_matrix_png,
+                "confusion-matrix",
+                "Confusion matrix",
+                "(rows: true label, columns: predicted).",
             ),
-            what="confusion matrix",
-        ):
-            self.services.metrics.upload_failures.inc()
+            (
+                result.reliability_png,
+                "reliability",
+                "Reliability diagram",
+                "(accuracy per confidence bin, before and after calibration).",
+            ),
+        )
+        for png, stem, title, explained in figures:
+            if png is not None and not upload_or_say_why(
+                self.client,
+                channel=self.channel,
+                thread_ts=None,
+                content=png.read_bytes(),
+                filename=f"{stem}-{version}.png",
+                title=f"{title} · {version}",
+                comment=f"{title} of `{version}` on the held-out rows {explained}",
+                what=title.lower(),
+            ):
+                self.services.metrics.upload_failures.inc()
 
     def _post(self, **message: Any) -> None:
         try:

@@ -85,13 +85,28 @@ class JobResult:
         return dict((self.result or {}).get("metrics") or {})
 
     @property
+    def calibration(self) -> dict[str, Any]:
+        """The new version's temperature fit: ``temperature``, ``calibrated``, ``reason``,
+        ``rows``, ``bins``, ``ece_before``/``ece_after`` (empty from an older training CLI)."""
+        raw = (self.result or {}).get("calibration")
+        return dict(raw) if isinstance(raw, dict) else {}
+
+    @property
     def confusion_matrix_png(self) -> Path | None:
         """The confusion-matrix PNG written into the version directory, when present."""
+        return self._version_file("confusion_matrix.png")
+
+    @property
+    def reliability_png(self) -> Path | None:
+        """The reliability diagram (before/after calibration) in the version directory."""
+        return self._version_file("reliability_diagram.png")
+
+    def _version_file(self, name: str) -> Path | None:
         path = (self.result or {}).get("path")
         if not path:
             return None
-        png = Path(path) / "confusion_matrix.png"
-        return png if png.is_file() else None
+        file = Path(path) / name
+        return file if file.is_file() else None
 
     def summary(self) -> str:
         """One line for a status message."""

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from classifier.store import HistoryError, ModelNotFoundError, ModelStore, StoreError
+from classifier.store import (
+    HistoryError,
+    ModelNotFoundError,
+    ModelStore,
+    StoreError,
+    read_metadata,
+)
 
 
 def fake_version(store: ModelStore) -> str:
@@ -81,3 +87,15 @@ def test_a_damaged_history_is_a_clear_error(tmp_path: Path, content: str) -> Non
         store.history()
     with pytest.raises(HistoryError):
         store.rollback()
+
+
+def test_read_metadata_is_empty_for_a_missing_broken_or_non_object_heed_json(
+    tmp_path: Path,
+) -> None:
+    assert read_metadata(tmp_path) == {}
+    (tmp_path / "heed.json").write_text("{broken", encoding="utf-8")
+    assert read_metadata(tmp_path) == {}
+    (tmp_path / "heed.json").write_text("[1, 2]", encoding="utf-8")
+    assert read_metadata(tmp_path) == {}
+    (tmp_path / "heed.json").write_text('{"temperature": 1.5}', encoding="utf-8")
+    assert read_metadata(tmp_path) == {"temperature": 1.5}

@@ -347,6 +347,12 @@ def test_an_admin_retrain_reports_progress_promotes_and_swaps(
     )
     assert upload.channel == "C1" and upload.data.startswith(PNG_SIGNATURE)
     assert Image.open(io.BytesIO(upload.data)).format == "PNG"
+    assert "*Calibration:*" in body  # the new version's temperature, or why it has none
+    [reliability] = slack.wait_for(
+        lambda: [u for u in slack.uploads if u.completed and "reliability" in u.filename],
+        timeout=15,
+    )
+    assert reliability.channel == "C1" and reliability.data.startswith(PNG_SIGNATURE)
     assert f"serving model {new}" in bot.log()
     assert new in classify(slack, "after the retrain").params["text"]
     assert bot.proc.poll() is None  # no restart

@@ -33,19 +33,35 @@ def train(capsys, tiny_base: Path, *data: Path, extra: tuple[str, ...] = ()) -> 
 
 def test_train_json_contract_and_first_promotion(capsys, tiny_base, store_dir, export) -> None:
     result = train(capsys, tiny_base, export, extra=("--promote",))
-    assert set(result) >= {"version", "path", "labels", "metrics", "promoted", "seconds"}
+    assert set(result) >= {
+        "version",
+        "path",
+        "labels",
+        "metrics",
+        "calibration",
+        "promoted",
+        "seconds",
+    }
     assert set(result["metrics"]) >= {"accuracy", "macro_f1", "per_class"}
     assert result["labels"] == ["negative", "neutral", "positive"]
     assert result["promoted"] is True
     store = ModelStore(store_dir)
     assert store.current() == result["version"] == store.versions()[0]
     version_dir = Path(result["path"])
-    for name in ("model.safetensors", "config.json", "heed.json", "confusion_matrix.png"):
+    for name in (
+        "model.safetensors",
+        "config.json",
+        "heed.json",
+        "confusion_matrix.png",
+        "reliability_diagram.png",
+    ):
         assert (version_dir / name).is_file(), name
     assert not list(version_dir.glob("*.bin")) and not list(version_dir.glob("*.pt"))
     meta = json.loads((version_dir / "heed.json").read_text())
     assert meta["labels"] == result["labels"]
     assert meta["data"][0]["sha256"] and meta["rows"] == {"train": 72, "eval": 18}
+    assert meta["temperature"] == result["calibration"]["temperature"] > 0
+    assert meta["calibration"] == result["calibration"]
     assert json.loads((version_dir / "config.json").read_text())["id2label"]["0"] == "negative"
 
 
@@ -69,6 +85,12 @@ def test_evaluate_json_contract(capsys, tiny_base, store_dir, export, tmp_path) 
     assert report["n"] == 90
     assert sum(map(sum, report["confusion_matrix"])) == 90
     assert plot.read_bytes().startswith(b"\x89PNG")
+    calibration = report["calibration"]
+    served = json.loads((ModelStore(store_dir).path(report["model"]) / "heed.json").read_text())
+    assert calibration["temperature"] == served["temperature"] and calibration["bins"] == 15
+    assert 0 <= calibration["ece"] <= 1 and 0 <= calibration["ece_uncalibrated"] <= 1
+    assert training_main(["evaluate", "--data", str(export)]) == 0
+    assert "ECE (15 bins)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -187,3 +209,14 @@ def test_task_trains_and_evaluates_in_its_own_store(capsys, tiny_base, store_dir
     assert last_json(capsys.readouterr().out)["model"] == result["version"]
     assert training_main(["evaluate", "--data", str(support), "--task", "Bad!", "--json"]) == 64
     assert last_json(capsys.readouterr().out)["error"]["kind"] == "usage"
+
+
+def test_the_human_train_line_names_the_temperature_or_why_there_is_none() -> None:
+    from training.__main__ import calibration_line
+
+    fitted = {"calibrated": True, "temperature": 1.73, "ece_before": 0.12, "ece_after": 0.03}
+    assert calibration_line(fitted) == "temperature 1.73: held-out ECE 0.1200 -> 0.0300"
+    skipped = {"calibrated": False, "reason": "0 held-out rows (at least 10 needed)"}
+    assert calibration_line(skipped) == (
+        "not calibrated: 0 held-out rows (at least 10 needed) (temperature 1)"
+    )

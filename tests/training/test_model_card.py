@@ -105,3 +105,45 @@ def test_the_base_models_hub_id(tmp_path: Path) -> None:
     assert base_model_hub_id(str(tmp_path)) is None
     (tmp_path / "heed.json").write_text(json.dumps({"base_model_id": "FacebookAI/xlm-roberta"}))
     assert base_model_hub_id(str(tmp_path)) == "FacebookAI/xlm-roberta"  # continuing a version
+
+
+CALIBRATION = {
+    "temperature": 1.8,
+    "calibrated": True,
+    "reason": None,
+    "rows": 20,
+    "bins": 15,
+    "ece_before": 0.1234,
+    "ece_after": 0.0456,
+    "nll_before": 0.61,
+    "nll_after": 0.42,
+    "reliability_diagram": "reliability_diagram.png",
+}
+
+
+def section(card: str, title: str) -> str:
+    start = card.index(f"## {title}")
+    return card[start : card.index("\n## ", start + 1)]
+
+
+def test_the_card_shows_the_temperature_and_ece_before_and_after() -> None:
+    meta = {**META, "temperature": 1.8, "calibration": CALIBRATION}
+    text = section(model_card(meta), "Calibration")
+    assert "**T = 1.8**" in text and "20 held-out rows" in text
+    assert "| before (T = 1) | 0.1234 | 0.6100 |" in text
+    assert "| after (T = 1.8) | 0.0456 | 0.4200 |" in text
+    assert "![Reliability diagram, before and after](reliability_diagram.png)" in text
+
+
+def test_an_uncalibrated_version_says_why_and_an_old_one_has_no_temperature() -> None:
+    skipped = {
+        **CALIBRATION,
+        "temperature": 1.0,
+        "calibrated": False,
+        "reason": "3 held-out rows (at least 10 needed)",
+        "ece_after": 0.1234,
+    }
+    text = section(model_card({**META, "temperature": 1.0, "calibration": skipped}), "Calibration")
+    assert "**Not calibrated: 3 held-out rows (at least 10 needed).** T = 1" in text
+    old = section(model_card(META), "Calibration")
+    assert "no temperature: its confidences are the plain softmax" in old

@@ -40,6 +40,19 @@ def test_evaluation_has_metrics_table_and_the_promotion_decision() -> None:
     assert "not promoted; still serving `" + V1 in retrain_finished(result(promoted=False), V1)
 
 
+def test_evaluation_shows_the_calibration_or_why_there_is_none() -> None:
+    fitted = {"temperature": 1.734, "calibrated": True, "ece_before": 0.12, "ece_after": 0.031}
+    blocks = evaluation_blocks(result(calibration=fitted), "UADMIN", V2)[1]
+    body = json.dumps(blocks, ensure_ascii=False)
+    assert "*Calibration:* replies show confidences at temperature 1.73" in body
+    assert "held-out ECE 12.0% → 3.1%" in body
+    skipped = {"temperature": 1.0, "calibrated": False, "reason": "3 held-out rows <b>"}
+    body = json.dumps(evaluation_blocks(result(calibration=skipped), "UADMIN", V2)[1])
+    assert "*Calibration:* none (3 held-out rows &lt;b&gt;); replies show the plain" in body
+    for missing in ({}, {"calibration": "junk"}, {"calibration": {"temperature": "x"}}):
+        assert "Calibration" not in json.dumps(evaluation_blocks(result(**missing), "U", V2)[1])
+
+
 def test_a_failure_is_one_line_with_the_reason() -> None:
     failed = JobResult(6, "failed", reason="bad.csv:1: missing column 'label'\nmore")
     line = retrain_failed(failed, "UADMIN", V1)

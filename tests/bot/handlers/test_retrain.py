@@ -188,3 +188,37 @@ def test_each_ended_job_is_counted_by_its_outcome(services: Services) -> None:
         for outcome in ("failed", "cancelled", "timed_out")
     }
     assert counts == {"failed": 1.0, "cancelled": 2.0, "timed_out": 1.0}
+
+
+def test_the_confusion_matrix_and_the_reliability_diagram_are_uploaded(
+    services: Services, tmp_path: Path
+) -> None:
+    version_dir = tmp_path / V2
+    version_dir.mkdir()
+    for name in ("confusion_matrix.png", "reliability_diagram.png"):
+        (version_dir / name).write_bytes(b"\x89PNG\r\n\x1a\n" + name.encode())
+    calibration = {"temperature": 1.5, "calibrated": True, "ece_before": 0.2, "ece_after": 0.05}
+    result = JobResult(
+        4,
+        "succeeded",
+        result={
+            "ok": True,
+            "version": V2,
+            "path": str(version_dir),
+            "promoted": False,
+            "metrics": {},
+            "calibration": calibration,
+        },
+        seconds=3,
+    )
+    client = MagicMock()
+    reporter_for(services, client).on_done(result)
+    uploads = [c.kwargs for c in client.files_upload_v2.call_args_list]
+    assert [u["filename"] for u in uploads] == [
+        f"confusion-matrix-{V2}.png",
+        f"reliability-{V2}.png",
+    ]
+    assert uploads[1]["file"].endswith(b"reliability_diagram.png")
+    assert "before and after calibration" in uploads[1]["initial_comment"]
+    evaluation = json.dumps(client.chat_postMessage.call_args.kwargs["blocks"], ensure_ascii=False)
+    assert "held-out ECE 20.0% → 5.0%" in evaluation

@@ -30,6 +30,11 @@ def test_a_succeeded_result_unpacks_the_training_json(tmp_path: Path) -> None:
     assert result.succeeded and result.version == V2 and not result.promoted
     assert result.labels == ["a", "b"] and result.promotion_reason == "worse"
     assert result.confusion_matrix_png == tmp_path / V2 / "confusion_matrix.png"
+    assert result.reliability_png is None and result.calibration == {}  # an older CLI's JSON
+    (tmp_path / V2 / "reliability_diagram.png").write_bytes(b"\x89PNG")
+    result.result["calibration"] = {"temperature": 1.5, "calibrated": True}
+    assert result.reliability_png == tmp_path / V2 / "reliability_diagram.png"
+    assert result.calibration == {"temperature": 1.5, "calibrated": True}
     assert result.summary() == (
         f"trained {V2}: accuracy 0.750, macro-F1 0.500; not promoted (worse)"
     )

@@ -131,6 +131,8 @@ def test_job_trains_promotes_and_reports(
     assert set(result.metrics["per_class"]) == set(result.labels)
     assert result.confusion_matrix_png == store_dir / result.version / "confusion_matrix.png"
     assert result.confusion_matrix_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert result.reliability_png == store_dir / result.version / "reliability_diagram.png"
+    assert result.calibration["temperature"] == store.metadata(result.version)["temperature"]
     assert result.summary().startswith(f"trained {result.version}: accuracy")
 
     meta = store.metadata(result.version)

@@ -1,0 +1,89 @@
+"""Every new version carries its temperature, ECE before/after and a reliability diagram
+(``heed.json``, the card, the result), and is served with that temperature."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from classifier import Classifier, ModelStore
+from tests.conftest import make_rows, write_csv
+from training.calibration import T_BOUNDS, calibration_report
+from training.data import Example
+from training.finetune import TrainConfig
+from training.pipeline import RELIABILITY_FILE, calibrate, run_train
+
+TINY = TrainConfig(epochs=2, batch_size=8, max_length=32, lr=5e-3)
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    root = tmp_path_factory.mktemp("store")
+    data = write_csv(root.parent / "export.csv", make_rows(30))
+    result = run_train(
+        [data], store=ModelStore(root), config=TINY, device=torch.device("cpu"), base=str(tiny_base)
+    )
+    return result, root
+
+
+def test_the_version_records_its_temperature_and_ece_before_and_after(trained) -> None:
+    result, _ = trained
+    version_dir = Path(result["path"])
+    meta = json.loads((version_dir / "heed.json").read_text())
+    c = meta["calibration"]
+    assert meta["temperature"] == c["temperature"] == result["calibration"]["temperature"]
+    assert T_BOUNDS[0] <= c["temperature"] <= T_BOUNDS[1]
+    assert c["rows"] == meta["rows"]["eval"] == 18 and c["bins"] == 15
+    assert set(c) >= {"ece_before", "ece_after", "nll_before", "nll_after", "calibrated", "reason"}
+    if c["calibrated"]:
+        assert c["nll_after"] <= c["nll_before"] + 1e-9
+    else:
+        assert c["temperature"] == 1.0 and c["reason"]
+    png = version_dir / RELIABILITY_FILE
+    assert c["reliability_diagram"] == RELIABILITY_FILE
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_the_card_shows_the_calibration_beside_the_confusion_matrix(trained) -> None:
+    result, _ = trained
+    card = (Path(result["path"]) / "README.md").read_text(encoding="utf-8")
+    evaluation, calibration = card.index("## Evaluation"), card.index("## Calibration")
+    assert evaluation < calibration < card.index("## How to use")
+    section = card[calibration : card.index("## How to use")]
+    assert f"![Reliability diagram, before and after]({RELIABILITY_FILE})" in section
+    assert "before (T = 1)" in section and "ECE (15 bins)" in section
+
+
+def test_the_served_version_applies_the_fitted_temperature(trained) -> None:
+    result, root = trained
+    served = Classifier.load(result["version"], store=ModelStore(root), device="cpu")
+    t = result["calibration"]["temperature"]
+    assert served.temperature == t
+    texts = ["great love it", "awful broken refund"]
+    expected = (served.logits(texts) / t).softmax(-1)
+    for prediction, probs in zip(served.predict(texts), expected, strict=True):
+        assert list(prediction.scores.values()) == pytest.approx(probs.tolist(), abs=1e-6)
+
+
+def test_too_few_held_out_rows_are_not_calibrated_and_say_why(trained, tmp_path: Path) -> None:
+    result, root = trained
+    probe = Classifier.load(result["version"], store=ModelStore(root), device="cpu")
+    labels = probe.labels
+    few = [Example(text, label, f"x.csv:{i}") for i, (text, label) in enumerate(make_rows(1))]
+    report = calibrate(probe, labels, few, tmp_path)
+    assert report["temperature"] == 1.0 and not report["calibrated"]
+    assert report["reason"] == "3 held-out rows (at least 10 needed)"
+    assert (tmp_path / RELIABILITY_FILE).is_file()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    report = calibrate(probe, labels, [], empty)
+    assert report["reason"].startswith("0 held-out rows") and report["ece_before"] is None
+    assert report["reliability_diagram"] is None and not list(empty.iterdir())
+
+
+def test_the_report_of_no_rows_is_t_1() -> None:
+    report = calibration_report(torch.empty(0, 3), [])
+    assert report["temperature"] == 1.0 and report["rows"] == 0 and report["nll_after"] is None
