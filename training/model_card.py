@@ -128,6 +128,8 @@ def _data(meta: Mapping) -> list[str]:
 def _training(meta: Mapping) -> list[str]:
     args = meta.get("training_args", {})
     recipe = [
+        ("recipe", meta.get("recipe", "standard")),
+        ("pooling", meta.get("pooling", "cls")),
         ("epochs", args.get("epochs")),
         ("best epoch (kept)", meta.get("best_epoch")),
         ("learning rate", args.get("lr")),
@@ -161,6 +163,8 @@ def _evaluation(meta: Mapping) -> list[str]:
     matrix = metrics.get("confusion_matrix", [])
     lines = [
         "## Evaluation (held-out rows)",
+        "",
+        f"Metrics from {meta.get('metrics_from', 'the eval rows')}.",
         "",
         *_table(
             ("accuracy", "macro-F1", "rows"),

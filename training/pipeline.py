@@ -25,6 +25,7 @@ from classifier.store import METADATA_FILE, VERSION_PATTERN
 from training.data import Example, file_sha256, read_exports, stratified_split
 from training.distributed import Dist
 from training.evaluate import confusion_matrix_png, evaluate
+from training.few_shot import FewShotSchedule, choose_recipe, train_few_shot
 from training.finetune import TrainConfig, TrainOutcome, train
 from training.model_card import write_model_card
 from training.progress import Progress
@@ -175,6 +176,38 @@ def promotion_decision(
     }
 
 
+def fit_few_shot(
+    train_rows: Sequence[Example],
+    eval_rows: Sequence[Example],
+    eval_given: bool,
+    base: str,
+    config: TrainConfig,
+    device: torch.device,
+    progress: Progress | None,
+) -> tuple[TrainOutcome, str]:
+    """The few-shot recipe and where its metrics come from. With ``--eval-data`` it trains on
+    the training rows and is scored on the eval rows. Otherwise the same fixed recipe is first
+    trained on the training split and scored on the held-out split (the version's metrics and
+    held-out logits, ``eval_logits``, for the report, the promotion gate and calibration),
+    then refit on every row: the saved model. Returns the saved model's outcome, carrying the
+    estimate's metrics and held-out logits."""
+    outcome = train_few_shot(
+        train_rows, eval_rows, base=base, config=config, device=device, progress=progress
+    )
+    if eval_given:
+        return outcome, "the given eval rows (the model never trained on them)"
+    refit = train_few_shot(
+        [*train_rows, *eval_rows], [], base=base, config=config, device=device, progress=progress
+    )
+    refit.metrics, refit.eval_logits = outcome.metrics, outcome.eval_logits
+    refit.seconds += outcome.seconds
+    return refit, (
+        f"the same fixed recipe trained on the {len(train_rows)} training-split rows and "
+        f"scored on the {len(eval_rows)} held-out rows; the saved model is that recipe refit "
+        f"on all {len(train_rows) + len(eval_rows)} rows"
+    )
+
+
 def run_train(
     data: Sequence[Path],
     *,
@@ -209,15 +242,22 @@ def run_train(
         label_column=label_column,
     )
     base_path = resolve_base(base, store)
-    outcome = train(
-        train_rows,
-        eval_rows,
-        base=base_path,
-        config=config,
-        device=device,
-        progress=progress,
-        dist=dist,
-    )
+    recipe = choose_recipe(config.recipe, train_rows + eval_rows, base_path, config.pooling)
+    if recipe == "few-shot":
+        outcome, metrics_from = fit_few_shot(
+            train_rows, eval_rows, bool(eval_data), base_path, config, device, progress
+        )
+    else:
+        outcome = train(
+            train_rows,
+            eval_rows,
+            base=base_path,
+            config=config,
+            device=device,
+            progress=progress,
+            dist=dist,
+        )
+        metrics_from = "the eval rows, which also chose the epoch kept"
     if not dist.is_main:
         dist.all_succeeded()
         return None
@@ -237,13 +277,16 @@ def run_train(
             "base_model_id": base_model_hub_id(base_path),
             "architecture": type(outcome.model).__name__,
             "model_type": outcome.model.config.model_type,
-            "pooling": config.pooling,
+            "pooling": outcome.pooling,
+            "recipe": recipe,
+            "metrics_from": metrics_from,
             "explain_methods": list(explain_methods),
             "data": data_files(data, eval_data, [*train_rows, *eval_rows], train_only),
             "rows": {"train": len(train_rows), "eval": len(eval_rows)},
             "label_counts": label_counts(outcome, train_rows, eval_rows),
             "eval_split": eval_split(eval_data, config.seed),
             "training_args": asdict(config),
+            **({"few_shot_schedule": asdict(FewShotSchedule())} if recipe == "few-shot" else {}),
             "device": outcome.device,
             "processes": dist.world_size,
             "best_epoch": outcome.best_epoch,
@@ -281,6 +324,8 @@ def run_train(
         "promoted": promoted,
         "promotion": decision,
         "best_epoch": outcome.best_epoch,
+        "recipe": recipe,
+        "metrics_from": metrics_from,
         "rows": {"train": len(train_rows), "eval": len(eval_rows)},
         "eval_split": eval_split(eval_data, config.seed),
         "device": outcome.device,
