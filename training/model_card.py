@@ -207,15 +207,27 @@ def _evaluation(meta: Mapping) -> list[str]:
 
 def _usage(meta: Mapping) -> list[str]:
     version = meta.get("version", "VERSION")
+    if meta.get("pooling") == "mean":  # transformers.pipeline would read the unused pooler
+        python = [
+            "from classifier import Classifier",
+            "",
+            "# mean-pooled (heed.json): load it with Heed, not transformers.pipeline",
+            f'classify = Classifier.load("models/{version}", device="cpu")',
+            'classify.predict(["The battery died after two days"])',
+        ]
+    else:
+        python = [
+            "from transformers import pipeline",
+            "",
+            "# this version's directory; the store is $HEED_MODEL_DIR (default ./models)",
+            f'classify = pipeline("text-classification", model="models/{version}")',
+            'classify("The battery died after two days")',
+        ]
     return [
         "## How to use",
         "",
         "```python",
-        "from transformers import pipeline",
-        "",
-        "# this version's directory; the store is $HEED_MODEL_DIR (default ./models)",
-        f'classify = pipeline("text-classification", model="models/{version}")',
-        'classify("The battery died after two days")',
+        *python,
         "```",
         "",
         "```bash",
