@@ -147,6 +147,22 @@ def load_base(
     return model, tokenizer
 
 
+def check_eval_labels(train_rows: Sequence[Example], eval_rows: Sequence[Example]) -> list[str]:
+    """The training rows' labels, sorted; :class:`DataError` when an eval row's label never
+    appears in the training rows."""
+    labels = sorted({e.label for e in train_rows})
+    unseen = sorted({e.label for e in eval_rows} - set(labels))
+    if unseen:
+        sources = {e.label: e.source for e in eval_rows}
+        raise DataError(
+            [
+                Problem.at(sources[u], f"eval label {u!r} never appears in the training rows")
+                for u in unseen
+            ]
+        )
+    return labels
+
+
 def _summary(metrics: dict) -> dict:
     return {k: metrics[k] for k in ("accuracy", "macro_f1", "per_class")}
 
@@ -223,16 +239,7 @@ def train(
     progress = progress or Progress()
     started = time.monotonic()
     seed_everything(config.seed)
-    labels = sorted({e.label for e in train_rows})
-    unseen = sorted({e.label for e in eval_rows} - set(labels))
-    if unseen:
-        sources = {e.label: e.source for e in eval_rows}
-        raise DataError(
-            [
-                Problem.at(sources[u], f"eval label {u!r} never appears in the training rows")
-                for u in unseen
-            ]
-        )
+    labels = check_eval_labels(train_rows, eval_rows)
     pooling = concrete_pooling(base, config.pooling)
     model, tokenizer = load_base(base, labels, pooling)
     model.to(device)

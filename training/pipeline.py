@@ -242,7 +242,8 @@ def run_train(
         label_column=label_column,
     )
     base_path = resolve_base(base, store)
-    recipe = choose_recipe(config.recipe, train_rows + eval_rows, base_path, config.pooling)
+    learns_from = train_rows if eval_data else [*train_rows, *eval_rows]  # in the end
+    recipe = choose_recipe(config.recipe, learns_from, base_path, config.pooling)
     if recipe == "few-shot":
         outcome, metrics_from = fit_few_shot(
             train_rows, eval_rows, bool(eval_data), base_path, config, device, progress

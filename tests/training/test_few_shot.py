@@ -114,5 +114,6 @@ def test_cli_few_shot_version_records_recipe_and_where_its_metrics_come_from(
     assert meta["training_args"]["recipe"] == "auto" and meta["few_shot_schedule"]["epochs"]
     assert meta["rows"] == {"train": 24, "eval": 6}
     card = (Path(result["path"]) / "README.md").read_text()
-    assert "refit on all 30 rows" in card
+    assert "refit on all 30 rows" in card and "| recipe | few-shot |" in card
+    assert 'Classifier.load("models/' in card and "pipeline(" not in card  # mean-pooled
     assert ModelStore(store_dir).versions() == [result["version"]]
