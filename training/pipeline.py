@@ -28,7 +28,7 @@ from training.evaluate import confusion_matrix_png, evaluate
 from training.few_shot import FewShotSchedule, choose_recipe, train_few_shot
 from training.finetune import TrainConfig, TrainOutcome, train
 from training.model_card import write_model_card
-from training.progress import Progress
+from training.progress import Progress, Silent
 
 log = logging.getLogger(__name__)
 
@@ -196,8 +196,10 @@ def fit_few_shot(
     )
     if eval_given:
         return outcome, "the given eval rows (the model never trained on them)"
+    # Progress stays one start ... epoch sequence (what the bot shows): the refit is silent.
+    log.info("refitting the few-shot recipe on all %d rows", len(train_rows) + len(eval_rows))
     refit = train_few_shot(
-        [*train_rows, *eval_rows], [], base=base, config=config, device=device, progress=progress
+        [*train_rows, *eval_rows], [], base=base, config=config, device=device, progress=Silent()
     )
     refit.metrics, refit.eval_logits = outcome.metrics, outcome.eval_logits
     refit.seconds += outcome.seconds
