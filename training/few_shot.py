@@ -85,7 +85,7 @@ def choose_recipe(recipe: str, rows: Sequence[Example], base: str, pooling: str)
     try:
         mean = pooling != "cls" and resolve_pooling(base, pooling) == "mean"
     except (OSError, ValueError) as exc:
-        raise BaseModelError(f"cannot read base model {base} offline: {exc}") from exc
+        raise BaseModelError(f"cannot load base model {base} offline: {exc}") from exc
     if recipe == "few-shot":
         if not mean:
             raise BaseModelError(
