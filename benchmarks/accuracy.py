@@ -97,6 +97,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--methods", default=",".join(METHODS), help="few-shot: methods")
     p.add_argument("--few-shot-lr", type=float, default=None, help="override FewShotSchedule")
     p.add_argument("--few-shot-epochs", type=int, default=None, help="override FewShotSchedule")
+    p.add_argument("--few-shot-min-steps", type=int, default=None, help="FewShotSchedule")
     p.add_argument(
         "--contrastive-weight", type=float, default=None, help="override FewShotSchedule"
     )

@@ -174,6 +174,7 @@ def few_shot(args, data: Path, config, device, results: list, save) -> None:
     overrides = {
         "lr": args.few_shot_lr,
         "epochs": args.few_shot_epochs,
+        "min_steps": args.few_shot_min_steps,
         "contrastive_weight": args.contrastive_weight,
         "refit_head": {None: None, "yes": True, "no": False}[args.refit_head],
         "head_c": args.head_c,
