@@ -16,6 +16,10 @@ training train`` without ``--eval-data``, the epoch kept is chosen on rows held 
 * ``vader``: VADER Amazon (3 classes), 5-fold stratified cross-validation; in each fold the
   training part is split like ``run_train`` does (stratified 20 %, ``EVAL_FRACTION``) for
   epoch selection and the fold's test part is scored. Reports accuracy and macro-F1 mean ± std.
+* ``few-shot``: 8 and 16 rows per label (``--few-shot-sizes``) of banking77 (``--intents``
+  intents drawn by the seed) and VADER; Heed's standard and few-shot recipes side by side with
+  SetFit, frozen MiniLM embeddings + logistic regression and TF-IDF + logistic regression, on
+  the same rows and test rows (``benchmarks/few_shot.py``; needs the ``bench`` extra).
 
 Models live in a temporary ``HEED_MODEL_DIR`` (never ``./models``); ``--save-model DIR`` keeps
 the last SST-2 model (e.g. for ``faithfulness.py --model DIR``).
@@ -25,6 +29,7 @@ Usage::
     python benchmarks/accuracy.py --datasets DIR --tasks sst2 --curve 1000,4000  # CPU curve
     python benchmarks/accuracy.py --datasets DIR --tasks banking77 --limit 3000
     python benchmarks/accuracy.py --datasets DIR --device cuda           # full runs on a GPU
+    python benchmarks/accuracy.py --datasets DIR --tasks few-shot --threads 1  # ~30 min, CPU
 
 ``--datasets DIR`` (or ``$HEED_DATASETS``) is required: the folder described in
 benchmarks/README.md, "Datasets".
@@ -52,6 +57,7 @@ from _common import (
     temp_model_store,
     write_json,
 )
+from few_shot import METHODS, few_shot, few_shot_rows
 
 PUBLISHED = {
     "sst2": {"MiniLM-L6-H384": 91.5, "DistilBERT": 91.3, "bert-base": 92.7},
@@ -59,7 +65,7 @@ PUBLISHED = {
 }
 SST2_HOLDOUT = 872
 BANKING_HOLDOUT = 770
-TASKS = ("sst2", "banking77", "vader")
+TASKS = ("sst2", "banking77", "vader", "few-shot")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -84,11 +90,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--curve", default=None, help="SST-2 learning curve: comma list of train sizes")
     p.add_argument("--vader-folds", type=int, default=5)
+    p.add_argument("--few-shot-sizes", default="8,16", help="few-shot: rows per label")
+    p.add_argument("--few-shot-cuts", default="banking77,vader", help="few-shot: datasets")
+    p.add_argument("--intents", type=int, default=10, help="few-shot: banking77 intents")
+    p.add_argument("--test-rows", type=int, default=800, help="few-shot: VADER test rows")
+    p.add_argument("--methods", default=",".join(METHODS), help="few-shot: methods")
+    p.add_argument("--few-shot-lr", type=float, default=None, help="override FewShotSchedule")
+    p.add_argument("--few-shot-epochs", type=int, default=None, help="override FewShotSchedule")
+    p.add_argument("--few-shot-min-steps", type=int, default=None, help="FewShotSchedule")
+    p.add_argument(
+        "--contrastive-weight", type=float, default=None, help="override FewShotSchedule"
+    )
+    p.add_argument("--setfit-iterations", type=int, default=20, help="few-shot: SetFit pairs")
+    p.add_argument("--refit-head", choices=("yes", "no"), default=None, help="FewShotSchedule")
+    p.add_argument("--head-c", type=float, default=None, help="override FewShotSchedule")
     p.add_argument("--epochs", type=int, default=None, help="override TrainConfig().epochs")
     p.add_argument("--seed", type=int, default=None, help="override TrainConfig().seed")
     p.add_argument("--lr", type=float, default=None, help="override TrainConfig().lr")
     p.add_argument(
-        "--pooling", choices=("cls", "mean"), default=None, help="override TrainConfig().pooling"
+        "--pooling",
+        choices=("auto", "cls", "mean"),
+        default=None,
+        help="override TrainConfig().pooling",
     )
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument(
@@ -101,9 +124,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     bad = sorted(set(args.tasks) - set(TASKS))
     if bad:
         p.error(f"unknown task(s) {bad}: use {TASKS}")
-    args.datasets = datasets_dir(
-        p, args.datasets, [f for t in args.tasks for f in DATASET_FILES[t]]
-    )
+    files = {**DATASET_FILES, "few-shot": DATASET_FILES["banking77"] + DATASET_FILES["vader"]}
+    args.datasets = datasets_dir(p, args.datasets, [f for t in args.tasks for f in files[t]])
+    args.few_shot_sizes = [int(x) for x in args.few_shot_sizes.split(",")]
+    args.few_shot_cuts = [c for c in args.few_shot_cuts.split(",") if c]
+    args.methods = [m for m in args.methods.split(",") if m]
+    if set(args.few_shot_cuts) - {"banking77", "vader"} or set(args.methods) - set(METHODS):
+        p.error(f"--few-shot-cuts: banking77,vader; --methods: {','.join(METHODS)}")
     args.curve = [int(x) for x in args.curve.split(",")] if args.curve else None
     return args
 
@@ -333,11 +360,17 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     with temp_model_store():
         for task in args.tasks:
-            {"sst2": sst2, "banking77": banking77, "vader": vader}[task](
+            {"sst2": sst2, "banking77": banking77, "vader": vader, "few-shot": few_shot}[task](
                 args, data, config, device, results, save
             )
     payload["total_seconds"] = round(time.perf_counter() - started, 1)
-    payload["table"] = summary_table(results)
+    payload["table"] = summary_table([r for r in results if r["task"] != "few-shot"])
+    if any(r["task"] == "few-shot" for r in results):
+        payload["few_shot_table"] = table(
+            ["cut", "per label (rows; test)", "method", "acc %", "macro-F1 %", "train s"],
+            few_shot_rows(results),
+        )
+        print(payload["few_shot_table"])
     save()
     print(f"wrote {args.out}")
     print(payload["table"])

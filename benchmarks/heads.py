@@ -6,12 +6,14 @@ only ``pooling`` changed; the epoch is chosen on a stratified 20 % of the traini
 ``run_train``) and is scored on rows it never saw:
 
 * ``sst2``: ``--sst2-rows`` (default 2,000) stratified training phrases; GLUE dev (872);
-* ``banking77-8``: 8 examples of each of the 77 intents (616 rows); the test set (3,080);
+* ``banking77-8``: ``--banking77-per-class`` (default 8) examples of each of the 77 intents
+  (616 rows at 8); the test set (3,080);
 * ``vader``: ``--vader-rows`` (default 1,000) VADER Amazon reviews; the next 1,000 as test.
 
 Usage::
 
     python benchmarks/heads.py --datasets DIR            # CPU, about 10 minutes on 2 cores
+    python benchmarks/heads.py --datasets DIR --tasks banking77-8 --banking77-per-class 20
 
 ``--datasets DIR`` (or ``$HEED_DATASETS``): the folder described in benchmarks/README.md.
 """
@@ -30,6 +32,7 @@ from _common import (
     datasets_dir,
     default_out,
     hardware,
+    set_threads,
     stratified_subsample,
     table,
     write_json,
@@ -57,7 +60,7 @@ def rows_for(task: str, args: argparse.Namespace) -> tuple[list[Example], list[E
         random.Random(args.seed).shuffle(rows)
         per: dict[str, list[Example]] = {}
         for row in rows:
-            if len(per.setdefault(row.label, [])) < 8:
+            if len(per.setdefault(row.label, [])) < args.banking77_per_class:
                 per[row.label].append(row)
         return [r for label in sorted(per) for r in per[label]], test
     if task == "vader":
@@ -82,12 +85,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tasks", default=",".join(TASKS))
     p.add_argument("--sst2-rows", type=int, default=2000)
     p.add_argument("--vader-rows", type=int, default=1000)
+    p.add_argument("--banking77-per-class", type=int, default=8)
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     p.add_argument("--poolings", default="cls,mean")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default=str(default_out("heads")))
     args = p.parse_args(argv)
     args.datasets = datasets_dir(p, args.datasets, ["sst2/train.tsv", "banking77/train.csv"])
+    set_threads(args.threads)
     device = pick_device(args.device)
     base = resolve_base_model(None)
     runs = []
@@ -104,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             report = evaluate(classifier, test)
             run = {
-                "task": task,
+                "task": task if task != "banking77-8" else f"banking77-{args.banking77_per_class}",
                 "pooling": pooling,
                 "train_rows": len(fit),
                 "epoch_choice_rows": len(held),

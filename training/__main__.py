@@ -17,7 +17,7 @@ import torch
 from classifier import Classifier, ModelStore
 from classifier.cli_support import configure, emit, fail
 from classifier.model import pick_device
-from classifier.pooling import POOLINGS
+from classifier.pooling import POOLING_CHOICES
 from classifier.store import DEFAULT_TASK, default_root, task_root
 from training.contract import (
     EXIT_CODES,
@@ -32,6 +32,7 @@ from training.contract import (
 from training.data import read_exports
 from training.distributed import Dist
 from training.evaluate import confusion_matrix_png, evaluate
+from training.few_shot import FEW_SHOT_BELOW, RECIPES
 from training.finetune import TrainConfig
 from training.pipeline import DEFAULT_SAMPLE, check_rows, run_train
 from training.progress import Progress, Silent
@@ -91,9 +92,17 @@ def _parser() -> ArgumentParser:
     )
     train.add_argument(
         "--pooling",
-        choices=POOLINGS,
+        choices=POOLING_CHOICES,
         default=DEFAULTS.pooling,
-        help="the head reads the [CLS] pooler (cls) or the mean of the token vectors (mean)",
+        help="the head reads the [CLS] pooler (cls) or the mean of the token vectors (mean); "
+        "auto: mean where the architecture's head takes it, else cls",
+    )
+    train.add_argument(
+        "--recipe",
+        choices=RECIPES,
+        default=DEFAULTS.recipe,
+        help=f"few-shot: every row on a fixed schedule, metrics from the same recipe on a "
+        f"held-out split; auto: few-shot when the smallest label has under {FEW_SHOT_BELOW} rows",
     )
     train.add_argument(
         "--class-weights",
@@ -199,6 +208,7 @@ def _train(args: argparse.Namespace) -> int:
         head_lr_scale=args.head_lr_scale,
         pooling=args.pooling,
         class_weights=args.class_weights,
+        recipe=args.recipe,
     )
     before = set(store.versions())
     try:

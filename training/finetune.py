@@ -34,7 +34,7 @@ from transformers import (
 from classifier import Classifier
 from classifier.base_model import BaseModelError, is_local
 from classifier.encoding import Encoded, collate, encode
-from classifier.pooling import model_class, pooler
+from classifier.pooling import model_class, pooler, resolve_pooling
 from training.batching import LossMeter, epoch_plans
 from training.data import DataError, Example, Problem
 from training.distributed import Dist
@@ -66,11 +66,16 @@ class TrainConfig:
     # above was chosen with 16 rows and has not been re-measured with token batches.
     max_tokens: int | None = None
     # "cls": the architecture's head on the [CLS] pooler; "mean": the masked mean of the
-    # token vectors (how all-MiniLM-L6-v2 was trained), classifier.pooling.
-    pooling: str = "cls"
+    # token vectors (how all-MiniLM-L6-v2 was trained), classifier.pooling; "auto": mean where
+    # the architecture's head takes it, else cls (README: "Head: [CLS] pooler vs mean pooling").
+    pooling: str = "auto"
     # "balanced": each class's loss weighted by rows / (classes x its rows), so a rare class
     # counts as much as a common one; "none": every row alike.
     class_weights: str = "none"
+    # "standard": the loop below, epoch chosen on the eval rows; "few-shot": every row on a
+    # fixed schedule (training.few_shot); "auto": few-shot when the smallest label has fewer
+    # than training.few_shot.FEW_SHOT_BELOW rows and the head can be mean-pooled.
+    recipe: str = "auto"
     # The loss is read back from the device (a host sync) only every ``log_every`` steps.
     log_every: int = 10
 
@@ -87,6 +92,10 @@ class TrainOutcome:
     history: list[dict] = field(default_factory=list)
     device: str = "cpu"
     seconds: float = 0.0
+    # The concrete pooling (``auto`` resolved) and, from the few-shot recipe, the eval rows'
+    # logits (the place a temperature is fitted).
+    pooling: str = "cls"
+    eval_logits: torch.Tensor | None = None
 
 
 def seed_everything(seed: int) -> None:
@@ -136,6 +145,22 @@ def load_base(
     if unused is not None:
         unused.requires_grad_(False)
     return model, tokenizer
+
+
+def check_eval_labels(train_rows: Sequence[Example], eval_rows: Sequence[Example]) -> list[str]:
+    """The training rows' labels, sorted; :class:`DataError` when an eval row's label never
+    appears in the training rows."""
+    labels = sorted({e.label for e in train_rows})
+    unseen = sorted({e.label for e in eval_rows} - set(labels))
+    if unseen:
+        sources = {e.label: e.source for e in eval_rows}
+        raise DataError(
+            [
+                Problem.at(sources[u], f"eval label {u!r} never appears in the training rows")
+                for u in unseen
+            ]
+        )
+    return labels
 
 
 def _summary(metrics: dict) -> dict:
@@ -214,17 +239,9 @@ def train(
     progress = progress or Progress()
     started = time.monotonic()
     seed_everything(config.seed)
-    labels = sorted({e.label for e in train_rows})
-    unseen = sorted({e.label for e in eval_rows} - set(labels))
-    if unseen:
-        sources = {e.label: e.source for e in eval_rows}
-        raise DataError(
-            [
-                Problem.at(sources[u], f"eval label {u!r} never appears in the training rows")
-                for u in unseen
-            ]
-        )
-    model, tokenizer = load_base(base, labels, config.pooling)
+    labels = check_eval_labels(train_rows, eval_rows)
+    pooling = concrete_pooling(base, config.pooling)
+    model, tokenizer = load_base(base, labels, pooling)
     model.to(device)
     # The 30k x hidden word-embedding matrix is half of a small BERT's weights; leaving it
     # frozen cuts a third of the CPU step time with no accuracy loss (README: runs).
@@ -319,7 +336,17 @@ def train(
         history=history,
         device=str(device),
         seconds=time.monotonic() - started,
+        pooling=pooling,
     )
+
+
+def concrete_pooling(base: str, pooling: str) -> str:
+    """``pooling`` with ``auto`` resolved for ``base``; :class:`BaseModelError` when the base
+    cannot be read offline or the pooling is unknown."""
+    try:
+        return resolve_pooling(base, pooling)
+    except (OSError, ValueError) as exc:
+        raise BaseModelError(f"cannot load base model {base} offline: {exc}") from exc
 
 
 def _data_parallel(model: PreTrainedModel, device: torch.device) -> torch.nn.Module:

@@ -129,6 +129,8 @@ def _data(meta: Mapping) -> list[str]:
 def _training(meta: Mapping) -> list[str]:
     args = meta.get("training_args", {})
     recipe = [
+        ("recipe", meta.get("recipe", "standard")),
+        ("pooling", meta.get("pooling", "cls")),
         ("epochs", args.get("epochs")),
         ("best epoch (kept)", meta.get("best_epoch")),
         ("learning rate", args.get("lr")),
@@ -162,6 +164,8 @@ def _evaluation(meta: Mapping) -> list[str]:
     matrix = metrics.get("confusion_matrix", [])
     lines = [
         "## Evaluation (held-out rows)",
+        "",
+        f"Metrics from {meta.get('metrics_from', 'the eval rows')}.",
         "",
         *_table(
             ("accuracy", "macro-F1", "rows"),
@@ -246,15 +250,27 @@ def _calibration(meta: Mapping) -> list[str]:
 
 def _usage(meta: Mapping) -> list[str]:
     version = meta.get("version", "VERSION")
+    if meta.get("pooling") == "mean":  # transformers.pipeline would read the unused pooler
+        python = [
+            "from classifier import Classifier",
+            "",
+            "# mean-pooled (heed.json): load it with Heed, not transformers.pipeline",
+            f'classify = Classifier.load("models/{version}", device="cpu")',
+            'classify.predict(["The battery died after two days"])',
+        ]
+    else:
+        python = [
+            "from transformers import pipeline",
+            "",
+            "# this version's directory; the store is $HEED_MODEL_DIR (default ./models)",
+            f'classify = pipeline("text-classification", model="models/{version}")',
+            'classify("The battery died after two days")',
+        ]
     return [
         "## How to use",
         "",
         "```python",
-        "from transformers import pipeline",
-        "",
-        "# this version's directory; the store is $HEED_MODEL_DIR (default ./models)",
-        f'classify = pipeline("text-classification", model="models/{version}")',
-        'classify("The battery died after two days")',
+        *python,
         "```",
         "",
         "```bash",

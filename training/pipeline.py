@@ -26,9 +26,10 @@ from training.calibration import calibration_report, reliability_png
 from training.data import Example, file_sha256, read_exports, stratified_split
 from training.distributed import Dist
 from training.evaluate import confusion_matrix_png, evaluate
+from training.few_shot import FewShotSchedule, choose_recipe, train_few_shot
 from training.finetune import TrainConfig, TrainOutcome, train
 from training.model_card import write_model_card
-from training.progress import Progress
+from training.progress import Progress, Silent
 
 log = logging.getLogger(__name__)
 
@@ -183,15 +184,25 @@ def calibrate(
     eval_rows: Sequence[Example],
     staging: Path,
     version: str = "",
+    held_logits: torch.Tensor | None = None,
 ) -> dict:
     """Fit ``version``'s temperature on the held-out rows' logits (:mod:`training.calibration`)
     and draw the reliability diagram into ``staging`` when there are rows to draw; the
     ``calibration`` entry of ``heed.json`` (``temperature`` 1.0 and a ``reason`` when the rows
-    cannot support a fit)."""
-    logits = probe.logits([e.text for e in eval_rows])
+    cannot support a fit). ``held_logits`` are those rows' logits from the model the metrics
+    were measured on, when that is not ``probe`` (a few-shot refit learnt the held-out rows)."""
+    if held_logits is None:
+        logits = probe.logits([e.text for e in eval_rows])
+        fitted_on = "held-out eval rows (the rows the metrics are measured on)"
+    else:
+        logits = held_logits
+        fitted_on = (
+            "held-out eval rows, scored by the recipe's estimate before the refit on all rows "
+            "(the rows and the model the metrics are measured on)"
+        )
     gold = [list(labels).index(e.label) for e in eval_rows]
     report = calibration_report(logits, gold)
-    report["fitted_on"] = "held-out eval rows (the rows the metrics are measured on)"
+    report["fitted_on"] = fitted_on
     report["reliability_diagram"] = None
     if eval_rows:
         title = f"{version} · held-out eval · reliability".lstrip(" ·")
@@ -208,6 +219,40 @@ def calibrate(
     else:
         log.info("not calibrated: %s", report["reason"])
     return report
+
+
+def fit_few_shot(
+    train_rows: Sequence[Example],
+    eval_rows: Sequence[Example],
+    eval_given: bool,
+    base: str,
+    config: TrainConfig,
+    device: torch.device,
+    progress: Progress | None,
+) -> tuple[TrainOutcome, str]:
+    """The few-shot recipe and where its metrics come from. With ``--eval-data`` it trains on
+    the training rows and is scored on the eval rows. Otherwise the same fixed recipe is first
+    trained on the training split and scored on the held-out split (the version's metrics and
+    held-out logits, ``eval_logits``, for the report, the promotion gate and calibration),
+    then refit on every row: the saved model. Returns the saved model's outcome, carrying the
+    estimate's metrics and held-out logits."""
+    outcome = train_few_shot(
+        train_rows, eval_rows, base=base, config=config, device=device, progress=progress
+    )
+    if eval_given:
+        return outcome, "the given eval rows (the model never trained on them)"
+    # Progress stays one start ... epoch sequence (what the bot shows): the refit is silent.
+    log.info("refitting the few-shot recipe on all %d rows", len(train_rows) + len(eval_rows))
+    refit = train_few_shot(
+        [*train_rows, *eval_rows], [], base=base, config=config, device=device, progress=Silent()
+    )
+    refit.metrics, refit.eval_logits = outcome.metrics, outcome.eval_logits
+    refit.seconds += outcome.seconds
+    return refit, (
+        f"the same fixed recipe trained on the {len(train_rows)} training-split rows and "
+        f"scored on the {len(eval_rows)} held-out rows; the saved model is that recipe refit "
+        f"on all {len(train_rows) + len(eval_rows)} rows"
+    )
 
 
 def run_train(
@@ -244,22 +289,32 @@ def run_train(
         label_column=label_column,
     )
     base_path = resolve_base(base, store)
-    outcome = train(
-        train_rows,
-        eval_rows,
-        base=base_path,
-        config=config,
-        device=device,
-        progress=progress,
-        dist=dist,
-    )
+    learns_from = train_rows if eval_data else [*train_rows, *eval_rows]  # in the end
+    recipe = choose_recipe(config.recipe, learns_from, base_path, config.pooling)
+    if recipe == "few-shot":
+        outcome, metrics_from = fit_few_shot(
+            train_rows, eval_rows, bool(eval_data), base_path, config, device, progress
+        )
+    else:
+        outcome = train(
+            train_rows,
+            eval_rows,
+            base=base_path,
+            config=config,
+            device=device,
+            progress=progress,
+            dist=dist,
+        )
+        metrics_from = "the eval rows, which also chose the epoch kept"
     if not dist.is_main:
         dist.all_succeeded()
         return None
     probe = Classifier(outcome.model, outcome.tokenizer, version="(probe)", device=device)
     explain_methods = probe.explain_methods()
     with store.new_version() as (version, staging):
-        calibration = calibrate(probe, outcome.labels, eval_rows, staging, version)
+        calibration = calibrate(
+            probe, outcome.labels, eval_rows, staging, version, outcome.eval_logits
+        )
         outcome.model.save_pretrained(staging)
         outcome.tokenizer.save_pretrained(staging)
         (staging / "confusion_matrix.png").write_bytes(
@@ -272,7 +327,9 @@ def run_train(
             "base_model_id": base_model_hub_id(base_path),
             "architecture": type(outcome.model).__name__,
             "model_type": outcome.model.config.model_type,
-            "pooling": config.pooling,
+            "pooling": outcome.pooling,
+            "recipe": recipe,
+            "metrics_from": metrics_from,
             "temperature": calibration["temperature"],
             "calibration": calibration,
             "explain_methods": list(explain_methods),
@@ -281,6 +338,7 @@ def run_train(
             "label_counts": label_counts(outcome, train_rows, eval_rows),
             "eval_split": eval_split(eval_data, config.seed),
             "training_args": asdict(config),
+            **({"few_shot_schedule": asdict(FewShotSchedule())} if recipe == "few-shot" else {}),
             "device": outcome.device,
             "processes": dist.world_size,
             "best_epoch": outcome.best_epoch,
@@ -319,6 +377,8 @@ def run_train(
         "promoted": promoted,
         "promotion": decision,
         "best_epoch": outcome.best_epoch,
+        "recipe": recipe,
+        "metrics_from": metrics_from,
         "rows": {"train": len(train_rows), "eval": len(eval_rows)},
         "eval_split": eval_split(eval_data, config.seed),
         "device": outcome.device,

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from classifier import Classifier
-from classifier.pooling import MeanPooling, model_class, pooling_of
+from classifier.pooling import MeanPooling, model_class, pooling_of, resolve_pooling
 from tests.tiny_encoders import make_distilbert
 
 
@@ -54,3 +54,14 @@ def test_heads_mean_pooling_cannot_feed_are_refused(tmp_path: Path) -> None:
         model_class(str(distilbert), "mean")
     with pytest.raises(ValueError, match="unknown pooling"):
         model_class(str(distilbert), "max")
+
+
+def test_auto_is_mean_where_the_head_takes_it_and_cls_elsewhere(tiny_model, tmp_path) -> None:
+    distilbert = str(make_distilbert(tmp_path / "distilbert"))
+    assert resolve_pooling(str(tiny_model), "auto") == "mean"
+    assert resolve_pooling(distilbert, "auto") == "cls"
+    assert resolve_pooling(str(tiny_model), "cls") == "cls"
+    assert issubclass(model_class(str(tiny_model), "auto"), MeanPooling)
+    assert not issubclass(model_class(distilbert, "auto"), MeanPooling)
+    with pytest.raises(ValueError, match="unknown pooling"):
+        resolve_pooling(distilbert, "max")

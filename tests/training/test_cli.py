@@ -62,6 +62,9 @@ def test_train_json_contract_and_first_promotion(capsys, tiny_base, store_dir, e
     assert meta["data"][0]["sha256"] and meta["rows"] == {"train": 72, "eval": 18}
     assert meta["temperature"] == result["calibration"]["temperature"] > 0
     assert meta["calibration"] == result["calibration"]
+    # 30 rows a label: the standard recipe; the default pooling resolves to mean on BERT.
+    assert meta["recipe"] == result["recipe"] == "standard" and meta["pooling"] == "mean"
+    assert meta["training_args"]["pooling"] == "auto"
     assert json.loads((version_dir / "config.json").read_text())["id2label"]["0"] == "negative"
 
 

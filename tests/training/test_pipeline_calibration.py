@@ -87,3 +87,21 @@ def test_too_few_held_out_rows_are_not_calibrated_and_say_why(trained, tmp_path:
 def test_the_report_of_no_rows_is_t_1() -> None:
     report = calibration_report(torch.empty(0, 3), [])
     assert report["temperature"] == 1.0 and report["rows"] == 0 and report["nll_after"] is None
+
+
+def test_a_few_shot_refit_is_calibrated_on_its_estimates_held_out_logits(tmp_path: Path) -> None:
+    class RefitLearntTheRows:
+        def logits(self, texts):
+            raise AssertionError("the refit has seen the held-out rows: its logits must not fit T")
+
+    labels = ["negative", "positive"]
+    rows = [Example(f"text {i}", labels[i % 2]) for i in range(40)]
+    # over-confident estimate: right on 30 of 40 rows with margins of 6
+    held = torch.tensor(
+        [[3.0, -3.0] if (i % 2 == 0) == (i < 30) else [-3.0, 3.0] for i in range(40)]
+    )
+    report = calibrate(RefitLearntTheRows(), labels, rows, tmp_path, "v", held_logits=held)
+    assert report["calibrated"] and report["temperature"] > 1.0
+    assert report == {**calibration_report(held, [i % 2 for i in range(40)]), **report}
+    assert "estimate" in report["fitted_on"]
+    assert (tmp_path / RELIABILITY_FILE).read_bytes().startswith(b"\x89PNG")
