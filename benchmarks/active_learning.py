@@ -116,13 +116,8 @@ class Simulation:
         from classifier.base_model import resolve_base_model
         from training.finetune import TrainConfig
 
-        self.name, self.train_all, self.test, self.args, self.device = (
-            name,
-            train_all,
-            test,
-            args,
-            device,
-        )
+        self.name, self.train_all, self.test = name, train_all, test
+        self.args, self.device = args, device
         self.base = resolve_base_model(None)
         self.config = replace(
             TrainConfig(), pooling="mean", epochs=args.epochs, batch_size=args.batch_size
@@ -190,14 +185,10 @@ class Simulation:
                     picked = pick_uncertain(candidates, scores, args.batch)
                 pick_seconds = round(time.perf_counter() - started, 1)
                 labelled += picked
-                if model is not first:
-                    del model
                 model, record = self.fit([pool[i] for i in labelled], seed)
                 record["pick_seconds"] = pick_seconds
                 records.append(record)
                 self._log(seed, strategy, record)
-            if model is not first:
-                del model
             save(
                 {
                     "dataset": self.name,
