@@ -24,7 +24,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import time
 from collections.abc import Sequence
@@ -37,12 +36,10 @@ from _common import (
     default_out,
     hardware,
     set_threads,
-    stratified_subsample,
     table,
     write_json,
 )
-from heads import _tsv
-from recipe_sweep import _csv
+from heads import rows_for
 
 from classifier.base_model import resolve_base_model
 from classifier.model import Classifier, pick_device
@@ -51,29 +48,6 @@ from training.data import Example, stratified_split
 from training.finetune import TrainConfig, train
 
 TASKS = ("sst2", "banking77", "vader")
-
-
-def rows_for(task: str, args: argparse.Namespace) -> tuple[list[Example], list[Example]]:
-    """``(training rows, unseen test rows)`` for ``task``."""
-    if task == "sst2":
-        everything = _tsv(args.datasets / "sst2/train.tsv")
-        dev = _tsv(args.datasets / "sst2/dev.tsv")
-        return stratified_subsample(everything, args.sst2_rows, args.seed), dev
-    if task == "banking77":
-        rows = _csv(args.datasets / "banking77/train.csv", "text", "category")
-        test = _csv(args.datasets / "banking77/test.csv", "text", "category")
-        random.Random(args.seed).shuffle(rows)
-        per: dict[str, list[Example]] = {}
-        for row in rows:
-            if len(per.setdefault(row.label, [])) < args.banking_per_intent:
-                per[row.label].append(row)
-        return [r for label in sorted(per) for r in per[label]], test
-    if task == "vader":
-        rows = _csv(args.datasets / "vader_amazon/amazon_reviews.csv", "text", "label")
-        random.Random(args.seed).shuffle(rows)
-        n = args.vader_rows
-        return rows[:n], rows[n : 2 * n]
-    raise SystemExit(f"unknown task {task!r}")
 
 
 def logits_and_gold(classifier: Classifier, rows: Sequence[Example]):
@@ -122,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     add_datasets_option(p)
     p.add_argument("--tasks", default=",".join(TASKS))
     p.add_argument("--sst2-rows", type=int, default=2000)
-    p.add_argument("--banking-per-intent", type=int, default=20)
+    p.add_argument("--banking-per-intent", dest="banking77_per_class", type=int, default=20)
     p.add_argument("--vader-rows", type=int, default=1000)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--device", default="cpu")

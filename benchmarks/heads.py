@@ -49,12 +49,13 @@ TASKS = ("sst2", "banking77-8", "vader")
 
 
 def rows_for(task: str, args: argparse.Namespace) -> tuple[list[Example], list[Example]]:
-    """``(training rows, unseen test rows)`` for ``task``."""
+    """``(training rows, unseen test rows)`` for ``task`` (``sst2``, ``banking77…`` with
+    ``args.banking77_per_class`` rows per intent, ``vader``); ``calibration.py`` cuts the same."""
     if task == "sst2":
         everything = _tsv(args.datasets / "sst2/train.tsv")
         dev = _tsv(args.datasets / "sst2/dev.tsv")
         return stratified_subsample(everything, args.sst2_rows, args.seed), dev
-    if task == "banking77-8":
+    if task.startswith("banking77"):
         rows = _csv(args.datasets / "banking77/train.csv", "text", "category")
         test = _csv(args.datasets / "banking77/test.csv", "text", "category")
         random.Random(args.seed).shuffle(rows)

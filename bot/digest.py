@@ -14,7 +14,6 @@ and claims nothing, so its digest goes out when items arrive within the period. 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -25,12 +24,15 @@ from bot.blocks.queue import QUEUE_SHOWN, queue_message
 from bot.services import Services
 from bot.slack_api.errors import api_error
 from bot.slack_api.lookups import usergroup_members
+from bot.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
 
-class QueueDigest:
+class QueueDigest(Ticker):
     """Sends the digests of one replica (a daemon thread; :meth:`tick` does one round)."""
+
+    thread_name = "heed-digest"
 
     def __init__(
         self,
@@ -44,8 +46,7 @@ class QueueDigest:
         self.services, self.client, self.owner, self.clock = services, client, owner, clock
         self.schedule = services.settings.queue_digest
         self._done: dict[str, str] = {}  # task -> the period this replica finished
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
 
     def recipients(self) -> list[str]:
         """``HEED_LABELERS``' users and user groups' members, and ``HEED_ADMINS``; a group
@@ -101,22 +102,9 @@ class QueueDigest:
 
     def start(self) -> None:
         """Tick now and then a few times per period until :meth:`stop` (not when off)."""
-        if self.schedule.off or self._thread is not None:
-            return
-        self._thread = threading.Thread(target=self._run, name="heed-digest", daemon=True)
-        self._thread.start()
+        if not self.schedule.off:
+            super().start()
 
-    def stop(self) -> None:
-        """Stop the thread (waits for a round in progress)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while True:
-            try:
-                self.tick()
-            except Exception:
-                log.exception("digest round failed")
-            if self._stop.wait(self.schedule.tick_s()):
-                return
+    def wait_s(self) -> float:
+        """A few ticks per period, so a period's digest goes out soon after it begins."""
+        return self.schedule.tick_s()

@@ -22,7 +22,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -103,16 +103,27 @@ def pooled(model: PreTrainedModel, batch: dict[str, torch.Tensor]) -> torch.Tens
 
 
 @torch.no_grad()
-def embeddings(
-    model: PreTrainedModel, encoded: Sequence[Encoded], pad_id: int, device: torch.device
+def _in_batches(
+    model: PreTrainedModel,
+    encoded: Sequence[Encoded],
+    pad_id: int,
+    device: torch.device,
+    output: Callable[[PreTrainedModel, dict[str, torch.Tensor]], torch.Tensor],
 ) -> torch.Tensor:
-    """Mean-pooled embeddings of ``encoded`` rows (eval mode, 64 rows a pass)."""
+    """``output(model, batch)`` over ``encoded`` rows, 64 a pass in eval mode, on the CPU."""
     model.eval()
     parts = []
     for start in range(0, len(encoded), 64):
         batch = collate(encoded[start : start + 64], pad_id)
-        parts.append(pooled(model, {k: v.to(device) for k, v in batch.items()}).float().cpu())
+        parts.append(output(model, {k: v.to(device) for k, v in batch.items()}).float().cpu())
     return torch.cat(parts)
+
+
+def embeddings(
+    model: PreTrainedModel, encoded: Sequence[Encoded], pad_id: int, device: torch.device
+) -> torch.Tensor:
+    """Mean-pooled embeddings of ``encoded`` rows (eval mode, 64 rows a pass)."""
+    return _in_batches(model, encoded, pad_id, device, pooled)
 
 
 def fit_head(
@@ -175,17 +186,11 @@ def _batches(n: int, size: int, steps: int, rng: random.Random) -> list[list[int
     return [order[i * size : (i + 1) * size] for i in range(steps)]
 
 
-@torch.no_grad()
 def logits_of(
     model: PreTrainedModel, encoded: Sequence[Encoded], pad_id: int, device: torch.device
 ) -> torch.Tensor:
     """The model's logits for ``encoded`` rows (eval mode), on the CPU."""
-    model.eval()
-    parts = []
-    for start in range(0, len(encoded), 64):
-        batch = collate(encoded[start : start + 64], pad_id)
-        parts.append(model(**{k: v.to(device) for k, v in batch.items()}).logits.float().cpu())
-    return torch.cat(parts)
+    return _in_batches(model, encoded, pad_id, device, lambda m, batch: m(**batch).logits)
 
 
 def train_few_shot(

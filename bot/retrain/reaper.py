@@ -11,12 +11,12 @@ retention sweep, :mod:`bot.retention`) runs too.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
 from bot.database import Database, JobRecord
+from bot.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +24,10 @@ EVENT_TTL = timedelta(days=1)
 PRUNE_EVERY_S = 3600.0
 
 
-class Reaper:
+class Reaper(Ticker):
     """A daemon thread that expires dead replicas' jobs and prunes old event keys."""
+
+    thread_name = "heed-reaper"
 
     def __init__(
         self,
@@ -41,8 +43,7 @@ class Reaper:
         self.interval_s = interval_s
         self.on_interrupted = on_interrupted
         self.event_ttl = event_ttl
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__()
         self._last_prune = float("-inf")
 
     def tick(self) -> list[JobRecord]:
@@ -71,23 +72,6 @@ class Reaper:
                     log.exception("retention sweep failed")
         return expired
 
-    def start(self) -> None:
-        """Tick now and then every ``interval_s`` seconds until :meth:`stop`."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="heed-reaper", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Stop the thread (waits for a tick in progress)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while True:
-            try:
-                self.tick()
-            except Exception:
-                log.exception("reaper tick failed")
-            if self._stop.wait(self.interval_s):
-                return
+    def wait_s(self) -> float:
+        """``interval_s``: the reaper ticks at a fixed rate."""
+        return self.interval_s
