@@ -25,6 +25,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
 DATASETS_ENV = "HEED_DATASETS"
+# Host paths a result names, written as placeholders: the JSON in results/ is a record of what
+# ran, and must not point at one machine's folders (datasets_dir() adds the datasets folder).
+_HOST_PATHS: dict[str, str] = {}
 # What the scripts open inside the datasets folder, per task (layout: benchmarks/README.md).
 DATASET_FILES = {
     "sst2": ("sst2/train.tsv", "sst2/dev.tsv"),
@@ -77,6 +80,8 @@ def datasets_dir(
             f"{source} {value}: missing {', '.join(missing)} "
             "(expected layout: benchmarks/README.md, 'Datasets')"
         )
+    _HOST_PATHS[value] = "DIR"
+    _HOST_PATHS[str(root.resolve())] = "DIR"
     return root.resolve()
 
 
@@ -145,12 +150,34 @@ def default_out(name: str) -> Path:
     return RESULTS_DIR / f"{name}.json"
 
 
+def portable(value: object) -> object:
+    """``value`` (JSON-ready, nested) with host paths replaced: the datasets folder by ``DIR``,
+    this checkout by a relative path, the interpreter by ``python``."""
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [portable(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    replacements = {
+        **_HOST_PATHS,
+        sys.executable: "python",
+        f"{REPO_ROOT}/": "",
+        str(REPO_ROOT): ".",
+    }
+    for host in sorted(replacements, key=len, reverse=True):
+        value = value.replace(host, replacements[host])
+    return value
+
+
 def write_json(path: str | Path, payload: dict) -> Path:
-    """Write ``payload`` atomically (tmp + rename); returns the path."""
+    """Write ``payload`` atomically (tmp + rename), host paths made :func:`portable`; returns
+    the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+    text = json.dumps(portable(json.loads(json.dumps(payload, default=str))), indent=2)
+    tmp.write_text(text + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
 
