@@ -70,8 +70,10 @@ class TrainConfig:
     # the architecture's head takes it, else cls (README: "Head: [CLS] pooler vs mean pooling").
     pooling: str = "auto"
     # "balanced": each class's loss weighted by rows / (classes x its rows), so a rare class
-    # counts as much as a common one; "none": every row alike.
-    class_weights: str = "none"
+    # counts as much as a common one; "none": every row alike. Balanced by measurement (README:
+    # "A rare class"): on VADER cuts with a 5 % class, macro-F1 0.602 vs 0.564 over 3 seeds;
+    # on balanced data every weight is 1, the same as none.
+    class_weights: str = "balanced"
     # "standard": the loop below, epoch chosen on the eval rows; "few-shot": every row on a
     # fixed schedule (training.few_shot); "auto": few-shot when the smallest label has fewer
     # than training.few_shot.FEW_SHOT_BELOW rows and the head can be mean-pooled.
