@@ -25,6 +25,7 @@ from bot.env_reader import (
 )
 from bot.schedule import OFF, DigestSchedule
 from bot.tasks import Task, Tasks, load_tasks
+from classifier.types import DEFAULT_EXPLAIN_METHOD
 
 __all__ = [
     "DEFAULT_EMOJI_KEY",
@@ -85,7 +86,7 @@ class Settings:
     (e.g. ``torchrun --nproc-per-node 2``) instead of ``python -m training train``."""
     device: str = "auto"
     private_replies: bool = False
-    explain_method: str = "attn-grad"  # as faithful as IG at attention speed: README, Benchmarks
+    explain_method: str = DEFAULT_EXPLAIN_METHOD
     log_level: str = "INFO"
     database_url: str = field(default="", repr=False)
     """``HEED_DATABASE_URL`` (its password is a secret), else SQLite under ``data_dir``."""
@@ -183,7 +184,7 @@ class Settings:
             train_launcher=reader.launcher("HEED_TRAIN_LAUNCHER"),
             device=reader.choice("HEED_DEVICE", "auto", _DEVICE, "auto, cpu, cuda or cuda:N"),
             private_replies=reader.boolean("HEED_PRIVATE_REPLIES", False),
-            explain_method=reader.method("HEED_EXPLAIN_METHOD", "attn-grad"),
+            explain_method=reader.method("HEED_EXPLAIN_METHOD", DEFAULT_EXPLAIN_METHOD),
             log_level=reader.log_level("HEED_LOG_LEVEL", "INFO"),
             database_url=database_url_from_env(env),
             job_lease=reader.number(

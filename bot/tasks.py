@@ -30,6 +30,7 @@ from typing import Any
 
 from bot.env_reader import DEFAULT_EMOJI_KEY, EnvReader, SettingsError, shown
 from classifier.store import DEFAULT_TASK, task_problem, task_root
+from classifier.types import DEFAULT_EXPLAIN_METHOD
 
 CONFIG_ENV = "HEED_CONFIG"
 DEFAULT_CONFIG = Path("heed.toml")
@@ -66,7 +67,7 @@ class Task:
     label_emoji: Mapping[str, str] = field(default_factory=dict)
     notify: frozenset[str] = frozenset()
     threshold: float = 0.8
-    explain_method: str = "attn-grad"
+    explain_method: str = DEFAULT_EXPLAIN_METHOD
     train_data: tuple[Path, ...] = ()
     eval_data: tuple[Path, ...] = ()
 
@@ -123,7 +124,7 @@ def single(env: Mapping[str, str], model_dir: Path) -> Task:
         label_emoji=reader.emoji("HEED_LABEL_EMOJI"),
         notify=frozenset(reader.items("HEED_AUTOTAG_NOTIFY")),
         threshold=reader.fraction("HEED_AUTOTAG_THRESHOLD", 0.8),
-        explain_method=reader.method("HEED_EXPLAIN_METHOD", "attn-grad"),
+        explain_method=reader.method("HEED_EXPLAIN_METHOD", DEFAULT_EXPLAIN_METHOD),
         train_data=reader.files("HEED_TRAIN_DATA"),
         eval_data=reader.files("HEED_EVAL_DATA"),
     )

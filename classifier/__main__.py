@@ -15,7 +15,7 @@ from classifier.store import (
     default_root,
     task_root,
 )
-from classifier.types import EXPLAIN_METHODS
+from classifier.types import DEFAULT_EXPLAIN_METHOD, EXPLAIN_METHODS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("text")
     predict.add_argument("--model", default="current", help="current, a version or a directory")
-    predict.add_argument("--explain", choices=EXPLAIN_METHODS, default="attention")
+    predict.add_argument("--explain", choices=EXPLAIN_METHODS, default=DEFAULT_EXPLAIN_METHOD)
     predict.add_argument("--heatmap", type=Path, metavar="OUT.png", help="write the heatmap PNG")
     predict.add_argument("--device", default=None)
     predict.add_argument("--json", action="store_true")

@@ -10,6 +10,9 @@ ONE_PASS_METHODS = ("attn-grad",)
 """Explained from one forward + backward pass, many texts batched together."""
 SIGNED_METHODS = ("gradient", "attn-grad")
 """Give signed word attributions: evidence for and against the predicted label."""
+DEFAULT_EXPLAIN_METHOD = "attn-grad"
+"""The method every surface uses unless told otherwise (the CLI, the bot, the demo): as faithful
+as integrated gradients at attention speed (benchmarks/README.md, faithfulness)."""
 
 
 class ExplanationUnavailable(ValueError):

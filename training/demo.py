@@ -8,6 +8,7 @@ from pathlib import Path
 
 from classifier import ModelStore, heatmap
 from classifier.model import Classifier, pick_device
+from classifier.types import DEFAULT_EXPLAIN_METHOD
 from training.pipeline import DEFAULT_SAMPLE, train_default_model
 
 EXAMPLES = (
@@ -44,7 +45,7 @@ def run_demo(out_dir: Path, store: ModelStore, write: Callable[[str], None]) -> 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for number, text in enumerate(EXAMPLES, start=1):
-        explanation = classifier.explain(text, "attn-grad")  # the bot's default method
+        explanation = classifier.explain(text, DEFAULT_EXPLAIN_METHOD)
         path = out_dir / f"example-{number}.png"
         path.write_bytes(heatmap.render(explanation))
         layers = out_dir / f"example-{number}-layers.png"

@@ -13,10 +13,9 @@ from collections.abc import Mapping, Sequence
 from bot.blocks.common import LABEL_CHARS, Blocks, bar, context, percent, section, sections
 from bot.blocks.feedback import FEEDBACK_BLOCK_ID
 from bot.slack_api.text import escape_and_shorten, escape_mrkdwn, shorten
-from classifier.types import EXPLAIN_METHODS, Explanation, Prediction
+from classifier.types import DEFAULT_EXPLAIN_METHOD, EXPLAIN_METHODS, Explanation, Prediction
 
 QUOTE_CHARS = 600
-DEFAULT_METHOD = "attn-grad"  # HEED_EXPLAIN_METHOD's default (bot.settings)
 
 # README, "Explanations: what the heatmap does and does not prove", in one line.
 CAVEAT = (
@@ -32,12 +31,12 @@ _METHODS = {
 }
 
 
-def usage_text(default_method: str = DEFAULT_METHOD, tasks: Sequence[str] = ()) -> str:
+def usage_text(default_method: str = DEFAULT_EXPLAIN_METHOD, tasks: Sequence[str] = ()) -> str:
     """The ``/classify`` help, naming ``default_method`` (``HEED_EXPLAIN_METHOD``) as the
     method used without ``--explain``, and with several ``tasks`` (the default first) how to
     pick one."""
     methods = ", ".join(_METHODS[m] for m in EXPLAIN_METHODS if m in _METHODS)
-    default = default_method if default_method in _METHODS else DEFAULT_METHOD
+    default = default_method if default_method in _METHODS else DEFAULT_EXPLAIN_METHOD
     pick = (
         f"• `--task NAME` (or `-t`) picks the classifier: {', '.join(f'`{t}`' for t in tasks)}. "
         f"Without it: `{tasks[0]}`.\n"
@@ -129,7 +128,9 @@ def classify_reply(
 
 
 def usage(
-    error: str | None = None, default_method: str = DEFAULT_METHOD, tasks: Sequence[str] = ()
+    error: str | None = None,
+    default_method: str = DEFAULT_EXPLAIN_METHOD,
+    tasks: Sequence[str] = (),
 ) -> tuple[str, Blocks]:
     """Usage help for ``/classify`` (naming ``default_method`` and the ``tasks``, default
     first), optionally after a one-line ``error``."""

@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks.admin import counts_line, job_line, model_lines, running_line
-from bot.blocks.classify import DEFAULT_METHOD, usage_text
+from bot.blocks.classify import usage_text
 from bot.blocks.common import Blocks, section, sections
 from bot.slack_api.text import escape_and_shorten
+from classifier.types import DEFAULT_EXPLAIN_METHOD
 
 if TYPE_CHECKING:
     from bot.database import JobRecord
@@ -30,7 +31,7 @@ def home_view(
     jobs: Sequence[JobRecord] = (),
     counts: Mapping[str, int] | None = None,
     warning: str | None = None,
-    explain_method: str = DEFAULT_METHOD,
+    explain_method: str = DEFAULT_EXPLAIN_METHOD,
     details: bool = False,
     task: str | None = None,
     other_tasks: Sequence[Sequence[str]] = (),
