@@ -19,6 +19,7 @@ from classifier.cli_support import configure, emit, fail
 from classifier.model import pick_device
 from classifier.pooling import POOLING_CHOICES
 from classifier.store import DEFAULT_TASK, default_root, task_root
+from training.config import TrainConfig
 from training.contract import (
     EXIT_CODES,
     ArgumentParser,
@@ -33,7 +34,6 @@ from training.data import read_exports
 from training.distributed import Dist
 from training.evaluate import confusion_matrix_png, evaluate
 from training.few_shot import FEW_SHOT_BELOW, RECIPES
-from training.finetune import TrainConfig
 from training.pipeline import DEFAULT_SAMPLE, check_rows, run_train
 from training.progress import Progress, Silent
 from training.watchdog import stop_when_stdin_closes
