@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import default_out, hardware, percentile, table, write_json
 from benchmarks.replicas_load import build_store
+from classifier.types import DEFAULT_EXPLAIN_METHOD
 
 TEXT = (
     "the parcel came two days late and the box was crushed but the blender works fine "
@@ -143,7 +144,11 @@ def main() -> int:
         "--levels", default="1,5,20", help="comma list: /classify commands sent at once"
     )
     parser.add_argument("--rounds", type=int, default=3, help="bursts per level")
-    parser.add_argument("--methods", default="gradient,attn-grad", help="baseline first")
+    parser.add_argument(
+        "--methods",
+        default=f"gradient,{DEFAULT_EXPLAIN_METHOD}",
+        help="comma list of explanation methods, the baseline first",
+    )
     parser.add_argument("--model", type=Path, help="a model DIR to serve (default: fresh head)")
     parser.add_argument("--threads", type=int, default=None, help="HEED_TORCH_THREADS")
     parser.add_argument(
