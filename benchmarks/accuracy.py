@@ -89,7 +89,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--banking77-limit", type=int, default=None, help="overrides --limit for banking77"
     )
     p.add_argument("--curve", default=None, help="SST-2 learning curve: comma list of train sizes")
-    p.add_argument("--vader-folds", type=int, default=5)
+    p.add_argument(
+        "--vader-folds", type=int, default=5, help="VADER: cross-validation folds (stratified)"
+    )
     p.add_argument("--few-shot-sizes", default="8,16", help="few-shot: rows per label")
     p.add_argument("--few-shot-cuts", default="banking77,vader", help="few-shot: datasets")
     p.add_argument("--intents", type=int, default=10, help="few-shot: banking77 intents")

@@ -94,14 +94,24 @@ def run_task(task: str, args: argparse.Namespace, base: str, device) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     add_datasets_option(p)
-    p.add_argument("--tasks", default=",".join(TASKS))
-    p.add_argument("--sst2-rows", type=int, default=2000)
-    p.add_argument("--banking-per-intent", dest="banking77_per_class", type=int, default=20)
-    p.add_argument("--vader-rows", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--tasks", default=",".join(TASKS), help="comma list of " + ",".join(TASKS))
+    p.add_argument("--sst2-rows", type=int, default=2000, help="sst2: stratified training rows")
+    p.add_argument(
+        "--banking-per-intent",
+        dest="banking77_per_class",
+        type=int,
+        default=20,
+        help="banking77: training rows per intent",
+    )
+    p.add_argument(
+        "--vader-rows", type=int, default=1000, help="vader: training rows (the next as many: test)"
+    )
+    p.add_argument("--seed", type=int, default=42, help="the cuts, the split and the training")
+    p.add_argument("--device", default="cpu", help="auto, cpu or cuda (default: cpu)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (1 on a shared host)")
-    p.add_argument("--out", default=str(default_out("calibration")))
+    p.add_argument(
+        "--out", default=str(default_out("calibration")), help="where the JSON results go"
+    )
     args = p.parse_args(argv)
     args.datasets = datasets_dir(
         p,

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks._common import default_out, hardware, percentile, table, write_json
 from benchmarks.replicas_load import build_store
+from classifier.types import DEFAULT_EXPLAIN_METHOD
 
 TEXT = (
     "the parcel came two days late and the box was crushed but the blender works fine "
@@ -139,13 +140,26 @@ def run_method(fake, store: Path, method: str, args: argparse.Namespace, tmp: Pa
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
-    parser.add_argument("--levels", default="1,5,20")
+    parser.add_argument(
+        "--levels", default="1,5,20", help="comma list: /classify commands sent at once"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="bursts per level")
-    parser.add_argument("--methods", default="gradient,attn-grad", help="baseline first")
+    parser.add_argument(
+        "--methods",
+        default=f"gradient,{DEFAULT_EXPLAIN_METHOD}",
+        help="comma list of explanation methods, the baseline first",
+    )
     parser.add_argument("--model", type=Path, help="a model DIR to serve (default: fresh head)")
     parser.add_argument("--threads", type=int, default=None, help="HEED_TORCH_THREADS")
-    parser.add_argument("--timeout", type=float, default=120)
-    parser.add_argument("--out", type=Path, default=default_out("concurrent_classify"))
+    parser.add_argument(
+        "--timeout", type=float, default=120, help="seconds to wait for a burst's replies"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=default_out("concurrent_classify"),
+        help="where the JSON results go",
+    )
     args = parser.parse_args()
     args.levels = [int(x) for x in args.levels.split(",") if x]
     methods = [m for m in args.methods.split(",") if m]

@@ -80,8 +80,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--model", default=None, help="model for the single dataset given by --datasets-only"
     )
-    p.add_argument("--sst2-model", default=None)
-    p.add_argument("--vader-model", default=None)
+    p.add_argument(
+        "--sst2-model", default=None, help="SST-2 model DIR or store VERSION (default: fine-tune)"
+    )
+    p.add_argument(
+        "--vader-model", default=None, help="VADER model DIR or store VERSION (default: fine-tune)"
+    )
     p.add_argument(
         "--train-rows", type=int, default=2000, help="SST-2 rows for the default fine-tune"
     )
@@ -96,20 +100,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=",".join(METHODS),
         help="comma list of Classifier methods; gradient@N = integrated gradients with N steps",
     )
-    p.add_argument("--random-draws", type=int, default=2)
+    p.add_argument(
+        "--random-draws", type=int, default=2, help="random rankings averaged for the baseline"
+    )
     p.add_argument(
         "--ig-steps", type=int, default=None, help="default: Classifier's DEFAULT_IG_STEPS"
     )
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--device", default="cpu", help="auto, cpu or cuda")
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)"
+    )
+    p.add_argument(
+        "--seed", type=int, default=13, help="the examples drawn and the random rankings"
+    )
     p.add_argument("--latency", default=str(default_out("latency")), help="latency.py JSON: cost")
     p.add_argument(
         "--recommend-only",
         action="store_true",
         help="recompute the recommendation and table from an existing --out JSON and --latency",
     )
-    p.add_argument("--out", default=str(default_out("faithfulness")))
+    p.add_argument("--out", default=str(default_out("faithfulness")), help="JSON results file")
     args = p.parse_args(argv)
     args.datasets_only = [d for d in args.datasets_only.split(",") if d]
     args.methods = [m for m in args.methods.split(",") if m]

@@ -88,11 +88,17 @@ def run(name: str, rows, dev, config, device) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     add_datasets_option(p)
-    p.add_argument("--max-tokens", type=int, nargs="*", default=[16384])
+    p.add_argument(
+        "--max-tokens",
+        type=int,
+        nargs="*",
+        default=[16384],
+        help="token budgets per batch, one timed epoch each (default: 16384)",
+    )
     p.add_argument("--batch-size", type=int, default=16, help="the row-count baseline")
-    p.add_argument("--device", default="cuda")
+    p.add_argument("--device", default="cuda", help="cuda (default) or cpu")
     p.add_argument("--rows", type=int, default=None, help="a stratified subset (smoke tests)")
-    p.add_argument("--out", default=str(default_out("gpu_epoch")))
+    p.add_argument("--out", default=str(default_out("gpu_epoch")), help="where the JSON results go")
     args = p.parse_args(argv)
     args.datasets = datasets_dir(p, args.datasets, ["sst2/train.tsv", "sst2/dev.tsv"])
 

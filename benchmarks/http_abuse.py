@@ -245,8 +245,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0], allow_abbrev=False)
     parser.add_argument("--idle", type=int, default=300, help="idle connections held open")
     parser.add_argument("--flood", type=int, default=3, help="threads sending garbage")
-    parser.add_argument("--skip-servers", action="store_true")
-    parser.add_argument("--out", type=Path, default=default_out("http_abuse"))
+    parser.add_argument(
+        "--skip-servers", action="store_true", help="skip part 1 (the servers): Heed only"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=default_out("http_abuse"), help="where the JSON results go"
+    )
     parser.add_argument("--serve", choices=("wsgiref", "waitress"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -87,9 +87,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--gradient-reps", type=int, default=8, help="timed calls per variant for gradient"
     )
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--sizes", default="short,medium,long")
-    p.add_argument("--methods", default=",".join(METHODS))
+    p.add_argument("--warmup", type=int, default=3, help="untimed calls per variant (gradient: 1)")
+    p.add_argument(
+        "--sizes",
+        default="short,medium,long",
+        help="comma list of text sizes: " + ", ".join(f"{k} ({n} words)" for k, n in SIZES.items()),
+    )
+    p.add_argument("--methods", default=",".join(METHODS), help="comma list of explanation methods")
     p.add_argument(
         "--threads",
         type=int,
@@ -100,7 +104,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--no-threads-study", action="store_true", help="skip the set_num_threads comparison"
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="the order the variants are timed in")
     p.add_argument("--out", default=None, help="default: benchmarks/results/latency.json")
     args = p.parse_args(argv)
     args.sizes = [s for s in args.sizes.split(",") if s]

@@ -118,8 +118,19 @@ def check(dst: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n\n")[0])
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--pack", nargs="?", const=str(DEFAULT_PACKED), metavar="OUT")
-    g.add_argument("--unpack", nargs=2, metavar=("SRC", "DST"))
+    g.add_argument(
+        "--pack",
+        nargs="?",
+        const=str(DEFAULT_PACKED),
+        metavar="OUT",
+        help=f"write the fp16 pack of the embedded base to OUT (default: {DEFAULT_PACKED})",
+    )
+    g.add_argument(
+        "--unpack",
+        nargs=2,
+        metavar=("SRC", "DST"),
+        help="upcast the pack in SRC to an fp32 model in DST (HEED_BASE_MODEL=DST)",
+    )
     g.add_argument("--check", metavar="DST", help="compare an unpacked copy with the embedded base")
     args = p.parse_args(argv)
     if args.pack:

@@ -81,9 +81,11 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=4000, help="predictions per backend")
     parser.add_argument("--block", type=int, default=100, help="calls per alternating block")
     parser.add_argument("--size", type=int, default=200, help="HEED_QUEUE_SIZE")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the texts and scores drawn")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: a throwaway cluster)")
-    parser.add_argument("--out", type=Path, default=default_out("queue_cost"))
+    parser.add_argument(
+        "--out", type=Path, default=default_out("queue_cost"), help="where the JSON results go"
+    )
     args = parser.parse_args()
 
     from tests.support.postgres import throwaway_cluster

@@ -164,13 +164,26 @@ def summary(runs: list[dict]) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     add_datasets_option(p)
-    p.add_argument("--rows", type=int, default=600)
-    p.add_argument("--rare-share", type=float, default=0.05)
+    p.add_argument(
+        "--rows", type=int, default=600, help="training rows (and as many unseen test rows)"
+    )
+    p.add_argument(
+        "--rare-share", type=float, default=0.05, help="the neutral class's share of the rows"
+    )
     p.add_argument("--seeds", default="42", help="comma list; each seed draws its own cut")
-    p.add_argument("--pooling", choices=("cls", "mean"), default=None)
-    p.add_argument("--threads", type=int, default=None)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--out", default=str(default_out("rare_class")))
+    p.add_argument(
+        "--pooling",
+        choices=("cls", "mean"),
+        default=None,
+        help="override TrainConfig().pooling",
+    )
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)"
+    )
+    p.add_argument("--device", default="cpu", help="auto, cpu or cuda (default: cpu)")
+    p.add_argument(
+        "--out", default=str(default_out("rare_class")), help="where the JSON results go"
+    )
     args = p.parse_args(argv)
     args.datasets = datasets_dir(p, args.datasets, ["vader_amazon/amazon_reviews.csv"])
     set_threads(args.threads)

@@ -102,14 +102,22 @@ def load_task(name: str, datasets: Path, seed: int) -> tuple[list[Example], list
 def main() -> None:
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.splitlines()[0])
     add_datasets_option(parser)
-    parser.add_argument("--tasks", default="topic5,vader")
-    parser.add_argument("--lrs", default="5e-5,1e-4,2e-4")
-    parser.add_argument("--epochs", default="3,4")
-    parser.add_argument("--batch-sizes", default="16")
-    parser.add_argument("--head-lr-scales", default="1")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--out", type=Path, default=default_out("recipe_sweep"))
+    parser.add_argument(
+        "--tasks", default="topic5,vader", help="comma list: topic5, vader, banking77, sst2"
+    )
+    parser.add_argument("--lrs", default="5e-5,1e-4,2e-4", help="comma list of learning rates")
+    parser.add_argument("--epochs", default="3,4", help="comma list of epoch counts")
+    parser.add_argument("--batch-sizes", default="16", help="comma list of batch sizes")
+    parser.add_argument(
+        "--head-lr-scales", default="1", help="comma list of head learning-rate multipliers"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=42, help="the rows drawn, the split and the training"
+    )
+    parser.add_argument("--device", default=None, help="auto (default), cpu or cuda")
+    parser.add_argument(
+        "--out", type=Path, default=default_out("recipe_sweep"), help="where the JSON results go"
+    )
     parser.add_argument("--append", action="store_true", help="keep the runs already in --out")
     args = parser.parse_args()
     files = {"topic5": "banking77", "banking77": "banking77", "vader": "vader", "sst2": "sst2"}

@@ -110,14 +110,32 @@ def start_bots(stack: ExitStack, fake, store: Path, database_url: str | None, n:
 
 def main() -> int:
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n")[0])
-    parser.add_argument("--messages", type=int, default=300)
-    parser.add_argument("--redeliver", type=float, default=0.3)
-    parser.add_argument("--duplicate", type=float, default=0.1)
+    parser.add_argument(
+        "--messages", type=int, default=300, help="human messages sent, to alternate replicas"
+    )
+    parser.add_argument(
+        "--redeliver",
+        type=float,
+        default=0.3,
+        help="share delivered again to the other replica, same event id (Slack's retry)",
+    )
+    parser.add_argument(
+        "--duplicate",
+        type=float,
+        default=0.1,
+        help="share sent again under a new event id (the same message twice)",
+    )
     parser.add_argument("--rate", type=float, default=0, help="messages/s to send (0: burst)")
-    parser.add_argument("--timeout", type=float, default=600)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--timeout", type=float, default=600, help="seconds to wait for every reaction"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="which messages are redelivered or duplicated"
+    )
     parser.add_argument("--database-url", help="PostgreSQL URL (default: a throwaway cluster)")
-    parser.add_argument("--out", type=Path, default=default_out("replicas_load"))
+    parser.add_argument(
+        "--out", type=Path, default=default_out("replicas_load"), help="where the JSON results go"
+    )
     args = parser.parse_args()
 
     from tests.support.fakeslack import FakeSlack

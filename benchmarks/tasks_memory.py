@@ -46,7 +46,9 @@ def settle(fake, seconds: float) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n")[0])
     parser.add_argument("--settle", type=float, default=3.0, help="quiet seconds before reading")
-    parser.add_argument("--out", default=str(default_out("tasks_memory")))
+    parser.add_argument(
+        "--out", default=str(default_out("tasks_memory")), help="where the JSON results go"
+    )
     args = parser.parse_args()
     payload = {"benchmark": "tasks_memory", "hardware": hardware(), "args": vars(args)}
     rows = []

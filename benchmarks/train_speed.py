@@ -105,8 +105,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--no-ablation", action="store_true", help="skip the trainable-word-embedding ablation"
     )
     p.add_argument("--no-compile", action="store_true", help="CUDA: skip the torch.compile variant")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--out", default=str(default_out("train_speed")))
+    p.add_argument("--seed", type=int, default=42, help="the rows drawn and the batch order")
+    p.add_argument("--out", default=str(default_out("train_speed")), help="JSON results file")
     args = p.parse_args(argv)
     args.datasets = datasets_dir(p, args.datasets, ["sst2/train.tsv"])
     return args

@@ -23,35 +23,42 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m classifier", description=__doc__, allow_abbrev=False
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    task = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    task.add_argument(
+    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    common.add_argument(
         "--task",
         default=DEFAULT_TASK,
         help="the task's store: $HEED_MODEL_DIR/TASK (default: the root itself)",
     )
+    common.add_argument(
+        "--json", action="store_true", help="print one JSON object on stdout, not text"
+    )
     predict = sub.add_parser(
-        "predict", parents=[task], allow_abbrev=False, help="classify a text and explain it"
+        "predict", parents=[common], allow_abbrev=False, help="classify a text and explain it"
     )
-    predict.add_argument("text")
+    predict.add_argument("text", help="the text to classify (quote it)")
     predict.add_argument("--model", default="current", help="current, a version or a directory")
-    predict.add_argument("--explain", choices=EXPLAIN_METHODS, default=DEFAULT_EXPLAIN_METHOD)
-    predict.add_argument("--heatmap", type=Path, metavar="OUT.png", help="write the heatmap PNG")
-    predict.add_argument("--device", default=None)
-    predict.add_argument("--json", action="store_true")
-    models = sub.add_parser(
-        "models", parents=[task], allow_abbrev=False, help="list versions; * marks the serving one"
+    predict.add_argument(
+        "--explain",
+        choices=EXPLAIN_METHODS,
+        default=DEFAULT_EXPLAIN_METHOD,
+        help="how the words are weighed for the heatmap (default: %(default)s)",
     )
-    models.add_argument("--json", action="store_true")
-    promote = sub.add_parser("promote", parents=[task], allow_abbrev=False, help="serve VERSION")
-    promote.add_argument("version")
-    promote.add_argument("--json", action="store_true")
-    rollback = sub.add_parser(
+    predict.add_argument("--heatmap", type=Path, metavar="OUT.png", help="write the heatmap PNG")
+    predict.add_argument("--device", default=None, help="auto (default), cpu or cuda")
+    sub.add_parser(
+        "models",
+        parents=[common],
+        allow_abbrev=False,
+        help="list versions; * marks the serving one",
+    )
+    promote = sub.add_parser("promote", parents=[common], allow_abbrev=False, help="serve VERSION")
+    promote.add_argument("version", help="the version to serve, as 'models' lists it")
+    sub.add_parser(
         "rollback",
-        parents=[task],
+        parents=[common],
         allow_abbrev=False,
         help="serve the previously promoted version again",
     )
-    rollback.add_argument("--json", action="store_true")
     return parser
 
 

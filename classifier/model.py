@@ -53,6 +53,7 @@ from classifier.temperature import BadTemperature, calibrated, check_temperature
 from classifier.tokenizers import SharedTokenizers
 from classifier.types import (
     ATTENTION_METHODS,
+    DEFAULT_EXPLAIN_METHOD,
     EXPLAIN_METHODS,
     ONE_PASS_METHODS,
     SIGNED_METHODS,
@@ -274,9 +275,10 @@ class Classifier:
         return f"Classifier({self.version!r}, {self.architecture})"
 
     def explain(
-        self, text: str, method: str = "attention", *, steps: int = DEFAULT_IG_STEPS
+        self, text: str, method: str = DEFAULT_EXPLAIN_METHOD, *, steps: int = DEFAULT_IG_STEPS
     ) -> Explanation:
-        """Predict ``text`` and attribute the prediction to its words with ``method``.
+        """Predict ``text`` and attribute the prediction to its words with ``method``
+        (:data:`~classifier.types.DEFAULT_EXPLAIN_METHOD` unless told).
 
         Raises :class:`ExplanationUnavailable` for an attention-based method when the
         architecture returns no attention weights (``gradient`` always works).

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import torch
 
 from classifier.encoding import padded_width
-
-if TYPE_CHECKING:
-    from training.finetune import TrainConfig
+from training.config import TrainConfig
 
 MEGA_BATCH_FACTOR = 50
 

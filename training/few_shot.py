@@ -31,16 +31,11 @@ from transformers import PreTrainedModel, get_linear_schedule_with_warmup
 from classifier.base_model import BaseModelError
 from classifier.encoding import Encoded, collate, encode
 from classifier.pooling import mean_pool, resolve_pooling
+from training.config import TrainConfig
 from training.data import Example
 from training.evaluate import score
-from training.finetune import (
-    TrainConfig,
-    TrainOutcome,
-    check_eval_labels,
-    load_base,
-    no_decay_names,
-    seed_everything,
-)
+from training.finetune import TrainOutcome, check_eval_labels, load_base, seed_everything
+from training.optimizer import adamw
 from training.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -220,16 +215,9 @@ def train_few_shot(
     set_head(model, *fit_head(features, targets, len(labels), schedule.head_c))
     per_epoch = math.ceil(len(encoded) / config.batch_size)
     total = max(schedule.min_steps, schedule.epochs * per_epoch)
-    no_decay = no_decay_names(model)
-    params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(
-        [
-            {"params": [p for n, p in params if n not in no_decay]},
-            {"params": [p for n, p in params if n in no_decay], "weight_decay": 0.0},
-        ],
-        lr=schedule.lr,
-        weight_decay=config.weight_decay,
-    )
+    # One lr for head and encoder (no head_lr_scale, which is for a head that starts at
+    # random): this head starts as the logistic regression fitted above.
+    optimizer = adamw(model, lr=schedule.lr, weight_decay=config.weight_decay)
     scheduler = get_linear_schedule_with_warmup(
         optimizer, math.ceil(config.warmup_ratio * total), total
     )

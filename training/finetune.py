@@ -4,7 +4,7 @@ best epoch kept.
 Any architecture ``AutoModelForSequenceClassification`` knows (BERT, DistilBERT, XLM-R,
 DeBERTa, ...): the word embeddings are found with ``get_input_embeddings()`` and the "head"
 (learning ``head_lr_scale`` times faster) is every parameter outside ``model.base_model``,
-plus the base model's own pooler where it has one (BERT's).
+plus the base model's own pooler where it has one (BERT's): :mod:`training.optimizer`.
 
 Batches are padded dynamically and grouped by length (:mod:`training.batching`), by rows or
 by a token budget. On CUDA: bf16 autocast, fused AdamW, widths padded to a multiple of 8; the
@@ -36,50 +36,14 @@ from classifier.base_model import BaseModelError, is_local
 from classifier.encoding import Encoded, collate, encode
 from classifier.pooling import model_class, pooler, resolve_pooling
 from training.batching import LossMeter, epoch_plans
+from training.config import TrainConfig
 from training.data import DataError, Example, Problem
 from training.distributed import Dist
 from training.evaluate import score
+from training.optimizer import adamw
 from training.progress import Progress
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Hyper-parameters; the defaults were chosen by the runs recorded in the README."""
-
-    epochs: int = 4
-    lr: float = 1e-4
-    batch_size: int = 16
-    max_length: int = 128
-    seed: int = 42
-    warmup_ratio: float = 0.1
-    weight_decay: float = 0.01
-    max_grad_norm: float = 1.0
-    freeze_word_embeddings: bool = True
-    # The pooler and head start untrained (all-MiniLM-L6-v2 was trained with mean pooling):
-    # at the encoder's lr they barely move in a few hundred steps. x20 lifted banking77
-    # (77 intents, 2k rows) from 48 % to 86 % test accuracy, VADER and topics unchanged.
-    head_lr_scale: float = 20.0
-    # A token budget per batch (rows x padded width) instead of ``batch_size`` rows: short
-    # texts then fill big batches, which a GPU needs to be busy. Off by default: the recipe
-    # above was chosen with 16 rows and has not been re-measured with token batches.
-    max_tokens: int | None = None
-    # "cls": the architecture's head on the [CLS] pooler; "mean": the masked mean of the
-    # token vectors (how all-MiniLM-L6-v2 was trained), classifier.pooling; "auto": mean where
-    # the architecture's head takes it, else cls (README: "Head: [CLS] pooler vs mean pooling").
-    pooling: str = "auto"
-    # "balanced": each class's loss weighted by rows / (classes x its rows), so a rare class
-    # counts as much as a common one; "none": every row alike. Balanced by measurement (README:
-    # "A rare class"): on VADER cuts with a 5 % class, macro-F1 0.602 vs 0.564 over 3 seeds;
-    # on balanced data every weight is 1, the same as none.
-    class_weights: str = "balanced"
-    # "standard": the loop below, epoch chosen on the eval rows; "few-shot": every row on a
-    # fixed schedule (training.few_shot); "auto": few-shot when the smallest label has fewer
-    # than training.few_shot.FEW_SHOT_BELOW rows and the head can be mean-pooled.
-    recipe: str = "auto"
-    # The loss is read back from the device (a host sync) only every ``log_every`` steps.
-    log_every: int = 10
 
 
 @dataclass
@@ -169,51 +133,6 @@ def _summary(metrics: dict) -> dict:
     return {k: metrics[k] for k in ("accuracy", "macro_f1", "per_class")}
 
 
-def head_prefixes(model: PreTrainedModel) -> tuple[str, ...]:
-    """Name prefixes of the freshly initialised head: every top-level child except the base
-    model (``classifier.``, DistilBERT's ``pre_classifier.``, DeBERTa's ``pooler.``), plus the
-    base model's pooler where it has one (BERT's ``bert.pooler.``)."""
-    prefix = model.base_model_prefix
-    heads = [f"{name}." for name, _ in model.named_children() if name != prefix]
-    if getattr(model.base_model, "pooler", None) is not None and model.base_model is not model:
-        heads.append(f"{prefix}.pooler.")
-    return tuple(heads)
-
-
-def no_decay_names(model: torch.nn.Module) -> set[str]:
-    """Parameters that get no weight decay: biases and every normalisation layer's weights
-    (``LayerNorm``, DistilBERT's ``sa_layer_norm``/``output_layer_norm``, RMS norms)."""
-    names = {name for name, _ in model.named_parameters() if name.endswith("bias")}
-    for module_name, module in model.named_modules():
-        if "norm" in type(module).__name__.lower():
-            names.update(
-                f"{module_name}.{name}" if module_name else name
-                for name, _ in module.named_parameters(recurse=False)
-            )
-    return names
-
-
-def parameter_groups(model: PreTrainedModel, config: TrainConfig) -> list[dict]:
-    """AdamW groups: no weight decay on biases and normalisation layers; the freshly
-    initialised head (:func:`head_prefixes`) learns ``head_lr_scale`` times faster than the
-    pretrained encoder."""
-    heads, no_decay = head_prefixes(model), no_decay_names(model)
-    groups: dict[tuple[bool, bool], list[torch.nn.Parameter]] = {}
-    for name, param in model.named_parameters():
-        if param.requires_grad:
-            head = name.startswith(heads)
-            decay = name not in no_decay
-            groups.setdefault((head, decay), []).append(param)
-    return [
-        {
-            "params": params,
-            "weight_decay": config.weight_decay if decay else 0.0,
-            "lr": config.lr * (config.head_lr_scale if head else 1.0),
-        }
-        for (head, decay), params in groups.items()
-    ]
-
-
 def _shared_evaluate(evaluator: Classifier, rows: Sequence[Example], dist: Dist) -> dict:
     """Each rank predicts its shard of ``rows``; the predictions are gathered and scored, so
     every rank computes the same metrics."""
@@ -261,8 +180,12 @@ def train(
     total_steps = sum(map(len, plans))
     steps_per_epoch = math.ceil(total_steps / config.epochs)
 
-    optimizer = torch.optim.AdamW(
-        parameter_groups(model, config), lr=config.lr, fused=device.type == "cuda"
+    optimizer = adamw(
+        model,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        head_lr_scale=config.head_lr_scale,
+        fused=device.type == "cuda",
     )
     scheduler = get_linear_schedule_with_warmup(
         optimizer, math.ceil(config.warmup_ratio * total_steps), total_steps

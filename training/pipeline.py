@@ -23,11 +23,12 @@ from classifier.base_model import (
 )
 from classifier.store import METADATA_FILE, VERSION_PATTERN
 from training.calibration import calibration_report, reliability_png
+from training.config import TrainConfig
 from training.data import Example, file_sha256, read_exports, stratified_split
 from training.distributed import Dist
 from training.evaluate import confusion_matrix_png, evaluate
 from training.few_shot import FewShotSchedule, choose_recipe, train_few_shot
-from training.finetune import TrainConfig, TrainOutcome, train
+from training.finetune import TrainOutcome, train
 from training.model_card import write_model_card
 from training.progress import Progress, Silent
 

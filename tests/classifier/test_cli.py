@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
 from pathlib import Path
 
 import pytest
 
+from classifier.__main__ import _parser
 from classifier.__main__ import main as classifier_main
+from classifier.types import DEFAULT_EXPLAIN_METHOD
 from tests.conftest import last_json
 
 
@@ -33,6 +36,14 @@ def test_predict_json_contract(capsys, tiny_model, store_dir, tmp_path) -> None:
         assert len(explanation["weights"]) == 5
         assert sum(explanation["weights"]) == pytest.approx(1.0)
         assert heatmap.read_bytes().startswith(b"\x89PNG")
+
+
+def test_predict_explains_with_the_default_method_unless_told(capsys, tiny_model, store_dir):
+    args = ["predict", "broken and awful", "--model", str(tiny_model), "--json"]
+    assert classifier_main(args) == 0
+    explanation = last_json(capsys.readouterr().out)["explanation"]
+    assert explanation["method"] == DEFAULT_EXPLAIN_METHOD == "attn-grad"
+    assert len(explanation["signed_weights"]) == 3  # attn-grad is signed: for and against
 
 
 def test_models_promote_rollback(capsys, tiny_model, store_dir) -> None:
@@ -78,3 +89,18 @@ def test_task_option_picks_the_task_store(capsys, tiny_model, store_dir) -> None
     assert classifier_main(["rollback", "--task", "support"]) == 2
     assert classifier_main(["models", "--task", "current"]) == 2
     assert "task 'current'" in capsys.readouterr().err
+
+
+def test_every_flag_says_what_it_does() -> None:
+    """``--help`` documents every argument of every sub-command."""
+    missing = []
+    for action in _parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                sub.format_help()  # renders: no stray % in a help string
+                missing += [
+                    f"{name} {(a.option_strings or [a.dest])[0]}"
+                    for a in sub._actions
+                    if not (a.help or "").strip()
+                ]
+    assert missing == []

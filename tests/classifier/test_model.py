@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from classifier import EXPLAIN_METHODS, Classifier
+from classifier.types import DEFAULT_EXPLAIN_METHOD
 
 TEXTS = ["great love it", "awful broken refund please", "the box arrived tuesday", "ok"]
 
@@ -77,6 +78,11 @@ def test_eager_twin_shares_weights_with_the_fast_model(clf: Classifier) -> None:
     assert clf.model.config._attn_implementation == "sdpa"
     for fast, eager in zip(clf.model.parameters(), twin.parameters(), strict=True):
         assert fast.data_ptr() == eager.data_ptr()
+
+
+def test_explain_uses_the_default_method_unless_told(clf: Classifier) -> None:
+    assert clf.explain("fine, thanks").method == DEFAULT_EXPLAIN_METHOD
+    assert clf.explain("fine, thanks", "attention").method == "attention"
 
 
 def test_bad_explain_requests(clf: Classifier) -> None:

@@ -126,7 +126,7 @@ def test_a_version_loads_in_the_transformers_pipeline(trained, name: str) -> Non
 def test_head_parameters_learn_faster_for_every_architecture(tmp_path: Path) -> None:
     from transformers import AutoModelForSequenceClassification
 
-    from training.finetune import TrainConfig, head_prefixes, parameter_groups
+    from training.optimizer import head_prefixes, parameter_groups
 
     expected = {
         "distilbert": ("pre_classifier.", "classifier."),
@@ -139,7 +139,7 @@ def test_head_parameters_learn_faster_for_every_architecture(tmp_path: Path) -> 
         )
         heads = head_prefixes(model)
         assert set(expected[name]) <= set(heads), name
-        groups = parameter_groups(model, TrainConfig(lr=1e-4, head_lr_scale=20))
+        groups = parameter_groups(model, lr=1e-4, weight_decay=0.01, head_lr_scale=20)
         fast = {id(p) for g in groups if g["lr"] == pytest.approx(2e-3) for p in g["params"]}
         named = dict(model.named_parameters())
         assert {n for n, p in named.items() if id(p) in fast} == {
@@ -161,7 +161,7 @@ def test_bert_keeps_its_pooler_and_classifier_as_the_head(tiny_base: Path) -> No
     """The default recipe is unchanged: BERT's groups are exactly the former rule's."""
     from transformers import AutoModelForSequenceClassification
 
-    from training.finetune import head_prefixes, no_decay_names
+    from training.optimizer import head_prefixes, no_decay_names
 
     model = AutoModelForSequenceClassification.from_pretrained(
         tiny_base, num_labels=3, ignore_mismatched_sizes=True

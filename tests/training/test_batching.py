@@ -17,7 +17,8 @@ from training.batching import (
     length_grouped_batches,
     token_grouped_batches,
 )
-from training.finetune import TrainConfig, balanced_weights
+from training.config import TrainConfig
+from training.finetune import balanced_weights
 from training.progress import Progress
 
 _RNG = random.Random(0)

@@ -6,6 +6,7 @@ Every failure kind of the ``--json`` contract is in ``test_contract.py``.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ import torch
 
 from classifier.store import ModelStore
 from tests.conftest import REPO, last_json, make_rows, write_csv
+from training.__main__ import _parser
 from training.__main__ import main as training_main
 
 TINY_ARGS = ["--epochs", "1", "--batch-size", "8", "--max-length", "32"]
@@ -223,3 +225,23 @@ def test_the_human_train_line_names_the_temperature_or_why_there_is_none() -> No
     assert calibration_line(skipped) == (
         "not calibrated: 0 held-out rows (at least 10 needed) (temperature 1)"
     )
+
+
+def undocumented(parser: argparse.ArgumentParser, prefix: str = "") -> list[str]:
+    """Every argument of ``parser`` and its sub-commands without ``help`` text (each
+    sub-command's help is rendered too, so a stray ``%`` in a help string fails here)."""
+    missing = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                sub.format_help()
+                missing += undocumented(sub, f"{prefix}{name} ")
+        elif not (action.help or "").strip():
+            missing.append(prefix + (action.option_strings or [action.dest])[0])
+    return missing
+
+
+def test_every_flag_says_what_it_does() -> None:
+    parser = _parser()
+    parser.format_help()
+    assert undocumented(parser) == []

@@ -19,8 +19,8 @@ from safetensors.torch import load_file
 
 from classifier.store import ModelStore
 from tests.conftest import REPO, last_json, make_rows, write_csv
+from training.config import TrainConfig
 from training.distributed import Dist
-from training.finetune import TrainConfig
 from training.pipeline import run_train
 
 RECIPE = ["--epochs", "3", "--batch-size", "8", "--max-length", "32", "--lr", "1e-3"]

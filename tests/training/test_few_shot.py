@@ -14,6 +14,7 @@ from classifier.store import ModelStore
 from tests.conftest import last_json, make_rows, write_csv
 from tests.tiny_encoders import make_distilbert
 from training.__main__ import main as training_main
+from training.config import TrainConfig
 from training.data import Example
 from training.few_shot import (
     FEW_SHOT_BELOW,
@@ -24,7 +25,6 @@ from training.few_shot import (
     supervised_contrastive,
     train_few_shot,
 )
-from training.finetune import TrainConfig
 
 FAST = FewShotSchedule(epochs=20, min_steps=6, lr=1e-2)
 UNTRAINED = FewShotSchedule(epochs=0, min_steps=1, lr=1e-12, refit_head=False)

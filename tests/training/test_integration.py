@@ -10,7 +10,8 @@ from classifier import Classifier, ModelStore
 from classifier.model import pick_device
 from tests.conftest import DATA
 from training.__main__ import main as training_main
-from training.finetune import TrainConfig, load_base
+from training.config import TrainConfig
+from training.finetune import load_base
 from training.pipeline import run_train
 
 pytestmark = pytest.mark.integration
