@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from bot.database.connection import DB_FILENAME
 from bot.schedule import DigestSchedule
 from bot.setting_kinds import SettingsError, split_list
 from bot.setting_table import LOG_LEVELS, VARIABLE, read, setting
@@ -136,7 +137,7 @@ class Settings:
 
 def sqlite_url(data_dir: Path) -> str:
     """The default database: the SQLite file ``heed.sqlite3`` in ``data_dir``."""
-    return f"sqlite:///{data_dir / 'heed.sqlite3'}"
+    return f"sqlite:///{data_dir / DB_FILENAME}"
 
 
 def database_url_from_env(env: Mapping[str, str]) -> str:
