@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 < args.port < 65536:
         return _fail(f"--port must be between 1 and 65535, got {args.port}")
 
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models load from local files only
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from bot.logs import configure_logging
 
     configure_logging(settings.log_level, settings.secrets(), settings.log_format)
