@@ -3,6 +3,7 @@ documented, every documented one is read, with the table's defaults and heed.tom
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +18,13 @@ LITERAL = re.compile(r"""["']((?:HEED|SLACK)_[A-Z0-9_]+)["']""")
 CELL = re.compile(r"^`([^`]+)`$")
 TOP_KEYS = {"default_task", "[tasks.NAME]"}
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1-secret-bot", "SLACK_APP_TOKEN": "xapp-1-secret-app"}
+ENTRY_POINTS = {
+    "bot/__main__.py",
+    "classifier/cli_support.py",
+    "training/__main__.py",
+    "bot/retrain/child.py",  # hands the process environment, without SLACK_*, to the child
+}
+"""The only modules that may touch ``os.environ``: everything below them receives values."""
 
 
 def variables_in_source(roots: Iterable[Path]) -> set[str]:
@@ -111,3 +119,30 @@ def test_defaults_and_heed_toml_keys_match_the_table() -> None:
         assert unquoted(row["heed.toml key"]) == spec.toml, spec.variable
     keys = {unquoted(row["heed.toml key"]) for row in reference_rows()} - {None}
     assert keys == TOP_KEYS | set(TASK_KEYS)
+
+
+def _reads_environment(node: ast.AST) -> bool:
+    """``os.environ``/``os.getenv``, or either imported from ``os`` (a WSGI ``environ`` is not)."""
+    names = {"environ", "getenv"}
+    if isinstance(node, ast.Attribute):
+        return node.attr in names and isinstance(node.value, ast.Name) and node.value.id == "os"
+    if isinstance(node, ast.ImportFrom):
+        return node.module == "os" and any(alias.name in names for alias in node.names)
+    return False
+
+
+def environment_readers(roots: Iterable[Path]) -> set[str]:
+    """The files under ``roots`` that use ``os.environ`` or ``getenv`` (in code, not prose)."""
+    found = set()
+    for root in roots:
+        for path in root.rglob("*.py"):
+            if any(_reads_environment(n) for n in ast.walk(ast.parse(path.read_text("utf-8")))):
+                found.add(path.relative_to(root.parent).as_posix())
+    return found
+
+
+def test_only_the_entry_points_read_the_environment(tmp_path: Path) -> None:
+    assert environment_readers(SOURCE_ROOTS) <= ENTRY_POINTS
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "lower.py").write_text('import os\nLIMIT = os.getenv("HEED_X")\n')
+    assert environment_readers([tmp_path / "pkg"]) == {"pkg/lower.py"}
