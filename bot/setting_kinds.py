@@ -207,12 +207,8 @@ class SlackIds(Kind):
         for item in ids:
             if _USER_ID.fullmatch(item) or (self.groups and _GROUP_ID.fullmatch(item)):
                 continue
-            what = (
-                "user IDs (U0123ABCD) or user-group IDs (S0123ABCD)"
-                if self.groups
-                else ("user IDs (U0123ABCD)")
-            )
-            raise ValueError(f"must list Slack {what}, got {shown(item)}")
+            groups = " or user-group IDs (S0123ABCD)" if self.groups else ""
+            raise ValueError(f"must list Slack user IDs (U0123ABCD){groups}, got {shown(item)}")
         return frozenset(ids)
 
 
