@@ -11,8 +11,8 @@ from tests.bot.test_configuration_reference import documented_variables
 from tests.conftest import REPO
 
 BASE = {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_APP_TOKEN": "xapp-x"}
-NOT_IN_THE_FILE = {"HEED_ENV_FILE"}
-"""Which file is read cannot be set inside it."""
+NOT_IN_THE_FILE = {"HEED_ENV_FILE", "HEED_DATASETS"}
+"""Which file is read cannot be set inside it; the benchmarks' datasets are no setting of Heed."""
 
 
 def example() -> dict[str, str]:
