@@ -141,13 +141,14 @@ def fine_tune(train_rows, select_rows, config, device):
     """The project's loop; returns the TrainOutcome and a Classifier over its best model."""
     from classifier import Classifier
     from classifier.base_model import resolve_base_model
+    from classifier.cli_support import base_model
     from training.finetune import train
     from training.progress import Progress
 
     outcome = train(
         train_rows,
         select_rows,
-        base=resolve_base_model(None),
+        base=resolve_base_model(base_model()),
         config=config,
         device=device,
         progress=Progress(stream=sys.stderr),

@@ -114,11 +114,12 @@ class Simulation:
 
     def __init__(self, name: str, train_all: list, test: list, args, device) -> None:
         from classifier.base_model import resolve_base_model
+        from classifier.cli_support import base_model
         from training.finetune import TrainConfig
 
         self.name, self.train_all, self.test = name, train_all, test
         self.args, self.device = args, device
-        self.base = resolve_base_model(None)
+        self.base = resolve_base_model(base_model())
         self.config = replace(
             TrainConfig(), pooling="mean", epochs=args.epochs, batch_size=args.batch_size
         )

@@ -42,6 +42,7 @@ from _common import (
 from heads import rows_for
 
 from classifier.base_model import resolve_base_model
+from classifier.cli_support import base_model
 from classifier.model import Classifier, pick_device
 from training.calibration import calibration_report, expected_calibration_error, nll
 from training.data import Example, stratified_split
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     set_threads(args.threads)
     device = pick_device(args.device)
-    base = resolve_base_model(None)
+    base = resolve_base_model(base_model())
     runs = []
     for task in args.tasks.split(","):
         run = run_task(task, args, base, device)

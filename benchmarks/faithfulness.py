@@ -154,6 +154,7 @@ def fine_tune(train_rows, select_rows, args, device, save_as: str | None):
 
     from classifier import Classifier
     from classifier.base_model import resolve_base_model
+    from classifier.cli_support import base_model
     from training.finetune import TrainConfig, train
     from training.progress import Progress
 
@@ -161,7 +162,7 @@ def fine_tune(train_rows, select_rows, args, device, save_as: str | None):
     outcome = train(
         train_rows,
         select_rows,
-        base=resolve_base_model(None),
+        base=resolve_base_model(base_model()),
         config=config,
         device=device,
         progress=Progress(stream=sys.stderr),
@@ -189,8 +190,11 @@ def fine_tune(train_rows, select_rows, args, device, save_as: str | None):
 
 def load(ref: str, device):
     from classifier import Classifier, ModelStore
+    from classifier.cli_support import model_dir
 
-    return Classifier.load(ref, store=ModelStore(), device=str(device)), {"source": f"loaded {ref}"}
+    return Classifier.load(ref, store=ModelStore(model_dir()), device=str(device)), {
+        "source": f"loaded {ref}"
+    }
 
 
 def sst2_setup(args, data: Path, device):

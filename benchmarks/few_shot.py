@@ -33,6 +33,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from classifier.base_model import resolve_base_model
+from classifier.cli_support import base_model
 from training.data import Example, stratified_split
 from training.evaluate import score
 
@@ -98,7 +99,7 @@ def frozen_lr(rows, test, **_) -> tuple[list[str], float]:
     from sentence_transformers import SentenceTransformer
 
     started = time.perf_counter()
-    body = SentenceTransformer(resolve_base_model(None), device="cpu")
+    body = SentenceTransformer(resolve_base_model(base_model()), device="cpu")
     head = _sklearn_lr().fit(body.encode([r.text for r in rows]), [r.label for r in rows])
     seconds = time.perf_counter() - started
     return list(head.predict(body.encode([r.text for r in test]))), seconds
@@ -111,7 +112,7 @@ def setfit(rows, test, *, seed: int, iterations: int = 20, **_) -> tuple[list[st
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="setfit-") as tmp:
-        model = SetFitModel.from_pretrained(resolve_base_model(None))
+        model = SetFitModel.from_pretrained(resolve_base_model(base_model()))
         args = TrainingArguments(
             output_dir=tmp,
             num_iterations=iterations,
@@ -140,7 +141,7 @@ def heed_standard(rows, test, *, config, device, **_) -> tuple[list[str], float]
 
     started = time.perf_counter()
     fit, held = stratified_split(rows, 0.2, config.seed)
-    outcome = train(fit, held, base=resolve_base_model(None), config=config, device=device)
+    outcome = train(fit, held, base=resolve_base_model(base_model()), config=config, device=device)
     seconds = time.perf_counter() - started
     return _heed_predict(outcome, test, device), seconds
 
@@ -151,7 +152,12 @@ def heed_few_shot(rows, test, *, config, device, schedule, **_) -> tuple[list[st
 
     started = time.perf_counter()
     outcome = train_few_shot(
-        rows, [], base=resolve_base_model(None), config=config, device=device, schedule=schedule
+        rows,
+        [],
+        base=resolve_base_model(base_model()),
+        config=config,
+        device=device,
+        schedule=schedule,
     )
     seconds = time.perf_counter() - started
     return _heed_predict(outcome, test, device), seconds

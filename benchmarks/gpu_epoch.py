@@ -57,11 +57,12 @@ class Timer(Silent):
 def run(name: str, rows, dev, config, device) -> dict:
     """One epoch of ``config`` on ``rows``; dev accuracy, seconds, samples/s and MFU."""
     from classifier.base_model import resolve_base_model
+    from classifier.cli_support import base_model
     from classifier.encoding import encode
     from training.finetune import train
 
     timer = Timer()
-    base = resolve_base_model(None)
+    base = resolve_base_model(base_model())
     outcome = train(rows, dev, base=base, config=config, device=device, progress=timer)
     encoded = encode(outcome.tokenizer, [r.text for r in rows], config.max_length)
     tokens = sum(len(e.input_ids) for e in encoded)

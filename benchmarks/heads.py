@@ -40,6 +40,7 @@ from _common import (
 from recipe_sweep import _csv
 
 from classifier.base_model import resolve_base_model
+from classifier.cli_support import base_model
 from classifier.model import Classifier, pick_device
 from training.data import Example, stratified_split
 from training.evaluate import evaluate
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     args.datasets = datasets_dir(p, args.datasets, ["sst2/train.tsv", "banking77/train.csv"])
     set_threads(args.threads)
     device = pick_device(args.device)
-    base = resolve_base_model(None)
+    base = resolve_base_model(base_model())
     runs = []
     for task in args.tasks.split(","):
         rows, test = rows_for(task, args)

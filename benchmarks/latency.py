@@ -138,15 +138,19 @@ def load_classifier(ref: str | None):
     """(Classifier, model_dir, description). Without ``ref``: fresh head, saved to a temp dir
     and loaded back through ``Classifier.load`` exactly like a served version."""
     from classifier import Classifier, ModelStore
+    from classifier.cli_support import model_dir
 
     if ref:
-        clf = Classifier.load(ref, store=ModelStore(), device="cpu")
-        return clf, ModelStore().resolve(ref).path, f"fine-tuned model {ref}"
+        clf = Classifier.load(ref, store=ModelStore(model_dir()), device="cpu")
+        return clf, ModelStore(model_dir()).resolve(ref).path, f"fine-tuned model {ref}"
     from classifier.base_model import resolve_base_model
+    from classifier.cli_support import base_model
     from training.finetune import load_base
 
     tmp = Path(tempfile.mkdtemp(prefix="heed-latency-model-"))
-    model, tokenizer = load_base(resolve_base_model(None), ["negative", "neutral", "positive"])
+    model, tokenizer = load_base(
+        resolve_base_model(base_model()), ["negative", "neutral", "positive"]
+    )
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
     clf = Classifier.load(str(tmp), store=ModelStore(tmp), device="cpu")

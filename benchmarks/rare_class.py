@@ -43,6 +43,7 @@ from _common import (
 from recipe_sweep import _csv
 
 from classifier.base_model import resolve_base_model
+from classifier.cli_support import base_model
 from classifier.model import Classifier, pick_device
 from training.data import Example, stratified_split
 from training.evaluate import score
@@ -117,7 +118,9 @@ def one_seed(rows: list[Example], args: argparse.Namespace, seed: int, device) -
         if args.pooling:
             config = replace(config, pooling=args.pooling)
         started = time.monotonic()
-        outcome = train(fit, held, base=resolve_base_model(None), config=config, device=device)
+        outcome = train(
+            fit, held, base=resolve_base_model(base_model()), config=config, device=device
+        )
         seconds = time.monotonic() - started
         classifier = Classifier(outcome.model, outcome.tokenizer, version=weights, device=device)
         labels = classifier.labels

@@ -36,6 +36,8 @@ from _common import (
 )
 
 from classifier.base_model import resolve_base_model
+from classifier.cli_support import base_model
+from classifier.cli_support import device as env_device
 from classifier.model import Classifier, pick_device
 from training.data import Example, stratified_split
 from training.evaluate import evaluate
@@ -128,8 +130,8 @@ def main() -> None:
     datasets = datasets_dir(
         parser, args.datasets, [f for t in tasks for f in DATASET_FILES[files[t]]]
     )
-    device = pick_device(args.device)
-    base = resolve_base_model(None)
+    device = pick_device(args.device or env_device())
+    base = resolve_base_model(base_model())
     runs = json.loads(args.out.read_text())["runs"] if args.append and args.out.is_file() else []
     grid = list(
         itertools.product(

@@ -142,12 +142,13 @@ class Variant:
         from transformers import get_linear_schedule_with_warmup
 
         from classifier.base_model import resolve_base_model
+        from classifier.cli_support import base_model
         from classifier.encoding import encode
         from training.finetune import load_base, seed_everything
 
         self.name, self.device, self.dynamic, self.bf16 = name, device, dynamic, bf16
         seed_everything(seed)  # every variant starts from the same head initialisation
-        model, tokenizer = load_base(resolve_base_model(None), labels)
+        model, tokenizer = load_base(resolve_base_model(base_model()), labels)
         model.to(device).train()
         model.bert.embeddings.word_embeddings.weight.requires_grad_(not freeze)
         self.params = sum(p.numel() for p in model.parameters())

@@ -22,6 +22,7 @@ from pathlib import Path
 from bot.settings import Settings, SettingsError
 
 DEFAULT_PORT = 3000
+DEFAULT_HOST = "0.0.0.0"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,19 +30,40 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m bot",
         allow_abbrev=False,
         description="Run Heed in Slack: Socket Mode when SLACK_APP_TOKEN is set, else HTTP "
-        "mode on --port. Settings come from the environment and .env.",
+        "mode on --port. Settings come from the environment and .env "
+        "(every one: docs/configuration.md).",
+        epilog="python -m bot migrate [--env-file PATH]: bring the database to this Heed's "
+        "schema (see python -m bot migrate --help).",
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="HTTP mode port")
-    parser.add_argument("--host", default="0.0.0.0", help="HTTP mode bind address")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"HTTP mode: the port Slack's requests arrive on (default {DEFAULT_PORT})",
+    )
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"HTTP mode: the address to listen on (default {DEFAULT_HOST})",
+    )
     parser.add_argument(
         "--train-default",
         action="store_true",
-        help="when no model is serving, fine-tune the bundled default first",
+        help="when the default task has no model serving, fine-tune one on the bundled "
+        "sample first (minutes on a CPU) instead of refusing to start",
     )
-    parser.add_argument(
-        "--env-file", type=Path, default=None, help="default: $HEED_ENV_FILE, else ./.env"
-    )
+    _env_file_flag(parser)
     return parser
+
+
+def _env_file_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        default=None,
+        help="the .env file to read; the environment wins over it "
+        "(default: $HEED_ENV_FILE, else ./.env)",
+    )
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -57,9 +79,7 @@ def _migrate(argv: list[str]) -> int:
         description="Bring the database (HEED_DATABASE_URL, else $HEED_DATA_DIR/heed.sqlite3) "
         "to this Heed's schema. Stop every replica and back the database up first.",
     )
-    parser.add_argument(
-        "--env-file", type=Path, default=None, help="default: $HEED_ENV_FILE, else ./.env"
-    )
+    _env_file_flag(parser)
     args = parser.parse_args(argv)
     _load_env(args.env_file)
     from bot.database import Database, DatabaseError
@@ -98,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 < args.port < 65536:
         return _fail(f"--port must be between 1 and 65535, got {args.port}")
 
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models load from local files only
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from bot.logs import configure_logging
 
     configure_logging(settings.log_level, settings.secrets(), settings.log_format)

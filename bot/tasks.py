@@ -14,62 +14,45 @@ exports and auto-tagged channels; its labels come from its model. ``heed.toml`` 
     channels = ["#support", "C0123ABCD"]
     notify = ["bug"]
 
-Without the file, today's environment variables make the one task ``default``. Every problem
-is one :class:`~bot.env_reader.SettingsError` naming the key (``heed.toml: tasks.support.
-threshold …``).
+Each key is read from its TOML value by the kind of the variable it replaces
+(:data:`bot.setting_table.TASK_KEYS`); a key a task leaves out takes the variable's value,
+except the channels and exports, which belong to one task only. Without the file, the
+variables make the one task ``default``. Every problem is one
+:class:`~bot.setting_kinds.SettingsError` naming the key (``heed.toml: tasks.support.threshold
+…``).
 """
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from bot.env_reader import DEFAULT_EMOJI_KEY, EnvReader, SettingsError, shown
+from bot.setting_kinds import DEFAULT_EMOJI_KEY, SettingsError
+from bot.setting_table import TASK_KEYS, setting
 from classifier.store import DEFAULT_TASK, task_problem, task_root
-from classifier.types import DEFAULT_EXPLAIN_METHOD
 
-CONFIG_ENV = "HEED_CONFIG"
 DEFAULT_CONFIG = Path("heed.toml")
-TASK_KEYS = (
-    "channels",
-    "label_emoji",
-    "notify",
-    "threshold",
-    "explain_method",
-    "train_data",
-    "eval_data",
-)
-_ENV_FOR_KEY = {
-    "channels": "HEED_AUTOTAG_CHANNELS",
-    "label_emoji": "HEED_LABEL_EMOJI",
-    "notify": "HEED_AUTOTAG_NOTIFY",
-    "threshold": "HEED_AUTOTAG_THRESHOLD",
-    "explain_method": "HEED_EXPLAIN_METHOD",
-    "train_data": "HEED_TRAIN_DATA",
-    "eval_data": "HEED_EVAL_DATA",
-}
-"""The environment variable each task key replaces (and reads its value the same way); a key
-a task leaves out takes the variable's value, except these, which belong to one task only."""
-_NOT_INHERITED = {k: _ENV_FOR_KEY[k] for k in ("channels", "train_data", "eval_data")}
+TOP_KEYS = ("default_task", "tasks")
 
 
 @dataclass(frozen=True)
 class Task:
-    """One named classifier and everything Heed does with it."""
+    """One named classifier and everything Heed does with it; a field that names a variable
+    has that variable's default."""
 
     name: str
     model_dir: Path
-    channels: tuple[str, ...] = ()
-    label_emoji: Mapping[str, str] = field(default_factory=dict)
-    notify: frozenset[str] = frozenset()
-    threshold: float = 0.8
-    explain_method: str = DEFAULT_EXPLAIN_METHOD
-    train_data: tuple[Path, ...] = ()
-    eval_data: tuple[Path, ...] = ()
+    channels: tuple[str, ...] = setting("HEED_AUTOTAG_CHANNELS")
+    label_emoji: Mapping[str, str] = setting("HEED_LABEL_EMOJI")
+    notify: frozenset[str] = setting("HEED_AUTOTAG_NOTIFY")
+    threshold: float = setting("HEED_AUTOTAG_THRESHOLD")
+    explain_method: str = setting("HEED_EXPLAIN_METHOD")
+    train_data: tuple[Path, ...] = setting("HEED_TRAIN_DATA")
+    eval_data: tuple[Path, ...] = setting("HEED_EVAL_DATA")
 
     def emoji_for(self, label: str) -> str | None:
         """The reaction for ``label``: its mapping, else the ``*`` default (None = none)."""
@@ -114,60 +97,30 @@ class Tasks:
         return len(self.by_name)
 
 
-def single(env: Mapping[str, str], model_dir: Path) -> Task:
-    """Today's environment variables as the one task ``default`` at the store root."""
-    reader = EnvReader(env)
-    return Task(
-        name=DEFAULT_TASK,
-        model_dir=model_dir,
-        channels=reader.channels("HEED_AUTOTAG_CHANNELS"),
-        label_emoji=reader.emoji("HEED_LABEL_EMOJI"),
-        notify=frozenset(reader.items("HEED_AUTOTAG_NOTIFY")),
-        threshold=reader.fraction("HEED_AUTOTAG_THRESHOLD", 0.8),
-        explain_method=reader.method("HEED_EXPLAIN_METHOD", DEFAULT_EXPLAIN_METHOD),
-        train_data=reader.files("HEED_TRAIN_DATA"),
-        eval_data=reader.files("HEED_EVAL_DATA"),
-    )
-
-
-def config_path(env: Mapping[str, str]) -> Path | None:
-    """``HEED_CONFIG``, else ``./heed.toml`` when it exists, else None (environment only)."""
-    named = (env.get(CONFIG_ENV) or "").strip()
-    if named:
-        path = Path(named).expanduser()
-        if not path.is_file():
-            raise SettingsError(CONFIG_ENV, f"must name a file, {shown(str(path))} is not one")
-        return path
-    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
-
-
-def load_tasks(env: Mapping[str, str], model_dir: Path) -> Tasks:
-    """The tasks from ``heed.toml`` (see :func:`config_path`), else the environment's one.
+def load_tasks(path: Path, model_dir: Path, inherited: Task) -> Tasks:
+    """The tasks of the ``heed.toml`` at ``path``; a key a task leaves out takes
+    ``inherited``'s value (the environment's task).
 
     Raises :class:`SettingsError` naming the file and key of the first problem.
     """
-    path = config_path(env)
-    if path is None:
-        return Tasks({DEFAULT_TASK: single(env, model_dir)})
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise SettingsError(CONFIG_ENV, f"cannot be read: {exc}") from None
+        raise SettingsError("HEED_CONFIG", f"cannot be read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}:", f"is not valid TOML: {exc}") from None
-    return parse_tasks(data, model_dir, env, str(path))
+    return parse_tasks(data, model_dir, inherited, str(path))
 
 
 def parse_tasks(
-    data: Mapping[str, Any], model_dir: Path, env: Mapping[str, str], source: str = "heed.toml"
+    data: Mapping[str, Any], model_dir: Path, inherited: Task, source: str = "heed.toml"
 ) -> Tasks:
-    """Validate ``heed.toml``'s parsed ``data`` into :class:`Tasks`; a task without a key
-    takes the environment variable's value (``HEED_LABEL_EMOJI`` for ``label_emoji``…)."""
+    """Validate ``heed.toml``'s parsed ``data`` into :class:`Tasks` (see :func:`load_tasks`)."""
 
     def error(key: str, problem: str) -> SettingsError:
         return SettingsError(f"{source}: {key}", problem)
 
-    unknown = sorted(set(data) - {"tasks", "default_task"})
+    unknown = sorted(set(data) - set(TOP_KEYS))
     if unknown:
         raise error(unknown[0], "is not a known key (default_task, [tasks.NAME])")
     tables = data.get("tasks")
@@ -181,7 +134,11 @@ def parse_tasks(
             raise error(f"tasks.{name}", f"is a bad task name: it {problem}")
         if not isinstance(table, dict):
             raise error(f"tasks.{name}", "must be a table ([tasks.NAME])")
-        task = _task(name, table, model_dir, env, lambda k, p, n=name: error(f"tasks.{n}.{k}", p))
+        task = _task(
+            table,
+            replace(inherited, name=name, model_dir=task_root(model_dir, name)),
+            lambda k, p, n=name: error(f"tasks.{n}.{k}", p),
+        )
         for channel in task.channels:
             if channel in owner:
                 raise error(
@@ -197,47 +154,19 @@ def parse_tasks(
 
 
 def _task(
-    name: str,
     table: Mapping[str, Any],
-    model_dir: Path,
-    env: Mapping[str, str],
+    base: Task,
     error: Callable[[str, str], SettingsError],
 ) -> Task:
+    """``base`` with the keys of ``table`` (each read by its variable's kind), and the keys
+    that are not inherited at their defaults."""
     unknown = sorted(set(table) - set(TASK_KEYS))
     if unknown:
         raise error(unknown[0], f"is not a known key ({', '.join(TASK_KEYS)})")
-    values = {k: v for k, v in env.items() if k not in _NOT_INHERITED.values()}
+    values = {key: spec.default_value() for key, spec in TASK_KEYS.items() if not spec.inherited}
     for key, value in table.items():
-        values[_ENV_FOR_KEY[key]] = _as_env(key, value, error)
-    try:
-        base = single(values, task_root(model_dir, name))
-    except SettingsError as exc:
-        key = next(k for k, v in _ENV_FOR_KEY.items() if v == exc.variable)
-        problem = str(exc).removeprefix(exc.variable + " ")
-        raise error(key, problem) from None
-    return Task(**{**base.__dict__, "name": name})
-
-
-def _as_env(key: str, value: Any, error: Callable[[str, str], SettingsError]) -> str:
-    """A TOML value in the environment variable's spelling, so it is checked the same way."""
-    if key == "threshold":
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise error(key, f"must be a number between 0 and 1, got {shown(str(value))}")
-        return str(value)
-    if key == "explain_method":
-        if not isinstance(value, str):
-            raise error(key, "must be a string")
-        return value
-    if key == "label_emoji":
-        if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-        ):
-            raise error(key, 'must be a table of label = "emoji"')
-        if any("," in k or "=" in k or "," in v for k, v in value.items()):
-            raise error(key, "labels and emoji must not contain ',' or '='")
-        return ",".join(f"{k}={v}" for k, v in value.items()) or ","
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise error(key, "must be a list of strings")
-    if any("," in v for v in value):
-        raise error(key, "items must not contain ','")
-    return ",".join(value)
+        try:
+            values[key] = TASK_KEYS[key].kind.from_toml(value)
+        except ValueError as exc:
+            raise error(key, str(exc)) from None
+    return replace(base, **values)

@@ -6,13 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from classifier import cli_support
 from classifier.cli_support import configure, emit, fail
 from classifier.store import (
     DEFAULT_TASK,
     ModelNotFoundError,
     ModelStore,
     StoreError,
-    default_root,
     task_root,
 )
 from classifier.types import DEFAULT_EXPLAIN_METHOD, EXPLAIN_METHODS
@@ -68,7 +68,9 @@ def _predict(args: argparse.Namespace, store: ModelStore) -> int:
 
     if not args.text.strip():
         return fail("error: the text to classify is empty")
-    classifier = Classifier.load(args.model, store=store, device=args.device)
+    classifier = Classifier.load(
+        args.model, store=store, device=args.device or cli_support.device()
+    )
     explanation = classifier.explain(args.text, args.explain)
     prediction = explanation.prediction
     result = {
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure()
     try:
-        store = ModelStore(task_root(default_root(), args.task))
+        store = ModelStore(task_root(cli_support.model_dir(), args.task))
         if args.command == "predict":
             return _predict(args, store)
         if args.command == "models":

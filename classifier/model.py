@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -64,8 +63,6 @@ from classifier.types import (
 
 log = logging.getLogger(__name__)
 
-DEVICE_ENV = "HEED_DEVICE"
-THREADS_ENV = "HEED_TORCH_THREADS"
 # 8 Gauss-Legendre steps measure as faithful as 16 (benchmarks/README.md) at half the cost.
 DEFAULT_IG_STEPS = 8
 # Integrated gradients cost ~ steps x tokens; long texts get fewer steps (never under 4) so a
@@ -78,18 +75,19 @@ ONE_PASS_TOKEN_BUDGET = 2048
 
 
 def configure_threads(requested: int | None = None) -> int:
-    """Size torch's intra-op pool: ``requested``, else ``$HEED_TORCH_THREADS``, else torch's
+    """Size torch's intra-op pool: ``requested`` (``HEED_TORCH_THREADS``), else torch's
     default (one per core). Use 1 on a host shared with other busy processes: threads waiting at
     barriers for a descheduled sibling made a 40-word explanation 20x slower (benchmarks)."""
-    value = requested or int(os.environ.get(THREADS_ENV) or 0)
+    value = requested or 0
     if value > 0 and torch.get_num_threads() != value:
         torch.set_num_threads(value)
     return torch.get_num_threads()
 
 
 def pick_device(requested: str | None = None) -> torch.device:
-    """``auto`` (default, or ``$HEED_DEVICE``) picks CUDA when present, else the CPU."""
-    choice = (requested or os.environ.get(DEVICE_ENV) or "auto").strip().lower()
+    """``requested`` (``HEED_DEVICE``): ``auto`` (the default) picks CUDA when present, else
+    the CPU."""
+    choice = (requested or "auto").strip().lower()
     if choice == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if choice.startswith("cuda") and not torch.cuda.is_available():

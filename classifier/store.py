@@ -63,9 +63,9 @@ def _damaged(path: Path, why: str) -> str:
     )
 
 
-def default_root() -> Path:
-    """The store root from ``$HEED_MODEL_DIR``, else ``./models``."""
-    return Path(os.environ.get(MODEL_DIR_ENV) or "models")
+DEFAULT_ROOT = Path("models")
+"""The store root when ``HEED_MODEL_DIR`` is unset (the CLIs read the variable:
+:func:`classifier.cli_support.model_dir`)."""
 
 
 def task_problem(name: str) -> str | None:
@@ -116,7 +116,7 @@ class ModelStore:
     """Versions of fine-tuned models on disk, with the serving pointer."""
 
     def __init__(self, root: Path | str | None = None) -> None:
-        self.root = Path(root) if root is not None else default_root()
+        self.root = Path(root) if root is not None else DEFAULT_ROOT
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

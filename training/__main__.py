@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
-from classifier import Classifier, ModelStore
+from classifier import Classifier, ModelStore, cli_support
 from classifier.cli_support import configure, emit, fail
 from classifier.model import pick_device
 from classifier.pooling import POOLING_CHOICES
-from classifier.store import DEFAULT_TASK, default_root, task_root
+from classifier.store import DEFAULT_TASK, task_root
 from training.config import TrainConfig
 from training.contract import (
     EXIT_CODES,
@@ -243,7 +243,7 @@ def _task_option(parser: argparse.ArgumentParser) -> None:
 def _store(args: argparse.Namespace) -> ModelStore:
     """The model store of ``--task``; a bad task name is a usage error."""
     try:
-        return ModelStore(task_root(default_root(), args.task))
+        return ModelStore(task_root(cli_support.model_dir(), args.task))
     except ValueError as exc:
         raise UsageError(f"--task: {exc}") from None
 
@@ -263,8 +263,9 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _device(requested: str | None) -> torch.device:
+    """``--device``, else ``$HEED_DEVICE``, else ``auto``."""
     try:
-        return pick_device(requested)
+        return pick_device(requested or cli_support.device())
     except ValueError as exc:
         raise DeviceError(str(exc)) from exc
 
@@ -274,7 +275,7 @@ def _train(args: argparse.Namespace) -> int:
     store = _store(args)
     if args.stop_when_stdin_closes:
         stop_when_stdin_closes()
-    dist = Dist.from_env()
+    dist = Dist.from_env(os.environ)
     device = dist.device(_device(args.device))
     dist.init(device)
     config = TrainConfig(
@@ -299,7 +300,7 @@ def _train(args: argparse.Namespace) -> int:
             store=store,
             config=config,
             device=device,
-            base=args.base,
+            base=args.base or cli_support.base_model(),
             promote=args.promote,
             progress=Progress(jsonl=args.progress == "jsonl") if dist.is_main else Silent(),
             text_column=args.text_column,
@@ -384,7 +385,13 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from training.demo import run_demo
 
-    run_demo(args.out, ModelStore(), lambda line: emit({}, False, line))
+    run_demo(
+        args.out,
+        ModelStore(cli_support.model_dir()),
+        lambda line: emit({}, False, line),
+        device=_device(None),
+        base=cli_support.base_model(),
+    )
     return 0
 
 
@@ -404,13 +411,13 @@ def main(argv: list[str] | None = None) -> int:
         try:
             args = _parser().parse_args(argv)
             configure()
-            if not Dist.from_env().is_main:  # rank 0 speaks for a torchrun run
+            if not Dist.from_env(os.environ).is_main:  # rank 0 speaks for a torchrun run
                 logging.getLogger().setLevel(logging.WARNING)
             return commands[args.command](args)
         except (Exception, KeyboardInterrupt) as exc:  # KeyboardInterrupt: Ctrl-C or SIGTERM
             failure = classify(exc, command)
     fail(failure.human)
-    if _wants_json(argv) and Dist.from_env().is_main:
+    if _wants_json(argv) and Dist.from_env(os.environ).is_main:
         emit(failure.to_json(), True, "")
     return failure.exit_code
 

@@ -6,8 +6,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
+
 from classifier import ModelStore, heatmap
-from classifier.model import Classifier, pick_device
+from classifier.model import Classifier
 from classifier.types import DEFAULT_EXPLAIN_METHOD
 from training.pipeline import DEFAULT_SAMPLE, train_default_model
 
@@ -19,16 +21,24 @@ EXAMPLES = (
 )
 
 
-def run_demo(out_dir: Path, store: ModelStore, write: Callable[[str], None]) -> dict:
-    """Train (when needed), report eval metrics, classify the examples and save heatmaps."""
+def run_demo(
+    out_dir: Path,
+    store: ModelStore,
+    write: Callable[[str], None],
+    *,
+    device: torch.device,
+    base: str | None = None,
+) -> dict:
+    """Train (when needed, from ``base``), report eval metrics, classify the examples and save
+    heatmaps, on ``device``."""
     started = time.monotonic()
     trained = None
     if store.current() is None:
         write(
             f"No model serving in {store.root}: training the default on {DEFAULT_SAMPLE.name} ..."
         )
-        trained = train_default_model(store, pick_device())
-    classifier = Classifier.load("current", store=store)
+        trained = train_default_model(store, device, base)
+    classifier = Classifier.load("current", store=store, device=str(device))
     meta = store.metadata(classifier.version)
     metrics = meta.get("metrics", {})
     write(

@@ -18,8 +18,7 @@ torchrun stops the others), so no version is published.
 from __future__ import annotations
 
 import datetime
-import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -51,9 +50,9 @@ class Dist:
         return self.world_size > 1
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Dist:
-        """The rank and world size torchrun put in the environment (a world of one without)."""
-        env = dict(os.environ) if env is None else env
+    def from_env(cls, env: Mapping[str, str]) -> Dist:
+        """The rank and world size torchrun put in ``env`` (the entry point passes its
+        environment; a world of one without them)."""
         world = int(env.get("WORLD_SIZE", "1") or 1)
         if world <= 1:
             return cls()

@@ -387,14 +387,15 @@ def run_train(
     }
 
 
-def train_default_model(store: ModelStore, device: torch.device) -> dict:
-    """Fine-tune the default recipe on the bundled sample and promote it (an empty store's
-    first model); returns :func:`run_train`'s result."""
+def train_default_model(store: ModelStore, device: torch.device, base: str | None = None) -> dict:
+    """Fine-tune the default recipe on the bundled sample from ``base`` (None: the embedded
+    one) and promote it (an empty store's first model); returns :func:`run_train`'s result."""
     return run_train(
         [DEFAULT_SAMPLE],
         store=store,
         config=TrainConfig(),
         device=device,
+        base=base,
         promote=True,
         progress=Progress(),
     )

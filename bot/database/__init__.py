@@ -6,7 +6,6 @@ from bot.database.connection import (
     Database,
     DatabaseError,
     database_url,
-    default_path,
 )
 from bot.database.jobs import JobConflict
 from bot.database.predictions import PredictionNotFoundError
@@ -24,5 +23,4 @@ __all__ = [
     "Prediction",
     "PredictionNotFoundError",
     "database_url",
-    "default_path",
 ]

@@ -20,7 +20,6 @@ from any thread. A URL's password never appears in a message or a ``repr``.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -39,8 +38,6 @@ from bot.database.jobs import Jobs
 from bot.database.predictions import Predictions
 from bot.database.queue import LabelQueue
 
-DATA_DIR_ENV = "HEED_DATA_DIR"
-DEFAULT_DATA_DIR = "var"
 DB_FILENAME = "heed.sqlite3"
 SQLITE_HEADER = b"SQLite format 3\x00"
 MIGRATE_COMMAND = "python -m bot migrate"
@@ -54,15 +51,8 @@ class DatabaseError(RuntimeError):
     """The database cannot be used (damaged, not Heed's, too old or too new, unreachable)."""
 
 
-def default_path() -> Path:
-    """``$HEED_DATA_DIR/heed.sqlite3`` (``./var/heed.sqlite3`` when the variable is unset)."""
-    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR) / DB_FILENAME
-
-
-def database_url(target: str | Path | URL | None) -> str:
+def database_url(target: str | Path | URL) -> str:
     """A SQLAlchemy URL for ``target``: a URL as given, a path as an SQLite file URL."""
-    if target is None:
-        target = default_path()
     if isinstance(target, URL):
         return target.render_as_string(hide_password=False)
     if isinstance(target, str) and "://" in target:
@@ -111,13 +101,14 @@ def _one_line(exc: BaseException, secret: str | None) -> str:
 class Database:
     """The bot's database. Open once at start-up and share it between threads.
 
-    ``target`` is a SQLAlchemy URL or an SQLite file path (default :func:`default_path`).
+    ``target`` is a SQLAlchemy URL or an SQLite file path (the settings give it:
+    ``HEED_DATABASE_URL``, else ``$HEED_DATA_DIR/heed.sqlite3``).
     ``migrate=True`` (``python -m bot migrate``) also upgrades a database at an older
     revision; :attr:`migration` says what opening did. Raises :class:`DatabaseError`, with
     one line saying what to do, when the database cannot be used; nothing is changed then.
     """
 
-    def __init__(self, target: str | Path | URL | None = None, *, migrate: bool = False) -> None:
+    def __init__(self, target: str | Path | URL, *, migrate: bool = False) -> None:
         try:
             self.url = make_url(database_url(target))
         except ArgumentError:

@@ -113,7 +113,7 @@ def test_the_http_drop_in_listens_on_localhost_where_the_proxy_forwards() -> Non
 def test_the_settings_file_is_valid_for_systemd_and_dotenv() -> None:
     from dotenv import dotenv_values
 
-    documented = (REPO / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    documented = (REPO / "docs" / "configuration.md").read_text(encoding="utf-8")
     parsed = dotenv_values(ENV_FILE)
     for line in ENV_FILE.read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):

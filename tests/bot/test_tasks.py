@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings, SettingsError
-from bot.tasks import load_tasks
 from tests.conftest import REPO
 
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1-secret-bot", "SLACK_APP_TOKEN": "xapp-1-secret-app"}
@@ -59,7 +58,7 @@ def test_two_tasks_from_the_file(tmp_path: Path) -> None:
 
 def test_the_default_task_stays_at_the_root(tmp_path: Path) -> None:
     env = write(tmp_path, '[tasks.default]\n[tasks.support]\nchannels = ["#support"]\n')
-    tasks = load_tasks(env, tmp_path / "models")
+    tasks = Settings.from_env(env).tasks
     assert tasks.default.name == "default" and tasks.default.model_dir == tmp_path / "models"
 
 
@@ -69,7 +68,7 @@ def test_channels_and_exports_are_not_inherited(tmp_path: Path) -> None:
     env = write(tmp_path, "[tasks.a]\n[tasks.b]\n")
     env |= {"HEED_AUTOTAG_CHANNELS": "#x", "HEED_TRAIN_DATA": str(export)}
     env |= {"HEED_AUTOTAG_THRESHOLD": "0.3"}
-    tasks = load_tasks(env, tmp_path)
+    tasks = Settings.from_env(env).tasks
     assert all(t.channels == () and t.train_data == () for t in tasks)
     assert all(t.threshold == 0.3 for t in tasks)
 

@@ -92,11 +92,11 @@ def test_bad_explain_requests(clf: Classifier) -> None:
         clf.explain("   ")
 
 
-def test_device_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_device_choice() -> None:
     from classifier.model import pick_device
 
-    monkeypatch.setenv("HEED_DEVICE", "cpu")
-    assert pick_device() == torch.device("cpu")
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device() == torch.device("cuda" if torch.cuda.is_available() else "cpu")
     with pytest.raises(ValueError, match="unknown device"):
         pick_device("tpu")
     if not torch.cuda.is_available():

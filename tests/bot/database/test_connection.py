@@ -19,11 +19,9 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from bot.database import (
-    DB_FILENAME,
     MIGRATE_COMMAND,
     Database,
     DatabaseError,
-    default_path,
     migrate,
 )
 from tests.bot.database.conftest import predict
@@ -106,13 +104,6 @@ def test_migrate_a_current_database_changes_nothing(database_url: str) -> None:
     with Database(database_url, migrate=True) as db:
         assert db.migration == migrate.Migration(migrate.CURRENT, migrate.head(), migrate.head())
         assert db.migration.describe(where).endswith("nothing to do")
-
-
-def test_default_path_uses_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HEED_DATA_DIR", str(tmp_path / "d"))
-    assert default_path() == tmp_path / "d" / DB_FILENAME == tmp_path / "d" / "heed.sqlite3"
-    monkeypatch.delenv("HEED_DATA_DIR")
-    assert default_path() == Path("var") / "heed.sqlite3"
 
 
 def test_reopen_keeps_everything(tmp_path: Path) -> None:

@@ -1,0 +1,59 @@
+"""Each kind reads an environment variable's text and a heed.toml value through the same check;
+the objects built without any setting have the table's defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.setting_table import TASK_KEYS
+from bot.settings import Settings
+from bot.tasks import Task
+
+
+def test_the_defaults_of_the_table_are_those_of_the_objects(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no ./heed.toml
+    tokens = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}
+    read = Settings.from_env(tokens)
+    built = Settings(bot_token="xoxb-1", app_token="xapp-1", database_url=read.database_url)
+    assert read == built and read.database_url == "sqlite:///var/heed.sqlite3"
+    task = Task("default", Path("models"))
+    assert read.tasks.default == task and task.emoji_for("positive") == "+1"
+
+
+def test_a_task_key_reads_the_same_from_text_and_from_toml(tmp_path: Path) -> None:
+    export = tmp_path / "a.csv"
+    export.write_text("text,label\n", encoding="utf-8")
+    same = {
+        "channels": ("C0123ABCD, #Support", ["C0123ABCD", "#Support"]),
+        "label_emoji": ("bug=:beetle:, *=", {"bug": ":beetle:", "*": ""}),
+        "notify": ("bug,spam", ["bug", "spam"]),
+        "threshold": ("0.5", 0.5),
+        "explain_method": ("Rollout", "Rollout"),
+        "train_data": (str(export), [str(export)]),
+        "eval_data": (str(export), [str(export)]),
+    }
+    assert set(same) == set(TASK_KEYS)
+    for key, (text, toml) in same.items():
+        kind = TASK_KEYS[key].kind
+        assert kind.from_text(text) == kind.from_toml(toml), key
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "problem"),
+    [
+        ("threshold", True, "must be a number between 0 and 1, got 'True'"),
+        ("threshold", 1.5, "must be a number between 0 and 1, got '1.5'"),
+        ("channels", "#a", "must be a list of strings"),
+        ("notify", ["a", 1], "must be a list of strings"),
+        ("label_emoji", ["bug"], 'must be a table of label = "emoji"'),
+        ("label_emoji", {"": "x"}, "must be label=emoji pairs"),
+        ("explain_method", 3, "must be a string"),
+        ("explain_method", "shap", "must be one of attention, rollout, gradient, attn-grad"),
+        ("train_data", ["/nonexistent/x.csv"], "must list existing files"),
+    ],
+)
+def test_a_bad_toml_value_is_one_problem(key: str, value: object, problem: str) -> None:
+    with pytest.raises(ValueError, match=f"^{problem}"):
+        TASK_KEYS[key].kind.from_toml(value)
