@@ -217,7 +217,7 @@ class Simulation:
 def load(data: Path, name: str, test_limit: int | None) -> tuple[list, list]:
     """The dataset's training rows and its test rows (a fixed stratified ``test_limit``
     subset when given and smaller)."""
-    from training.data import read_export
+    from classifier.exports import read_export
 
     train_file, test_file = DATASET_FILES[name]
     train_all = read_export(data / train_file, label_column=LABEL_COLUMN[name])

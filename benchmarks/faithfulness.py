@@ -184,7 +184,7 @@ def load(ref: str, device):
 
 
 def sst2_setup(args, data: Path, device):
-    from training.data import read_export
+    from classifier.exports import read_export
 
     dev = read_export(data / "sst2" / "dev.tsv")
     if args.sst2_model:
@@ -201,8 +201,7 @@ def sst2_setup(args, data: Path, device):
 
 
 def vader_setup(args, data: Path, device):
-    from training.data import read_export, stratified_split
-    from training.pipeline import EVAL_FRACTION
+    from classifier.exports import EVAL_FRACTION, read_export, stratified_split
 
     sample_path = REPO_ROOT / "training" / "sample" / "vader_amazon.csv"
     sample = read_export(sample_path)

@@ -43,8 +43,8 @@ from _common import (
 from recipe_sweep import _csv
 
 from classifier.base_model import resolve_base_model
+from classifier.exports import Example, stratified_split
 from classifier.model import Classifier, pick_device
-from training.data import Example, stratified_split
 from training.evaluate import score
 from training.finetune import TrainConfig, train
 

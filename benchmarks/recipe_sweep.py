@@ -36,8 +36,8 @@ from _common import (
 )
 
 from classifier.base_model import resolve_base_model
+from classifier.exports import Example, stratified_split
 from classifier.model import Classifier, pick_device
-from training.data import Example, stratified_split
 from training.evaluate import evaluate
 from training.finetune import TrainConfig, train
 

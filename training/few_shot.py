@@ -30,8 +30,8 @@ from transformers import PreTrainedModel, get_linear_schedule_with_warmup
 
 from classifier.base_model import BaseModelError
 from classifier.encoding import Encoded, collate, encode
+from classifier.exports import Example
 from classifier.pooling import mean_pool, resolve_pooling
-from training.data import Example
 from training.evaluate import score
 from training.finetune import (
     TrainConfig,

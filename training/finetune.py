@@ -34,9 +34,9 @@ from transformers import (
 from classifier import Classifier
 from classifier.base_model import BaseModelError, is_local
 from classifier.encoding import Encoded, collate, encode
+from classifier.exports import DEFAULT_SEED, DataError, Example, Problem
 from classifier.pooling import model_class, pooler, resolve_pooling
 from training.batching import LossMeter, epoch_plans
-from training.data import DataError, Example, Problem
 from training.distributed import Dist
 from training.evaluate import score
 from training.progress import Progress
@@ -52,7 +52,7 @@ class TrainConfig:
     lr: float = 1e-4
     batch_size: int = 16
     max_length: int = 128
-    seed: int = 42
+    seed: int = DEFAULT_SEED
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_grad_norm: float = 1.0

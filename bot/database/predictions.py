@@ -293,7 +293,7 @@ class Predictions:
         ]
 
     def labelled_rows(self, task: str | None = None) -> list[tuple[str, str]]:
-        """:meth:`labelled` as ``(text, label)``: what ``training.data`` validation accepts."""
+        """:meth:`labelled` as ``(text, label)``: what ``classifier.exports`` validation accepts."""
         return [(row.text, row.label) for row in self.labelled(task=task)]
 
     def held(self, task: str | None = None) -> list[HeldRow]:

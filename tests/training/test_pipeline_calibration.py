@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from classifier import Classifier, ModelStore
+from classifier.exports import Example
 from tests.conftest import make_rows, write_csv
 from training.calibration import T_BOUNDS, calibration_report
-from training.data import Example
 from training.finetune import TrainConfig
 from training.pipeline import RELIABILITY_FILE, calibrate, run_train
 
