@@ -1,9 +1,10 @@
 """Background retraining: ``python -m training train`` in a child process, one job at a time.
 
-:class:`RetrainRunner` builds the command from ``HEED_TRAIN_DATA`` plus the labelled rows
-people gave, starts the child (:mod:`bot.retrain.child`) and watches it: a reader thread turns
-its stderr progress events into ``on_progress(event)`` calls; a supervisor thread waits for it,
-renews the job's lease, stops it on timeout, cancel or a lost lease, reads the JSON object it
+:class:`RetrainRunner` makes a :class:`~bot.retrain.request.TrainRequest` of
+``HEED_TRAIN_DATA`` plus the labelled rows people gave, starts the child
+(:mod:`bot.retrain.child`) and watches it: a reader thread turns its stderr progress events
+into ``on_progress(event)`` calls; a supervisor thread waits for it, renews the job's lease,
+stops it on timeout, cancel or a lost lease, reads the JSON object it
 ends with (:mod:`bot.retrain.contract`), records the outcome and calls ``on_done(result)``.
 
 At most one job runs across every replica sharing the database: a job row is *claimed* (only
