@@ -206,7 +206,7 @@ def run_one(
 
 
 def sst2(args, data: Path, config, device, results: list, save) -> None:
-    from training.data import read_export
+    from classifier.exports import read_export
 
     train_all = read_export(data / "sst2" / "train.tsv")
     dev = read_export(data / "sst2" / "dev.tsv")
@@ -234,7 +234,7 @@ def sst2(args, data: Path, config, device, results: list, save) -> None:
 
 
 def banking77(args, data: Path, config, device, results: list, save) -> None:
-    from training.data import read_export
+    from classifier.exports import read_export
 
     train_all = read_export(data / "banking77" / "train.csv", label_column="category")
     test = read_export(data / "banking77" / "test.csv", label_column="category")
@@ -256,8 +256,7 @@ def banking77(args, data: Path, config, device, results: list, save) -> None:
 def vader(args, data: Path, config, device, results: list, save) -> None:
     from sklearn.model_selection import StratifiedKFold
 
-    from training.data import read_export, stratified_split
-    from training.pipeline import EVAL_FRACTION
+    from classifier.exports import EVAL_FRACTION, read_export, stratified_split
 
     rows = read_export(data / "vader_amazon" / "amazon_reviews.csv")
     folds = StratifiedKFold(n_splits=args.vader_folds, shuffle=True, random_state=config.seed)
@@ -330,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from classifier.model import pick_device
-    from training.finetune import TrainConfig
+    from training.config import TrainConfig
 
     set_threads(args.threads)
     data = args.datasets

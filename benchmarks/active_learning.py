@@ -115,7 +115,7 @@ class Simulation:
     def __init__(self, name: str, train_all: list, test: list, args, device) -> None:
         from classifier.base_model import resolve_base_model
         from classifier.cli_support import base_model
-        from training.finetune import TrainConfig
+        from training.config import TrainConfig
 
         self.name, self.train_all, self.test = name, train_all, test
         self.args, self.device = args, device
@@ -218,7 +218,7 @@ class Simulation:
 def load(data: Path, name: str, test_limit: int | None) -> tuple[list, list]:
     """The dataset's training rows and its test rows (a fixed stratified ``test_limit``
     subset when given and smaller)."""
-    from training.data import read_export
+    from classifier.exports import read_export
 
     train_file, test_file = DATASET_FILES[name]
     train_all = read_export(data / train_file, label_column=LABEL_COLUMN[name])

@@ -43,10 +43,11 @@ from heads import rows_for
 
 from classifier.base_model import resolve_base_model
 from classifier.cli_support import base_model
+from classifier.exports import Example, stratified_split
 from classifier.model import Classifier, pick_device
 from training.calibration import calibration_report, expected_calibration_error, nll
-from training.data import Example, stratified_split
-from training.finetune import TrainConfig, train
+from training.config import TrainConfig
+from training.finetune import train
 
 TASKS = ("sst2", "banking77", "vader")
 

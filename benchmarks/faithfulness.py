@@ -155,7 +155,8 @@ def fine_tune(train_rows, select_rows, args, device, save_as: str | None):
     from classifier import Classifier
     from classifier.base_model import resolve_base_model
     from classifier.cli_support import base_model
-    from training.finetune import TrainConfig, train
+    from training.config import TrainConfig
+    from training.finetune import train
     from training.progress import Progress
 
     config = TrainConfig() if not args.epochs else replace(TrainConfig(), epochs=args.epochs)
@@ -198,7 +199,7 @@ def load(ref: str, device):
 
 
 def sst2_setup(args, data: Path, device):
-    from training.data import read_export
+    from classifier.exports import read_export
 
     dev = read_export(data / "sst2" / "dev.tsv")
     if args.sst2_model:
@@ -215,8 +216,7 @@ def sst2_setup(args, data: Path, device):
 
 
 def vader_setup(args, data: Path, device):
-    from training.data import read_export, stratified_split
-    from training.pipeline import EVAL_FRACTION
+    from classifier.exports import EVAL_FRACTION, read_export, stratified_split
 
     sample_path = REPO_ROOT / "training" / "sample" / "vader_amazon.csv"
     sample = read_export(sample_path)

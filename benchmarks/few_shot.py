@@ -34,7 +34,7 @@ from pathlib import Path
 
 from classifier.base_model import resolve_base_model
 from classifier.cli_support import base_model
-from training.data import Example, stratified_split
+from classifier.exports import Example, stratified_split
 from training.evaluate import score
 
 METHODS = ("tfidf-lr", "frozen-lr", "setfit", "heed-standard", "heed-few-shot")

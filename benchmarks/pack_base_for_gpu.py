@@ -30,7 +30,7 @@ from pathlib import Path
 import _common  # noqa: F401  (sys.path, env defaults)
 from _common import REPO_ROOT
 
-from training.data import file_sha256
+from training.pipeline import file_sha256
 
 DEFAULT_PACKED = REPO_ROOT / "benchmarks" / ".gpu-base"
 PACKED_WEIGHTS = "model.fp16.safetensors"

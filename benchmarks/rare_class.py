@@ -44,10 +44,11 @@ from recipe_sweep import _csv
 
 from classifier.base_model import resolve_base_model
 from classifier.cli_support import base_model
+from classifier.exports import Example, stratified_split
 from classifier.model import Classifier, pick_device
-from training.data import Example, stratified_split
+from training.config import TrainConfig
 from training.evaluate import score
-from training.finetune import TrainConfig, train
+from training.finetune import train
 
 RARE = "neutral"
 OFFSETS = [x / 4 for x in range(-12, 13)]

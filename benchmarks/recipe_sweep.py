@@ -38,10 +38,11 @@ from _common import (
 from classifier.base_model import resolve_base_model
 from classifier.cli_support import base_model
 from classifier.cli_support import device as env_device
+from classifier.exports import Example, stratified_split
 from classifier.model import Classifier, pick_device
-from training.data import Example, stratified_split
+from training.config import TrainConfig
 from training.evaluate import evaluate
-from training.finetune import TrainConfig, train
+from training.finetune import train
 
 TOPIC_INTENTS = (
     "card_payment_wrong_exchange_rate",

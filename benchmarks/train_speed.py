@@ -289,9 +289,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
 
+    from classifier.exports import read_export
     from classifier.model import pick_device
-    from training.data import read_export
-    from training.finetune import TrainConfig
+    from training.config import TrainConfig
 
     set_threads(args.threads)
     device = pick_device(args.device)

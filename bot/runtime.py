@@ -23,12 +23,11 @@ from slack_bolt.error import BoltError
 from bot.app import build_app
 from bot.database import Database, DatabaseError
 from bot.digest import QueueDigest
-from bot.handlers.retrain import report_interrupted
 from bot.ops.endpoints import OPS_PATHS, Readiness, database_check, model_check, ops_app
 from bot.retention import private_files, retention_for
 from bot.retrain.jobs import RetrainError
 from bot.retrain.progress import Throttle, describe_progress
-from bot.retrain.reaper import Reaper
+from bot.retrain.reaper import start_reaper
 from bot.retrain.runner import RetrainRunner
 from bot.services import Services
 from bot.serving.holder import HOW_TO_TRAIN, ModelHolder
@@ -79,15 +78,7 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
     assert services.models is not None
     services.models.start_watching()
     sweeps = [retention_for(settings, db, ModelStore(task.model_dir)).run for task in tasks]
-    reaper = Reaper(
-        db,
-        interval_s=max(1.0, settings.job_lease / 3),
-        on_interrupted=lambda record: report_interrupted(services, app.client, record),
-        housekeeping=lambda: [sweep() for sweep in sweeps],
-    )
-    for runner in services.runners.values():
-        runner.before_claim = reaper.tick
-    reaper.start()
+    reaper = start_reaper(db, services, app.client, lambda: [sweep() for sweep in sweeps])
     digest = QueueDigest(services, app.client, owner=REPLICA)
     digest.start()
     log.info(

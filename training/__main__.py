@@ -16,6 +16,7 @@ import torch
 
 from classifier import Classifier, ModelStore, cli_support
 from classifier.cli_support import configure, emit, fail
+from classifier.exports import EVAL_FRACTION, check_rows, read_exports
 from classifier.model import pick_device
 from classifier.pooling import POOLING_CHOICES
 from classifier.store import DEFAULT_TASK, task_root
@@ -30,11 +31,10 @@ from training.contract import (
     sigterm_interrupts,
     success,
 )
-from training.data import read_exports
 from training.distributed import Dist
 from training.evaluate import confusion_matrix_png, evaluate
 from training.few_shot import FEW_SHOT_BELOW, RECIPES
-from training.pipeline import DEFAULT_SAMPLE, EVAL_FRACTION, check_rows, run_train
+from training.pipeline import DEFAULT_SAMPLE, run_train
 from training.progress import Progress, Silent
 from training.watchdog import stop_when_stdin_closes
 
@@ -349,10 +349,10 @@ def _check(args: argparse.Namespace) -> int:
         text_column=args.text_column,
         label_column=args.label_column,
     )
-    lines = [f"{report['rows']['train']} training rows, {report['rows']['eval']} eval rows"] + [
-        f"  {f['role']:<10} {f['path']}: {f['rows']} rows {f['labels']}" for f in report["files"]
+    lines = [f"{report.train_rows} training rows, {report.eval_rows} eval rows"] + [
+        f"  {f.role:<10} {f.path}: {f.rows} rows {f.labels}" for f in report.files
     ]
-    emit(success(report), args.json, "\n".join(lines))
+    emit(success(report.to_json()), args.json, "\n".join(lines))
     return 0
 
 

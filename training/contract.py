@@ -42,8 +42,8 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from classifier.base_model import BaseModelError
+from classifier.exports import DataError, Problem
 from classifier.store import ModelNotFoundError
-from training.data import DataError, Problem
 
 log = logging.getLogger(__name__)
 

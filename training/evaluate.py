@@ -15,9 +15,9 @@ from sklearn.metrics import (
 )
 
 from classifier import Classifier
+from classifier.exports import Example
 from classifier.temperature import calibrated
 from training.calibration import ECE_BINS, binned, ece_of
-from training.data import Example
 
 
 def score(gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]) -> dict:

@@ -30,9 +30,9 @@ from transformers import PreTrainedModel, get_linear_schedule_with_warmup
 
 from classifier.base_model import BaseModelError
 from classifier.encoding import Encoded, collate, encode
+from classifier.exports import Example
 from classifier.pooling import mean_pool, resolve_pooling
 from training.config import TrainConfig
-from training.data import Example
 from training.evaluate import score
 from training.finetune import TrainOutcome, check_eval_labels, load_base, seed_everything
 from training.optimizer import adamw

@@ -34,10 +34,10 @@ from transformers import (
 from classifier import Classifier
 from classifier.base_model import BaseModelError, is_local
 from classifier.encoding import Encoded, collate, encode
+from classifier.exports import DataError, Example, Problem
 from classifier.pooling import model_class, pooler, resolve_pooling
 from training.batching import LossMeter, epoch_plans
 from training.config import TrainConfig
-from training.data import DataError, Example, Problem
 from training.distributed import Dist
 from training.evaluate import score
 from training.optimizer import adamw

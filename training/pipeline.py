@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -21,10 +22,10 @@ from classifier.base_model import (
     describe_base_model,
     resolve_base_model,
 )
+from classifier.exports import Example, eval_split, load_rows
 from classifier.store import METADATA_FILE, VERSION_PATTERN
 from training.calibration import calibration_report, reliability_png
 from training.config import TrainConfig
-from training.data import Example, file_sha256, read_exports, stratified_split
 from training.distributed import Dist
 from training.evaluate import confusion_matrix_png, evaluate
 from training.few_shot import FewShotSchedule, choose_recipe, train_few_shot
@@ -34,83 +35,10 @@ from training.progress import Progress, Silent
 
 log = logging.getLogger(__name__)
 
-EVAL_FRACTION = 0.2
 # Inside the package (package data), so an installed wheel finds it without a checkout.
 DEFAULT_SAMPLE = Path(str(files("training").joinpath("sample").joinpath("vader_amazon.csv")))
 PROMOTION_TOLERANCE = 1e-9
 RELIABILITY_FILE = "reliability_diagram.png"
-
-
-def load_rows(
-    data: Sequence[Path],
-    eval_data: Sequence[Path] | None,
-    *,
-    seed: int,
-    train_only: Sequence[Path] | None = None,
-    text_column: str = "text",
-    label_column: str = "label",
-) -> tuple[list[Example], list[Example]]:
-    """Read and validate the exports; split off a stratified eval set from ``data`` when no
-    ``eval_data`` is given. ``train_only`` rows are added to the training rows and never to
-    the eval rows, so a model is never judged on them (e.g. unreviewed corrections)."""
-    paths = [*data, *(train_only or [])]
-    everything = read_exports(paths, text_column, label_column)
-    extra_sources = {str(p) for p in train_only or []}
-    extra = [r for r in everything if r.source.rpartition(":")[0] in extra_sources]
-    rows = [r for r in everything if r.source.rpartition(":")[0] not in extra_sources]
-    if eval_data:
-        return [*rows, *extra], read_exports(eval_data, text_column, label_column)
-    train_rows, eval_rows = stratified_split(rows, EVAL_FRACTION, seed)
-    return [*train_rows, *extra], eval_rows
-
-
-def eval_split(eval_data: Sequence[Path] | None, seed: int) -> str:
-    """How the eval rows were chosen, for ``heed.json`` and the result: ``given`` (they came
-    from ``--eval-data``) or the stratified split of ``--data``."""
-    return "given" if eval_data else f"stratified {EVAL_FRACTION:.0%} of --data (seed {seed})"
-
-
-def check_rows(
-    data: Sequence[Path],
-    eval_data: Sequence[Path] | None,
-    *,
-    seed: int,
-    train_only: Sequence[Path] | None = None,
-    text_column: str = "text",
-    label_column: str = "label",
-) -> dict:
-    """What ``train`` would learn from and be judged on, without training: rows and rows per
-    label for each role and each file. Raises :class:`training.data.DataError` like ``train``."""
-    train_rows, eval_rows = load_rows(
-        data,
-        eval_data,
-        seed=seed,
-        train_only=train_only,
-        text_column=text_column,
-        label_column=label_column,
-    )
-    per_file: dict[str, Counter[str]] = {}
-    for row in [*train_rows, *eval_rows]:
-        per_file.setdefault(row.source.rpartition(":")[0], Counter())[row.label] += 1
-    roles = (("train", data), ("train-only", train_only or []), ("eval", eval_data or []))
-    return {
-        "rows": {"train": len(train_rows), "eval": len(eval_rows)},
-        "label_counts": {
-            "train": dict(sorted(Counter(r.label for r in train_rows).items())),
-            "eval": dict(sorted(Counter(r.label for r in eval_rows).items())),
-        },
-        "files": [
-            {
-                "path": str(path),
-                "role": role,
-                "rows": sum(per_file.get(str(path), Counter()).values()),
-                "labels": dict(sorted(per_file.get(str(path), Counter()).items())),
-            }
-            for role, paths in roles
-            for path in paths
-        ],
-        "eval_split": eval_split(eval_data, seed),
-    }
 
 
 def resolve_base(base: str | None, store: ModelStore) -> str:
@@ -125,6 +53,15 @@ def resolve_base(base: str | None, store: ModelStore) -> str:
         except ModelNotFoundError as exc:
             raise BaseModelError(f"--base {base}: {exc}") from exc
     return resolve_base_model(base)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes (recorded in heed.json for provenance)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def data_files(
@@ -273,7 +210,7 @@ def run_train(
 ) -> dict | None:
     """Validate, fine-tune, write a new version, and promote it when asked and not worse.
 
-    Raises :class:`training.data.DataError` (bad input) or
+    Raises :class:`classifier.exports.DataError` (bad input) or
     :class:`classifier.base_model.BaseModelError` (no usable base) before anything is written.
     Under torchrun (``dist`` spanning several processes) every rank trains; rank 0 alone
     writes the version, publishing it only once every rank has finished, and promotes it;

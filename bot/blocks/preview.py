@@ -30,23 +30,18 @@ def preview_blocks(preview: Preview) -> tuple[str, Blocks]:
     serving = f"`{preview.serving}`" if preview.serving else "no model"
     lines = [f"*Retrain preview* (Heed serves {serving} now). This is what would go in:"]
     for f in preview.files:
-        name = escape_and_shorten(Path(str(f.get("path", "?"))).name, 80)
+        name = escape_and_shorten(Path(f.path).name, 80)
         role = {"train": "export", "train-only": "corrections", "eval": "judged on"}.get(
-            str(f.get("role")), str(f.get("role"))
+            f.role, f.role
         )
-        lines.append(
-            f"• {role} `{name}`: {plural(int(f.get('rows', 0)), 'row')} "
-            f"({_labels(f.get('labels') or {})})"
-        )
-    if preview.rows:
-        lines.append(
-            f"*Rows:* {preview.rows.get('train', 0)} to learn from, "
-            f"{preview.rows.get('eval', 0)} to judge on"
-        )
-    if preview.eval_split == "given":
-        lines.append("*Judged on:* `HEED_EVAL_DATA` (never corrections)")
-    elif preview.eval_split:
-        lines.append("*Judged on:* a held-out split of `HEED_TRAIN_DATA` (never corrections)")
+        lines.append(f"• {role} `{name}`: {plural(f.rows, 'row')} ({_labels(f.labels)})")
+    report = preview.report
+    if report is not None:
+        lines.append(f"*Rows:* {report.train_rows} to learn from, {report.eval_rows} to judge on")
+        if report.eval_split == "given":
+            lines.append("*Judged on:* `HEED_EVAL_DATA` (never corrections)")
+        else:
+            lines.append("*Judged on:* a held-out split of `HEED_TRAIN_DATA` (never corrections)")
     since = f"since {serving} was trained" if preview.serving else "so far"
     fresh = sum(preview.new_labels.values())
     lines.append(
@@ -73,8 +68,6 @@ def preview_blocks(preview: Preview) -> tuple[str, Blocks]:
         lines.append(head)
         lines += [f"• `{escape_and_shorten(str(p), 300)}`" for p in preview.problems]
         lines.append("Fix them before retraining.")
-    if preview.error:
-        lines.append(f":warning: {escape_and_shorten(preview.error, 300)}")
     buttons: list[dict] = []
     if preview.startable:
         buttons.append(

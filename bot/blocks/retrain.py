@@ -10,6 +10,7 @@ from bot.slack_api.text import escape_and_shorten, escape_mrkdwn
 
 if TYPE_CHECKING:
     from bot.database import JobRecord
+    from bot.retrain.contract import TrainResult
     from bot.retrain.jobs import JobResult
 
 IN_DM_NOTE = (
@@ -51,33 +52,35 @@ def retrain_interrupted(record: JobRecord, serving: str | None) -> str:
 
 def retrain_finished(result: JobResult, serving: str | None) -> str:
     """The status message's final state after a successful job."""
-    verdict = "promoted and now serving" if result.promoted else "not promoted; still serving"
-    now = result.version if result.promoted else serving
+    train = result.train
+    verdict = "promoted and now serving" if train.promoted else "not promoted; still serving"
+    now = train.version if train.promoted else serving
     return (
         f":white_check_mark: Retraining job #{result.job_id} finished in {result.seconds:.0f}s: "
-        f"`{result.version}` {verdict} `{now}`"
+        f"`{train.version}` {verdict} `{now}`"
     )
 
 
-def calibration_line(result: JobResult) -> str | None:
+def calibration_line(train: TrainResult) -> str | None:
     """The new version's temperature and held-out ECE before → after, or why it has none
     (None when the training run reported no calibration)."""
-    c = result.calibration
-    t, before, after = c.get("temperature"), c.get("ece_before"), c.get("ece_after")
-    if not c or not isinstance(t, int | float) or isinstance(t, bool):
+    if train.temperature is None:
         return None
-    if not c.get("calibrated"):
-        reason = escape_and_shorten(" ".join(str(c.get("reason") or "unknown").split()), 200)
-        return f"*Calibration:* none ({reason}); replies show the plain softmax confidence."
-    line = f"*Calibration:* replies show confidences at temperature {t:.2f}"
-    if isinstance(before, int | float) and isinstance(after, int | float):
-        line += f" · held-out ECE {percent(before)} → {percent(after)}"
+    if not train.calibrated:
+        why = " ".join((train.calibration_reason or "unknown").split())
+        return (
+            f"*Calibration:* none ({escape_and_shorten(why, 200)}); replies show the plain "
+            "softmax confidence."
+        )
+    line = f"*Calibration:* replies show confidences at temperature {train.temperature:.2f}"
+    if train.ece_before is not None and train.ece_after is not None:
+        line += f" · held-out ECE {percent(train.ece_before)} → {percent(train.ece_after)}"
     return line + "."
 
 
-def judged_on(result: JobResult) -> str:
+def judged_on(train: TrainResult) -> str:
     """Which rows the evaluation and the promotion decision used."""
-    split = (result.result or {}).get("eval_split")
+    split = train.eval_split
     if split == "given":
         return "*Judged on:* `HEED_EVAL_DATA`, the fixed held-out export (never corrections)."
     if split:
@@ -93,27 +96,25 @@ def evaluation_blocks(
 ) -> tuple[str, Blocks]:
     """The evaluation posted after a successful job: accuracy, macro-F1, the per-class table,
     the promotion decision and its reason, which version serves now."""
-    m = result.metrics
-    rows = (result.result or {}).get("rows") or {}
-    on = f" on {rows['eval']} held-out rows" if rows.get("eval") else ""
-    if result.promoted:
-        verdict = f":rocket: *Promoted:* Heed now serves `{result.version}`"
+    train = result.train
+    on = f" on {train.eval_rows} held-out rows" if train.eval_rows else ""
+    if train.promoted:
+        verdict = f":rocket: *Promoted:* Heed now serves `{train.version}`"
     else:
         verdict = f":heavy_minus_sign: *Not promoted:* Heed still serves `{serving}`"
     reason = escape_and_shorten(
-        " ".join((result.promotion_reason or "no comparison was made").split()), 500
+        " ".join((train.promotion_reason or "no comparison was made").split()), 500
     )
     lines = [
         f"*Retraining job #{result.job_id}* (requested by {who(requested_by)}) trained "
-        f"`{result.version}` in {result.seconds:.0f}s",
-        f"*Accuracy:* {percent(m.get('accuracy', 0))} · *macro-F1:* "
-        f"{percent(m.get('macro_f1', 0))}{on}",
+        f"`{train.version}` in {result.seconds:.0f}s",
+        f"*Accuracy:* {percent(train.accuracy)} · *macro-F1:* {percent(train.macro_f1)}{on}",
         f"{verdict} — {reason}",
     ]
-    calibration = calibration_line(result)
+    calibration = calibration_line(train)
     if calibration:
         lines.append(calibration)
-    lines.append(judged_on(result))
+    lines.append(judged_on(train))
     if result.corrections_rows:
         lines.append(
             f"Included {plural(result.corrections_rows, 'labelled row')} from feedback "
@@ -122,7 +123,6 @@ def evaluation_blocks(
     if swap_note:
         lines.append(swap_note)
     out = sections(lines)
-    per_class = m.get("per_class") or {}
-    if per_class:
-        out += code_sections(per_class_table(per_class))
+    if train.per_class:
+        out += code_sections(per_class_table(train.per_class))
     return result.summary(), out

@@ -1,7 +1,7 @@
 """Labelled rows written out: JSONL for training, CSV for people.
 
 - **JSONL** (:func:`write_jsonl`): one ``{"text": …, "label": …}`` object per line, the text
-  exactly as stored. This is what a retrain reads (``training.data`` accepts ``.jsonl``), and
+  exactly as stored. This is what a retrain reads (``classifier.exports`` accepts ``.jsonl``), and
   what to keep as ``HEED_TRAIN_DATA`` or ``HEED_EVAL_DATA``.
 - **CSV** (:func:`write_people_csv`): for opening in a spreadsheet. Any cell a spreadsheet could
   take for a formula — one starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING
 from sqlalchemy import insert, select
 from sqlalchemy import text as sql
 
-from bot.database.labels import ROLES, TRUSTED, HeldRow, LabelledRow, Resolution, resolve
+from bot.database.labels import (
+    ASKER,
+    ROLES,
+    TRUSTED,
+    HeldRow,
+    LabelledRow,
+    Resolution,
+    resolve,
+)
 from bot.database.queue import QueueOffer, mark_answered, offer
 from bot.database.records import Answer, Prediction, answer_from, now, prediction_from
 from bot.database.schema import SOURCES, predictions
@@ -25,10 +33,44 @@ _ANSWERS = (
     "SELECT f.*, p.label FROM feedback f JOIN predictions p ON p.id = f.prediction_id "
     "WHERE f.prediction_id = :pid"
 )
-_ALL_ANSWERS = (
-    "SELECT f.*, p.label, p.text, p.task FROM feedback f "
-    "JOIN predictions p ON p.id = f.prediction_id ORDER BY p.id, f.seq"
+_TASK_ANSWERS = (
+    "SELECT f.*, p.label, p.text FROM feedback f "
+    "JOIN predictions p ON p.id = f.prediction_id{where} ORDER BY p.id, f.seq"
 )
+_TRUSTED_ROLES = ", ".join(f"'{role}'" for role in sorted(TRUSTED))
+_HELD_ANSWERS = (
+    'SELECT f.prediction_id, p.text, f."user", f.chosen_label FROM feedback f '
+    f"JOIN predictions p ON p.id = f.prediction_id WHERE f.role IN ({_TRUSTED_ROLES}) "
+    "AND f.prediction_id IN (SELECT g.prediction_id FROM feedback g "
+    f"WHERE g.role IN ({_TRUSTED_ROLES}) GROUP BY g.prediction_id "
+    "HAVING COUNT(DISTINCT g.chosen_label) > 1){where} ORDER BY f.prediction_id, f.seq"
+)
+# :func:`bot.database.labels.resolve` as SQL aggregates, for counting without reading rows:
+# one or more distinct trusted labels decide (two or more: held); without a trusted answer
+# the asker's latest answer does. ``{trim}`` strips what Python's str.strip() strips.
+_COUNTS = (
+    "WITH answered AS (SELECT p.id, p.text, COUNT(*) AS answers, "
+    "SUM(f.is_correction) AS corrections, "
+    f"COUNT(DISTINCT CASE WHEN f.role IN ({_TRUSTED_ROLES}) THEN f.chosen_label END) AS trusted, "
+    f"MAX(CASE WHEN f.role IN ({_TRUSTED_ROLES}) THEN f.chosen_label END) AS trusted_label, "
+    f"MAX(CASE WHEN f.role = '{ASKER}' THEN f.seq END) AS asker_seq "
+    "FROM predictions p JOIN feedback f ON f.prediction_id = p.id{where} GROUP BY p.id, p.text), "
+    "resolved AS (SELECT a.*, CASE WHEN a.trusted = 1 THEN a.trusted_label "
+    "WHEN a.trusted = 0 THEN k.chosen_label END AS label FROM answered a "
+    "LEFT JOIN feedback k ON k.prediction_id = a.id AND k.seq = a.asker_seq) "
+    "SELECT COALESCE(SUM(answers), 0) AS answers, "
+    "COALESCE(SUM(corrections), 0) AS corrections, "
+    "COALESCE(SUM(CASE WHEN {trim}(text, :ws) <> '' "
+    "AND {trim}(COALESCE(label, ''), :ws) <> '' THEN 1 ELSE 0 END), 0) AS labelled_rows, "
+    "COALESCE(SUM(CASE WHEN trusted > 1 THEN 1 ELSE 0 END), 0) AS held FROM resolved"
+)
+WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+"""Every character ``str.strip()`` strips, for SQL's trim."""
+
+
+def _for_task(task: str | None, column: str = "p.task") -> tuple[str, dict[str, str]]:
+    """A ``WHERE`` clause (and its parameters) keeping ``task``'s rows; none for every task."""
+    return (f" WHERE {column} = :task", {"task": task}) if task is not None else ("", {})
 
 
 @dataclass(frozen=True)
@@ -266,12 +308,11 @@ class Predictions:
     def _resolved(self, task: str | None = None) -> list[_Answered]:
         """Every answered prediction (of ``task``, or of every task) with its answers and
         their resolution, oldest first."""
+        where, params = _for_task(task)
         with self._db.read() as conn:
-            rows = list(conn.execute(sql(_ALL_ANSWERS)).mappings())
+            rows = list(conn.execute(sql(_TASK_ANSWERS.format(where=where)), params).mappings())
         grouped: dict[int, list] = {}
         for row in rows:
-            if task is not None and row["task"] != task:
-                continue
             grouped.setdefault(row["prediction_id"], []).append(row)
         out = []
         for pid, group in grouped.items():
@@ -293,33 +334,37 @@ class Predictions:
         ]
 
     def labelled_rows(self, task: str | None = None) -> list[tuple[str, str]]:
-        """:meth:`labelled` as ``(text, label)``: what ``training.data`` validation accepts."""
+        """:meth:`labelled` as ``(text, label)``: what ``classifier.exports`` validation accepts."""
         return [(row.text, row.label) for row in self.labelled(task=task)]
 
     def held(self, task: str | None = None) -> list[HeldRow]:
         """Predictions (of ``task``, or of every task) whose trusted answers disagree, held
         out of training for review."""
+        where, params = _for_task(task)
+        query = _HELD_ANSWERS.format(where=where.replace(" WHERE ", " AND "))
+        grouped: dict[int, list] = {}
+        with self._db.read() as conn:
+            for row in conn.execute(sql(query), params).mappings():
+                grouped.setdefault(row["prediction_id"], []).append(row)
         return [
-            HeldRow(
-                a.id,
-                a.text,
-                tuple((x.user, x.chosen_label) for x in a.answers if x.role in TRUSTED),
-            )
-            for a in self._resolved(task)
-            if a.resolution.held
+            HeldRow(pid, group[0]["text"], tuple((r["user"], r["chosen_label"]) for r in group))
+            for pid, group in grouped.items()
         ]
 
     def counts(self, task: str | None = None) -> dict[str, int]:
         """``answers`` (all users), ``corrections`` and ``confirmations``, ``labelled_rows``
         (what the next retrain learns from) and ``held`` (trusted answers disagree); of
-        ``task``, or of every task."""
-        resolved = self._resolved(task)
-        every = [a for r in resolved for a in r.answers]
-        answers, corrections = len(every), sum(1 for a in every if a.is_correction)
+        ``task``, or of every task. Counted by the database, not by reading the rows."""
+        where, params = _for_task(task)
+        with self._db.read() as conn:
+            trim = "btrim" if conn.dialect.name == "postgresql" else "trim"
+            query = sql(_COUNTS.format(where=where, trim=trim))
+            row = conn.execute(query, {**params, "ws": WHITESPACE}).mappings().one()
+        answers, corrections = int(row["answers"]), int(row["corrections"])
         return {
             "answers": answers,
             "corrections": corrections,
             "confirmations": answers - corrections,
-            "labelled_rows": sum(1 for a in resolved if a.trainable),
-            "held": sum(1 for a in resolved if a.resolution.held),
+            "labelled_rows": int(row["labelled_rows"]),
+            "held": int(row["held"]),
         }

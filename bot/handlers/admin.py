@@ -4,7 +4,7 @@
 the attempt to the audit log — every attempt, allowed or refused, with the reason — and runs the
 subcommand. Answers go to the admin only (ephemeral, through the command's ``response_url``),
 except what the channel should see: a rollback, and a retrain's status message and evaluation
-(:mod:`bot.handlers.retrain`).
+(:mod:`bot.retrain.commands`).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from bot.blocks.queue import QUEUE_ACTION
 from bot.database.exports import write_jsonl, write_people_csv
 from bot.handlers.admin_request import AdminRequest
 from bot.handlers.queue import queue_command
-from bot.handlers.retrain import do_retrain, start_retrain
 from bot.retention import retention_for
+from bot.retrain.commands import do_retrain, start_retrain
 from bot.services import Services
 from bot.serving.holder import ModelHolder
 from bot.slack_api.lookups import users_info

@@ -3,46 +3,83 @@
 ``python -m training train --json`` ends every run with one JSON object as its last stdout line:
 ``{"ok": true, "version": ..., "metrics": ...}`` on success, or
 ``{"ok": false, "error": {"kind", "message", "problems": [{"file", "line", "reason"}]}}``
-(``docs/ARCHITECTURE.md`` has the whole contract). This module turns that object — or its
-absence, when the child was killed before it could write one — into a :class:`TrainingOutcome`
-with one line for an admin. Wording is chosen here by ``kind``, never by matching text.
+(``docs/ARCHITECTURE.md`` has the whole contract). This module parses that object once — or its
+absence, when the child was killed before it could write one — into a :class:`TrainResult`,
+and words a failure in one line for an admin, chosen by ``kind``, never by matching text.
 """
 
 from __future__ import annotations
 
 import json
 import signal
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from classifier.exports import Problem
+
 ERROR_KINDS = ("data", "base_model", "device", "model", "usage", "interrupted", "internal")
 """Failure kinds the training CLI reports; anything else is read as ``internal``."""
 MAX_REASON_CHARS = 400
+CONFUSION_MATRIX_PNG = "confusion_matrix.png"
+RELIABILITY_PNG = "reliability_diagram.png"
+"""The figures a run writes into its version directory."""
 
 
 @dataclass(frozen=True)
-class Problem:
-    """One bad row of a training export."""
-
-    file: str
-    line: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.reason}"
-
-
-@dataclass(frozen=True)
-class TrainingOutcome:
-    """What one training run said: its result (``ok``) or its typed error."""
+class TrainResult:
+    """What one training run said, typed: on success the new version, its held-out metrics,
+    its promotion and calibration; on failure its error ``kind`` (one of :data:`ERROR_KINDS`,
+    ``killed`` or ``no_result``), ``message`` and every bad row of a data error."""
 
     ok: bool
-    result: dict[str, Any] = field(default_factory=dict)
     kind: str | None = None
-    """The error kind (one of :data:`ERROR_KINDS`, ``killed`` or ``no_result``)."""
     message: str = ""
     problems: tuple[Problem, ...] = ()
+    version: str | None = None
+    path: Path | None = None
+    """The version's directory (its figures are there)."""
+    promoted: bool = False
+    """The new version is serving now: the bot should swap to it."""
+    promotion_reason: str | None = None
+    labels: tuple[str, ...] = ()
+    """The new model's labels, in confusion-matrix order."""
+    accuracy: float = 0.0
+    macro_f1: float = 0.0
+    per_class: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    """{label: {precision, recall, f1, support}}."""
+    confusion_matrix: tuple[tuple[int, ...], ...] = ()
+    """Rows: true label, columns: predicted, in :attr:`labels` order."""
+    eval_split: str | None = None
+    """``given`` (``HEED_EVAL_DATA``) or how ``HEED_TRAIN_DATA`` was split."""
+    eval_rows: int = 0
+    temperature: float | None = None
+    """The calibration temperature (None: the run reported no calibration)."""
+    calibrated: bool = False
+    calibration_reason: str = ""
+    ece_before: float | None = None
+    ece_after: float | None = None
+
+    def figure(self, name: str) -> Path | None:
+        """A PNG the run wrote into the version directory (e.g. ``confusion_matrix.png``)."""
+        file = self.path / name if self.path is not None else None
+        return file if file is not None and file.is_file() else None
+
+    def stored_metrics(self) -> dict[str, Any]:
+        """The metrics as a job row keeps them."""
+        return {
+            "accuracy": self.accuracy,
+            "macro_f1": self.macro_f1,
+            "per_class": {label: dict(m) for label, m in self.per_class.items()},
+            "confusion_matrix": [list(row) for row in self.confusion_matrix],
+            "labels": list(self.labels),
+        }
+
+
+def read_result(stdout: Path, returncode: int) -> TrainResult:
+    """The result of a finished child from its stdout file's last line and its exit code."""
+    return parse_result(last_json_line(stdout), returncode)
 
 
 def last_json_line(path: Path) -> dict[str, Any] | None:
@@ -61,31 +98,15 @@ def last_json_line(path: Path) -> dict[str, Any] | None:
     return None
 
 
-def _problems(raw: object) -> tuple[Problem, ...]:
-    if not isinstance(raw, list):
-        return ()
-    problems = []
-    for item in raw:
-        if isinstance(item, dict):
-            line = item.get("line")
-            problems.append(
-                Problem(
-                    str(item.get("file") or "?"),
-                    line if isinstance(line, int) else 0,
-                    str(item.get("reason") or ""),
-                )
-            )
-    return tuple(problems)
-
-
-def read_outcome(payload: dict[str, Any] | None, returncode: int) -> TrainingOutcome:
-    """The outcome of a finished child from its last JSON object and exit code."""
+def parse_result(payload: dict[str, Any] | None, returncode: int) -> TrainResult:
+    """A finished child's result from its last JSON object (None: it wrote none) and exit code.
+    Values of the wrong type read as absent: the child's output is never trusted blindly."""
     if payload is not None and payload.get("ok") is True and returncode == 0:
-        return TrainingOutcome(ok=True, result=payload)
+        return _success(payload)
     error = payload.get("error") if payload is not None else None
     if payload is not None and payload.get("ok") is False and isinstance(error, dict):
         kind = error.get("kind") if error.get("kind") in ERROR_KINDS else "internal"
-        return TrainingOutcome(
+        return TrainResult(
             ok=False,
             kind=kind,
             message=str(error.get("message") or ""),
@@ -96,8 +117,72 @@ def read_outcome(payload: dict[str, Any] | None, returncode: int) -> TrainingOut
             name = signal.Signals(-returncode).name
         except ValueError:
             name = f"signal {-returncode}"
-        return TrainingOutcome(ok=False, kind="killed", message=name)
-    return TrainingOutcome(ok=False, kind="no_result", message=f"exit code {returncode}")
+        return TrainResult(ok=False, kind="killed", message=name)
+    return TrainResult(ok=False, kind="no_result", message=f"exit code {returncode}")
+
+
+def _success(payload: dict[str, Any]) -> TrainResult:
+    metrics, promotion = _mapping(payload.get("metrics")), _mapping(payload.get("promotion"))
+    calibration, rows = _mapping(payload.get("calibration")), _mapping(payload.get("rows"))
+    per_class = {
+        str(label): {str(k): v for k, v in _mapping(m).items() if _number(v) is not None}
+        for label, m in _mapping(metrics.get("per_class")).items()
+    }
+    matrix = metrics.get("confusion_matrix")
+    version, path, split = payload.get("version"), payload.get("path"), payload.get("eval_split")
+    reason = promotion.get("reason")
+    return TrainResult(
+        ok=True,
+        version=version if isinstance(version, str) else None,
+        path=Path(path) if isinstance(path, str) and path else None,
+        promoted=payload.get("promoted") is True,
+        promotion_reason=reason if isinstance(reason, str) else None,
+        labels=tuple(str(x) for x in _list(payload.get("labels"))),
+        accuracy=_number(metrics.get("accuracy")) or 0.0,
+        macro_f1=_number(metrics.get("macro_f1")) or 0.0,
+        per_class=per_class,
+        confusion_matrix=tuple(
+            tuple(int(n) for n in row if _number(n) is not None)
+            for row in _list(matrix)
+            if isinstance(row, list)
+        ),
+        eval_split=split if isinstance(split, str) else None,
+        eval_rows=int(_number(rows.get("eval")) or 0),
+        temperature=_number(calibration.get("temperature")),
+        calibrated=calibration.get("calibrated") is True,
+        calibration_reason=str(calibration.get("reason") or ""),
+        ece_before=_number(calibration.get("ece_before")),
+        ece_after=_number(calibration.get("ece_after")),
+    )
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return value
+
+
+def _problems(raw: object) -> tuple[Problem, ...]:
+    problems = []
+    for item in _list(raw):
+        if isinstance(item, dict):
+            line = item.get("line")
+            problems.append(
+                Problem(
+                    str(item.get("file") or "?"),
+                    line if isinstance(line, int) and not isinstance(line, bool) else 0,
+                    str(item.get("reason") or ""),
+                )
+            )
+    return tuple(problems)
 
 
 def _clip(text: str) -> str:
@@ -105,7 +190,7 @@ def _clip(text: str) -> str:
     return line if len(line) <= MAX_REASON_CHARS else line[: MAX_REASON_CHARS - 1] + "…"
 
 
-def failure_reason(outcome: TrainingOutcome, rename: dict[str, str] | None = None) -> str:
+def failure_reason(outcome: TrainResult, rename: dict[str, str] | None = None) -> str:
     """One line for an admin about a failed run, chosen by the error kind.
 
     ``rename`` maps file paths to the names an admin should see (e.g. the temporary

@@ -1,18 +1,30 @@
-"""A retraining job while it runs (:class:`Job`) and how it ended (:class:`JobResult`)."""
+"""A retraining job: while it runs on this replica (:class:`Job`), as any replica sees it
+(:class:`RunningJob`), and how it ended (:class:`JobResult`)."""
 
 from __future__ import annotations
 
+import logging
+import subprocess
 import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.retrain.contract import Problem
+from bot.retrain.contract import TrainResult, failure_reason
 from bot.retrain.progress import describe_progress
 
 if TYPE_CHECKING:
     from bot.database import JobRecord
+
+log = logging.getLogger(__name__)
+
+STDERR_TAIL_LINES = 40
+ProgressCallback = Callable[[dict[str, Any]], None]
+DoneCallback = Callable[["JobResult"], None]
 
 
 class RetrainError(RuntimeError):
@@ -30,27 +42,20 @@ class JobAlreadyRunning(RetrainError):
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class JobResult:
     """How a job ended; what ``on_done`` receives.
 
-    ``status`` is ``succeeded``, ``failed``, ``timed_out`` or ``cancelled``. On failure
-    ``kind`` is the training CLI's error kind (``data``, ``base_model``, ``device``,
-    ``interrupted``, ...; see :mod:`bot.retrain.contract`), ``reason`` one line for the admin
-    chosen by that kind (never a traceback) and ``problems`` every bad row of a data error.
-    On success ``result`` is the training CLI's JSON, and the fields below unpack it.
+    ``status`` is ``succeeded``, ``failed``, ``timed_out`` or ``cancelled``; ``train`` is what
+    the training CLI said. On failure ``reason`` is one line for the admin chosen by the CLI's
+    error kind (never a traceback), or why the bot stopped the child.
     """
 
     job_id: int
     status: str
+    train: TrainResult
     reason: str | None = None
-    result: dict[str, Any] | None = None
-    returncode: int | None = None
     seconds: float = 0.0
-    kind: str | None = None
-    problems: tuple[Problem, ...] = ()
-    serving_before: str | None = None
-    serving_after: str | None = None
     corrections_rows: int = 0
 
     @property
@@ -58,83 +63,43 @@ class JobResult:
         """True when training finished and a version was written (promoted or not)."""
         return self.status == "succeeded"
 
-    @property
-    def version(self) -> str | None:
-        """The new version (success only)."""
-        return (self.result or {}).get("version")
-
-    @property
-    def promoted(self) -> bool:
-        """True when the new version is now serving: the bot should swap to it."""
-        return bool((self.result or {}).get("promoted"))
-
-    @property
-    def promotion_reason(self) -> str | None:
-        """Why it was (not) promoted, e.g. ``eval macro-F1 0.91 is not worse than ...``."""
-        return ((self.result or {}).get("promotion") or {}).get("reason")
-
-    @property
-    def labels(self) -> list[str]:
-        """The new model's labels, in confusion-matrix order."""
-        return list((self.result or {}).get("labels") or [])
-
-    @property
-    def metrics(self) -> dict[str, Any]:
-        """``accuracy``, ``macro_f1``, ``per_class`` {label: {precision, recall, f1, support}},
-        ``confusion_matrix`` (rows: true label, columns: predicted, in :attr:`labels` order)."""
-        return dict((self.result or {}).get("metrics") or {})
-
-    @property
-    def calibration(self) -> dict[str, Any]:
-        """The new version's temperature fit: ``temperature``, ``calibrated``, ``reason``,
-        ``rows``, ``bins``, ``ece_before``/``ece_after`` (empty from an older training CLI)."""
-        raw = (self.result or {}).get("calibration")
-        return dict(raw) if isinstance(raw, dict) else {}
-
-    @property
-    def confusion_matrix_png(self) -> Path | None:
-        """The confusion-matrix PNG written into the version directory, when present."""
-        return self._version_file("confusion_matrix.png")
-
-    @property
-    def reliability_png(self) -> Path | None:
-        """The reliability diagram (before/after calibration) in the version directory."""
-        return self._version_file("reliability_diagram.png")
-
-    def _version_file(self, name: str) -> Path | None:
-        path = (self.result or {}).get("path")
-        if not path:
-            return None
-        file = Path(path) / name
-        return file if file.is_file() else None
-
     def summary(self) -> str:
         """One line for a status message."""
         if not self.succeeded:
             return f"{self.status.replace('_', ' ')}: {self.reason}"
-        m = self.metrics
-        verdict = "promoted" if self.promoted else "not promoted"
+        t = self.train
+        verdict = "promoted" if t.promoted else "not promoted"
         return (
-            f"trained {self.version}: accuracy {m.get('accuracy', 0):.3f}, macro-F1 "
-            f"{m.get('macro_f1', 0):.3f}; {verdict} ({self.promotion_reason or 'no comparison'})"
+            f"trained {t.version}: accuracy {t.accuracy:.3f}, macro-F1 {t.macro_f1:.3f}; "
+            f"{verdict} ({t.promotion_reason or 'no comparison'})"
         )
 
 
 @dataclass
 class Job:
-    """A job started by :meth:`RetrainRunner.start`; its stored row is ``db.jobs.get(id)``."""
+    """A job running on this replica: its row (``db.jobs.get(id)``), its child process and
+    what the child said so far. The runner's supervisor thread ends it once (:meth:`finish`)."""
 
     id: int
     requested_by: str | None
     started: datetime
-    data_files: list[Path]
+    proc: subprocess.Popen[str]
+    workdir: Path
+    corrections: Path | None
+    """The labelled rows from feedback, exported for this job (None when there were none)."""
     corrections_rows: int
-    pid: int | None = None
+    serving_before: str | None
+    on_progress: ProgressCallback | None = None
+    on_done: DoneCallback | None = None
+    stop_reason: str | None = None
+    """Why the bot stopped the child: ``timed_out``, ``cancelled`` or ``lost_lease``."""
     last_progress: dict[str, Any] | None = None
     """The newest progress event (``start``/``step``/``epoch``), for a status command."""
     start_event: dict[str, Any] | None = None
     """The ``start`` event (epochs, total_steps, train_rows, eval_rows) once it arrived."""
     result: JobResult | None = None
+    clock: float = field(default_factory=time.monotonic)
+    stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_TAIL_LINES))
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -159,6 +124,36 @@ class Job:
     def view(self) -> RunningJob:
         """This job as status lines show it."""
         return RunningJob(self.id, self.requested_by, self.started, self.progress_text())
+
+    def ended(self, train: TrainResult, serving_after: str | None, timeout_s: float) -> JobResult:
+        """What the ended child came to: its result, or why it was stopped; ``serving_after``
+        is the store's ``current`` now, compared with what served when the job started."""
+        seconds = round(time.monotonic() - self.clock, 2)
+        base = {"seconds": seconds, "corrections_rows": self.corrections_rows}
+        if train.ok:
+            # Finished before a late stop signal could land: the version is real.
+            return JobResult(self.id, "succeeded", train, **base)
+        if self.stderr_tail:
+            log.warning(
+                "retraining job %d failed (%s); the child's last stderr lines:\n%s",
+                self.id,
+                train.kind,
+                "\n".join(self.stderr_tail),
+            )
+        stopped = {
+            "timed_out": f"timed out after {timeout_s:g}s; training was stopped",
+            "cancelled": "cancelled; training was stopped",
+            "lost_lease": "stopped: another replica declared this one dead (its lease expired)",
+        }
+        rename = {str(self.corrections): self.corrections.name} if self.corrections else {}
+        reason = stopped.get(self.stop_reason or "") or failure_reason(train, rename)
+        if self.stop_reason or train.kind == "interrupted":
+            if serving_after != self.serving_before:
+                reason += f"; it had already promoted {serving_after} before it stopped"
+            else:
+                reason += "; the serving model is unchanged"
+        status = self.stop_reason if self.stop_reason in ("cancelled", "timed_out") else "failed"
+        return JobResult(self.id, status, train, reason=reason, **base)
 
 
 @dataclass(frozen=True)

@@ -5,17 +5,23 @@ Every replica runs one :class:`Reaper`. Each tick asks the database to mark runn
 lease expired as ``interrupted`` — an update only one replica can make for a given job, so each
 is reported once — and hands every such job to ``on_interrupted`` (which tells Slack). Event
 keys older than ``event_ttl`` are deleted about once an hour, when ``housekeeping`` (the
-retention sweep, :mod:`bot.retention`) runs too.
+retention sweep, :mod:`bot.retention`) runs too. :func:`start_reaper` wires it to Slack and to
+every task's runner.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from slack_sdk import WebClient
+
 from bot.database import Database, JobRecord
+from bot.retrain.reporter import report_interrupted
+from bot.services import Services
 from bot.ticker import Ticker
 
 log = logging.getLogger(__name__)
@@ -75,3 +81,24 @@ class Reaper(Ticker):
     def wait_s(self) -> float:
         """``interval_s``: the reaper ticks at a fixed rate."""
         return self.interval_s
+
+
+def start_reaper(
+    db: Database,
+    services: Services,
+    client: WebClient,
+    housekeeping: Callable[[], object] | None = None,
+) -> Reaper:
+    """Start this replica's reaper, ticking every third of the job lease: it reports dead
+    replicas' jobs in Slack, and each task's runner ticks it before claiming a job (so a dead
+    replica's job that the claim would expire in passing is reported first)."""
+    reaper = Reaper(
+        db,
+        interval_s=max(1.0, services.settings.job_lease / 3),
+        on_interrupted=functools.partial(report_interrupted, services, client),
+        housekeeping=housekeeping,
+    )
+    for runner in services.runners.values():
+        runner.before_claim = reaper.tick
+    reaper.start()
+    return reaper

@@ -1,9 +1,10 @@
 """Background retraining: ``python -m training train`` in a child process, one job at a time.
 
-:class:`RetrainRunner` builds the command from ``HEED_TRAIN_DATA`` plus the labelled rows
-people gave, starts the child (:mod:`bot.retrain.child`) and watches it: a reader thread turns
-its stderr progress events into ``on_progress(event)`` calls; a supervisor thread waits for it,
-renews the job's lease, stops it on timeout, cancel or a lost lease, reads the JSON object it
+:class:`RetrainRunner` makes a :class:`~bot.retrain.request.TrainRequest` of
+``HEED_TRAIN_DATA`` plus the labelled rows people gave, starts the child
+(:mod:`bot.retrain.child`) and watches it: a reader thread turns its stderr progress events
+into ``on_progress(event)`` calls; a supervisor thread waits for it, renews the job's lease,
+stops it on timeout, cancel or a lost lease, reads the JSON object it
 ends with (:mod:`bot.retrain.contract`), records the outcome and calls ``on_done(result)``.
 
 At most one job runs across every replica sharing the database: a job row is *claimed* (only
@@ -35,8 +36,17 @@ from typing import Any
 from bot.database import Database, JobConflict
 from bot.database.exports import write_jsonl, write_private
 from bot.retrain.child import child_env, read_events, signal_group, spawn
-from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError, RunningJob
-from bot.retrain.outcome import DoneCallback, ProgressCallback, Run, job_outcome
+from bot.retrain.contract import TrainResult, read_result
+from bot.retrain.jobs import (
+    DoneCallback,
+    Job,
+    JobAlreadyRunning,
+    JobResult,
+    ProgressCallback,
+    RetrainError,
+    RunningJob,
+)
+from bot.retrain.request import TrainRequest
 from classifier.store import DEFAULT_TASK, ModelStore
 
 log = logging.getLogger(__name__)
@@ -119,7 +129,7 @@ class RetrainRunner:
         self.owner = owner
         self.lease_s = lease_s
         self._lock = threading.Lock()
-        self._run: Run | None = None
+        self._job: Job | None = None
         self.before_claim: Callable[[], object] | None = None
         """Called before each claim: the reaper's tick, so a dead replica's job that the claim
         would expire in passing is reported in Slack first."""
@@ -127,7 +137,7 @@ class RetrainRunner:
     def current_job(self) -> Job | None:
         """The job running on this replica, or None."""
         with self._lock:
-            return self._run.job if self._run is not None else None
+            return self._job
 
     def running(self) -> RunningJob | None:
         """This task's job running anywhere in the cluster (this replica's first), or None."""
@@ -137,24 +147,22 @@ class RetrainRunner:
         record = self.db.jobs.running(self.task)
         return RunningJob.from_record(record) if record is not None else None
 
-    def command(self, corrections: Path | None, *, bundled_sample: bool = False) -> list[str]:
-        """The training command line: ``HEED_TRAIN_DATA`` (judged on ``HEED_EVAL_DATA`` when
-        set, else on a split of it) plus ``corrections`` for training only, or the bundled
-        sample export (an empty store's first model), run through ``launcher`` when set."""
-        cmd = [*(self.launcher or [self.python]), "-m", "training", "train"]
-        extra = [str(corrections)] if corrections else []
-        if bundled_sample:
-            cmd.append("--bundled-sample")
-        elif self.eval_files:
-            cmd += ["--data", *map(str, self.data_files), *extra]
-            cmd += ["--eval-data", *map(str, self.eval_files)]
-        else:
-            cmd += ["--data", *map(str, self.data_files)]
-            cmd += ["--train-only", *extra] if extra else []
-        if self.base:
-            cmd += ["--base", self.base]
-        flags = ["--promote", "--progress", "jsonl", "--json", "--stop-when-stdin-closes"]
-        return [*cmd, *flags, *self.extra_args]
+    def request(self, corrections: Path | None, *, bundled_sample: bool = False) -> TrainRequest:
+        """What a job trains on: ``HEED_TRAIN_DATA`` (judged on ``HEED_EVAL_DATA`` when set,
+        else on a split of it) plus ``corrections`` for training only, or the bundled sample
+        export (an empty store's first model)."""
+        return TrainRequest(
+            data=tuple(self.data_files),
+            eval_data=tuple(self.eval_files),
+            corrections=corrections,
+            bundled_sample=bundled_sample,
+            base=self.base,
+            options=tuple(self.extra_args),
+        )
+
+    def command(self, request: TrainRequest) -> list[str]:
+        """The training command line of ``request``, run through ``launcher`` when set."""
+        return [*(self.launcher or [self.python]), "-m", "training", *request.train_args()]
 
     def start(
         self,
@@ -177,8 +185,8 @@ class RetrainRunner:
         """
         _call(self.before_claim)  # outside the lock: it may talk to Slack
         with self._lock:
-            if self._run is not None:
-                raise JobAlreadyRunning(self._run.job.view())
+            if self._job is not None:
+                raise JobAlreadyRunning(self._job.view())
             workdir = Path(tempfile.mkdtemp(prefix="heed-retrain-"))
             try:
                 corrections, rows = (None, 0) if bundled_sample else self._export(workdir)
@@ -201,7 +209,7 @@ class RetrainRunner:
                     )
                 except JobConflict as exc:
                     raise JobAlreadyRunning(RunningJob.from_record(exc.existing)) from None
-                cmd = self.command(corrections, bundled_sample=bundled_sample)
+                cmd = self.command(self.request(corrections, bundled_sample=bundled_sample))
                 serving_before = ModelStore(self.model_dir).current()
                 try:
                     proc = spawn(cmd, workdir / "stdout.txt", child_env(self.model_dir))
@@ -216,15 +224,18 @@ class RetrainRunner:
                 id=record.id,
                 requested_by=requested_by,
                 started=record.started or datetime.now(UTC),
-                data_files=[*self.data_files, *([corrections] if corrections else [])],
+                proc=proc,
+                workdir=workdir,
+                corrections=corrections,
                 corrections_rows=rows,
-                pid=proc.pid,
+                serving_before=serving_before,
+                on_progress=on_progress,
+                on_done=on_done,
             )
-            run = Run(job, proc, workdir, corrections, serving_before, on_progress, on_done)
-            self._run = run
+            self._job = job
         log.info("retraining job %d started (pid %d): %s", job.id, proc.pid, " ".join(cmd))
         threading.Thread(
-            target=self._supervise, args=(run,), name=f"heed-retrain-{job.id}", daemon=True
+            target=self._supervise, args=(job,), name=f"heed-retrain-{job.id}", daemon=True
         ).start()
         return job
 
@@ -264,15 +275,15 @@ class RetrainRunner:
 
     def _stop(self, reason: str) -> bool:
         with self._lock:
-            run = self._run
-            if run is None:
+            job = self._job
+            if job is None:
                 return False
-            if run.stop_reason is None:
-                run.stop_reason = reason
-        log.info("stopping retraining job %d (%s)", run.job.id, reason)
-        signal_group(run.proc, signal.SIGINT)
+            if job.stop_reason is None:
+                job.stop_reason = reason
+        log.info("stopping retraining job %d (%s)", job.id, reason)
+        signal_group(job.proc, signal.SIGINT)
         threading.Thread(
-            target=self._kill_after_grace, args=(run.proc,), name="heed-retrain-kill", daemon=True
+            target=self._kill_after_grace, args=(job.proc,), name="heed-retrain-kill", daemon=True
         ).start()
         return True
 
@@ -282,105 +293,99 @@ class RetrainRunner:
         signal_group(proc, signal.SIGKILL)
 
     @staticmethod
-    def _on_event(run: Run, event: dict[str, Any]) -> None:
+    def _on_event(job: Job, event: dict[str, Any]) -> None:
         if event["event"] == "start":
-            run.job.start_event = event
-        run.job.last_progress = event
-        _call(run.on_progress, event)
+            job.start_event = event
+        job.last_progress = event
+        _call(job.on_progress, event)
 
-    def _supervise(self, run: Run) -> None:
-        job, proc = run.job, run.proc
+    def _supervise(self, job: Job) -> None:
+        proc = job.proc
         reader = threading.Thread(
             target=read_events,
-            args=(proc.stderr, lambda event: self._on_event(run, event), run.stderr_tail.append),
+            args=(proc.stderr, lambda event: self._on_event(job, event), job.stderr_tail.append),
             name=f"heed-retrain-{job.id}-stderr",
             daemon=True,
         )
         reader.start()
         result: JobResult | None = None
         try:
-            self._wait_renewing(run)
+            self._wait_renewing(job)
             signal_group(proc, signal.SIGKILL)  # any grandchild left behind
             reader.join(timeout=10)
             with contextlib.suppress(OSError):
                 proc.stderr.close()
-            result = job_outcome(run, ModelStore(self.model_dir).current(), self.timeout_s)
+            train = read_result(job.workdir / "stdout.txt", proc.returncode)
+            result = job.ended(train, ModelStore(self.model_dir).current(), self.timeout_s)
         except Exception as exc:  # never leave the runner stuck with a job
             log.exception("retraining job %d: supervisor failed", job.id)
-            result = JobResult(
-                job.id, "failed", reason=f"internal error while watching the job: {exc}"
-            )
+            reason = f"internal error while watching the job: {exc}"
+            result = JobResult(job.id, "failed", TrainResult(False, "internal"), reason)
         finally:
             if result is None:
-                result = JobResult(job.id, "failed", reason="interrupted")
-            result.seconds = round(time.monotonic() - run.started, 2)
-            result.corrections_rows = job.corrections_rows
+                result = JobResult(job.id, "failed", TrainResult(False, "internal"), "interrupted")
             self._record(job, result)
-            shutil.rmtree(run.workdir, ignore_errors=True)
+            shutil.rmtree(job.workdir, ignore_errors=True)
             with self._lock:
-                self._run = None
+                self._job = None
             log.info("retraining job %d: %s", job.id, result.summary())
             try:
-                _call(run.on_done, result)
+                _call(job.on_done, result)
             finally:
                 job.finish(result)
 
-    def _wait_renewing(self, run: Run) -> None:
+    def _wait_renewing(self, job: Job) -> None:
         """Wait for the child, renewing the job's lease; stop it on timeout, or when the lease
         was lost (another replica declared this one dead)."""
         every = max(0.2, self.lease_s / 3)
-        deadline = run.started + self.timeout_s
+        deadline = job.clock + self.timeout_s
         while True:
             try:
-                run.proc.wait(timeout=max(0.0, min(every, deadline - time.monotonic())))
+                job.proc.wait(timeout=max(0.0, min(every, deadline - time.monotonic())))
             except subprocess.TimeoutExpired:
                 pass
             else:
                 return
             if time.monotonic() >= deadline:
                 self._stop("timed_out")
-                run.proc.wait()
+                job.proc.wait()
                 return
-            if not self._renew(run):
-                self._stop(self._why_lost(run))
-                run.proc.wait()
+            if not self._renew(job):
+                self._stop(self._why_lost(job))
+                job.proc.wait()
                 return
 
-    def _why_lost(self, run: Run) -> str:
+    def _why_lost(self, job: Job) -> str:
         """Why the job is no longer this replica's: ``cancelled`` from another replica
         (``/heed-admin cancel`` there), else ``lost_lease``."""
         try:
-            record = self.db.jobs.get(run.job.id)
+            record = self.db.jobs.get(job.id)
         except Exception:
-            log.exception("retraining job %d: cannot read why its lease was lost", run.job.id)
+            log.exception("retraining job %d: cannot read why its lease was lost", job.id)
             return "lost_lease"
         return "cancelled" if record is not None and record.status == "cancelled" else "lost_lease"
 
-    def _renew(self, run: Run) -> bool:
+    def _renew(self, job: Job) -> bool:
         try:
             return self.db.jobs.renew(
-                run.job.id,
-                self.owner,
-                timedelta(seconds=self.lease_s),
-                progress=run.job.progress_text(),
+                job.id, self.owner, timedelta(seconds=self.lease_s), progress=job.progress_text()
             )
         except Exception:  # a database hiccup is not a lost lease; the next renewal retries
-            log.exception("retraining job %d: cannot renew its lease", run.job.id)
+            log.exception("retraining job %d: cannot renew its lease", job.id)
             return True
 
     def _record(self, job: Job, result: JobResult) -> None:
         try:
             if result.succeeded:
-                metrics = {**result.metrics, "labels": result.labels}
-                message = result.promotion_reason or "trained"
+                train = result.train
                 self.db.jobs.finish(
                     job.id,
                     "succeeded",
                     owner=self.owner,
-                    version=result.version,
-                    promoted=result.promoted,
-                    metrics=metrics,
-                    message=message,
+                    version=train.version,
+                    promoted=train.promoted,
+                    metrics=train.stored_metrics(),
+                    message=train.promotion_reason or "trained",
                 )
             else:
                 self.db.jobs.finish(job.id, result.status, owner=self.owner, message=result.reason)

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from classifier.exports import Problem
 from classifier.store import ModelStore
 from tests.conftest import REPO, last_json, make_rows, write_csv
 from training import contract
 from training.__main__ import main as training_main
-from training.data import Problem
 
 TINY_ARGS = ["--epochs", "1", "--batch-size", "8", "--max-length", "32"]
 

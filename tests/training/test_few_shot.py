@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from classifier.base_model import BaseModelError
+from classifier.exports import Example
 from classifier.store import ModelStore
 from tests.conftest import last_json, make_rows, write_csv
 from tests.tiny_encoders import make_distilbert
 from training.__main__ import main as training_main
 from training.config import TrainConfig
-from training.data import Example
 from training.few_shot import (
     FEW_SHOT_BELOW,
     FewShotSchedule,

@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from classifier import Classifier, ModelStore
+from classifier.exports import Example
 from tests.conftest import make_rows, write_csv
 from training.calibration import T_BOUNDS, calibration_report
 from training.config import TrainConfig
-from training.data import Example
 from training.pipeline import RELIABILITY_FILE, calibrate, run_train
 
 TINY = TrainConfig(epochs=2, batch_size=8, max_length=32, lr=5e-3)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from classifier.exports import eval_split, load_rows
 from tests.conftest import last_json, make_rows, write_csv
 from training.__main__ import main as training_main
-from training.pipeline import eval_split, load_rows
 
 
 def test_train_only_rows_are_learnt_from_and_never_judged_on(tmp_path: Path) -> None:

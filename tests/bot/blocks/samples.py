@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.database import JobRecord
-from bot.retrain.jobs import Job, JobResult
+from bot.retrain.contract import parse_result
+from bot.retrain.jobs import JobResult, RunningJob
+from bot.retrain.progress import describe_progress
 
 V1, V2 = "20260101-000000-abcdef", "20260102-000000-bcdef0"
 LABELS = ["negative", "neutral", "positive"]
@@ -49,12 +51,12 @@ def job_record(job_id: int, status: str, **kw: Any) -> JobRecord:
     return JobRecord(**fields)
 
 
-def running_job() -> Job:
+def running_job() -> RunningJob:
     """Job #3, started 42 s ago by UADMIN, half way through its first epoch."""
-    job = Job(3, "UADMIN", datetime.now(UTC) - timedelta(seconds=42), [], 0)
-    job.start_event = {"event": "start", "epochs": 2, "total_steps": 10}
-    job.last_progress = {"event": "step", "epoch": 1, "step": 5, "total_steps": 10, "loss": 0.5}
-    return job
+    start = {"event": "start", "epochs": 2, "total_steps": 10}
+    step = {"event": "step", "epoch": 1, "step": 5, "total_steps": 10, "loss": 0.5}
+    started = datetime.now(UTC) - timedelta(seconds=42)
+    return RunningJob(3, "UADMIN", started, describe_progress(step, start))
 
 
 JOBS = [
@@ -83,4 +85,4 @@ def result(**kw: Any) -> JobResult:
         "rows": {"train": 80, "eval": 30},
     }
     outcome.update(kw)
-    return JobResult(5, "succeeded", result=outcome, seconds=12.3, corrections_rows=4)
+    return JobResult(5, "succeeded", parse_result(outcome, 0), seconds=12.3, corrections_rows=4)

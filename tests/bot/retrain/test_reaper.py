@@ -6,12 +6,15 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from unittest.mock import MagicMock
 
 import pytest
 
 from bot.database import Database, JobRecord
-from bot.retrain.reaper import Reaper
+from bot.retrain.reaper import Reaper, start_reaper
 from bot.retrain.runner import RetrainRunner
+from bot.services import Services
+from tests.bot.stubs import StubClassifier, serving, settings
 from tests.conftest import make_rows, write_csv
 
 
@@ -85,3 +88,33 @@ def test_the_retention_sweep_runs_hourly_and_a_failing_one_is_contained(db: Data
     reaper.tick()
     reaper.tick()  # within the hour: not again
     assert sweeps == [1]
+
+
+def test_start_reaper_reports_in_slack_and_ticks_before_each_claim(
+    tmp_path: Path, db: Database
+) -> None:
+    job = db.jobs.claim(
+        "retrain", "UADMIN", owner="gone:1", lease=timedelta(milliseconds=20), channel="C1"
+    )
+    time.sleep(0.05)
+    runner = RetrainRunner(tmp_path / "models", [], db, timeout_s=5)
+    services = Services(
+        settings(job_lease=3.0),
+        serving(StubClassifier(), tmp_path / "models"),
+        db=db,
+        retrain=runner,
+        runners={"default": runner},
+    )
+    client = MagicMock()
+    reaper = start_reaper(db, services, client)
+    try:
+        assert runner.before_claim == reaper.tick
+        deadline = time.monotonic() + 5
+        while not client.chat_postMessage.called and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert db.jobs.get(job.id).status == "interrupted"
+    finally:
+        reaper.stop()
+        services.close()
+    line = client.chat_postMessage.call_args.kwargs["text"]
+    assert f"retraining job #{job.id} was interrupted" in line

@@ -21,9 +21,9 @@ import pytest
 
 from bot.database import Database
 from bot.retrain.child import child_env
-from bot.retrain.contract import Problem
 from bot.retrain.jobs import JobAlreadyRunning, JobResult, RetrainError
 from bot.retrain.runner import CORRECTIONS_FILENAME, RetrainRunner
+from classifier.exports import Problem
 from classifier.store import ModelStore
 from tests.conftest import make_rows, write_csv
 
@@ -109,12 +109,12 @@ def test_job_trains_promotes_and_reports(
     [running] = db.jobs.recent()
     assert (running.id, running.status, running.requested_by) == (job.id, "running", "UADMIN")
     assert job.corrections_rows == 6
-    assert job.data_files[-1].name == CORRECTIONS_FILENAME
+    assert job.corrections.name == CORRECTIONS_FILENAME
 
     result = job.wait(WAIT_S)
     assert result is not None and done == [result]
     assert result.status == "succeeded", result.reason
-    assert (result.returncode, result.kind, result.reason) == (0, None, None)
+    assert result.train.ok and result.reason is None
     assert result.corrections_rows == 6 and result.seconds > 0
     kinds = [e["event"] for e in events]
     assert kinds[0] == "start" and "step" in kinds and kinds[-1] == "epoch"
@@ -122,27 +122,28 @@ def test_job_trains_promotes_and_reports(
     assert job.last_progress == events[-1] and job.start_event == events[0]
 
     store = ModelStore(store_dir)
-    assert store.versions() == [result.version]
-    assert store.current() == result.version
-    assert result.promoted and result.promotion_reason == "first model in the store"
-    assert (result.serving_before, result.serving_after) == (None, result.version)
-    assert result.labels == ["negative", "neutral", "positive"]
-    assert set(result.metrics) >= {"accuracy", "macro_f1", "per_class", "confusion_matrix"}
-    assert set(result.metrics["per_class"]) == set(result.labels)
-    assert result.confusion_matrix_png == store_dir / result.version / "confusion_matrix.png"
-    assert result.confusion_matrix_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert result.reliability_png == store_dir / result.version / "reliability_diagram.png"
-    assert result.calibration["temperature"] == store.metadata(result.version)["temperature"]
-    assert result.summary().startswith(f"trained {result.version}: accuracy")
+    assert store.versions() == [result.train.version]
+    assert store.current() == result.train.version
+    assert result.train.promoted and result.train.promotion_reason == "first model in the store"
+    assert result.train.labels == ("negative", "neutral", "positive")
+    assert result.train.accuracy > 0 and len(result.train.confusion_matrix) == 3
+    assert set(result.train.per_class) == set(result.train.labels)
+    png = result.train.figure("confusion_matrix.png")
+    assert png == store_dir / result.train.version / "confusion_matrix.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    reliability = result.train.figure("reliability_diagram.png")
+    assert reliability == store_dir / result.train.version / "reliability_diagram.png"
+    assert result.train.temperature == store.metadata(result.train.version)["temperature"]
+    assert result.summary().startswith(f"trained {result.train.version}: accuracy")
 
-    meta = store.metadata(result.version)
+    meta = store.metadata(result.train.version)
     assert [Path(d["path"]).name for d in meta["data"]] == ["export.csv", CORRECTIONS_FILENAME]
-    assert not job.data_files[-1].exists()  # the temporary export is cleaned up
+    assert not job.corrections.exists()  # the temporary export is cleaned up
 
     row = db.jobs.get(job.id)
-    assert (row.status, row.version, row.promoted) == ("succeeded", result.version, True)
-    assert row.metrics["macro_f1"] == result.metrics["macro_f1"]
-    assert row.metrics["labels"] == result.labels
+    assert (row.status, row.version, row.promoted) == ("succeeded", result.train.version, True)
+    assert row.metrics["macro_f1"] == result.train.macro_f1
+    assert row.metrics["labels"] == list(result.train.labels)
     assert row.message == "first model in the store"
     assert row.finished is not None and not row.active
     assert runner.current_job() is None
@@ -158,14 +159,15 @@ def test_a_launcher_runs_training_on_two_processes(
     runner = runner_for(
         store_dir, db, [export], tiny_base, launcher=(*torchrun, "--nproc-per-node", "2")
     )
-    assert runner.command(None)[:8] == [*torchrun, "--nproc-per-node", "2", "-m", "training"]
+    command = runner.command(runner.request(None))
+    assert command[:8] == [*torchrun, "--nproc-per-node", "2", "-m", "training"]
     events: list[dict] = []
     result = runner.start("UADMIN", events.append).wait(WAIT_S)
     assert result is not None and result.status == "succeeded", result.reason
     assert [e["event"] for e in events].count("start") == 1
     store = ModelStore(store_dir)
-    assert store.versions() == [result.version] == [store.current()]
-    assert store.metadata(result.version)["processes"] == 2
+    assert store.versions() == [result.train.version] == [store.current()]
+    assert store.metadata(result.train.version)["processes"] == 2
 
 
 def test_bad_export_fails_in_one_line_and_changes_nothing(
@@ -177,15 +179,14 @@ def test_bad_export_fails_in_one_line_and_changes_nothing(
     runner = runner_for(store_dir, db, [bad], tiny_base)
 
     result = runner.start("UADMIN").wait(WAIT_S)
-    assert (result.status, result.kind, result.returncode) == ("failed", "data", 2)
+    assert (result.status, result.train.kind) == ("failed", "data")
     assert result.reason.startswith(
         f"the training data is invalid: {bad}:1: missing column 'label'"
     )
     assert "\n" not in result.reason and "Traceback" not in result.reason
-    [problem] = result.problems
+    [problem] = result.train.problems
     assert (problem.file, problem.line) == (str(bad), 1)
     assert problem.reason.startswith("missing column 'label'")
-    assert (result.serving_before, result.serving_after) == (serving, serving)
     assert store.current() == serving and store.versions() == [serving]
     assert db.jobs.recent(1)[0].status == "failed"
     assert db.jobs.recent(1)[0].message == result.reason
@@ -203,7 +204,7 @@ def test_timeout_kills_the_job_and_changes_nothing(
     assert result.status == "timed_out"
     assert result.reason.startswith("timed out after 1s; training was stopped")
     assert result.reason.endswith("; the serving model is unchanged")
-    assert group_gone(job.pid)
+    assert group_gone(job.proc.pid)
     assert store.current() == serving and store.versions() == [serving]
     assert db.jobs.get(job.id).status == "timed_out"
 
@@ -224,9 +225,9 @@ def test_stubborn_process_group_is_killed(tmp_path: Path, store_dir: Path, db: D
         time.sleep(0.02)
     assert runner.cancel() is True
     result = job.wait(30)
-    assert result.status == "cancelled" and result.returncode == -9
+    assert result.status == "cancelled" and result.train.message == "SIGKILL"
     assert result.reason == "cancelled; training was stopped; the serving model is unchanged"
-    assert group_gone(job.pid)
+    assert group_gone(job.proc.pid)
     assert runner.cancel() is False
     assert db.jobs.get(job.id).status == "cancelled"
 
@@ -248,7 +249,7 @@ echo 'error: invalid training data' >&2
     runner = runner_for(store_dir, db, [export], python=python)
     with caplog.at_level("WARNING", logger="bot.retrain.runner"):
         result = runner.start("UADMIN", events.append).wait(30)
-    assert (result.status, result.kind, result.returncode) == ("failed", "device", 4)
+    assert (result.status, result.train.kind) == ("failed", "device")
     assert result.reason == (
         "the training device is not usable: CUDA out of memory (tried to allocate 2.00 GiB)"
     )
@@ -274,12 +275,12 @@ exit 2""",
     runner = runner_for(store_dir, db, [export], python=python)
     job = runner.start("UADMIN")
     result = job.wait(30)
-    assert (result.status, result.kind) == ("failed", "data")
+    assert (result.status, result.train.kind) == ("failed", "data")
     assert result.reason == (
         "the training data is invalid: heed-corrections.jsonl:3: empty text (and 1 more problem)"
     )
-    corrections = str(job.data_files[-1])
-    assert result.problems == (
+    corrections = str(job.corrections)
+    assert result.train.problems == (
         Problem(corrections, 3, "empty text"),
         Problem(corrections, 4, "empty text"),
     )
@@ -300,7 +301,7 @@ def test_each_error_kind_is_one_line_chosen_by_its_kind(
     python = fake_python(tmp_path, prints(failure(kind, message), code))
     export = write_csv(tmp_path / "export.csv", make_rows(2))
     result = runner_for(store_dir, db, [export], python=python).start("UADMIN").wait(30)
-    assert (result.status, result.kind, result.returncode) == ("failed", kind, code)
+    assert (result.status, result.train.kind) == ("failed", kind)
     assert result.reason.startswith(reason) and result.reason.endswith(message)
     assert "serving model" not in result.reason  # only a stopped job can have promoted
 
@@ -315,7 +316,7 @@ def test_an_interrupted_run_says_whether_it_had_promoted(
     export = write_csv(tmp_path / "export.csv", make_rows(2))
     runner = runner_for(store_dir, db, [export], python=python)
     result = runner.start("UADMIN").wait(30)
-    assert (result.status, result.kind) == ("failed", "interrupted")
+    assert (result.status, result.train.kind) == ("failed", "interrupted")
     assert result.reason == (
         "training was interrupted: no model version was written; the serving model is unchanged"
     )
@@ -332,7 +333,7 @@ def test_an_interrupted_run_says_whether_it_had_promoted(
         f"training was interrupted: after writing model version {late} (now serving); "
         f"it had already promoted {late} before it stopped"
     )
-    assert (result.serving_before, result.serving_after) == (serving, late)
+    assert store.current() == late != serving
 
 
 def test_a_killed_child_is_reported_by_its_signal(
@@ -341,7 +342,7 @@ def test_a_killed_child_is_reported_by_its_signal(
     python = fake_python(tmp_path, "kill -9 $$")
     export = write_csv(tmp_path / "export.csv", make_rows(2))
     result = runner_for(store_dir, db, [export], python=python).start("UADMIN").wait(30)
-    assert (result.status, result.kind, result.returncode) == ("failed", "killed", -9)
+    assert (result.status, result.train.kind) == ("failed", "killed")
     assert result.reason == "training was killed by SIGKILL (out of memory?) before it finished"
 
 
@@ -352,7 +353,7 @@ def test_success_without_result_json_is_a_failure(
     export = write_csv(tmp_path / "export.csv", make_rows(2))
     runner = runner_for(store_dir, db, [export], python=python)
     result = runner.start("UADMIN").wait(30)
-    assert (result.status, result.kind) == ("failed", "no_result")
+    assert (result.status, result.train.kind) == ("failed", "no_result")
     assert result.reason == "training ended without a result (exit code 0)"
 
 
@@ -362,7 +363,7 @@ def test_a_success_line_with_a_failing_exit_code_is_a_failure(
     python = fake_python(tmp_path, prints({"ok": True, "version": "v", "promoted": True}, 1))
     export = write_csv(tmp_path / "export.csv", make_rows(2))
     result = runner_for(store_dir, db, [export], python=python).start("UADMIN").wait(30)
-    assert result.status == "failed" and result.version is None
+    assert result.status == "failed" and result.train.version is None
     assert result.reason == "training ended without a result (exit code 1)"
 
 
@@ -384,8 +385,8 @@ echo progress on stdout is ignored
     expected += ["--promote", "--progress", "jsonl", "--json", "--stop-when-stdin-closes"]
 
     result = runner.start("UADMIN").wait(30)
-    assert result.status == "succeeded" and not result.promoted
-    assert result.promotion_reason == "worse" and result.version == "v"
+    assert result.status == "succeeded" and not result.train.promoted
+    assert result.train.promotion_reason == "worse" and result.train.version == "v"
     assert (tmp_path / "args.txt").read_text().splitlines() == expected
     assert db.jobs.recent(1)[0].message == "worse"
 
@@ -413,7 +414,7 @@ def test_the_bundled_sample_needs_no_data_and_no_corrections(
     )
     job = runner.start("--train-default", bundled_sample=True)
     result = job.wait(30)
-    assert result.succeeded and result.promoted and job.corrections_rows == 0
+    assert result.succeeded and result.train.promoted and job.corrections_rows == 0
     assert (tmp_path / "args.txt").read_text().splitlines() == [
         "-m",
         "training",
@@ -494,8 +495,8 @@ def test_exports_dir_keeps_each_jobs_corrections(
     runner = runner_for(store_dir, db, [export], python=python, exports_dir=kept)
     job = runner.start("UADMIN")
     assert job.wait(30).status == "failed"
-    assert job.data_files[-1].parent == kept
-    kept_file = job.data_files[-1]
+    assert job.corrections.parent == kept
+    kept_file = job.corrections
     assert kept_file.suffix == ".jsonl"
     assert kept_file.read_text() == '{"text": "meh", "label": "bad"}\n'
     assert stat.S_IMODE(kept_file.stat().st_mode) == 0o600

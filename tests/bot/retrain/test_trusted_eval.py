@@ -42,17 +42,17 @@ def test_the_command_keeps_corrections_out_of_the_eval_rows(tmp_path: Path, db: 
     corrections = tmp_path / CORRECTIONS_FILENAME
     head = [sys.executable, "-m", "training", "train"]
     tail = ["--promote", "--progress", "jsonl", "--json", "--stop-when-stdin-closes"]
-    assert judged.command(corrections) == [
+    assert judged.command(judged.request(corrections)) == [
         *head,
         *("--data", str(train), str(corrections), "--eval-data", str(held)),
         *tail,
     ]
-    assert split.command(corrections) == [
+    assert split.command(split.request(corrections)) == [
         *head,
         *("--data", str(train), "--train-only", str(corrections)),
         *tail,
     ]
-    assert split.command(None) == [*head, "--data", str(train), *tail]
+    assert split.command(split.request(None)) == [*head, "--data", str(train), *tail]
 
 
 def test_corrections_alone_cannot_judge_a_model(tmp_path: Path, db: Database) -> None:
@@ -73,20 +73,20 @@ def test_corrections_that_flip_every_label_are_refused_promotion(
         store_dir, [train], db, timeout_s=300, extra_args=extra, eval_files=[held]
     )
     first = runner.start("UADMIN").wait(300)
-    assert first is not None and first.status == "succeeded" and first.promoted, first.reason
-    assert first.result["eval_split"] == "given"
-    good = first.metrics["macro_f1"]
+    assert first is not None and first.status == "succeeded" and first.train.promoted, first.reason
+    assert first.train.eval_split == "given"
+    good = first.train.macro_f1
 
     labeler_answers(db, make_rows(20, seed=3))  # a troll labeler flips every label
     second = runner.start("UADMIN").wait(300)
     assert second is not None and second.status == "succeeded", second.reason
-    assert not second.promoted and ModelStore(store_dir).current() == first.version
+    assert not second.train.promoted and ModelStore(store_dir).current() == first.train.version
     assert second.corrections_rows == 60
-    assert second.metrics["macro_f1"] < good
-    assert "is worse than" in (second.promotion_reason or "")
+    assert second.train.macro_f1 < good
+    assert "is worse than" in (second.train.promotion_reason or "")
     # the metric training reported is the saved model's own (no dropout in the eval pass)
-    assert second.result["promotion"]["baseline_macro_f1"] == pytest.approx(good)
-    meta = ModelStore(store_dir).metadata(second.version)
+    assert f"{good:.4f}" in (second.train.promotion_reason or "")
+    meta = ModelStore(store_dir).metadata(second.train.version)
     roles = sorted((d["role"], Path(d["path"]).suffix) for d in meta["data"])
     assert roles == [("eval", ".csv"), ("train", ".csv"), ("train", ".jsonl")]
     assert meta["rows"]["eval"] == 30 and meta["eval_split"] == "given"
@@ -101,9 +101,10 @@ def test_without_eval_data_the_split_comes_from_the_exports_only(
     runner = RetrainRunner(store_dir, [train], db, timeout_s=300, extra_args=extra)
     result = runner.start("UADMIN").wait(300)
     assert result is not None and result.status == "succeeded", result.reason
-    assert result.result["eval_split"].startswith("stratified 20% of --data")
-    assert result.result["rows"] == {"train": 24 + 30, "eval": 6}  # 20% of the 30 exported
-    meta = ModelStore(store_dir).metadata(result.version)
+    assert (result.train.eval_split or "").startswith("stratified 20% of --data")
+    assert result.train.eval_rows == 6  # 20% of the 30 exported
+    meta = ModelStore(store_dir).metadata(result.train.version)
+    assert meta["rows"] == {"train": 24 + 30, "eval": 6}
     assert [d["role"] for d in meta["data"]] == ["train", "train-only"]
     assert (
         json.dumps(meta["label_counts"]["eval"]) == '{"negative": 2, "neutral": 2, "positive": 2}'

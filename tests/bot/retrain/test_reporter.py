@@ -1,4 +1,5 @@
-"""/heed-admin retrain: where the status message goes, and how the reporter edits it."""
+"""/heed-admin retrain (:mod:`bot.retrain.commands`): where the status message goes, and how
+the reporter (:mod:`bot.retrain.reporter`) edits it and reports the end."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from bot.blocks.admin import NOTHING_TO_TRAIN
 from bot.blocks.retrain import IN_DM_NOTE
 from bot.database import Database
 from bot.handlers.admin_request import AdminRequest
-from bot.handlers.retrain import RetrainReporter, do_retrain, start_retrain
-from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError
+from bot.retrain.commands import do_retrain, start_retrain
+from bot.retrain.contract import TrainResult, parse_result
+from bot.retrain.jobs import JobAlreadyRunning, JobResult, RetrainError, RunningJob
+from bot.retrain.reporter import RetrainReporter
 from bot.services import Services
 from bot.serving.holder import ModelHolder
 from classifier.store import ModelStore
@@ -47,8 +50,15 @@ def request(services: Services, client: Any) -> tuple[AdminRequest, MagicMock]:
     return AdminRequest(services, client, respond, command), respond
 
 
-def job() -> Job:
-    return Job(4, "UADMIN", datetime.now(UTC), [], 0)
+def job() -> Any:
+    """A started job as the reporter sees it (its id and progress)."""
+    started = MagicMock(id=4, requested_by="UADMIN", started=datetime.now(UTC), start_event=None)
+    started.view.return_value = RunningJob(4, "UADMIN", started.started, "starting")
+    return started
+
+
+def failed(job_id: int, status: str, reason: str) -> JobResult:
+    return JobResult(job_id, status, TrainResult(False, "internal"), reason)
 
 
 def test_outside_heeds_channels_the_status_goes_to_the_dm(services: Services) -> None:
@@ -138,12 +148,8 @@ def test_a_promoted_version_that_cannot_be_loaded_is_said(tmp_path: Path) -> Non
     client = MagicMock()
     try:
         (models / "current").write_text(V2)  # the training child promoted V2
-        result = JobResult(
-            4,
-            "succeeded",
-            result={"ok": True, "version": V2, "promoted": True, "metrics": {}},
-            seconds=3,
-        )
+        train = parse_result({"ok": True, "version": V2, "promoted": True, "metrics": {}}, 0)
+        result = JobResult(4, "succeeded", train, seconds=3)
         reporter_for(services, client).on_done(result)
     finally:
         services.close()
@@ -155,7 +161,7 @@ def test_a_promoted_version_that_cannot_be_loaded_is_said(tmp_path: Path) -> Non
 
 def test_a_failure_is_posted_and_is_the_status_messages_last_edit(services: Services) -> None:
     client = MagicMock()
-    result = JobResult(4, "failed", reason="the training data is invalid: a.csv:2: empty text")
+    result = failed(4, "failed", "the training data is invalid: a.csv:2: empty text")
     reporter_for(services, client).on_done(result)
     line = client.chat_postMessage.call_args.kwargs["text"]
     assert line == (
@@ -180,7 +186,7 @@ def test_corrections_alone_are_not_retrained_on(services: Services) -> None:
 
 def test_each_ended_job_is_counted_by_its_outcome(services: Services) -> None:
     for number, status in enumerate(("failed", "cancelled", "timed_out", "cancelled")):
-        result = JobResult(number, status, reason="stopped")
+        result = failed(number, status, "stopped")
         reporter_for(services, MagicMock()).on_done(result)
     registry = services.metrics.registry
     counts = {
@@ -198,19 +204,15 @@ def test_the_confusion_matrix_and_the_reliability_diagram_are_uploaded(
     for name in ("confusion_matrix.png", "reliability_diagram.png"):
         (version_dir / name).write_bytes(b"\x89PNG\r\n\x1a\n" + name.encode())
     calibration = {"temperature": 1.5, "calibrated": True, "ece_before": 0.2, "ece_after": 0.05}
-    result = JobResult(
-        4,
-        "succeeded",
-        result={
-            "ok": True,
-            "version": V2,
-            "path": str(version_dir),
-            "promoted": False,
-            "metrics": {},
-            "calibration": calibration,
-        },
-        seconds=3,
-    )
+    payload = {
+        "ok": True,
+        "version": V2,
+        "path": str(version_dir),
+        "promoted": False,
+        "metrics": {},
+        "calibration": calibration,
+    }
+    result = JobResult(4, "succeeded", parse_result(payload, 0), seconds=3)
     client = MagicMock()
     reporter_for(services, client).on_done(result)
     uploads = [c.kwargs for c in client.files_upload_v2.call_args_list]

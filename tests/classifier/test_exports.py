@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from training.data import DataError, Problem, read_export, read_exports, stratified_split
+from classifier.exports import DataError, Problem, read_export, read_exports, stratified_split
 
 
 def test_csv_with_bom_and_case_insensitive_columns(tmp_path: Path) -> None:
@@ -133,3 +135,10 @@ def test_problem_reads_like_file_line_reason() -> None:
     assert str(problem) == "exports/a b.csv:7: empty label"
     assert Problem.at("C:/data/x.csv:12", "bad") == Problem("C:/data/x.csv", 12, "bad")
     assert Problem.at("input", "bad") == Problem("input", 0, "bad")
+
+
+def test_reading_exports_does_not_import_torch() -> None:
+    """The bot's retrain preview counts rows in-process: the reader must stay stdlib-only."""
+    code = "import classifier.exports, sys; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

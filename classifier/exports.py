@@ -1,14 +1,17 @@
-"""Read and validate labelled exports (CSV, TSV, JSONL) into examples.
+"""Labelled exports (CSV, TSV, JSONL): read, validate, and split as a training run would.
 
 Every problem is a :class:`Problem` (shown as ``FILE:LINE: reason``) and problems are collected
 across all files, so one run shows the user everything to fix before any training starts (the
 message shows the first 20; :attr:`DataError.problems` holds them all).
+
+Standard library only: the bot's retrain preview calls :func:`check_rows` in-process (it never
+imports ``training``, and counting rows must not load torch), and ``python -m training check``
+and ``train`` read the same rows through it.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import random
@@ -16,8 +19,12 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 MAX_REPORTED_ERRORS = 20
+EVAL_FRACTION = 0.2
+DEFAULT_SEED = 42
+"""The seed of a training run (its split, shuffling and initialisation) unless told otherwise."""
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
@@ -62,15 +69,6 @@ class DataError(ValueError):
         more = len(self.problems) - len(shown)
         lines = shown + ([f"... and {more} more problems"] if more > 0 else [])
         super().__init__("\n".join(lines))
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file's bytes (recorded in heed.json for provenance)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _decode(path: Path, raw: bytes) -> str:
@@ -273,3 +271,108 @@ def stratified_split(
         train.extend(rows[n_eval:])
     rng.shuffle(train)
     return train, evaluation
+
+
+def load_rows(
+    data: Sequence[Path],
+    eval_data: Sequence[Path] | None,
+    *,
+    seed: int,
+    train_only: Sequence[Path] | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+) -> tuple[list[Example], list[Example]]:
+    """Read and validate the exports; split off a stratified eval set from ``data`` when no
+    ``eval_data`` is given. ``train_only`` rows are added to the training rows and never to
+    the eval rows, so a model is never judged on them (e.g. unreviewed corrections)."""
+    paths = [*data, *(train_only or [])]
+    everything = read_exports(paths, text_column, label_column)
+    extra_sources = {str(p) for p in train_only or []}
+    extra = [r for r in everything if r.source.rpartition(":")[0] in extra_sources]
+    rows = [r for r in everything if r.source.rpartition(":")[0] not in extra_sources]
+    if eval_data:
+        return [*rows, *extra], read_exports(eval_data, text_column, label_column)
+    train_rows, eval_rows = stratified_split(rows, EVAL_FRACTION, seed)
+    return [*train_rows, *extra], eval_rows
+
+
+def eval_split(eval_data: Sequence[Path] | None, seed: int) -> str:
+    """How the eval rows were chosen, for ``heed.json`` and the result: ``given`` (they came
+    from ``--eval-data``) or the stratified split of ``--data``."""
+    return "given" if eval_data else f"stratified {EVAL_FRACTION:.0%} of --data (seed {seed})"
+
+
+@dataclass(frozen=True)
+class FileRows:
+    """One export as a run would use it: its ``role`` (``train``, ``train-only`` or ``eval``)
+    and its rows per label."""
+
+    path: str
+    role: str
+    labels: dict[str, int]
+
+    @property
+    def rows(self) -> int:
+        """All its rows."""
+        return sum(self.labels.values())
+
+
+@dataclass(frozen=True)
+class RowsReport:
+    """What a run would learn from and be judged on (:func:`check_rows`)."""
+
+    train_rows: int
+    eval_rows: int
+    train_labels: dict[str, int]
+    eval_labels: dict[str, int]
+    files: tuple[FileRows, ...]
+    eval_split: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as ``python -m training check --json`` prints it."""
+        return {
+            "rows": {"train": self.train_rows, "eval": self.eval_rows},
+            "label_counts": {"train": self.train_labels, "eval": self.eval_labels},
+            "files": [
+                {"path": f.path, "role": f.role, "rows": f.rows, "labels": f.labels}
+                for f in self.files
+            ],
+            "eval_split": self.eval_split,
+        }
+
+
+def check_rows(
+    data: Sequence[Path],
+    eval_data: Sequence[Path] | None,
+    *,
+    seed: int = DEFAULT_SEED,
+    train_only: Sequence[Path] | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+) -> RowsReport:
+    """What ``train`` would learn from and be judged on, without training: rows and rows per
+    label for each role and each file. Raises :class:`DataError` like ``train``."""
+    train_rows, eval_rows = load_rows(
+        data,
+        eval_data,
+        seed=seed,
+        train_only=train_only,
+        text_column=text_column,
+        label_column=label_column,
+    )
+    per_file: dict[str, Counter[str]] = {}
+    for row in [*train_rows, *eval_rows]:
+        per_file.setdefault(row.source.rpartition(":")[0], Counter())[row.label] += 1
+    roles = (("train", data), ("train-only", train_only or []), ("eval", eval_data or []))
+    return RowsReport(
+        train_rows=len(train_rows),
+        eval_rows=len(eval_rows),
+        train_labels=dict(sorted(Counter(r.label for r in train_rows).items())),
+        eval_labels=dict(sorted(Counter(r.label for r in eval_rows).items())),
+        files=tuple(
+            FileRows(str(path), role, dict(sorted(per_file.get(str(path), Counter()).items())))
+            for role, paths in roles
+            for path in paths
+        ),
+        eval_split=eval_split(eval_data, seed),
+    )

@@ -1,12 +1,13 @@
-"""``/heed-admin retrain``: start a job and report it in Slack while it runs and when it ends.
+"""A retraining job in Slack, while it runs and when it ends.
 
-The status message goes to the invoking channel (or the admin's DM when Heed is not a member);
+The status message is in the invoking channel (or the admin's DM when Heed is not a member);
 :class:`RetrainReporter` edits it with the job's progress (``chat.update`` at most every
 :data:`PROGRESS_INTERVAL` seconds, and at each epoch). When the job ends it posts the evaluation
 and the confusion matrix; a promoted version is loaded and swapped in right away
 (:meth:`ModelHolder.reload`; requests already running finish on the old model). A failed,
 cancelled or timed-out job changes nothing and is reported in one line, taken from the training
-CLI's typed error (:mod:`bot.retrain.contract`).
+CLI's typed error (:mod:`bot.retrain.contract`). A job whose replica died is reported by
+:func:`report_interrupted` (the :class:`~bot.retrain.reaper.Reaper` calls it).
 """
 
 from __future__ import annotations
@@ -19,26 +20,19 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.admin import NO_DATABASE, NOTHING_TO_TRAIN, already_running
-from bot.blocks.common import one_line
-from bot.blocks.preview import preview_blocks
 from bot.blocks.retrain import (
-    IN_DM_NOTE,
     evaluation_blocks,
     retrain_failed,
     retrain_finished,
     retrain_interrupted,
     retrain_progress,
-    retrain_started,
 )
 from bot.database import JobRecord
-from bot.handlers.admin_request import AdminRequest
-from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError
-from bot.retrain.preview import build_preview
+from bot.retrain.contract import CONFUSION_MATRIX_PNG, RELIABILITY_PNG
+from bot.retrain.jobs import Job, JobResult
 from bot.retrain.progress import Throttle, describe_progress
-from bot.retrain.runner import NO_TRUSTED_EVAL
 from bot.services import Services
-from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
+from bot.slack_api.errors import api_error
 from bot.slack_api.uploads import upload_or_say_why
 
 log = logging.getLogger(__name__)
@@ -111,16 +105,16 @@ class RetrainReporter:
     def on_done(self, result: JobResult) -> None:
         """Supervisor thread: swap to a promoted version, then report the outcome."""
         holder = self.services.holder_of(self.task)
-        swap_note = ""
-        if result.succeeded and result.promoted:
+        train, swap_note = result.train, ""
+        if result.succeeded and train.promoted:
             holder.reload()  # atomic swap now; in-flight requests keep the old classifier
-            if holder.version != result.version:
+            if holder.version != train.version:
                 swap_note = (
-                    f":warning: The bot could not load `{result.version}` and still serves "
+                    f":warning: The bot could not load `{train.version}` and still serves "
                     f"`{holder.version}`: see its log."
                 )
         serving = holder.version
-        outcome = "promoted" if result.promoted else "kept" if result.succeeded else result.status
+        outcome = "promoted" if train.promoted else "kept" if result.succeeded else result.status
         self.services.metrics.retrain_jobs.labels(outcome).inc()
         if not result.succeeded:
             line = retrain_failed(result, self.requested_by, serving)
@@ -130,16 +124,16 @@ class RetrainReporter:
         self.final(retrain_finished(result, serving))
         text, evaluation = evaluation_blocks(result, self.requested_by, serving, swap_note)
         self._post(text=text, blocks=evaluation)
-        version = result.version
+        version = train.version
         figures = (
             (
-                result.confusion_matrix_png,
+                train.figure(CONFUSION_MATRIX_PNG),
                 "confusion-matrix",
                 "Confusion matrix",
                 "(rows: true label, columns: predicted).",
             ),
             (
-                result.reliability_png,
+                train.figure(RELIABILITY_PNG),
                 "reliability",
                 "Reliability diagram",
                 "(accuracy per confidence bin, before and after calibration).",
@@ -163,85 +157,6 @@ class RetrainReporter:
             self.client.chat_postMessage(channel=self.channel, unfurl_links=False, **message)
         except SlackApiError as exc:
             log.warning("cannot post the retrain outcome: %s", api_error(exc))
-
-
-def _status_message(request: AdminRequest) -> tuple[str, str]:
-    """Post the status message in the invoking channel, else in the admin's DM."""
-    client, command = request.client, request.command
-    text = retrain_started(request.user)
-    try:
-        posted = client.chat_postMessage(channel=command["channel_id"], text=text)
-    except SlackApiError as exc:
-        if api_error(exc) not in NOT_MEMBER_ERRORS:
-            raise
-        dm = client.conversations_open(users=request.user)["channel"]["id"]
-        posted = client.chat_postMessage(channel=dm, text=text)
-        request.private(IN_DM_NOTE)
-    return str(posted["channel"]), str(posted["ts"])
-
-
-def _refusal(request: AdminRequest) -> str | None:
-    """Why a retrain of the request's task cannot start now (None when it can)."""
-    runner, db = request.services.runner(request.task), request.services.db
-    if runner is None or db is None:
-        return NO_DATABASE.format(action="retrain")
-    running = runner.running()
-    if running is not None:
-        return already_running(running)
-    if not runner.data_files and not db.predictions.counts(request.task)["labelled_rows"]:
-        return NOTHING_TO_TRAIN
-    if not runner.data_files and not runner.eval_files:
-        return f":warning: Not retraining: {NO_TRUSTED_EVAL}."
-    return None
-
-
-def do_retrain(request: AdminRequest) -> None:
-    """Show the admin what a retrain would go in with, with Start / Cancel buttons (the job
-    starts only from Start: :func:`start_retrain`)."""
-    refused = _refusal(request)
-    if refused is not None:
-        request.private(refused)
-        return
-    services = request.services
-    runner = services.runner(request.task)
-    assert runner is not None and services.db is not None
-    store = services.store_of(request.task)
-    version = store.current()
-    created = None
-    if version:
-        try:
-            created = store.metadata(version).get("created")
-        except Exception as exc:  # a missing heed.json only loses the "since" split
-            log.warning("cannot read heed.json of %s: %s", version, exc)
-    preview = build_preview(runner, services.db, version, created)
-    text, blocks = preview_blocks(preview)
-    request.private(text, blocks)
-
-
-def start_retrain(request: AdminRequest) -> None:
-    """Start a retraining job (one at a time) and report it where the admin asked."""
-    refused = _refusal(request)
-    if refused is not None:
-        request.private(refused)
-        return
-    services = request.services
-    runner = services.runner(request.task)
-    assert runner is not None
-    channel, ts = _status_message(request)
-    reporter = RetrainReporter(
-        services, request.client, channel, ts, request.user, task=request.task
-    )
-    try:
-        job = runner.start(
-            request.user, reporter.on_progress, reporter.on_done, channel=channel, message_ts=ts
-        )
-    except JobAlreadyRunning as exc:
-        reporter.final(already_running(exc.job))
-        return
-    except RetrainError as exc:
-        reporter.final(f":x: {one_line(str(exc))}")
-        return
-    reporter.started(job)
 
 
 def report_interrupted(services: Services, client: WebClient, record: JobRecord) -> None:

@@ -1,0 +1,100 @@
+"""``/heed-admin retrain``: the preview of what would go in (with Start / Cancel), and Start,
+which launches the job and hands its callbacks to a :class:`RetrainReporter`."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from bot.blocks.admin import NO_DATABASE, NOTHING_TO_TRAIN, already_running
+from bot.blocks.common import one_line
+from bot.blocks.preview import preview_blocks
+from bot.blocks.retrain import IN_DM_NOTE, retrain_started
+from bot.handlers.admin_request import AdminRequest
+from bot.retrain.jobs import JobAlreadyRunning, RetrainError
+from bot.retrain.preview import build_preview
+from bot.retrain.reporter import RetrainReporter
+from bot.retrain.runner import NO_TRUSTED_EVAL
+from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
+
+log = logging.getLogger(__name__)
+
+
+def _status_message(request: AdminRequest) -> tuple[str, str]:
+    """Post the status message in the invoking channel, else in the admin's DM."""
+    client, command = request.client, request.command
+    text = retrain_started(request.user)
+    try:
+        posted = client.chat_postMessage(channel=command["channel_id"], text=text)
+    except SlackApiError as exc:
+        if api_error(exc) not in NOT_MEMBER_ERRORS:
+            raise
+        dm = client.conversations_open(users=request.user)["channel"]["id"]
+        posted = client.chat_postMessage(channel=dm, text=text)
+        request.private(IN_DM_NOTE)
+    return str(posted["channel"]), str(posted["ts"])
+
+
+def _refusal(request: AdminRequest) -> str | None:
+    """Why a retrain of the request's task cannot start now (None when it can)."""
+    runner, db = request.services.runner(request.task), request.services.db
+    if runner is None or db is None:
+        return NO_DATABASE.format(action="retrain")
+    running = runner.running()
+    if running is not None:
+        return already_running(running)
+    if not runner.data_files and not db.predictions.counts(request.task)["labelled_rows"]:
+        return NOTHING_TO_TRAIN
+    if not runner.data_files and not runner.eval_files:
+        return f":warning: Not retraining: {NO_TRUSTED_EVAL}."
+    return None
+
+
+def do_retrain(request: AdminRequest) -> None:
+    """Show the admin what a retrain would go in with, with Start / Cancel buttons (the job
+    starts only from Start: :func:`start_retrain`)."""
+    refused = _refusal(request)
+    if refused is not None:
+        request.private(refused)
+        return
+    services = request.services
+    runner = services.runner(request.task)
+    assert runner is not None and services.db is not None
+    store = services.store_of(request.task)
+    version = store.current()
+    created = None
+    if version:
+        try:
+            created = store.metadata(version).get("created")
+        except Exception as exc:  # a missing heed.json only loses the "since" split
+            log.warning("cannot read heed.json of %s: %s", version, exc)
+    preview = build_preview(runner, services.db, version, created)
+    text, blocks = preview_blocks(preview)
+    request.private(text, blocks)
+
+
+def start_retrain(request: AdminRequest) -> None:
+    """Start a retraining job (one at a time) and report it where the admin asked."""
+    refused = _refusal(request)
+    if refused is not None:
+        request.private(refused)
+        return
+    services = request.services
+    runner = services.runner(request.task)
+    assert runner is not None
+    channel, ts = _status_message(request)
+    reporter = RetrainReporter(
+        services, request.client, channel, ts, request.user, task=request.task
+    )
+    try:
+        job = runner.start(
+            request.user, reporter.on_progress, reporter.on_done, channel=channel, message_ts=ts
+        )
+    except JobAlreadyRunning as exc:
+        reporter.final(already_running(exc.job))
+        return
+    except RetrainError as exc:
+        reporter.final(f":x: {one_line(str(exc))}")
+        return
+    reporter.started(job)
