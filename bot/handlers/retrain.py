@@ -19,7 +19,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.admin import NO_DATABASE, NOTHING_TO_TRAIN, already_running
+from bot.blocks.admin import NOTHING_TO_TRAIN, already_running
 from bot.blocks.common import one_line
 from bot.blocks.preview import preview_blocks
 from bot.blocks.retrain import (
@@ -32,12 +32,11 @@ from bot.blocks.retrain import (
     retrain_started,
 )
 from bot.database import JobRecord
-from bot.handlers.admin_request import AdminRequest
 from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, RetrainError
 from bot.retrain.preview import build_preview
 from bot.retrain.progress import Throttle, describe_progress
 from bot.retrain.runner import NO_TRUSTED_EVAL
-from bot.services import Services
+from bot.services import Request, Services
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 from bot.slack_api.uploads import upload_or_say_why
 
@@ -60,7 +59,7 @@ class RetrainReporter:
         task: str | None = None,
     ) -> None:
         self.services, self.client = services, client
-        self.task = services.task(task).name
+        self.task = task or services.settings.tasks.default_name
         self.channel, self.ts, self.requested_by = channel, ts, requested_by
         self.throttle = Throttle(interval)
         self.job: Job | None = None
@@ -110,7 +109,7 @@ class RetrainReporter:
 
     def on_done(self, result: JobResult) -> None:
         """Supervisor thread: swap to a promoted version, then report the outcome."""
-        holder = self.services.holder_of(self.task)
+        holder = self.services.models.holder(self.task)
         swap_note = ""
         if result.succeeded and result.promoted:
             holder.reload()  # atomic swap now; in-flight requests keep the old classifier
@@ -165,12 +164,12 @@ class RetrainReporter:
             log.warning("cannot post the retrain outcome: %s", api_error(exc))
 
 
-def _status_message(request: AdminRequest) -> tuple[str, str]:
+def _status_message(request: Request) -> tuple[str, str]:
     """Post the status message in the invoking channel, else in the admin's DM."""
-    client, command = request.client, request.command
+    client = request.client
     text = retrain_started(request.user)
     try:
-        posted = client.chat_postMessage(channel=command["channel_id"], text=text)
+        posted = client.chat_postMessage(channel=request.channel, text=text)
     except SlackApiError as exc:
         if api_error(exc) not in NOT_MEMBER_ERRORS:
             raise
@@ -180,22 +179,20 @@ def _status_message(request: AdminRequest) -> tuple[str, str]:
     return str(posted["channel"]), str(posted["ts"])
 
 
-def _refusal(request: AdminRequest) -> str | None:
+def _refusal(request: Request) -> str | None:
     """Why a retrain of the request's task cannot start now (None when it can)."""
-    runner, db = request.services.runner(request.task), request.services.db
-    if runner is None or db is None:
-        return NO_DATABASE.format(action="retrain")
+    runner, db = request.services.runners[request.task.name], request.services.db
     running = runner.running()
     if running is not None:
         return already_running(running)
-    if not runner.data_files and not db.predictions.counts(request.task)["labelled_rows"]:
+    if not runner.data_files and not db.predictions.counts(request.task.name)["labelled_rows"]:
         return NOTHING_TO_TRAIN
     if not runner.data_files and not runner.eval_files:
         return f":warning: Not retraining: {NO_TRUSTED_EVAL}."
     return None
 
 
-def do_retrain(request: AdminRequest) -> None:
+def do_retrain(request: Request) -> None:
     """Show the admin what a retrain would go in with, with Start / Cancel buttons (the job
     starts only from Start: :func:`start_retrain`)."""
     refused = _refusal(request)
@@ -203,9 +200,8 @@ def do_retrain(request: AdminRequest) -> None:
         request.private(refused)
         return
     services = request.services
-    runner = services.runner(request.task)
-    assert runner is not None and services.db is not None
-    store = services.store_of(request.task)
+    runner = services.runners[request.task.name]
+    store = services.models.store(request.task.name)
     version = store.current()
     created = None
     if version:
@@ -218,18 +214,17 @@ def do_retrain(request: AdminRequest) -> None:
     request.private(text, blocks)
 
 
-def start_retrain(request: AdminRequest) -> None:
+def start_retrain(request: Request) -> None:
     """Start a retraining job (one at a time) and report it where the admin asked."""
     refused = _refusal(request)
     if refused is not None:
         request.private(refused)
         return
     services = request.services
-    runner = services.runner(request.task)
-    assert runner is not None
+    runner = services.runners[request.task.name]
     channel, ts = _status_message(request)
     reporter = RetrainReporter(
-        services, request.client, channel, ts, request.user, task=request.task
+        services, request.client, channel, ts, request.user, task=request.task.name
     )
     try:
         job = runner.start(
@@ -250,8 +245,9 @@ def report_interrupted(services: Services, client: WebClient, record: JobRecord)
     services.metrics.retrain_jobs.labels("interrupted").inc()
     if not record.channel:
         return
-    task = record.task if services.settings.tasks.get(record.task) else None
-    line = retrain_interrupted(record, services.store_of(task).current())
+    tasks = services.settings.tasks
+    task = record.task if tasks.get(record.task) else tasks.default_name
+    line = retrain_interrupted(record, services.models.store(task).current())
     try:
         if record.message_ts:
             client.chat_update(channel=record.channel, ts=record.message_ts, text=line)
