@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.handlers.admin import HANDLERS
-from bot.handlers.admin import ADMIN
+from bot.handlers.admin import ADMIN, HANDLERS
 from bot.handlers.classify import CLASSIFY
 from bot.handlers.correct import CORRECT_LABEL
 from bot.handlers.shortcut import CLASSIFY_MESSAGE
