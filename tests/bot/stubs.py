@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock
 
+from sqlalchemy import select
+
 from bot.database import Database
+from bot.database.schema import queue_digests
 from bot.listeners import build_request
 from bot.retrain.runner import RetrainRunner
 from bot.services import Request, Services
@@ -134,3 +137,12 @@ def request_for(
     workspace), with ``fields`` as an ack step would set them."""
     request = build_request(services, body, client or MagicMock(), respond or MagicMock())
     return replace(request, team=team, **fields)
+
+
+def digest_outcomes(db: Database, task: str, period: str) -> dict[str, str | None]:
+    """``user -> outcome`` of the digests of ``task`` in ``period`` (None: not finished)."""
+    query = select(queue_digests.c.user, queue_digests.c.outcome).where(
+        queue_digests.c.task == task, queue_digests.c.period == period
+    )
+    with db.read() as conn:
+        return {row[0]: row[1] for row in conn.execute(query)}
