@@ -116,7 +116,10 @@ def ack_and_hand_on(row: Listener, request: Request, ack: Callable[..., Any]) ->
     except Busy:
         if row.on_busy is not None:
             row.on_busy(services)
-        ack(text=BUSY_NOTE) if request.is_command else ack()
+        if request.is_command:
+            ack(text=BUSY_NOTE)
+        else:
+            ack()
         return
     ack()
 

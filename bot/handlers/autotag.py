@@ -1,8 +1,14 @@
-"""The work behind an auto-tagged message: is its channel tagged, by which task, and is it
-new (:func:`route_job`); then, with that task's model, emoji map and notify labels, the
-prediction recorded (so it can be corrected), the label's reaction, and for notify labels
-above the threshold a thread note (with the heatmap caveat and the feedback controls) and the
-heatmap (:func:`tag_job`).
+"""Auto-tagging: new human messages in a task's channels get their label's reaction.
+
+Which messages count (:func:`is_taggable`): plain messages, thread replies, thread
+broadcasts, ``/me`` messages and file shares with text. Skipped: every other subtype (edits,
+deletions, joins, ``bot_message``, ...), anything from a bot or this app, hidden and empty
+messages (nothing left after :func:`clean_input`). The ack step checks only the message;
+:func:`route_job` resolves channel names, claims the event once across every replica and
+classifies through the micro-batcher; :func:`tag_job` records the prediction (so it can be
+corrected), reacts, and for notify labels above the threshold adds a thread note (with the
+heatmap caveat and the feedback controls) and the heatmap. A full job queue drops the message
+(``heed_autotags_total{outcome="dropped_busy"}``).
 
 An auto-tag is recorded with ``source="autotag"``, the message's author as ``user`` and the
 message's own ``ts``: nobody asked for it, so only labelers and admins may correct it, through
