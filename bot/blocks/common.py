@@ -13,6 +13,7 @@ BAR_WIDTH = 10
 LABEL_CHARS = 60
 
 
+AUDIT_FAILED = ":warning: Heed couldn't write its audit log, so it did nothing."
 BUSY_NOTE = ":hourglass: Heed is busy right now; please try again in a moment."
 
 

@@ -35,12 +35,12 @@ from bot.blocks.common import one_line, sections
 from bot.blocks.preview import CANCEL_ACTION, NO_JOB_TO_CANCEL, PREVIEW_CANCELLED, START_ACTION
 from bot.blocks.queue import QUEUE_ACTION
 from bot.database.exports import write_jsonl, write_people_csv
+from bot.handlers.checks import audited, may_administer
 from bot.handlers.queue import queue_command
 from bot.handlers.retrain import do_retrain, start_retrain
 from bot.retention import retention_for
 from bot.services import Request
 from bot.serving.holder import ModelHolder
-from bot.slack_api.lookups import users_info
 from bot.slack_api.uploads import upload_or_say_why
 from classifier.store import (
     VERSION_PATTERN,
@@ -307,23 +307,18 @@ HANDLERS: dict[str, Handler] = {
 def checked_request(request: Request, action: str, known: bool = True) -> Request | None:
     """Decide whether the user is an admin and audit the attempt (allowed or not, with the
     task it acts on); the request when allowed, else None after telling the user why."""
-    services, client, user, task = request.services, request.client, request.user, request.task
-    decision = services.admin.check(user, lambda u: users_info(client, u))
-    detail = f"{decision.reason}; channel {request.channel or None}; task {task.name}"
+    decision = may_administer(request)
+    detail = f"{decision.reason}; channel {request.channel or None}; task {request.task.name}"
     if request.text:
         detail += f"; arguments {one_line(request.text, 200)!r}"
     if not known:
         detail += "; unknown subcommand"
-    try:
-        services.db.audit.record(user, action, decision.allowed, detail)
-    except Exception:
-        log.exception("cannot write the audit log; refusing %s by %s", action, user)
-        request.private(":warning: Heed couldn't write its audit log, so it did nothing.")
+    if not audited(request, action, decision.allowed, detail):
         return None
     log.info(
         "/heed-admin %s by %s: %s (%s)",
         action,
-        user,
+        request.user,
         "allowed" if decision.allowed else "refused",
         decision.reason,
     )
@@ -365,8 +360,8 @@ def retrain_button_job(request: Request) -> None:
     what = "start (preview button)" if start else "cancel (preview button)"
     if not request.team or request.user_team != request.team:
         reason = f"not a member of the installing workspace (team {request.user_team})"
-        services.db.audit.record(request.user or None, "retrain", False, f"{reason}; {what}")
-        request.private(refusal(reason))
+        if audited(request, "retrain", False, f"{reason}; {what}"):
+            request.private(refusal(reason))
         return
     value = str(action.get("value") or "")
     task = services.settings.tasks.by_name.get(value)

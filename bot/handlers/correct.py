@@ -14,13 +14,12 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.feedback import (
-    AUDIT_FAILED,
     LABEL_ACTION,
     NOT_TAGGED,
     correction_prompt,
     not_permitted,
 )
-from bot.handlers.feedback import may_label
+from bot.handlers.checks import audited, may_label
 from bot.services import Request
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 
@@ -40,14 +39,9 @@ def correct_job(request: Request) -> None:
         return
     decision = may_label(request, prediction.asker)
     if not decision.allowed:
-        try:
-            detail = f"prediction {prediction.id}: shortcut; {decision.reason}"
-            db.audit.record(user, LABEL_ACTION, False, detail)
-        except Exception:
-            log.exception("cannot write the audit log for a refused correction by %s", user)
-            request.private(AUDIT_FAILED)
-            return
-        request.private(not_permitted(prediction.asker is not None))
+        detail = f"prediction {prediction.id}: shortcut; {decision.reason}"
+        if audited(request, LABEL_ACTION, False, detail):
+            request.private(not_permitted(prediction.asker is not None))
         return
     text, blocks = correction_prompt(prediction, db.predictions.answers_for(prediction.id))
     try:

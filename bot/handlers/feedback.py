@@ -30,7 +30,6 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.classify import DM_HEATMAP_NOTE, Reply, classify_reply
 from bot.blocks.common import one_line
 from bot.blocks.feedback import (
-    AUDIT_FAILED,
     CONFIRM_ACTION,
     CORRECT_ACTION,
     FEEDBACK_BLOCK_ID,
@@ -46,9 +45,8 @@ from bot.blocks.feedback import (
 from bot.blocks.queue import QUEUE_SHOWN, is_queue_controls, queue_message
 from bot.database import Answer, Prediction
 from bot.database.labels import TRUSTED
-from bot.labeling import LabelDecision
+from bot.handlers.checks import audited, may_label
 from bot.services import Request
-from bot.slack_api.lookups import usergroup_members, users_info
 from classifier.types import Explanation
 from classifier.types import Prediction as ModelPrediction
 
@@ -122,30 +120,6 @@ def _update_reply(
     )
 
 
-def _audit(request: Request, allowed: bool, detail: str) -> bool:
-    """Write one answer attempt to the audit log; False when that failed (then do nothing)."""
-    try:
-        request.services.db.audit.record(request.user, LABEL_ACTION, allowed, detail)
-    except Exception:
-        log.exception("cannot write the audit log; refusing an answer by %s", request.user)
-        return False
-    return True
-
-
-def may_label(request: Request, asker: str | None) -> LabelDecision:
-    """May the person who sent ``request`` label a prediction asked for by ``asker``?
-    Looks up admins and user groups through the Web API."""
-    client = request.client
-    return request.services.labelers.check(
-        request.user,
-        user_team=request.user_team,
-        home_team=request.team,
-        asker=asker,
-        users_info=lambda u: users_info(client, u),
-        group_members=lambda g: usergroup_members(client, g),
-    )
-
-
 def feedback_job(request: Request) -> None:
     """Check who answers, audit the attempt, store a permitted answer and show it on the
     reply."""
@@ -160,12 +134,12 @@ def feedback_job(request: Request) -> None:
     prediction = store.predictions.get(prediction_id) if prediction_id is not None else None
     if prediction is None:
         log.info("feedback for an unknown prediction %r from %s", value[:60], user)
-        if _audit(request, False, f"unknown prediction {value[:60]!r}"):
+        if audited(request, LABEL_ACTION, False, f"unknown prediction {value[:60]!r}"):
             request.private(FEEDBACK_UNKNOWN)
         return
     label = chosen_label(action, prediction)
     if label is None:
-        if _audit(request, False, f"prediction {prediction.id}: not a label"):
+        if audited(request, LABEL_ACTION, False, f"prediction {prediction.id}: not a label"):
             request.private(NOT_A_LABEL)
         return
     decision = may_label(request, prediction.asker)
@@ -173,8 +147,7 @@ def feedback_job(request: Request) -> None:
         f"prediction {prediction.id}: {one_line(label, 80)!r}; task {prediction.task}; "
         f"{decision.reason}"
     )
-    if not _audit(request, decision.allowed, detail):
-        request.private(AUDIT_FAILED)
+    if not audited(request, LABEL_ACTION, decision.allowed, detail):
         return
     if not decision.allowed or decision.role is None:
         log.info("answer on prediction %d by %s refused: %s", prediction.id, user, decision.reason)

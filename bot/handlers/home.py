@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 
 from bot.blocks.home import home_view, task_lines
+from bot.handlers.checks import may_administer
 from bot.services import Answer, Request, Services
 from bot.serving.holder import ModelHolder
-from bot.slack_api.lookups import users_info
 from classifier.store import ModelStore
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ def accept_home(request: Request) -> Request | Answer:
 def publish_home(request: Request) -> None:
     """Publish the current Home view for the person who opened it (with failure details
     for an admin)."""
-    services, client, user = request.services, request.client, request.user
-    admin = services.admin.check(user, lambda u: users_info(client, u)).allowed
-    client.views_publish(user_id=user, view=current_home(services, details=admin))
+    admin = may_administer(request).allowed
+    request.client.views_publish(
+        user_id=request.user, view=current_home(request.services, details=admin)
+    )

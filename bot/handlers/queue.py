@@ -15,7 +15,7 @@ import logging
 from bot.blocks.admin import admin_usage
 from bot.blocks.common import one_line
 from bot.blocks.queue import NOT_A_LABELER, QUEUE_ACTION, QUEUE_SHOWN, queue_message
-from bot.handlers.feedback import may_label
+from bot.handlers.checks import audited, may_label
 from bot.services import Request
 
 log = logging.getLogger(__name__)
@@ -29,11 +29,7 @@ def queue_command(request: Request, error: str | None) -> None:
     detail = f"{decision.reason}; channel {request.channel or None}; task {task}"
     if error is not None:
         detail += f"; {one_line(error, 120)}"
-    try:
-        services.db.audit.record(user, QUEUE_ACTION, decision.allowed, detail)
-    except Exception:
-        log.exception("cannot write the audit log; refusing the queue to %s", user)
-        request.private(":warning: Heed couldn't write its audit log, so it did nothing.")
+    if not audited(request, QUEUE_ACTION, decision.allowed, detail):
         return
     log.info(
         "/heed-admin queue by %s: %s (%s)",

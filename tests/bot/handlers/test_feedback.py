@@ -12,8 +12,8 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.classify import DM_HEATMAP_NOTE
+from bot.blocks.common import AUDIT_FAILED
 from bot.blocks.feedback import (
-    AUDIT_FAILED,
     CONFIRM_ACTION,
     CORRECT_ACTION,
     FEEDBACK_BLOCK_ID,
