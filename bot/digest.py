@@ -42,7 +42,6 @@ class QueueDigest(Ticker):
         owner: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        assert services.db is not None
         self.services, self.client, self.owner, self.clock = services, client, owner, clock
         self.schedule = services.settings.queue_digest
         self._done: dict[str, str] = {}  # task -> the period this replica finished
@@ -66,7 +65,6 @@ class QueueDigest(Ticker):
         if period is None:
             return 0
         db = self.services.db
-        assert db is not None
         sent, recipients = 0, None
         for task in self.services.settings.tasks.names:
             if self._done.get(task) == period:

@@ -75,7 +75,6 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
     if stop.is_set():
         services.close()
         return 0
-    assert services.models is not None
     services.models.start_watching()
     sweeps = [retention_for(settings, db, ModelStore(task.model_dir)).run for task in tasks]
     reaper = start_reaper(db, services, app.client, lambda: [sweep() for sweep in sweeps])
@@ -92,8 +91,9 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
         _admins(settings),
         settings.queue_digest,
     )
+    default = services.models.holder(settings.tasks.default_name)
     readiness = Readiness(
-        {"model": model_check(lambda: services.holder.version), "database": database_check(db)}
+        {"model": model_check(lambda: default.version), "database": database_check(db)}
     )
     try:
         if settings.socket_mode:
@@ -128,7 +128,7 @@ def _start(
     tokenizers = SharedTokenizers()
     holder = ModelHolder(store, device=settings.device, tokenizers=tokenizers)
     models = TaskModels(settings.tasks, holder, device=settings.device, tokenizers=tokenizers)
-    services = Services(settings, holder, db=db, retrain=runner, models=models, runners=runners)
+    services = Services(settings, db, models, runners)
     try:
         app = build_app(services)  # auth.test: fail fast
     except BoltError as exc:
@@ -171,10 +171,10 @@ def _runner(settings: Settings, db: Database, task: Task) -> RetrainRunner:
 
 
 def _serving(services: Services) -> str:
-    assert services.models is not None
     loaded = services.models.loaded()
-    if len(services.settings.tasks) == 1:
-        return f"model {services.holder.version}"
+    tasks = services.settings.tasks
+    if len(tasks) == 1:
+        return f"model {loaded[tasks.default_name].version}"
     return ", ".join(
         f"task {name} model {loaded[name].version}"
         if name in loaded

@@ -1,12 +1,12 @@
-"""What the listeners share: settings, the model holder, a job pool, the batchers, caches.
+"""What every job shares (:class:`Services`) and what each job is handed (:class:`Request`).
 
 Listeners parse, ``ack()`` and return at once; the slow part (inference, rendering, every
-Slack call) runs as a *job* on a small thread pool of its own, so Bolt's threads are free for
-the next acknowledgement however slow the model or Slack is. The pool's queue is bounded
-(``HEED_JOB_QUEUE``): when it is full :meth:`Services.submit` raises
+Slack and database call) runs as a *job* on a small thread pool of its own, so Bolt's threads
+are free for the next acknowledgement however slow the model or Slack is. The pool's queue is
+bounded (``HEED_JOB_QUEUE``): when it is full :meth:`Services.submit` raises
 :class:`~bot.jobpool.Busy` and the listener answers "busy, try again in a moment" in its ack.
-:meth:`Services.submit` logs a failed job with its context and calls its ``on_error`` (e.g. a
-short apology to the user).
+A failed job is logged with its context and a reference, and the person gets a short private
+apology with that reference (never a trace).
 """
 
 from __future__ import annotations
@@ -20,11 +20,14 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from slack_bolt import Respond
+from slack_sdk import WebClient
+
 from bot.access import AdminCheck
-from bot.blocks.common import apology
 from bot.cache import SeenCache
 from bot.channels import ChannelMatcher
 from bot.context import format_context, request_context
+from bot.database import Database
 from bot.database.queue import QueueOffer
 from bot.jobpool import Busy, JobPool
 from bot.labeling import LabelCheck
@@ -32,80 +35,146 @@ from bot.ops.metrics import Metrics, request_kind
 from bot.ratelimit import RateLimiter
 from bot.serving.batching import MicroBatcher
 from bot.serving.explaining import ExplainBatcher
-from bot.serving.holder import ModelHolder
 from bot.serving.tasks import TaskModels
 from bot.settings import Settings
 from bot.tasks import Task
-from classifier.store import ModelStore
 from classifier.uncertainty import uncertainty
 
 if TYPE_CHECKING:
-    from bot.database import Database
     from bot.retrain.runner import RetrainRunner
-    from classifier.model import Classifier
     from classifier.types import Prediction
 
 log = logging.getLogger(__name__)
 
 JOB_WORKERS = 4
-ACK_SENT = "heed_ack_sent"
-"""Request-context key of a ``threading.Event`` set once the ack has been sent to Slack
-(by :mod:`bot.transports.socket_mode` and :mod:`bot.transports.http`)."""
-RECEIVED_AT = "heed_received_at"
-"""Request-context key of the ``time.monotonic()`` at which the transport received it."""
 ACK_WAIT = 3.0
 BUSY_LOG_INTERVAL = 10.0
-SERVICES_KEY = "heed_services"
-"""Request-context key under which :func:`bot.listeners.register` puts the :class:`Services`."""
+
+
+def apology(ref: str) -> str:
+    """What the person sees when handling their command failed (no details, a log ref)."""
+    return f":face_with_head_bandage: Sorry, Heed couldn't handle that. (ref `{ref}`)"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One Slack request as its job sees it, built once by :mod:`bot.listeners` (Bolt's
+    injected arguments plus what the ack step parsed): who asked where, the task it acts on,
+    and how to answer."""
+
+    services: Services
+    client: WebClient
+    body: Mapping[str, Any]
+    task: Task
+    """The task it acts on, resolved once (the default task unless the request names one)."""
+    respond: Respond | None = None
+    """Answers through the request's ``response_url`` (None for events, which have none)."""
+    user: str = ""
+    channel: str = ""
+    team: str | None = None
+    """The workspace that installed Heed (from ``auth.test``), for the label checks."""
+    text: str = ""
+    """What it acts on: ``/classify``'s text, ``/heed-admin``'s arguments, a message's text."""
+    method: str = ""
+    """``/classify``'s explanation method."""
+    subcommand: str = ""
+    """``/heed-admin``'s subcommand."""
+    bot_user: str | None = None
+    """This app's bot user (from ``auth.test``), so its own messages are never tagged."""
+    bot_id: str | None = None
+    ack_sent: threading.Event | None = None
+    received_at: float | None = None
+
+    @property
+    def action(self) -> dict[str, Any]:
+        """A block action's element (``action_id``, ``value``, ...), else empty."""
+        actions = self.body.get("actions") or [{}]
+        return actions[0] if isinstance(actions[0], dict) else {}
+
+    @property
+    def user_team(self) -> str | None:
+        """The workspace of the person who asked."""
+        who = self.body.get("user")
+        return (who.get("team_id") if isinstance(who, dict) else None) or self.body.get("team_id")
+
+    @property
+    def thread_ts(self) -> str | None:
+        """The thread it was asked in (a command's, a shortcut's message's)."""
+        message = self.body.get("message")
+        return self.body.get("thread_ts") or (
+            message.get("thread_ts") if isinstance(message, dict) else None
+        )
+
+    @property
+    def is_command(self) -> bool:
+        """A slash command (its ``response_url`` answers in any conversation)."""
+        return bool(self.body.get("command"))
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """Who and where, for log lines."""
+        return request_context(self.body)
+
+    def private(self, text: str, blocks: list[dict] | None = None) -> None:
+        """Answer the person only (ephemeral, through the ``response_url``)."""
+        assert self.respond is not None
+        self.respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+Job = Callable[[Request], None]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an ack step acks with when it hands nothing on (the usage help, a refusal);
+    empty for a bare ack."""
+
+    text: str | None = None
+    blocks: list[dict] | None = None
+
+
+Accept = Callable[[Request], "Request | Answer"]
+"""An ack step: the request to hand on (with what it parsed), or the answer to ack with."""
 
 
 @dataclass
 class Services:
-    """The shared state of one running bot."""
+    """The shared state of one running bot: settings, database, every task's serving model
+    and retrain runner, the job pool, batchers, caches and checks."""
 
     settings: Settings
-    holder: ModelHolder
-    """The default task's holder (loaded at start-up)."""
-    jobs: JobPool | None = None
+    db: Database
+    models: TaskModels
+    """Every task's serving model, loaded on first use (the default task's at start-up)."""
+    runners: Mapping[str, RetrainRunner]
+    """Each task's retrain runner, by task name."""
     metrics: Metrics = field(default_factory=Metrics)
     seen: SeenCache = field(default_factory=SeenCache)
-    batcher: MicroBatcher[tuple[str, str], Prediction] | None = None
-    """Auto-tag predictions: ``(task, text)`` in, each task's texts predicted together."""
     explainer: ExplainBatcher = field(default_factory=ExplainBatcher)
     """Batches concurrent ``/classify`` and auto-tag explanations (one-pass methods)."""
-    channels: ChannelMatcher | None = None
-    db: Database | None = None
-    """The database (predictions, answers, jobs, audit log); None disables the feedback
-    controls and the admin command's retrain/export (a bot without a database)."""
-    retrain: RetrainRunner | None = None
-    """Runs retraining jobs for ``/heed-admin retrain`` (needs :attr:`db`)."""
-    admin: AdminCheck | None = None
-    labelers: LabelCheck | None = None
+    jobs: JobPool = field(init=False)
+    batcher: MicroBatcher[tuple[str, str], Prediction] = field(init=False)
+    """Auto-tag predictions: ``(task, text)`` in, each task's texts predicted together."""
+    channels: ChannelMatcher = field(init=False)
+    admin: AdminCheck = field(init=False)
+    labelers: LabelCheck = field(init=False)
     """Who may label predictions (the asker, ``HEED_LABELERS``, admins)."""
-    models: TaskModels | None = None
-    """Every task's serving model (the default's is :attr:`holder`), loaded on first use."""
-    runners: dict[str, RetrainRunner] = field(default_factory=dict)
-    """Each task's retrain runner; the default task's is :attr:`retrain`."""
+    rate: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.jobs is None:
-            self.jobs = JobPool(JOB_WORKERS, max(JOB_WORKERS, self.settings.job_queue))
-        if self.batcher is None:
-            self.batcher = MicroBatcher(
-                self._predict_batch, name="autotag", max_pending=self.settings.job_queue
-            )
-        self.rate = RateLimiter(self.settings.classify_per_minute)
+        settings = self.settings
+        self.jobs = JobPool(JOB_WORKERS, max(JOB_WORKERS, settings.job_queue))
+        self.batcher = MicroBatcher(
+            self._predict_batch, name="autotag", max_pending=settings.job_queue
+        )
+        self.channels = ChannelMatcher.for_tasks(settings.tasks)
+        self.admin = AdminCheck(settings.admins, settings.admins_from_workspace)
+        self.labelers = LabelCheck(settings.labelers, self.admin)
+        self.rate = RateLimiter(settings.classify_per_minute)
         self._busy_logged = -BUSY_LOG_INTERVAL
-        self.metrics.watch_model(lambda: self.holder.version)
-        self.metrics.jobs_pending.set_function(lambda: self.jobs.pending if self.jobs else 0)
-        if self.channels is None:
-            self.channels = ChannelMatcher.for_tasks(self.settings.tasks)
-        if self.models is None:
-            self.models = TaskModels(self.settings.tasks, self.holder, device=self.settings.device)
-        if self.admin is None:
-            self.admin = AdminCheck(self.settings.admins, self.settings.admins_from_workspace)
-        if self.labelers is None:
-            self.labelers = LabelCheck(self.settings.labelers, self.admin)
+        default = settings.tasks.default_name
+        self.metrics.watch_model(lambda: self.models.holder(default).version)
+        self.metrics.jobs_pending.set_function(lambda: self.jobs.pending)
 
     def first_time(self, event_id: str | None, channel: str, ts: str | None) -> bool:
         """True for the first delivery of a message event to any replica; False for a
@@ -119,48 +188,11 @@ class Services:
         keys = [f"event:{event_id}" if event_id else None, f"message:{channel}:{ts}"]
         if not self.seen.first_time(*keys):
             return False
-        if self.db is None:
-            return True
         try:
             return self.db.events.claim([k for k in keys if k is not None])
         except Exception:
             log.exception("cannot claim event %s in the database; deduplicating locally", keys)
             return True
-
-    @property
-    def tasks(self) -> list[Task]:
-        """Every task, in configuration order."""
-        return list(self.settings.tasks)
-
-    def task(self, name: str | None = None) -> Task:
-        """The task called ``name`` (the default task for None); KeyError when unknown."""
-        tasks = self.settings.tasks
-        return tasks.default if name is None else tasks.by_name[name]
-
-    def classifier(self, task: str | None = None) -> Classifier:
-        """The serving classifier of ``task`` (the default for None), loading it on first use;
-        keep the reference for the whole request."""
-        assert self.models is not None
-        return self.models.holder(self.task(task).name).get()
-
-    def holder_of(self, task: str | None = None) -> ModelHolder:
-        """The loaded holder of ``task`` (the default for None)."""
-        assert self.models is not None
-        return self.models.holder(self.task(task).name)
-
-    def store_of(self, task: str | None = None) -> ModelStore:
-        """The model store of ``task`` (the default for None), loaded or not."""
-        found = self.task(task)
-        if found.name == self.settings.tasks.default_name:
-            return self.holder.store
-        return ModelStore(found.model_dir)
-
-    def runner(self, task: str | None = None) -> RetrainRunner | None:
-        """The retrain runner of ``task`` (the default for None), or None without one."""
-        name = self.task(task).name
-        if name == self.settings.tasks.default_name and self.retrain is not None:
-            return self.retrain
-        return self.runners.get(name)
 
     def queue_offer(self, scores: Mapping[str, float]) -> QueueOffer:
         """A prediction's claim to its task's labelling queue: its uncertainty
@@ -178,71 +210,13 @@ class Services:
             by_task.setdefault(task, []).append(i)
         out: list[Prediction | None] = [None] * len(items)
         for task, indexes in by_task.items():
-            predictions = self.classifier(task).predict([items[i][1] for i in indexes])
+            classifier = self.models.holder(task).get()
+            predictions = classifier.predict([items[i][1] for i in indexes])
             for i, prediction in zip(indexes, predictions, strict=True):
                 out[i] = prediction
                 self.metrics.predictions.labels("autotag", prediction.label).inc()
         log.info("auto-tag: classified a batch of %d message(s)", len(items))
         return [p for p in out if p is not None]
-
-    def submit(
-        self,
-        fn: Callable[..., Any],
-        *args: Any,
-        context: Mapping[str, Any] | None = None,
-        on_error: Callable[[str], None] | None = None,
-        after: threading.Event | None = None,
-        timing: tuple[str, float] | None = None,
-    ) -> Future[None]:
-        """Run ``fn(*args)`` on the job pool, once ``after`` is set (the ack was sent; at most
-        :data:`ACK_WAIT` s). A failure is logged with ``context`` and a reference, and
-        ``on_error(ref)`` is called (its own failure is logged too). With ``timing`` (a request
-        kind and the monotonic time it arrived) a success is timed in ``heed_reply_seconds``.
-
-        Raises :class:`~bot.jobpool.Busy` (nothing started) when the pool's queue is full.
-        """
-        assert self.jobs is not None
-        try:
-            return self.jobs.submit(
-                self._run, fn, args, dict(context or {}), on_error, after, timing
-            )
-        except Busy:
-            self.metrics.busy.labels("queue_full").inc()
-            now = time.monotonic()
-            if now - self._busy_logged >= BUSY_LOG_INTERVAL:  # a flood must not flood the log
-                self._busy_logged = now
-                log.warning(
-                    "job queue full (HEED_JOB_QUEUE=%d); refusing work, e.g. %s [%s]",
-                    self.jobs.capacity,
-                    fn.__name__,
-                    format_context(context or {}),
-                )
-            raise
-
-    def submit_after_ack(
-        self,
-        fn: Callable[..., Any],
-        *args: Any,
-        respond: Callable[..., Any],
-        bolt_context: Mapping[str, Any],
-        body: Mapping[str, Any],
-    ) -> Future[None]:
-        """:meth:`submit` for a listener that has just acked: the job waits for the ack to be
-        on the wire, its failures are logged with the request's context (from ``body``), and
-        the user gets a short private apology (never a trace)."""
-
-        def apologise(ref: str) -> None:
-            respond(text=apology(ref), response_type="ephemeral", replace_original=False)
-
-        received = bolt_context.get(RECEIVED_AT)
-        return self.submit(
-            fn,
-            *args,
-            context=request_context(body),
-            on_error=apologise,
-            after=bolt_context.get(ACK_SENT),
-            timing=(request_kind(body), received) if received is not None else None,
-        )
 
     def rate_limited(self, user: str | None) -> float:
         """0 when ``user`` may classify now (``HEED_CLASSIFY_PER_MINUTE``), else the seconds to
@@ -252,49 +226,61 @@ class Services:
             self.metrics.busy.labels("rate_limited").inc()
         return wait
 
-    def _run(
-        self,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        context: dict[str, Any],
-        on_error: Callable[[str], None] | None,
-        after: threading.Event | None,
-        timing: tuple[str, float] | None,
-    ) -> None:
-        if after is not None and not after.wait(ACK_WAIT):
+    def submit(self, job: Job, request: Request) -> Future[None]:
+        """Run ``job(request)`` on the job pool once the request's ack is on the wire (at most
+        :data:`ACK_WAIT` s). A failure is logged with the request's context and a reference,
+        and the person gets a private apology; a success is timed in ``heed_reply_seconds``.
+
+        Raises :class:`~bot.jobpool.Busy` (nothing started) when the pool's queue is full.
+        """
+        try:
+            return self.jobs.submit(self._run, job, request)
+        except Busy:
+            self.metrics.busy.labels("queue_full").inc()
+            now = time.monotonic()
+            if now - self._busy_logged >= BUSY_LOG_INTERVAL:  # a flood must not flood the log
+                self._busy_logged = now
+                log.warning(
+                    "job queue full (HEED_JOB_QUEUE=%d); refusing work, e.g. %s [%s]",
+                    self.jobs.capacity,
+                    _name(job),
+                    format_context(request.context),
+                )
+            raise
+
+    def _run(self, job: Job, request: Request) -> None:
+        context = request.context
+        if request.ack_sent is not None and not request.ack_sent.wait(ACK_WAIT):
             log.warning(
                 "ack not sent after %.0fs; going on [%s]", ACK_WAIT, format_context(context)
             )
         try:
-            fn(*args)
-            if timing is not None:
-                kind, received = timing
-                self.metrics.reply_seconds.labels(kind).observe(time.monotonic() - received)
+            job(request)
+            if request.received_at is not None:
+                elapsed = time.monotonic() - request.received_at
+                self.metrics.reply_seconds.labels(request_kind(request.body)).observe(elapsed)
         except Exception:
             ref = secrets.token_hex(4)
-            log.exception("%s failed [ref=%s %s]", fn.__name__, ref, format_context(context))
-            if on_error is not None:
-                try:
-                    on_error(ref)
-                except Exception:
-                    log.exception("could not report failure ref=%s to the user", ref)
+            log.exception("%s failed [ref=%s %s]", _name(job), ref, format_context(context))
+            if request.respond is None:
+                return
+            try:
+                request.private(apology(ref))
+            except Exception:
+                log.exception("could not report failure ref=%s to the user", ref)
 
     def close(self, retrain_grace: float = 8.0) -> None:
-        """Stop a running retrain (its outcome is still reported), finish queued work, stop
+        """Stop running retrains (their outcome is still reported), finish queued work, stop
         the threads, close the database."""
-        assert self.jobs is not None
         self.jobs.wait_idle(timeout=5.0)  # routing jobs may still hand texts to the batcher
-        if self.batcher is not None:
-            self.batcher.close()
-        runners = {id(r): r for r in [self.retrain, *self.runners.values()] if r is not None}
-        for runner in runners.values():
+        self.batcher.close()
+        for runner in self.runners.values():
             runner.close(timeout=retrain_grace)
         self.jobs.shutdown(wait=True, cancel_futures=False)
         self.explainer.close()
-        if self.db is not None:
-            self.db.close()
+        self.db.close()
 
 
-def services_of(bolt_context: Mapping[str, Any]) -> Services:
-    """The :class:`Services` of the app that received this request."""
-    return bolt_context[SERVICES_KEY]
+def _name(job: Callable[..., Any]) -> str:
+    """A job's name for log lines (a ``functools.partial``'s function's)."""
+    return getattr(job, "__name__", None) or getattr(getattr(job, "func", None), "__name__", "job")

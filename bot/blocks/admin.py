@@ -22,7 +22,7 @@ from bot.slack_api.text import escape_and_shorten, escape_mrkdwn, shorten
 
 if TYPE_CHECKING:
     from bot.database import JobRecord
-    from bot.retrain.jobs import RunningJob
+    from bot.database.records import RunningJob
 
 ADMIN_USAGE = (
     "Usage: `/heed-admin retrain | cancel | status | versions | promote VERSION | rollback | "
@@ -50,7 +50,6 @@ NOTHING_TO_TRAIN = (
     "feedback has been recorded yet. Set `HEED_TRAIN_DATA` to a labelled CSV/TSV/JSONL "
     "export, or answer some `/classify` replies first."
 )
-NO_DATABASE = ":warning: This Heed runs without its database, so `{action}` is unavailable."
 NO_LABELLED_ROWS = (
     ":information_source: No labelled rows yet: answers to the ✓ Correct / "
     "Actually it's… controls on `/classify` replies become rows."

@@ -9,6 +9,7 @@ slot for feedback controls (:mod:`bot.blocks.feedback`) at its end.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from bot.blocks.common import LABEL_CHARS, Blocks, bar, context, percent, section, sections
 from bot.blocks.feedback import FEEDBACK_BLOCK_ID
@@ -56,9 +57,6 @@ def usage_text(default_method: str = DEFAULT_EXPLAIN_METHOD, tasks: Sequence[str
     )
 
 
-USAGE = usage_text()
-
-
 def score_lines(scores: Mapping[str, float]) -> list[str]:
     """One mrkdwn line per class, highest confidence first."""
     ordered = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -86,21 +84,27 @@ def truncation_note(max_tokens: int | None) -> str:
     )
 
 
-def classify_reply(
-    explanation: Explanation,
-    *,
-    text: str,
-    user_id: str | None = None,
-    max_tokens: int | None = None,
-    feedback: Sequence[dict] | None = None,
-    note: str | None = None,
-) -> tuple[str, Blocks]:
+@dataclass(frozen=True)
+class Reply:
+    """What a ``/classify`` reply shows: the explanation of ``text``, who asked (None: no
+    "asked" line), the model's token limit (for the truncation note) and the feedback
+    controls (None without a recorded prediction)."""
+
+    explanation: Explanation
+    text: str
+    user_id: str | None = None
+    max_tokens: int | None = None
+    feedback: Sequence[dict] | None = None
+
+
+def classify_reply(reply: Reply, note: str | None = None) -> tuple[str, Blocks]:
     """The ``/classify`` reply: label and confidence, every class's confidence (sorted),
     the explanation method, the model version, a truncation note when needed, an optional
-    ``note`` (e.g. why the heatmap is missing) and optional ``feedback`` elements."""
+    ``note`` (e.g. where the heatmap is) and the feedback controls."""
+    explanation, feedback = reply.explanation, reply.feedback
     p = explanation.prediction
-    asked = f"<@{user_id}> asked: " if user_id else ""
-    quote = escape_and_shorten(" ".join(text.split()), QUOTE_CHARS)
+    asked = f"<@{reply.user_id}> asked: " if reply.user_id else ""
+    quote = escape_and_shorten(" ".join(reply.text.split()), QUOTE_CHARS)
     blocks: Blocks = [
         {
             "type": "section",
@@ -114,7 +118,7 @@ def classify_reply(
         *sections(score_lines(p.scores)),
         context(
             f"Explanation: *{explanation.method}* · Model: `{p.model}`",
-            truncation_note(max_tokens) if (p.truncated or explanation.truncated) else "",
+            truncation_note(reply.max_tokens) if (p.truncated or explanation.truncated) else "",
         ),
         context(CAVEAT),
     ]
@@ -182,14 +186,6 @@ def heatmap_comment(explanation: Explanation) -> str:
             f"({explanation.method}; darker = stronger)."
         )
     return f"Words the model weighed for *{label}* ({explanation.method}; darker = more)."
-
-
-def upload_failed_note(reason: str, what: str = "heatmap") -> str:
-    """Posted when an image could not be uploaded (with a hint when Heed is not a member)."""
-    hint = ""
-    if reason in ("not_in_channel", "channel_not_found"):
-        hint = f" — invite Heed to this channel (`/invite @Heed`) to get the {what}"
-    return f":warning: Heed couldn't upload the {what}: {escape_and_shorten(reason, 200)}{hint}"
 
 
 NOT_IN_CHANNEL_NOTE = (

@@ -13,6 +13,7 @@ BAR_WIDTH = 10
 LABEL_CHARS = 60
 
 
+AUDIT_FAILED = ":warning: Heed couldn't write its audit log, so it did nothing."
 BUSY_NOTE = ":hourglass: Heed is busy right now; please try again in a moment."
 
 
@@ -84,8 +85,3 @@ def utc(moment: datetime | None) -> str:
 def who(user: str | None) -> str:
     """A user mention, or ``someone``."""
     return f"<@{user}>" if user else "someone"
-
-
-def apology(ref: str) -> str:
-    """What the person sees when handling their command failed (no details, a log ref)."""
-    return f":face_with_head_bandage: Sorry, Heed couldn't handle that. (ref `{ref}`)"

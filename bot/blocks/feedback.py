@@ -151,7 +151,6 @@ FEEDBACK_UNKNOWN = (
     ":warning: Heed doesn't know that answer any more (it may come from another Heed install, "
     "or its database was reset), so nothing was recorded."
 )
-AUDIT_FAILED = ":warning: Heed couldn't write its audit log, so nothing was recorded."
 LABEL_ACTION = "label"
 """The audit log's action for an answer (a feedback click), allowed or refused."""
 

@@ -13,7 +13,7 @@ from classifier.types import DEFAULT_EXPLAIN_METHOD
 
 if TYPE_CHECKING:
     from bot.database import JobRecord
-    from bot.retrain.jobs import RunningJob
+    from bot.database.records import RunningJob
 
 FALLBACK_NOTE = (
     "Heed is serving an earlier model version because the current one cannot be loaded; "

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy import insert, select
 
 from bot.database.records import AuditEntry, audit_from, now
 from bot.database.schema import audit_log
-
-if TYPE_CHECKING:
-    from bot.database.connection import Database
+from bot.database.transactions import Transactions
 
 
 class AuditLog:
     """The ``audit_log`` table (append only)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Transactions) -> None:
         self._db = db
 
     def record(self, user: str | None, action: str, allowed: bool, detail: str = "") -> int:

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from bot.database import migrate
+import bot.database.migrate as migrate
 from bot.database.audit import AuditLog
 from bot.database.events import Events
 from bot.database.jobs import Jobs

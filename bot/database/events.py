@@ -5,16 +5,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.database.records import now
 from bot.database.schema import EVENT_KEY_CHARS, events
-
-if TYPE_CHECKING:
-    from bot.database.connection import Database
+from bot.database.transactions import Transactions
 
 
 def stored_key(key: str) -> str:
@@ -29,7 +26,7 @@ def stored_key(key: str) -> str:
 class Events:
     """The ``events`` table."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Transactions) -> None:
         self._db = db
 
     def claim(self, keys: Sequence[str]) -> bool:

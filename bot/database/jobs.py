@@ -13,16 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.database.records import JobRecord, job_from, now
 from bot.database.schema import FINAL_JOB_STATUSES, jobs
-
-if TYPE_CHECKING:
-    from bot.database.connection import Database
+from bot.database.transactions import Transactions
 
 EXPIRED = "interrupted: its replica stopped renewing the lease"
 CLAIM_ATTEMPTS = 5
@@ -40,7 +38,7 @@ class JobConflict(RuntimeError):
 class Jobs:
     """The ``jobs`` table."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Transactions) -> None:
         self._db = db
 
     def claim(

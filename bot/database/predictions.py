@@ -6,7 +6,6 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select
 from sqlalchemy import text as sql
@@ -23,10 +22,7 @@ from bot.database.labels import (
 from bot.database.queue import QueueOffer, mark_answered, offer
 from bot.database.records import Answer, Prediction, answer_from, now, prediction_from
 from bot.database.schema import SOURCES, predictions
-
-if TYPE_CHECKING:
-    from bot.database.connection import Database
-
+from bot.database.transactions import Transactions
 
 ANSWERS_LOCK = 0x48454546  # the advisory lock that orders answers on PostgreSQL
 _ANSWERS = (
@@ -103,7 +99,7 @@ class PredictionNotFoundError(LookupError):
 class Predictions:
     """The ``predictions`` and ``feedback`` tables."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Transactions) -> None:
         self._db = db
 
     def record(

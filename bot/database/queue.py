@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy import text as sql
@@ -24,9 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.database.records import Prediction, now, prediction_from
 from bot.database.schema import label_queue, predictions, queue_digests
-
-if TYPE_CHECKING:
-    from bot.database.connection import Database
+from bot.database.transactions import Transactions
 
 DEFAULT_SIZE = 200
 DEFAULT_DAYS = 14
@@ -119,7 +116,7 @@ def mark_answered(conn: Connection, prediction_id: int, task: str, text: str) ->
 class LabelQueue:
     """Reading the queue, and the digest claims (``queue_digests``)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Transactions) -> None:
         self._db = db
 
     def top(self, task: str, n: int, days: int = DEFAULT_DAYS) -> list[QueuedItem]:
@@ -195,14 +192,6 @@ class LabelQueue:
                 )
                 .values(outcome=outcome[:300])
             )
-
-    def digest_outcomes(self, task: str, period: str) -> dict[str, str | None]:
-        """``user -> outcome`` of the digests of ``task`` in ``period`` (None: not finished)."""
-        query = select(queue_digests.c.user, queue_digests.c.outcome).where(
-            queue_digests.c.task == task, queue_digests.c.period == period
-        )
-        with self._db.read() as conn:
-            return {row[0]: row[1] for row in conn.execute(query)}
 
     def prune_digests(self, older_than: timedelta) -> int:
         """Delete digest claims made more than ``older_than`` ago; returns how many."""

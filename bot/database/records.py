@@ -172,3 +172,30 @@ def audit_from(row: Mapping[str, Any]) -> AuditEntry:
         allowed=bool(row["allowed"]),
         detail=row["detail"],
     )
+
+
+@dataclass(frozen=True)
+class RunningJob:
+    """A running job as any replica sees it: from this replica's live :class:`Job`, or from
+    the database row that another replica keeps renewing (``owner`` is that replica)."""
+
+    id: int
+    requested_by: str | None
+    started: datetime
+    progress: str
+    owner: str | None = None
+
+    @classmethod
+    def from_record(cls, record: JobRecord) -> RunningJob:
+        """A job running on another replica, from the row it renews."""
+        return cls(
+            record.id,
+            record.requested_by,
+            record.started or record.created,
+            record.progress or "running",
+            record.owner,
+        )
+
+    def progress_text(self) -> str:
+        """The newest progress line (and the replica, when it runs on another one)."""
+        return self.progress + (f" (on replica {self.owner})" if self.owner else "")

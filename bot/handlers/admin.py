@@ -13,15 +13,12 @@ import io
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt import Respond
-from slack_sdk import WebClient
-
 from bot.blocks.admin import (
     MAX_VERSIONS_SHOWN,
-    NO_DATABASE,
     NO_LABELLED_ROWS,
     admin_usage,
     export_comment,
@@ -35,16 +32,20 @@ from bot.blocks.admin import (
     versions_lines,
 )
 from bot.blocks.common import one_line, sections
-from bot.blocks.preview import NO_JOB_TO_CANCEL, PREVIEW_CANCELLED, START_ACTION
 from bot.blocks.queue import QUEUE_ACTION
 from bot.database.exports import write_jsonl, write_people_csv
-from bot.handlers.admin_request import AdminRequest
+from bot.handlers.checks import audited, may_administer
 from bot.handlers.queue import queue_command
 from bot.retention import retention_for
 from bot.retrain.commands import do_retrain, start_retrain
-from bot.services import Services
+from bot.retrain.preview_messages import (
+    CANCEL_ACTION,
+    NO_JOB_TO_CANCEL,
+    PREVIEW_CANCELLED,
+    START_ACTION,
+)
+from bot.services import Request
 from bot.serving.holder import ModelHolder
-from bot.slack_api.lookups import users_info
 from bot.slack_api.uploads import upload_or_say_why
 from classifier.store import (
     VERSION_PATTERN,
@@ -56,9 +57,12 @@ from classifier.store import (
 
 log = logging.getLogger(__name__)
 
+ADMIN = "/heed-admin"
+ACTION_CHARS = 40
 RECENT_JOBS = 5
+RETRAIN_BUTTONS = re.compile(f"^({re.escape(START_ACTION)}|{re.escape(CANCEL_ACTION)})$")
 
-Handler = Callable[[AdminRequest], None]
+Handler = Callable[[Request], None]
 
 
 TASK_ACTIONS = frozenset(
@@ -67,10 +71,29 @@ TASK_ACTIONS = frozenset(
 """Subcommands that take an optional task name first (``/heed-admin versions support``)."""
 
 
-def split_task(services: Services, action: str, rest: str) -> tuple[str, str, str | None]:
-    """``(task, rest, error)``: the task named first in ``rest`` (the default task when none
-    is), the arguments after it, and a one-line error for a word that names no task."""
-    tasks = services.settings.tasks
+def parse_admin(text: str | None) -> tuple[str, str]:
+    """``" Retrain  now"`` -> ``("retrain", "now")``; empty text is ``help``. The subcommand
+    is lower-cased and cut to :data:`ACTION_CHARS` characters (it goes into the audit log)."""
+    words = (text or "").strip().split(None, 1)
+    if not words:
+        return "help", ""
+    action = words[0].lower()[:ACTION_CHARS]
+    if action in ("-h", "--help"):
+        action = "help"
+    return action, words[1].strip() if len(words) > 1 else ""
+
+
+def accept_admin(request: Request) -> Request:
+    """The ack step: the subcommand and its arguments."""
+    action, rest = parse_admin(request.body.get("text"))
+    return replace(request, subcommand=action, text=rest)
+
+
+def split_task(request: Request) -> tuple[str, str, str | None]:
+    """``(task, rest, error)``: the task named first in the arguments (the default task when
+    none is), the arguments after it, and a one-line error for a word that names no task."""
+    action, rest = request.subcommand, request.text
+    tasks = request.services.settings.tasks
     words = rest.split(None, 1)
     if action not in TASK_ACTIONS or not words:
         return tasks.default_name, rest, None
@@ -83,20 +106,20 @@ def split_task(services: Services, action: str, rest: str) -> tuple[str, str, st
     return tasks.default_name, rest, error
 
 
-def _store(request: AdminRequest) -> ModelStore:
-    return request.services.store_of(request.task)
+def _store(request: Request) -> ModelStore:
+    return request.services.models.store(request.task.name)
 
 
-def _loaded(request: AdminRequest) -> ModelHolder | None:
+def _loaded(request: Request) -> ModelHolder | None:
     """The request's task's holder, loaded now if it can be; None when it has no model."""
     try:
-        return request.services.holder_of(request.task)
+        return request.services.models.holder(request.task.name)
     except Exception as exc:
-        log.info("task %s has no model to serve: %s", request.task, exc)
+        log.info("task %s has no model to serve: %s", request.task.name, exc)
         return None
 
 
-def _serving(request: AdminRequest) -> str | None:
+def _serving(request: Request) -> str | None:
     holder = _loaded(request)
     return holder.version if holder is not None else None
 
@@ -111,29 +134,29 @@ def _metadata(store: ModelStore, version: str | None) -> dict[str, Any]:
         return {}
 
 
-def do_help(request: AdminRequest) -> None:
+def do_help(request: Request) -> None:
     """The subcommands, privately."""
     request.private(admin_usage())
 
 
-def do_status(request: AdminRequest) -> None:
+def do_status(request: Request) -> None:
     """The serving model, the running job, the last jobs and the feedback counts."""
-    services = request.services
+    services, task = request.services, request.task
     version = _serving(request)
-    db, runner, task = services.db, services.runner(request.task), services.task(request.task)
+    db = services.db
     text, status = status_blocks(
         version,
         _metadata(_store(request), version),
-        current=runner.running() if runner else None,
-        jobs=db.jobs.recent(RECENT_JOBS + 1, task.name) if db else [],
-        counts=db.predictions.counts(task.name) if db else None,
+        current=services.runners[task.name].running(),
+        jobs=db.jobs.recent(RECENT_JOBS + 1, task.name),
+        counts=db.predictions.counts(task.name),
         train_data=[str(p) for p in task.train_data],
         task=task.name if len(services.settings.tasks) > 1 else None,
     )
     request.private(text, status)
 
 
-def do_rollback(request: AdminRequest) -> None:
+def do_rollback(request: Request) -> None:
     """Serve the task's previously promoted version again, and say so in the channel."""
     store = _store(request)
     serving = _serving(request)
@@ -154,7 +177,9 @@ def do_rollback(request: AdminRequest) -> None:
     holder = _loaded(request)
     if holder is not None:
         holder.reload()  # swap now; the watcher would only notice within a few seconds
-    log.info("rolled back %s from %s to %s by %s", request.task, previous, target, request.user)
+    log.info(
+        "rolled back %s from %s to %s by %s", request.task.name, previous, target, request.user
+    )
     request.respond(
         text=rolled_back(previous, target, holder.version if holder else None),
         response_type="in_channel",
@@ -162,14 +187,10 @@ def do_rollback(request: AdminRequest) -> None:
     )
 
 
-def do_export(request: AdminRequest) -> None:
+def do_export(request: Request) -> None:
     """The labelled rows by DM: a CSV to read (formula cells neutralised) and a JSONL file
     with the exact texts to train on."""
-    db = request.services.db
-    if db is None:
-        request.private(NO_DATABASE.format(action="export"))
-        return
-    labelled = db.predictions.labelled_rows(request.task)
+    labelled = request.services.db.predictions.labelled_rows(request.task.name)
     if not labelled:
         request.private(NO_LABELLED_ROWS)
         return
@@ -200,12 +221,12 @@ def do_export(request: AdminRequest) -> None:
     request.private(export_sent(rows))
 
 
-def do_cancel(request: AdminRequest) -> None:
+def do_cancel(request: Request) -> None:
     """Stop the running retrain (status ``cancelled``): this replica's child at once, another
     replica's at its next lease renewal."""
-    runner = request.services.runner(request.task)
-    running = runner.running() if runner is not None else None
-    if runner is None or running is None:
+    runner = request.services.runners[request.task.name]
+    running = runner.running()
+    if running is None:
         request.private(NO_JOB_TO_CANCEL)
         return
     if not runner.cancel() and not runner.cancel_elsewhere(running.id, request.user):
@@ -217,7 +238,7 @@ def do_cancel(request: AdminRequest) -> None:
     )
 
 
-def do_versions(request: AdminRequest) -> None:
+def do_versions(request: Request) -> None:
     """The model versions in the store, newest first."""
     store = _store(request)
     versions = store.versions()
@@ -226,10 +247,10 @@ def do_versions(request: AdminRequest) -> None:
     request.private(lines[0], sections(lines))
 
 
-def do_promote(request: AdminRequest) -> None:
+def do_promote(request: Request) -> None:
     """Serve the version named in the arguments (of the task named first, else the default
     task's), and say so in the channel."""
-    version = request.rest.split()[0] if request.rest.split() else ""
+    version = request.text.split()[0] if request.text.split() else ""
     if not VERSION_PATTERN.fullmatch(version):
         request.private(admin_usage("promote needs a version like 20261127-190000-a1b2c3"))
         return
@@ -241,7 +262,7 @@ def do_promote(request: AdminRequest) -> None:
     holder = _loaded(request)
     if holder is not None:
         holder.reload()
-    log.info("promoted %s of %s by %s", version, request.task, request.user)
+    log.info("promoted %s of %s by %s", version, request.task.name, request.user)
     request.respond(
         text=promoted_line(version, holder.version if holder else None),
         response_type="in_channel",
@@ -252,15 +273,12 @@ def do_promote(request: AdminRequest) -> None:
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]+)")
 
 
-def do_forget(request: AdminRequest) -> None:
+def do_forget(request: Request) -> None:
     """Delete a person's texts and answers: the database rows and the kept exports' lines."""
     services = request.services
-    match = _MENTION.fullmatch(request.rest.strip())
+    match = _MENTION.fullmatch(request.text.strip())
     if match is None:
         request.private(admin_usage("forget needs one person: `/heed-admin forget @user`"))
-        return
-    if services.db is None:
-        request.private(NO_DATABASE.format(action="forget"))
         return
     user = match.group(1) or match.group(2)
     gone = services.db.predictions.forget(user)
@@ -291,39 +309,21 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def checked_request(
-    services: Services,
-    client: WebClient,
-    respond: Respond,
-    command: dict[str, Any],
-    action: str,
-    rest: str,
-    known: bool = True,
-    task: str | None = None,
-) -> AdminRequest | None:
+def checked_request(request: Request, action: str, known: bool = True) -> Request | None:
     """Decide whether the user is an admin and audit the attempt (allowed or not, with the
     task it acts on); the request when allowed, else None after telling the user why."""
-    task = services.task(task).name
-    request = AdminRequest(services, client, respond, command, rest, task)
-    user = request.user
-    assert services.admin is not None
-    decision = services.admin.check(user, lambda u: users_info(client, u))
-    detail = f"{decision.reason}; channel {command.get('channel_id')}; task {task}"
-    if rest:
-        detail += f"; arguments {one_line(rest, 200)!r}"
+    decision = may_administer(request)
+    detail = f"{decision.reason}; channel {request.channel or None}; task {request.task.name}"
+    if request.text:
+        detail += f"; arguments {one_line(request.text, 200)!r}"
     if not known:
         detail += "; unknown subcommand"
-    if services.db is not None:
-        try:
-            services.db.audit.record(user, action, decision.allowed, detail)
-        except Exception:
-            log.exception("cannot write the audit log; refusing %s by %s", action, user)
-            request.private(":warning: Heed couldn't write its audit log, so it did nothing.")
-            return None
+    if not audited(request, action, decision.allowed, detail):
+        return None
     log.info(
         "/heed-admin %s by %s: %s (%s)",
         action,
-        user,
+        request.user,
         "allowed" if decision.allowed else "refused",
         decision.reason,
     )
@@ -333,26 +333,18 @@ def checked_request(
     return request
 
 
-def admin_job(
-    services: Services,
-    client: WebClient,
-    respond: Respond,
-    command: dict[str, Any],
-    action: str,
-    rest: str,
-    home_team: str | None = None,
-) -> None:
+def admin_job(request: Request) -> None:
     """Check, audit, then run one ``/heed-admin`` subcommand (on the task named first in its
     arguments, else the default task). ``queue`` is for labelers too
-    (:func:`bot.handlers.queue.queue_command`, with ``home_team``, the installing workspace)."""
-    task, rest, error = split_task(services, action, rest)
+    (:func:`bot.handlers.queue.queue_command`)."""
+    task, rest, error = split_task(request)
+    action = request.subcommand
+    request = replace(request, task=request.services.settings.tasks.by_name[task], text=rest)
     if action == QUEUE_ACTION:
-        queue_command(services, client, respond, command, task, error, home_team)
+        queue_command(request, error)
         return
-    request = checked_request(
-        services, client, respond, command, action, rest, known=action in HANDLERS, task=task
-    )
-    if request is None:
+    checked = checked_request(request, action, known=action in HANDLERS)
+    if checked is None:
         return
     handler = HANDLERS.get(action)
     if handler is None:
@@ -361,37 +353,26 @@ def admin_job(
     if error is not None:
         request.private(admin_usage(error))
         return
-    handler(request)
+    handler(checked)
 
 
-def retrain_button_job(
-    services: Services,
-    client: WebClient,
-    respond: Respond,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    home_team: str | None,
-) -> None:
+def retrain_button_job(request: Request) -> None:
     """The preview's Start or Cancel button: check and audit like ``/heed-admin retrain``,
     then start the job (reported in the preview's channel) or drop the preview."""
-    who = body.get("user") or {}
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id"
-    )
-    command = {"user_id": who.get("id"), "channel_id": channel}
+    services, action, respond = request.services, request.action, request.respond
+    assert respond is not None
     start = action.get("action_id") == START_ACTION
     what = "start (preview button)" if start else "cancel (preview button)"
-    if not home_team or who.get("team_id") != home_team:
-        reason = f"not a member of the installing workspace (team {who.get('team_id')})"
-        if services.db is not None:
-            services.db.audit.record(who.get("id"), "retrain", False, f"{reason}; {what}")
-        respond(text=refusal(reason), response_type="ephemeral", replace_original=False)
+    if not request.team or request.user_team != request.team:
+        reason = f"not a member of the installing workspace (team {request.user_team})"
+        if audited(request, "retrain", False, f"{reason}; {what}"):
+            request.private(refusal(reason))
         return
     value = str(action.get("value") or "")
-    task = value if value in services.settings.tasks.by_name else None
+    task = services.settings.tasks.by_name.get(value)
     known = task is not None or value == "none" or bool(VERSION_PATTERN.fullmatch(value))
-    request = checked_request(services, client, respond, command, "retrain", what, task=task)
-    if request is None:
+    request = replace(request, task=task or services.settings.tasks.default, text=what)
+    if checked_request(request, "retrain") is None:
         return
     if start and not known:  # not a preview Heed made: start nothing
         respond(text=admin_usage("that button names no task here"), replace_original=False)

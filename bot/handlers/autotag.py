@@ -1,8 +1,14 @@
-"""The work behind an auto-tagged message: is its channel tagged, by which task, and is it
-new (:func:`route_job`); then, with that task's model, emoji map and notify labels, the
-prediction recorded (so it can be corrected), the label's reaction, and for notify labels
-above the threshold a thread note (with the heatmap caveat and the feedback controls) and the
-heatmap (:func:`tag_job`).
+"""Auto-tagging: new human messages in a task's channels get their label's reaction.
+
+Which messages count (:func:`is_taggable`): plain messages, thread replies, thread
+broadcasts, ``/me`` messages and file shares with text. Skipped: every other subtype (edits,
+deletions, joins, ``bot_message``, ...), anything from a bot or this app, hidden and empty
+messages (nothing left after :func:`clean_input`). The ack step checks only the message;
+:func:`route_job` resolves channel names, claims the event once across every replica and
+classifies through the micro-batcher; :func:`tag_job` records the prediction (so it can be
+corrected), reacts, and for notify labels above the threshold adds a thread note (with the
+heatmap caveat and the feedback controls) and the heatmap. A full job queue drops the message
+(``heed_autotags_total{outcome="dropped_busy"}``).
 
 An auto-tag is recorded with ``source="autotag"``, the message's author as ``user`` and the
 message's own ``ts``: nobody asked for it, so only labelers and admins may correct it, through
@@ -13,94 +19,120 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import Future
+from dataclasses import replace
+from functools import partial
 from typing import Any
 
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.classify import autotag_blocks
 from bot.blocks.feedback import feedback_elements
-from bot.context import request_context
+from bot.handlers.reply import upload_heatmap
 from bot.jobpool import Busy
-from bot.services import Services
+from bot.services import Answer, Request, Services
 from bot.slack_api.errors import api_error
 from bot.slack_api.text import clean_input, slack_to_plain
-from bot.slack_api.uploads import upload_heatmap
 from classifier import heatmap
 from classifier.types import ExplanationUnavailable, Prediction
 
 log = logging.getLogger(__name__)
 
-
-def _channel_name(client: WebClient, channel: str) -> str | None:
-    return client.conversations_info(channel=channel)["channel"].get("name")
+TAGGABLE_SUBTYPES = frozenset({None, "thread_broadcast", "me_message", "file_share"})
 
 
-def route_job(
-    services: Services, client: WebClient, event: dict[str, Any], body: dict[str, Any]
-) -> None:
+def is_taggable(event: dict[str, Any], bot_user_id: str | None, bot_id: str | None = None) -> bool:
+    """True for a new, non-empty message written by a person (not a bot, not this app)."""
+    if event.get("type") != "message" or event.get("subtype") not in TAGGABLE_SUBTYPES:
+        return False
+    if event.get("hidden") or event.get("bot_id") or event.get("bot_profile"):
+        return False
+    user = event.get("user")
+    if not user or user == bot_user_id or (bot_id and event.get("bot_id") == bot_id):
+        return False
+    has_text = bool((event.get("text") or "").strip())
+    return has_text and bool(event.get("channel")) and bool(event.get("ts"))
+
+
+def accept_message(request: Request) -> Request | Answer:
+    """The ack step (events are acked by Bolt): a taggable message with visible text, in a
+    configuration that tags some channel, is handed on with its cleaned text."""
+    event = request.body.get("event") or {}
+    if not request.services.channels.enabled or not is_taggable(
+        event, request.bot_user, request.bot_id
+    ):
+        return Answer()
+    text = clean_input(slack_to_plain(event.get("text") or ""))
+    if not text:
+        return Answer()  # zero-width or format characters only: nothing to classify or store
+    return replace(request, text=text, received_at=None)  # a tag answers nobody: not timed
+
+
+def count_dropped(services: Services) -> None:
+    """A message not tagged because the job queue was full."""
+    services.metrics.autotags.labels("dropped_busy").inc()
+
+
+def _channel_name(request: Request, channel: str) -> str | None:
+    return request.client.conversations_info(channel=channel)["channel"].get("name")
+
+
+def route_job(request: Request) -> None:
     """Tag a message if its channel belongs to a task (names resolved with
     ``conversations.info``) and no replica has seen it: classify it with that task's model
     through the micro-batcher, then queue :func:`tag_job`. A full batcher or job queue drops
     it (counted, logged); so does a task with no model to serve yet."""
-    assert services.channels is not None and services.batcher is not None
-    channel, ts = event["channel"], event.get("ts")
-    task = services.channels.task_for(channel, lambda c: _channel_name(client, c))
-    if task is None:
+    services, event = request.services, request.body.get("event") or {}
+    channel, ts = request.channel, event.get("ts")
+    name = services.channels.task_for(channel, partial(_channel_name, request))
+    if name is None:
         return
     try:
-        services.holder_of(task)  # loaded on first use
+        services.models.holder(name)  # loaded on first use
     except Exception as exc:
-        log.warning("task %s cannot tag %s/%s: %s", task, channel, ts, exc)
+        log.warning("task %s cannot tag %s/%s: %s", name, channel, ts, exc)
         services.metrics.autotags.labels("no_model").inc()
         return
-    if not services.first_time(body.get("event_id"), channel, ts):
-        log.info("ignoring a redelivered event %s (%s/%s)", body.get("event_id"), channel, ts)
+    event_id = request.body.get("event_id")
+    if not services.first_time(event_id, channel, ts):
+        log.info("ignoring a redelivered event %s (%s/%s)", event_id, channel, ts)
         services.metrics.autotags.labels("redelivered").inc()
         return
-    text = clean_input(slack_to_plain(event.get("text") or ""))
-    context = request_context(body)
+    request = replace(request, task=services.settings.tasks.by_name[name])
 
     def tag(done: Future[Prediction]) -> None:
         try:
-            services.submit(tag_job, services, client, event, text, done, task, context=context)
+            services.submit(partial(tag_job, prediction=done), request)
         except Busy:
-            services.metrics.autotags.labels("dropped_busy").inc()
+            count_dropped(services)
 
     try:
-        services.batcher.submit((task, text)).add_done_callback(tag)
+        services.batcher.submit((name, request.text)).add_done_callback(tag)
     except Busy:
-        services.metrics.autotags.labels("dropped_busy").inc()
+        count_dropped(services)
         log.warning("auto-tag queue full; message %s/%s not tagged", channel, ts)
 
 
-def tag_job(
-    services: Services,
-    client: WebClient,
-    event: dict[str, Any],
-    text: str,
-    future: Future[Prediction],
-    task_name: str | None = None,
-) -> None:
+def tag_job(request: Request, prediction: Future[Prediction]) -> None:
     """React with the label's emoji; above the threshold, for notify labels, add a thread note
-    and the heatmap (all as ``task_name``'s settings say; the default task's for None)."""
-    prediction = future.result()
+    and the heatmap (all as the task's settings say)."""
+    services, client, task, text = request.services, request.client, request.task, request.text
+    predicted = prediction.result()
     services.metrics.autotags.labels("tagged").inc()
-    channel, ts = event["channel"], event["ts"]
-    task = services.task(task_name)
-    prediction_id = _record(services, event, text, prediction, task.name)
-    emoji = task.emoji_for(prediction.label)
+    event = request.body.get("event") or {}
+    channel, ts = request.channel, event["ts"]
+    prediction_id = _record(request, predicted)
+    emoji = task.emoji_for(predicted.label)
     if emoji is None:
-        log.info("task %s has no emoji for label %r; not reacting", task.name, prediction.label)
+        log.info("task %s has no emoji for label %r; not reacting", task.name, predicted.label)
     else:
         try:
             client.reactions_add(channel=channel, timestamp=ts, name=emoji)
         except SlackApiError as exc:
             if api_error(exc) != "already_reacted":
                 log.warning("cannot add :%s: to %s/%s: %s", emoji, channel, ts, api_error(exc))
-    if not task.should_notify(prediction.label, prediction.confidence):
+    if not task.should_notify(predicted.label, predicted.confidence):
         return
-    classifier = services.classifier(task.name)
+    classifier = services.models.holder(task.name).get()
     try:
         explanation = services.explainer.explain(classifier, text, task.explain_method)
     except ExplanationUnavailable as exc:  # nobody asked for this method: use one that works
@@ -109,11 +141,11 @@ def tag_job(
     png = heatmap.render(explanation)
     thread_ts = event.get("thread_ts") or ts
     controls = (
-        feedback_elements(prediction_id, prediction.label, list(prediction.scores))
+        feedback_elements(prediction_id, predicted.label, list(predicted.scores))
         if prediction_id is not None
         else None
     )
-    note, note_blocks = autotag_blocks(prediction, controls)
+    note, note_blocks = autotag_blocks(predicted, controls)
     client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=note, blocks=note_blocks)
     if not upload_heatmap(
         client, channel=channel, thread_ts=thread_ts, png=png, explanation=explanation
@@ -121,27 +153,24 @@ def tag_job(
         services.metrics.upload_failures.inc()
 
 
-def _record(
-    services: Services, event: dict[str, Any], text: str, prediction: Prediction, task: str
-) -> int | None:
-    """Store the auto-tag so it can be corrected; None without a database or when storing
-    fails (logged: the reaction still goes out)."""
-    if services.db is None:
-        return None
+def _record(request: Request, prediction: Prediction) -> int | None:
+    """Store the auto-tag so it can be corrected; None when storing fails (logged: the
+    reaction still goes out)."""
+    event, services = request.body.get("event") or {}, request.services
     try:
         return services.db.predictions.record(
-            text=text,
+            text=request.text,
             label=prediction.label,
             confidence=prediction.confidence,
             scores=prediction.scores,
             model_version=prediction.model,
-            channel=event["channel"],
+            channel=request.channel,
             user=event.get("user"),
             message_ts=event["ts"],
             source="autotag",
-            task=task,
+            task=request.task.name,
             queue=services.queue_offer(prediction.scores),
         )
     except Exception:
-        log.exception("cannot record the auto-tag of %s/%s", event["channel"], event["ts"])
+        log.exception("cannot record the auto-tag of %s/%s", request.channel, event["ts"])
         return None

@@ -10,63 +10,38 @@ through :func:`bot.handlers.feedback.feedback_job`, stored like a ``/classify`` 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from slack_bolt import Respond
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.admin import NO_DATABASE
 from bot.blocks.feedback import (
-    AUDIT_FAILED,
     LABEL_ACTION,
     NOT_TAGGED,
     correction_prompt,
     not_permitted,
 )
-from bot.handlers.feedback import may_label
-from bot.services import Services
+from bot.handlers.checks import audited, may_label
+from bot.services import Request
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 
 log = logging.getLogger(__name__)
 
+CORRECT_LABEL = "heed_correct_label"
+"""The shortcut's ``callback_id`` (declared in ``slack-manifest.yaml``)."""
 
-def _private(respond: Respond, text: str) -> None:
-    respond(text=text, response_type="ephemeral", replace_original=False)
 
-
-def correct_job(
-    services: Services,
-    client: WebClient,
-    respond: Respond,
-    shortcut: dict[str, Any],
-    home_team: str | None,
-) -> None:
-    """Find the shortcut's message's prediction and show its controls to a permitted user
-    (``home_team``: the workspace that installed Heed)."""
-    db = services.db
-    who = shortcut.get("user") or {}
-    user = who.get("id") or ""
-    channel = (shortcut.get("channel") or {}).get("id") or ""
-    message = shortcut.get("message") or {}
-    if db is None:
-        _private(respond, NO_DATABASE.format(action="correct labels"))
-        return
+def correct_job(request: Request) -> None:
+    """Find the shortcut's message's prediction and show its controls to a permitted user."""
+    db, client, user, channel = request.services.db, request.client, request.user, request.channel
+    message = request.body.get("message") or {}
     prediction = db.predictions.find_by_message(channel, message.get("ts") or "")
     if prediction is None:
-        _private(respond, NOT_TAGGED)
+        request.private(NOT_TAGGED)
         return
-    assert services.labelers is not None
-    decision = may_label(services, client, who, home_team, prediction.asker)
+    decision = may_label(request, prediction.asker)
     if not decision.allowed:
-        try:
-            detail = f"prediction {prediction.id}: shortcut; {decision.reason}"
-            db.audit.record(user, LABEL_ACTION, False, detail)
-        except Exception:
-            log.exception("cannot write the audit log for a refused correction by %s", user)
-            _private(respond, AUDIT_FAILED)
-            return
-        _private(respond, not_permitted(prediction.asker is not None))
+        detail = f"prediction {prediction.id}: shortcut; {decision.reason}"
+        if audited(request, LABEL_ACTION, False, detail):
+            request.private(not_permitted(prediction.asker is not None))
         return
     text, blocks = correction_prompt(prediction, db.predictions.answers_for(prediction.id))
     try:

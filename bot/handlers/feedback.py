@@ -21,18 +21,17 @@ cannot leave a note that misses one of them.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from typing import Any
 
-from slack_bolt import Respond
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.classify import DM_HEATMAP_NOTE, classify_reply
+from bot.blocks.classify import DM_HEATMAP_NOTE, Reply, classify_reply
 from bot.blocks.common import one_line
 from bot.blocks.feedback import (
-    AUDIT_FAILED,
     CONFIRM_ACTION,
+    CORRECT_ACTION,
     FEEDBACK_BLOCK_ID,
     FEEDBACK_UNKNOWN,
     LABEL_ACTION,
@@ -46,15 +45,15 @@ from bot.blocks.feedback import (
 from bot.blocks.queue import QUEUE_SHOWN, is_queue_controls, queue_message
 from bot.database import Answer, Prediction
 from bot.database.labels import TRUSTED
-from bot.labeling import LabelDecision
-from bot.services import Services
-from bot.slack_api.lookups import usergroup_members, users_info
+from bot.handlers.checks import audited, may_label
+from bot.services import Request
 from classifier.types import Explanation
 from classifier.types import Prediction as ModelPrediction
 
 log = logging.getLogger(__name__)
 
 _LOCKS = [threading.Lock() for _ in range(16)]
+FEEDBACK_ACTIONS = re.compile(f"^({re.escape(CONFIRM_ACTION)}|{re.escape(CORRECT_ACTION)})$")
 
 
 def chosen_label(action: dict[str, Any], prediction: Prediction) -> str | None:
@@ -79,40 +78,34 @@ def rebuilt_reply(prediction: Prediction, private: bool) -> tuple[str, list[dict
         prediction.label, prediction.confidence or 0.0, scores, prediction.model_version or "?"
     )
     explanation = Explanation(prediction.method or "attention", [], [], model)
-    return classify_reply(
-        explanation,
-        text=prediction.text,
-        user_id=prediction.asker,
-        note=DM_HEATMAP_NOTE if private else None,
-        feedback=feedback_elements(prediction.id, prediction.label, list(scores)),
-    )
+    feedback = feedback_elements(prediction.id, prediction.label, list(scores))
+    reply = Reply(explanation, prediction.text, user_id=prediction.asker, feedback=feedback)
+    return classify_reply(reply, DM_HEATMAP_NOTE if private else None)
 
 
 def _update_reply(
-    services: Services,
-    client: WebClient,
-    respond: Respond,
-    body: dict[str, Any],
+    request: Request,
     prediction: Prediction,
     answers: list[Answer],
     controls: str = FEEDBACK_BLOCK_ID,
     trusted: bool = False,
 ) -> None:
+    services, body, respond = request.services, request.body, request.respond
+    assert respond is not None
     container = body.get("container") or {}
     message = body.get("message") or {}
-    channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-    ts = container.get("message_ts") or message.get("ts")
+    channel, ts = request.channel, container.get("message_ts") or message.get("ts")
     if message.get("blocks") and not container.get("is_ephemeral") and channel and ts:
         text = message.get("text") or recorded_line(answers[-1])
         new_blocks = with_feedback_note(message["blocks"], answers, controls)
         try:
-            client.chat_update(channel=channel, ts=ts, text=text, blocks=new_blocks)
+            request.client.chat_update(channel=channel, ts=ts, text=text, blocks=new_blocks)
             return
         except SlackApiError as exc:
             log.info("chat.update of %s/%s failed (%s): using response_url", channel, ts, exc)
             respond(text=text, blocks=new_blocks, replace_original=True)
             return
-    if controls != FEEDBACK_BLOCK_ID and trusted and services.db is not None:
+    if controls != FEEDBACK_BLOCK_ID and trusted:
         # an answer from the queue's private list: show the queue as it is now, without it
         items = services.db.queue.top(prediction.task, QUEUE_SHOWN, services.settings.queue_days)
         text, queue_blocks = queue_message(prediction.task, items, note=recorded_line(answers[-1]))
@@ -127,85 +120,38 @@ def _update_reply(
     )
 
 
-def _refuse(respond: Respond, text: str) -> None:
-    respond(text=text, response_type="ephemeral", replace_original=False)
-
-
-def _audit(services: Services, user: str | None, allowed: bool, detail: str) -> bool:
-    """Write one answer attempt to the audit log; False when that failed (then do nothing)."""
-    assert services.db is not None
-    try:
-        services.db.audit.record(user, LABEL_ACTION, allowed, detail)
-    except Exception:
-        log.exception("cannot write the audit log; refusing an answer by %s", user)
-        return False
-    return True
-
-
-def may_label(
-    services: Services,
-    client: WebClient,
-    who: dict[str, Any],
-    home_team: str | None,
-    asker: str | None,
-) -> LabelDecision:
-    """May the Slack user ``who`` (an interaction's ``user`` object) label a prediction asked
-    for by ``asker``? Looks up admins and user groups through the Web API."""
-    assert services.labelers is not None
-    return services.labelers.check(
-        who.get("id") or "",
-        user_team=who.get("team_id"),
-        home_team=home_team,
-        asker=asker,
-        users_info=lambda u: users_info(client, u),
-        group_members=lambda g: usergroup_members(client, g),
-    )
-
-
-def feedback_job(
-    services: Services,
-    client: WebClient,
-    respond: Respond,
-    body: dict[str, Any],
-    action: dict[str, Any],
-    home_team: str | None,
-) -> None:
+def feedback_job(request: Request) -> None:
     """Check who answers, audit the attempt, store a permitted answer and show it on the
-    reply (``home_team``: the workspace that installed Heed)."""
-    store = services.db
-    who = body.get("user") or {}
-    user = who.get("id") or ""
+    reply."""
+    store, action, user = request.services.db, request.action, request.user
+    who = request.body.get("user") or {}
     name = who.get("username") or who.get("name")
     value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
     try:
         prediction_id, _ = parse_choice(value)
     except ValueError:
         prediction_id = None
-    prediction = (
-        store.predictions.get(prediction_id) if store and prediction_id is not None else None
-    )
+    prediction = store.predictions.get(prediction_id) if prediction_id is not None else None
     if prediction is None:
         log.info("feedback for an unknown prediction %r from %s", value[:60], user)
-        if store is None or _audit(services, user, False, f"unknown prediction {value[:60]!r}"):
-            _refuse(respond, FEEDBACK_UNKNOWN)
+        if audited(request, LABEL_ACTION, False, f"unknown prediction {value[:60]!r}"):
+            request.private(FEEDBACK_UNKNOWN)
         return
-    assert store is not None and services.labelers is not None
     label = chosen_label(action, prediction)
     if label is None:
-        if _audit(services, user, False, f"prediction {prediction.id}: not a label"):
-            _refuse(respond, NOT_A_LABEL)
+        if audited(request, LABEL_ACTION, False, f"prediction {prediction.id}: not a label"):
+            request.private(NOT_A_LABEL)
         return
-    decision = may_label(services, client, who, home_team, prediction.asker)
+    decision = may_label(request, prediction.asker)
     detail = (
         f"prediction {prediction.id}: {one_line(label, 80)!r}; task {prediction.task}; "
         f"{decision.reason}"
     )
-    if not _audit(services, user, decision.allowed, detail):
-        _refuse(respond, AUDIT_FAILED)
+    if not audited(request, LABEL_ACTION, decision.allowed, detail):
         return
     if not decision.allowed or decision.role is None:
         log.info("answer on prediction %d by %s refused: %s", prediction.id, user, decision.reason)
-        _refuse(respond, not_permitted(prediction.asker is not None))
+        request.private(not_permitted(prediction.asker is not None))
         return
     with _LOCKS[prediction.id % len(_LOCKS)]:
         answer = store.predictions.record_answer(
@@ -214,8 +160,7 @@ def feedback_job(
         answers = store.predictions.answers_for(prediction.id)
         block_id = action.get("block_id")
         controls = block_id if is_queue_controls(block_id) else FEEDBACK_BLOCK_ID
-        trusted = decision.role in TRUSTED
-        _update_reply(services, client, respond, body, prediction, answers, controls, trusted)
+        _update_reply(request, prediction, answers, controls, decision.role in TRUSTED)
     log.info(
         "feedback on prediction %d: %s by %s as %s (%s%s)",
         prediction.id,

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk import WebClient
-
 from bot.blocks.home import home_view, task_lines
-from bot.services import Services
+from bot.handlers.checks import may_administer
+from bot.services import Answer, Request, Services
 from bot.serving.holder import ModelHolder
-from bot.slack_api.lookups import users_info
 from classifier.store import ModelStore
 
 log = logging.getLogger(__name__)
@@ -25,16 +23,16 @@ def current_home(services: Services, details: bool = False) -> dict:
     ``details``: failure reasons too, for an admin."""
     tasks = services.settings.tasks
     default = tasks.default
-    version = services.holder.version
-    metadata = _with_labels(_metadata(services.holder.store, version), services.holder)
-    db, runner = services.db, services.retrain
+    holder = services.models.holder(default.name)
+    version = holder.version
+    metadata = _with_labels(_metadata(holder.store, version), holder)
+    db = services.db
     current, jobs, counts = None, [], None
     several = len(tasks) > 1
     try:
-        current = runner.running() if runner is not None else None
-        if db is not None:
-            task = default.name if several else None
-            jobs, counts = db.jobs.recent(HOME_JOBS + 1, task), db.predictions.counts(task)
+        current = services.runners[default.name].running()
+        task = default.name if several else None
+        jobs, counts = db.jobs.recent(HOME_JOBS + 1, task), db.predictions.counts(task)
     except Exception:
         log.exception("cannot read jobs/feedback for the Home tab")
     others = [_other_task(services, t.name, details) for t in tasks if t.name != default.name]
@@ -45,7 +43,7 @@ def current_home(services: Services, details: bool = False) -> dict:
         current=current,
         jobs=jobs[: HOME_JOBS + (1 if current else 0)],
         counts=counts,
-        warning=services.holder.fallback,
+        warning=holder.fallback,
         explain_method=default.explain_method,
         details=details,
         task=default.name if several else None,
@@ -63,16 +61,16 @@ def _metadata(store: ModelStore, version: str | None) -> dict:
 
 def _other_task(services: Services, name: str, details: bool) -> list[str]:
     """A non-default task's lines: what its store serves (loaded or not), its last job."""
-    store = services.store_of(name)
+    store = services.models.store(name)
     try:
         version = store.current()
-        jobs = services.db.jobs.recent(1, name) if services.db is not None else []
+        jobs = services.db.jobs.recent(1, name)
     except Exception:
         log.exception("cannot read task %s for the Home tab", name)
         version, jobs = None, []
-    task = services.task(name)
+    task = services.settings.tasks.by_name[name]
     metadata = _metadata(store, version)
-    loaded = services.models.loaded().get(name) if services.models is not None else None
+    loaded = services.models.loaded().get(name)
     if loaded is not None and loaded.version == version:
         metadata = _with_labels(metadata, loaded)
     return task_lines(name, version, metadata, task.channels, jobs[0] if jobs else None, details)
@@ -85,8 +83,16 @@ def _with_labels(metadata: dict, holder: ModelHolder) -> dict:
     return {**metadata, "labels": list(holder.get().labels)}
 
 
-def publish_home(services: Services, client: WebClient, user: str) -> None:
-    """Publish the current Home view for ``user`` (with failure details when an admin)."""
-    assert services.admin is not None
-    admin = services.admin.check(user, lambda u: users_info(client, u)).allowed
-    client.views_publish(user_id=user, view=current_home(services, details=admin))
+def accept_home(request: Request) -> Request | Answer:
+    """The ack step: only the Home tab, opened by someone."""
+    event = request.body.get("event") or {}
+    return request if event.get("tab", "home") == "home" and request.user else Answer()
+
+
+def publish_home(request: Request) -> None:
+    """Publish the current Home view for the person who opened it (with failure details
+    for an admin)."""
+    admin = may_administer(request).allowed
+    request.client.views_publish(
+        user_id=request.user, view=current_home(request.services, details=admin)
+    )

@@ -11,49 +11,25 @@ refreshed queue with the answer recorded.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from slack_bolt import Respond
-from slack_sdk import WebClient
-
-from bot.blocks.admin import NO_DATABASE, admin_usage
+from bot.blocks.admin import admin_usage
 from bot.blocks.common import one_line
 from bot.blocks.queue import NOT_A_LABELER, QUEUE_ACTION, QUEUE_SHOWN, queue_message
-from bot.handlers.feedback import may_label
-from bot.services import Services
+from bot.handlers.checks import audited, may_label
+from bot.services import Request
 
 log = logging.getLogger(__name__)
 
 
-def _private(respond: Respond, text: str, blocks: list[dict] | None = None) -> None:
-    respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-
-
-def queue_command(
-    services: Services,
-    client: WebClient,
-    respond: Respond,
-    command: dict[str, Any],
-    task: str,
-    error: str | None,
-    home_team: str | None,
-) -> None:
-    """Check that the user may label, audit the attempt, then show ``task``'s queue (or the
+def queue_command(request: Request, error: str | None) -> None:
+    """Check that the user may label, audit the attempt, then show the task's queue (or the
     usage help when ``error`` says the task named is unknown)."""
-    user = command.get("user_id") or ""
-    who = {"id": user, "team_id": command.get("team_id")}
-    decision = may_label(services, client, who, home_team, None)
-    if services.db is None:
-        _private(respond, NO_DATABASE.format(action="queue"))
-        return
-    detail = f"{decision.reason}; channel {command.get('channel_id')}; task {task}"
+    services, user, task = request.services, request.user, request.task.name
+    decision = may_label(request, None)
+    detail = f"{decision.reason}; channel {request.channel or None}; task {task}"
     if error is not None:
         detail += f"; {one_line(error, 120)}"
-    try:
-        services.db.audit.record(user, QUEUE_ACTION, decision.allowed, detail)
-    except Exception:
-        log.exception("cannot write the audit log; refusing the queue to %s", user)
-        _private(respond, ":warning: Heed couldn't write its audit log, so it did nothing.")
+    if not audited(request, QUEUE_ACTION, decision.allowed, detail):
         return
     log.info(
         "/heed-admin queue by %s: %s (%s)",
@@ -62,11 +38,10 @@ def queue_command(
         decision.reason,
     )
     if not decision.allowed:
-        _private(respond, NOT_A_LABELER)
+        request.private(NOT_A_LABELER)
         return
     if error is not None:
-        _private(respond, admin_usage(error))
+        request.private(admin_usage(error))
         return
     items = services.db.queue.top(task, QUEUE_SHOWN, services.settings.queue_days)
-    text, blocks = queue_message(task, items)
-    _private(respond, text, blocks)
+    request.private(*queue_message(task, items))

@@ -7,26 +7,26 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.admin import NO_DATABASE, NOTHING_TO_TRAIN, already_running
+from bot.blocks.admin import NOTHING_TO_TRAIN, already_running
 from bot.blocks.common import one_line
-from bot.blocks.preview import preview_blocks
-from bot.blocks.retrain import IN_DM_NOTE, retrain_started
-from bot.handlers.admin_request import AdminRequest
 from bot.retrain.jobs import JobAlreadyRunning, RetrainError
+from bot.retrain.messages import IN_DM_NOTE, retrain_started
 from bot.retrain.preview import build_preview
+from bot.retrain.preview_messages import preview_blocks
 from bot.retrain.reporter import RetrainReporter
 from bot.retrain.runner import NO_TRUSTED_EVAL
+from bot.services import Request
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 
 log = logging.getLogger(__name__)
 
 
-def _status_message(request: AdminRequest) -> tuple[str, str]:
+def _status_message(request: Request) -> tuple[str, str]:
     """Post the status message in the invoking channel, else in the admin's DM."""
-    client, command = request.client, request.command
+    client = request.client
     text = retrain_started(request.user)
     try:
-        posted = client.chat_postMessage(channel=command["channel_id"], text=text)
+        posted = client.chat_postMessage(channel=request.channel, text=text)
     except SlackApiError as exc:
         if api_error(exc) not in NOT_MEMBER_ERRORS:
             raise
@@ -36,22 +36,20 @@ def _status_message(request: AdminRequest) -> tuple[str, str]:
     return str(posted["channel"]), str(posted["ts"])
 
 
-def _refusal(request: AdminRequest) -> str | None:
+def _refusal(request: Request) -> str | None:
     """Why a retrain of the request's task cannot start now (None when it can)."""
-    runner, db = request.services.runner(request.task), request.services.db
-    if runner is None or db is None:
-        return NO_DATABASE.format(action="retrain")
+    runner, db = request.services.runners[request.task.name], request.services.db
     running = runner.running()
     if running is not None:
         return already_running(running)
-    if not runner.data_files and not db.predictions.counts(request.task)["labelled_rows"]:
+    if not runner.data_files and not db.predictions.counts(request.task.name)["labelled_rows"]:
         return NOTHING_TO_TRAIN
     if not runner.data_files and not runner.eval_files:
         return f":warning: Not retraining: {NO_TRUSTED_EVAL}."
     return None
 
 
-def do_retrain(request: AdminRequest) -> None:
+def do_retrain(request: Request) -> None:
     """Show the admin what a retrain would go in with, with Start / Cancel buttons (the job
     starts only from Start: :func:`start_retrain`)."""
     refused = _refusal(request)
@@ -59,9 +57,8 @@ def do_retrain(request: AdminRequest) -> None:
         request.private(refused)
         return
     services = request.services
-    runner = services.runner(request.task)
-    assert runner is not None and services.db is not None
-    store = services.store_of(request.task)
+    runner = services.runners[request.task.name]
+    store = services.models.store(request.task.name)
     version = store.current()
     created = None
     if version:
@@ -74,18 +71,17 @@ def do_retrain(request: AdminRequest) -> None:
     request.private(text, blocks)
 
 
-def start_retrain(request: AdminRequest) -> None:
-    """Start a retraining job (one at a time) and report it where the admin asked."""
+def start_retrain(request: Request) -> None:
+    """Start a retraining job (one per task) and report it where the admin asked."""
     refused = _refusal(request)
     if refused is not None:
         request.private(refused)
         return
     services = request.services
-    runner = services.runner(request.task)
-    assert runner is not None
+    runner = services.runners[request.task.name]
     channel, ts = _status_message(request)
     reporter = RetrainReporter(
-        services, request.client, channel, ts, request.user, task=request.task
+        services, request.client, channel, ts, request.user, task=request.task.name
     )
     try:
         job = runner.start(

@@ -1,5 +1,5 @@
-"""A retraining job: while it runs on this replica (:class:`Job`), as any replica sees it
-(:class:`RunningJob`), and how it ended (:class:`JobResult`)."""
+"""A retraining job: while it runs on this replica (:class:`Job`) and how it ended
+(:class:`JobResult`); as any replica sees it: :class:`bot.database.records.RunningJob`."""
 
 from __future__ import annotations
 
@@ -12,13 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from bot.database.records import RunningJob
 from bot.retrain.contract import TrainResult, failure_reason
 from bot.retrain.progress import describe_progress
-
-if TYPE_CHECKING:
-    from bot.database import JobRecord
 
 log = logging.getLogger(__name__)
 
@@ -154,30 +152,3 @@ class Job:
                 reason += "; the serving model is unchanged"
         status = self.stop_reason if self.stop_reason in ("cancelled", "timed_out") else "failed"
         return JobResult(self.id, status, train, reason=reason, **base)
-
-
-@dataclass(frozen=True)
-class RunningJob:
-    """A running job as any replica sees it: from this replica's live :class:`Job`, or from
-    the database row that another replica keeps renewing (``owner`` is that replica)."""
-
-    id: int
-    requested_by: str | None
-    started: datetime
-    progress: str
-    owner: str | None = None
-
-    @classmethod
-    def from_record(cls, record: JobRecord) -> RunningJob:
-        """A job running on another replica, from the row it renews."""
-        return cls(
-            record.id,
-            record.requested_by,
-            record.started or record.created,
-            record.progress or "running",
-            record.owner,
-        )
-
-    def progress_text(self) -> str:
-        """The newest progress line (and the replica, when it runs on another one)."""
-        return self.progress + (f" (on replica {self.owner})" if self.owner else "")

@@ -20,16 +20,16 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.retrain import (
+from bot.database import JobRecord
+from bot.retrain.contract import CONFUSION_MATRIX_PNG, RELIABILITY_PNG
+from bot.retrain.jobs import Job, JobResult
+from bot.retrain.messages import (
     evaluation_blocks,
     retrain_failed,
     retrain_finished,
     retrain_interrupted,
     retrain_progress,
 )
-from bot.database import JobRecord
-from bot.retrain.contract import CONFUSION_MATRIX_PNG, RELIABILITY_PNG
-from bot.retrain.jobs import Job, JobResult
 from bot.retrain.progress import Throttle, describe_progress
 from bot.services import Services
 from bot.slack_api.errors import api_error
@@ -54,7 +54,7 @@ class RetrainReporter:
         task: str | None = None,
     ) -> None:
         self.services, self.client = services, client
-        self.task = services.task(task).name
+        self.task = task or services.settings.tasks.default_name
         self.channel, self.ts, self.requested_by = channel, ts, requested_by
         self.throttle = Throttle(interval)
         self.job: Job | None = None
@@ -104,7 +104,7 @@ class RetrainReporter:
 
     def on_done(self, result: JobResult) -> None:
         """Supervisor thread: swap to a promoted version, then report the outcome."""
-        holder = self.services.holder_of(self.task)
+        holder = self.services.models.holder(self.task)
         train, swap_note = result.train, ""
         if result.succeeded and train.promoted:
             holder.reload()  # atomic swap now; in-flight requests keep the old classifier
@@ -165,8 +165,9 @@ def report_interrupted(services: Services, client: WebClient, record: JobRecord)
     services.metrics.retrain_jobs.labels("interrupted").inc()
     if not record.channel:
         return
-    task = record.task if services.settings.tasks.get(record.task) else None
-    line = retrain_interrupted(record, services.store_of(task).current())
+    tasks = services.settings.tasks
+    task = record.task if tasks.get(record.task) else tasks.default_name
+    line = retrain_interrupted(record, services.models.store(task).current())
     try:
         if record.message_ts:
             client.chat_update(channel=record.channel, ts=record.message_ts, text=line)

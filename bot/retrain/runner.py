@@ -35,6 +35,7 @@ from typing import Any
 
 from bot.database import Database, JobConflict
 from bot.database.exports import write_jsonl, write_private
+from bot.database.records import RunningJob
 from bot.retrain.child import child_env, read_events, signal_group, spawn
 from bot.retrain.contract import TrainResult, read_result
 from bot.retrain.jobs import (
@@ -44,7 +45,6 @@ from bot.retrain.jobs import (
     JobResult,
     ProgressCallback,
     RetrainError,
-    RunningJob,
 )
 from bot.retrain.request import TrainRequest
 from classifier.store import DEFAULT_TASK, ModelStore

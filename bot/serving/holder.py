@@ -73,7 +73,6 @@ class ModelHolder:
         self._failed: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._listeners: list[Callable[[Classifier], None]] = []
         self.fallback: str | None = None
         """Set when start-up serves an older version because ``current`` cannot be loaded:
         one line saying which and why (shown in the log and on App Home)."""
@@ -90,10 +89,6 @@ class ModelHolder:
         """The serving version, or None before the first load."""
         current = self._current
         return current.version if current is not None else None
-
-    def on_swap(self, callback: Callable[[Classifier], None]) -> None:
-        """Call ``callback(new_classifier)`` after each swap (from the swapping thread)."""
-        self._listeners.append(callback)
 
     def load(self) -> Classifier:
         """Load the store's current version at start-up; raises :class:`NoModelError`.
@@ -153,11 +148,6 @@ class ModelHolder:
             previous, self._current, self._failed = self.version, fresh, None
             self.fallback = None
         log.info("serving model %s (was %s)", fresh.version, previous or "none")
-        for callback in list(self._listeners):
-            try:
-                callback(fresh)
-            except Exception:
-                log.exception("model swap listener failed")
         return True
 
     def start_watching(self) -> None:

@@ -69,6 +69,11 @@ class TaskModels:
                     holder.start_watching()
             return holder
 
+    def store(self, name: str) -> ModelStore:
+        """Task ``name``'s model store, loaded or not (KeyError for an unknown task)."""
+        held = self._holders.get(name)
+        return held.store if held is not None else ModelStore(self.tasks.by_name[name].model_dir)
+
     def loaded(self) -> dict[str, ModelHolder]:
         """The holders loaded so far, by task name."""
         with self._lock:

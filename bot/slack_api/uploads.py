@@ -8,16 +8,21 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.classify import heatmap_comment, heatmap_title, upload_failed_note
 from bot.slack_api.errors import UPLOAD_ERRORS, api_error, describe_error
-from classifier.types import Explanation
+from bot.slack_api.text import escape_and_shorten
 
 log = logging.getLogger(__name__)
 
-HEATMAP_FILENAME = "heed-heatmap.png"
-
 Tell = Callable[[str], None]
 """Shows a one-line note to whoever should learn that an upload failed."""
+
+
+def upload_failed_note(reason: str, what: str = "heatmap") -> str:
+    """Posted when a file could not be uploaded (with a hint when Heed is not a member)."""
+    hint = ""
+    if reason in ("not_in_channel", "channel_not_found"):
+        hint = f" — invite Heed to this channel (`/invite @Heed`) to get the {what}"
+    return f":warning: Heed couldn't upload the {what}: {escape_and_shorten(reason, 200)}{hint}"
 
 
 def upload_or_say_why(
@@ -60,26 +65,3 @@ def upload_or_say_why(
     except SlackApiError as exc:
         log.warning("cannot say that the %s upload failed: %s", what, api_error(exc))
     return False
-
-
-def upload_heatmap(
-    client: WebClient,
-    *,
-    channel: str,
-    thread_ts: str | None,
-    png: bytes,
-    explanation: Explanation,
-    tell: Tell | None = None,
-) -> bool:
-    """:func:`upload_or_say_why` for an explanation's heatmap."""
-    return upload_or_say_why(
-        client,
-        channel=channel,
-        thread_ts=thread_ts,
-        content=png,
-        filename=HEATMAP_FILENAME,
-        title=heatmap_title(explanation),
-        comment=heatmap_comment(explanation),
-        what="heatmap",
-        tell=tell,
-    )

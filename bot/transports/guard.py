@@ -32,7 +32,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from bot.ops.metrics import Metrics, request_kind
-from bot.services import ACK_SENT, RECEIVED_AT
+from bot.transports.ack import ACK_SENT, RECEIVED_AT
 
 log = logging.getLogger(__name__)
 

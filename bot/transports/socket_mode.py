@@ -1,8 +1,8 @@
 """Socket Mode: Bolt's built-in handler, plus a signal that the ack has left the process.
 
 :class:`AckFirstSocketModeHandler` dispatches like Bolt's own handler and sets the
-``threading.Event`` stored under :data:`bot.services.ACK_SENT` in the request context once
-the acknowledgement was written to the WebSocket. Jobs wait for it, so inference never starts
+``threading.Event`` stored under :data:`bot.transports.ack.ACK_SENT` in the request context
+once the acknowledgement was written to the WebSocket. Jobs wait for it, so inference never starts
 before Slack has its ack.
 """
 
@@ -21,7 +21,7 @@ from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.ops.metrics import Metrics, request_kind
-from bot.services import ACK_SENT, RECEIVED_AT
+from bot.transports.ack import ACK_SENT, RECEIVED_AT
 
 
 def retry_headers(req: SocketModeRequest) -> dict[str, str | Sequence[str]] | None:

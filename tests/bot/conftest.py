@@ -12,11 +12,10 @@ import pytest
 
 from bot.blocks.feedback import CORRECT_ACTION, FEEDBACK_BLOCK_ID
 from bot.database import Database
-from bot.retrain.runner import RetrainRunner
 from bot.services import Services
 from bot.serving.holder import ModelHolder
 from classifier.store import ModelStore
-from tests.bot.stubs import StubClassifier, settings
+from tests.bot.stubs import StubClassifier, services_for
 from tests.support.fakeslack import Call, FakeSlack
 from tests.support.inprocess import InProcessApps
 
@@ -29,7 +28,6 @@ class Heed:
 
     def __init__(self, fake: FakeSlack, services: Services, models: Path) -> None:
         self.fake, self.services, self.models = fake, services, models
-        assert services.db is not None
         self.db: Database = services.db
 
     def admin(self, text: str, user: str = ADMIN, channel: str = "C1") -> Call:
@@ -87,18 +85,15 @@ def heed(fake: FakeSlack, tmp_path: Path) -> Iterator[Any]:
             ModelStore(models), loader=lambda version, store: StubClassifier(version=version)
         )
         holder.load()
-        db = Database(tmp_path / "var" / "heed.sqlite3")
-        runner = RetrainRunner(
-            models,
-            data,
-            db,
-            timeout_s=30,
-            python=python or "/bin/false",
-            exports_dir=tmp_path / "var" / "exports",
-            eval_files=kw.get("eval_data", ()),
-        )
         kw.setdefault("admins", frozenset({ADMIN}))
-        services = Services(settings(fake.api_url, **kw), holder, db=db, retrain=runner)
+        services = services_for(
+            tmp_path,
+            holder=holder,
+            python=python or "/bin/false",
+            data=data,
+            api_url=fake.api_url,
+            **kw,
+        )
         apps.start(services)
         return Heed(fake, services, models)
 

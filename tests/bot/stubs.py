@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from unittest.mock import MagicMock
 
+from sqlalchemy import select
+
+from bot.database import Database
+from bot.database.schema import queue_digests
+from bot.listeners import build_request
+from bot.retrain.runner import RetrainRunner
+from bot.services import Request, Services
 from bot.serving.holder import ModelHolder
+from bot.serving.tasks import TaskModels
 from bot.settings import Settings
 from classifier.store import ModelStore
 from classifier.types import Explanation, ExplanationUnavailable, Prediction
@@ -78,3 +88,61 @@ def serving(stub: StubClassifier, root: Path) -> ModelHolder:
 def settings(api_url: str | None = None, **kw: Any) -> Settings:
     """Socket Mode settings with test tokens."""
     return Settings(bot_token="xoxb-test", app_token="xapp-test", api_url=api_url, **kw)
+
+
+def services_for(
+    tmp_path: Path,
+    stub: StubClassifier | None = None,
+    *,
+    db: Any = None,
+    holder: ModelHolder | None = None,
+    python: str = "/bin/false",
+    data: tuple[Path, ...] = (),
+    config: Settings | None = None,
+    **kw: Any,
+) -> Services:
+    """Fully wired services on a throwaway SQLite database (``db``: another one, e.g. a
+    failing double), serving ``stub`` (or ``holder``) as the default task, with a retrain
+    runner per task that runs ``python`` (nothing, by default); ``config`` or settings
+    made of ``kw``."""
+    config = config or settings(**kw)
+    models_dir = tmp_path / "models"
+    holder = holder or serving(stub or StubClassifier(), models_dir)
+    database = db if db is not None else Database(tmp_path / "var" / "heed.sqlite3")
+    runners = {
+        task.name: RetrainRunner(
+            holder.store.root if task.name == config.tasks.default_name else task.model_dir,
+            data,
+            database,
+            timeout_s=30,
+            python=python,
+            exports_dir=tmp_path / "var" / "exports",
+            eval_files=kw.get("eval_data", ()),
+            task=task.name,
+        )
+        for task in config.tasks
+    }
+    return Services(config, database, TaskModels(config.tasks, holder), runners)
+
+
+def request_for(
+    services: Services,
+    body: dict[str, Any],
+    client: Any = None,
+    respond: Any = None,
+    team: str | None = "T1",
+    **fields: Any,
+) -> Request:
+    """The request the listener table builds for ``body`` (``team``: the installing
+    workspace), with ``fields`` as an ack step would set them."""
+    request = build_request(services, body, client or MagicMock(), respond or MagicMock())
+    return replace(request, team=team, **fields)
+
+
+def digest_outcomes(db: Database, task: str, period: str) -> dict[str, str | None]:
+    """``user -> outcome`` of the digests of ``task`` in ``period`` (None: not finished)."""
+    query = select(queue_digests.c.user, queue_digests.c.outcome).where(
+        queue_digests.c.task == task, queue_digests.c.period == period
+    )
+    with db.read() as conn:
+        return {row[0]: row[1] for row in conn.execute(query)}

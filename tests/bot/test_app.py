@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bot.services import Services
-from tests.bot.stubs import PNG, VERSION, StubClassifier, serving, settings
+from tests.bot.stubs import PNG, VERSION, StubClassifier, services_for
 from tests.support.fakeslack import FakeSlack
 from tests.support.inprocess import InProcessApps
 
@@ -30,7 +30,7 @@ def start(fake: FakeSlack, tmp_path: Path) -> Iterator[Any]:
     apps = InProcessApps(fake)
 
     def run(stub: StubClassifier, **kw: Any) -> Running:
-        services = Services(settings(fake.api_url, **kw), serving(stub, tmp_path))
+        services = services_for(tmp_path, stub, api_url=fake.api_url, **kw)
         apps.start(services)
         return Running(fake, stub, services)
 
@@ -46,7 +46,7 @@ def test_a_public_reply_then_the_heatmap_in_the_same_place(start: Any) -> None:
     reply = fake.wait_for_call("chat.postMessage", timeout=10)
     assert reply.params["channel"] == "C2" and "positive" in reply.params["text"]
     assert VERSION in reply.params["text"] and reply.params["blocks"]
-    assert not any(b.get("block_id") == "heed_feedback" for b in reply.params["blocks"])
+    assert any(b.get("block_id") == "heed_feedback" for b in reply.params["blocks"])
     upload = fake.wait_for(lambda: [u for u in fake.uploads if u.completed], timeout=10)[0]
     assert upload.channel == "C2" and upload.data and upload.data.startswith(PNG)
     assert "rollout" in (upload.title or "")

@@ -183,7 +183,7 @@ def test_non_admins_are_refused_and_every_attempt_is_audited(heed: Any) -> None:
     first = app.db.audit.recent()[-1]
     assert "not listed in HEED_ADMINS" in first.detail and "channel C1" in first.detail
     assert "unknown subcommand" in app.db.audit.recent()[0].detail
-    assert app.db.jobs.recent() == [] and app.services.holder.version == V1
+    assert app.db.jobs.recent() == [] and app.services.models.holder("default").version == V1
     assert not app.fake.calls("users.info")  # HEED_ADMINS_FROM_WORKSPACE is off
 
 
@@ -257,7 +257,9 @@ def test_retrain_reports_progress_evaluation_and_swaps(heed: Any, tmp_path: Path
     assert updates[-1].startswith(":white_check_mark: Retraining job #1 finished")
     upload = fake.wait_for(lambda: [u for u in fake.uploads if u.completed], timeout=10)[0]
     assert upload.channel == "C1" and upload.data.startswith(PNG) and V3 in upload.filename
-    assert app.services.holder.version == V3  # swapped at once, not by the watcher
+    assert (
+        app.services.models.holder("default").version == V3
+    )  # swapped at once, not by the watcher
     assert V3 in app.classify("after").params["text"]
     job = app.db.jobs.recent(1)[0]
     assert (job.status, job.version, job.promoted, job.requested_by) == (
@@ -307,7 +309,10 @@ def test_a_failed_retrain_is_one_line_and_changes_nothing(heed: Any, tmp_path: P
         f"the serving model is unchanged (`{V1}`)"
     )
     assert fake.calls("chat.update")[-1].params["text"] == line
-    assert app.services.holder.version == V1 and ModelStore(app.models).current() == V1
+    assert (
+        app.services.models.holder("default").version == V1
+        and ModelStore(app.models).current() == V1
+    )
     job = app.db.jobs.recent(1)[0]
     assert job.status == "failed" and "Traceback" not in (job.message or "")
     assert job.message == (
@@ -326,7 +331,7 @@ def test_a_killed_training_child_is_reported_by_its_signal(heed: Any, tmp_path: 
     ).params["text"]
     assert "retraining job #1 failed: training was killed by SIGKILL (out of memory?)" in line
     assert f"the serving model is unchanged (`{V1}`)" in line
-    assert app.services.holder.version == V1
+    assert app.services.models.holder("default").version == V1
 
 
 def test_nothing_to_train_on_is_said_plainly(heed: Any) -> None:
@@ -354,12 +359,12 @@ def test_rollback_swaps_back_and_says_so(heed: Any) -> None:
         (app.models / version / "model.safetensors").write_bytes(b"x")
     (app.models / "history.json").write_text(json.dumps([V1, V2]))
     (app.models / "current").write_text(V2)
-    app.services.holder.reload()
-    assert app.services.holder.version == V2
+    app.services.models.holder("default").reload()
+    assert app.services.models.holder("default").version == V2
     done = app.admin("rollback")
     assert done.params["text"] == f":leftwards_arrow_with_hook: Rolled back from `{V2}` to `{V1}`."
     assert done.params["response_type"] == "in_channel"
-    assert store.current() == V1 and app.services.holder.version == V1
+    assert store.current() == V1 and app.services.models.holder("default").version == V1
     assert V1 in app.classify().params["text"]
 
 

@@ -8,7 +8,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.blocks.preview import CANCEL_ACTION, PREVIEW_BLOCK_ID, PREVIEW_CANCELLED, START_ACTION
+from bot.retrain.preview_messages import (
+    CANCEL_ACTION,
+    PREVIEW_BLOCK_ID,
+    PREVIEW_CANCELLED,
+    START_ACTION,
+)
 from tests.bot.conftest import ADMIN, V1
 from tests.conftest import make_rows, write_csv
 from tests.support.retrain import click_start, preview_for
@@ -87,7 +92,7 @@ def test_cancel_and_strangers_start_nothing(heed: Any, tmp_path: Path) -> None:
 
 def test_versions_promote_and_cancel(heed: Any) -> None:
     app = heed()
-    store = app.services.holder.store
+    store = app.services.models.holder("default").store
     for version, f1 in ((V1, 0.5), (V2, 0.75)):
         (app.models / version).mkdir(exist_ok=True)
         (app.models / version / "model.safetensors").write_bytes(b"x")
@@ -103,7 +108,7 @@ def test_versions_promote_and_cancel(heed: Any) -> None:
     done = app.admin(f"promote {V2}")
     assert done.params["response_type"] == "in_channel"
     assert done.params["text"] == f":arrow_up: Promoted `{V2}`: Heed serves it now."
-    assert store.current() == V2 and app.services.holder.version == V2
+    assert store.current() == V2 and app.services.models.holder("default").version == V2
     assert app.admin("rollback").params["text"].endswith(f"to `{V1}`.")
     assert (
         app.admin("cancel").params["text"] == ":information_source: No retraining job is running."

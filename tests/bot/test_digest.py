@@ -16,6 +16,7 @@ from bot.digest import QueueDigest
 from bot.schedule import parse_schedule
 from tests.bot.conftest import ADMIN
 from tests.bot.handlers.test_queue import seed
+from tests.bot.stubs import digest_outcomes
 
 LABELER, MEMBER = "ULABEL", "UMEMBER"
 NOW = datetime(2026, 11, 28, 10, 15, tzinfo=UTC)
@@ -66,7 +67,7 @@ def test_a_replica_killed_mid_send_leaves_the_rest_to_the_next(heed: Any) -> Non
     clock = [NOW]
     assert replica(app, "b:2", clock).tick() == 2
     assert sorted(c.params["channel"] for c in dms(app)) == [f"D{LABELER}", f"D{MEMBER}"]
-    outcomes = app.db.queue.digest_outcomes("default", period)
+    outcomes = digest_outcomes(app.db, "default", period)
     assert outcomes == {ADMIN: None, LABELER: "sent 1", MEMBER: "sent 1"}
 
 
@@ -76,7 +77,7 @@ def test_slack_errors_are_stored_and_answers_from_the_dm_are_recorded(heed: Any)
     app.fake.fail_next("chat.postMessage", error="account_inactive")
     digest = replica(app, "a:1", [NOW])
     assert digest.tick() == 2
-    outcomes = app.db.queue.digest_outcomes("default", digest.schedule.period(NOW))
+    outcomes = digest_outcomes(app.db, "default", digest.schedule.period(NOW))
     assert sorted(outcomes.values()) == ["failed: account_inactive", "sent 1", "sent 1"]
 
     dm = dms(app)[-1]

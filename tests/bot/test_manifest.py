@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.handlers.admin import HANDLERS
-from bot.listeners.admin import ADMIN
-from bot.listeners.classify import CLASSIFY
-from bot.listeners.correct import CORRECT_LABEL
-from bot.listeners.shortcut import CLASSIFY_MESSAGE
+from bot.handlers.admin import ADMIN, HANDLERS
+from bot.handlers.classify import CLASSIFY
+from bot.handlers.correct import CORRECT_LABEL
+from bot.handlers.shortcut import CLASSIFY_MESSAGE
 
 yaml = pytest.importorskip("yaml")
 

@@ -25,7 +25,7 @@ def test_every_bot_package_is_installed() -> None:
         ".".join(init.parent.relative_to(REPO).parts)
         for init in (REPO / "bot").rglob("__init__.py")
     }
-    assert {"bot", "bot.listeners", "bot.retrain"} <= packages
+    assert {"bot", "bot.handlers", "bot.retrain"} <= packages
     assert packages - listed == set()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from bot.blocks.preview import PREVIEW_BLOCK_ID, START_ACTION
+from bot.retrain.preview_messages import PREVIEW_BLOCK_ID, START_ACTION
 from tests.support.fakeslack import Call, FakeSlack
 
 

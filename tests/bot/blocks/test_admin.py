@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from bot.blocks.admin import (
-    NO_DATABASE,
     admin_usage,
     already_running,
     counts_line,
@@ -106,7 +105,6 @@ def test_counts_export_texts() -> None:
         ":incoming_envelope: Sent 1 labelled row as CSV (to read) and JSONL (to train on) "
         "to your DM with Heed."
     )
-    assert NO_DATABASE.format(action="export").endswith("so `export` is unavailable.")
 
 
 def test_rolled_back_and_refusal_texts() -> None:

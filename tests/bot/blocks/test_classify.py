@@ -9,7 +9,7 @@ from bot.blocks.classify import (
     DM_HEATMAP_NOTE,
     NO_TEXT_NOTE,
     NOT_IN_CHANNEL_NOTE,
-    USAGE,
+    Reply,
     autotag_blocks,
     autotag_note,
     classify_reply,
@@ -20,7 +20,6 @@ from bot.blocks.classify import (
     truncation_note,
     unavailable_method_note,
     unknown_method_error,
-    upload_failed_note,
     usage,
     usage_text,
 )
@@ -43,7 +42,7 @@ def test_score_lines_sorted_by_confidence() -> None:
 
 
 def test_classify_reply_has_label_scores_method_version() -> None:
-    text, reply = classify_reply(explanation(), text="so <b>good</b>", user_id="U1")
+    text, reply = classify_reply(Reply(explanation(), "so <b>good</b>", user_id="U1"))
     assert (
         text == "positive (83.0% confidence, explained with rollout) · model 20260101-000000-abcdef"
     )
@@ -59,7 +58,7 @@ def test_classify_reply_has_label_scores_method_version() -> None:
 
 def test_the_caveat_is_one_line_under_each_explanation() -> None:
     assert "\n" not in CAVEAT and "hint" in CAVEAT and "not proof" in CAVEAT
-    _, reply = classify_reply(explanation(), text="x", note=DM_HEATMAP_NOTE, feedback=[{}])
+    _, reply = classify_reply(Reply(explanation(), "x", feedback=[{}]), DM_HEATMAP_NOTE)
     kinds = [b["type"] for b in reply]
     caveat = kinds.index("context", kinds.index("context") + 1)
     assert reply[caveat]["elements"][0]["text"] == CAVEAT
@@ -76,11 +75,8 @@ def test_truncation_note_note_and_feedback_slot() -> None:
         "text": {"type": "plain_text", "text": "ok"},
     }
     _, reply = classify_reply(
-        explanation(truncated=True),
-        text="x",
-        max_tokens=512,
-        note=NOT_IN_CHANNEL_NOTE,
-        feedback=[button],
+        Reply(explanation(truncated=True), "x", max_tokens=512, feedback=[button]),
+        NOT_IN_CHANNEL_NOTE,
     )
     body = json.dumps(reply)
     assert "limit of 512 tokens" in body and "invite Heed" in body
@@ -94,7 +90,7 @@ def test_truncation_note_note_and_feedback_slot() -> None:
 
 def test_many_classes_are_split_into_sections_under_the_limit() -> None:
     scores = {f"intent_{i:02d}_" + "x" * 50: 1 / 77 for i in range(77)}
-    _, reply = classify_reply(explanation(scores=scores), text="hi")
+    _, reply = classify_reply(Reply(explanation(scores=scores), "hi"))
     sections = [b for b in reply if b["type"] == "section"][1:]
     assert len(sections) >= 2 and all(len(s["text"]["text"]) <= 3000 for s in sections)
     assert sum(s["text"]["text"].count("\n") + 1 for s in sections) == 77
@@ -104,9 +100,10 @@ def test_usage_and_notes() -> None:
     text, help_blocks = usage("--explain needs a method")
     assert text.startswith(":warning: --explain needs a method\nUsage: `/classify")
     assert help_blocks[0]["text"]["text"] == text
-    assert usage()[0] == USAGE == usage_text("attn-grad")
-    assert "Without it: `attn-grad`, the default here." in USAGE and "slower" not in USAGE
-    assert "hint" in USAGE and "not proof" in USAGE
+    text = usage_text()
+    assert usage()[0] == text == usage_text("attn-grad")
+    assert "Without it: `attn-grad`, the default here." in text and "slower" not in text
+    assert "hint" in text and "not proof" in text
     assert "Without it: `rollout`, the default here." in usage(None, "rollout")[0]
     assert "unavailable" not in NO_TEXT_NOTE and "no text" in NO_TEXT_NOTE
     assert unavailable_method_note("the rollout explanation needs <x>").endswith("&lt;x&gt;.")
@@ -121,17 +118,8 @@ def test_usage_and_notes() -> None:
     assert "unknown explanation method 'shap': use attention" in unknown_method_error("shap")
 
 
-def test_upload_failed_note_names_what_failed() -> None:
-    assert "couldn't upload the heatmap: HTTP 500" in upload_failed_note("HTTP 500")
-    assert "/invite @Heed" not in upload_failed_note("HTTP 500")
-    assert "/invite @Heed" in upload_failed_note("not_in_channel")
-    note = upload_failed_note("channel_not_found", what="CSV")
-    assert "couldn't upload the CSV: channel_not_found" in note and "to get the CSV" in note
-    assert "&lt;x&gt;" in upload_failed_note("<x>")
-
-
 def test_a_text_of_ampersands_stays_within_slacks_limit_once_escaped() -> None:
-    _, reply = classify_reply(explanation(), text="&" * 4000, user_id="U1")
+    _, reply = classify_reply(Reply(explanation(), "&" * 4000, user_id="U1"))
     first = reply[0]["text"]["text"]
     assert len(first) <= 3000 and "&amp;" in first and "&&" not in first
     assert all(len(b["text"]["text"]) <= 3000 for b in reply if b["type"] == "section")

@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from bot.blocks.common import (
     SECTION_LIMIT,
-    apology,
     bar,
     code_sections,
     context,
@@ -44,7 +43,7 @@ def test_code_sections_stay_under_the_limit_with_their_fences() -> None:
         assert text.startswith("```") and text.endswith("```") and len(text) <= SECTION_LIMIT
 
 
-def test_context_one_line_utc_who_apology() -> None:
+def test_context_one_line_utc_who() -> None:
     assert context("a", "", "b")["elements"] == [
         {"type": "mrkdwn", "text": "a"},
         {"type": "mrkdwn", "text": "b"},
@@ -55,6 +54,3 @@ def test_context_one_line_utc_who_apology() -> None:
     assert utc(moment) == "2026-11-27 18:55 UTC" and utc(None) == "?"
     assert utc(datetime(2026, 1, 2, 3, 4, tzinfo=UTC)) == "2026-01-02 03:04 UTC"
     assert who("U1") == "<@U1>" and who(None) == "someone"
-    assert (
-        apology("abcd") == ":face_with_head_bandage: Sorry, Heed couldn't handle that. (ref `abcd`)"
-    )

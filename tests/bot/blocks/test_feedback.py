@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.blocks.classify import classify_reply
+from bot.blocks.classify import Reply, classify_reply
 from bot.blocks.feedback import (
     CONFIRM_ACTION,
     CORRECT_ACTION,
@@ -79,9 +79,8 @@ def test_feedback_controls_fit_slacks_limits() -> None:
 
 
 def test_the_feedback_note_goes_above_the_controls_and_is_replaced() -> None:
-    _, reply = classify_reply(
-        explanation(), text="so good", feedback=feedback_elements(1, "positive", LABELS)
-    )
+    reply_to = Reply(explanation(), "so good", feedback=feedback_elements(1, "positive", LABELS))
+    _, reply = classify_reply(reply_to)
     once = with_feedback_note(reply, [answer("U1", "positive", False)])
     assert once[-1]["block_id"] == FEEDBACK_BLOCK_ID
     assert once[-2]["block_id"] == FEEDBACK_NOTE_BLOCK_ID

@@ -11,6 +11,7 @@ from sqlalchemy import text as sql
 
 from bot.database import Database
 from bot.database.queue import QueueOffer, text_hash
+from tests.bot.stubs import digest_outcomes
 
 SCORES = {"negative": 0.5, "neutral": 0.3, "positive": 0.2}
 
@@ -139,7 +140,7 @@ def test_a_digest_is_claimed_once(db: Database) -> None:
     assert db.queue.claim_digest("default", "every-60s:2", "U3", "host:2")
     assert db.queue.claimed_digests("default", "every-60s:1") == {"U3"}
     db.queue.finish_digest("default", "every-60s:1", "U3", "sent 2")
-    assert db.queue.digest_outcomes("default", "every-60s:1") == {"U3": "sent 2"}
+    assert digest_outcomes(db, "default", "every-60s:1") == {"U3": "sent 2"}
     assert db.queue.prune_digests(timedelta(0)) == 2
 
 

@@ -11,13 +11,12 @@ from unittest.mock import MagicMock
 import pytest
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.admin import NO_DATABASE, NO_LABELLED_ROWS, admin_usage
-from bot.database import Database
-from bot.handlers.admin import HANDLERS, admin_job, split_task
+from bot.blocks.admin import NO_LABELLED_ROWS, admin_usage
+from bot.handlers.admin import HANDLERS, accept_admin, admin_job, parse_admin, split_task
 from bot.services import Services
 from bot.tasks import Task, Tasks
 from classifier.store import ModelStore
-from tests.bot.stubs import VERSION, StubClassifier, serving, settings
+from tests.bot.stubs import VERSION, StubClassifier, request_for, services_for
 
 ADMIN = "UADMIN"
 
@@ -26,11 +25,9 @@ ADMIN = "UADMIN"
 def services(tmp_path: Path) -> Iterator[Any]:
     made: list[Services] = []
 
-    def make(*, db: Any = True, **kw: Any) -> Services:
+    def make(**kw: Any) -> Services:
         kw.setdefault("admins", frozenset({ADMIN}))
-        database = Database(tmp_path / "heed.sqlite3") if db is True else db
-        holder = serving(StubClassifier(), tmp_path / "models")
-        made.append(Services(settings(**kw), holder, db=database))
+        made.append(services_for(tmp_path, StubClassifier(), **kw))
         return made[-1]
 
     yield make
@@ -41,10 +38,27 @@ def services(tmp_path: Path) -> Iterator[Any]:
 def run(services: Services, text: str, client: Any = None, user: str = ADMIN) -> MagicMock:
     """Run ``/heed-admin TEXT``; returns ``respond`` (every answer is a call to it)."""
     respond = MagicMock()
-    action, _, rest = text.partition(" ")
     command = {"command": "/heed-admin", "text": text, "user_id": user, "channel_id": "C1"}
-    admin_job(services, client or MagicMock(), respond, command, action, rest)
+    admin_job(accept_admin(request_for(services, command, client, respond)))
     return respond
+
+
+@pytest.mark.parametrize(
+    "text,parsed",
+    [
+        ("", ("help", "")),
+        (None, ("help", "")),
+        ("   ", ("help", "")),
+        ("retrain", ("retrain", "")),
+        ("  Status  ", ("status", "")),
+        ("--help", ("help", "")),
+        ("-h", ("help", "")),
+        ("rollback now please", ("rollback", "now please")),
+        ("x" * 80, ("x" * 40, "")),
+    ],
+)
+def test_parse_admin(text: str | None, parsed: tuple[str, str]) -> None:
+    assert parse_admin(text) == parsed
 
 
 def said(respond: MagicMock) -> list[str]:
@@ -81,25 +95,22 @@ def test_a_refusal_is_audited_and_runs_nothing(services: Any) -> None:
     respond = run(s, "rollback", client, user="UMEMBER")
     [text] = said(respond)
     assert text.startswith(":no_entry: Only Heed admins can use `/heed-admin`")
-    assert not client.method_calls and s.holder.version == VERSION
+    assert not client.method_calls and s.models.holder("default").version == VERSION
     [entry] = s.db.audit.recent()
     assert (entry.user, entry.action, entry.allowed) == ("UMEMBER", "rollback", False)
 
 
 def test_nothing_runs_when_the_audit_log_cannot_be_written(services: Any) -> None:
-    db = MagicMock()
-    db.audit.record.side_effect = RuntimeError("database is locked")
-    s = services(db=db)
+    s = services()
+    s.db.audit.record = MagicMock(side_effect=RuntimeError("database is locked"))
+    s.db.predictions.labelled_rows = MagicMock()
     respond = run(s, "export")
     assert said(respond) == [":warning: Heed couldn't write its audit log, so it did nothing."]
-    db.predictions.labelled_rows.assert_not_called()
+    s.db.predictions.labelled_rows.assert_not_called()
 
 
-def test_without_a_database_status_works_and_retrain_export_say_why(services: Any) -> None:
-    s = services(db=None)
-    assert said(run(s, "retrain")) == [NO_DATABASE.format(action="retrain")]
-    assert said(run(s, "export")) == [NO_DATABASE.format(action="export")]
-    [status] = run(s, "status").call_args_list
+def test_status_names_the_serving_model_and_no_running_job(services: Any) -> None:
+    [status] = run(services(), "status").call_args_list
     assert status.kwargs["text"] == f"Heed is serving model {VERSION}"
     assert "*Running job:* none" in json.dumps(status.kwargs["blocks"])
 
@@ -133,7 +144,7 @@ def test_a_rollback_to_a_missing_version_keeps_serving(services: Any, tmp_path: 
     [text] = said(run(s, "rollback"))
     assert text.startswith(":warning: Cannot roll back: ")
     assert text.endswith(f"; still serving `{VERSION}`.")
-    assert s.holder.version == VERSION
+    assert s.models.holder("default").version == VERSION
 
 
 def test_a_damaged_promotion_history_is_said_in_one_clear_line(
@@ -144,7 +155,8 @@ def test_a_damaged_promotion_history_is_said_in_one_clear_line(
     [text] = said(run(s, "rollback"))
     assert text.startswith(":warning: Cannot roll back: the promotion history ")
     assert "is damaged (JSONDecodeError); restore it from a backup" in text
-    assert text.endswith(f"Still serving `{VERSION}`.") and s.holder.version == VERSION
+    assert text.endswith(f"Still serving `{VERSION}`.")
+    assert s.models.holder("default").version == VERSION
 
 
 def two_tasks(root: Path) -> Tasks:
@@ -157,18 +169,16 @@ def two_tasks(root: Path) -> Tasks:
 
 def test_a_task_named_first_picks_its_store_and_is_audited(services: Any, tmp_path: Path) -> None:
     s = services(configured_tasks=two_tasks(tmp_path / "models"))
-    assert split_task(s, "versions", "support") == ("support", "", None)
-    assert split_task(s, "promote", "20260202-000000-bbbbbb") == (
-        "default",
-        "20260202-000000-bbbbbb",
-        None,
-    )
-    assert split_task(s, "forget", "support") == ("default", "support", None)
-    assert split_task(s, "promote", "nonsense") == ("default", "nonsense", None)
-    assert split_task(s, "promote", "billing 20260202-000000-bbbbbb")[2] is not None
-    assert split_task(s, "status", "billing")[2] == (
-        "unknown task 'billing': use one of default, support"
-    )
+
+    def split(text: str) -> tuple[str, str, str | None]:
+        return split_task(accept_admin(request_for(s, {"text": text})))
+
+    assert split("versions support") == ("support", "", None)
+    assert split("promote 20260202-000000-bbbbbb") == ("default", "20260202-000000-bbbbbb", None)
+    assert split("forget support") == ("default", "support", None)
+    assert split("promote nonsense") == ("default", "nonsense", None)
+    assert split("promote billing 20260202-000000-bbbbbb")[2] is not None
+    assert split("status billing")[2] == ("unknown task 'billing': use one of default, support")
     [text] = said(run(s, "versions support"))
     assert VERSION not in text  # the support store, not the default's
     assert s.db.audit.recent(1)[0].detail == "listed in HEED_ADMINS; channel C1; task support"

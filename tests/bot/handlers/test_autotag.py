@@ -1,21 +1,49 @@
-"""The tag job: the label's reaction, and a thread note with the heatmap only above the
-threshold for notify labels."""
+"""Which messages count, and the tag job: the label's reaction, and a thread note with the
+heatmap only above the threshold for notify labels."""
 
 from __future__ import annotations
 
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 from unittest.mock import MagicMock
 
 import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.classify import CAVEAT
-from bot.handlers.autotag import tag_job
-from bot.services import Services
+from bot.blocks.feedback import FEEDBACK_BLOCK_ID
+from bot.handlers.autotag import is_taggable, tag_job
 from bot.settings import Settings
 from classifier.types import Prediction
-from tests.bot.stubs import PNG, StubClassifier, serving
+from tests.bot.stubs import PNG, StubClassifier, request_for, services_for
+
+
+@pytest.mark.parametrize(
+    "event,taggable",
+    [
+        ({"text": "hi"}, True),
+        ({"text": "hi", "thread_ts": "1.0"}, True),
+        ({"text": "hi", "subtype": "thread_broadcast"}, True),
+        ({"text": "hi", "subtype": "me_message"}, True),
+        ({"text": "hi", "subtype": "file_share"}, True),
+        ({"text": "hi", "subtype": "message_changed"}, False),
+        ({"text": "hi", "subtype": "message_deleted"}, False),
+        ({"text": "hi", "subtype": "channel_join"}, False),
+        ({"text": "hi", "subtype": "bot_message"}, False),
+        ({"text": "hi", "bot_id": "B2"}, False),
+        ({"text": "hi", "bot_profile": {"id": "B2"}}, False),
+        ({"text": "hi", "user": "UBOT"}, False),
+        ({"text": "hi", "user": None}, False),
+        ({"text": "hi", "hidden": True}, False),
+        ({"text": "hi", "type": "app_mention"}, False),
+        ({"text": "hi", "ts": None}, False),
+        ({"text": "  "}, False),
+    ],
+)
+def test_is_taggable(event: dict[str, Any], taggable: bool) -> None:
+    full = {"type": "message", "channel": "C1", "ts": "1.1", "user": "U1", **event}
+    assert is_taggable(full, "UBOT", "BBOT") is taggable
 
 
 def done(prediction: Prediction) -> Future[Prediction]:
@@ -31,10 +59,11 @@ def run_tag(
     tmp_path: Path,
     **event: str,
 ) -> MagicMock:
-    services = Services(settings, serving(stub, tmp_path))
+    services = services_for(tmp_path, stub, config=settings)
     message = {"channel": "C1", "ts": "1.5", "user": "U1", "text": "hello there", **event}
+    body = {"type": "event_callback", "event": message}
     try:
-        tag_job(services, client, message, "hello there", done(stub.prediction()))
+        tag_job(request_for(services, body, client, text="hello there"), done(stub.prediction()))
     finally:
         services.close()
     return client
@@ -65,7 +94,8 @@ def test_tag_job_notes_only_above_threshold_for_notify_labels(
         assert client.chat_postMessage.call_args.kwargs["thread_ts"] == "1.5"
         assert "*positive*" in client.chat_postMessage.call_args.kwargs["text"]
         blocks = client.chat_postMessage.call_args.kwargs["blocks"]
-        assert blocks[-1]["elements"][0]["text"] == CAVEAT
+        assert blocks[1]["elements"][0]["text"] == CAVEAT
+        assert blocks[-1]["block_id"] == FEEDBACK_BLOCK_ID  # the tag was recorded
         assert client.files_upload_v2.call_args.kwargs["file"].startswith(PNG)
         assert client.files_upload_v2.call_args.kwargs["thread_ts"] == "1.5"
 

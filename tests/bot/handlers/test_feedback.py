@@ -12,8 +12,8 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.classify import DM_HEATMAP_NOTE
+from bot.blocks.common import AUDIT_FAILED
 from bot.blocks.feedback import (
-    AUDIT_FAILED,
     CONFIRM_ACTION,
     CORRECT_ACTION,
     FEEDBACK_BLOCK_ID,
@@ -22,10 +22,10 @@ from bot.blocks.feedback import (
     NOT_A_LABEL,
     not_permitted,
 )
-from bot.database import Database, Prediction
+from bot.database import Prediction
 from bot.handlers.feedback import chosen_label, feedback_job, rebuilt_reply
 from bot.services import Services
-from tests.bot.stubs import VERSION, StubClassifier, serving, settings
+from tests.bot.stubs import VERSION, request_for, services_for
 
 SCORES = {"negative": 0.1, "neutral": 0.2, "positive": 0.7}
 
@@ -76,14 +76,12 @@ def test_a_stored_prediction_rebuilds_its_reply() -> None:
 
 @pytest.fixture
 def services(tmp_path: Path) -> Iterator[Services]:
-    s = Services(
-        settings(), serving(StubClassifier(), tmp_path), db=Database(tmp_path / "h.sqlite3")
-    )
+    s = services_for(tmp_path)
     yield s
     s.close()
 
 
-def click(prediction_id: int, **body: object) -> tuple[dict, dict]:
+def click(prediction_id: int, **body: object) -> dict:
     action = {"action_id": CONFIRM_ACTION, "value": str(prediction_id)}
     reply = [
         {"type": "section", "text": {"type": "mrkdwn", "text": "*positive*"}},
@@ -97,14 +95,14 @@ def click(prediction_id: int, **body: object) -> tuple[dict, dict]:
         "actions": [action],
         **body,
     }
-    return full, action
+    return full
 
 
 def test_a_failed_chat_update_falls_back_to_the_response_url(services: Services) -> None:
     pid = services.db.predictions.record(text="so good", label="positive", scores=SCORES, user="U2")
     client, respond = MagicMock(), MagicMock()
     client.chat_update.side_effect = SlackApiError("x", {"ok": False, "error": "cant_update"})
-    feedback_job(services, client, respond, *click(pid), "T1")
+    feedback_job(request_for(services, click(pid), client, respond, team="T1"))
     assert client.chat_update.call_args.kwargs["ts"] == "5.5"
     replaced = respond.call_args.kwargs
     assert replaced["replace_original"] is True
@@ -119,22 +117,18 @@ def test_a_failed_chat_update_falls_back_to_the_response_url(services: Services)
 @pytest.mark.parametrize("value", ["999", "forged", ""])
 def test_unknown_predictions_are_not_recorded(services: Services, value: str) -> None:
     client, respond = MagicMock(), MagicMock()
-    body, _ = click(1)
-    feedback_job(
-        services, client, respond, body, {"action_id": CONFIRM_ACTION, "value": value}, "T1"
-    )
-    respond.assert_called_once_with(
-        text=FEEDBACK_UNKNOWN, response_type="ephemeral", replace_original=False
-    )
+    body = click(1, actions=[{"action_id": CONFIRM_ACTION, "value": value}])
+    feedback_job(request_for(services, body, client, respond))
+    said = respond.call_args.kwargs
+    assert (said["text"], said["response_type"]) == (FEEDBACK_UNKNOWN, "ephemeral")
     assert services.db.predictions.counts()["answers"] == 0 and not client.method_calls
 
 
 def test_a_label_the_model_does_not_have_is_not_recorded(services: Services) -> None:
     pid = services.db.predictions.record(text="so good", label="positive", scores=SCORES)
     respond = MagicMock()
-    body, _ = click(pid)
     action = {"action_id": CORRECT_ACTION, "selected_option": {"value": f"{pid}:spam"}}
-    feedback_job(services, MagicMock(), respond, body, action, "T1")
+    feedback_job(request_for(services, click(pid, actions=[action]), respond=respond))
     assert respond.call_args.kwargs["text"] == NOT_A_LABEL
     assert services.db.predictions.answers_for(pid) == []
 
@@ -143,7 +137,7 @@ def test_an_unwritable_audit_log_records_nothing(services: Services) -> None:
     pid = services.db.predictions.record(text="so good", label="positive", scores=SCORES, user="U2")
     respond = MagicMock()
     services.db.audit.record = MagicMock(side_effect=RuntimeError("disk full"))
-    feedback_job(services, MagicMock(), respond, *click(pid), "T1")
+    feedback_job(request_for(services, click(pid), MagicMock(), respond, team="T1"))
     assert respond.call_args.kwargs["text"] == AUDIT_FAILED
     assert services.db.predictions.answers_for(pid) == []
 
@@ -151,7 +145,7 @@ def test_an_unwritable_audit_log_records_nothing(services: Services) -> None:
 def test_an_unknown_installing_workspace_refuses_everyone(services: Services) -> None:
     pid = services.db.predictions.record(text="so good", label="positive", scores=SCORES, user="U2")
     respond = MagicMock()
-    feedback_job(services, MagicMock(), respond, *click(pid), None)
+    feedback_job(request_for(services, click(pid), MagicMock(), respond, team=None))
     assert respond.call_args.kwargs["text"] == not_permitted(True)
     assert services.db.predictions.answers_for(pid) == []
     assert "installing workspace is unknown" in services.db.audit.recent()[0].detail

@@ -10,29 +10,29 @@ from unittest.mock import MagicMock
 from bot.blocks.home import DETAILS_NOTE
 from bot.database import Database
 from bot.handlers.home import HOME_JOBS, current_home, publish_home
-from bot.services import Services
-from tests.bot.stubs import VERSION, StubClassifier, serving, settings
+from tests.bot.stubs import VERSION, request_for, services_for
 
 
 def claim(db: Database):
     return db.jobs.claim("retrain", "UADMIN", owner="r", lease=timedelta(seconds=30))
 
 
+def opened(user: str) -> dict:
+    return {"type": "event_callback", "event": {"type": "app_home_opened", "user": user}}
+
+
 def test_the_view_has_the_jobs_and_counts_of_the_database(tmp_path: Path) -> None:
-    db = Database(tmp_path / "heed.sqlite3")
-    services = Services(
-        settings(admins=frozenset({"UADMIN"})), serving(StubClassifier(), tmp_path / "m"), db=db
-    )
+    services = services_for(tmp_path, admins=frozenset({"UADMIN"}))
+    db = services.db
     try:
         for _ in range(HOME_JOBS + 3):
             db.jobs.finish(claim(db).id, "failed", message="bad data")
         db.predictions.record_answer(
             db.predictions.record(text="x", label="neutral"), "U", "ok", role="labeler"
         )
-        client = MagicMock()
-        publish_home(services, client, "UADMIN")
-        member = MagicMock()
-        publish_home(services, member, "U3")
+        client, member = MagicMock(), MagicMock()
+        publish_home(request_for(services, opened("UADMIN"), client))
+        publish_home(request_for(services, opened("U3"), member))
     finally:
         services.close()
     view = client.views_publish.call_args.kwargs["view"]
@@ -46,11 +46,10 @@ def test_the_view_has_the_jobs_and_counts_of_the_database(tmp_path: Path) -> Non
 
 
 def test_a_failing_database_leaves_the_jobs_out(tmp_path: Path) -> None:
-    db = MagicMock()
-    db.jobs.recent.side_effect = RuntimeError("database is locked")
-    services = Services(settings(), serving(StubClassifier(), tmp_path), db=db)
+    services = services_for(tmp_path)
+    services.db.jobs.recent = MagicMock(side_effect=RuntimeError("database is locked"))
     try:
         body = json.dumps(current_home(services))
     finally:
-        services.jobs.shutdown()
+        services.close()
     assert VERSION in body and "none yet" in body and "*Feedback:*" not in body

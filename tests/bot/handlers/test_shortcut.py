@@ -13,10 +13,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.classify import CAVEAT, DM_HEATMAP_NOTE, NO_TEXT_NOTE
 from bot.blocks.feedback import FEEDBACK_BLOCK_ID
-from bot.database import Database
 from bot.handlers.shortcut import shortcut_job
 from bot.services import Services
-from tests.bot.stubs import PNG, VERSION, StubClassifier, serving, settings
+from tests.bot.stubs import PNG, VERSION, StubClassifier, request_for, services_for
 
 
 def payload(text: str = "so &lt;b&gt; good", **message: str) -> dict[str, Any]:
@@ -34,11 +33,8 @@ def payload(text: str = "so &lt;b&gt; good", **message: str) -> dict[str, Any]:
 def services(tmp_path: Path) -> Iterator[Any]:
     made: list[Services] = []
 
-    def make(stub: StubClassifier | None = None, db: bool = True, **kw: Any) -> Services:
-        database = Database(tmp_path / "heed.sqlite3") if db else None
-        made.append(
-            Services(settings(**kw), serving(stub or StubClassifier(), tmp_path), db=database)
-        )
+    def make(stub: StubClassifier | None = None, **kw: Any) -> Services:
+        made.append(services_for(tmp_path, stub, **kw))
         return made[-1]
 
     yield make
@@ -56,7 +52,7 @@ def client() -> MagicMock:
 
 def test_the_clicking_user_gets_a_private_reply_and_the_heatmap_by_dm(services: Any) -> None:
     s, slack, respond = services(explain_method="rollout"), client(), MagicMock()
-    shortcut_job(s, slack, respond, payload(thread_ts="5.0"))
+    shortcut_job(request_for(s, payload(thread_ts="5.0"), slack, respond))
     reply = slack.chat_postEphemeral.call_args.kwargs
     assert (reply["channel"], reply["user"], reply["thread_ts"]) == ("C1", "U7", "5.0")
     assert reply["text"].startswith("positive (90.0% confidence, explained with rollout)")
@@ -69,7 +65,7 @@ def test_the_clicking_user_gets_a_private_reply_and_the_heatmap_by_dm(services: 
     slack.conversations_open.assert_called_once_with(users="U7")
     upload = slack.files_upload_v2.call_args.kwargs
     assert upload["channel"] == "DU7" and upload["file"].startswith(PNG)
-    assert s.holder.get().explained == [("so <b> good", "rollout")]
+    assert s.models.holder("default").get().explained == [("so <b> good", "rollout")]
     slack.chat_postMessage.assert_not_called()
     respond.assert_not_called()
 
@@ -78,7 +74,7 @@ def test_the_clicking_user_gets_a_private_reply_and_the_heatmap_by_dm(services: 
 def test_where_heed_is_not_a_member_the_reply_goes_by_dm(services: Any, error: str) -> None:
     s, slack = services(), client()
     slack.chat_postEphemeral.side_effect = SlackApiError(error, {"ok": False, "error": error})
-    shortcut_job(s, slack, MagicMock(), payload())
+    shortcut_job(request_for(s, payload(), slack, MagicMock()))
     dm = slack.chat_postMessage.call_args.kwargs
     assert dm["channel"] == "DU7" and dm["text"].startswith("positive (90.0% confidence")
     assert DM_HEATMAP_NOTE not in str(dm["blocks"]) and CAVEAT in str(dm["blocks"])
@@ -96,30 +92,22 @@ def test_other_slack_errors_are_raised_for_the_apology(services: Any) -> None:
     s, slack = services(), client()
     slack.chat_postEphemeral.side_effect = SlackApiError("x", {"ok": False, "error": "fatal"})
     with pytest.raises(SlackApiError):
-        shortcut_job(s, slack, MagicMock(), payload())
+        shortcut_job(request_for(s, payload(), slack, MagicMock()))
     slack.chat_postMessage.assert_not_called()
 
 
 def test_a_message_without_text_is_said_so(services: Any) -> None:
     s, slack, respond = services(), client(), MagicMock()
-    shortcut_job(s, slack, respond, payload(text=" \u200b\u200d "))
-    respond.assert_called_once_with(
-        text=NO_TEXT_NOTE, response_type="ephemeral", replace_original=False
-    )
-    assert not s.holder.get().explained and not slack.method_calls
+    shortcut_job(request_for(s, payload(text=" \u200b\u200d "), slack, respond))
+    said = respond.call_args.kwargs
+    assert (said["text"], said["response_type"]) == (NO_TEXT_NOTE, "ephemeral")
+    assert not s.models.holder("default").get().explained and not slack.method_calls
 
 
 def test_a_method_the_architecture_cannot_give_is_said_privately(services: Any) -> None:
     stub = StubClassifier(unavailable=("attention", "rollout"))
     s, slack, respond = services(stub, explain_method="attention"), client(), MagicMock()
-    shortcut_job(s, slack, respond, payload())
+    shortcut_job(request_for(s, payload(), slack, respond))
     said = respond.call_args.kwargs["text"]
     assert "the attention explanation needs attention weights" in said
     assert "FNetForSequenceClassification" in said and not slack.method_calls
-
-
-def test_without_a_database_the_reply_has_no_controls(services: Any) -> None:
-    s, slack = services(db=False), client()
-    shortcut_job(s, slack, MagicMock(), payload())
-    blocks = slack.chat_postEphemeral.call_args.kwargs["blocks"]
-    assert not [b for b in blocks if b.get("block_id") == FEEDBACK_BLOCK_ID]

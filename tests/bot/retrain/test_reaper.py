@@ -13,8 +13,7 @@ import pytest
 from bot.database import Database, JobRecord
 from bot.retrain.reaper import Reaper, start_reaper
 from bot.retrain.runner import RetrainRunner
-from bot.services import Services
-from tests.bot.stubs import StubClassifier, serving, settings
+from tests.bot.stubs import services_for
 from tests.conftest import make_rows, write_csv
 
 
@@ -97,14 +96,8 @@ def test_start_reaper_reports_in_slack_and_ticks_before_each_claim(
         "retrain", "UADMIN", owner="gone:1", lease=timedelta(milliseconds=20), channel="C1"
     )
     time.sleep(0.05)
-    runner = RetrainRunner(tmp_path / "models", [], db, timeout_s=5)
-    services = Services(
-        settings(job_lease=3.0),
-        serving(StubClassifier(), tmp_path / "models"),
-        db=db,
-        retrain=runner,
-        runners={"default": runner},
-    )
+    services = services_for(tmp_path, db=db, job_lease=3.0)
+    runner = services.runners["default"]
     client = MagicMock()
     reaper = start_reaper(db, services, client)
     try:

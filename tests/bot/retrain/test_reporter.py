@@ -14,17 +14,16 @@ import pytest
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.admin import NOTHING_TO_TRAIN
-from bot.blocks.retrain import IN_DM_NOTE
-from bot.database import Database
-from bot.handlers.admin_request import AdminRequest
+from bot.database.records import RunningJob
 from bot.retrain.commands import do_retrain, start_retrain
 from bot.retrain.contract import TrainResult, parse_result
-from bot.retrain.jobs import JobAlreadyRunning, JobResult, RetrainError, RunningJob
+from bot.retrain.jobs import JobAlreadyRunning, JobResult, RetrainError
+from bot.retrain.messages import IN_DM_NOTE
 from bot.retrain.reporter import RetrainReporter
-from bot.services import Services
+from bot.services import Request, Services
 from bot.serving.holder import ModelHolder
 from classifier.store import ModelStore
-from tests.bot.stubs import VERSION, StubClassifier, serving, settings
+from tests.bot.stubs import VERSION, StubClassifier, request_for, services_for
 
 V2 = "20260102-000000-bcdef0"
 
@@ -34,20 +33,16 @@ def services(tmp_path: Path) -> Iterator[Services]:
     runner = MagicMock()
     runner.running.return_value = None
     runner.data_files = [tmp_path / "export.csv"]
-    s = Services(
-        settings(),
-        serving(StubClassifier(), tmp_path / "models"),
-        db=Database(tmp_path / "heed.sqlite3"),
-        retrain=runner,
-    )
+    s = services_for(tmp_path)
+    s.runners = {"default": runner}
     yield s
     s.close()
 
 
-def request(services: Services, client: Any) -> tuple[AdminRequest, MagicMock]:
+def request(services: Services, client: Any) -> tuple[Request, MagicMock]:
     respond = MagicMock()
     command = {"user_id": "UADMIN", "channel_id": "C1", "text": "retrain"}
-    return AdminRequest(services, client, respond, command), respond
+    return request_for(services, command, client, respond), respond
 
 
 def job() -> Any:
@@ -68,13 +63,13 @@ def test_outside_heeds_channels_the_status_goes_to_the_dm(services: Services) ->
         {"ok": True, "channel": "DUADMIN", "ts": "3.3"},
     ]
     client.conversations_open.return_value = {"channel": {"id": "DUADMIN"}}
-    services.retrain.start.return_value = job()
+    services.runners["default"].start.return_value = job()
     req, respond = request(services, client)
     start_retrain(req)
     first, second = (c.kwargs for c in client.chat_postMessage.call_args_list)
     assert first["channel"] == "C1" and second["channel"] == "DUADMIN"
     assert respond.call_args.kwargs["text"] == IN_DM_NOTE
-    start = services.retrain.start.call_args
+    start = services.runners["default"].start.call_args
     assert start.args[0] == "UADMIN"
     assert start.kwargs == {"channel": "DUADMIN", "message_ts": "3.3"}
     started = client.chat_update.call_args.kwargs
@@ -83,12 +78,12 @@ def test_outside_heeds_channels_the_status_goes_to_the_dm(services: Services) ->
 
 
 def test_nothing_to_train_on_starts_nothing(services: Services) -> None:
-    services.retrain.data_files = []
+    services.runners["default"].data_files = []
     client = MagicMock()
     req, respond = request(services, client)
     do_retrain(req)
     assert respond.call_args.kwargs["text"] == NOTHING_TO_TRAIN
-    services.retrain.start.assert_not_called()
+    services.runners["default"].start.assert_not_called()
     client.chat_postMessage.assert_not_called()
 
 
@@ -104,7 +99,7 @@ def test_a_refused_start_is_the_status_messages_last_word(
 ) -> None:
     client = MagicMock()
     client.chat_postMessage.return_value = {"ok": True, "channel": "C1", "ts": "1.1"}
-    services.retrain.start.side_effect = error
+    services.runners["default"].start.side_effect = error
     start_retrain(request(services, client)[0])
     [final] = client.chat_update.call_args_list
     assert final.kwargs["text"].startswith(line) and "\n" not in final.kwargs["text"]
@@ -144,7 +139,7 @@ def test_a_promoted_version_that_cannot_be_loaded_is_said(tmp_path: Path) -> Non
 
     holder = ModelHolder(ModelStore(models), loader=loader)
     holder.load()
-    services = Services(settings(), holder)
+    services = services_for(tmp_path, holder=holder)
     client = MagicMock()
     try:
         (models / "current").write_text(V2)  # the training child promoted V2
@@ -172,7 +167,7 @@ def test_a_failure_is_posted_and_is_the_status_messages_last_edit(services: Serv
 
 
 def test_corrections_alone_are_not_retrained_on(services: Services) -> None:
-    services.retrain.data_files, services.retrain.eval_files = [], []
+    services.runners["default"].data_files, services.runners["default"].eval_files = [], []
     pid = services.db.predictions.record(text="x", label="neutral")
     services.db.predictions.record_answer(pid, "ULABEL", "positive", role="labeler")
     client = MagicMock()
@@ -180,7 +175,7 @@ def test_corrections_alone_are_not_retrained_on(services: Services) -> None:
     do_retrain(req)
     text = respond.call_args.kwargs["text"]
     assert text.startswith(":warning: Not retraining: nothing trusted to judge a new model on")
-    services.retrain.start.assert_not_called()
+    services.runners["default"].start.assert_not_called()
     client.chat_postMessage.assert_not_called()
 
 

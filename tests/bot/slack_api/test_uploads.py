@@ -8,7 +8,8 @@ from urllib.error import HTTPError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack_api.uploads import HEATMAP_FILENAME, upload_heatmap, upload_or_say_why
+from bot.handlers.reply import HEATMAP_FILENAME, upload_heatmap
+from bot.slack_api.uploads import upload_failed_note, upload_or_say_why
 from classifier.types import Explanation, Prediction
 from tests.support.fakeslack import FakeSlack
 
@@ -77,3 +78,12 @@ def test_a_note_that_cannot_be_posted_is_only_logged() -> None:
     client.chat_postMessage.side_effect = SlackApiError("x", {"ok": False, "error": "is_archived"})
     assert upload(client) is False
     assert "HTTP 503" in client.chat_postMessage.call_args.kwargs["text"]
+
+
+def test_upload_failed_note_names_what_failed() -> None:
+    assert "couldn't upload the heatmap: HTTP 500" in upload_failed_note("HTTP 500")
+    assert "/invite @Heed" not in upload_failed_note("HTTP 500")
+    assert "/invite @Heed" in upload_failed_note("not_in_channel")
+    note = upload_failed_note("channel_not_found", what="CSV")
+    assert "couldn't upload the CSV: channel_not_found" in note and "to get the CSV" in note
+    assert "&lt;x&gt;" in upload_failed_note("<x>")

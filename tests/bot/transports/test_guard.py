@@ -15,7 +15,7 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.ops.metrics import Metrics
-from bot.services import ACK_SENT, RECEIVED_AT
+from bot.transports.ack import ACK_SENT, RECEIVED_AT
 from bot.transports.guard import SlackGuard
 
 SECRET = "guard-test-secret"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from bot.blocks.retrain import (
+from bot.retrain.contract import TrainResult
+from bot.retrain.jobs import JobResult
+from bot.retrain.messages import (
     IN_DM_NOTE,
     evaluation_blocks,
     retrain_failed,
@@ -12,8 +14,6 @@ from bot.blocks.retrain import (
     retrain_progress,
     retrain_started,
 )
-from bot.retrain.contract import TrainResult
-from bot.retrain.jobs import JobResult
 from tests.bot.blocks.samples import V1, V2, result
 
 

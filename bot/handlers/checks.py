@@ -1,0 +1,45 @@
+"""Who may do what, and the audit log every attempt goes to, allowed or refused."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.access import Decision
+from bot.blocks.common import AUDIT_FAILED
+from bot.labeling import LabelDecision
+from bot.services import Request
+from bot.slack_api.lookups import usergroup_members, users_info
+
+log = logging.getLogger(__name__)
+
+
+def may_administer(request: Request) -> Decision:
+    """Is the person who sent ``request`` a Heed admin (``users.info`` when needed)?"""
+    client = request.client
+    return request.services.admin.check(request.user, lambda u: users_info(client, u))
+
+
+def may_label(request: Request, asker: str | None) -> LabelDecision:
+    """May the person who sent ``request`` label a prediction asked for by ``asker``?
+    Looks up admins and user groups through the Web API."""
+    client = request.client
+    return request.services.labelers.check(
+        request.user,
+        user_team=request.user_team,
+        home_team=request.team,
+        asker=asker,
+        users_info=lambda u: users_info(client, u),
+        group_members=lambda g: usergroup_members(client, g),
+    )
+
+
+def audited(request: Request, action: str, allowed: bool, detail: str) -> bool:
+    """Write one attempt to the audit log; when it cannot be written, log it, tell the person
+    that nothing was done and return False (the caller then does nothing)."""
+    try:
+        request.services.db.audit.record(request.user or None, action, allowed, detail)
+    except Exception:
+        log.exception("cannot write the audit log; refusing %s by %s", action, request.user)
+        request.private(AUDIT_FAILED)
+        return False
+    return True
