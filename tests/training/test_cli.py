@@ -18,8 +18,8 @@ import torch
 
 from classifier.store import ModelStore
 from tests.conftest import REPO, last_json, make_rows, write_csv
-from training.__main__ import _parser
 from training.__main__ import main as training_main
+from training.cli import build_parser
 
 TINY_ARGS = ["--epochs", "1", "--batch-size", "8", "--max-length", "32"]
 
@@ -242,6 +242,6 @@ def undocumented(parser: argparse.ArgumentParser, prefix: str = "") -> list[str]
 
 
 def test_every_flag_says_what_it_does() -> None:
-    parser = _parser()
+    parser = build_parser()
     parser.format_help()
     assert undocumented(parser) == []
