@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny random BERT (fast unit tests), labelled exports, an isolated store."""
+"""Shared fixtures: a tiny random BERT (fast unit tests), labelled exports, an isolated store;
+and the hooks that let ``make test`` spread the suite over pytest-xdist workers."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -52,6 +53,91 @@ def write_csv(path: Path, rows: list[tuple[str, str]], header: tuple[str, str] =
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+# Expected cost of a test module, cheapest last: the workers take modules (or single tests) in
+# collection order, so the long ones start first and do not end the run on one busy worker.
+SLOW_FIRST = (
+    "integration",  # fine-tunes the real embedded base model
+    "e2e",  # starts the real bot process
+)
+
+
+def _module_scoped(item: pytest.Item) -> bool:
+    """Whether ``item`` uses a fixture that outlives one test but not the session (module,
+    class or package scope): its module must run on one worker, in order, to share it."""
+    fixtureinfo = getattr(item, "_fixtureinfo", None)
+    if fixtureinfo is None:
+        return False
+    return any(
+        fixturedef.scope in ("module", "class", "package")
+        for defs in fixtureinfo.name2fixturedefs.values()
+        for fixturedef in defs
+    )
+
+
+def _cost_rank(item: pytest.Item, grouped: set[str]) -> int:
+    for rank, marker in enumerate(SLOW_FIRST):
+        if item.get_closest_marker(marker):
+            return rank
+    return len(SLOW_FIRST) + (_module_of(item) not in grouped)
+
+
+def _module_of(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep each module that shares a module-scoped fixture (a bot process, a PostgreSQL
+    database, a fine-tuned model) on one xdist worker (``--dist loadgroup``), and order the
+    modules slowest first; other tests spread one by one. Without xdist the marker is inert
+    and the order still keeps every module's tests together."""
+    grouped = {_module_of(item) for item in items if _module_scoped(item)}
+    rank: dict[str, int] = {}
+    for item in items:
+        module = _module_of(item)
+        rank[module] = min(rank.get(module, 99), _cost_rank(item, grouped))
+        if module in grouped:
+            item.add_marker(pytest.mark.xdist_group(module))
+    items.sort(key=lambda item: rank[_module_of(item)])
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On an xdist worker: hand the e2e latencies recorded here to the controller."""
+    from tests.support import latency
+
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None and latency.LATENCIES:
+        workeroutput[latency.WORKER_OUTPUT_KEY] = latency.export_records()
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: on the controller, as each worker ends
+def pytest_testnodedown(node: Any, error: object) -> None:
+    from tests.support import latency
+
+    exported = getattr(node, "workeroutput", {}).get(latency.WORKER_OUTPUT_KEY)
+    if exported:
+        latency.merge_records(exported)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Print the /classify latencies the e2e tests recorded and save them as
+    ``e2e-latency.json`` in the session's temporary directory."""
+    from tests.support.latency import LATENCIES, latency_summary
+
+    if not LATENCIES or hasattr(config, "workeroutput"):
+        return
+    summary = latency_summary()
+    terminalreporter.section("/classify latency (fake Slack, real bot process)")
+    for scenario, kinds in summary.items():
+        for kind, s in kinds.items():
+            terminalreporter.write_line(
+                f"{scenario:<14} {kind:<7} n={s['n']:<3} p50 {s['p50_ms']:>7.1f} ms   "
+                f"p95 {s['p95_ms']:>7.1f} ms   max {s['max_ms']:>7.1f} ms"
+            )
+    path = config._tmp_path_factory.getbasetemp() / "e2e-latency.json"
+    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
 
 
 def last_json(out: str) -> dict:
