@@ -33,9 +33,12 @@ format: setup
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
+# The suite on TEST_WORKERS pytest-xdist workers (TEST_WORKERS=0: one process). More workers
+# than cores pays: the e2e tests mostly wait on a bot process or a socket.
+TEST_WORKERS ?= 4
 test: setup
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -21,6 +21,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # leak into the tests, which set what they need themselves.
 os.environ.setdefault("HEED_ENV_FILE", os.devnull)
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under -n the workers already fill the cores: one torch (OpenMP) thread each, inherited by
+    # the bot and training processes they start, so idle threads do not spin for a busy core.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -55,52 +60,44 @@ def write_csv(path: Path, rows: list[tuple[str, str]], header: tuple[str, str] =
     return path
 
 
-# Expected cost of a test module, cheapest last: the workers take modules (or single tests) in
-# collection order, so the long ones start first and do not end the run on one busy worker.
-SLOW_FIRST = (
-    "integration",  # fine-tunes the real embedded base model
-    "e2e",  # starts the real bot process
+# The slowest modules, slowest first: seconds in one pytest process on 2 busy cores (the
+# 2026-12-07 baseline, 29 min in all). ``make test`` hands whole modules to its xdist workers
+# (``--dist loadfile``) in collection order, so these start first and none of them ends the
+# run alone on one worker. A module not listed runs after them (e2e ones first).
+SLOWEST_MODULES = (
+    "tests/training/test_integration.py",  # 231 s: fine-tunes the real base model
+    "tests/e2e/test_admin.py",  # 180 s
+    "tests/e2e/test_startup.py",  # 179 s
+    "tests/e2e/test_replicas.py",  # 175 s
+    "tests/training/test_cli.py",  # 120 s
+    "tests/e2e/test_tasks_cli.py",  # 105 s
+    "tests/e2e/test_tasks.py",  # 105 s
+    "tests/training/test_few_shot.py",  # 93 s
+    "tests/training/test_distributed.py",  # 64 s
+    "tests/e2e/test_socket_mode.py",  # 43 s
+    "tests/bot/retrain/test_runner.py",  # 30 s
+    "tests/bot/retrain/test_trusted_eval.py",  # 25 s
+    "tests/bot/test_app_retrain_preview.py",  # 25 s
+    "tests/training/test_contract.py",  # 23 s
+    "tests/e2e/test_http_face.py",  # 22 s
+    "tests/bot/test_settings.py",  # 21 s
+    "tests/bot/test_app_admin.py",  # 19 s
+    "tests/training/test_watchdog.py",  # 19 s
 )
 
 
-def _module_scoped(item: pytest.Item) -> bool:
-    """Whether ``item`` uses a fixture that outlives one test but not the session (module,
-    class or package scope): its module must run on one worker, in order, to share it."""
-    fixtureinfo = getattr(item, "_fixtureinfo", None)
-    if fixtureinfo is None:
-        return False
-    return any(
-        fixturedef.scope in ("module", "class", "package")
-        for defs in fixtureinfo.name2fixturedefs.values()
-        for fixturedef in defs
-    )
+def _cost_rank(item: pytest.Item) -> int:
+    """Where ``item``'s module goes: the listed slow modules in order, then other e2e
+    modules, then the rest."""
+    module = item.nodeid.split("::")[0]
+    if module in SLOWEST_MODULES:
+        return SLOWEST_MODULES.index(module)
+    return len(SLOWEST_MODULES) + (item.get_closest_marker("e2e") is None)
 
 
-def _cost_rank(item: pytest.Item, grouped: set[str]) -> int:
-    for rank, marker in enumerate(SLOW_FIRST):
-        if item.get_closest_marker(marker):
-            return rank
-    return len(SLOW_FIRST) + (_module_of(item) not in grouped)
-
-
-def _module_of(item: pytest.Item) -> str:
-    return item.nodeid.split("::")[0]
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep each module that shares a module-scoped fixture (a bot process, a PostgreSQL
-    database, a fine-tuned model) on one xdist worker (``--dist loadgroup``), and order the
-    modules slowest first; other tests spread one by one. Without xdist the marker is inert
-    and the order still keeps every module's tests together."""
-    grouped = {_module_of(item) for item in items if _module_scoped(item)}
-    rank: dict[str, int] = {}
-    for item in items:
-        module = _module_of(item)
-        rank[module] = min(rank.get(module, 99), _cost_rank(item, grouped))
-        if module in grouped:
-            item.add_marker(pytest.mark.xdist_group(module))
-    items.sort(key=lambda item: rank[_module_of(item)])
+    """Run the slowest modules first, each module's tests still together and in order."""
+    items.sort(key=_cost_rank)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
