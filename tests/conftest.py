@@ -174,6 +174,11 @@ def tiny_model(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
     path = tmp_path_factory.mktemp("tiny-model")
     labels = ["negative", "neutral", "positive"]
+    import torch
+
+    # The 3-label head is drawn afresh: seeded, so it does not depend on which tests ran first
+    # in this process (under xdist each worker runs a different set before it).
+    torch.manual_seed(0)
     model = BertForSequenceClassification.from_pretrained(
         tiny_base,
         num_labels=3,
