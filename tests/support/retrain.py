@@ -1,5 +1,9 @@
 """Driving a retrain the way an admin does: ``/heed-admin retrain``, read the preview, click
-Start."""
+Start.
+
+The preview runs a check child that imports torch: on 2 cores shared by the xdist workers it
+took over 60 s, so the deadlines are generous (they only bound a failure).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ from urllib.parse import urlparse
 from bot.retrain.preview_messages import PREVIEW_BLOCK_ID, START_ACTION
 from tests.support.fakeslack import Call, FakeSlack
 
+PREVIEW_TIMEOUT = 180.0
 
-def preview_for(fake: FakeSlack, envelope: str, timeout: float = 60.0) -> Call:
+
+def preview_for(fake: FakeSlack, envelope: str, timeout: float = PREVIEW_TIMEOUT) -> Call:
     """The preview answered to the ``/heed-admin retrain`` sent as ``envelope``."""
     path = urlparse(fake.envelope(envelope)["payload"]["response_url"]).path
     return fake.wait_for(
@@ -43,7 +49,7 @@ def request_retrain(
     user: str,
     channel_id: str = "C1",
     connection: int = -1,
-    timeout: float = 60.0,
+    timeout: float = PREVIEW_TIMEOUT,
     text: str = "retrain",
 ) -> str:
     """``/heed-admin retrain`` (or ``text``, e.g. ``retrain support``) then Start on its
