@@ -101,6 +101,14 @@ def feedback_elements(prediction_id: int, predicted: str, labels: Sequence[str])
     return elements
 
 
+def feedback_actions(
+    prediction_id: int, predicted: str, labels: Sequence[str], block_id: str = FEEDBACK_BLOCK_ID
+) -> dict:
+    """The actions block of :func:`feedback_elements` (``block_id``: one per set of controls)."""
+    elements = feedback_elements(prediction_id, predicted, labels)
+    return {"type": "actions", "block_id": block_id, "elements": elements}
+
+
 def recorded_line(answer: Answer) -> str:
     """``Recorded: positive by <@U1>`` (+ whether it confirmed or corrected the label)."""
     how = "correction" if answer.is_correction else "confirmed"
@@ -182,12 +190,5 @@ def correction_prompt(prediction: Prediction, answers: Sequence[Answer]) -> tupl
         f"`{prediction.model_version or '?'}`). Confirm it or pick the right label:"
     )
     labels = list(prediction.scores) or [prediction.label]
-    blocks: Blocks = [
-        section(text),
-        {
-            "type": "actions",
-            "block_id": FEEDBACK_BLOCK_ID,
-            "elements": feedback_elements(prediction.id, prediction.label, labels),
-        },
-    ]
+    blocks = [section(text), feedback_actions(prediction.id, prediction.label, labels)]
     return text, with_feedback_note(blocks, answers)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.blocks.common import LABEL_CHARS, Blocks, context, percent, section, utc, who
-from bot.blocks.feedback import feedback_elements
+from bot.blocks.feedback import feedback_actions
 from bot.slack_api.text import escape_and_shorten
 
 if TYPE_CHECKING:
@@ -54,11 +54,7 @@ def item_blocks(item: QueuedItem, position: int) -> Blocks:
             f"Heed said *{label}* ({percent(p.confidence or 0.0)} confidence) · "
             f"uncertainty {item.uncertainty:.2f} · {_where(item)} · {utc(p.created)}"
         ),
-        {
-            "type": "actions",
-            "block_id": controls_id(p.id),
-            "elements": feedback_elements(p.id, p.label, list(p.scores) or [p.label]),
-        },
+        feedback_actions(p.id, p.label, list(p.scores) or [p.label], controls_id(p.id)),
     ]
 
 

@@ -1,11 +1,5 @@
-"""The work behind ``/heed-admin``: who may, the audit log, and the subcommands.
-
-:func:`admin_job` decides whether the user is an admin (:class:`bot.access.AdminCheck`), writes
-the attempt to the audit log — every attempt, allowed or refused, with the reason — and runs the
-subcommand. Answers go to the admin only (ephemeral, through the command's ``response_url``),
-except what the channel should see: a rollback, and a retrain's status message and evaluation
-(:mod:`bot.retrain.commands`).
-"""
+"""``/heed-admin``: check and audit every attempt, then run the subcommand. Answers are
+private, except what the channel should see (a promote, a rollback, a retrain's progress)."""
 
 from __future__ import annotations
 
@@ -15,7 +9,6 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.blocks.admin import (
     MAX_VERSIONS_SHOWN,
@@ -31,10 +24,12 @@ from bot.blocks.admin import (
     status_blocks,
     versions_lines,
 )
+from bot.blocks.classify import unknown_task_error
 from bot.blocks.common import one_line, sections
 from bot.blocks.queue import QUEUE_ACTION
 from bot.database.exports import write_jsonl, write_people_csv
 from bot.handlers.checks import audited, may_administer
+from bot.handlers.home import model_metadata
 from bot.handlers.queue import queue_command
 from bot.retention import retention_for
 from bot.retrain.commands import do_retrain, start_retrain
@@ -58,12 +53,7 @@ from classifier.store import (
 log = logging.getLogger(__name__)
 
 ADMIN = "/heed-admin"
-ACTION_CHARS = 40
-RECENT_JOBS = 5
 RETRAIN_BUTTONS = re.compile(f"^({re.escape(START_ACTION)}|{re.escape(CANCEL_ACTION)})$")
-
-Handler = Callable[[Request], None]
-
 
 TASK_ACTIONS = frozenset(
     {"status", "retrain", "cancel", "versions", "promote", "rollback", "export", "queue"}
@@ -73,11 +63,11 @@ TASK_ACTIONS = frozenset(
 
 def parse_admin(text: str | None) -> tuple[str, str]:
     """``" Retrain  now"`` -> ``("retrain", "now")``; empty text is ``help``. The subcommand
-    is lower-cased and cut to :data:`ACTION_CHARS` characters (it goes into the audit log)."""
+    is lower-cased and cut to 40 characters (it goes into the audit log)."""
     words = (text or "").strip().split(None, 1)
     if not words:
         return "help", ""
-    action = words[0].lower()[:ACTION_CHARS]
+    action = words[0].lower()[:40]
     if action in ("-h", "--help"):
         action = "help"
     return action, words[1].strip() if len(words) > 1 else ""
@@ -102,8 +92,7 @@ def split_task(request: Request) -> tuple[str, str, str | None]:
         return first, words[1].strip() if len(words) > 1 else "", None
     if action == "promote" and len(words) == 1:  # `promote VERSION`: do_promote checks it
         return tasks.default_name, rest, None
-    error = f"unknown task '{one_line(words[0], 40)}': use one of {', '.join(tasks.names)}"
-    return tasks.default_name, rest, error
+    return tasks.default_name, rest, unknown_task_error(words[0], tasks.names)
 
 
 def _store(request: Request) -> ModelStore:
@@ -124,18 +113,20 @@ def _serving(request: Request) -> str | None:
     return holder.version if holder is not None else None
 
 
-def _metadata(store: ModelStore, version: str | None) -> dict[str, Any]:
-    if not version:
-        return {}
-    try:
-        return store.metadata(version)
-    except Exception as exc:  # a missing/broken heed.json is not worth a failed command
-        log.warning("cannot read heed.json of %s: %s", version, exc)
-        return {}
+def _swapped(request: Request, say: Callable[[str | None], str]) -> None:
+    """After a promote or rollback: serve it now (the watcher would only notice within a few
+    seconds) and say ``say(serving version)`` in the channel."""
+    holder = _loaded(request)
+    if holder is not None:
+        holder.reload()
+    request.respond(
+        text=say(holder.version if holder else None),
+        response_type="in_channel",
+        replace_original=False,
+    )
 
 
 def do_help(request: Request) -> None:
-    """The subcommands, privately."""
     request.private(admin_usage())
 
 
@@ -146,9 +137,9 @@ def do_status(request: Request) -> None:
     db = services.db
     text, status = status_blocks(
         version,
-        _metadata(_store(request), version),
+        model_metadata(_store(request), version),
         current=services.runners[task.name].running(),
-        jobs=db.jobs.recent(RECENT_JOBS + 1, task.name),
+        jobs=db.jobs.recent(6, task.name),  # the last five and the running one
         counts=db.predictions.counts(task.name),
         train_data=[str(p) for p in task.train_data],
         task=task.name if len(services.settings.tasks) > 1 else None,
@@ -174,17 +165,10 @@ def do_rollback(request: Request) -> None:
     except ModelNotFoundError as exc:
         request.private(f":warning: Cannot roll back: {exc}; still serving `{serving}`.")
         return
-    holder = _loaded(request)
-    if holder is not None:
-        holder.reload()  # swap now; the watcher would only notice within a few seconds
     log.info(
         "rolled back %s from %s to %s by %s", request.task.name, previous, target, request.user
     )
-    request.respond(
-        text=rolled_back(previous, target, holder.version if holder else None),
-        response_type="in_channel",
-        replace_original=False,
-    )
+    _swapped(request, lambda now: rolled_back(previous, target, now))
 
 
 def do_export(request: Request) -> None:
@@ -242,7 +226,7 @@ def do_versions(request: Request) -> None:
     """The model versions in the store, newest first."""
     store = _store(request)
     versions = store.versions()
-    metadata = {v: _metadata(store, v) for v in versions[-MAX_VERSIONS_SHOWN:]}
+    metadata = {v: model_metadata(store, v) for v in versions[-MAX_VERSIONS_SHOWN:]}
     lines = versions_lines(versions, store.current(), metadata)
     request.private(lines[0], sections(lines))
 
@@ -259,15 +243,8 @@ def do_promote(request: Request) -> None:
     except (ModelNotFoundError, StoreError) as exc:
         request.private(f":warning: Cannot promote: {exc}. Still serving `{_serving(request)}`.")
         return
-    holder = _loaded(request)
-    if holder is not None:
-        holder.reload()
     log.info("promoted %s of %s by %s", version, request.task.name, request.user)
-    request.respond(
-        text=promoted_line(version, holder.version if holder else None),
-        response_type="in_channel",
-        replace_original=False,
-    )
+    _swapped(request, lambda now: promoted_line(version, now))
 
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]+)")
@@ -296,7 +273,7 @@ def do_forget(request: Request) -> None:
     request.private(forgotten_line(user, gone.predictions, gone.answers, lines))
 
 
-HANDLERS: dict[str, Handler] = {
+HANDLERS: dict[str, Callable[[Request], None]] = {
     "help": do_help,
     "status": do_status,
     "retrain": do_retrain,

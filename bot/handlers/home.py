@@ -1,7 +1,4 @@
-"""The App Home tab: the serving model (version, labels, held-out metrics), auto-tagging,
-the running retrain job and the last jobs with their outcome, feedback counts, how to use Heed;
-with several tasks, the default task's first and then every other task's model, labels,
-channels and last retrain. Published with ``views.publish`` each time someone opens the tab."""
+"""The App Home tab, published with ``views.publish`` each time someone opens it."""
 
 from __future__ import annotations
 
@@ -25,7 +22,7 @@ def current_home(services: Services, details: bool = False) -> dict:
     default = tasks.default
     holder = services.models.holder(default.name)
     version = holder.version
-    metadata = _with_labels(_metadata(holder.store, version), holder)
+    metadata = _with_labels(model_metadata(holder.store, version), holder)
     db = services.db
     current, jobs, counts = None, [], None
     several = len(tasks) > 1
@@ -52,10 +49,15 @@ def current_home(services: Services, details: bool = False) -> dict:
     )
 
 
-def _metadata(store: ModelStore, version: str | None) -> dict:
+def model_metadata(store: ModelStore, version: str | None) -> dict:
+    """The heed.json of ``version``; empty when there is none or it cannot be read (not worth
+    a broken tab or a failed command)."""
+    if not version:
+        return {}
     try:
-        return store.metadata(version) if version else {}
-    except Exception:  # a missing heed.json is not worth a broken tab
+        return store.metadata(version)
+    except Exception as exc:
+        log.warning("cannot read heed.json of %s: %s", version, exc)
         return {}
 
 
@@ -69,7 +71,7 @@ def _other_task(services: Services, name: str, details: bool) -> list[str]:
         log.exception("cannot read task %s for the Home tab", name)
         version, jobs = None, []
     task = services.settings.tasks.by_name[name]
-    metadata = _metadata(store, version)
+    metadata = model_metadata(store, version)
     loaded = services.models.loaded().get(name)
     if loaded is not None and loaded.version == version:
         metadata = _with_labels(metadata, loaded)
