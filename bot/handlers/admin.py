@@ -28,7 +28,7 @@ from bot.blocks.classify import unknown_task_error
 from bot.blocks.common import one_line, sections
 from bot.blocks.queue import QUEUE_ACTION
 from bot.database.exports import write_jsonl, write_people_csv
-from bot.handlers.checks import audited, may_administer
+from bot.handlers.checks import audited, may_administer, permitted
 from bot.handlers.home import model_metadata
 from bot.handlers.queue import queue_command
 from bot.retention import retention_for
@@ -295,19 +295,9 @@ def checked_request(request: Request, action: str, known: bool = True) -> Reques
         detail += f"; arguments {one_line(request.text, 200)!r}"
     if not known:
         detail += "; unknown subcommand"
-    if not audited(request, action, decision.allowed, detail):
-        return None
-    log.info(
-        "/heed-admin %s by %s: %s (%s)",
-        action,
-        request.user,
-        "allowed" if decision.allowed else "refused",
-        decision.reason,
+    return (
+        request if permitted(request, action, decision, detail, refusal(decision.reason)) else None
     )
-    if not decision.allowed:
-        request.private(refusal(decision.reason))
-        return None
-    return request
 
 
 def admin_job(request: Request) -> None:
