@@ -26,11 +26,10 @@ from bot.blocks.admin import (
 )
 from bot.blocks.classify import unknown_task_error
 from bot.blocks.common import one_line, sections
-from bot.blocks.queue import QUEUE_ACTION
+from bot.blocks.queue import NOT_A_LABELER, QUEUE_ACTION, QUEUE_SHOWN, queue_message
 from bot.database.exports import write_jsonl, write_people_csv
-from bot.handlers.checks import audited, may_administer, permitted
+from bot.handlers.checks import audited, may_administer, may_label
 from bot.handlers.home import model_metadata
-from bot.handlers.queue import queue_command
 from bot.retention import retention_for
 from bot.retrain.commands import do_retrain, start_retrain
 from bot.retrain.preview_messages import (
@@ -286,41 +285,47 @@ HANDLERS: dict[str, Callable[[Request], None]] = {
 }
 
 
-def checked_request(request: Request, action: str, known: bool = True) -> Request | None:
-    """Decide whether the user is an admin and audit the attempt (allowed or not, with the
-    task it acts on); the request when allowed, else None after telling the user why."""
-    decision = may_administer(request)
+def show_queue(request: Request) -> None:
+    """The task's labelling queue, most uncertain first, each item with label controls."""
+    services, task = request.services, request.task.name
+    items = services.db.queue.top(task, QUEUE_SHOWN, services.settings.queue_days)
+    request.private(*queue_message(task, items))
+
+
+def admitted(request: Request, action: str, known: bool = True) -> bool:
+    """Audit the attempt (allowed or not, with the task it acts on) and tell a refused user
+    why; True when the user is an admin or, for ``queue`` (people's messages), may label."""
+    queue = action == QUEUE_ACTION
+    decision = may_label(request, None) if queue else may_administer(request)
     detail = f"{decision.reason}; channel {request.channel or None}; task {request.task.name}"
     if request.text:
         detail += f"; arguments {one_line(request.text, 200)!r}"
     if not known:
         detail += "; unknown subcommand"
-    return (
-        request if permitted(request, action, decision, detail, refusal(decision.reason)) else None
-    )
+    if not audited(request, action, decision.allowed, detail):
+        return False
+    verdict = "allowed" if decision.allowed else "refused"
+    log.info("/heed-admin %s by %s: %s (%s)", action, request.user, verdict, decision.reason)
+    if not decision.allowed:
+        request.private(NOT_A_LABELER if queue else refusal(decision.reason))
+    return decision.allowed
 
 
 def admin_job(request: Request) -> None:
-    """Check, audit, then run one ``/heed-admin`` subcommand (on the task named first in its
-    arguments, else the default task). ``queue`` is for labelers too
-    (:func:`bot.handlers.queue.queue_command`)."""
+    """Check, audit, then run one ``/heed-admin`` subcommand on the task named first in its
+    arguments, else the default task."""
     task, rest, error = split_task(request)
     action = request.subcommand
     request = replace(request, task=request.services.settings.tasks.by_name[task], text=rest)
-    if action == QUEUE_ACTION:
-        queue_command(request, error)
+    handler = show_queue if action == QUEUE_ACTION else HANDLERS.get(action)
+    if not admitted(request, action, known=handler is not None):
         return
-    checked = checked_request(request, action, known=action in HANDLERS)
-    if checked is None:
-        return
-    handler = HANDLERS.get(action)
     if handler is None:
         request.private(admin_usage(f"unknown subcommand '{action}'"))
-        return
-    if error is not None:
+    elif error is not None:
         request.private(admin_usage(error))
-        return
-    handler(checked)
+    else:
+        handler(request)
 
 
 def retrain_button_job(request: Request) -> None:
@@ -339,7 +344,7 @@ def retrain_button_job(request: Request) -> None:
     task = services.settings.tasks.by_name.get(value)
     known = task is not None or value == "none" or bool(VERSION_PATTERN.fullmatch(value))
     request = replace(request, task=task or services.settings.tasks.default, text=what)
-    if checked_request(request, "retrain") is None:
+    if not admitted(request, "retrain"):
         return
     if start and not known:  # not a preview Heed made: start nothing
         respond(text=admin_usage("that button names no task here"), replace_original=False)

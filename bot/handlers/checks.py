@@ -42,17 +42,3 @@ def audited(request: Request, action: str, allowed: bool, detail: str) -> bool:
         request.private(AUDIT_FAILED)
         return False
     return True
-
-
-def permitted(
-    request: Request, action: str, decision: Decision | LabelDecision, detail: str, refused: str
-) -> bool:
-    """Audit and log a checked ``/heed-admin`` attempt; tell a refused person ``refused``.
-    True when it may go on."""
-    if not audited(request, action, decision.allowed, detail):
-        return False
-    verdict = "allowed" if decision.allowed else "refused"
-    log.info("/heed-admin %s by %s: %s (%s)", action, request.user, verdict, decision.reason)
-    if not decision.allowed:
-        request.private(refused)
-    return decision.allowed
