@@ -11,8 +11,6 @@ from bot.blocks.feedback import feedback_actions
 from bot.slack_api.text import escape_and_shorten, escape_mrkdwn, shorten
 from classifier.types import DEFAULT_EXPLAIN_METHOD, EXPLAIN_METHODS, Explanation, Prediction
 
-QUOTE_CHARS = 600
-
 # README, "Explanations: what the heatmap does and does not prove", in one line.
 CAVEAT = (
     ":information_source: The heatmap is a hint about which words mattered, not proof of why: "
@@ -28,9 +26,8 @@ _METHODS = {
 
 
 def usage_text(default_method: str = DEFAULT_EXPLAIN_METHOD, tasks: Sequence[str] = ()) -> str:
-    """The ``/classify`` help, naming ``default_method`` (``HEED_EXPLAIN_METHOD``) as the
-    method used without ``--explain``, and with several ``tasks`` (the default first) how to
-    pick one."""
+    """The ``/classify`` help: the method used without ``--explain`` and, with several
+    ``tasks`` (the default first), how to pick one."""
     methods = ", ".join(_METHODS[m] for m in EXPLAIN_METHODS if m in _METHODS)
     default = default_method if default_method in _METHODS else DEFAULT_EXPLAIN_METHOD
     pick = (
@@ -81,9 +78,8 @@ def truncation_note(max_tokens: int | None) -> str:
 
 @dataclass(frozen=True)
 class Reply:
-    """What a ``/classify`` reply shows: the explanation of ``text``, who asked (None: no
-    "asked" line), the model's token limit (for the truncation note) and the recorded
-    prediction's id for the feedback controls (None: no controls)."""
+    """What a ``/classify`` reply shows: who asked (None: no "asked" line), the model's token
+    limit (for the truncation note), the recorded prediction (None: no feedback controls)."""
 
     explanation: Explanation
     text: str
@@ -93,23 +89,15 @@ class Reply:
 
 
 def classify_reply(reply: Reply, note: str | None = None) -> tuple[str, Blocks]:
-    """The ``/classify`` reply: label and confidence, every class's confidence (sorted),
-    the explanation method, the model version, a truncation note when needed, an optional
-    ``note`` (e.g. where the heatmap is) and the feedback controls."""
+    """The ``/classify`` reply: label, every class's confidence, method, model, a truncation
+    note when needed, an optional ``note`` (e.g. where the heatmap is), the controls."""
     explanation = reply.explanation
     p = explanation.prediction
     asked = f"<@{reply.user_id}> asked: " if reply.user_id else ""
-    quote = escape_and_shorten(" ".join(reply.text.split()), QUOTE_CHARS)
+    quote = escape_and_shorten(" ".join(reply.text.split()), 600)
+    label = escape_and_shorten(p.label, LABEL_CHARS)
     blocks: Blocks = [
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": f"*{escape_and_shorten(p.label, LABEL_CHARS)}* — "
-                f"{percent(p.confidence)} confidence\n"
-                f"{asked}_{quote}_",
-            },
-        },
+        section(f"*{label}* — {percent(p.confidence)} confidence\n{asked}_{quote}_"),
         *sections(score_lines(p.scores)),
         context(
             f"Explanation: *{explanation.method}* · Model: `{p.model}`",
@@ -129,11 +117,10 @@ def usage(
     default_method: str = DEFAULT_EXPLAIN_METHOD,
     tasks: Sequence[str] = (),
 ) -> tuple[str, Blocks]:
-    """Usage help for ``/classify`` (naming ``default_method`` and the ``tasks``, default
-    first), optionally after a one-line ``error``."""
+    """:func:`usage_text`, optionally after a one-line ``error``."""
     head = f":warning: {escape_mrkdwn(error)}\n" if error else ""
     text = head + usage_text(default_method, tasks)
-    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    return text, [section(text)]
 
 
 def autotag_note(prediction: Prediction) -> str:

@@ -1,16 +1,11 @@
-"""The feedback controls under a ``/classify`` reply and the note of who answered what.
-
-The "✓ Correct" button carries the stored prediction id; the "Actually it's…" menu carries
-``"<id>:<label>"`` (or ``"<id>#<index>"`` for long labels). Once someone answered, a note
-(:data:`FEEDBACK_NOTE_BLOCK_ID`) just above the controls says who recorded which label.
-"""
+"""The feedback controls under a ``/classify`` reply and the note of who answered what."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.blocks.common import LABEL_CHARS, Blocks, percent, section
+from bot.blocks.common import LABEL_CHARS, Blocks, context, percent, section
 from bot.database.labels import resolve
 from bot.slack_api.text import escape_and_shorten, shorten
 
@@ -23,7 +18,6 @@ CONFIRM_ACTION = "heed_feedback_confirm"
 CORRECT_ACTION = "heed_feedback_correct"
 MAX_OPTIONS = 100
 OPTION_TEXT_CHARS = 75
-OPTION_VALUE_CHARS = 150
 NOTE_ANSWERS = 10
 HELD_LINE = (
     ":hourglass: Labelers disagree: this message is held for review and not trained on "
@@ -32,15 +26,14 @@ HELD_LINE = (
 
 
 def choice_value(prediction_id: int, label: str, index: int) -> str:
-    """An option's value: ``"<id>:<label>"``, or ``"<id>#<index>"`` (the label's position in
-    the prediction's scores) when the label is too long for Slack's 150 characters."""
+    """``"<id>:<label>"``, or ``"<id>#<index>"`` when too long for Slack's 150 characters."""
     value = f"{prediction_id}:{label}"
-    return value if len(value) <= OPTION_VALUE_CHARS else f"{prediction_id}#{index}"
+    return value if len(value) <= 150 else f"{prediction_id}#{index}"
 
 
 def parse_choice(value: str) -> tuple[int, str | int]:
-    """Inverse of :func:`choice_value` (and of the confirm button's ``"<id>"``):
-    ``(prediction_id, label or index or "")``. Raises ``ValueError`` for anything else."""
+    """Inverse of :func:`choice_value` and of the confirm button's ``"<id>"``; ValueError for
+    anything else."""
     head, sep, tail = value.partition(":")
     if sep:
         return int(head), tail
@@ -51,10 +44,8 @@ def parse_choice(value: str) -> tuple[int, str | int]:
 
 
 def feedback_elements(prediction_id: int, predicted: str, labels: Sequence[str]) -> Blocks:
-    """The controls under a ``/classify`` reply: a "✓ Correct" button (value: the stored
-    prediction id) and an "Actually it's…" menu of the model's other labels, alphabetical
-    (values from :func:`choice_value`, indexes into ``labels``). Past :data:`MAX_OPTIONS`
-    labels the menu is split into option groups of that size, so every label stays reachable."""
+    """A "✓ Correct" button and an "Actually it's…" menu of the other labels, alphabetical (in
+    groups past :data:`MAX_OPTIONS`, so every label stays reachable)."""
     elements: Blocks = [
         {
             "type": "button",
@@ -117,8 +108,7 @@ def recorded_line(answer: Answer) -> str:
 
 
 def note_id(controls_id: str = FEEDBACK_BLOCK_ID) -> str:
-    """The block id of the answers note above the controls block ``controls_id`` (a message
-    with several sets of controls, like the labelling queue's, has one note per set)."""
+    """The block id of the answers note above the controls ``controls_id`` (one per set)."""
     return FEEDBACK_NOTE_BLOCK_ID if controls_id == FEEDBACK_BLOCK_ID else f"{controls_id}_note"
 
 
@@ -131,11 +121,7 @@ def feedback_note(answers: Sequence[Answer], controls_id: str = FEEDBACK_BLOCK_I
         lines.insert(0, f"… and {more} earlier answer{'s' * (more > 1)}")
     if resolve(answers).held:
         lines.append(HELD_LINE)
-    return {
-        "type": "context",
-        "block_id": note_id(controls_id),
-        "elements": [{"type": "mrkdwn", "text": "\n".join(lines)}],
-    }
+    return {**context("\n".join(lines)), "block_id": note_id(controls_id)}
 
 
 def with_feedback_note(
@@ -143,9 +129,8 @@ def with_feedback_note(
     answers: Sequence[Answer],
     controls_id: str = FEEDBACK_BLOCK_ID,
 ) -> Blocks:
-    """``reply_blocks`` with the note of ``answers`` just above the feedback controls
-    ``controls_id`` (an older note is replaced; the controls stay, so others can still
-    answer)."""
+    """``reply_blocks`` with the note of ``answers`` just above the controls ``controls_id``
+    (replacing an older note; the controls stay, so others can still answer)."""
     note = note_id(controls_id)
     out = [b for b in reply_blocks if b.get("block_id") != note]
     if not answers:
@@ -181,8 +166,7 @@ NOT_TAGGED = (
 
 
 def correction_prompt(prediction: Prediction, answers: Sequence[Answer]) -> tuple[str, Blocks]:
-    """The private prompt of the *Correct Heed's label* shortcut: the label Heed gave, the
-    answers so far, and the feedback controls."""
+    """The *Correct Heed's label* prompt: Heed's label, the answers so far, the controls."""
     label = escape_and_shorten(prediction.label, LABEL_CHARS)
     confidence = percent(prediction.confidence or 0.0)
     text = (
