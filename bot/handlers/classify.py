@@ -1,19 +1,20 @@
-"""``/classify [--task NAME] [--explain METHOD] TEXT``: the ack step parses it (or answers
-with the usage help or the rate limit), the job replies through :mod:`bot.handlers.reply`."""
+"""``/classify [--task NAME] [--explain METHOD] TEXT`` and the *Classify with Heed* message
+shortcut (private, with its channel's task); both reply through :mod:`bot.handlers.reply`."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
 
-from bot.blocks.classify import unknown_method_error, unknown_task_error, usage
+from bot.blocks.classify import NO_TEXT_NOTE, unknown_method_error, unknown_task_error, usage
 from bot.blocks.common import slow_down_note
-from bot.handlers.reply import classify_and_reply
+from bot.handlers.reply import channel_task, classify_and_reply
 from bot.services import Answer, Request
 from bot.slack_api.text import clean_input, slack_to_plain
 from classifier.types import EXPLAIN_METHODS
 
 CLASSIFY = "/classify"
+CLASSIFY_MESSAGE = "heed_classify_message"  # the shortcut's callback_id in slack-manifest.yaml
 _FLAG = re.compile(r"\s*(--explain|-e|--task|-t)(?:=|\s+|$)(\S*)", re.IGNORECASE)
 _HELP = {"help", "-h", "--help"}
 
@@ -83,3 +84,24 @@ def accept_classify(request: Request) -> Request | Answer:
 def classify_job(request: Request) -> None:
     """Classify and explain the text, then reply (public or private) with the heatmap."""
     classify_and_reply(request, private=request.services.settings.private_replies)
+
+
+def accept_shortcut(request: Request) -> Request | Answer:
+    """The ack step: a user over ``HEED_CLASSIFY_PER_MINUTE`` is acked and nothing more."""
+    if request.services.rate_limited(request.user) > 0:
+        return Answer()
+    return request
+
+
+def shortcut_job(request: Request) -> None:
+    """Classify the shortcut's message and answer the clicking user privately."""
+    message = request.body.get("message") or {}
+    text = clean_input(slack_to_plain(message.get("text") or ""))
+    if not text:
+        request.private(NO_TEXT_NOTE)
+        return
+    tasks = request.services.settings.tasks
+    name = channel_task(request)
+    task = tasks.by_name[name] if name else tasks.default
+    request = replace(request, task=task, text=text, method=task.explain_method)
+    classify_and_reply(request, private=True, asked_line=False)

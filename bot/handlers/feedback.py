@@ -1,6 +1,6 @@
-"""A feedback click: check who answers (:class:`bot.labeling.LabelCheck`), audit the attempt,
-store a permitted answer and show the answers on the reply (or the refreshed queue), above the
-controls, which stay so others can confirm or disagree."""
+"""Labelling: a feedback click (check who answers, audit it, store a permitted answer, show the
+answers above the controls, which stay) and the *Correct Heed's label* shortcut that offers
+those controls on an auto-tagged message."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from bot.blocks.feedback import (
     FEEDBACK_UNKNOWN,
     LABEL_ACTION,
     NOT_A_LABEL,
+    NOT_TAGGED,
+    correction_prompt,
     not_permitted,
     parse_choice,
     recorded_line,
@@ -30,12 +32,14 @@ from bot.database import Answer, Prediction
 from bot.database.labels import TRUSTED
 from bot.handlers.checks import audited, may_label
 from bot.services import Request
+from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 from classifier.types import Explanation
 from classifier.types import Prediction as ModelPrediction
 
 log = logging.getLogger(__name__)
 
 _LOCKS = [threading.Lock() for _ in range(16)]  # striped: two clicks at once both get noted
+CORRECT_LABEL = "heed_correct_label"  # the shortcut's callback_id in slack-manifest.yaml
 FEEDBACK_ACTIONS = re.compile(f"^({re.escape(CONFIRM_ACTION)}|{re.escape(CORRECT_ACTION)})$")
 
 
@@ -155,3 +159,34 @@ def feedback_job(request: Request) -> None:
         "correction" if answer.is_correction else "confirmation",
         ", replacing an earlier answer" if answer.replaced else "",
     )
+
+
+def correct_job(request: Request) -> None:
+    """Find the shortcut's message's prediction and show its controls to a permitted user."""
+    db, client, user, channel = request.services.db, request.client, request.user, request.channel
+    message = request.body.get("message") or {}
+    prediction = db.predictions.find_by_message(channel, message.get("ts") or "")
+    if prediction is None:
+        request.private(NOT_TAGGED)
+        return
+    decision = may_label(request, prediction.asker)
+    if not decision.allowed:
+        detail = f"prediction {prediction.id}: shortcut; {decision.reason}"
+        if audited(request, LABEL_ACTION, False, detail):
+            request.private(not_permitted(prediction.asker is not None))
+        return
+    text, blocks = correction_prompt(prediction, db.predictions.answers_for(prediction.id))
+    try:
+        client.chat_postEphemeral(
+            channel=channel,
+            user=user,
+            thread_ts=message.get("thread_ts"),
+            text=text,
+            blocks=blocks,
+        )
+    except SlackApiError as exc:
+        if api_error(exc) not in NOT_MEMBER_ERRORS:
+            raise
+        dm = client.conversations_open(users=user)["channel"]["id"]
+        client.chat_postMessage(channel=dm, text=text, blocks=blocks, unfurl_links=False)
+    log.info("correction controls for prediction %d shown to %s", prediction.id, user)

@@ -55,9 +55,7 @@ def test_the_text_handed_on_is_normalised() -> None:
 
 
 def test_parse_classify_task_flag() -> None:
-    assert parse_classify("--task support my invoice") == ClassifyArgs(
-        "my invoice", task="support"
-    )
+    assert parse_classify("--task support my invoice") == ClassifyArgs("my invoice", task="support")
     assert parse_classify("-e rollout -t=Support x") == ClassifyArgs("x", "rollout", task="support")
     assert parse_classify("--task").error == "--task needs a task name"
 
