@@ -1,6 +1,5 @@
-"""The labelling queue's wording: the list of least-certain messages, each with the trusted
-loop's label controls (the same "✓ Correct" button and "Actually it's…" menu, so an answer
-goes through :func:`bot.handlers.feedback.feedback_job` like any correction)."""
+"""The labelling queue: the least-certain messages, each with the feedback controls (answered
+like any correction)."""
 
 from __future__ import annotations
 
@@ -43,8 +42,7 @@ def _where(item: QueuedItem) -> str:
 
 
 def item_blocks(item: QueuedItem, position: int) -> Blocks:
-    """One item: its text (one line, escaped, shortened), Heed's label and calibrated
-    confidence, how unsure it was, where it came from, and the label controls."""
+    """One item: its text, Heed's label and confidence, how unsure, where from, the controls."""
     p = item.prediction
     text = escape_and_shorten(" ".join(p.text.split()), TEXT_CHARS)
     label = escape_and_shorten(p.label, LABEL_CHARS)

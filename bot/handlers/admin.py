@@ -113,7 +113,7 @@ def _serving(request: Request) -> str | None:
 
 
 def _swapped(request: Request, say: Callable[[str | None], str]) -> None:
-    """After a promote or rollback: serve it now (the watcher would only notice within a few
+    """Serve a promoted or rolled-back version now (the watcher would only notice within a few
     seconds) and say ``say(serving version)`` in the channel."""
     holder = _loaded(request)
     if holder is not None:
@@ -231,8 +231,7 @@ def do_versions(request: Request) -> None:
 
 
 def do_promote(request: Request) -> None:
-    """Serve the version named in the arguments (of the task named first, else the default
-    task's), and say so in the channel."""
+    """Serve the version named in the arguments, and say so in the channel."""
     version = request.text.split()[0] if request.text.split() else ""
     if not VERSION_PATTERN.fullmatch(version):
         request.private(admin_usage("promote needs a version like 20261127-190000-a1b2c3"))
@@ -312,8 +311,7 @@ def admitted(request: Request, action: str, known: bool = True) -> bool:
 
 
 def admin_job(request: Request) -> None:
-    """Check, audit, then run one ``/heed-admin`` subcommand on the task named first in its
-    arguments, else the default task."""
+    """Check, audit, then run one ``/heed-admin`` subcommand on the task it names."""
     task, rest, error = split_task(request)
     action = request.subcommand
     request = replace(request, task=request.services.settings.tasks.by_name[task], text=rest)

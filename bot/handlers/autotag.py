@@ -41,8 +41,7 @@ def is_taggable(event: dict[str, Any], bot_user_id: str | None, bot_id: str | No
 
 
 def accept_message(request: Request) -> Request | Answer:
-    """The ack step (events are acked by Bolt): a taggable message with visible text, in a
-    configuration that tags some channel, is handed on with its cleaned text."""
+    """The ack step: a taggable message with visible text, where some channel is tagged."""
     event = request.body.get("event") or {}
     if not request.services.channels.enabled or not is_taggable(
         event, request.bot_user, request.bot_id
@@ -60,9 +59,8 @@ def count_dropped(services: Services) -> None:
 
 
 def route_job(request: Request) -> None:
-    """Tag a message if its channel belongs to a task and no replica has seen it: classify it
-    through the micro-batcher, then queue :func:`tag_job`. A full batcher or job queue drops
-    it (counted, logged); so does a task with no model to serve yet."""
+    """Classify a message of a task's channel that no replica has seen through the
+    micro-batcher, then queue :func:`tag_job`; dropped (and counted) when anything is full."""
     services, event = request.services, request.body.get("event") or {}
     channel, ts = request.channel, event.get("ts")
     name = channel_task(request)
@@ -95,8 +93,8 @@ def route_job(request: Request) -> None:
 
 
 def tag_job(request: Request, prediction: Future[Prediction]) -> None:
-    """React with the label's emoji; above the threshold, for notify labels, add a thread note
-    and the heatmap (all as the task's settings say)."""
+    """React with the label's emoji; for notify labels above the threshold, add a thread note
+    and the heatmap."""
     services, client, task, text = request.services, request.client, request.task, request.text
     predicted = prediction.result()
     services.metrics.autotags.labels("tagged").inc()

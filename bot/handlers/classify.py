@@ -62,8 +62,7 @@ def parse_classify(raw: str) -> ClassifyArgs:
 
 
 def accept_classify(request: Request) -> Request | Answer:
-    """The ack step: the request with its text, task and method, or the usage help (naming
-    the tasks, the default first), or a note for a user over the rate limit."""
+    """The ack step: the text, task and method; or the usage help, or the rate limit."""
     services = request.services
     tasks = services.settings.tasks
     names = [tasks.default_name] + [n for n in tasks.names if n != tasks.default_name]

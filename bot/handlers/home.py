@@ -92,8 +92,7 @@ def accept_home(request: Request) -> Request | Answer:
 
 
 def publish_home(request: Request) -> None:
-    """Publish the current Home view for the person who opened it (with failure details
-    for an admin)."""
+    """Publish the current Home view (with failure details for an admin)."""
     admin = may_administer(request).allowed
     request.client.views_publish(
         user_id=request.user, view=current_home(request.services, details=admin)

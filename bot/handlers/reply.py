@@ -39,9 +39,9 @@ def channel_task(request: Request) -> str | None:
 
 
 def classify_and_reply(request: Request, private: bool, asked_line: bool = True) -> None:
-    """Explain ``request.text`` with ``request.method`` and its task's serving model (kept for
-    the whole request, even across a swap), record it and deliver the reply; ``asked_line``:
-    the reply names who asked. A method the model cannot explain with is said privately."""
+    """Explain ``request.text`` with the task's serving model (the same one for the whole
+    request, even across a swap), record it and deliver the reply (``asked_line``: naming who
+    asked). A method the model cannot explain with is said privately."""
     started, services = time.monotonic(), request.services
     classifier = services.models.holder(request.task.name).get()
     try:
@@ -84,9 +84,8 @@ def record_prediction(
     source: str = "classify",
     queue: bool = True,
 ) -> int | None:
-    """Store a prediction of ``request.text`` for feedback (``queue``: offered to the labelling
-    queue); None, logged, when the database fails: the answer still goes out, without
-    controls."""
+    """Store a prediction of ``request.text`` (``queue``: offered to the labelling queue); None,
+    logged, when the database fails: the answer still goes out, without controls."""
     services = request.services
     try:
         return services.db.predictions.record(
@@ -109,12 +108,9 @@ def record_prediction(
 
 
 def deliver(request: Request, reply: Reply, png: bytes, private: bool) -> None:
-    """Post the reply, remember where, then upload the heatmap (counted when it fails).
-
-    Public: in the channel (and thread), the heatmap after it. Private: ephemeral there,
-    the heatmap by DM. Where Heed is not a member, a slash command answers through its
-    ``response_url`` (public: without the heatmap, which cannot be attached there) and a
-    shortcut in the person's DM."""
+    """Post the reply, remember where, then upload the heatmap (there, or by DM when private).
+    Where Heed is not a member, a slash command answers through its ``response_url`` (with no
+    heatmap when public: none can be attached there) and a shortcut in the person's DM."""
     client = request.client
     text, blocks = classify_reply(reply, DM_HEATMAP_NOTE if private else None)
     where: tuple[str, str | None] | None
