@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -113,50 +114,39 @@ def deliver(request: Request, reply: Reply, png: bytes, private: bool) -> None:
     heatmap when public: none can be attached there) and a shortcut in the person's DM."""
     client = request.client
     text, blocks = classify_reply(reply, DM_HEATMAP_NOTE if private else None)
-    where: tuple[str, str | None] | None
+    post: dict[str, Any] = {
+        "channel": request.channel,
+        "thread_ts": request.thread_ts,
+        "text": text,
+        "blocks": blocks,
+    }
+    channel, ts, member = request.channel, None, True
     try:
         if private:
-            message = client.chat_postEphemeral(
-                channel=request.channel,
-                user=request.user,
-                thread_ts=request.thread_ts,
-                text=text,
-                blocks=blocks,
-            )
-            where = (request.channel, message.get("message_ts"))
+            ts = client.chat_postEphemeral(user=request.user, **post).get("message_ts")
         else:
-            message = client.chat_postMessage(
-                channel=request.channel,
-                thread_ts=request.thread_ts,
-                text=text,
-                blocks=blocks,
-                unfurl_links=False,
-            )
-            where = (str(message.get("channel") or request.channel), str(message["ts"]))
+            posted = client.chat_postMessage(unfurl_links=False, **post)
+            channel, ts = posted.get("channel") or channel, posted["ts"]
     except SlackApiError as exc:
         if api_error(exc) not in NOT_MEMBER_ERRORS:
             raise
         log.info("not a member of %s (%s)", request.channel, api_error(exc))
-        where = None
+        member = False
         if request.is_command:
             note = DM_HEATMAP_NOTE if private else NOT_IN_CHANNEL_NOTE
             text, blocks = classify_reply(reply, note)
+            kind = "ephemeral" if private else "in_channel"
             assert request.respond is not None
-            request.respond(
-                text=text,
-                blocks=blocks,
-                response_type="ephemeral" if private else "in_channel",
-                replace_original=False,
-            )
+            request.respond(text=text, blocks=blocks, response_type=kind, replace_original=False)
         if not private:
             return
     dm = client.conversations_open(users=request.user)["channel"]["id"] if private else None
-    if where is None and private and not request.is_command:
+    if not member and not request.is_command:
         text, blocks = classify_reply(reply)  # the heatmap follows in the same DM
-        message = client.chat_postMessage(channel=dm, text=text, blocks=blocks, unfurl_links=False)
-        where = (str(message.get("channel") or dm), message.get("ts"))
-    if where is not None and where[1] and reply.prediction_id is not None:
-        remember_where(request, reply.prediction_id, where[0], str(where[1]))
+        posted = client.chat_postMessage(channel=dm, text=text, blocks=blocks, unfurl_links=False)
+        channel, ts = posted.get("channel") or dm, posted.get("ts")
+    if ts and reply.prediction_id is not None:
+        remember_where(request, reply.prediction_id, str(channel), str(ts))
     uploaded = upload_heatmap(
         client,
         channel=dm or request.channel,
