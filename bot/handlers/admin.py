@@ -209,10 +209,9 @@ def do_cancel(request: Request) -> None:
     replica's at its next lease renewal."""
     runner = request.services.runners[request.task.name]
     running = runner.running()
-    if running is None:
-        request.private(NO_JOB_TO_CANCEL)
-        return
-    if not runner.cancel() and not runner.cancel_elsewhere(running.id, request.user):
+    if running is None or not (
+        runner.cancel() or runner.cancel_elsewhere(running.id, request.user)
+    ):
         request.private(NO_JOB_TO_CANCEL)
         return
     where = f" on replica `{running.owner}`" if running.owner else ""
