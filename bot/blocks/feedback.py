@@ -144,8 +144,7 @@ FEEDBACK_UNKNOWN = (
     ":warning: Heed doesn't know that answer any more (it may come from another Heed install, "
     "or its database was reset), so nothing was recorded."
 )
-LABEL_ACTION = "label"
-"""The audit log's action for an answer (a feedback click), allowed or refused."""
+LABEL_ACTION = "label"  # the audit log's action for an answer, allowed or refused
 
 
 def not_permitted(asked: bool) -> str:

@@ -54,10 +54,10 @@ log = logging.getLogger(__name__)
 ADMIN = "/heed-admin"
 RETRAIN_BUTTONS = re.compile(f"^({re.escape(START_ACTION)}|{re.escape(CANCEL_ACTION)})$")
 
+# Subcommands that take an optional task name first (`/heed-admin versions support`).
 TASK_ACTIONS = frozenset(
     {"status", "retrain", "cancel", "versions", "promote", "rollback", "export", "queue"}
 )
-"""Subcommands that take an optional task name first (``/heed-admin versions support``)."""
 
 
 def parse_admin(text: str | None) -> tuple[str, str]:

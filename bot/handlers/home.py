@@ -8,6 +8,7 @@ from bot.blocks.home import home_view, task_lines
 from bot.handlers.checks import may_administer
 from bot.services import Answer, Request, Services
 from bot.serving.holder import ModelHolder
+from bot.tasks import Task
 from classifier.store import ModelStore
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def current_home(services: Services, details: bool = False) -> dict:
         jobs, counts = db.jobs.recent(HOME_JOBS + 1, task), db.predictions.counts(task)
     except Exception:
         log.exception("cannot read jobs/feedback for the Home tab")
-    others = [_other_task(services, t.name, details) for t in tasks if t.name != default.name]
+    others = [t for t in tasks if t.name != default.name]
     return home_view(
         version,
         metadata,
@@ -44,8 +45,8 @@ def current_home(services: Services, details: bool = False) -> dict:
         explain_method=default.explain_method,
         details=details,
         task=default.name if several else None,
-        other_tasks=others,
-        task_names=[default.name] + [t.name for t in tasks if t.name != default.name],
+        other_tasks=[_other_task(services, t, details) for t in others],
+        task_names=[default.name, *(t.name for t in others)],
     )
 
 
@@ -61,21 +62,21 @@ def model_metadata(store: ModelStore, version: str | None) -> dict:
         return {}
 
 
-def _other_task(services: Services, name: str, details: bool) -> list[str]:
+def _other_task(services: Services, task: Task, details: bool) -> list[str]:
     """A non-default task's lines: what its store serves (loaded or not), its last job."""
-    store = services.models.store(name)
+    store = services.models.store(task.name)
     try:
         version = store.current()
-        jobs = services.db.jobs.recent(1, name)
+        jobs = services.db.jobs.recent(1, task.name)
     except Exception:
-        log.exception("cannot read task %s for the Home tab", name)
+        log.exception("cannot read task %s for the Home tab", task.name)
         version, jobs = None, []
-    task = services.settings.tasks.by_name[name]
     metadata = model_metadata(store, version)
-    loaded = services.models.loaded().get(name)
+    loaded = services.models.loaded().get(task.name)
     if loaded is not None and loaded.version == version:
         metadata = _with_labels(metadata, loaded)
-    return task_lines(name, version, metadata, task.channels, jobs[0] if jobs else None, details)
+    last = jobs[0] if jobs else None
+    return task_lines(task.name, version, metadata, task.channels, last, details)
 
 
 def _with_labels(metadata: dict, holder: ModelHolder) -> dict:
