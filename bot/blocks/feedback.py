@@ -43,53 +43,51 @@ def parse_choice(value: str) -> tuple[int, str | int]:
     return int(value), ""
 
 
+def _plain(text: str, emoji: bool = False) -> dict:
+    return {"type": "plain_text", "text": text, **({"emoji": True} if emoji else {})}
+
+
 def feedback_elements(prediction_id: int, predicted: str, labels: Sequence[str]) -> Blocks:
     """A "✓ Correct" button and an "Actually it's…" menu of the other labels, alphabetical (in
     groups past :data:`MAX_OPTIONS`, so every label stays reachable)."""
-    elements: Blocks = [
-        {
-            "type": "button",
-            "action_id": CONFIRM_ACTION,
-            "text": {"type": "plain_text", "text": "✓ Correct", "emoji": True},
-            "value": str(prediction_id),
-        }
-    ]
+    button = {
+        "type": "button",
+        "action_id": CONFIRM_ACTION,
+        "text": _plain("✓ Correct", emoji=True),
+        "value": str(prediction_id),
+    }
     others = sorted(
         ((label, i) for i, label in enumerate(labels) if label != predicted),
         key=lambda item: (item[0].lower(), item[1]),
     )
     options = [
         {
-            "text": {"type": "plain_text", "text": shorten(label, OPTION_TEXT_CHARS)},
+            "text": _plain(shorten(label, OPTION_TEXT_CHARS)),
             "value": choice_value(prediction_id, label, i),
         }
         for label, i in others
     ][: MAX_OPTIONS * MAX_OPTIONS]
     if not options:
-        return elements
+        return [button]
     select: dict[str, Any] = {
         "type": "static_select",
         "action_id": CORRECT_ACTION,
-        "placeholder": {"type": "plain_text", "text": "Actually it's…", "emoji": True},
+        "placeholder": _plain("Actually it's…", emoji=True),
     }
     if len(options) <= MAX_OPTIONS:
         select["options"] = options
     else:
+        groups = [options[i : i + MAX_OPTIONS] for i in range(0, len(options), MAX_OPTIONS)]
         select["option_groups"] = [
             {
-                "label": {
-                    "type": "plain_text",
-                    "text": shorten(
-                        f"{group[0]['text']['text']} … {group[-1]['text']['text']}",
-                        OPTION_TEXT_CHARS,
-                    ),
-                },
-                "options": group,
+                "label": _plain(
+                    shorten(f"{g[0]['text']['text']} … {g[-1]['text']['text']}", OPTION_TEXT_CHARS)
+                ),
+                "options": g,
             }
-            for group in (options[i : i + MAX_OPTIONS] for i in range(0, len(options), MAX_OPTIONS))
+            for g in groups
         ]
-    elements.append(select)
-    return elements
+    return [button, select]
 
 
 def feedback_actions(
