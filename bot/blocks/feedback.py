@@ -123,9 +123,7 @@ def feedback_note(answers: Sequence[Answer], controls_id: str = FEEDBACK_BLOCK_I
 
 
 def with_feedback_note(
-    reply_blocks: Sequence[dict],
-    answers: Sequence[Answer],
-    controls_id: str = FEEDBACK_BLOCK_ID,
+    reply_blocks: Sequence[dict], answers: Sequence[Answer], controls_id: str = FEEDBACK_BLOCK_ID
 ) -> Blocks:
     """``reply_blocks`` with the note of ``answers`` just above the controls ``controls_id``
     (replacing an older note; the controls stay, so others can still answer)."""

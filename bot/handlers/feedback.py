@@ -178,11 +178,7 @@ def correct_job(request: Request) -> None:
     text, blocks = correction_prompt(prediction, db.predictions.answers_for(prediction.id))
     try:
         client.chat_postEphemeral(
-            channel=channel,
-            user=user,
-            thread_ts=message.get("thread_ts"),
-            text=text,
-            blocks=blocks,
+            channel=channel, user=user, thread_ts=message.get("thread_ts"), text=text, blocks=blocks
         )
     except SlackApiError as exc:
         if api_error(exc) not in NOT_MEMBER_ERRORS:
