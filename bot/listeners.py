@@ -24,11 +24,16 @@ from bot.blocks.common import BUSY_NOTE
 from bot.context import format_context, request_context
 from bot.handlers.admin import ADMIN, RETRAIN_BUTTONS, accept_admin, admin_job, retrain_button_job
 from bot.handlers.autotag import accept_message, count_dropped, route_job
-from bot.handlers.classify import CLASSIFY, accept_classify, classify_job
-from bot.handlers.correct import CORRECT_LABEL, correct_job
-from bot.handlers.feedback import FEEDBACK_ACTIONS, feedback_job
+from bot.handlers.classify import (
+    CLASSIFY,
+    CLASSIFY_MESSAGE,
+    accept_classify,
+    accept_shortcut,
+    classify_job,
+    shortcut_job,
+)
+from bot.handlers.feedback import CORRECT_LABEL, FEEDBACK_ACTIONS, correct_job, feedback_job
 from bot.handlers.home import accept_home, publish_home
-from bot.handlers.shortcut import CLASSIFY_MESSAGE, accept_shortcut, shortcut_job
 from bot.jobpool import Busy
 from bot.ops.metrics import request_kind
 from bot.services import Accept, Answer, Job, Request, Services

@@ -1,4 +1,4 @@
-"""The ``/heed-admin`` surface: help, refusals, status, job lines, rollback."""
+"""The ``/heed-admin`` surface: help, refusals, status, job lines, promote and rollback."""
 
 from __future__ import annotations
 
@@ -113,8 +113,8 @@ def per_class_table(per_class: Mapping[str, Mapping[str, Any]]) -> list[str]:
 
 
 def job_line(job: JobRecord, details: bool = True) -> str:
-    """One finished (or running) job: when, who, outcome; ``details=False`` leaves out its
-    message (a failure's reason may name server paths or lines of the training data)."""
+    """One job: when, who, outcome; ``details=False`` leaves out its message (a failure's
+    reason may name server paths or lines of the training data)."""
     when = utc(job.finished or job.started or job.created)
     head = f"#{job.id} {when} by {who(job.requested_by)}"
     message = escape_and_shorten(" ".join((job.message or "").split()), 300) if details else ""
@@ -150,8 +150,7 @@ def already_running(job: RunningJob) -> str:
 
 
 def counts_line(counts: Mapping[str, int]) -> str:
-    """Feedback so far, how many labelled rows the next retrain adds, and how many are held
-    because labelers disagree."""
+    """Feedback so far, the labelled rows the next retrain adds, the held ones."""
     held = counts.get("held", 0)
     return (
         f"*Feedback:* {plural(counts.get('answers', 0), 'answer')} "
@@ -172,8 +171,7 @@ def status_blocks(
     train_data: Sequence[str] = (),
     task: str | None = None,
 ) -> tuple[str, Blocks]:
-    """``/heed-admin status``: model, per-class metrics, current job, last jobs, feedback
-    (of ``task``, named in the header when given)."""
+    """``/heed-admin status`` of ``task`` (named in the header when given)."""
     title = f"Heed status · {task}" if task else "Heed status"
     out: Blocks = [{"type": "header", "text": {"type": "plain_text", "text": title[:150]}}]
     out += sections(model_lines(version, metadata))
@@ -193,23 +191,27 @@ def status_blocks(
     return f"Heed is serving {what}model {version or 'none'}", out
 
 
+def _unless_serving(version: str, serving: str | None) -> str:
+    return "" if serving == version else f" (but the bot still serves `{serving}`: see its log)"
+
+
 def rolled_back(previous: str, target: str, serving: str | None) -> str:
-    """The answer to ``rollback``."""
-    note = "" if serving == target else f" (but the bot still serves `{serving}`: see its log)"
+    """The answer to ``rollback`` (said in the channel)."""
+    note = _unless_serving(target, serving)
     return f":leftwards_arrow_with_hook: Rolled back from `{previous}` to `{target}`{note}."
 
 
 def promoted_line(version: str, serving: str | None) -> str:
     """The answer to ``promote VERSION`` (said in the channel)."""
-    note = "" if serving == version else f" (but the bot still serves `{serving}`: see its log)"
-    return f":arrow_up: Promoted `{version}`: Heed serves it now{note}."
+    return (
+        f":arrow_up: Promoted `{version}`: Heed serves it now{_unless_serving(version, serving)}."
+    )
 
 
 def versions_lines(
     versions: Sequence[str], current: str | None, metadata: Mapping[str, Mapping[str, Any]]
 ) -> list[str]:
-    """The store's versions, newest first, with their metrics (at most
-    :data:`MAX_VERSIONS_SHOWN`)."""
+    """The store's versions, newest first, with their metrics."""
     lines = [f"*Model versions* ({len(versions)}; `promote VERSION` serves one):"]
     for version in list(reversed(versions))[:MAX_VERSIONS_SHOWN]:
         meta = metadata.get(version) or {}

@@ -1,10 +1,5 @@
-"""The ``/classify`` surface: the reply, its usage help, the auto-tag note, heatmap captions,
-and the one-line caveat under every explanation.
-
-Pure functions from predictions to ``(text, blocks)``: ``text`` is the notification/fallback
-line (label, confidence, model version); ``blocks`` is what Slack renders. The reply leaves a
-slot for feedback controls (:mod:`bot.blocks.feedback`) at its end.
-"""
+"""The ``/classify`` surface as ``(fallback text, blocks)``: the reply, its usage help, the
+auto-tag note, heatmap captions, and the one-line caveat under every explanation."""
 
 from __future__ import annotations
 
@@ -12,11 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.blocks.common import LABEL_CHARS, Blocks, bar, context, percent, section, sections
-from bot.blocks.feedback import FEEDBACK_BLOCK_ID
+from bot.blocks.feedback import feedback_actions
 from bot.slack_api.text import escape_and_shorten, escape_mrkdwn, shorten
 from classifier.types import DEFAULT_EXPLAIN_METHOD, EXPLAIN_METHODS, Explanation, Prediction
-
-QUOTE_CHARS = 600
 
 # README, "Explanations: what the heatmap does and does not prove", in one line.
 CAVEAT = (
@@ -33,9 +26,8 @@ _METHODS = {
 
 
 def usage_text(default_method: str = DEFAULT_EXPLAIN_METHOD, tasks: Sequence[str] = ()) -> str:
-    """The ``/classify`` help, naming ``default_method`` (``HEED_EXPLAIN_METHOD``) as the
-    method used without ``--explain``, and with several ``tasks`` (the default first) how to
-    pick one."""
+    """The ``/classify`` help: the method used without ``--explain`` and, with several
+    ``tasks`` (the default first), how to pick one."""
     methods = ", ".join(_METHODS[m] for m in EXPLAIN_METHODS if m in _METHODS)
     default = default_method if default_method in _METHODS else DEFAULT_EXPLAIN_METHOD
     pick = (
@@ -86,35 +78,26 @@ def truncation_note(max_tokens: int | None) -> str:
 
 @dataclass(frozen=True)
 class Reply:
-    """What a ``/classify`` reply shows: the explanation of ``text``, who asked (None: no
-    "asked" line), the model's token limit (for the truncation note) and the feedback
-    controls (None without a recorded prediction)."""
+    """What a ``/classify`` reply shows: who asked (None: no "asked" line), the model's token
+    limit (for the truncation note), the recorded prediction (None: no feedback controls)."""
 
     explanation: Explanation
     text: str
     user_id: str | None = None
     max_tokens: int | None = None
-    feedback: Sequence[dict] | None = None
+    prediction_id: int | None = None
 
 
 def classify_reply(reply: Reply, note: str | None = None) -> tuple[str, Blocks]:
-    """The ``/classify`` reply: label and confidence, every class's confidence (sorted),
-    the explanation method, the model version, a truncation note when needed, an optional
-    ``note`` (e.g. where the heatmap is) and the feedback controls."""
-    explanation, feedback = reply.explanation, reply.feedback
+    """The ``/classify`` reply: label, every class's confidence, method, model, a truncation
+    note when needed, an optional ``note`` (e.g. where the heatmap is), the controls."""
+    explanation = reply.explanation
     p = explanation.prediction
     asked = f"<@{reply.user_id}> asked: " if reply.user_id else ""
-    quote = escape_and_shorten(" ".join(reply.text.split()), QUOTE_CHARS)
+    quote = escape_and_shorten(" ".join(reply.text.split()), 600)
+    label = escape_and_shorten(p.label, LABEL_CHARS)
     blocks: Blocks = [
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": f"*{escape_and_shorten(p.label, LABEL_CHARS)}* — "
-                f"{percent(p.confidence)} confidence\n"
-                f"{asked}_{quote}_",
-            },
-        },
+        section(f"*{label}* — {percent(p.confidence)} confidence\n{asked}_{quote}_"),
         *sections(score_lines(p.scores)),
         context(
             f"Explanation: *{explanation.method}* · Model: `{p.model}`",
@@ -124,10 +107,8 @@ def classify_reply(reply: Reply, note: str | None = None) -> tuple[str, Blocks]:
     ]
     if note:
         blocks.append(context(note))
-    if feedback:
-        blocks.append(
-            {"type": "actions", "block_id": FEEDBACK_BLOCK_ID, "elements": list(feedback)}
-        )
+    if reply.prediction_id is not None:
+        blocks.append(feedback_actions(reply.prediction_id, p.label, list(p.scores)))
     return reply_text(p, explanation.method), blocks
 
 
@@ -136,11 +117,10 @@ def usage(
     default_method: str = DEFAULT_EXPLAIN_METHOD,
     tasks: Sequence[str] = (),
 ) -> tuple[str, Blocks]:
-    """Usage help for ``/classify`` (naming ``default_method`` and the ``tasks``, default
-    first), optionally after a one-line ``error``."""
+    """:func:`usage_text`, optionally after a one-line ``error``."""
     head = f":warning: {escape_mrkdwn(error)}\n" if error else ""
     text = head + usage_text(default_method, tasks)
-    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    return text, [section(text)]
 
 
 def autotag_note(prediction: Prediction) -> str:
@@ -152,17 +132,13 @@ def autotag_note(prediction: Prediction) -> str:
     )
 
 
-def autotag_blocks(
-    prediction: Prediction, feedback: Sequence[dict] | None = None
-) -> tuple[str, Blocks]:
-    """The auto-tag thread note as ``(text, blocks)``: the note, the caveat, then the
-    optional ``feedback`` controls (for labelers and admins to correct the tag)."""
+def autotag_blocks(prediction: Prediction, prediction_id: int | None = None) -> tuple[str, Blocks]:
+    """The auto-tag thread note: the note, the caveat, then the recorded prediction's feedback
+    controls (for labelers and admins to correct the tag)."""
     note = autotag_note(prediction)
     blocks: Blocks = [section(note), context(CAVEAT)]
-    if feedback:
-        blocks.append(
-            {"type": "actions", "block_id": FEEDBACK_BLOCK_ID, "elements": list(feedback)}
-        )
+    if prediction_id is not None:
+        blocks.append(feedback_actions(prediction_id, prediction.label, list(prediction.scores)))
     return note, blocks
 
 

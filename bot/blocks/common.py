@@ -9,7 +9,6 @@ from bot.slack_api.text import shorten
 
 Blocks = list[dict]
 SECTION_LIMIT = 3000
-BAR_WIDTH = 10
 LABEL_CHARS = 60
 
 
@@ -33,7 +32,7 @@ def percent(p: float) -> str:
     return f"{100 * p:.1f}%"
 
 
-def bar(p: float, width: int = BAR_WIDTH) -> str:
+def bar(p: float, width: int = 10) -> str:
     """A text bar for a probability: ``'███████░░░'``."""
     filled = max(0, min(width, round(p * width)))
     return "█" * filled + "░" * (width - filled)

@@ -1,16 +1,11 @@
-"""The feedback controls under a ``/classify`` reply and the note of who answered what.
-
-The "✓ Correct" button carries the stored prediction id; the "Actually it's…" menu carries
-``"<id>:<label>"`` (or ``"<id>#<index>"`` for long labels). Once someone answered, a note
-(:data:`FEEDBACK_NOTE_BLOCK_ID`) just above the controls says who recorded which label.
-"""
+"""The feedback controls under a ``/classify`` reply and the note of who answered what."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.blocks.common import LABEL_CHARS, Blocks, percent, section
+from bot.blocks.common import LABEL_CHARS, Blocks, context, percent, section
 from bot.database.labels import resolve
 from bot.slack_api.text import escape_and_shorten, shorten
 
@@ -23,7 +18,6 @@ CONFIRM_ACTION = "heed_feedback_confirm"
 CORRECT_ACTION = "heed_feedback_correct"
 MAX_OPTIONS = 100
 OPTION_TEXT_CHARS = 75
-OPTION_VALUE_CHARS = 150
 NOTE_ANSWERS = 10
 HELD_LINE = (
     ":hourglass: Labelers disagree: this message is held for review and not trained on "
@@ -32,15 +26,14 @@ HELD_LINE = (
 
 
 def choice_value(prediction_id: int, label: str, index: int) -> str:
-    """An option's value: ``"<id>:<label>"``, or ``"<id>#<index>"`` (the label's position in
-    the prediction's scores) when the label is too long for Slack's 150 characters."""
+    """``"<id>:<label>"``, or ``"<id>#<index>"`` when too long for Slack's 150 characters."""
     value = f"{prediction_id}:{label}"
-    return value if len(value) <= OPTION_VALUE_CHARS else f"{prediction_id}#{index}"
+    return value if len(value) <= 150 else f"{prediction_id}#{index}"
 
 
 def parse_choice(value: str) -> tuple[int, str | int]:
-    """Inverse of :func:`choice_value` (and of the confirm button's ``"<id>"``):
-    ``(prediction_id, label or index or "")``. Raises ``ValueError`` for anything else."""
+    """Inverse of :func:`choice_value` and of the confirm button's ``"<id>"``; ValueError for
+    anything else."""
     head, sep, tail = value.partition(":")
     if sep:
         return int(head), tail
@@ -50,55 +43,59 @@ def parse_choice(value: str) -> tuple[int, str | int]:
     return int(value), ""
 
 
+def _plain(text: str, emoji: bool = False) -> dict:
+    return {"type": "plain_text", "text": text, **({"emoji": True} if emoji else {})}
+
+
 def feedback_elements(prediction_id: int, predicted: str, labels: Sequence[str]) -> Blocks:
-    """The controls under a ``/classify`` reply: a "✓ Correct" button (value: the stored
-    prediction id) and an "Actually it's…" menu of the model's other labels, alphabetical
-    (values from :func:`choice_value`, indexes into ``labels``). Past :data:`MAX_OPTIONS`
-    labels the menu is split into option groups of that size, so every label stays reachable."""
-    elements: Blocks = [
-        {
-            "type": "button",
-            "action_id": CONFIRM_ACTION,
-            "text": {"type": "plain_text", "text": "✓ Correct", "emoji": True},
-            "value": str(prediction_id),
-        }
-    ]
+    """A "✓ Correct" button and an "Actually it's…" menu of the other labels, alphabetical (in
+    groups past :data:`MAX_OPTIONS`, so every label stays reachable)."""
+    button = {
+        "type": "button",
+        "action_id": CONFIRM_ACTION,
+        "text": _plain("✓ Correct", emoji=True),
+        "value": str(prediction_id),
+    }
     others = sorted(
         ((label, i) for i, label in enumerate(labels) if label != predicted),
         key=lambda item: (item[0].lower(), item[1]),
     )
     options = [
         {
-            "text": {"type": "plain_text", "text": shorten(label, OPTION_TEXT_CHARS)},
+            "text": _plain(shorten(label, OPTION_TEXT_CHARS)),
             "value": choice_value(prediction_id, label, i),
         }
         for label, i in others
     ][: MAX_OPTIONS * MAX_OPTIONS]
     if not options:
-        return elements
+        return [button]
     select: dict[str, Any] = {
         "type": "static_select",
         "action_id": CORRECT_ACTION,
-        "placeholder": {"type": "plain_text", "text": "Actually it's…", "emoji": True},
+        "placeholder": _plain("Actually it's…", emoji=True),
     }
     if len(options) <= MAX_OPTIONS:
         select["options"] = options
     else:
+        groups = [options[i : i + MAX_OPTIONS] for i in range(0, len(options), MAX_OPTIONS)]
         select["option_groups"] = [
             {
-                "label": {
-                    "type": "plain_text",
-                    "text": shorten(
-                        f"{group[0]['text']['text']} … {group[-1]['text']['text']}",
-                        OPTION_TEXT_CHARS,
-                    ),
-                },
-                "options": group,
+                "label": _plain(
+                    shorten(f"{g[0]['text']['text']} … {g[-1]['text']['text']}", OPTION_TEXT_CHARS)
+                ),
+                "options": g,
             }
-            for group in (options[i : i + MAX_OPTIONS] for i in range(0, len(options), MAX_OPTIONS))
+            for g in groups
         ]
-    elements.append(select)
-    return elements
+    return [button, select]
+
+
+def feedback_actions(
+    prediction_id: int, predicted: str, labels: Sequence[str], block_id: str = FEEDBACK_BLOCK_ID
+) -> dict:
+    """The actions block of :func:`feedback_elements` (``block_id``: one per set of controls)."""
+    elements = feedback_elements(prediction_id, predicted, labels)
+    return {"type": "actions", "block_id": block_id, "elements": elements}
 
 
 def recorded_line(answer: Answer) -> str:
@@ -109,8 +106,7 @@ def recorded_line(answer: Answer) -> str:
 
 
 def note_id(controls_id: str = FEEDBACK_BLOCK_ID) -> str:
-    """The block id of the answers note above the controls block ``controls_id`` (a message
-    with several sets of controls, like the labelling queue's, has one note per set)."""
+    """The block id of the answers note above the controls ``controls_id`` (one per set)."""
     return FEEDBACK_NOTE_BLOCK_ID if controls_id == FEEDBACK_BLOCK_ID else f"{controls_id}_note"
 
 
@@ -123,21 +119,14 @@ def feedback_note(answers: Sequence[Answer], controls_id: str = FEEDBACK_BLOCK_I
         lines.insert(0, f"… and {more} earlier answer{'s' * (more > 1)}")
     if resolve(answers).held:
         lines.append(HELD_LINE)
-    return {
-        "type": "context",
-        "block_id": note_id(controls_id),
-        "elements": [{"type": "mrkdwn", "text": "\n".join(lines)}],
-    }
+    return {**context("\n".join(lines)), "block_id": note_id(controls_id)}
 
 
 def with_feedback_note(
-    reply_blocks: Sequence[dict],
-    answers: Sequence[Answer],
-    controls_id: str = FEEDBACK_BLOCK_ID,
+    reply_blocks: Sequence[dict], answers: Sequence[Answer], controls_id: str = FEEDBACK_BLOCK_ID
 ) -> Blocks:
-    """``reply_blocks`` with the note of ``answers`` just above the feedback controls
-    ``controls_id`` (an older note is replaced; the controls stay, so others can still
-    answer)."""
+    """``reply_blocks`` with the note of ``answers`` just above the controls ``controls_id``
+    (replacing an older note; the controls stay, so others can still answer)."""
     note = note_id(controls_id)
     out = [b for b in reply_blocks if b.get("block_id") != note]
     if not answers:
@@ -151,8 +140,7 @@ FEEDBACK_UNKNOWN = (
     ":warning: Heed doesn't know that answer any more (it may come from another Heed install, "
     "or its database was reset), so nothing was recorded."
 )
-LABEL_ACTION = "label"
-"""The audit log's action for an answer (a feedback click), allowed or refused."""
+LABEL_ACTION = "label"  # the audit log's action for an answer, allowed or refused
 
 
 def not_permitted(asked: bool) -> str:
@@ -173,8 +161,7 @@ NOT_TAGGED = (
 
 
 def correction_prompt(prediction: Prediction, answers: Sequence[Answer]) -> tuple[str, Blocks]:
-    """The private prompt of the *Correct Heed's label* shortcut: the label Heed gave, the
-    answers so far, and the feedback controls."""
+    """The *Correct Heed's label* prompt: Heed's label, the answers so far, the controls."""
     label = escape_and_shorten(prediction.label, LABEL_CHARS)
     confidence = percent(prediction.confidence or 0.0)
     text = (
@@ -182,12 +169,5 @@ def correction_prompt(prediction: Prediction, answers: Sequence[Answer]) -> tupl
         f"`{prediction.model_version or '?'}`). Confirm it or pick the right label:"
     )
     labels = list(prediction.scores) or [prediction.label]
-    blocks: Blocks = [
-        section(text),
-        {
-            "type": "actions",
-            "block_id": FEEDBACK_BLOCK_ID,
-            "elements": feedback_elements(prediction.id, prediction.label, labels),
-        },
-    ]
+    blocks = [section(text), feedback_actions(prediction.id, prediction.label, labels)]
     return text, with_feedback_note(blocks, answers)

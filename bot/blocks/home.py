@@ -37,12 +37,9 @@ def home_view(
     other_tasks: Sequence[Sequence[str]] = (),
     task_names: Sequence[str] = (),
 ) -> dict:
-    """The App Home ``home`` view: model, labels and metrics, auto-tagging, the running job and
-    the last jobs with their outcome, feedback counts, how to use Heed. ``warning`` (e.g. the
-    serving model is a fallback) goes first. Failure reasons and the warning's detail (server
-    paths, lines of training data) are shown only with ``details`` (the viewer is an admin).
-    With several tasks, the first part is the default ``task``'s and ``other_tasks`` (lines
-    from :func:`task_lines`) follow it, one section each."""
+    """The App Home view: the default ``task``'s part (``warning`` first), the ``other_tasks``'
+    sections, the jobs, how to use Heed. Failure reasons (server paths, lines of training data)
+    only with ``details`` (the viewer is an admin)."""
     lines = model_lines(version, metadata)
     if task:
         lines.insert(0, f"*Task `{escape_and_shorten(task, 40)}`* (the default)")

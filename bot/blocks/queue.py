@@ -1,6 +1,5 @@
-"""The labelling queue's wording: the list of least-certain messages, each with the trusted
-loop's label controls (the same "✓ Correct" button and "Actually it's…" menu, so an answer
-goes through :func:`bot.handlers.feedback.feedback_job` like any correction)."""
+"""The labelling queue: the least-certain messages, each with the feedback controls (answered
+like any correction)."""
 
 from __future__ import annotations
 
@@ -8,19 +7,16 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.blocks.common import LABEL_CHARS, Blocks, context, percent, section, utc, who
-from bot.blocks.feedback import feedback_elements
+from bot.blocks.feedback import feedback_actions
 from bot.slack_api.text import escape_and_shorten
 
 if TYPE_CHECKING:
     from bot.database.queue import QueuedItem
 
-QUEUE_CONTROLS_PREFIX = "heed_queue_"
-"""Each item's controls block is ``heed_queue_<prediction id>`` (block ids must be unique in
-a message, and the answer's note goes above the controls that were used)."""
+QUEUE_CONTROLS_PREFIX = "heed_queue_"  # + prediction id: a note goes above the controls used
 QUEUE_HEAD_BLOCK_ID = "heed_queue_head"
 TEXT_CHARS = 280
-QUEUE_SHOWN = 5
-"""Items per ``/heed-admin queue`` answer and per digest (3 blocks each: Slack allows 50)."""
+QUEUE_SHOWN = 5  # items per answer and per digest (3 blocks each: Slack allows 50)
 
 
 def controls_id(prediction_id: int) -> str:
@@ -43,8 +39,7 @@ def _where(item: QueuedItem) -> str:
 
 
 def item_blocks(item: QueuedItem, position: int) -> Blocks:
-    """One item: its text (one line, escaped, shortened), Heed's label and calibrated
-    confidence, how unsure it was, where it came from, and the label controls."""
+    """One item: its text, Heed's label and confidence, how unsure, where from, the controls."""
     p = item.prediction
     text = escape_and_shorten(" ".join(p.text.split()), TEXT_CHARS)
     label = escape_and_shorten(p.label, LABEL_CHARS)
@@ -54,11 +49,7 @@ def item_blocks(item: QueuedItem, position: int) -> Blocks:
             f"Heed said *{label}* ({percent(p.confidence or 0.0)} confidence) · "
             f"uncertainty {item.uncertainty:.2f} · {_where(item)} · {utc(p.created)}"
         ),
-        {
-            "type": "actions",
-            "block_id": controls_id(p.id),
-            "elements": feedback_elements(p.id, p.label, list(p.scores) or [p.label]),
-        },
+        feedback_actions(p.id, p.label, list(p.scores) or [p.label], controls_id(p.id)),
     ]
 
 
@@ -67,12 +58,13 @@ def queue_message(
 ) -> tuple[str, Blocks]:
     """The queue of ``task``, most uncertain first (``digest``: worded as the scheduled DM;
     ``note``: a line above, e.g. the answer just recorded)."""
+    blocks: Blocks = [context(note)] if note else []
     if not items:
         text = (
             f":white_check_mark: Heed's labelling queue for `{task}` is empty: nothing it was "
             "unsure about is waiting for a label."
         )
-        return text, [*([context(note)] if note else []), section(text)]
+        return text, [*blocks, section(text)]
     lead = "Your labelling digest" if digest else "Heed's labelling queue"
     text = (
         f":mag: {lead} for `{task}`: the {len(items)} recent message"
@@ -80,9 +72,7 @@ def queue_message(
         "Confirm or correct each: your answer counts like any correction, and an answered "
         "message leaves the queue."
     )
-    head = section(text)
-    head["block_id"] = QUEUE_HEAD_BLOCK_ID
-    blocks: Blocks = [*([context(note)] if note else []), head]
+    blocks.append({**section(text), "block_id": QUEUE_HEAD_BLOCK_ID})
     for position, item in enumerate(items, 1):
         blocks.extend(item_blocks(item, position))
     return text, blocks
@@ -92,5 +82,4 @@ NOT_A_LABELER = (
     ":no_entry: Only Heed's labelers (`HEED_LABELERS`) and admins in this workspace can see the "
     "labelling queue: it holds people's messages. This attempt was logged."
 )
-QUEUE_ACTION = "queue"
-"""The audit log's action for ``/heed-admin queue``."""
+QUEUE_ACTION = "queue"  # the subcommand, and its action in the audit log

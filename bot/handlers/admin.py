@@ -1,11 +1,5 @@
-"""The work behind ``/heed-admin``: who may, the audit log, and the subcommands.
-
-:func:`admin_job` decides whether the user is an admin (:class:`bot.access.AdminCheck`), writes
-the attempt to the audit log — every attempt, allowed or refused, with the reason — and runs the
-subcommand. Answers go to the admin only (ephemeral, through the command's ``response_url``),
-except what the channel should see: a rollback, and a retrain's status message and evaluation
-(:mod:`bot.retrain.commands`).
-"""
+"""``/heed-admin``: check and audit every attempt, then run the subcommand. Answers are
+private, except what the channel should see (a promote, a rollback, a retrain's progress)."""
 
 from __future__ import annotations
 
@@ -15,7 +9,6 @@ import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from bot.blocks.admin import (
     MAX_VERSIONS_SHOWN,
@@ -31,11 +24,12 @@ from bot.blocks.admin import (
     status_blocks,
     versions_lines,
 )
+from bot.blocks.classify import unknown_task_error
 from bot.blocks.common import one_line, sections
-from bot.blocks.queue import QUEUE_ACTION
+from bot.blocks.queue import NOT_A_LABELER, QUEUE_ACTION, QUEUE_SHOWN, queue_message
 from bot.database.exports import write_jsonl, write_people_csv
-from bot.handlers.checks import audited, may_administer
-from bot.handlers.queue import queue_command
+from bot.handlers.checks import audited, may_administer, may_label
+from bot.handlers.home import model_metadata
 from bot.retention import retention_for
 from bot.retrain.commands import do_retrain, start_retrain
 from bot.retrain.preview_messages import (
@@ -58,26 +52,21 @@ from classifier.store import (
 log = logging.getLogger(__name__)
 
 ADMIN = "/heed-admin"
-ACTION_CHARS = 40
-RECENT_JOBS = 5
 RETRAIN_BUTTONS = re.compile(f"^({re.escape(START_ACTION)}|{re.escape(CANCEL_ACTION)})$")
 
-Handler = Callable[[Request], None]
-
-
+# Subcommands that take an optional task name first (`/heed-admin versions support`).
 TASK_ACTIONS = frozenset(
     {"status", "retrain", "cancel", "versions", "promote", "rollback", "export", "queue"}
 )
-"""Subcommands that take an optional task name first (``/heed-admin versions support``)."""
 
 
 def parse_admin(text: str | None) -> tuple[str, str]:
     """``" Retrain  now"`` -> ``("retrain", "now")``; empty text is ``help``. The subcommand
-    is lower-cased and cut to :data:`ACTION_CHARS` characters (it goes into the audit log)."""
+    is lower-cased and cut to 40 characters (it goes into the audit log)."""
     words = (text or "").strip().split(None, 1)
     if not words:
         return "help", ""
-    action = words[0].lower()[:ACTION_CHARS]
+    action = words[0].lower()[:40]
     if action in ("-h", "--help"):
         action = "help"
     return action, words[1].strip() if len(words) > 1 else ""
@@ -102,8 +91,7 @@ def split_task(request: Request) -> tuple[str, str, str | None]:
         return first, words[1].strip() if len(words) > 1 else "", None
     if action == "promote" and len(words) == 1:  # `promote VERSION`: do_promote checks it
         return tasks.default_name, rest, None
-    error = f"unknown task '{one_line(words[0], 40)}': use one of {', '.join(tasks.names)}"
-    return tasks.default_name, rest, error
+    return tasks.default_name, rest, unknown_task_error(words[0], tasks.names)
 
 
 def _store(request: Request) -> ModelStore:
@@ -124,18 +112,20 @@ def _serving(request: Request) -> str | None:
     return holder.version if holder is not None else None
 
 
-def _metadata(store: ModelStore, version: str | None) -> dict[str, Any]:
-    if not version:
-        return {}
-    try:
-        return store.metadata(version)
-    except Exception as exc:  # a missing/broken heed.json is not worth a failed command
-        log.warning("cannot read heed.json of %s: %s", version, exc)
-        return {}
+def _swapped(request: Request, say: Callable[[str | None], str]) -> None:
+    """Serve a promoted or rolled-back version now (the watcher would only notice within a few
+    seconds) and say ``say(serving version)`` in the channel."""
+    holder = _loaded(request)
+    if holder is not None:
+        holder.reload()
+    request.respond(
+        text=say(holder.version if holder else None),
+        response_type="in_channel",
+        replace_original=False,
+    )
 
 
 def do_help(request: Request) -> None:
-    """The subcommands, privately."""
     request.private(admin_usage())
 
 
@@ -146,9 +136,9 @@ def do_status(request: Request) -> None:
     db = services.db
     text, status = status_blocks(
         version,
-        _metadata(_store(request), version),
+        model_metadata(_store(request), version),
         current=services.runners[task.name].running(),
-        jobs=db.jobs.recent(RECENT_JOBS + 1, task.name),
+        jobs=db.jobs.recent(6, task.name),  # the last five and the running one
         counts=db.predictions.counts(task.name),
         train_data=[str(p) for p in task.train_data],
         task=task.name if len(services.settings.tasks) > 1 else None,
@@ -174,17 +164,10 @@ def do_rollback(request: Request) -> None:
     except ModelNotFoundError as exc:
         request.private(f":warning: Cannot roll back: {exc}; still serving `{serving}`.")
         return
-    holder = _loaded(request)
-    if holder is not None:
-        holder.reload()  # swap now; the watcher would only notice within a few seconds
     log.info(
         "rolled back %s from %s to %s by %s", request.task.name, previous, target, request.user
     )
-    request.respond(
-        text=rolled_back(previous, target, holder.version if holder else None),
-        response_type="in_channel",
-        replace_original=False,
-    )
+    _swapped(request, lambda now: rolled_back(previous, target, now))
 
 
 def do_export(request: Request) -> None:
@@ -226,10 +209,9 @@ def do_cancel(request: Request) -> None:
     replica's at its next lease renewal."""
     runner = request.services.runners[request.task.name]
     running = runner.running()
-    if running is None:
-        request.private(NO_JOB_TO_CANCEL)
-        return
-    if not runner.cancel() and not runner.cancel_elsewhere(running.id, request.user):
+    if running is None or not (
+        runner.cancel() or runner.cancel_elsewhere(running.id, request.user)
+    ):
         request.private(NO_JOB_TO_CANCEL)
         return
     where = f" on replica `{running.owner}`" if running.owner else ""
@@ -242,14 +224,13 @@ def do_versions(request: Request) -> None:
     """The model versions in the store, newest first."""
     store = _store(request)
     versions = store.versions()
-    metadata = {v: _metadata(store, v) for v in versions[-MAX_VERSIONS_SHOWN:]}
+    metadata = {v: model_metadata(store, v) for v in versions[-MAX_VERSIONS_SHOWN:]}
     lines = versions_lines(versions, store.current(), metadata)
     request.private(lines[0], sections(lines))
 
 
 def do_promote(request: Request) -> None:
-    """Serve the version named in the arguments (of the task named first, else the default
-    task's), and say so in the channel."""
+    """Serve the version named in the arguments, and say so in the channel."""
     version = request.text.split()[0] if request.text.split() else ""
     if not VERSION_PATTERN.fullmatch(version):
         request.private(admin_usage("promote needs a version like 20261127-190000-a1b2c3"))
@@ -259,15 +240,8 @@ def do_promote(request: Request) -> None:
     except (ModelNotFoundError, StoreError) as exc:
         request.private(f":warning: Cannot promote: {exc}. Still serving `{_serving(request)}`.")
         return
-    holder = _loaded(request)
-    if holder is not None:
-        holder.reload()
     log.info("promoted %s of %s by %s", version, request.task.name, request.user)
-    request.respond(
-        text=promoted_line(version, holder.version if holder else None),
-        response_type="in_channel",
-        replace_original=False,
-    )
+    _swapped(request, lambda now: promoted_line(version, now))
 
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]+)")
@@ -296,7 +270,7 @@ def do_forget(request: Request) -> None:
     request.private(forgotten_line(user, gone.predictions, gone.answers, lines))
 
 
-HANDLERS: dict[str, Handler] = {
+HANDLERS: dict[str, Callable[[Request], None]] = {
     "help": do_help,
     "status": do_status,
     "retrain": do_retrain,
@@ -309,51 +283,46 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def checked_request(request: Request, action: str, known: bool = True) -> Request | None:
-    """Decide whether the user is an admin and audit the attempt (allowed or not, with the
-    task it acts on); the request when allowed, else None after telling the user why."""
-    decision = may_administer(request)
+def show_queue(request: Request) -> None:
+    """The task's labelling queue, most uncertain first, each item with label controls."""
+    services, task = request.services, request.task.name
+    items = services.db.queue.top(task, QUEUE_SHOWN, services.settings.queue_days)
+    request.private(*queue_message(task, items))
+
+
+def admitted(request: Request, action: str, known: bool = True) -> bool:
+    """Audit the attempt (allowed or not, with the task it acts on) and tell a refused user
+    why; True when the user is an admin or, for ``queue`` (people's messages), may label."""
+    queue = action == QUEUE_ACTION
+    decision = may_label(request, None) if queue else may_administer(request)
     detail = f"{decision.reason}; channel {request.channel or None}; task {request.task.name}"
     if request.text:
         detail += f"; arguments {one_line(request.text, 200)!r}"
     if not known:
         detail += "; unknown subcommand"
     if not audited(request, action, decision.allowed, detail):
-        return None
-    log.info(
-        "/heed-admin %s by %s: %s (%s)",
-        action,
-        request.user,
-        "allowed" if decision.allowed else "refused",
-        decision.reason,
-    )
+        return False
+    verdict = "allowed" if decision.allowed else "refused"
+    log.info("/heed-admin %s by %s: %s (%s)", action, request.user, verdict, decision.reason)
     if not decision.allowed:
-        request.private(refusal(decision.reason))
-        return None
-    return request
+        request.private(NOT_A_LABELER if queue else refusal(decision.reason))
+    return decision.allowed
 
 
 def admin_job(request: Request) -> None:
-    """Check, audit, then run one ``/heed-admin`` subcommand (on the task named first in its
-    arguments, else the default task). ``queue`` is for labelers too
-    (:func:`bot.handlers.queue.queue_command`)."""
+    """Check, audit, then run one ``/heed-admin`` subcommand on the task it names."""
     task, rest, error = split_task(request)
     action = request.subcommand
     request = replace(request, task=request.services.settings.tasks.by_name[task], text=rest)
-    if action == QUEUE_ACTION:
-        queue_command(request, error)
+    handler = show_queue if action == QUEUE_ACTION else HANDLERS.get(action)
+    if not admitted(request, action, known=handler is not None):
         return
-    checked = checked_request(request, action, known=action in HANDLERS)
-    if checked is None:
-        return
-    handler = HANDLERS.get(action)
     if handler is None:
         request.private(admin_usage(f"unknown subcommand '{action}'"))
-        return
-    if error is not None:
+    elif error is not None:
         request.private(admin_usage(error))
-        return
-    handler(checked)
+    else:
+        handler(request)
 
 
 def retrain_button_job(request: Request) -> None:
@@ -372,7 +341,7 @@ def retrain_button_job(request: Request) -> None:
     task = services.settings.tasks.by_name.get(value)
     known = task is not None or value == "none" or bool(VERSION_PATTERN.fullmatch(value))
     request = replace(request, task=task or services.settings.tasks.default, text=what)
-    if checked_request(request, "retrain") is None:
+    if not admitted(request, "retrain"):
         return
     if start and not known:  # not a preview Heed made: start nothing
         respond(text=admin_usage("that button names no task here"), replace_original=False)

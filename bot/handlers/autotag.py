@@ -1,19 +1,6 @@
-"""Auto-tagging: new human messages in a task's channels get their label's reaction.
-
-Which messages count (:func:`is_taggable`): plain messages, thread replies, thread
-broadcasts, ``/me`` messages and file shares with text. Skipped: every other subtype (edits,
-deletions, joins, ``bot_message``, ...), anything from a bot or this app, hidden and empty
-messages (nothing left after :func:`clean_input`). The ack step checks only the message;
-:func:`route_job` resolves channel names, claims the event once across every replica and
-classifies through the micro-batcher; :func:`tag_job` records the prediction (so it can be
-corrected), reacts, and for notify labels above the threshold adds a thread note (with the
-heatmap caveat and the feedback controls) and the heatmap. A full job queue drops the message
-(``heed_autotags_total{outcome="dropped_busy"}``).
-
-An auto-tag is recorded with ``source="autotag"``, the message's author as ``user`` and the
-message's own ``ts``: nobody asked for it, so only labelers and admins may correct it, through
-the thread note's controls or the *Correct Heed's label* message shortcut
-(:mod:`bot.handlers.correct`)."""
+"""Auto-tagging: a new human message in a task's channels gets its label's reaction and, for
+notify labels above the threshold, a thread note with feedback controls and the heatmap. It is
+recorded with ``source="autotag"`` (nobody asked: only labelers and admins may correct it)."""
 
 from __future__ import annotations
 
@@ -26,8 +13,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.classify import autotag_blocks
-from bot.blocks.feedback import feedback_elements
-from bot.handlers.reply import upload_heatmap
+from bot.handlers.reply import channel_task, record_prediction, upload_heatmap
 from bot.jobpool import Busy
 from bot.services import Answer, Request, Services
 from bot.slack_api.errors import api_error
@@ -41,7 +27,8 @@ TAGGABLE_SUBTYPES = frozenset({None, "thread_broadcast", "me_message", "file_sha
 
 
 def is_taggable(event: dict[str, Any], bot_user_id: str | None, bot_id: str | None = None) -> bool:
-    """True for a new, non-empty message written by a person (not a bot, not this app)."""
+    """True for a new, non-empty message written by a person (not a bot, not this app): plain
+    messages, thread replies and broadcasts, ``/me`` messages and file shares with text."""
     if event.get("type") != "message" or event.get("subtype") not in TAGGABLE_SUBTYPES:
         return False
     if event.get("hidden") or event.get("bot_id") or event.get("bot_profile"):
@@ -54,8 +41,7 @@ def is_taggable(event: dict[str, Any], bot_user_id: str | None, bot_id: str | No
 
 
 def accept_message(request: Request) -> Request | Answer:
-    """The ack step (events are acked by Bolt): a taggable message with visible text, in a
-    configuration that tags some channel, is handed on with its cleaned text."""
+    """The ack step: a taggable message with visible text, where some channel is tagged."""
     event = request.body.get("event") or {}
     if not request.services.channels.enabled or not is_taggable(
         event, request.bot_user, request.bot_id
@@ -72,18 +58,12 @@ def count_dropped(services: Services) -> None:
     services.metrics.autotags.labels("dropped_busy").inc()
 
 
-def _channel_name(request: Request, channel: str) -> str | None:
-    return request.client.conversations_info(channel=channel)["channel"].get("name")
-
-
 def route_job(request: Request) -> None:
-    """Tag a message if its channel belongs to a task (names resolved with
-    ``conversations.info``) and no replica has seen it: classify it with that task's model
-    through the micro-batcher, then queue :func:`tag_job`. A full batcher or job queue drops
-    it (counted, logged); so does a task with no model to serve yet."""
+    """Classify a message of a task's channel that no replica has seen through the
+    micro-batcher, then queue :func:`tag_job`; dropped (and counted) when anything is full."""
     services, event = request.services, request.body.get("event") or {}
     channel, ts = request.channel, event.get("ts")
-    name = services.channels.task_for(channel, partial(_channel_name, request))
+    name = channel_task(request)
     if name is None:
         return
     try:
@@ -113,14 +93,16 @@ def route_job(request: Request) -> None:
 
 
 def tag_job(request: Request, prediction: Future[Prediction]) -> None:
-    """React with the label's emoji; above the threshold, for notify labels, add a thread note
-    and the heatmap (all as the task's settings say)."""
+    """React with the label's emoji; for notify labels above the threshold, add a thread note
+    and the heatmap."""
     services, client, task, text = request.services, request.client, request.task, request.text
     predicted = prediction.result()
     services.metrics.autotags.labels("tagged").inc()
     event = request.body.get("event") or {}
     channel, ts = request.channel, event["ts"]
-    prediction_id = _record(request, predicted)
+    prediction_id = record_prediction(
+        request, predicted, user=event.get("user"), message_ts=ts, source="autotag"
+    )
     emoji = task.emoji_for(predicted.label)
     if emoji is None:
         log.info("task %s has no emoji for label %r; not reacting", task.name, predicted.label)
@@ -140,37 +122,9 @@ def tag_job(request: Request, prediction: Future[Prediction]) -> None:
         explanation = classifier.explain(text, "gradient")
     png = heatmap.render(explanation)
     thread_ts = event.get("thread_ts") or ts
-    controls = (
-        feedback_elements(prediction_id, predicted.label, list(predicted.scores))
-        if prediction_id is not None
-        else None
-    )
-    note, note_blocks = autotag_blocks(predicted, controls)
+    note, note_blocks = autotag_blocks(predicted, prediction_id)
     client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=note, blocks=note_blocks)
     if not upload_heatmap(
         client, channel=channel, thread_ts=thread_ts, png=png, explanation=explanation
     ):
         services.metrics.upload_failures.inc()
-
-
-def _record(request: Request, prediction: Prediction) -> int | None:
-    """Store the auto-tag so it can be corrected; None when storing fails (logged: the
-    reaction still goes out)."""
-    event, services = request.body.get("event") or {}, request.services
-    try:
-        return services.db.predictions.record(
-            text=request.text,
-            label=prediction.label,
-            confidence=prediction.confidence,
-            scores=prediction.scores,
-            model_version=prediction.model,
-            channel=request.channel,
-            user=event.get("user"),
-            message_ts=event["ts"],
-            source="autotag",
-            task=request.task.name,
-            queue=services.queue_offer(prediction.scores),
-        )
-    except Exception:
-        log.exception("cannot record the auto-tag of %s/%s", request.channel, event["ts"])
-        return None

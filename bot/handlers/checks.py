@@ -20,8 +20,7 @@ def may_administer(request: Request) -> Decision:
 
 
 def may_label(request: Request, asker: str | None) -> LabelDecision:
-    """May the person who sent ``request`` label a prediction asked for by ``asker``?
-    Looks up admins and user groups through the Web API."""
+    """May the person who sent ``request`` label a prediction asked for by ``asker``?"""
     client = request.client
     return request.services.labelers.check(
         request.user,
@@ -34,8 +33,8 @@ def may_label(request: Request, asker: str | None) -> LabelDecision:
 
 
 def audited(request: Request, action: str, allowed: bool, detail: str) -> bool:
-    """Write one attempt to the audit log; when it cannot be written, log it, tell the person
-    that nothing was done and return False (the caller then does nothing)."""
+    """Write one attempt to the audit log; False (the caller then does nothing) when it cannot
+    be written, after telling the person so."""
     try:
         request.services.db.audit.record(request.user or None, action, allowed, detail)
     except Exception:

@@ -1,30 +1,20 @@
-"""``/classify [--task NAME] [--explain METHOD] TEXT``.
-
-The ack step (:func:`accept_classify`) parses the flags and resolves the task once; it acks
-with the usage help when there is nothing to classify or the task or method is unknown, and
-with when to come back when the user is over ``HEED_CLASSIFY_PER_MINUTE``. The job
-(:func:`classify_job`) explains, draws, records and replies, public or private
-(``HEED_PRIVATE_REPLIES``), through :mod:`bot.handlers.reply`.
-"""
+"""``/classify [--task NAME] [--explain METHOD] TEXT`` and the *Classify with Heed* message
+shortcut (private, with its channel's task); both reply through :mod:`bot.handlers.reply`."""
 
 from __future__ import annotations
 
-import logging
 import re
-import time
 from dataclasses import dataclass, replace
 
-from bot.blocks.classify import unknown_method_error, unknown_task_error, usage
+from bot.blocks.classify import NO_TEXT_NOTE, unknown_method_error, unknown_task_error, usage
 from bot.blocks.common import slow_down_note
-from bot.context import format_context
-from bot.handlers.reply import classify_and_record, deliver
+from bot.handlers.reply import channel_task, classify_and_reply
 from bot.services import Answer, Request
 from bot.slack_api.text import clean_input, slack_to_plain
 from classifier.types import EXPLAIN_METHODS
 
-log = logging.getLogger(__name__)
-
 CLASSIFY = "/classify"
+CLASSIFY_MESSAGE = "heed_classify_message"  # the shortcut's callback_id in slack-manifest.yaml
 _FLAG = re.compile(r"\s*(--explain|-e|--task|-t)(?:=|\s+|$)(\S*)", re.IGNORECASE)
 _HELP = {"help", "-h", "--help"}
 
@@ -35,16 +25,16 @@ class ClassifyArgs:
     the default), or ``help`` (with maybe ``error``)."""
 
     text: str = ""
-    method: str | None = "attention"
+    method: str | None = None
     help: bool = False
     error: str | None = None
     task: str | None = None
 
 
-def parse_classify(raw: str, default_method: str | None = "attention") -> ClassifyArgs:
+def parse_classify(raw: str) -> ClassifyArgs:
     """Parse ``[--task|-t NAME] [--explain|-e METHOD] TEXT`` (flags before the text, in any
     order; ``--`` ends them). The task name is not checked here (the caller knows the tasks)."""
-    rest, method, task = raw or "", default_method, None
+    rest, method, task = raw or "", None, None
     while True:
         match = _FLAG.match(rest)
         if match is None:
@@ -72,12 +62,11 @@ def parse_classify(raw: str, default_method: str | None = "attention") -> Classi
 
 
 def accept_classify(request: Request) -> Request | Answer:
-    """The ack step: the request with its text, task and method, or the usage help (naming
-    the tasks, the default first), or a note for a user over the rate limit."""
+    """The ack step: the text, task and method; or the usage help, or the rate limit."""
     services = request.services
     tasks = services.settings.tasks
     names = [tasks.default_name] + [n for n in tasks.names if n != tasks.default_name]
-    args = parse_classify(str(request.body.get("text") or ""), default_method=None)
+    args = parse_classify(str(request.body.get("text") or ""))
     task = tasks.get(args.task) if args.task is not None else tasks.default
     if task is None:
         args = ClassifyArgs(help=True, error=unknown_task_error(args.task or "", names))
@@ -92,20 +81,26 @@ def accept_classify(request: Request) -> Request | Answer:
 
 
 def classify_job(request: Request) -> None:
-    """Classify and explain the text with the task's model, then reply (public or private)
-    with the heatmap; when the model's architecture cannot explain with the method, say so
-    privately."""
-    started = time.monotonic()
-    done = classify_and_record(request)
-    if done is None:
+    """Classify and explain the text, then reply (public or private) with the heatmap."""
+    classify_and_reply(request, private=request.services.settings.private_replies)
+
+
+def accept_shortcut(request: Request) -> Request | Answer:
+    """The ack step: a user over ``HEED_CLASSIFY_PER_MINUTE`` is acked and nothing more."""
+    if request.services.rate_limited(request.user) > 0:
+        return Answer()
+    return request
+
+
+def shortcut_job(request: Request) -> None:
+    """Classify the shortcut's message and answer the clicking user privately."""
+    message = request.body.get("message") or {}
+    text = clean_input(slack_to_plain(message.get("text") or ""))
+    if not text:
+        request.private(NO_TEXT_NOTE)
         return
-    deliver(request, done, private=request.services.settings.private_replies)
-    p = done.reply.explanation.prediction
-    log.info(
-        "classified as %s (%.2f) with %s in %.0f ms [%s]",
-        p.label,
-        p.confidence,
-        request.method,
-        (time.monotonic() - started) * 1000,
-        format_context(request.context),
-    )
+    tasks = request.services.settings.tasks
+    name = channel_task(request)
+    task = tasks.by_name[name] if name else tasks.default
+    request = replace(request, task=task, text=text, method=task.explain_method)
+    classify_and_reply(request, private=True, asked_line=False)

@@ -1,22 +1,6 @@
-"""The work behind a feedback click: check who answers, store the answer, show it on the reply.
-
-The listener has acked; this job checks that the user may label this prediction
-(:class:`bot.labeling.LabelCheck`: the asker, ``HEED_LABELERS``, admins, members of the
-installing workspace only), writes the attempt to the audit log — allowed or refused — and
-stores a permitted answer with the user's role (:meth:`Predictions.record_answer`,
-one answer per user and prediction, a changed answer replaces the earlier one); a refused user
-is told privately who can label, and nothing changes. It then updates the
-reply so everyone sees it was recorded, and by whom: a note listing the answers goes just above
-the controls that were used, which stay, so other moderators can confirm or disagree. Controls
-in the labelling queue (:mod:`bot.blocks.queue`: one set per item) work the same way; a
-labeler answering from the private ``/heed-admin queue`` list gets the refreshed queue. A
-channel reply is updated with ``chat.update`` (its blocks come with the click); an ephemeral
-reply (private replies) is rebuilt from the stored prediction and replaced through its
-``response_url``.
-
-Answers for the same prediction are serialised (a small striped lock), so two clicks at once
-cannot leave a note that misses one of them.
-"""
+"""Labelling: a feedback click (check who answers, audit it, store a permitted answer, show the
+answers above the controls, which stay) and the *Correct Heed's label* shortcut that offers
+those controls on an auto-tagged message."""
 
 from __future__ import annotations
 
@@ -36,7 +20,8 @@ from bot.blocks.feedback import (
     FEEDBACK_UNKNOWN,
     LABEL_ACTION,
     NOT_A_LABEL,
-    feedback_elements,
+    NOT_TAGGED,
+    correction_prompt,
     not_permitted,
     parse_choice,
     recorded_line,
@@ -47,20 +32,25 @@ from bot.database import Answer, Prediction
 from bot.database.labels import TRUSTED
 from bot.handlers.checks import audited, may_label
 from bot.services import Request
+from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 from classifier.types import Explanation
 from classifier.types import Prediction as ModelPrediction
 
 log = logging.getLogger(__name__)
 
-_LOCKS = [threading.Lock() for _ in range(16)]
+_LOCKS = [threading.Lock() for _ in range(16)]  # striped: two clicks at once both get noted
+CORRECT_LABEL = "heed_correct_label"  # the shortcut's callback_id in slack-manifest.yaml
 FEEDBACK_ACTIONS = re.compile(f"^({re.escape(CONFIRM_ACTION)}|{re.escape(CORRECT_ACTION)})$")
+
+
+def _value(action: dict[str, Any]) -> str:
+    return action.get("value") or (action.get("selected_option") or {}).get("value") or ""
 
 
 def chosen_label(action: dict[str, Any], prediction: Prediction) -> str | None:
     """The label an action picked: the prediction's own for "Correct", else the menu option
     (by name or by index into the prediction's labels); None when it is not a known label."""
-    value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
-    _, token = parse_choice(value)
+    _, token = parse_choice(_value(action))
     labels = list(prediction.scores)
     if action.get("action_id") == CONFIRM_ACTION:
         return prediction.label
@@ -78,8 +68,9 @@ def rebuilt_reply(prediction: Prediction, private: bool) -> tuple[str, list[dict
         prediction.label, prediction.confidence or 0.0, scores, prediction.model_version or "?"
     )
     explanation = Explanation(prediction.method or "attention", [], [], model)
-    feedback = feedback_elements(prediction.id, prediction.label, list(scores))
-    reply = Reply(explanation, prediction.text, user_id=prediction.asker, feedback=feedback)
+    reply = Reply(
+        explanation, prediction.text, user_id=prediction.asker, prediction_id=prediction.id
+    )
     return classify_reply(reply, DM_HEATMAP_NOTE if private else None)
 
 
@@ -100,11 +91,10 @@ def _update_reply(
         new_blocks = with_feedback_note(message["blocks"], answers, controls)
         try:
             request.client.chat_update(channel=channel, ts=ts, text=text, blocks=new_blocks)
-            return
         except SlackApiError as exc:
             log.info("chat.update of %s/%s failed (%s): using response_url", channel, ts, exc)
             respond(text=text, blocks=new_blocks, replace_original=True)
-            return
+        return
     if controls != FEEDBACK_BLOCK_ID and trusted:
         # an answer from the queue's private list: show the queue as it is now, without it
         items = services.db.queue.top(prediction.task, QUEUE_SHOWN, services.settings.queue_days)
@@ -121,12 +111,11 @@ def _update_reply(
 
 
 def feedback_job(request: Request) -> None:
-    """Check who answers, audit the attempt, store a permitted answer and show it on the
-    reply."""
+    """Check who answers, audit the attempt, store a permitted answer and show it."""
     store, action, user = request.services.db, request.action, request.user
     who = request.body.get("user") or {}
     name = who.get("username") or who.get("name")
-    value = action.get("value") or (action.get("selected_option") or {}).get("value") or ""
+    value = _value(action)
     try:
         prediction_id, _ = parse_choice(value)
     except ValueError:
@@ -170,3 +159,30 @@ def feedback_job(request: Request) -> None:
         "correction" if answer.is_correction else "confirmation",
         ", replacing an earlier answer" if answer.replaced else "",
     )
+
+
+def correct_job(request: Request) -> None:
+    """Find the shortcut's message's prediction and show its controls to a permitted user."""
+    db, client, user, channel = request.services.db, request.client, request.user, request.channel
+    message = request.body.get("message") or {}
+    prediction = db.predictions.find_by_message(channel, message.get("ts") or "")
+    if prediction is None:
+        request.private(NOT_TAGGED)
+        return
+    decision = may_label(request, prediction.asker)
+    if not decision.allowed:
+        detail = f"prediction {prediction.id}: shortcut; {decision.reason}"
+        if audited(request, LABEL_ACTION, False, detail):
+            request.private(not_permitted(prediction.asker is not None))
+        return
+    text, blocks = correction_prompt(prediction, db.predictions.answers_for(prediction.id))
+    try:
+        client.chat_postEphemeral(
+            channel=channel, user=user, thread_ts=message.get("thread_ts"), text=text, blocks=blocks
+        )
+    except SlackApiError as exc:
+        if api_error(exc) not in NOT_MEMBER_ERRORS:
+            raise
+        dm = client.conversations_open(users=user)["channel"]["id"]
+        client.chat_postMessage(channel=dm, text=text, blocks=blocks, unfurl_links=False)
+    log.info("correction controls for prediction %d shown to %s", prediction.id, user)

@@ -1,7 +1,4 @@
-"""The App Home tab: the serving model (version, labels, held-out metrics), auto-tagging,
-the running retrain job and the last jobs with their outcome, feedback counts, how to use Heed;
-with several tasks, the default task's first and then every other task's model, labels,
-channels and last retrain. Published with ``views.publish`` each time someone opens the tab."""
+"""The App Home tab, published with ``views.publish`` each time someone opens it."""
 
 from __future__ import annotations
 
@@ -11,6 +8,7 @@ from bot.blocks.home import home_view, task_lines
 from bot.handlers.checks import may_administer
 from bot.services import Answer, Request, Services
 from bot.serving.holder import ModelHolder
+from bot.tasks import Task
 from classifier.store import ModelStore
 
 log = logging.getLogger(__name__)
@@ -25,7 +23,7 @@ def current_home(services: Services, details: bool = False) -> dict:
     default = tasks.default
     holder = services.models.holder(default.name)
     version = holder.version
-    metadata = _with_labels(_metadata(holder.store, version), holder)
+    metadata = _with_labels(model_metadata(holder.store, version), holder)
     db = services.db
     current, jobs, counts = None, [], None
     several = len(tasks) > 1
@@ -35,7 +33,7 @@ def current_home(services: Services, details: bool = False) -> dict:
         jobs, counts = db.jobs.recent(HOME_JOBS + 1, task), db.predictions.counts(task)
     except Exception:
         log.exception("cannot read jobs/feedback for the Home tab")
-    others = [_other_task(services, t.name, details) for t in tasks if t.name != default.name]
+    others = [t for t in tasks if t.name != default.name]
     return home_view(
         version,
         metadata,
@@ -47,33 +45,38 @@ def current_home(services: Services, details: bool = False) -> dict:
         explain_method=default.explain_method,
         details=details,
         task=default.name if several else None,
-        other_tasks=others,
-        task_names=[default.name] + [t.name for t in tasks if t.name != default.name],
+        other_tasks=[_other_task(services, t, details) for t in others],
+        task_names=[default.name, *(t.name for t in others)],
     )
 
 
-def _metadata(store: ModelStore, version: str | None) -> dict:
+def model_metadata(store: ModelStore, version: str | None) -> dict:
+    """The heed.json of ``version``; empty when there is none or it cannot be read (not worth
+    a broken tab or a failed command)."""
+    if not version:
+        return {}
     try:
-        return store.metadata(version) if version else {}
-    except Exception:  # a missing heed.json is not worth a broken tab
+        return store.metadata(version)
+    except Exception as exc:
+        log.warning("cannot read heed.json of %s: %s", version, exc)
         return {}
 
 
-def _other_task(services: Services, name: str, details: bool) -> list[str]:
+def _other_task(services: Services, task: Task, details: bool) -> list[str]:
     """A non-default task's lines: what its store serves (loaded or not), its last job."""
-    store = services.models.store(name)
+    store = services.models.store(task.name)
     try:
         version = store.current()
-        jobs = services.db.jobs.recent(1, name)
+        jobs = services.db.jobs.recent(1, task.name)
     except Exception:
-        log.exception("cannot read task %s for the Home tab", name)
+        log.exception("cannot read task %s for the Home tab", task.name)
         version, jobs = None, []
-    task = services.settings.tasks.by_name[name]
-    metadata = _metadata(store, version)
-    loaded = services.models.loaded().get(name)
+    metadata = model_metadata(store, version)
+    loaded = services.models.loaded().get(task.name)
     if loaded is not None and loaded.version == version:
         metadata = _with_labels(metadata, loaded)
-    return task_lines(name, version, metadata, task.channels, jobs[0] if jobs else None, details)
+    last = jobs[0] if jobs else None
+    return task_lines(task.name, version, metadata, task.channels, last, details)
 
 
 def _with_labels(metadata: dict, holder: ModelHolder) -> dict:
@@ -90,8 +93,7 @@ def accept_home(request: Request) -> Request | Answer:
 
 
 def publish_home(request: Request) -> None:
-    """Publish the current Home view for the person who opened it (with failure details
-    for an admin)."""
+    """Publish the current Home view (with failure details for an admin)."""
     admin = may_administer(request).allowed
     request.client.views_publish(
         user_id=request.user, view=current_home(request.services, details=admin)

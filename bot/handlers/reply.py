@@ -1,19 +1,11 @@
 """What ``/classify`` and the *Classify with Heed* shortcut share: explain, draw and record a
-text (:func:`classify_and_record`), then deliver the reply and its heatmap (:func:`deliver`).
-
-One eager pass explains the text and gives the prediction (batched with concurrent requests
-for the one-pass methods, :mod:`bot.serving.explaining`); the heatmap is rendered; the
-prediction is recorded (its id goes into the reply's feedback controls; a failing database
-still gets a reply, without controls). The reply goes out public (in the channel or thread,
-the heatmap after it) or private (ephemeral where it was asked, the heatmap by DM, since
-Slack cannot attach files to ephemeral messages), and where it went is remembered so the
-*Correct Heed's label* shortcut can find it.
-"""
+text, then deliver the reply (public, or ephemeral with the heatmap by DM) and its heatmap."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -27,62 +19,75 @@ from bot.blocks.classify import (
     heatmap_title,
     unavailable_method_note,
 )
-from bot.blocks.feedback import feedback_elements
 from bot.context import format_context
 from bot.services import Request
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 from bot.slack_api.uploads import Tell, upload_or_say_why
 from classifier import heatmap
-from classifier.types import Explanation, ExplanationUnavailable
+from classifier.types import Explanation, ExplanationUnavailable, Prediction
 
 log = logging.getLogger(__name__)
 
 HEATMAP_FILENAME = "heed-heatmap.png"
 
 
-@dataclass(frozen=True)
-class Classified:
-    """A text explained, drawn and recorded: the reply and its heatmap."""
+def channel_task(request: Request) -> str | None:
+    """The task whose channels include ``request.channel`` (names via ``conversations.info``)."""
+    client = request.client
+    return request.services.channels.task_for(
+        request.channel, lambda c: client.conversations_info(channel=c)["channel"].get("name")
+    )
 
-    reply: Reply
-    png: bytes
-    prediction_id: int | None
 
-
-def classify_and_record(request: Request, asked_line: bool = True) -> Classified | None:
-    """Explain ``request.text`` with ``request.method`` and its task's serving model (kept
-    for the whole request, even across a swap), draw the heatmap and record the prediction;
-    ``asked_line``: the reply names who asked. When the model's architecture cannot explain
-    with that method, say so privately and return None."""
-    services = request.services
+def classify_and_reply(request: Request, private: bool, asked_line: bool = True) -> None:
+    """Explain ``request.text`` with the task's serving model (the same one for the whole
+    request, even across a swap), record it and deliver the reply (``asked_line``: naming who
+    asked). A method the model cannot explain with is said privately."""
+    started, services = time.monotonic(), request.services
     classifier = services.models.holder(request.task.name).get()
     try:
         explanation = services.explainer.explain(classifier, request.text, request.method)
     except ExplanationUnavailable as exc:
         log.info("%s [%s]", exc, format_context(request.context))
         request.private(unavailable_method_note(str(exc)))
-        return None
+        return
     p = explanation.prediction
     services.metrics.predictions.labels("classify", p.label).inc()
-    prediction_id = record_prediction(request, explanation)
+    in_dm = request.channel.startswith("D")  # asked in a DM: never offered to the queue
     reply = Reply(
         explanation,
         request.text,
         user_id=request.user if asked_line else None,
         max_tokens=classifier.max_length,
-        feedback=feedback_elements(prediction_id, p.label, list(p.scores))
-        if prediction_id is not None
-        else None,
+        prediction_id=record_prediction(
+            request, p, method=explanation.method, user=request.user or None, queue=not in_dm
+        ),
     )
-    return Classified(reply, heatmap.render(explanation), prediction_id)
+    deliver(request, reply, heatmap.render(explanation), private)
+    log.info(
+        "classified as %s (%.2f) with %s in %.0f ms (%s) [%s]",
+        p.label,
+        p.confidence,
+        explanation.method,
+        (time.monotonic() - started) * 1000,
+        "asked" if asked_line else "shortcut",
+        format_context(request.context),
+    )
 
 
-def record_prediction(request: Request, explanation: Explanation) -> int | None:
-    """Store the prediction for feedback; None (with a log line) when the database fails, so
-    the reply still goes out, without controls. Asked in a direct message, it stays private:
-    never offered to the labelling queue."""
-    services, p = request.services, explanation.prediction
-    in_dm = request.channel.startswith("D")
+def record_prediction(
+    request: Request,
+    p: Prediction,
+    *,
+    user: str | None,
+    method: str | None = None,
+    message_ts: str | None = None,
+    source: str = "classify",
+    queue: bool = True,
+) -> int | None:
+    """Store a prediction of ``request.text`` (``queue``: offered to the labelling queue); None,
+    logged, when the database fails: the answer still goes out, without controls."""
+    services = request.services
     try:
         return services.db.predictions.record(
             text=request.text,
@@ -90,88 +95,68 @@ def record_prediction(request: Request, explanation: Explanation) -> int | None:
             confidence=p.confidence,
             scores=p.scores,
             model_version=p.model,
-            method=explanation.method,
+            method=method,
             channel=request.channel or None,
-            user=request.user or None,
+            user=user,
+            message_ts=message_ts,
+            source=source,
             task=request.task.name,
-            queue=None if in_dm else services.queue_offer(p.scores),
+            queue=services.queue_offer(p.scores) if queue else None,
         )
     except Exception:
-        log.exception(
-            "cannot record the prediction; replying without feedback controls [%s]",
-            format_context(request.context),
-        )
+        log.exception("cannot record the %s [%s]", source, format_context(request.context))
         return None
 
 
-def deliver(request: Request, done: Classified, private: bool) -> None:
-    """Post the reply, remember where, then upload the heatmap (counted when it fails).
-
-    Public: in the channel (and thread), the heatmap after it. Private: ephemeral there,
-    the heatmap by DM. Where Heed is not a member, a slash command answers through its
-    ``response_url`` (public: without the heatmap, which cannot be attached there) and a
-    shortcut in the person's DM."""
-    client, reply = request.client, done.reply
+def deliver(request: Request, reply: Reply, png: bytes, private: bool) -> None:
+    """Post the reply, remember where, then upload the heatmap (there, or by DM when private).
+    Where Heed is not a member, a slash command answers through its ``response_url`` (with no
+    heatmap when public: none can be attached there) and a shortcut in the person's DM."""
+    client = request.client
     text, blocks = classify_reply(reply, DM_HEATMAP_NOTE if private else None)
-    where: tuple[str, str | None] | None
+    post: dict[str, Any] = {
+        "channel": request.channel,
+        "thread_ts": request.thread_ts,
+        "text": text,
+        "blocks": blocks,
+    }
+    channel, ts, member = request.channel, None, True
     try:
         if private:
-            message = client.chat_postEphemeral(
-                channel=request.channel,
-                user=request.user,
-                thread_ts=request.thread_ts,
-                text=text,
-                blocks=blocks,
-            )
-            where = (request.channel, message.get("message_ts"))
+            ts = client.chat_postEphemeral(user=request.user, **post).get("message_ts")
         else:
-            message = client.chat_postMessage(
-                channel=request.channel,
-                thread_ts=request.thread_ts,
-                text=text,
-                blocks=blocks,
-                unfurl_links=False,
-            )
-            where = (str(message.get("channel") or request.channel), str(message["ts"]))
+            posted = client.chat_postMessage(unfurl_links=False, **post)
+            channel, ts = posted.get("channel") or channel, posted["ts"]
     except SlackApiError as exc:
         if api_error(exc) not in NOT_MEMBER_ERRORS:
             raise
         log.info("not a member of %s (%s)", request.channel, api_error(exc))
-        where = None
+        member = False
         if request.is_command:
-            _answer_through_response_url(request, reply, private)
+            note = DM_HEATMAP_NOTE if private else NOT_IN_CHANNEL_NOTE
+            text, blocks = classify_reply(reply, note)
+            kind = "ephemeral" if private else "in_channel"
+            assert request.respond is not None
+            request.respond(text=text, blocks=blocks, response_type=kind, replace_original=False)
         if not private:
             return
     dm = client.conversations_open(users=request.user)["channel"]["id"] if private else None
-    if where is None and private and not request.is_command:
+    if not member and not request.is_command:
         text, blocks = classify_reply(reply)  # the heatmap follows in the same DM
-        message = client.chat_postMessage(channel=dm, text=text, blocks=blocks, unfurl_links=False)
-        where = (str(message.get("channel") or dm), message.get("ts"))
-    if where is not None and where[1] and done.prediction_id is not None:
-        remember_where(request, done.prediction_id, where[0], str(where[1]))
+        posted = client.chat_postMessage(channel=dm, text=text, blocks=blocks, unfurl_links=False)
+        channel, ts = posted.get("channel") or dm, posted.get("ts")
+    if ts and reply.prediction_id is not None:
+        remember_where(request, reply.prediction_id, str(channel), str(ts))
     uploaded = upload_heatmap(
         client,
         channel=dm or request.channel,
         thread_ts=None if private else request.thread_ts,
-        png=done.png,
+        png=png,
         explanation=reply.explanation,
         tell=request.private if private else None,
     )
     if not uploaded:
         request.services.metrics.upload_failures.inc()
-
-
-def _answer_through_response_url(request: Request, reply: Reply, private: bool) -> None:
-    """A slash command's reply where Heed is not a member."""
-    note = DM_HEATMAP_NOTE if private else NOT_IN_CHANNEL_NOTE
-    text, blocks = classify_reply(reply, note)
-    assert request.respond is not None
-    request.respond(
-        text=text,
-        blocks=blocks,
-        response_type="ephemeral" if private else "in_channel",
-        replace_original=False,
-    )
 
 
 def remember_where(request: Request, prediction_id: int, channel: str, ts: str) -> None:

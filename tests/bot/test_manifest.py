@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.handlers.admin import ADMIN, HANDLERS
-from bot.handlers.classify import CLASSIFY
-from bot.handlers.correct import CORRECT_LABEL
-from bot.handlers.shortcut import CLASSIFY_MESSAGE
+from bot.handlers.classify import CLASSIFY, CLASSIFY_MESSAGE
+from bot.handlers.feedback import CORRECT_LABEL
 
 yaml = pytest.importorskip("yaml")
 

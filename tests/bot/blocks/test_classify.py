@@ -58,7 +58,7 @@ def test_classify_reply_has_label_scores_method_version() -> None:
 
 def test_the_caveat_is_one_line_under_each_explanation() -> None:
     assert "\n" not in CAVEAT and "hint" in CAVEAT and "not proof" in CAVEAT
-    _, reply = classify_reply(Reply(explanation(), "x", feedback=[{}]), DM_HEATMAP_NOTE)
+    _, reply = classify_reply(Reply(explanation(), "x", prediction_id=1), DM_HEATMAP_NOTE)
     kinds = [b["type"] for b in reply]
     caveat = kinds.index("context", kinds.index("context") + 1)
     assert reply[caveat]["elements"][0]["text"] == CAVEAT
@@ -69,22 +69,14 @@ def test_the_caveat_is_one_line_under_each_explanation() -> None:
 
 
 def test_truncation_note_note_and_feedback_slot() -> None:
-    button = {
-        "type": "button",
-        "action_id": "confirm",
-        "text": {"type": "plain_text", "text": "ok"},
-    }
     _, reply = classify_reply(
-        Reply(explanation(truncated=True), "x", max_tokens=512, feedback=[button]),
+        Reply(explanation(truncated=True), "x", max_tokens=512, prediction_id=7),
         NOT_IN_CHANNEL_NOTE,
     )
     body = json.dumps(reply)
     assert "limit of 512 tokens" in body and "invite Heed" in body
-    assert reply[-1] == {
-        "type": "actions",
-        "block_id": FEEDBACK_BLOCK_ID,
-        "elements": [button],
-    }
+    assert reply[-1]["type"] == "actions" and reply[-1]["block_id"] == FEEDBACK_BLOCK_ID
+    assert reply[-1]["elements"][0]["value"] == "7"  # the recorded prediction's controls
     assert "limit of" not in truncation_note(None) and "beginning only" in truncation_note(None)
 
 

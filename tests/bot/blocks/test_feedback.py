@@ -79,7 +79,7 @@ def test_feedback_controls_fit_slacks_limits() -> None:
 
 
 def test_the_feedback_note_goes_above_the_controls_and_is_replaced() -> None:
-    reply_to = Reply(explanation(), "so good", feedback=feedback_elements(1, "positive", LABELS))
+    reply_to = Reply(explanation(), "so good", prediction_id=1)
     _, reply = classify_reply(reply_to)
     once = with_feedback_note(reply, [answer("U1", "positive", False)])
     assert once[-1]["block_id"] == FEEDBACK_BLOCK_ID

@@ -24,14 +24,14 @@ COMMAND = {"command": "/classify", "channel_id": "C1", "user_id": "U1", "thread_
 @pytest.mark.parametrize(
     "raw,expected",
     [
-        ("great stuff", ClassifyArgs("great stuff", "attention")),
+        ("great stuff", ClassifyArgs("great stuff")),
         ("  --explain rollout  great  stuff ", ClassifyArgs("great  stuff", "rollout")),
         ("-e GRADIENT great", ClassifyArgs("great", "gradient")),
         ("--explain=rollout great", ClassifyArgs("great", "rollout")),
         ("-e rollout --explain gradient x", ClassifyArgs("x", "gradient")),
-        ("-- --explain is text", ClassifyArgs("--explain is text", "attention")),
-        ("-excellent product", ClassifyArgs("-excellent product", "attention")),
-        ("a &lt;b&gt; &amp; <https://x.io|link>", ClassifyArgs("a <b> & link", "attention")),
+        ("-- --explain is text", ClassifyArgs("--explain is text")),
+        ("-excellent product", ClassifyArgs("-excellent product")),
+        ("a &lt;b&gt; &amp; <https://x.io|link>", ClassifyArgs("a <b> & link")),
         ("", ClassifyArgs(help=True)),
         ("   ", ClassifyArgs(help=True)),
         ("help", ClassifyArgs(help=True)),
@@ -47,7 +47,7 @@ def test_parse_classify(raw: str, expected: ClassifyArgs) -> None:
 def test_parse_classify_unknown_method_and_default() -> None:
     args = parse_classify("--explain shap text")
     assert args.help and "unknown explanation method 'shap'" in (args.error or "")
-    assert parse_classify("text", default_method="gradient").method == "gradient"
+    assert parse_classify("text").method is None  # the task's method, chosen by the caller
 
 
 def test_the_text_handed_on_is_normalised() -> None:
@@ -55,12 +55,9 @@ def test_the_text_handed_on_is_normalised() -> None:
 
 
 def test_parse_classify_task_flag() -> None:
-    assert parse_classify("--task support my invoice") == ClassifyArgs(
-        "my invoice", "attention", task="support"
-    )
+    assert parse_classify("--task support my invoice") == ClassifyArgs("my invoice", task="support")
     assert parse_classify("-e rollout -t=Support x") == ClassifyArgs("x", "rollout", task="support")
     assert parse_classify("--task").error == "--task needs a task name"
-    assert parse_classify("x", default_method=None).method is None
 
 
 def test_the_task_flag_picks_the_task_and_its_method(services: Any) -> None:

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.classify import CAVEAT, DM_HEATMAP_NOTE, NO_TEXT_NOTE
 from bot.blocks.feedback import FEEDBACK_BLOCK_ID
-from bot.handlers.shortcut import shortcut_job
+from bot.handlers.classify import shortcut_job
 from bot.services import Services
 from tests.bot.stubs import PNG, VERSION, StubClassifier, request_for, services_for
 
