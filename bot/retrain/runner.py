@@ -25,7 +25,7 @@ from bot.database import Database, JobConflict
 from bot.database.exports import write_jsonl, write_private
 from bot.database.records import RunningJob
 from bot.retrain.child import child_env, read_events, signal_group, spawn
-from bot.retrain.contract import TrainResult, read_result
+from bot.retrain.contract import TrainResult, last_json_line, parse_result
 from bot.retrain.jobs import (
     DoneCallback,
     Job,
@@ -270,7 +270,7 @@ class RetrainRunner:
             reader.join(timeout=10)
             with contextlib.suppress(OSError):
                 proc.stderr.close()
-            train = read_result(job.workdir / "stdout.txt", proc.returncode)
+            train = parse_result(last_json_line(job.workdir / "stdout.txt"), proc.returncode)
             result = job.ended(train, ModelStore(self.model_dir).current(), self.timeout_s)
         except Exception as exc:  # never leave the runner stuck with a job
             log.exception("retraining job %d: supervisor failed", job.id)
