@@ -52,8 +52,7 @@ def _refused(request: Request) -> bool:
 
 
 def do_retrain(request: Request) -> None:
-    """Show the admin what a retrain would go in with, with Start / Cancel buttons (the job
-    starts only from Start: :func:`start_retrain`)."""
+    """Show the admin what a retrain would go in with; the job starts only from its Start."""
     if _refused(request):
         return
     services = request.services

@@ -33,7 +33,6 @@ class TrainResult:
     path: Path | None = None
     """The version's directory (its figures are there)."""
     promoted: bool = False
-    """The new version is serving now: the bot should swap to it."""
     promotion_reason: str | None = None
     labels: tuple[str, ...] = ()
     """The new model's labels, in confusion-matrix order."""
