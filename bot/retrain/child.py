@@ -1,10 +1,6 @@
-"""The training child process: its environment, how it is started, signalled and read.
-
-The child gets no Slack credentials (least privilege), runs in its own session (so a stop
-signal reaches its whole process group), and has a pipe on its stdin that the bot never
-writes: when the bot dies the pipe closes and the child stops itself
-(``--stop-when-stdin-closes``).
-"""
+"""The training child process: no Slack credentials (least privilege), its own session (a stop
+signal reaches its whole group), and a stdin pipe the bot never writes: when the bot dies it
+closes and the child stops itself (``--stop-when-stdin-closes``)."""
 
 from __future__ import annotations
 

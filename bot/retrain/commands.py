@@ -36,25 +36,24 @@ def _status_message(request: Request) -> tuple[str, str]:
     return str(posted["channel"]), str(posted["ts"])
 
 
-def _refusal(request: Request) -> str | None:
-    """Why a retrain of the request's task cannot start now (None when it can)."""
+def _refused(request: Request) -> bool:
+    """Tell the admin why a retrain of the request's task cannot start now, if it cannot."""
     runner, db = request.services.runners[request.task.name], request.services.db
     running = runner.running()
     if running is not None:
-        return already_running(running)
-    if not runner.data_files and not db.predictions.counts(request.task.name)["labelled_rows"]:
-        return NOTHING_TO_TRAIN
-    if not runner.data_files and not runner.eval_files:
-        return f":warning: Not retraining: {NO_TRUSTED_EVAL}."
-    return None
+        request.private(already_running(running))
+    elif not runner.data_files and not db.predictions.counts(request.task.name)["labelled_rows"]:
+        request.private(NOTHING_TO_TRAIN)
+    elif not runner.data_files and not runner.eval_files:
+        request.private(f":warning: Not retraining: {NO_TRUSTED_EVAL}.")
+    else:
+        return False
+    return True
 
 
 def do_retrain(request: Request) -> None:
-    """Show the admin what a retrain would go in with, with Start / Cancel buttons (the job
-    starts only from Start: :func:`start_retrain`)."""
-    refused = _refusal(request)
-    if refused is not None:
-        request.private(refused)
+    """Show the admin what a retrain would go in with; the job starts only from its Start."""
+    if _refused(request):
         return
     services = request.services
     runner = services.runners[request.task.name]
@@ -73,9 +72,7 @@ def do_retrain(request: Request) -> None:
 
 def start_retrain(request: Request) -> None:
     """Start a retraining job (one per task) and report it where the admin asked."""
-    refused = _refusal(request)
-    if refused is not None:
-        request.private(refused)
+    if _refused(request):
         return
     services = request.services
     runner = services.runners[request.task.name]

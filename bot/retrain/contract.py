@@ -1,12 +1,7 @@
-"""The training CLI's JSON contract, read from the bot's side (the bot never imports training).
-
-``python -m training train --json`` ends every run with one JSON object as its last stdout line:
-``{"ok": true, "version": ..., "metrics": ...}`` on success, or
-``{"ok": false, "error": {"kind", "message", "problems": [{"file", "line", "reason"}]}}``
-(``docs/ARCHITECTURE.md`` has the whole contract). This module parses that object once — or its
-absence, when the child was killed before it could write one — into a :class:`TrainResult`,
-and words a failure in one line for an admin, chosen by ``kind``, never by matching text.
-"""
+"""The training CLI's JSON contract, read from the bot's side (the bot never imports training):
+the last stdout line of ``python -m training train --json`` (docs/ARCHITECTURE.md, "Command-line
+contracts"), or its absence, typed once into a :class:`TrainResult`; and a failure worded in one
+line for an admin, chosen by its ``kind``, never by matching text."""
 
 from __future__ import annotations
 
@@ -22,9 +17,6 @@ from classifier.exports import Problem
 ERROR_KINDS = ("data", "base_model", "device", "model", "usage", "interrupted", "internal")
 """Failure kinds the training CLI reports; anything else is read as ``internal``."""
 MAX_REASON_CHARS = 400
-CONFUSION_MATRIX_PNG = "confusion_matrix.png"
-RELIABILITY_PNG = "reliability_diagram.png"
-"""The figures a run writes into its version directory."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +33,6 @@ class TrainResult:
     path: Path | None = None
     """The version's directory (its figures are there)."""
     promoted: bool = False
-    """The new version is serving now: the bot should swap to it."""
     promotion_reason: str | None = None
     labels: tuple[str, ...] = ()
     """The new model's labels, in confusion-matrix order."""
@@ -77,11 +68,6 @@ class TrainResult:
         }
 
 
-def read_result(stdout: Path, returncode: int) -> TrainResult:
-    """The result of a finished child from its stdout file's last line and its exit code."""
-    return parse_result(last_json_line(stdout), returncode)
-
-
 def last_json_line(path: Path) -> dict[str, Any] | None:
     """The last non-empty line of ``path`` parsed as a JSON object, or None."""
     try:
@@ -106,12 +92,12 @@ def parse_result(payload: dict[str, Any] | None, returncode: int) -> TrainResult
     error = payload.get("error") if payload is not None else None
     if payload is not None and payload.get("ok") is False and isinstance(error, dict):
         kind = error.get("kind") if error.get("kind") in ERROR_KINDS else "internal"
-        return TrainResult(
-            ok=False,
-            kind=kind,
-            message=str(error.get("message") or ""),
-            problems=_problems(error.get("problems")),
+        problems = tuple(
+            Problem(str(p.get("file") or "?"), _count(p.get("line")), str(p.get("reason") or ""))
+            for p in _list(error.get("problems"))
+            if isinstance(p, dict)
         )
+        return TrainResult(False, kind, str(error.get("message") or ""), problems)
     if returncode < 0:
         try:
             name = signal.Signals(-returncode).name
@@ -123,31 +109,28 @@ def parse_result(payload: dict[str, Any] | None, returncode: int) -> TrainResult
 
 def _success(payload: dict[str, Any]) -> TrainResult:
     metrics, promotion = _mapping(payload.get("metrics")), _mapping(payload.get("promotion"))
-    calibration, rows = _mapping(payload.get("calibration")), _mapping(payload.get("rows"))
-    per_class = {
-        str(label): {str(k): v for k, v in _mapping(m).items() if _number(v) is not None}
-        for label, m in _mapping(metrics.get("per_class")).items()
-    }
-    matrix = metrics.get("confusion_matrix")
-    version, path, split = payload.get("version"), payload.get("path"), payload.get("eval_split")
-    reason = promotion.get("reason")
+    calibration = _mapping(payload.get("calibration"))
+    path = _text(payload.get("path"))
     return TrainResult(
         ok=True,
-        version=version if isinstance(version, str) else None,
-        path=Path(path) if isinstance(path, str) and path else None,
+        version=_text(payload.get("version")),
+        path=Path(path) if path else None,
         promoted=payload.get("promoted") is True,
-        promotion_reason=reason if isinstance(reason, str) else None,
+        promotion_reason=_text(promotion.get("reason")),
         labels=tuple(str(x) for x in _list(payload.get("labels"))),
         accuracy=_number(metrics.get("accuracy")) or 0.0,
         macro_f1=_number(metrics.get("macro_f1")) or 0.0,
-        per_class=per_class,
+        per_class={
+            str(label): {str(k): v for k, v in _mapping(m).items() if _number(v) is not None}
+            for label, m in _mapping(metrics.get("per_class")).items()
+        },
         confusion_matrix=tuple(
             tuple(int(n) for n in row if _number(n) is not None)
-            for row in _list(matrix)
+            for row in _list(metrics.get("confusion_matrix"))
             if isinstance(row, list)
         ),
-        eval_split=split if isinstance(split, str) else None,
-        eval_rows=int(_number(rows.get("eval")) or 0),
+        eval_split=_text(payload.get("eval_split")),
+        eval_rows=_count(_mapping(payload.get("rows")).get("eval")),
         temperature=_number(calibration.get("temperature")),
         calibrated=calibration.get("calibrated") is True,
         calibration_reason=str(calibration.get("reason") or ""),
@@ -164,25 +147,18 @@ def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return value
 
 
-def _problems(raw: object) -> tuple[Problem, ...]:
-    problems = []
-    for item in _list(raw):
-        if isinstance(item, dict):
-            line = item.get("line")
-            problems.append(
-                Problem(
-                    str(item.get("file") or "?"),
-                    line if isinstance(line, int) and not isinstance(line, bool) else 0,
-                    str(item.get("reason") or ""),
-                )
-            )
-    return tuple(problems)
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _clip(text: str) -> str:
@@ -191,11 +167,8 @@ def _clip(text: str) -> str:
 
 
 def failure_reason(outcome: TrainResult, rename: dict[str, str] | None = None) -> str:
-    """One line for an admin about a failed run, chosen by the error kind.
-
-    ``rename`` maps file paths to the names an admin should see (e.g. the temporary
-    corrections export to its file name).
-    """
+    """One line for an admin about a failed run, chosen by the error kind; ``rename`` maps file
+    paths to the names an admin should see (the temporary corrections export to its name)."""
     message = outcome.message
     for path, name in (rename or {}).items():
         message = message.replace(path, name)

@@ -42,12 +42,8 @@ class JobAlreadyRunning(RetrainError):
 
 @dataclass(frozen=True)
 class JobResult:
-    """How a job ended; what ``on_done`` receives.
-
-    ``status`` is ``succeeded``, ``failed``, ``timed_out`` or ``cancelled``; ``train`` is what
-    the training CLI said. On failure ``reason`` is one line for the admin chosen by the CLI's
-    error kind (never a traceback), or why the bot stopped the child.
-    """
+    """How a job ended (what ``on_done`` receives): ``succeeded``, ``failed``, ``timed_out`` or
+    ``cancelled``, what the training CLI said, and on failure one line for the admin."""
 
     job_id: int
     status: str
@@ -58,7 +54,7 @@ class JobResult:
 
     @property
     def succeeded(self) -> bool:
-        """True when training finished and a version was written (promoted or not)."""
+        """A version was written (promoted or not)."""
         return self.status == "succeeded"
 
     def summary(self) -> str:
@@ -75,8 +71,7 @@ class JobResult:
 
 @dataclass
 class Job:
-    """A job running on this replica: its row (``db.jobs.get(id)``), its child process and
-    what the child said so far. The runner's supervisor thread ends it once (:meth:`finish`)."""
+    """A job running on this replica: its row id, its child process and what it said so far."""
 
     id: int
     requested_by: str | None
@@ -84,7 +79,7 @@ class Job:
     proc: subprocess.Popen[str]
     workdir: Path
     corrections: Path | None
-    """The labelled rows from feedback, exported for this job (None when there were none)."""
+    """This job's export of the labelled rows (None when there were none)."""
     corrections_rows: int
     serving_before: str | None
     on_progress: ProgressCallback | None = None
@@ -92,9 +87,7 @@ class Job:
     stop_reason: str | None = None
     """Why the bot stopped the child: ``timed_out``, ``cancelled`` or ``lost_lease``."""
     last_progress: dict[str, Any] | None = None
-    """The newest progress event (``start``/``step``/``epoch``), for a status command."""
     start_event: dict[str, Any] | None = None
-    """The ``start`` event (epochs, total_steps, train_rows, eval_rows) once it arrived."""
     result: JobResult | None = None
     clock: float = field(default_factory=time.monotonic)
     stderr_tail: deque[str] = field(default_factory=lambda: deque(maxlen=STDERR_TAIL_LINES))
@@ -115,7 +108,7 @@ class Job:
         return describe_progress(self.last_progress, self.start_event)
 
     def finish(self, result: JobResult) -> None:
-        """Store the result and wake :meth:`wait` (the runner calls this once)."""
+        """Store the result and wake :meth:`wait`."""
         self.result = result
         self._done.set()
 
@@ -124,8 +117,7 @@ class Job:
         return RunningJob(self.id, self.requested_by, self.started, self.progress_text())
 
     def ended(self, train: TrainResult, serving_after: str | None, timeout_s: float) -> JobResult:
-        """What the ended child came to: its result, or why it was stopped; ``serving_after``
-        is the store's ``current`` now, compared with what served when the job started."""
+        """What the ended child came to; ``serving_after`` is the store's ``current`` now."""
         seconds = round(time.monotonic() - self.clock, 2)
         base = {"seconds": seconds, "corrections_rows": self.corrections_rows}
         if train.ok:

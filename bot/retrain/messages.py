@@ -62,8 +62,8 @@ def retrain_finished(result: JobResult, serving: str | None) -> str:
 
 
 def calibration_line(train: TrainResult) -> str | None:
-    """The new version's temperature and held-out ECE before → after, or why it has none
-    (None when the training run reported no calibration)."""
+    """The temperature and held-out ECE before → after, why there is none, or None when the
+    run reported no calibration."""
     if train.temperature is None:
         return None
     if not train.calibrated:

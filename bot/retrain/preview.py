@@ -1,6 +1,6 @@
 """What a retrain would go in with, before it starts: the exports' rows per label (read and
-split in-process by :mod:`classifier.exports`, exactly as the run will), the corrections since
-the serving model and who gave them, and the rows held for review."""
+split in-process, exactly as the run will), the corrections since the serving model and who gave
+them, and the rows held for review."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ from bot.database.exports import write_jsonl, write_private
 from bot.retrain.runner import CORRECTIONS_FILENAME, RetrainRunner
 from classifier.exports import DataError, FileRows, Problem, RowsReport
 
-MAX_PROBLEMS = 10
-
 
 @dataclass(frozen=True)
 class Preview:
@@ -24,7 +22,6 @@ class Preview:
 
     serving: str | None
     task: str = "default"
-    """The task it would retrain (the Start button carries it)."""
     report: RowsReport | None = None
     """The rows per file and per role, when the data is valid."""
     corrections: int = 0
@@ -34,27 +31,20 @@ class Preview:
     new_by: dict[str, int] = field(default_factory=dict)
     """Who gave those (user id -> rows)."""
     held: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    problem_count: int = 0
+    problems: tuple[Problem, ...] = ()
+    """Every data problem (the corrections export named ``corrections``)."""
 
     @property
     def files(self) -> tuple[FileRows, ...]:
         """The exports that go in, with their role and rows per label."""
         return self.report.files if self.report is not None else ()
 
-    @property
-    def startable(self) -> bool:
-        """The data is valid."""
-        return not self.problems
-
 
 def _since(serving_created: str | None) -> str | None:
     """A model's ``created`` (heed.json) as a stored time, for comparing with answers."""
-    if not serving_created:
-        return None
     try:
-        moment = datetime.fromisoformat(serving_created)
-    except ValueError:
+        moment = datetime.fromisoformat(serving_created or "")
+    except (TypeError, ValueError):  # heed.json is read as it is: absent, or not a time
         return None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
@@ -78,20 +68,18 @@ def build_preview(
         "held": db.predictions.counts(runner.task)["held"],
     }
     with tempfile.TemporaryDirectory(prefix="heed-preview-") as workdir:
-        corrections = None
-        if labelled:
-            corrections = Path(workdir) / CORRECTIONS_FILENAME
+        corrections = Path(workdir) / CORRECTIONS_FILENAME if labelled else None
+        if corrections is not None:
             rows = [(row.text, row.label) for row in labelled]
             write_private(corrections, lambda handle: write_jsonl(handle, rows))
         try:
             report = runner.request(corrections).check()
         except DataError as exc:
-            shown = [_renamed(p, corrections) for p in exc.problems[:MAX_PROBLEMS]]
-            return Preview(**base, problems=shown, problem_count=len(exc.problems))
+            renamed = {str(corrections): "corrections"}
+            return Preview(
+                **base,
+                problems=tuple(
+                    Problem(renamed.get(p.file, p.file), p.line, p.reason) for p in exc.problems
+                ),
+            )
     return Preview(**base, report=report)
-
-
-def _renamed(problem: Problem, corrections: Path | None) -> Problem:
-    if corrections is not None and problem.file == str(corrections):
-        return Problem("corrections", problem.line, problem.reason)
-    return problem

@@ -16,6 +16,7 @@ START_ACTION = "heed_retrain_start"
 CANCEL_ACTION = "heed_retrain_cancel"
 PREVIEW_BLOCK_ID = "heed_retrain_preview"
 WHO_SHOWN = 10
+PROBLEMS_SHOWN = 10
 
 
 def _labels(counts: Mapping[str, int]) -> str:
@@ -24,9 +25,7 @@ def _labels(counts: Mapping[str, int]) -> str:
 
 
 def preview_blocks(preview: Preview) -> tuple[str, Blocks]:
-    """The preview as ``(text, blocks)``: exports (rows per label, per file), what judges the
-    model, corrections since the serving model and who gave them, held rows, up to ten data
-    problems; Start (only when the data is valid) and Cancel."""
+    """The preview as ``(text, blocks)``, with Start (only when the data is valid) and Cancel."""
     serving = f"`{preview.serving}`" if preview.serving else "no model"
     lines = [f"*Retrain preview* (Heed serves {serving} now). This is what would go in:"]
     for f in preview.files:
@@ -59,17 +58,13 @@ def preview_blocks(preview: Preview) -> tuple[str, Blocks]:
             "disagree (left out)"
         )
     if preview.problems:
-        head = f":x: *Data problems* ({preview.problem_count}"
-        head += (
-            f", the first {len(preview.problems)}):"
-            if preview.problem_count > len(preview.problems)
-            else "):"
-        )
-        lines.append(head)
-        lines += [f"• `{escape_and_shorten(str(p), 300)}`" for p in preview.problems]
+        shown = preview.problems[:PROBLEMS_SHOWN]
+        first = f", the first {len(shown)}" if len(preview.problems) > len(shown) else ""
+        lines.append(f":x: *Data problems* ({len(preview.problems)}{first}):")
+        lines += [f"• `{escape_and_shorten(str(p), 300)}`" for p in shown]
         lines.append("Fix them before retraining.")
     buttons: list[dict] = []
-    if preview.startable:
+    if not preview.problems:
         buttons.append(
             {
                 "type": "button",

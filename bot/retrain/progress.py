@@ -13,6 +13,7 @@ def describe_progress(event: dict[str, Any] | None, start: dict[str, Any] | None
     if not event:
         return "starting (loading the model and checking the data)"
     epochs = (start or {}).get("epochs")
+    of_epochs = f"/{epochs}" if epochs else ""
     kind = event.get("event")
     if kind == "start":
         return (
@@ -23,13 +24,11 @@ def describe_progress(event: dict[str, Any] | None, start: dict[str, Any] | None
         total = event.get("total_steps") or 0
         step = event.get("step") or 0
         share = f" ({100 * step / total:.0f}%)" if total else ""
-        of_epochs = f"/{epochs}" if epochs else ""
         return (
             f"epoch {event.get('epoch')}{of_epochs} · step {step}/{total}{share} · "
             f"loss {event.get('loss', float('nan')):.3f}"
         )
     if kind == "epoch":
-        of_epochs = f"/{epochs}" if epochs else ""
         best = " (best so far)" if event.get("best") else ""
         return (
             f"epoch {event.get('epoch')}{of_epochs} evaluated: accuracy "
@@ -39,11 +38,8 @@ def describe_progress(event: dict[str, Any] | None, start: dict[str, Any] | None
 
 
 class Throttle:
-    """Let something happen at most once every ``interval_s`` seconds (e.g. ``chat.update``).
-
-    ``ready()`` answers True at most once per interval; ``ready(force=True)`` always does (use
-    it for milestones such as an epoch's metrics, or the final update). Thread-safe.
-    """
+    """Let something happen at most once every ``interval_s`` seconds (e.g. ``chat.update``);
+    ``ready(force=True)`` always lets it (milestones such as an epoch's metrics). Thread-safe."""
 
     def __init__(self, interval_s: float = 3.0, *, clock: Callable[[], float] = time.monotonic):
         self.interval_s = interval_s

@@ -1,13 +1,6 @@
-"""The cluster's janitor: jobs whose replica died are marked interrupted and reported; old
-event keys are pruned.
-
-Every replica runs one :class:`Reaper`. Each tick asks the database to mark running jobs whose
-lease expired as ``interrupted`` — an update only one replica can make for a given job, so each
-is reported once — and hands every such job to ``on_interrupted`` (which tells Slack). Event
-keys older than ``event_ttl`` are deleted about once an hour, when ``housekeeping`` (the
-retention sweep, :mod:`bot.retention`) runs too. :func:`start_reaper` wires it to Slack and to
-every task's runner.
-"""
+"""The cluster's janitor: each tick marks running jobs whose lease expired ``interrupted`` (an
+update only one replica can make, so each is reported once) and reports them; about once an
+hour it prunes old event keys and runs the retention sweep (:mod:`bot.retention`)."""
 
 from __future__ import annotations
 
@@ -15,6 +8,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import timedelta
 
 from slack_sdk import WebClient
@@ -30,27 +24,20 @@ EVENT_TTL = timedelta(days=1)
 PRUNE_EVERY_S = 3600.0
 
 
+@dataclass(eq=False)
 class Reaper(Ticker):
     """A daemon thread that expires dead replicas' jobs and prunes old event keys."""
 
     thread_name = "heed-reaper"
+    db: Database
+    _: KW_ONLY
+    interval_s: float
+    on_interrupted: Callable[[JobRecord], None]
+    housekeeping: Callable[[], object] | None = None
+    _last_prune: float = field(default=float("-inf"), init=False)
 
-    def __init__(
-        self,
-        db: Database,
-        *,
-        interval_s: float,
-        on_interrupted: Callable[[JobRecord], None],
-        event_ttl: timedelta = EVENT_TTL,
-        housekeeping: Callable[[], object] | None = None,
-    ) -> None:
-        self.db = db
-        self.housekeeping = housekeeping
-        self.interval_s = interval_s
-        self.on_interrupted = on_interrupted
-        self.event_ttl = event_ttl
+    def __post_init__(self) -> None:
         super().__init__()
-        self._last_prune = float("-inf")
 
     def tick(self) -> list[JobRecord]:
         """One round: expire and report dead jobs, prune events when due; the expired jobs."""
@@ -68,9 +55,9 @@ class Reaper(Ticker):
         now = time.monotonic()
         if now - self._last_prune >= PRUNE_EVERY_S:
             self._last_prune = now
-            pruned = self.db.events.prune(self.event_ttl)
+            pruned = self.db.events.prune(EVENT_TTL)
             if pruned:
-                log.info("pruned %d event keys older than %s", pruned, self.event_ttl)
+                log.info("pruned %d event keys older than %s", pruned, EVENT_TTL)
             if self.housekeeping is not None:
                 try:
                     self.housekeeping()
@@ -89,9 +76,8 @@ def start_reaper(
     client: WebClient,
     housekeeping: Callable[[], object] | None = None,
 ) -> Reaper:
-    """Start this replica's reaper, ticking every third of the job lease: it reports dead
-    replicas' jobs in Slack, and each task's runner ticks it before claiming a job (so a dead
-    replica's job that the claim would expire in passing is reported first)."""
+    """Start this replica's reaper, ticking every third of the job lease and before each task's
+    claims; it reports dead replicas' jobs in Slack."""
     reaper = Reaper(
         db,
         interval_s=max(1.0, services.settings.job_lease / 3),

@@ -1,14 +1,6 @@
-"""A retraining job in Slack, while it runs and when it ends.
-
-The status message is in the invoking channel (or the admin's DM when Heed is not a member);
-:class:`RetrainReporter` edits it with the job's progress (``chat.update`` at most every
-:data:`PROGRESS_INTERVAL` seconds, and at each epoch). When the job ends it posts the evaluation
-and the confusion matrix; a promoted version is loaded and swapped in right away
-(:meth:`ModelHolder.reload`; requests already running finish on the old model). A failed,
-cancelled or timed-out job changes nothing and is reported in one line, taken from the training
-CLI's typed error (:mod:`bot.retrain.contract`). A job whose replica died is reported by
-:func:`report_interrupted` (the :class:`~bot.retrain.reaper.Reaper` calls it).
-"""
+"""A retraining job in Slack: :class:`RetrainReporter` edits its status message with the
+progress (throttled; each epoch shows), then posts the outcome, swapping a promoted version in at
+once; :func:`report_interrupted` words a job whose replica died."""
 
 from __future__ import annotations
 
@@ -21,7 +13,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.database import JobRecord
-from bot.retrain.contract import CONFUSION_MATRIX_PNG, RELIABILITY_PNG
 from bot.retrain.jobs import Job, JobResult
 from bot.retrain.messages import (
     evaluation_blocks,
@@ -38,6 +29,15 @@ from bot.slack_api.uploads import upload_or_say_why
 log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL = 3.0
+FIGURES = (
+    ("confusion_matrix.png", "Confusion matrix", "rows: true label, columns: predicted"),
+    (
+        "reliability_diagram.png",
+        "Reliability diagram",
+        "accuracy per confidence bin, before and after calibration",
+    ),
+)
+"""The PNGs a run writes into its version directory: title, and what they show."""
 
 
 class RetrainReporter:
@@ -125,29 +125,16 @@ class RetrainReporter:
         text, evaluation = evaluation_blocks(result, self.requested_by, serving, swap_note)
         self._post(text=text, blocks=evaluation)
         version = train.version
-        figures = (
-            (
-                train.figure(CONFUSION_MATRIX_PNG),
-                "confusion-matrix",
-                "Confusion matrix",
-                "(rows: true label, columns: predicted).",
-            ),
-            (
-                train.figure(RELIABILITY_PNG),
-                "reliability",
-                "Reliability diagram",
-                "(accuracy per confidence bin, before and after calibration).",
-            ),
-        )
-        for png, stem, title, explained in figures:
+        for name, title, explained in FIGURES:
+            png = train.figure(name)
             if png is not None and not upload_or_say_why(
                 self.client,
                 channel=self.channel,
                 thread_ts=None,
                 content=png.read_bytes(),
-                filename=f"{stem}-{version}.png",
+                filename=f"{title.lower().replace(' ', '-')}-{version}.png",
                 title=f"{title} · {version}",
-                comment=f"{title} of `{version}` on the held-out rows {explained}",
+                comment=f"{title} of `{version}` on the held-out rows ({explained}).",
                 what=title.lower(),
             ):
                 self.services.metrics.upload_failures.inc()

@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any
 
 from classifier.exports import DEFAULT_SEED, RowsReport, check_rows
 
@@ -16,44 +16,25 @@ RUN_FLAGS = ("--promote", "--progress", "jsonl", "--json", "--stop-when-stdin-cl
 result, and stop when the bot dies (its stdin closes)."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise ValueError(message)
-
-
-@dataclass(frozen=True)
-class ReaderOptions:
-    """The options of ``HEED_RETRAIN_ARGS`` that change which rows a run reads and holds out."""
-
-    seed: int = DEFAULT_SEED
-    text_column: str = "text"
-    label_column: str = "label"
-
-    @classmethod
-    def parse(cls, options: Sequence[str]) -> ReaderOptions:
-        """Read them from the training options, spelled as ``train`` accepts them (no
-        abbreviations); the others are left to ``train``, which refuses a bad one."""
-        parser = _Parser(add_help=False, allow_abbrev=False)
-        parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-        parser.add_argument("--text-column", default="text")
-        parser.add_argument("--label-column", default="label")
-        try:
-            known, _ = parser.parse_known_args(list(options))
-        except ValueError:
-            return cls()  # a malformed value: the run itself fails with a usage error
-        return cls(known.seed, known.text_column, known.label_column)
+def reader_options(options: Sequence[str]) -> dict[str, Any]:
+    """The options of ``HEED_RETRAIN_ARGS`` that change which rows a run reads and holds out,
+    spelled as ``train`` accepts them (no abbreviations), as :func:`check_rows` takes them."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--text-column", default="text")
+    parser.add_argument("--label-column", default="label")
+    try:
+        return vars(parser.parse_known_args(list(options))[0])
+    except argparse.ArgumentError:  # a malformed value: the run itself fails with a usage error
+        return vars(parser.parse_args([]))
 
 
 @dataclass(frozen=True)
 class TrainRequest:
-    """What one retrain trains on and how.
-
-    ``data`` are the exports (``HEED_TRAIN_DATA``), ``eval_data`` the fixed held-out exports
-    (``HEED_EVAL_DATA``) that judge the new model when given (else a split of ``data``),
-    ``corrections`` the labelled rows from feedback, for training only: they never judge.
-    ``bundled_sample`` trains on the sample shipped with Heed instead (an empty store's first
-    model). ``options`` are ``HEED_RETRAIN_ARGS``, passed through.
-    """
+    """What one retrain trains on and how: the exports (``data``), the fixed held-out exports
+    that judge the new model when given (``eval_data``, else a split of ``data`` judges), the
+    ``corrections`` from feedback (training only, they never judge), or the ``bundled_sample``
+    (an empty store's first model); ``options`` are ``HEED_RETRAIN_ARGS``, passed through."""
 
     data: tuple[Path, ...]
     eval_data: tuple[Path, ...] = ()
@@ -88,13 +69,7 @@ class TrainRequest:
     def check(self) -> RowsReport:
         """Read and split the data as :meth:`train_args` makes ``train`` do: the rows per
         label, per file and per role. Raises :class:`classifier.exports.DataError`."""
-        reader = ReaderOptions.parse(self.options)
         data, train_only, eval_data = self.files()
         return check_rows(
-            data,
-            eval_data or None,
-            seed=reader.seed,
-            train_only=train_only or None,
-            text_column=reader.text_column,
-            label_column=reader.label_column,
+            data, eval_data or None, train_only=train_only or None, **reader_options(self.options)
         )

@@ -1,20 +1,7 @@
-"""Background retraining: ``python -m training train`` in a child process, one job at a time.
-
-:class:`RetrainRunner` makes a :class:`~bot.retrain.request.TrainRequest` of
-``HEED_TRAIN_DATA`` plus the labelled rows people gave, starts the child
-(:mod:`bot.retrain.child`) and watches it: a reader thread turns its stderr progress events
-into ``on_progress(event)`` calls; a supervisor thread waits for it, renews the job's lease,
-stops it on timeout, cancel or a lost lease, reads the JSON object it
-ends with (:mod:`bot.retrain.contract`), records the outcome and calls ``on_done(result)``.
-
-At most one job runs across every replica sharing the database: a job row is *claimed* (only
-one replica can hold the running slot) and its lease renewed every third of ``lease_s``, with
-the newest progress line for the other replicas' status. A replica that dies stops renewing;
-another replica's :class:`~bot.retrain.reaper.Reaper` marks the job ``interrupted``, and the
-orphaned child, whose stdin closed with its parent, interrupts itself. The training CLI writes
-a version atomically and promotes it only at its very end, so a failed, cancelled, timed-out
-or interrupted job leaves ``current`` as it was. Nothing here imports Slack or training.
-"""
+"""Background retraining: ``python -m training train`` in a child process, one job per task
+across every replica sharing the database (a claimed job row, its lease renewed every third of
+``lease_s``). The flow and the lease rules are in docs/ARCHITECTURE.md; nothing here imports
+Slack or training."""
 
 from __future__ import annotations
 
@@ -29,6 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,7 +25,7 @@ from bot.database import Database, JobConflict
 from bot.database.exports import write_jsonl, write_private
 from bot.database.records import RunningJob
 from bot.retrain.child import child_env, read_events, signal_group, spawn
-from bot.retrain.contract import TrainResult, read_result
+from bot.retrain.contract import TrainResult, last_json_line, parse_result
 from bot.retrain.jobs import (
     DoneCallback,
     Job,
@@ -52,7 +40,6 @@ from classifier.store import DEFAULT_TASK, ModelStore
 log = logging.getLogger(__name__)
 
 CORRECTIONS_FILENAME = "heed-corrections.jsonl"
-DEFAULT_LEASE_S = 30.0
 NO_TRUSTED_EVAL = (
     "nothing trusted to judge a new model on: set HEED_EVAL_DATA (a fixed held-out export) or "
     "HEED_TRAIN_DATA; corrections are never used to decide a promotion"
@@ -68,71 +55,44 @@ def _call(callback: Callable[..., Any] | None, *args: Any) -> None:
         log.exception("retraining callback %r failed", callback)
 
 
+@dataclass(eq=False)
 class RetrainRunner:
-    """Runs retraining jobs one at a time in a child process.
+    """Runs one task's retraining jobs, one at a time, each in a child process.
 
-    ``model_dir`` is the model store root (passed to the child as ``$HEED_MODEL_DIR``),
-    ``data_files`` the exports from ``HEED_TRAIN_DATA``; the labelled rows in ``db`` are added
-    when there are any. ``timeout_s`` bounds a job's wall-clock time. ``extra_args`` are
-    appended to the training command (e.g. ``("--epochs", "2")``), ``base`` becomes ``--base``.
-    ``launcher``, when given, replaces ``python`` in front of ``-m training train`` (e.g.
-    ``("torchrun", "--nproc-per-node", "2")`` for data-parallel training).
-    ``exports_dir``, when given, keeps each job's corrections JSONL there (so ``heed.json``'s
-    data provenance points at a file that still exists); otherwise a temporary file is used
-    and removed when the job ends. ``kill_grace_s``: how long a stopped child gets to clean up
-    after SIGINT before its process group is SIGKILLed.
-
-    ``task`` is the task it retrains (``model_dir`` is that task's store): its job claims and
-    its corrections are that task's only, so each task can retrain at the same time.
-
-    ``owner`` names this replica in the job rows; ``lease_s`` is how long a job row stays
-    claimed without renewal.
-
-    Promotion is judged on trusted rows only: on ``eval_files`` (``HEED_EVAL_DATA``, a fixed
-    held-out export) when given, else on a split of ``data_files`` — the corrections are passed
-    with ``--train-only`` and never land in the eval rows.
+    ``model_dir`` is the task's store (the child's ``$HEED_MODEL_DIR``); it trains on
+    ``data_files`` (``HEED_TRAIN_DATA``) plus the task's labelled rows in ``db``, judged on
+    ``eval_files`` (``HEED_EVAL_DATA``) when given, else on a split of ``data_files`` that the
+    corrections stay out of. ``launcher`` replaces ``python`` in front of ``-m training``
+    (e.g. torchrun); ``extra_args`` (``HEED_RETRAIN_ARGS``) go last. ``exports_dir`` keeps
+    each job's corrections (``heed.json`` points at them), else they are removed with the job.
+    A stopped child gets ``kill_grace_s`` after SIGINT before its group is SIGKILLed.
+    ``owner`` names this replica in the job rows.
     """
 
-    def __init__(
-        self,
-        model_dir: Path | str,
-        data_files: Sequence[Path | str],
-        db: Database,
-        *,
-        timeout_s: float,
-        python: str = sys.executable,
-        extra_args: Sequence[str] = (),
-        launcher: Sequence[str] = (),
-        base: str | None = None,
-        exports_dir: Path | str | None = None,
-        kill_grace_s: float = 5.0,
-        owner: str = "local",
-        lease_s: float = DEFAULT_LEASE_S,
-        eval_files: Sequence[Path | str] = (),
-        task: str = DEFAULT_TASK,
-    ) -> None:
-        if timeout_s <= 0:
+    model_dir: Path
+    data_files: Sequence[Path]
+    db: Database
+    _: KW_ONLY
+    timeout_s: float
+    python: str = sys.executable
+    extra_args: Sequence[str] = ()
+    launcher: Sequence[str] = ()
+    base: str | None = None
+    exports_dir: Path | None = None
+    kill_grace_s: float = 5.0
+    owner: str = "local"
+    lease_s: float = 30.0
+    eval_files: Sequence[Path] = ()
+    task: str = DEFAULT_TASK
+    before_claim: Callable[[], object] | None = None
+    """The reaper's tick, called before each claim: a dead replica's job that the claim would
+    expire in passing is reported in Slack first."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _job: Job | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
-        self.model_dir = Path(model_dir)
-        self.task = task
-        """The task this runner retrains: its jobs and corrections only."""
-        self.data_files = [Path(p) for p in data_files]
-        self.eval_files = [Path(p) for p in eval_files]
-        self.db = db
-        self.timeout_s = timeout_s
-        self.python = python
-        self.extra_args = [str(a) for a in extra_args]
-        self.launcher = [str(a) for a in launcher]
-        self.base = base
-        self.exports_dir = Path(exports_dir) if exports_dir is not None else None
-        self.kill_grace_s = kill_grace_s
-        self.owner = owner
-        self.lease_s = lease_s
-        self._lock = threading.Lock()
-        self._job: Job | None = None
-        self.before_claim: Callable[[], object] | None = None
-        """Called before each claim: the reaper's tick, so a dead replica's job that the claim
-        would expire in passing is reported in Slack first."""
 
     def current_job(self) -> Job | None:
         """The job running on this replica, or None."""
@@ -148,9 +108,8 @@ class RetrainRunner:
         return RunningJob.from_record(record) if record is not None else None
 
     def request(self, corrections: Path | None, *, bundled_sample: bool = False) -> TrainRequest:
-        """What a job trains on: ``HEED_TRAIN_DATA`` (judged on ``HEED_EVAL_DATA`` when set,
-        else on a split of it) plus ``corrections`` for training only, or the bundled sample
-        export (an empty store's first model)."""
+        """What a job trains on: the exports plus ``corrections`` (training only), or the
+        bundled sample export (an empty store's first model)."""
         return TrainRequest(
             data=tuple(self.data_files),
             eval_data=tuple(self.eval_files),
@@ -176,12 +135,10 @@ class RetrainRunner:
     ) -> Job:
         """Start a job and return at once; raises :class:`JobAlreadyRunning` if one runs.
 
-        ``on_progress(event)`` is called from the reader thread for each progress event;
-        ``on_done(result)`` from the supervisor thread once, after the outcome is stored and
-        the runner is free for the next job. Exceptions in callbacks are logged, not raised.
-        Raises :class:`RetrainError` when there is nothing to train on or the child cannot
-        be started (the failure is recorded as a failed job in that second case).
-        ``bundled_sample`` trains on the sample export shipped with Heed instead.
+        ``on_progress(event)`` is called from the reader thread for each progress event,
+        ``on_done(result)`` once from the supervisor thread, after the outcome is stored and
+        the runner is free; their exceptions are logged. Raises :class:`RetrainError` when
+        there is nothing to train on or the child cannot start (then recorded as failed).
         """
         _call(self.before_claim)  # outside the lock: it may talk to Slack
         with self._lock:
@@ -245,10 +202,8 @@ class RetrainRunner:
 
     def cancel_elsewhere(self, job_id: int, by: str | None) -> bool:
         """Mark a job running on another replica ``cancelled``; that replica stops its child
-        at its next lease renewal (within ``lease_s / 3`` seconds). False when it no longer
-        runs."""
-        record = self.db.jobs.get(job_id)
-        if record is None or record.status != "running":
+        at its next lease renewal. False when it no longer runs."""
+        if self.db.jobs.get(job_id).status != "running":
             return False
         self.db.jobs.finish(job_id, "cancelled", message=f"cancelled by {by or 'an admin'}")
         return True
@@ -261,7 +216,7 @@ class RetrainRunner:
             job.wait(timeout)
 
     def _export(self, workdir: Path) -> tuple[Path | None, int]:
-        """Write the labelled rows to a JSONL file (the exact texts) for this job; (None, 0)
+        """Write the labelled rows (the exact texts) to a JSONL file for this job; (None, 0)
         when there are none."""
         labelled = self.db.predictions.labelled_rows(self.task)
         if not labelled:
@@ -308,22 +263,20 @@ class RetrainRunner:
             daemon=True,
         )
         reader.start()
-        result: JobResult | None = None
+        result = JobResult(job.id, "failed", TrainResult(False, "internal"), "interrupted")
         try:
             self._wait_renewing(job)
             signal_group(proc, signal.SIGKILL)  # any grandchild left behind
             reader.join(timeout=10)
             with contextlib.suppress(OSError):
                 proc.stderr.close()
-            train = read_result(job.workdir / "stdout.txt", proc.returncode)
+            train = parse_result(last_json_line(job.workdir / "stdout.txt"), proc.returncode)
             result = job.ended(train, ModelStore(self.model_dir).current(), self.timeout_s)
         except Exception as exc:  # never leave the runner stuck with a job
             log.exception("retraining job %d: supervisor failed", job.id)
             reason = f"internal error while watching the job: {exc}"
             result = JobResult(job.id, "failed", TrainResult(False, "internal"), reason)
         finally:
-            if result is None:
-                result = JobResult(job.id, "failed", TrainResult(False, "internal"), "interrupted")
             self._record(job, result)
             shutil.rmtree(job.workdir, ignore_errors=True)
             with self._lock:
@@ -335,49 +288,38 @@ class RetrainRunner:
                 job.finish(result)
 
     def _wait_renewing(self, job: Job) -> None:
-        """Wait for the child, renewing the job's lease; stop it on timeout, or when the lease
-        was lost (another replica declared this one dead)."""
+        """Wait for the child, renewing the job's lease; stop it on timeout, or when the job is
+        no longer this replica's."""
         every = max(0.2, self.lease_s / 3)
         deadline = job.clock + self.timeout_s
         while True:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 job.proc.wait(timeout=max(0.0, min(every, deadline - time.monotonic())))
-            except subprocess.TimeoutExpired:
-                pass
-            else:
                 return
-            if time.monotonic() >= deadline:
-                self._stop("timed_out")
-                job.proc.wait()
-                return
-            if not self._renew(job):
-                self._stop(self._why_lost(job))
+            lost = "timed_out" if time.monotonic() >= deadline else self._renew(job)
+            if lost is not None:
+                self._stop(lost)
                 job.proc.wait()
                 return
 
-    def _why_lost(self, job: Job) -> str:
-        """Why the job is no longer this replica's: ``cancelled`` from another replica
-        (``/heed-admin cancel`` there), else ``lost_lease``."""
+    def _renew(self, job: Job) -> str | None:
+        """Renew the job's lease: None while the job is this replica's, else why not:
+        ``cancelled`` (``/heed-admin cancel`` on another replica) or ``lost_lease`` (another
+        replica declared this one dead)."""
+        lease = timedelta(seconds=self.lease_s)
         try:
-            record = self.db.jobs.get(job.id)
-        except Exception:
-            log.exception("retraining job %d: cannot read why its lease was lost", job.id)
-            return "lost_lease"
-        return "cancelled" if record is not None and record.status == "cancelled" else "lost_lease"
-
-    def _renew(self, job: Job) -> bool:
-        try:
-            return self.db.jobs.renew(
-                job.id, self.owner, timedelta(seconds=self.lease_s), progress=job.progress_text()
-            )
+            if self.db.jobs.renew(job.id, self.owner, lease, progress=job.progress_text()):
+                return None
+            cancelled = self.db.jobs.get(job.id).status == "cancelled"
         except Exception:  # a database hiccup is not a lost lease; the next renewal retries
             log.exception("retraining job %d: cannot renew its lease", job.id)
-            return True
+            return None
+        return "cancelled" if cancelled else "lost_lease"
 
     def _record(self, job: Job, result: JobResult) -> None:
+        train = result.train
         try:
             if result.succeeded:
-                train = result.train
                 self.db.jobs.finish(
                     job.id,
                     "succeeded",

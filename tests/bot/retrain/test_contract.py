@@ -17,7 +17,6 @@ from bot.retrain.contract import (
     failure_reason,
     last_json_line,
     parse_result,
-    read_result,
 )
 from classifier.exports import Problem
 
@@ -79,7 +78,7 @@ def test_success_is_read_into_typed_fields(tmp_path: Path) -> None:
     assert outcome.figure("confusion_matrix.png") == tmp_path / "confusion_matrix.png"
     stdout = tmp_path / "stdout.txt"
     stdout.write_text(json.dumps(SUCCESS) + "\n")
-    assert read_result(stdout, 0) == parse_result(SUCCESS, 0)
+    assert parse_result(last_json_line(stdout), 0) == parse_result(SUCCESS, 0)
 
 
 def test_values_of_the_wrong_type_read_as_absent() -> None:

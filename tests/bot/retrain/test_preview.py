@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.database import Database
-from bot.retrain.preview import MAX_PROBLEMS, build_preview
+from bot.retrain.preview import build_preview
 from bot.retrain.runner import RetrainRunner
 from tests.conftest import make_rows, write_csv
 
@@ -36,7 +36,7 @@ def test_the_preview_counts_this_tasks_rows(tmp_path: Path, db: Database) -> Non
     answer(db, "another task's row", "positive", "U3", task="support")
     runner = RetrainRunner(tmp_path / "models", [export], db, timeout_s=5)
     preview = build_preview(runner, db, "v1", "2020-01-01T00:00:00")
-    assert preview.startable and (preview.corrections, preview.held) == (2, 1)
+    assert not preview.problems and (preview.corrections, preview.held) == (2, 1)
     assert preview.new_labels == {"negative": 1, "positive": 1}
     assert preview.new_by == {"U1": 1, "U2": 1}
     assert [(Path(f.path).name, f.role, f.rows) for f in preview.files] == [
@@ -48,12 +48,10 @@ def test_the_preview_counts_this_tasks_rows(tmp_path: Path, db: Database) -> Non
     assert later.new_labels == {} and later.corrections == 2
 
 
-def test_data_problems_are_kept_ten_at_most_and_block_start(tmp_path: Path, db: Database) -> None:
+def test_every_data_problem_is_kept(tmp_path: Path, db: Database) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("text,label\n" + "".join(f",x{i}\n" for i in range(14)), encoding="utf-8")
     runner = RetrainRunner(tmp_path / "models", [bad], db, timeout_s=5)
     preview = build_preview(runner, db, None, None)
-    assert not preview.startable and preview.problem_count == 14
-    assert len(preview.problems) == MAX_PROBLEMS and str(preview.problems[0]).endswith(
-        "bad.csv:2: empty text"
-    )
+    assert len(preview.problems) == 14 and preview.report is None
+    assert str(preview.problems[0]).endswith("bad.csv:2: empty text")

@@ -45,10 +45,13 @@ def test_a_dead_job_is_reported_once_and_a_failing_report_is_contained(db: Datab
     assert db.jobs.get(job.id).status == "interrupted"
 
 
-def test_old_event_keys_are_pruned_on_the_first_tick(db: Database) -> None:
+def test_old_event_keys_are_pruned_on_the_first_tick(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.retrain.reaper.EVENT_TTL", timedelta(milliseconds=10))
     db.events.claim(["event:old"])
     time.sleep(0.05)
-    Reaper(db, interval_s=60, on_interrupted=print, event_ttl=timedelta(milliseconds=10)).tick()
+    Reaper(db, interval_s=60, on_interrupted=print).tick()
     assert db.events.claim(["event:old"])
 
 

@@ -213,7 +213,7 @@ def test_the_confusion_matrix_and_the_reliability_diagram_are_uploaded(
     uploads = [c.kwargs for c in client.files_upload_v2.call_args_list]
     assert [u["filename"] for u in uploads] == [
         f"confusion-matrix-{V2}.png",
-        f"reliability-{V2}.png",
+        f"reliability-diagram-{V2}.png",
     ]
     assert uploads[1]["file"].endswith(b"reliability_diagram.png")
     assert "before and after calibration" in uploads[1]["initial_comment"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.retrain.request import RUN_FLAGS, ReaderOptions, TrainRequest
+from bot.retrain.request import RUN_FLAGS, TrainRequest, reader_options
 from classifier.exports import DataError
 from tests.conftest import make_rows, write_csv
 
@@ -33,11 +33,12 @@ def test_the_arguments_keep_corrections_for_training_only(tmp_path: Path) -> Non
 
 def test_the_reader_options_come_from_the_training_options() -> None:
     options = ("--epochs", "1", "--seed=3", "--text-column", "body", "--label-column", "y")
-    assert ReaderOptions.parse(options) == ReaderOptions(3, "body", "y")
-    assert ReaderOptions.parse(()) == ReaderOptions()
+    assert reader_options(options) == {"seed": 3, "text_column": "body", "label_column": "y"}
+    defaults = {"seed": 42, "text_column": "text", "label_column": "label"}
+    assert reader_options(()) == defaults
     # spelled as train accepts them, or left to train to refuse (no abbreviation, no value)
-    assert ReaderOptions.parse(("--text-col", "body", "--seed", "x")) == ReaderOptions()
-    assert ReaderOptions.parse(("--seed",)) == ReaderOptions()
+    assert reader_options(("--text-col", "body", "--seed", "x")) == defaults
+    assert reader_options(("--seed",)) == defaults
 
 
 def test_the_check_reads_and_splits_as_the_run_would(tmp_path: Path) -> None:
