@@ -239,7 +239,7 @@ def _limits(settings: Settings) -> ServerLimits:
 
 def _serve_ops(services: Services, readiness: Readiness, settings: Settings) -> HttpServer | None:
     """The ops endpoints on ``HEED_OPS_PORT`` (small limits: no body is ever read)."""
-    if settings.ops_port is None:
+    if not settings.ops_port:  # unset or 0
         return None
     limits = ServerLimits(threads=2, connections=64, timeout=10.0, max_body=1024)
     app = ops_app(services.metrics, readiness)
