@@ -1,5 +1,4 @@
-"""Which channels are auto-tagged (and by which task): configured as IDs or ``#names``, names
-resolved lazily."""
+"""Which channels are auto-tagged, and by which task."""
 
 from __future__ import annotations
 
@@ -17,12 +16,9 @@ NAME_TTL = 600.0
 
 
 class ChannelMatcher:
-    """Is a channel one of the configured auto-tag channels (given as IDs or ``#names``)?
-
-    Names are resolved lazily (one ``conversations.info`` per channel, cached for
-    ``ttl`` seconds, failures included). Lookups of different channels never wait for each
-    other: a slow or rate-limited lookup holds only its own channel's lock.
-    """
+    """The auto-tag channels, given as IDs or ``#names``. Names are resolved lazily (one
+    ``conversations.info`` per channel, cached for ``ttl`` seconds, failures included); a slow
+    or rate-limited lookup holds only its own channel's lock."""
 
     def __init__(
         self,
@@ -54,10 +50,6 @@ class ChannelMatcher:
         gives it), or None when it is not auto-tagged."""
         entry = self._entry(channel_id, lookup)
         return None if entry is None else self.owners.get(entry, DEFAULT_TASK)
-
-    def matches(self, channel_id: str, lookup: Callable[[str], str | None]) -> bool:
-        """True when ``channel_id`` is configured by ID, or by the name ``lookup`` gives it."""
-        return self._entry(channel_id, lookup) is not None
 
     def _entry(self, channel_id: str, lookup: Callable[[str], str | None]) -> str | None:
         if channel_id in self.ids:

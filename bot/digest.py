@@ -1,14 +1,10 @@
 """The labelling-queue digest (``HEED_QUEUE_DIGEST``): each period, every listed labeler and
 admin gets, per task with open items, a DM of the least-certain messages with label controls.
 
-Replicas agree through the database: a DM is sent only by the caller whose claim of
-``(task, period, user)`` wins (:meth:`bot.database.queue.LabelQueue.claim_digest`), claimed
-just before sending. So each recipient gets at most one digest per task and period, whichever
-replicas run; a replica killed mid-send loses at most the one DM it had claimed and not yet
-sent (its row keeps no outcome), and the recipients it had not reached are claimed and sent by
-the next tick of any replica (or its own restart). A task whose queue is empty sends nothing
-and claims nothing, so its digest goes out when items arrive within the period. Slack errors
-(after the Web client's own retries) are logged and stored as the claim's outcome.
+Each DM is claimed in the database just before it is sent (``(task, period, user)``, one
+winner), so a recipient gets at most one per task and period whichever replicas run; a replica
+killed mid-send loses at most the one DM it had claimed. An empty queue claims nothing, so its
+digest goes out when items arrive within the period.
 """
 
 from __future__ import annotations

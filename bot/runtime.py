@@ -11,6 +11,8 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.error import URLError
 
 from slack_bolt import App
@@ -216,13 +218,21 @@ def _admins(settings: Settings) -> str:
     return ", ".join(who) or "none (set HEED_ADMINS)"
 
 
-def _serve_ops(services: Services, readiness: Readiness, settings: Settings) -> HttpServer | None:
-    """The ops endpoints on ``HEED_OPS_PORT`` (small limits: no body is ever read)."""
+@contextmanager
+def _ops_server(services: Services, readiness: Readiness) -> Iterator[HttpServer | None]:
+    """The ops endpoints on ``HEED_OPS_PORT`` (if set) while the block runs (small limits: no
+    body is ever read)."""
+    settings = services.settings
     if not settings.ops_port:  # unset or 0
-        return None
+        yield None
+        return
     limits = ServerLimits(threads=2, connections=64, timeout=10.0, max_body=1024)
     app = ops_app(services.metrics, readiness)
-    return serve_in_thread(app, settings.ops_host, settings.ops_port, limits, name="ops")
+    server = serve_in_thread(app, settings.ops_host, settings.ops_port, limits, name="ops")
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def _serve_socket_mode(
@@ -230,19 +240,15 @@ def _serve_socket_mode(
 ) -> None:
     from bot.transports.socket_mode import AckFirstSocketModeHandler
 
-    settings = services.settings
-    handler = AckFirstSocketModeHandler(
-        app, settings.app_token or "", services.metrics, concurrency=16
-    )
+    token = services.settings.app_token or ""
+    handler = AckFirstSocketModeHandler(app, token, services.metrics, concurrency=16)
     readiness.add("slack", handler.connected)
-    ops = _serve_ops(services, readiness, settings)
     try:
-        handler.connect()
-        log.info("Heed is up in Socket Mode")
-        stop.wait()
+        with _ops_server(services, readiness):
+            handler.connect()
+            log.info("Heed is up in Socket Mode")
+            stop.wait()
     finally:
-        if ops is not None:
-            ops.stop()
         handler.client.auto_reconnect_enabled = False
         closer = threading.Thread(target=handler.close, daemon=True)
         closer.start()
@@ -260,31 +266,27 @@ def _serve_http(
     """Serve Slack's requests (and the ops endpoints, unless ``HEED_OPS_PORT`` moves them)."""
     settings = services.settings
     readiness.add("slack", lambda: (True, ""))  # Slack calls us; auth.test passed at start-up
-    ops = _serve_ops(services, readiness, settings)
-    guard = SlackGuard(
-        app,
-        settings.signing_secret or "",
-        services.metrics,
-        max_body=settings.max_body,
-        ops=ops_app(services.metrics, readiness),
-        ops_paths=("/healthz", "/readyz") if ops is not None else OPS_PATHS,
-    )
-    limits = ServerLimits(
-        settings.http_threads, settings.http_connections, settings.http_timeout, settings.max_body
-    )
-    try:
+    with _ops_server(services, readiness) as ops:
+        guard = SlackGuard(
+            app,
+            settings.signing_secret or "",
+            services.metrics,
+            max_body=settings.max_body,
+            ops=ops_app(services.metrics, readiness),
+            ops_paths=("/healthz", "/readyz") if ops is not None else OPS_PATHS,
+        )
+        limits = ServerLimits(
+            settings.http_threads,
+            settings.http_connections,
+            settings.http_timeout,
+            settings.max_body,
+        )
         server = serve_in_thread(
             guard, host, port, limits, name="http", refused=guard.refused_by_server
         )
-    except OSError:
-        if ops is not None:
-            ops.stop()
-        raise
-    log.info("Heed is up in HTTP mode on port %d%s", server.port, EVENTS_PATH)
-    stop.wait()
-    server.stop()
-    if ops is not None:
-        ops.stop()
+        log.info("Heed is up in HTTP mode on port %d%s", server.port, EVENTS_PATH)
+        stop.wait()
+        server.stop()
 
 
 def _drain(services: Services) -> None:

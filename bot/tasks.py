@@ -52,6 +52,8 @@ class Tasks:
 
     by_name: Mapping[str, Task]
     default_name: str = DEFAULT_TASK
+    source: str = "environment"
+    """Where they came from: ``environment`` or the ``heed.toml`` path."""
 
     @property
     def default(self) -> Task:
@@ -124,4 +126,4 @@ def load_tasks(path: Path, model_dir: Path, inherited: Task) -> Tasks:
     default = data.get("default_task", DEFAULT_TASK if DEFAULT_TASK in tasks else next(iter(tasks)))
     if not isinstance(default, str) or default not in tasks:
         raise error("default_task", f"must name one of the tasks ({', '.join(tasks)})")
-    return Tasks(MappingProxyType(tasks), default)
+    return Tasks(MappingProxyType(tasks), default, str(path))

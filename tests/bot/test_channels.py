@@ -17,16 +17,16 @@ def test_channel_matcher_ids_and_names() -> None:
         return {"C7": "support"}.get(channel)
 
     matcher = ChannelMatcher(("C1", "#support"))
-    assert matcher.enabled and matcher.matches("C1", lookup) and not lookups
-    assert matcher.matches("C7", lookup) and matcher.matches("C7", lookup)
-    assert not matcher.matches("C2", lookup) and not matcher.matches("C2", lookup)
+    assert matcher.enabled and matcher.task_for("C1", lookup) and not lookups
+    assert matcher.task_for("C7", lookup) and matcher.task_for("C7", lookup)
+    assert not matcher.task_for("C2", lookup) and not matcher.task_for("C2", lookup)
     assert lookups == ["C7", "C2"]  # one lookup per channel
     assert not ChannelMatcher(()).enabled
 
     def broken(channel: str) -> str:
         raise OSError("down")
 
-    assert not ChannelMatcher(("#x",)).matches("C9", broken)
+    assert not ChannelMatcher(("#x",)).task_for("C9", broken)
 
 
 def test_a_burst_in_a_new_channel_costs_one_lookup() -> None:
@@ -39,7 +39,7 @@ def test_a_burst_in_a_new_channel_costs_one_lookup() -> None:
 
     def attempt(_: int) -> bool:
         barrier.wait()
-        return matcher.matches("C7", lookup)
+        return matcher.task_for("C7", lookup)
 
     matcher = ChannelMatcher(("#support",))
     with ThreadPoolExecutor(8) as pool:
@@ -56,10 +56,10 @@ def test_names_are_looked_up_again_once_they_expire() -> None:
         return next(names)
 
     matcher = ChannelMatcher(("#support",), ttl=0.0)
-    assert not matcher.matches("C7", lookup)
-    assert matcher.matches("C7", lookup)
+    assert not matcher.task_for("C7", lookup)
+    assert matcher.task_for("C7", lookup)
     assert lookups == ["C7", "C7"]
-    assert not matcher.matches("", lookup) and lookups == ["C7", "C7"]
+    assert not matcher.task_for("", lookup) and lookups == ["C7", "C7"]
 
 
 def test_a_slow_lookup_does_not_hold_up_other_channels() -> None:
@@ -71,11 +71,11 @@ def test_a_slow_lookup_does_not_hold_up_other_channels() -> None:
             release.wait(5)  # e.g. retrying after a 429
         return "support" if channel == "CFAST" else "random"
 
-    slow = threading.Thread(target=matcher.matches, args=("CSLOW", lookup))
+    slow = threading.Thread(target=matcher.task_for, args=("CSLOW", lookup))
     slow.start()
     try:
         started = time.monotonic()
-        assert matcher.matches("CFAST", lookup)
+        assert matcher.task_for("CFAST", lookup)
         assert time.monotonic() - started < 1
     finally:
         release.set()
