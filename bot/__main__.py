@@ -16,9 +16,6 @@ from pathlib import Path
 from bot.settings import Settings, SettingsError
 from classifier.cli_support import load_env
 
-DEFAULT_PORT = 3000
-DEFAULT_HOST = "0.0.0.0"
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -33,13 +30,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port",
         type=int,
-        default=DEFAULT_PORT,
-        help=f"HTTP mode: the port Slack's requests arrive on (default {DEFAULT_PORT})",
+        default=3000,
+        help="HTTP mode: the port Slack's requests arrive on (default %(default)s)",
     )
     parser.add_argument(
         "--host",
-        default=DEFAULT_HOST,
-        help=f"HTTP mode: the address to listen on (default {DEFAULT_HOST})",
+        default="0.0.0.0",
+        help="HTTP mode: the address to listen on (default %(default)s)",
     )
     parser.add_argument(
         "--train-default",

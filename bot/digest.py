@@ -46,9 +46,9 @@ class QueueDigest(Ticker):
     def recipients(self) -> list[str]:
         """``HEED_LABELERS``' users and user groups' members, and ``HEED_ADMINS``; a group
         that cannot be listed is skipped (logged)."""
-        settings = self.services.settings
-        users = {u for u in settings.labelers if not u.startswith("S")} | set(settings.admins)
-        for group in sorted(u for u in settings.labelers if u.startswith("S")):
+        labelers = self.services.labelers
+        users = set(labelers.users) | set(self.services.settings.admins)
+        for group in labelers.groups:
             try:
                 users.update(usergroup_members(self.client, group))
             except RuntimeError as exc:
