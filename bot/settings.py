@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from bot.database.connection import DB_FILENAME
 from bot.schedule import DigestSchedule
 from bot.setting_kinds import SettingsError
-from bot.setting_table import VARIABLE, read, setting
+from bot.setting_table import TASK_KEYS, VARIABLE, read, setting
 from bot.tasks import DEFAULT_CONFIG, Task, Tasks, load_tasks
 
 SIGNING_SECRET_MISSING = "is required in HTTP mode (set SLACK_APP_TOKEN for Socket Mode instead)"
@@ -79,17 +79,9 @@ class Settings:
 
     def environment_task(self) -> Task:
         """The task ``default`` the variables make (a ``heed.toml`` task's inherited values)."""
-        return Task(
-            name="default",
-            model_dir=self.model_dir,
-            channels=self.autotag_channels,
-            label_emoji=self.label_emoji,
-            notify=self.autotag_notify,
-            threshold=self.autotag_threshold,
-            explain_method=self.explain_method,
-            train_data=self.train_data,
-            eval_data=self.eval_data,
-        )
+        values = {f.metadata[VARIABLE]: getattr(self, f.name) for f in fields(self) if f.metadata}
+        keys = {key: values[spec.variable] for key, spec in TASK_KEYS.items()}
+        return Task("default", self.model_dir, **keys)
 
     @property
     def socket_mode(self) -> bool:
