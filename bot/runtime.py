@@ -120,7 +120,6 @@ def _start(
         raise StartupError(f"HEED_DEVICE: {exc}") from exc
     configure_threads(settings.torch_threads)
     runners = {task.name: _runner(settings, db, task) for task in settings.tasks}
-    runner = runners[default.name]
     tokenizers = SharedTokenizers()
     holder = ModelHolder(store, device=settings.device, tokenizers=tokenizers)
     models = TaskModels(settings.tasks, holder, device=settings.device, tokenizers=tokenizers)
@@ -135,7 +134,7 @@ def _start(
         where = settings.api_url or "slack.com"
         raise StartupError(f"cannot reach the Slack Web API at {where}: {exc}", 1) from exc
     if store.current() is None:
-        _train_default(runner, stop)
+        _train_default(runners[default.name], stop)
         if stop.is_set():
             return services, app
     try:

@@ -258,11 +258,8 @@ class OneOf(Kind):
             raise ValueError("must be a string")
         choice = value.strip().upper() if self.upper else value.strip().lower()
         if choice not in self.choices:
-            hint = (
-                " or ".join(self.choices)
-                if len(self.choices) == 2
-                else f"one of {', '.join(self.choices)}"
-            )
+            many = len(self.choices) > 2
+            hint = f"one of {', '.join(self.choices)}" if many else " or ".join(self.choices)
             raise ValueError(f"must be {hint}, got {shown(choice)}")
         return choice
 
