@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 
 from bot.cache import TTLCache
 from bot.tasks import Task
-from classifier.store import DEFAULT_TASK
 
 log = logging.getLogger(__name__)
 
@@ -20,16 +19,11 @@ class ChannelMatcher:
     ``conversations.info`` per channel, cached for ``ttl`` seconds, failures included); a slow
     or rate-limited lookup holds only its own channel's lock."""
 
-    def __init__(
-        self,
-        entries: tuple[str, ...],
-        ttl: float = NAME_TTL,
-        owners: Mapping[str, str] | None = None,
-    ) -> None:
-        self.owners = dict(owners or {})
-        """Which task each entry belongs to (an entry not in it: ``default``)."""
-        self.ids = frozenset(e for e in entries if not e.startswith("#"))
-        self.names = frozenset(e[1:] for e in entries if e.startswith("#"))
+    def __init__(self, tasks: Iterable[Task], ttl: float = NAME_TTL) -> None:
+        self.owners = {entry: task.name for task in tasks for entry in task.channels}
+        """The task each configured ID or ``#name`` belongs to."""
+        self.ids = frozenset(e for e in self.owners if not e.startswith("#"))
+        self.names = frozenset(e[1:] for e in self.owners if e.startswith("#"))
         self._cache = TTLCache(ttl)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
@@ -37,19 +31,13 @@ class ChannelMatcher:
     @property
     def enabled(self) -> bool:
         """True when any channel is configured."""
-        return bool(self.ids or self.names)
-
-    @classmethod
-    def for_tasks(cls, tasks: Iterable[Task], ttl: float = NAME_TTL) -> ChannelMatcher:
-        """Every task's channels, each remembered as that task's."""
-        owners = {entry: task.name for task in tasks for entry in task.channels}
-        return cls(tuple(owners), ttl, owners)
+        return bool(self.owners)
 
     def task_for(self, channel_id: str, lookup: Callable[[str], str | None]) -> str | None:
         """The task whose channels include ``channel_id`` (by ID, or by the name ``lookup``
         gives it), or None when it is not auto-tagged."""
         entry = self._entry(channel_id, lookup)
-        return None if entry is None else self.owners.get(entry, DEFAULT_TASK)
+        return None if entry is None else self.owners[entry]
 
     def _entry(self, channel_id: str, lookup: Callable[[str], str | None]) -> str | None:
         if channel_id in self.ids:

@@ -156,7 +156,7 @@ class Services:
         self.batcher = MicroBatcher(
             self._predict_batch, name="autotag", max_pending=settings.job_queue
         )
-        self.channels = ChannelMatcher.for_tasks(settings.tasks)
+        self.channels = ChannelMatcher(settings.tasks)
         self.admin = AdminCheck(settings.admins, settings.admins_from_workspace)
         self.labelers = LabelCheck(settings.labelers, self.admin)
         self.rate = RateLimiter(settings.classify_per_minute)
