@@ -1,15 +1,9 @@
 """``python -m bot [--port N] [--train-default] [--env-file PATH]``: run Heed in Slack;
 ``python -m bot migrate``: bring the database to this Heed's schema.
 
-Socket Mode when ``SLACK_APP_TOKEN`` is set, else HTTP mode on ``--port`` (default 3000,
-requests verified with ``SLACK_SIGNING_SECRET``). Settings come from the environment and a
-``.env`` file (the environment wins). The database (feedback, jobs, events, audit log) is
-``HEED_DATABASE_URL``, by default the SQLite file ``$HEED_DATA_DIR/heed.sqlite3``; a damaged
-one stops start-up, it is never replaced; one from an older Heed stops start-up until
-``python -m bot migrate`` (which needs only the database settings, prints what it did and
-exits 0, or 2 with one ``error:`` line) upgrades it.
-Exit codes: 0 after SIGTERM/Ctrl-C, 2 for a missing or malformed setting, a broken database
-or no model to serve, 1 when Slack cannot be reached.
+Settings come from the environment and a ``.env`` file (the environment wins). Exit codes: 0
+after SIGTERM/Ctrl-C, 2 with one ``error:`` line for a bad setting, a broken or outdated
+database or no model to serve, 1 when Slack cannot be reached.
 """
 
 from __future__ import annotations
@@ -20,9 +14,7 @@ import sys
 from pathlib import Path
 
 from bot.settings import Settings, SettingsError
-
-DEFAULT_PORT = 3000
-DEFAULT_HOST = "0.0.0.0"
+from classifier.cli_support import load_env
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,13 +30,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--port",
         type=int,
-        default=DEFAULT_PORT,
-        help=f"HTTP mode: the port Slack's requests arrive on (default {DEFAULT_PORT})",
+        default=3000,
+        help="HTTP mode: the port Slack's requests arrive on (default %(default)s)",
     )
     parser.add_argument(
         "--host",
-        default=DEFAULT_HOST,
-        help=f"HTTP mode: the address to listen on (default {DEFAULT_HOST})",
+        default="0.0.0.0",
+        help="HTTP mode: the address to listen on (default %(default)s)",
     )
     parser.add_argument(
         "--train-default",
@@ -81,7 +73,7 @@ def _migrate(argv: list[str]) -> int:
     )
     _env_file_flag(parser)
     args = parser.parse_args(argv)
-    _load_env(args.env_file)
+    load_env(args.env_file)
     from bot.database import Database, DatabaseError
     from bot.settings import database_url_from_env
 
@@ -97,20 +89,13 @@ def _migrate(argv: list[str]) -> int:
     return 0
 
 
-def _load_env(path: Path | None) -> None:
-    """The same ``.env`` rule as every Heed entry point (the environment wins)."""
-    from classifier.cli_support import load_env
-
-    load_env(path)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["migrate"]:
         return _migrate(argv[1:])
     args = _parser().parse_args(argv)
-    _load_env(args.env_file)
+    load_env(args.env_file)
     try:
         settings = Settings.from_env(os.environ)
     except SettingsError as exc:
@@ -123,9 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     from bot.logs import configure_logging
 
     configure_logging(settings.log_level, settings.secrets(), settings.log_format)
-    from bot.runtime import serve
+    from bot.runtime import StartupError, serve
 
-    return serve(settings, host=args.host, port=args.port, train_default=args.train_default)
+    try:
+        serve(settings, host=args.host, port=args.port, train_default=args.train_default)
+    except StartupError as exc:
+        return _fail(str(exc), exc.code)
+    return 0
 
 
 if __name__ == "__main__":

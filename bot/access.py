@@ -1,11 +1,9 @@
-"""Who may use ``/heed-admin``.
+"""Who may use ``/heed-admin``: a user listed in ``HEED_ADMINS`` or, when
+``HEED_ADMINS_FROM_WORKSPACE=true``, a workspace admin or owner according to ``users.info``.
 
-An admin is a user listed in ``HEED_ADMINS``, or — only when ``HEED_ADMINS_FROM_WORKSPACE=true``
-— a workspace admin or owner according to ``users.info``. Workspace answers are cached for a
-minute (:data:`CACHE_TTL`), so a burst of commands costs one lookup and a demoted admin loses
-access within a minute; a failed lookup is not cached and refuses (fail closed).
-
-Nothing here imports Slack: :class:`AdminCheck` takes the ``users.info`` call as a function.
+Workspace answers are cached for :data:`CACHE_TTL` seconds, so a burst of commands costs one
+lookup and a demoted admin loses access within a minute; a failed lookup is not cached and
+refuses (fail closed).
 """
 
 from __future__ import annotations

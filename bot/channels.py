@@ -1,15 +1,13 @@
-"""Which channels are auto-tagged (and by which task): configured as IDs or ``#names``, names
-resolved lazily."""
+"""Which channels are auto-tagged, and by which task."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 
 from bot.cache import TTLCache
 from bot.tasks import Task
-from classifier.store import DEFAULT_TASK
 
 log = logging.getLogger(__name__)
 
@@ -17,23 +15,15 @@ NAME_TTL = 600.0
 
 
 class ChannelMatcher:
-    """Is a channel one of the configured auto-tag channels (given as IDs or ``#names``)?
+    """The auto-tag channels, given as IDs or ``#names``. Names are resolved lazily (one
+    ``conversations.info`` per channel, cached for ``ttl`` seconds, failures included); a slow
+    or rate-limited lookup holds only its own channel's lock."""
 
-    Names are resolved lazily (one ``conversations.info`` per channel, cached for
-    ``ttl`` seconds, failures included). Lookups of different channels never wait for each
-    other: a slow or rate-limited lookup holds only its own channel's lock.
-    """
-
-    def __init__(
-        self,
-        entries: tuple[str, ...],
-        ttl: float = NAME_TTL,
-        owners: Mapping[str, str] | None = None,
-    ) -> None:
-        self.owners = dict(owners or {})
-        """Which task each entry belongs to (an entry not in it: ``default``)."""
-        self.ids = frozenset(e for e in entries if not e.startswith("#"))
-        self.names = frozenset(e[1:] for e in entries if e.startswith("#"))
+    def __init__(self, tasks: Iterable[Task], ttl: float = NAME_TTL) -> None:
+        self.owners = {entry: task.name for task in tasks for entry in task.channels}
+        """The task each configured ID or ``#name`` belongs to."""
+        self.ids = frozenset(e for e in self.owners if not e.startswith("#"))
+        self.names = frozenset(e[1:] for e in self.owners if e.startswith("#"))
         self._cache = TTLCache(ttl)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
@@ -41,23 +31,13 @@ class ChannelMatcher:
     @property
     def enabled(self) -> bool:
         """True when any channel is configured."""
-        return bool(self.ids or self.names)
-
-    @classmethod
-    def for_tasks(cls, tasks: Iterable[Task], ttl: float = NAME_TTL) -> ChannelMatcher:
-        """Every task's channels, each remembered as that task's."""
-        owners = {entry: task.name for task in tasks for entry in task.channels}
-        return cls(tuple(owners), ttl, owners)
+        return bool(self.owners)
 
     def task_for(self, channel_id: str, lookup: Callable[[str], str | None]) -> str | None:
         """The task whose channels include ``channel_id`` (by ID, or by the name ``lookup``
         gives it), or None when it is not auto-tagged."""
         entry = self._entry(channel_id, lookup)
-        return None if entry is None else self.owners.get(entry, DEFAULT_TASK)
-
-    def matches(self, channel_id: str, lookup: Callable[[str], str | None]) -> bool:
-        """True when ``channel_id`` is configured by ID, or by the name ``lookup`` gives it."""
-        return self._entry(channel_id, lookup) is not None
+        return None if entry is None else self.owners[entry]
 
     def _entry(self, channel_id: str, lookup: Callable[[str], str | None]) -> str | None:
         if channel_id in self.ids:

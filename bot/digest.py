@@ -1,14 +1,10 @@
 """The labelling-queue digest (``HEED_QUEUE_DIGEST``): each period, every listed labeler and
 admin gets, per task with open items, a DM of the least-certain messages with label controls.
 
-Replicas agree through the database: a DM is sent only by the caller whose claim of
-``(task, period, user)`` wins (:meth:`bot.database.queue.LabelQueue.claim_digest`), claimed
-just before sending. So each recipient gets at most one digest per task and period, whichever
-replicas run; a replica killed mid-send loses at most the one DM it had claimed and not yet
-sent (its row keeps no outcome), and the recipients it had not reached are claimed and sent by
-the next tick of any replica (or its own restart). A task whose queue is empty sends nothing
-and claims nothing, so its digest goes out when items arrive within the period. Slack errors
-(after the Web client's own retries) are logged and stored as the claim's outcome.
+Each DM is claimed in the database just before it is sent (``(task, period, user)``, one
+winner), so a recipient gets at most one per task and period whichever replicas run; a replica
+killed mid-send loses at most the one DM it had claimed. An empty queue claims nothing, so its
+digest goes out when items arrive within the period.
 """
 
 from __future__ import annotations
@@ -50,9 +46,9 @@ class QueueDigest(Ticker):
     def recipients(self) -> list[str]:
         """``HEED_LABELERS``' users and user groups' members, and ``HEED_ADMINS``; a group
         that cannot be listed is skipped (logged)."""
-        settings = self.services.settings
-        users = {u for u in settings.labelers if not u.startswith("S")} | set(settings.admins)
-        for group in sorted(u for u in settings.labelers if u.startswith("S")):
+        labelers = self.services.labelers
+        users = set(labelers.users) | set(self.services.settings.admins)
+        for group in labelers.groups:
             try:
                 users.update(usergroup_members(self.client, group))
             except RuntimeError as exc:

@@ -18,8 +18,6 @@ class JobPool:
     """``workers`` threads; at most ``capacity`` jobs queued or running at a time."""
 
     def __init__(self, workers: int, capacity: int, name: str = "heed-job") -> None:
-        if workers < 1 or capacity < workers:
-            raise ValueError("need workers >= 1 and capacity >= workers")
         self.capacity = capacity
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix=name)
         self._slots = threading.BoundedSemaphore(capacity)

@@ -1,18 +1,9 @@
-"""Who may label a prediction, and with what standing.
+"""Who may label a prediction, and with what role: a Heed admin (``admin``), a user or user-group
+member listed in ``HEED_LABELERS`` (``labeler``), or the person who asked for it (``asker``).
 
-A label may come from:
-
-- a Heed admin (:class:`bot.access.AdminCheck`) — role ``admin``;
-- a user listed in ``HEED_LABELERS``, or a member of a user group listed there
-  (``usergroups.users.list``) — role ``labeler``;
-- the person who asked for the prediction (``/classify`` or the message shortcut; an
-  auto-tagged message has no asker) — role ``asker``.
-
-Only members of the workspace that installed Heed qualify: the clicking user's ``team_id``
-must be the installing team's, so Slack Connect users from other workspaces are refused whatever
-else is true of them. Group memberships are cached for :data:`CACHE_TTL` seconds; a failed
-lookup is not cached and grants nothing (fail closed). Nothing here imports Slack: the Web API
-calls come in as functions.
+Only members of the workspace that installed Heed qualify (Slack Connect users from other
+workspaces are refused whatever else is true of them). Group memberships are cached for
+:data:`CACHE_TTL` seconds; a failed lookup is not cached and grants nothing (fail closed).
 """
 
 from __future__ import annotations

@@ -1,13 +1,8 @@
 """Every Slack request Heed answers, in one table, and the one way each is acked and handed on.
 
-This is Bolt's *lazy listener* (``app.command(...)(ack=..., lazy=[...])``) made explicit. Each
-:class:`Listener` row names what Bolt matches, an *ack step* that runs on Bolt's thread (parse
-and decide: no Slack or database call) and a *job* that runs after the ack on Heed's job pool
-(:meth:`~bot.services.Services.submit`). Both get one :class:`~bot.services.Request`, built
-once here from Bolt's injected arguments; the ack step returns it (with what it parsed: the
-task, the text, ...) to hand it on, or an :class:`~bot.services.Answer` to ack with instead.
-When the job queue is full a slash command is acked "busy, try again in a moment"; other
-requests can carry no text in their ack, so the refusal is counted and logged only.
+Each :class:`Listener` row names what Bolt matches, an *ack step* on Bolt's thread (parse and
+decide, no Slack or database call) that returns the :class:`~bot.services.Request` to hand on
+or an :class:`~bot.services.Answer` to ack with, and the *job* that runs after the ack.
 """
 
 from __future__ import annotations
@@ -118,14 +113,12 @@ def ack_and_hand_on(row: Listener, request: Request, ack: Callable[..., Any]) ->
         return
     try:
         services.submit(row.job, accepted)
-    except Busy:
+    except Busy:  # a command is told; other requests can carry no text in their ack
         if row.on_busy is not None:
             row.on_busy(services)
         if request.is_command:
             ack(text=BUSY_NOTE)
-        else:
-            ack()
-        return
+            return
     ack()
 
 

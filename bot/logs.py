@@ -19,9 +19,10 @@ _TOKEN = re.compile(r"\bx(?:ox[abeoprs]|app)-[A-Za-z0-9-]+")
 _HOOK_URL = re.compile(r"https?://hooks\.slack(?:-gov)?\.com/[^\s\"'<>]+")
 _RESPONSE_URL = re.compile(r"(response_url[\"']?\s*[:=]\s*[\"']?)[^\s\"',}&]+")
 MAX_MESSAGE = 4000
-LOG_FORMATS = ("text", "json")
 _NOISE = ("As you gave `client` as well",)  # Bolt's note when SLACK_BOT_TOKEN is also in env
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"
+QUIET = ("urllib3", "PIL", "matplotlib", "slack_sdk.socket_mode", "alembic", "waitress")
+"""Third-party loggers held at WARNING unless the level is DEBUG."""
 
 
 class RedactingFilter(logging.Filter):
@@ -96,18 +97,9 @@ def configure_logging(
     root.handlers[:] = [handler]
     root.setLevel(level)
     if level != "DEBUG":
-        for name in (
-            "urllib3",
-            "PIL",
-            "matplotlib",
-            "slack_sdk.socket_mode",
-            "alembic",
-            "waitress",
-        ):
+        for name in QUIET:
             logging.getLogger(name).setLevel(logging.WARNING)
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:  # pragma: no cover - transformers is a dependency
-        return
+    from transformers.utils import logging as hf_logging
+
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()

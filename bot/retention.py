@@ -1,27 +1,15 @@
-"""What Heed keeps, and for how long.
-
-- Texts of predictions nobody answered are deleted after ``HEED_RETENTION_DAYS`` (default 90);
-  answered ones stay, since they are training data (until ``/heed-admin forget``). The
-  labelling queue stores no text of its own: its rows (and text hashes) are deleted with their
-  prediction; digest claims go after the same number of days.
-- Kept exports (``$HEED_DATA_DIR/exports/*.jsonl``, one per retrain) older than the same
-  number of days are deleted; so are ``.staging-*`` folders a crashed training left in the
-  model store, once older than the longest a retrain may run.
-- All but the newest ``HEED_KEEP_VERSIONS`` model versions (default 10) are deleted, never the
-  serving one nor the one a rollback would return to.
-- ``/heed-admin forget @user`` deletes that person's texts and answers from the database and
-  every line of the kept exports holding one of their texts.
-
-:class:`Retention` runs from every replica's reaper about once an hour (each step is safe to
-run twice). Everything here is created private to the bot's user (0600 files, 0700 folders:
-the bot sets its umask at start-up).
+"""What Heed keeps, and for how long (``docs/configuration.md``: ``HEED_RETENTION_DAYS``,
+``HEED_KEEP_VERSIONS``): unanswered texts and kept exports expire, staging folders a crashed
+training left go, old model versions are pruned (never the serving one nor a rollback's), and
+``/heed-admin forget`` removes a person's texts from the exports too. Every replica's reaper
+runs :class:`Retention` hourly (each step is safe to run twice). Files are private to the
+bot's user (:data:`PRIVATE_UMASK`, set at start-up).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -49,24 +37,20 @@ class Swept:
     versions: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
 class Retention:
     """Deletes what Heed no longer needs (see the module doc)."""
 
-    def __init__(
-        self,
-        db: Database,
-        store: ModelStore,
-        *,
-        days: int,
-        keep_versions: int,
-        exports_dir: Path | None,
-        staging_grace_s: float,
-    ) -> None:
-        self.db, self.store = db, store
-        self.max_age = timedelta(days=days)
-        self.keep_versions = keep_versions
-        self.exports_dir = exports_dir
-        self.staging_grace_s = staging_grace_s
+    db: Database
+    store: ModelStore
+    days: int
+    keep_versions: int
+    exports_dir: Path
+    staging_grace_s: float
+
+    @property
+    def max_age(self) -> timedelta:
+        return timedelta(days=self.days)
 
     def run(self, now: float | None = None) -> Swept:
         """One sweep: unanswered texts, old exports and staging folders, old versions."""
@@ -112,8 +96,6 @@ class Retention:
         return removed
 
     def _exports(self) -> list[Path]:
-        if self.exports_dir is None:
-            return []
         return [p for p in _children(self.exports_dir) if p.suffix == ".jsonl" and p.is_file()]
 
 
@@ -140,18 +122,13 @@ def _remove_older(paths: list[Path], cutoff: float) -> int:
     return removed
 
 
-def private_files() -> None:
-    """Make everything this process (and its children) creates private: 0600 / 0700."""
-    os.umask(PRIVATE_UMASK)
-
-
 def retention_for(settings: Settings, db: Database, store: ModelStore) -> Retention:
     """The :class:`Retention` these settings ask for."""
     return Retention(
         db,
         store,
-        days=settings.retention_days,
-        keep_versions=settings.keep_versions,
-        exports_dir=settings.data_dir / "exports",
+        settings.retention_days,
+        settings.keep_versions,
+        settings.data_dir / "exports",
         staging_grace_s=settings.retrain_timeout + 3600,
     )

@@ -1,10 +1,7 @@
 """Start-up and shutdown: open the database and the model store, wire the parts, serve.
 
-Start-up checks everything that can be checked before Slack sees the bot: the database opens
-and passes its integrity check, a model is serving (or ``--train-default`` trains the bundled
-sample through the same child-process runner as ``/heed-admin retrain``), ``HEED_DEVICE`` is
-usable and the bot token is accepted (``auth.test``). Each failure is one line on stderr and an
-exit code: 2 for a setting, the database or the model, 1 when Slack cannot be reached.
+Start-up checks what it can before Slack sees the bot (the database, a serving model or
+``--train-default``, ``HEED_DEVICE``, ``auth.test``); each failure is a :class:`StartupError`.
 """
 
 from __future__ import annotations
@@ -13,8 +10,9 @@ import logging
 import os
 import signal
 import socket
-import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.error import URLError
 
 from slack_bolt import App
@@ -24,7 +22,7 @@ from bot.app import build_app
 from bot.database import Database, DatabaseError
 from bot.digest import QueueDigest
 from bot.ops.endpoints import OPS_PATHS, Readiness, database_check, model_check, ops_app
-from bot.retention import private_files, retention_for
+from bot.retention import PRIVATE_UMASK, retention_for
 from bot.retrain.jobs import RetrainError
 from bot.retrain.progress import Throttle, describe_progress
 from bot.retrain.reaper import start_reaper
@@ -45,38 +43,37 @@ log = logging.getLogger("bot")
 SHUTDOWN_GRACE = 10.0
 REPLICA = f"{socket.gethostname()}:{os.getpid()}"
 """This process in job rows (which replica runs a job)."""
-TRAIN_PROGRESS_INTERVAL = 5.0
 
 
 class StartupError(RuntimeError):
-    """The bot cannot start; ``code`` is the process exit code."""
+    """The bot cannot start: one line for stderr; ``code`` is the exit code (2, or 1 when
+    Slack or the port cannot be reached)."""
 
     def __init__(self, message: str, code: int = 2) -> None:
         super().__init__(message)
         self.code = code
 
 
-def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> int:
-    """Start Heed, serve until SIGTERM/SIGINT, shut down; returns the exit code."""
+def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> None:
+    """Start Heed, serve until SIGTERM/SIGINT, shut down; raises :class:`StartupError`."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    private_files()  # the database, exports and model versions: 0600 files, 0700 folders
+    os.umask(PRIVATE_UMASK)  # the database, exports and model versions: 0600 files, 0700 folders
     try:
         db = Database(settings.database_url)
     except DatabaseError as exc:
-        return _fail(str(exc))
-    tasks = list(settings.tasks)
+        raise StartupError(str(exc)) from exc
     try:
         services, app = _start(settings, db, train_default, stop)
-    except StartupError as exc:
+    except StartupError:
         db.close()
-        return _fail(str(exc), exc.code)
+        raise
     if stop.is_set():
         services.close()
-        return 0
+        return
     services.models.start_watching()
-    sweeps = [retention_for(settings, db, ModelStore(task.model_dir)).run for task in tasks]
+    sweeps = [retention_for(settings, db, ModelStore(t.model_dir)).run for t in settings.tasks]
     reaper = start_reaper(db, services, app.client, lambda: [sweep() for sweep in sweeps])
     digest = QueueDigest(services, app.client, owner=REPLICA)
     digest.start()
@@ -101,14 +98,13 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> i
         else:
             _serve_http(app, services, readiness, host, port, stop)
     except OSError as exc:  # a port that cannot be bound
-        return _fail(f"cannot serve: {exc}", 1)
+        raise StartupError(f"cannot serve: {exc}", 1) from exc
     finally:
         digest.stop()
         reaper.stop()
         services.models.stop()
         _drain(services)
     log.info("stopped")
-    return 0
 
 
 def _start(
@@ -124,7 +120,6 @@ def _start(
         raise StartupError(f"HEED_DEVICE: {exc}") from exc
     configure_threads(settings.torch_threads)
     runners = {task.name: _runner(settings, db, task) for task in settings.tasks}
-    runner = runners[default.name]
     tokenizers = SharedTokenizers()
     holder = ModelHolder(store, device=settings.device, tokenizers=tokenizers)
     models = TaskModels(settings.tasks, holder, device=settings.device, tokenizers=tokenizers)
@@ -139,7 +134,7 @@ def _start(
         where = settings.api_url or "slack.com"
         raise StartupError(f"cannot reach the Slack Web API at {where}: {exc}", 1) from exc
     if store.current() is None:
-        _train_default(runner, stop)
+        _train_default(runners[default.name], stop)
         if stop.is_set():
             return services, app
     try:
@@ -153,7 +148,6 @@ def _start(
 
 
 def _runner(settings: Settings, db: Database, task: Task) -> RetrainRunner:
-    """The retrain runner of ``task``: its store, exports and eval data."""
     return RetrainRunner(
         task.model_dir,
         task.train_data,
@@ -190,7 +184,7 @@ def _autotagging(settings: Settings) -> str:
 
 def _train_default(runner: RetrainRunner, stop: threading.Event) -> None:
     """Train the bundled sample through the retrain runner; raise when it does not succeed."""
-    throttle = Throttle(TRAIN_PROGRESS_INTERVAL)
+    throttle = Throttle(5.0)
     start: dict = {}
 
     def on_progress(event: dict) -> None:
@@ -216,11 +210,6 @@ def _train_default(runner: RetrainRunner, stop: threading.Event) -> None:
     log.info("trained the default model: %s", result.summary())
 
 
-def _fail(message: str, code: int = 2) -> int:
-    sys.stderr.write(f"error: {message}\n")
-    return code
-
-
 def _admins(settings: Settings) -> str:
     who = sorted(settings.admins) + (
         ["workspace admins/owners"] if settings.admins_from_workspace else []
@@ -228,22 +217,21 @@ def _admins(settings: Settings) -> str:
     return ", ".join(who) or "none (set HEED_ADMINS)"
 
 
-def _limits(settings: Settings) -> ServerLimits:
-    return ServerLimits(
-        threads=settings.http_threads,
-        connections=settings.http_connections,
-        timeout=settings.http_timeout,
-        max_body=settings.max_body,
-    )
-
-
-def _serve_ops(services: Services, readiness: Readiness, settings: Settings) -> HttpServer | None:
-    """The ops endpoints on ``HEED_OPS_PORT`` (small limits: no body is ever read)."""
-    if settings.ops_port is None:
-        return None
+@contextmanager
+def _ops_server(services: Services, readiness: Readiness) -> Iterator[HttpServer | None]:
+    """The ops endpoints on ``HEED_OPS_PORT`` (if set) while the block runs (small limits: no
+    body is ever read)."""
+    settings = services.settings
+    if not settings.ops_port:  # unset or 0
+        yield None
+        return
     limits = ServerLimits(threads=2, connections=64, timeout=10.0, max_body=1024)
     app = ops_app(services.metrics, readiness)
-    return serve_in_thread(app, settings.ops_host, settings.ops_port, limits, name="ops")
+    server = serve_in_thread(app, settings.ops_host, settings.ops_port, limits, name="ops")
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def _serve_socket_mode(
@@ -251,19 +239,15 @@ def _serve_socket_mode(
 ) -> None:
     from bot.transports.socket_mode import AckFirstSocketModeHandler
 
-    settings = services.settings
-    handler = AckFirstSocketModeHandler(
-        app, settings.app_token or "", services.metrics, concurrency=16
-    )
+    token = services.settings.app_token or ""
+    handler = AckFirstSocketModeHandler(app, token, services.metrics, concurrency=16)
     readiness.add("slack", handler.connected)
-    ops = _serve_ops(services, readiness, settings)
     try:
-        handler.connect()
-        log.info("Heed is up in Socket Mode")
-        stop.wait()
+        with _ops_server(services, readiness):
+            handler.connect()
+            log.info("Heed is up in Socket Mode")
+            stop.wait()
     finally:
-        if ops is not None:
-            ops.stop()
         handler.client.auto_reconnect_enabled = False
         closer = threading.Thread(target=handler.close, daemon=True)
         closer.start()
@@ -281,28 +265,27 @@ def _serve_http(
     """Serve Slack's requests (and the ops endpoints, unless ``HEED_OPS_PORT`` moves them)."""
     settings = services.settings
     readiness.add("slack", lambda: (True, ""))  # Slack calls us; auth.test passed at start-up
-    ops = _serve_ops(services, readiness, settings)
-    guard = SlackGuard(
-        app,
-        settings.signing_secret or "",
-        services.metrics,
-        max_body=settings.max_body,
-        ops=ops_app(services.metrics, readiness),
-        ops_paths=("/healthz", "/readyz") if ops is not None else OPS_PATHS,
-    )
-    try:
-        server = serve_in_thread(
-            guard, host, port, _limits(settings), name="http", refused=guard.refused_by_server
+    with _ops_server(services, readiness) as ops:
+        guard = SlackGuard(
+            app,
+            settings.signing_secret or "",
+            services.metrics,
+            max_body=settings.max_body,
+            ops=ops_app(services.metrics, readiness),
+            ops_paths=("/healthz", "/readyz") if ops is not None else OPS_PATHS,
         )
-    except OSError:
-        if ops is not None:
-            ops.stop()
-        raise
-    log.info("Heed is up in HTTP mode on port %d%s", server.port, EVENTS_PATH)
-    stop.wait()
-    server.stop()
-    if ops is not None:
-        ops.stop()
+        limits = ServerLimits(
+            settings.http_threads,
+            settings.http_connections,
+            settings.http_timeout,
+            settings.max_body,
+        )
+        server = serve_in_thread(
+            guard, host, port, limits, name="http", refused=guard.refused_by_server
+        )
+        log.info("Heed is up in HTTP mode on port %d%s", server.port, EVENTS_PATH)
+        stop.wait()
+        server.stop()
 
 
 def _drain(services: Services) -> None:

@@ -1,10 +1,6 @@
-"""``HEED_QUEUE_DIGEST``: when the labelling-queue digest is sent, as periods.
-
-A schedule is ``off``, an interval (``30s``, ``15m``, ``24h``, ``7d``: the periods are the
-interval's multiples since the Unix epoch, UTC) or ``daily@HH:MM`` (each day from that UTC
-time to the next day's). Each period has a key (:meth:`DigestSchedule.period`); a digest is
-sent at most once per task, period and recipient (claimed in the database), so the key is
-what several replicas agree on.
+"""``HEED_QUEUE_DIGEST``: when the labelling-queue digest is sent, as periods (an interval's
+multiples since the Unix epoch, or UTC days from ``daily@HH:MM``) whose keys every replica
+agrees on.
 """
 
 from __future__ import annotations
@@ -62,8 +58,7 @@ OFF = DigestSchedule()
 
 def parse_schedule(value: str) -> DigestSchedule:
     """``off`` / ``30s`` / ``24h`` / ``daily@09:00`` -> a :class:`DigestSchedule`; raises
-    ``ValueError`` naming :data:`FORMAT` for anything else (or an interval of 0 or over 30
-    days)."""
+    ``ValueError`` for anything else (or an interval of 0 or over 30 days)."""
     text = value.strip().lower()
     if text in ("", "off", "none", "false", "0"):
         return OFF

@@ -1,12 +1,8 @@
 """What every job shares (:class:`Services`) and what each job is handed (:class:`Request`).
 
-Listeners parse, ``ack()`` and return at once; the slow part (inference, rendering, every
-Slack and database call) runs as a *job* on a small thread pool of its own, so Bolt's threads
-are free for the next acknowledgement however slow the model or Slack is. The pool's queue is
-bounded (``HEED_JOB_QUEUE``): when it is full :meth:`Services.submit` raises
-:class:`~bot.jobpool.Busy` and the listener answers "busy, try again in a moment" in its ack.
-A failed job is logged with its context and a reference, and the person gets a short private
-apology with that reference (never a trace).
+A job (the slow part of a request: inference, Slack and database calls) runs after the ack on
+a bounded pool (:meth:`Services.submit`); a failed one is logged with a reference and the
+person gets a private apology with that reference (never a trace).
 """
 
 from __future__ import annotations
@@ -58,15 +54,13 @@ def apology(ref: str) -> str:
 
 @dataclass(frozen=True)
 class Request:
-    """One Slack request as its job sees it, built once by :mod:`bot.listeners` (Bolt's
-    injected arguments plus what the ack step parsed): who asked where, the task it acts on,
-    and how to answer."""
+    """One Slack request as its job sees it (built by :mod:`bot.listeners`): who asked where,
+    the task it acts on, what the ack step parsed, and how to answer."""
 
     services: Services
     client: WebClient
     body: Mapping[str, Any]
     task: Task
-    """The task it acts on, resolved once (the default task unless the request names one)."""
     respond: Respond | None = None
     """Answers through the request's ``response_url`` (None for events, which have none)."""
     user: str = ""
@@ -74,11 +68,9 @@ class Request:
     team: str | None = None
     """The workspace that installed Heed (from ``auth.test``), for the label checks."""
     text: str = ""
-    """What it acts on: ``/classify``'s text, ``/heed-admin``'s arguments, a message's text."""
+    """``/classify``'s text, ``/heed-admin``'s arguments or a message's text."""
     method: str = ""
-    """``/classify``'s explanation method."""
     subcommand: str = ""
-    """``/heed-admin``'s subcommand."""
     bot_user: str | None = None
     """This app's bot user (from ``auth.test``), so its own messages are never tagged."""
     bot_id: str | None = None
@@ -140,14 +132,12 @@ Accept = Callable[[Request], "Request | Answer"]
 @dataclass
 class Services:
     """The shared state of one running bot: settings, database, every task's serving model
-    and retrain runner, the job pool, batchers, caches and checks."""
+    and retrain runner (by task name), the job pool, batchers, caches and checks."""
 
     settings: Settings
     db: Database
     models: TaskModels
-    """Every task's serving model, loaded on first use (the default task's at start-up)."""
     runners: Mapping[str, RetrainRunner]
-    """Each task's retrain runner, by task name."""
     metrics: Metrics = field(default_factory=Metrics)
     seen: SeenCache = field(default_factory=SeenCache)
     explainer: ExplainBatcher = field(default_factory=ExplainBatcher)
@@ -158,7 +148,6 @@ class Services:
     channels: ChannelMatcher = field(init=False)
     admin: AdminCheck = field(init=False)
     labelers: LabelCheck = field(init=False)
-    """Who may label predictions (the asker, ``HEED_LABELERS``, admins)."""
     rate: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -167,7 +156,7 @@ class Services:
         self.batcher = MicroBatcher(
             self._predict_batch, name="autotag", max_pending=settings.job_queue
         )
-        self.channels = ChannelMatcher.for_tasks(settings.tasks)
+        self.channels = ChannelMatcher(settings.tasks)
         self.admin = AdminCheck(settings.admins, settings.admins_from_workspace)
         self.labelers = LabelCheck(settings.labelers, self.admin)
         self.rate = RateLimiter(settings.classify_per_minute)
@@ -177,14 +166,10 @@ class Services:
         self.metrics.jobs_pending.set_function(lambda: self.jobs.pending)
 
     def first_time(self, event_id: str | None, channel: str, ts: str | None) -> bool:
-        """True for the first delivery of a message event to any replica; False for a
-        redelivery (same ``event_id``) or the same message under another event id.
-
-        The keys are claimed in the database with an insert only one replica can win, so the
-        answer survives restarts and holds across replicas; this replica's own cache answers
-        repeats without a round trip. When the database cannot be reached the local cache
-        decides alone (a message may then be tagged by two replicas, never by none).
-        """
+        """True for the first delivery of a message to any replica (by ``event_id`` and by
+        channel and ts), claimed in the database; this replica's cache answers repeats without
+        a round trip, and decides alone when the database cannot be reached (a message may then
+        be tagged twice, never not at all)."""
         keys = [f"event:{event_id}" if event_id else None, f"message:{channel}:{ts}"]
         if not self.seen.first_time(*keys):
             return False
@@ -228,11 +213,7 @@ class Services:
 
     def submit(self, job: Job, request: Request) -> Future[None]:
         """Run ``job(request)`` on the job pool once the request's ack is on the wire (at most
-        :data:`ACK_WAIT` s). A failure is logged with the request's context and a reference,
-        and the person gets a private apology; a success is timed in ``heed_reply_seconds``.
-
-        Raises :class:`~bot.jobpool.Busy` (nothing started) when the pool's queue is full.
-        """
+        :data:`ACK_WAIT` s); raises :class:`~bot.jobpool.Busy` when the queue is full."""
         try:
             return self.jobs.submit(self._run, job, request)
         except Busy:

@@ -1,9 +1,9 @@
-"""The kinds of setting value: how each is read from an environment variable's text, and (for a
-task's keys) from a ``heed.toml`` value, through the same checks.
+"""The kinds of setting value: each reads an environment variable's text and, for a task's keys,
+the ``heed.toml`` value through the same :meth:`Kind.read`.
 
 A kind raises ``ValueError`` with the problem only (``must be a number between 0 and 1, got
-'2'``); the caller prefixes what was set (``HEED_AUTOTAG_THRESHOLD`` or ``heed.toml:
-tasks.support.threshold``) as one :class:`SettingsError`. A secret's value is never shown.
+'2'``); the caller names what was set (``HEED_AUTOTAG_THRESHOLD`` or ``heed.toml:
+tasks.support.threshold``) in one :class:`SettingsError`. A secret's value is never shown.
 """
 
 from __future__ import annotations
@@ -41,18 +41,16 @@ class SettingsError(ValueError):
         self.variable = variable
 
 
-def shown(value: str, limit: int = 60) -> str:
+def shown(value: object, limit: int = 60) -> str:
     """``value`` quoted for an error message, cut at ``limit`` characters."""
-    return repr(value if len(value) <= limit else value[:limit] + "…")
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
-def split_list(value: str) -> list[str]:
-    """Split a comma- (or whitespace-) separated setting into its non-empty items."""
-    return [item for item in re.split(r"[,\s]+", value.strip()) if item]
-
-
-def _strings(value: object) -> list[str]:
-    """A TOML list of strings, stripped, empty ones dropped."""
+def items(value: object) -> list[str]:
+    """The non-empty items of a comma- (or whitespace-) separated text, or of a TOML list."""
+    if isinstance(value, str):
+        return [item for item in re.split(r"[,\s]+", value.strip()) if item]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ValueError("must be a list of strings")
     return [v.strip() for v in value if v.strip()]
@@ -63,18 +61,15 @@ class Kind:
 
     unset: Any = None
 
-    @property
-    def missing(self) -> str:
-        """The problem when a required variable is unset."""
-        return "is required"
-
-    def from_text(self, text: str) -> Any:
-        """The value of an environment variable's (stripped, non-empty) text."""
+    def read(self, value: Any) -> Any:
+        """The value of a variable's (stripped, non-empty) text, or of a ``heed.toml`` value
+        (only the kinds of a task's keys get one)."""
         raise NotImplementedError
 
-    def from_toml(self, value: object) -> Any:
-        """The value of a ``heed.toml`` key (only the kinds of a task's keys have one)."""
-        raise ValueError("cannot be set in heed.toml")
+
+class Text(Kind):
+    def read(self, value: str) -> str:
+        return value
 
 
 @dataclass(frozen=True)
@@ -84,75 +79,57 @@ class Token(Kind):
     prefix: str
     what: str
 
-    @property
-    def missing(self) -> str:
-        return f"is required: {self.what} token ({self.prefix}…) of the app"
-
-    def from_text(self, text: str) -> str:
-        if not text.startswith(self.prefix) or re.search(r"\s", text):
+    def read(self, value: str) -> str:
+        if not value.startswith(self.prefix) or re.search(r"\s", value):
             raise ValueError(
                 f"must be {self.what} token starting with '{self.prefix}' (value not shown)"
             )
-        return text
+        return value
 
 
 class Secret(Kind):
-    def from_text(self, text: str) -> str:
-        if re.search(r"\s", text):
+    def read(self, value: str) -> str:
+        if re.search(r"\s", value):
             raise ValueError("must not contain whitespace (value not shown)")
-        return text
-
-
-class Text(Kind):
-    def from_text(self, text: str) -> str:
-        return text
+        return value
 
 
 class Url(Kind):
     """An http(s) URL, ending in ``/``."""
 
-    def from_text(self, text: str) -> str:
-        parsed = urlparse(text)
+    def read(self, value: str) -> str:
+        parsed = urlparse(value)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ValueError(f"must be an http(s) URL, got {shown(text)}")
-        return text if text.endswith("/") else text + "/"
+            raise ValueError(f"must be an http(s) URL, got {shown(value)}")
+        return value if value.endswith("/") else value + "/"
 
 
 class Directory(Kind):
     """A directory, or a path where one may be made (not a file)."""
 
-    def from_text(self, text: str) -> Path:
-        path = Path(text).expanduser()
+    def read(self, value: str) -> Path:
+        path = Path(value).expanduser()
         if path.exists() and not path.is_dir():
-            raise ValueError(f"must be a directory, got the file {shown(str(path))}")
+            raise ValueError(f"must be a directory, got the file {shown(path)}")
         return path
 
 
 class File(Kind):
-    def from_text(self, text: str) -> Path:
-        path = Path(text).expanduser()
+    def read(self, value: str) -> Path:
+        path = Path(value).expanduser()
         if not path.is_file():
-            raise ValueError(f"must name a file, {shown(str(path))} is not one")
+            raise ValueError(f"must name a file, {shown(path)} is not one")
         return path
 
 
 class Files(Kind):
-    """Existing files, comma-separated (a TOML list)."""
-
     unset: tuple[Path, ...] = ()
 
-    def from_text(self, text: str) -> tuple[Path, ...]:
-        return self._checked(split_list(text))
-
-    def from_toml(self, value: object) -> tuple[Path, ...]:
-        return self._checked(_strings(value))
-
-    @staticmethod
-    def _checked(items: list[str]) -> tuple[Path, ...]:
-        paths = tuple(Path(item).expanduser() for item in items)
+    def read(self, value: object) -> tuple[Path, ...]:
+        paths = tuple(Path(item).expanduser() for item in items(value))
         for path in paths:
             if not path.is_file():
-                raise ValueError(f"must list existing files, {shown(str(path))} is not one")
+                raise ValueError(f"must list existing files, {shown(path)} is not one")
         return paths
 
 
@@ -161,16 +138,9 @@ class Channels(Kind):
 
     unset: tuple[str, ...] = ()
 
-    def from_text(self, text: str) -> tuple[str, ...]:
-        return self._checked(split_list(text))
-
-    def from_toml(self, value: object) -> tuple[str, ...]:
-        return self._checked(_strings(value))
-
-    @staticmethod
-    def _checked(items: list[str]) -> tuple[str, ...]:
+    def read(self, value: object) -> tuple[str, ...]:
         out = []
-        for item in items:
+        for item in items(value):
             name = item.removeprefix("#").lower()
             if _CHANNEL_ID.fullmatch(item):
                 out.append(item)
@@ -188,11 +158,8 @@ class Labels(Kind):
 
     unset: frozenset[str] = frozenset()
 
-    def from_text(self, text: str) -> frozenset[str]:
-        return frozenset(split_list(text))
-
-    def from_toml(self, value: object) -> frozenset[str]:
-        return frozenset(_strings(value))
+    def read(self, value: object) -> frozenset[str]:
+        return frozenset(items(value))
 
 
 @dataclass(frozen=True)
@@ -202,8 +169,8 @@ class SlackIds(Kind):
     groups: bool = False
     unset: frozenset[str] = frozenset()
 
-    def from_text(self, text: str) -> frozenset[str]:
-        ids = split_list(text)
+    def read(self, value: str) -> frozenset[str]:
+        ids = items(value)
         for item in ids:
             if _USER_ID.fullmatch(item) or (self.groups and _GROUP_ID.fullmatch(item)):
                 continue
@@ -216,38 +183,25 @@ class Emoji(Kind):
     """``label=emoji`` pairs (a TOML table); ``*`` covers other labels (``label`` unless
     given), an empty emoji means no reaction."""
 
-    OTHER = "label"
-
-    def from_text(self, text: str) -> Mapping[str, str]:
-        pairs = []
-        for pair in (p.strip() for p in text.split(",")):
-            if not pair:
-                continue
-            label, sep, emoji = (part.strip() for part in pair.partition("="))
-            if not sep:
-                raise ValueError(self._hint(pair))
-            pairs.append((label, emoji, pair))
-        return self._checked(pairs)
-
-    def from_toml(self, value: object) -> Mapping[str, str]:
-        if not isinstance(value, dict) or not all(
+    def read(self, value: object) -> Mapping[str, str]:
+        if isinstance(value, str):
+            pairs = [pair.partition("=") for pair in value.split(",") if pair.strip()]
+        elif isinstance(value, dict) and all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
+            pairs = [(k, "=", v) for k, v in value.items()]
+        else:
             raise ValueError('must be a table of label = "emoji"')
-        return self._checked([(k.strip(), v.strip(), f"{k} = {v}") for k, v in value.items()])
-
-    def _checked(self, pairs: list[tuple[str, str, str]]) -> Mapping[str, str]:
-        mapping = {DEFAULT_EMOJI_KEY: self.OTHER}
-        for label, emoji, written in pairs:
-            emoji = emoji.strip(":")
-            if not label or (emoji and not _EMOJI.fullmatch(emoji)):
-                raise ValueError(self._hint(written))
-            mapping[label] = emoji
+        mapping = {DEFAULT_EMOJI_KEY: "label"}
+        for label, sep, emoji in pairs:
+            name, emoji = label.strip(), emoji.strip().strip(":")
+            if not sep or not name or (emoji and not _EMOJI.fullmatch(emoji)):
+                written = shown(f"{label}{sep}{emoji}".strip())
+                raise ValueError(
+                    f"must be label=emoji pairs like 'positive=+1,*=label', got {written}"
+                )
+            mapping[name] = emoji
         return MappingProxyType(mapping)
-
-    @staticmethod
-    def _hint(written: str) -> str:
-        return f"must be label=emoji pairs like 'positive=+1,*=label', got {shown(written)}"
 
 
 @dataclass(frozen=True)
@@ -259,49 +213,37 @@ class Number(Kind):
     hint: str
     above_low: bool = False
 
-    def from_text(self, text: str) -> float:
+    def read(self, value: Any) -> float:
         try:
-            number = float(text)
-        except ValueError:
+            number = math.nan if isinstance(value, bool) else float(value)
+        except (TypeError, ValueError):
             number = math.nan
-        return self._checked(number, text)
-
-    def from_toml(self, value: object) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"must be {self.hint}, got {shown(str(value))}")
-        return self._checked(float(value), str(value))
-
-    def _checked(self, number: float, written: str) -> float:
         above = number > self.low if self.above_low else number >= self.low
         if not (math.isfinite(number) and above and number <= self.high):
-            raise ValueError(f"must be {self.hint}, got {shown(written)}")
+            raise ValueError(f"must be {self.hint}, got {shown(value)}")
         return number
 
 
 @dataclass(frozen=True)
 class Whole(Kind):
-    """A whole number from ``low`` to ``high``; 0 reads as None when ``zero_is_none``."""
+    """A whole number from ``low`` to ``high``."""
 
     low: int
     high: int
-    unset: int | None = None
-    zero_is_none: bool = False
 
-    def from_text(self, text: str) -> int | None:
-        if not text.isascii() or not text.isdigit() or not self.low <= int(text) <= self.high:
+    def read(self, value: str) -> int:
+        if not value.isascii() or not value.isdigit() or not self.low <= int(value) <= self.high:
             raise ValueError(
-                f"must be a whole number from {self.low} to {self.high}, got {shown(text)}"
+                f"must be a whole number from {self.low} to {self.high}, got {shown(value)}"
             )
-        return None if self.zero_is_none and int(text) == 0 else int(text)
+        return int(value)
 
 
 class Boolean(Kind):
-    def from_text(self, text: str) -> bool:
-        if text.lower() in _TRUE:
-            return True
-        if text.lower() in _FALSE:
-            return False
-        raise ValueError(f"must be true or false, got {shown(text)}")
+    def read(self, value: str) -> bool:
+        if value.lower() not in _TRUE | _FALSE:
+            raise ValueError(f"must be true or false, got {shown(value)}")
+        return value.lower() in _TRUE
 
 
 @dataclass(frozen=True)
@@ -311,21 +253,15 @@ class OneOf(Kind):
     choices: tuple[str, ...]
     upper: bool = False
 
-    def from_text(self, text: str) -> str:
-        value = text.upper() if self.upper else text.lower()
-        if value not in self.choices:
-            hint = (
-                " or ".join(self.choices)
-                if len(self.choices) == 2
-                else f"one of {', '.join(self.choices)}"
-            )
-            raise ValueError(f"must be {hint}, got {shown(value)}")
-        return value
-
-    def from_toml(self, value: object) -> str:
+    def read(self, value: object) -> str:
         if not isinstance(value, str):
             raise ValueError("must be a string")
-        return self.from_text(value.strip())
+        choice = value.strip().upper() if self.upper else value.strip().lower()
+        if choice not in self.choices:
+            many = len(self.choices) > 2
+            hint = f"one of {', '.join(self.choices)}" if many else " or ".join(self.choices)
+            raise ValueError(f"must be {hint}, got {shown(choice)}")
+        return choice
 
 
 @dataclass(frozen=True)
@@ -335,16 +271,15 @@ class Pattern(Kind):
     pattern: str
     hint: str
 
-    def from_text(self, text: str) -> str:
-        value = text.lower()
-        if not re.fullmatch(self.pattern, value):
-            raise ValueError(f"must be {self.hint}, got {shown(value)}")
-        return value
+    def read(self, value: str) -> str:
+        if not re.fullmatch(self.pattern, value.lower()):
+            raise ValueError(f"must be {self.hint}, got {shown(value.lower())}")
+        return value.lower()
 
 
-def _shell_words(text: str, what: str) -> list[str]:
+def _shell_words(text: str, what: str) -> tuple[str, ...]:
     try:
-        return shlex.split(text)
+        return tuple(shlex.split(text))
     except ValueError as exc:
         raise ValueError(f"must be {what}: {exc}") from None
 
@@ -356,8 +291,8 @@ class Arguments(Kind):
     reserved: tuple[str, ...]
     unset: tuple[str, ...] = ()
 
-    def from_text(self, text: str) -> tuple[str, ...]:
-        args = _shell_words(text, "shell-style arguments")
+    def read(self, value: str) -> tuple[str, ...]:
+        args = _shell_words(value, "shell-style arguments")
         if args and not args[0].startswith("-"):
             raise ValueError(f"must start with an option like --epochs, got {shown(args[0])}")
         for arg in args:
@@ -368,29 +303,26 @@ class Arguments(Kind):
                 raise ValueError(
                     f"must not set {named}: Heed passes {', '.join(self.reserved)} itself"
                 )
-        return tuple(args)
+        return args
 
 
 class Launcher(Kind):
-    """A command prefix, shell-style, that starts ``-m training train`` (e.g. ``torchrun
-    --nproc-per-node 2``)."""
+    """A command prefix, shell-style, that starts ``-m training train`` (``torchrun …``)."""
 
     unset: tuple[str, ...] = ()
 
-    def from_text(self, text: str) -> tuple[str, ...]:
-        words = _shell_words(text, "a shell-style command")
+    def read(self, value: str) -> tuple[str, ...]:
+        words = _shell_words(value, "a shell-style command")
         if words and words[0].startswith("-"):
             raise ValueError(f"must start with a program like torchrun, got {shown(words[0])}")
         if "training" in words:
             raise ValueError("must not name the module: Heed adds -m training train")
-        return tuple(words)
+        return words
 
 
 class Schedule(Kind):
-    """A digest schedule (:mod:`bot.schedule`)."""
-
-    def from_text(self, text: str) -> DigestSchedule:
-        return parse_schedule(text)
+    def read(self, value: str) -> DigestSchedule:
+        return parse_schedule(value)
 
 
 class DatabaseUrl(Kind):
@@ -398,9 +330,9 @@ class DatabaseUrl(Kind):
 
     unset = ""
 
-    def from_text(self, text: str) -> str:
+    def read(self, value: str) -> str:
         try:
-            url = make_url(text)
+            url = make_url(value)
         except ArgumentError:
             raise ValueError(
                 "must be a URL like postgresql+psycopg://USER:PASSWORD@HOST:5432/DB"

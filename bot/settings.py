@@ -1,10 +1,6 @@
 """Environment (and ``.env``) -> a frozen, validated :class:`Settings` (with the tasks of
-``heed.toml``).
-
-Each field names its variable; its kind and default are in :mod:`bot.setting_table`, the one
-table ``docs/configuration.md`` documents. Every problem is reported as one
-:class:`SettingsError` whose message names the variable; the value of a secret (tokens, signing
-secret, the database password) never appears in a message or a ``repr``.
+``heed.toml``). Each field names its variable in :mod:`bot.setting_table`; a secret's value
+never appears in a message or a ``repr``.
 """
 
 from __future__ import annotations
@@ -17,20 +13,10 @@ from sqlalchemy.engine import make_url
 
 from bot.database.connection import DB_FILENAME
 from bot.schedule import DigestSchedule
-from bot.setting_kinds import SettingsError, split_list
-from bot.setting_table import LOG_LEVELS, VARIABLE, read, setting
+from bot.setting_kinds import SettingsError
+from bot.setting_table import TASK_KEYS, VARIABLE, read, setting
 from bot.tasks import DEFAULT_CONFIG, Task, Tasks, load_tasks
 
-__all__ = [
-    "DEFAULT_LABEL_EMOJI",
-    "LOG_LEVELS",
-    "Settings",
-    "SettingsError",
-    "database_url_from_env",
-    "split_list",
-]
-
-DEFAULT_LABEL_EMOJI = read({}, "HEED_LABEL_EMOJI")
 SIGNING_SECRET_MISSING = "is required in HTTP mode (set SLACK_APP_TOKEN for Socket Mode instead)"
 
 
@@ -55,7 +41,7 @@ class Settings:
     train_data: tuple[Path, ...] = setting("HEED_TRAIN_DATA")
     eval_data: tuple[Path, ...] = setting("HEED_EVAL_DATA")
     retrain_timeout: float = setting("HEED_RETRAIN_TIMEOUT")
-    torch_threads: int = setting("HEED_TORCH_THREADS")
+    torch_threads: int | None = setting("HEED_TORCH_THREADS")
     retrain_args: tuple[str, ...] = setting("HEED_RETRAIN_ARGS")
     train_launcher: tuple[str, ...] = setting("HEED_TRAIN_LAUNCHER")
     device: str = setting("HEED_DEVICE")
@@ -93,17 +79,9 @@ class Settings:
 
     def environment_task(self) -> Task:
         """The task ``default`` the variables make (a ``heed.toml`` task's inherited values)."""
-        return Task(
-            name="default",
-            model_dir=self.model_dir,
-            channels=self.autotag_channels,
-            label_emoji=self.label_emoji,
-            notify=self.autotag_notify,
-            threshold=self.autotag_threshold,
-            explain_method=self.explain_method,
-            train_data=self.train_data,
-            eval_data=self.eval_data,
-        )
+        values = {f.metadata[VARIABLE]: getattr(self, f.name) for f in fields(self) if f.metadata}
+        keys = {key: values[spec.variable] for key, spec in TASK_KEYS.items()}
+        return Task("default", self.model_dir, **keys)
 
     @property
     def socket_mode(self) -> bool:
@@ -118,11 +96,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        """Validate ``env`` (usually ``os.environ`` after loading ``.env``) and ``heed.toml``
-        (``HEED_CONFIG``, else ``./heed.toml`` when present).
-
-        Raises :class:`SettingsError` for the first missing or malformed variable or key.
-        """
+        """Validate ``env`` and ``heed.toml`` (``HEED_CONFIG``, else ``./heed.toml`` when
+        present); raises :class:`SettingsError` for the first bad variable or key."""
         values = {f.name: read(env, f.metadata[VARIABLE]) for f in fields(cls) if f.metadata}
         if not values["app_token"] and values["signing_secret"] is None:
             raise SettingsError("SLACK_SIGNING_SECRET", SIGNING_SECRET_MISSING)
@@ -141,7 +116,6 @@ def sqlite_url(data_dir: Path) -> str:
 
 
 def database_url_from_env(env: Mapping[str, str]) -> str:
-    """``HEED_DATABASE_URL`` checked (SQLite or PostgreSQL through psycopg 3), else the SQLite
-    file ``$HEED_DATA_DIR/heed.sqlite3``; raises :class:`SettingsError` without ever showing
-    the URL's password. (``python -m bot migrate`` needs only these two.)"""
+    """``HEED_DATABASE_URL``, else the SQLite file in ``HEED_DATA_DIR`` (all that ``python -m
+    bot migrate`` needs)."""
     return read(env, "HEED_DATABASE_URL") or sqlite_url(read(env, "HEED_DATA_DIR"))

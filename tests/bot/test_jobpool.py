@@ -36,8 +36,3 @@ def test_a_failing_job_frees_its_slot_too() -> None:
         assert pool.submit(lambda: 2).result(timeout=5) == 2
     finally:
         pool.shutdown()
-
-
-def test_capacity_must_cover_the_workers() -> None:
-    with pytest.raises(ValueError):
-        JobPool(workers=4, capacity=2)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import DEFAULT_LABEL_EMOJI, Settings, SettingsError
+from bot.settings import Settings, SettingsError
 from tests.conftest import REPO
 
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1-secret-bot", "SLACK_APP_TOKEN": "xapp-1-secret-app"}
@@ -28,7 +28,12 @@ def test_defaults_in_socket_mode(tmp_path: Path) -> None:
     assert not s.admins_from_workspace and s.device == "auto" and s.log_level == "INFO"
     assert s.retrain_timeout == 3600.0 and s.retrain_args == () and s.train_launcher == ()
     assert (s.retention_days, s.keep_versions) == (90, 10)
-    assert dict(s.label_emoji) == dict(DEFAULT_LABEL_EMOJI)
+    assert dict(s.label_emoji) == {
+        "*": "label",
+        "positive": "+1",
+        "negative": "-1",
+        "neutral": "neutral_face",
+    }
     assert (
         s.tasks.default.emoji_for("positive") == "+1"
         and s.tasks.default.emoji_for("refund_request") == "label"

@@ -80,7 +80,7 @@ def test_channels_and_exports_are_not_inherited(tmp_path: Path) -> None:
         ("[tasks.current]\n", "tasks.current"),
         ("[tasks.a]\nthreshold = 2\n", "tasks.a.threshold"),
         ('[tasks.a]\nthreshold = "x"\n', "tasks.a.threshold"),
-        ('[tasks.a]\nchannels = "#a"\n', "tasks.a.channels"),
+        ("[tasks.a]\nchannels = 5\n", "tasks.a.channels"),
         ('[tasks.a]\nchannels = ["#a b!"]\n', "tasks.a.channels"),
         ('[tasks.a]\nexplain_method = "magic"\n', "tasks.a.explain_method"),
         ('[tasks.a]\ntrain_data = ["missing.csv"]\n', "tasks.a.train_data"),
