@@ -6,14 +6,11 @@ from sqlalchemy import insert, select
 
 from bot.database.records import AuditEntry, audit_from, now
 from bot.database.schema import audit_log
-from bot.database.transactions import Transactions
+from bot.database.transactions import Repository
 
 
-class AuditLog:
+class AuditLog(Repository):
     """The ``audit_log`` table (append only)."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def record(self, user: str | None, action: str, allowed: bool, detail: str = "") -> int:
         """Append one attempt at an admin action (allowed or refused); returns its id."""

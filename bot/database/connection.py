@@ -1,20 +1,9 @@
 """The bot's database: SQLite (the embedded default) or PostgreSQL, through SQLAlchemy.
 
-``HEED_DATABASE_URL`` picks it: ``sqlite:///$HEED_DATA_DIR/heed.sqlite3`` by default, or
-``postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB`` for several replicas. Opening checks where
-the schema stands (:mod:`bot.database.migrate`, under a lock so replicas never race): a
-database with no tables is created at the newest revision; one at an older revision (a
-previous Heed, the first release included) stops start-up with the command to run,
-``python -m bot migrate``; one written by a newer Heed or holding other tables is refused.
-
-SQLite keeps the first release's safety: a file that is not SQLite is refused before SQLite
-touches it, ``PRAGMA quick_check`` runs on open, a damaged file is never replaced, a new file
-is created 0600 (in a 0700 folder when it creates the folder); WAL, ``synchronous=NORMAL``,
-foreign keys, and every write transaction is ``BEGIN IMMEDIATE`` so two processes never
-deadlock upgrading a read lock (reads use a plain ``BEGIN``: WAL readers never wait). The
-tables are reached through repositories: :attr:`Database.predictions`, :attr:`Database.jobs`,
-:attr:`Database.events`, :attr:`Database.audit` and :attr:`Database.queue`, each safe to call
-from any thread. A URL's password never appears in a message or a ``repr``.
+Opening refuses what is not a usable Heed database and checks the schema revision
+(:mod:`bot.database.migrate`). On SQLite every write transaction is ``BEGIN IMMEDIATE``, so two
+processes never deadlock upgrading a read lock (reads use a plain ``BEGIN``: WAL readers never
+wait). A URL's password never appears in a message or a ``repr``.
 """
 
 from __future__ import annotations
@@ -28,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, create_engine, event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 import bot.database.migrate as migrate
@@ -49,15 +38,6 @@ log = logging.getLogger(__name__)
 
 class DatabaseError(RuntimeError):
     """The database cannot be used (damaged, not Heed's, too old or too new, unreachable)."""
-
-
-def database_url(target: str | Path | URL) -> str:
-    """A SQLAlchemy URL for ``target``: a URL as given, a path as an SQLite file URL."""
-    if isinstance(target, URL):
-        return target.render_as_string(hide_password=False)
-    if isinstance(target, str) and "://" in target:
-        return target
-    return f"sqlite:///{Path(target)}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -99,18 +79,18 @@ def _one_line(exc: BaseException, secret: str | None) -> str:
 
 
 class Database:
-    """The bot's database. Open once at start-up and share it between threads.
+    """The bot's database: open once at start-up and share it between threads.
 
-    ``target`` is a SQLAlchemy URL or an SQLite file path (the settings give it:
-    ``HEED_DATABASE_URL``, else ``$HEED_DATA_DIR/heed.sqlite3``).
-    ``migrate=True`` (``python -m bot migrate``) also upgrades a database at an older
-    revision; :attr:`migration` says what opening did. Raises :class:`DatabaseError`, with
-    one line saying what to do, when the database cannot be used; nothing is changed then.
+    ``target`` is a SQLAlchemy URL or an SQLite file path. ``migrate=True`` (``python -m bot
+    migrate``) also upgrades an older schema; :attr:`migration` says what opening did. Raises
+    :class:`DatabaseError`, with one line saying what to do, and changes nothing when the
+    database cannot be used.
     """
 
-    def __init__(self, target: str | Path | URL, *, migrate: bool = False) -> None:
+    def __init__(self, target: str | Path, *, migrate: bool = False) -> None:
+        url = target if isinstance(target, str) and "://" in target else f"sqlite:///{target}"
         try:
-            self.url = make_url(database_url(target))
+            self.url = make_url(url)
         except ArgumentError:
             raise DatabaseError(
                 "not a database URL: expected sqlite:///PATH or postgresql+psycopg://…"
@@ -128,20 +108,14 @@ class Database:
             if self.is_sqlite:
                 self._check_integrity()
             self.migration = self._check_schema(migrate)
-        except DBAPIError as exc:
+        except BaseException as exc:
             self.engine.dispose()
+            if not isinstance(exc, SQLAlchemyError):
+                raise
             why = _one_line(exc, self.url.password)
-            if self.is_sqlite:
+            if self.is_sqlite and isinstance(exc, DBAPIError):
                 raise DatabaseError(self._invalid(why)) from None
             raise DatabaseError(f"cannot use the Heed database {self.where}: {why}") from None
-        except SQLAlchemyError as exc:
-            self.engine.dispose()
-            raise DatabaseError(
-                f"cannot use the Heed database {self.where}: {_one_line(exc, self.url.password)}"
-            ) from None
-        except BaseException:
-            self.engine.dispose()
-            raise
         self.predictions = Predictions(self)
         self.jobs = Jobs(self)
         self.events = Events(self)
@@ -153,15 +127,8 @@ class Database:
         """True for the embedded SQLite backend."""
         return self.url.get_backend_name() == "sqlite"
 
-    @property
-    def dialect(self) -> str:
-        """``sqlite`` or ``postgresql``."""
-        return self.url.get_backend_name()
-
     def __repr__(self) -> str:
         return f"Database({self.where!r})"
-
-    # -- opening -------------------------------------------------------------------------
 
     def _engine_options(self) -> dict[str, Any]:
         if self.is_sqlite:
@@ -231,23 +198,20 @@ class Database:
             f"stop every replica, back it up, then run `{MIGRATE_COMMAND}`"
         )
 
-    # -- plumbing ------------------------------------------------------------------------
-
     def _check_open(self) -> None:
         if self._closed:
             raise DatabaseError(f"the Heed database {self.where} is closed")
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success and
-        rolled back when the block raises."""
+        """One write transaction, committed on success, rolled back when the block raises."""
         self._check_open()
         with self.engine.begin() as conn:
             yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for reads (a plain ``BEGIN`` on SQLite, rolled back at the end)."""
+        """A connection for reads (a plain ``BEGIN`` on SQLite), rolled back at the end."""
         self._check_open()
         with self.engine.connect() as conn:
             conn.execution_options(**{_READ: True})
@@ -258,16 +222,8 @@ class Database:
         with self.read() as conn:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
-    def journal_mode(self) -> str:
-        """SQLite's journal mode (``wal``); empty for other backends."""
-        if not self.is_sqlite:
-            return ""
-        with self.read() as conn:
-            return str(conn.exec_driver_sql("PRAGMA journal_mode").scalar())
-
     def close(self) -> None:
-        """Close every pooled connection (checkpointing SQLite's WAL); later calls raise
-        :class:`DatabaseError`."""
+        """Close every pooled connection (checkpointing SQLite's WAL); later calls raise."""
         self._closed = True
         self.engine.dispose()
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.database.records import now
 from bot.database.schema import EVENT_KEY_CHARS, events
-from bot.database.transactions import Transactions
+from bot.database.transactions import Repository
 
 
 def stored_key(key: str) -> str:
@@ -23,11 +23,8 @@ def stored_key(key: str) -> str:
     return f"{key[: EVENT_KEY_CHARS - len(digest) - 1]}#{digest}"
 
 
-class Events:
+class Events(Repository):
     """The ``events`` table."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def claim(self, keys: Sequence[str]) -> bool:
         """Record every key in one transaction; True when none was there before.

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.database.records import JobRecord, job_from, now
 from bot.database.schema import FINAL_JOB_STATUSES, jobs
-from bot.database.transactions import Transactions
+from bot.database.transactions import Repository
 
 EXPIRED = "interrupted: its replica stopped renewing the lease"
 CLAIM_ATTEMPTS = 5
@@ -35,11 +35,8 @@ class JobConflict(RuntimeError):
         super().__init__(f"job {existing.id} is already running (replica {existing.owner})")
 
 
-class Jobs:
+class Jobs(Repository):
     """The ``jobs`` table."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def claim(
         self,

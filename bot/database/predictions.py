@@ -22,7 +22,7 @@ from bot.database.labels import (
 from bot.database.queue import QueueOffer, mark_answered, offer
 from bot.database.records import Answer, Prediction, answer_from, now, prediction_from
 from bot.database.schema import SOURCES, predictions
-from bot.database.transactions import Transactions
+from bot.database.transactions import Repository
 
 ANSWERS_LOCK = 0x48454546  # the advisory lock that orders answers on PostgreSQL
 _ANSWERS = (
@@ -96,11 +96,8 @@ class PredictionNotFoundError(LookupError):
     """An answer names a prediction id that was never recorded."""
 
 
-class Predictions:
+class Predictions(Repository):
     """The ``predictions`` and ``feedback`` tables."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def record(
         self,

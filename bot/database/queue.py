@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.database.records import Prediction, now, prediction_from
 from bot.database.schema import label_queue, predictions, queue_digests
-from bot.database.transactions import Transactions
+from bot.database.transactions import Repository
 
 DEFAULT_SIZE = 200
 DEFAULT_DAYS = 14
@@ -113,11 +113,8 @@ def mark_answered(conn: Connection, prediction_id: int, task: str, text: str) ->
     )
 
 
-class LabelQueue:
+class LabelQueue(Repository):
     """Reading the queue, and the digest claims (``queue_digests``)."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def top(self, task: str, n: int, days: int = DEFAULT_DAYS) -> list[QueuedItem]:
         """The ``n`` most uncertain open items of ``task`` queued within ``days``, most

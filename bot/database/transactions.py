@@ -1,8 +1,5 @@
-"""What the table repositories need of the database: a read and a write transaction.
-
-:class:`~bot.database.connection.Database` provides them; the repositories are typed against
-this protocol, so they never import the connection module that builds them.
-"""
+"""What the table repositories need of the database (typed as a protocol, so they never import
+the connection module that builds them)."""
 
 from __future__ import annotations
 
@@ -17,8 +14,13 @@ class Transactions(Protocol):
 
     def read(self) -> AbstractContextManager[Connection]:
         """A connection for reads, rolled back at the end."""
-        ...
 
     def write(self) -> AbstractContextManager[Connection]:
         """One write transaction, committed on success, rolled back when the block raises."""
-        ...
+
+
+class Repository:
+    """One table's queries, run in the transactions ``db`` gives."""
+
+    def __init__(self, db: Transactions) -> None:
+        self._db = db
