@@ -62,16 +62,5 @@ class LabelledRow:
     prediction_id: int
     text: str
     label: str
-    basis: str
-    users: tuple[str, ...]
-    answered: str
-    """When its newest answer was given (stored time text)."""
-
-
-@dataclass(frozen=True)
-class HeldRow:
-    """A prediction whose trusted answers disagree: each trusted ``(user, label)``."""
-
-    prediction_id: int
-    text: str
-    answers: tuple[tuple[str, str], ...]
+    users: tuple[str, ...]  # whose answers decided it
+    answered: str  # when its newest answer was given (stored time text)
