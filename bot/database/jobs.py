@@ -1,11 +1,6 @@
-"""Retraining jobs: claimed cluster-wide, kept alive by a lease, finished, listed.
-
-At most one job per task runs across every replica: a running job holds ``running_task`` (its
-task) and the column is unique, so a second claim for the same task fails in the database
-itself, whichever replica makes it.
-The replica running a job renews ``lease_expires``; a job whose lease expired is marked
-``interrupted`` (its replica died) by the next claim or by any replica's reaper. Lease times
-come from each replica's UTC clock: keep the hosts' clocks in sync (NTP), as for any lease.
+"""Retraining jobs: claimed cluster-wide (one running job per task: ``running_task`` is
+unique), kept alive by a lease, finished, listed. Lease times come from each replica's UTC
+clock: keep the hosts' clocks in sync (NTP), as for any lease.
 """
 
 from __future__ import annotations
@@ -27,8 +22,7 @@ CLAIM_ATTEMPTS = 5
 
 
 class JobConflict(RuntimeError):
-    """Another job of the same task is running somewhere in the cluster; ``existing`` is its
-    row."""
+    """A job of the same task runs somewhere in the cluster; ``existing`` is its row."""
 
     def __init__(self, existing: JobRecord) -> None:
         self.existing = existing
@@ -49,13 +43,9 @@ class Jobs(Repository):
         message_ts: str | None = None,
         task: str = "default",
     ) -> JobRecord:
-        """Start a job of ``task`` owned by ``owner`` unless one of that task runs anywhere;
-        raises :class:`JobConflict` (with the running job's row) when one does.
-
-        One transaction: running jobs whose lease expired are marked interrupted first, then
-        the new row takes ``running_task = task``, which is unique, so of claims racing from
-        any number of replicas exactly one wins, decided by the database.
-        """
+        """Start a job of ``task`` owned by ``owner``, or raise :class:`JobConflict` when one
+        of that task runs anywhere. In one transaction, expired leases are marked interrupted,
+        then the unique ``running_task`` lets exactly one of racing claims win."""
         for _attempt in range(CLAIM_ATTEMPTS):
             started = now()
             try:
@@ -101,8 +91,8 @@ class Jobs(Repository):
             return done.rowcount == 1
 
     def expire_stale(self) -> list[JobRecord]:
-        """Mark running jobs whose lease expired as interrupted; the jobs this call marked
-        (of several replicas calling at once, each job is returned to one)."""
+        """Mark running jobs whose lease expired as interrupted; returns those this call marked
+        (each to one of several replicas calling at once)."""
         with self._db.write() as conn:
             ids = _expire(conn)
         return [self.get(job_id) for job_id in ids]
@@ -110,8 +100,7 @@ class Jobs(Repository):
     def running(self, task: str = "default") -> JobRecord | None:
         """The running job of ``task``, or None."""
         with self._db.read() as conn:
-            query = select(jobs).where(jobs.c.running_task == task)
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(select(jobs).where(jobs.c.running_task == task)).mappings().first()
         return job_from(row) if row is not None else None
 
     def finish(
@@ -125,9 +114,8 @@ class Jobs(Repository):
         metrics: Mapping[str, Any] | None = None,
         message: str | None = None,
     ) -> JobRecord:
-        """Record a job's outcome and free the running slot. With ``owner``, only a job still
-        running under that owner is changed (a job another replica already declared
-        interrupted stays so); the stored row is returned either way."""
+        """Record a job's outcome and free its task's slot; with ``owner``, only while it still
+        runs under that owner. Returns the stored row either way."""
         if status not in FINAL_JOB_STATUSES:
             raise ValueError(f"a job finishes as one of {FINAL_JOB_STATUSES}, not {status!r}")
         values: dict[str, Any] = {"status": status, "finished": now(), "running_task": None}
@@ -166,7 +154,7 @@ class Jobs(Repository):
 def _expire(conn: Connection) -> list[int]:
     """Mark running jobs with an expired lease interrupted; their ids."""
     stamp = now()
-    ids = list(
+    return list(
         conn.execute(
             update(jobs)
             .where(jobs.c.status == "running", jobs.c.lease_expires < stamp)
@@ -174,4 +162,3 @@ def _expire(conn: Connection) -> list[int]:
             .returning(jobs.c.id)
         ).scalars()
     )
-    return ids

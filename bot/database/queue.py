@@ -1,14 +1,9 @@
 """The labelling queue: per task, the recent predictions Heed was least sure about, each text
 offered once; and the claims that make one replica send each digest DM.
 
-A prediction enters through :func:`offer`, called in the transaction that records it
-(:meth:`bot.database.predictions.Predictions.record`), so queueing costs one insert and no
-model call. Texts are deduplicated per task by :func:`text_hash` (the unique key decides
-between replicas inserting at once: the first wins, the others insert nothing). A text once
-queued stays in the table when it leaves the queue — answered, or evicted by the bound — so it
-is never offered again; any answer about a prediction (:func:`mark_answered`, in the answer's
-transaction) marks its text answered, so a labelled text never enters. Rows follow their
-prediction (``ON DELETE CASCADE``): retention and ``/heed-admin forget`` purge them with it.
+A prediction is offered in the transaction that records it and its text marked answered in the
+answer's; a text once queued keeps its row when it leaves the queue, so it is never offered
+again (see "The labelling queue" in docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations
@@ -19,13 +14,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy import text as sql
-from sqlalchemy.exc import IntegrityError
 
 from bot.database.records import Prediction, now, prediction_from
 from bot.database.schema import label_queue, predictions, queue_digests
 from bot.database.transactions import Repository
 
-DEFAULT_SIZE = 200
 DEFAULT_DAYS = 14
 
 _INSERT = (
@@ -40,6 +33,10 @@ _FIRST_OUT = (
     "ORDER BY uncertainty DESC, id DESC LIMIT 1 OFFSET :size"
 )
 _EVICT = _OPEN + "(uncertainty < :u OR (uncertainty = :u AND id <= :id))"
+_CLAIM_DIGEST = (
+    'INSERT INTO queue_digests (task, period, "user", claimed, owner) '
+    'VALUES (:task, :period, :user, :claimed, :owner) ON CONFLICT (task, period, "user") DO NOTHING'
+)
 
 
 def text_hash(text: str) -> str:
@@ -56,7 +53,7 @@ class QueueOffer:
     made within the last ``days``."""
 
     uncertainty: float
-    size: int = DEFAULT_SIZE
+    size: int = 200
     days: int = DEFAULT_DAYS
 
 
@@ -69,25 +66,23 @@ class QueuedItem:
     queued: datetime
 
 
+def _row(prediction_id: int, task: str, text: str, uncertainty: float | None) -> dict[str, object]:
+    return {
+        "task": task,
+        "hash": text_hash(text),
+        "pid": prediction_id,
+        "uncertainty": uncertainty,
+        "created": now(),
+        "status": "open" if uncertainty is not None else "answered",
+    }
+
+
 def offer(conn: Connection, prediction_id: int, task: str, text: str, item: QueueOffer) -> bool:
     """Queue a just-recorded prediction unless its text was ever queued or labelled in
-    ``task``; then keep the ``size`` most uncertain open items of the window (the rest are
-    evicted, never offered again). True when it was queued. Runs in the caller's write
-    transaction."""
-    if not text.strip():
-        return False
-    inserted = conn.execute(
-        sql(_INSERT + "NOTHING"),
-        {
-            "task": task,
-            "hash": text_hash(text),
-            "pid": prediction_id,
-            "uncertainty": float(item.uncertainty),
-            "created": now(),
-            "status": "open",
-        },
-    ).rowcount
-    if not inserted:
+    ``task``, then evict all but the ``size`` most uncertain open items of the window; True
+    when it was queued. Runs in the caller's write transaction."""
+    row = _row(prediction_id, task, text, float(item.uncertainty))
+    if not text.strip() or not conn.execute(sql(_INSERT + "NOTHING"), row).rowcount:
         return False
     conn.execute(sql(_EXPIRE), {"task": task, "since": now(-timedelta(days=item.days))})
     first_out = conn.execute(sql(_FIRST_OUT), {"task": task, "size": item.size}).first()
@@ -98,18 +93,11 @@ def offer(conn: Connection, prediction_id: int, task: str, text: str, item: Queu
 
 def mark_answered(conn: Connection, prediction_id: int, task: str, text: str) -> None:
     """Someone answered this prediction: its text leaves ``task``'s queue (or is marked
-    labelled if it never entered), pointing at this prediction, which is kept as training
-    data. Runs in the caller's write transaction."""
+    answered if it never entered), pointing at this prediction. Runs in the caller's write
+    transaction."""
     conn.execute(
         sql(_INSERT + "UPDATE SET status = 'answered', prediction_id = excluded.prediction_id"),
-        {
-            "task": task,
-            "hash": text_hash(text),
-            "pid": prediction_id,
-            "uncertainty": None,
-            "created": now(),
-            "status": "answered",
-        },
+        _row(prediction_id, task, text, None),
     )
 
 
@@ -155,19 +143,8 @@ class LabelQueue(Repository):
         """Claim the digest DM of ``task`` for ``user`` in ``period``; True for the one
         caller (of any replica) whose insert wins."""
         row = {"task": task, "period": period, "user": user, "claimed": now(), "owner": owner}
-        try:
-            with self._db.write() as conn:
-                inserted = conn.execute(
-                    sql(
-                        'INSERT INTO queue_digests (task, period, "user", claimed, owner) '
-                        "VALUES (:task, :period, :user, :claimed, :owner) "
-                        'ON CONFLICT (task, period, "user") DO NOTHING'
-                    ),
-                    row,
-                ).rowcount
-        except IntegrityError:
-            return False
-        return bool(inserted)
+        with self._db.write() as conn:
+            return bool(conn.execute(sql(_CLAIM_DIGEST), row).rowcount)
 
     def claimed_digests(self, task: str, period: str) -> set[str]:
         """The users whose digest of ``task`` in ``period`` some replica has claimed."""
