@@ -3,12 +3,11 @@
 from bot.database.connection import MIGRATE_COMMAND, Database, DatabaseError
 from bot.database.jobs import JobConflict
 from bot.database.predictions import PredictionNotFoundError
-from bot.database.records import Answer, AuditEntry, JobRecord, Prediction
+from bot.database.records import Answer, JobRecord, Prediction
 
 __all__ = [
     "MIGRATE_COMMAND",
     "Answer",
-    "AuditEntry",
     "Database",
     "DatabaseError",
     "JobConflict",

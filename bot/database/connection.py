@@ -79,13 +79,10 @@ def _one_line(exc: BaseException, secret: str | None) -> str:
 
 
 class Database:
-    """The bot's database: open once at start-up and share it between threads.
+    """The database at ``target`` (a SQLAlchemy URL or an SQLite file path), shared by threads.
 
-    ``target`` is a SQLAlchemy URL or an SQLite file path. ``migrate=True`` (``python -m bot
-    migrate``) also upgrades an older schema; :attr:`migration` says what opening did. Raises
-    :class:`DatabaseError`, with one line saying what to do, and changes nothing when the
-    database cannot be used.
-    """
+    ``migrate=True`` also upgrades an older schema; :attr:`migration` says what opening did.
+    Raises :class:`DatabaseError` (one line saying what to do) when it cannot be used."""
 
     def __init__(self, target: str | Path, *, migrate: bool = False) -> None:
         url = target if isinstance(target, str) and "://" in target else f"sqlite:///{target}"

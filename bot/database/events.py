@@ -27,12 +27,8 @@ class Events(Repository):
     """The ``events`` table."""
 
     def claim(self, keys: Sequence[str]) -> bool:
-        """Record every key in one transaction; True when none was there before.
-
-        Of several replicas claiming the same key at once, exactly one gets True (the
-        primary key decides, in the database); a False claim inserts nothing. Keys are
-        inserted in sorted order, so two claims sharing keys never deadlock on PostgreSQL.
-        """
+        """Record every key, all or none; True when none was there before (the primary key
+        decides between replicas). Sorted, so two claims sharing keys never deadlock."""
         wanted = sorted({stored_key(k) for k in keys})
         if not wanted:
             return True

@@ -99,9 +99,7 @@ class Jobs(Repository):
 
     def running(self, task: str = "default") -> JobRecord | None:
         """The running job of ``task``, or None."""
-        with self._db.read() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.running_task == task)).mappings().first()
-        return job_from(row) if row is not None else None
+        return self._first(select(jobs).where(jobs.c.running_task == task), job_from)
 
     def finish(
         self,
@@ -136,19 +134,17 @@ class Jobs(Repository):
 
     def get(self, job_id: int) -> JobRecord:
         """The job with this id (``LookupError`` when there is none)."""
-        with self._db.read() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
-        if row is None:
+        found = self._first(select(jobs).where(jobs.c.id == job_id), job_from)
+        if found is None:
             raise LookupError(f"no job with id {job_id}")
-        return job_from(row)
+        return found
 
     def recent(self, n: int = 5, task: str | None = None) -> list[JobRecord]:
         """The last ``n`` jobs (of ``task``, or of every task), newest first."""
         query = select(jobs).order_by(jobs.c.id.desc()).limit(max(0, n))
         if task is not None:
             query = query.where(jobs.c.task == task)
-        with self._db.read() as conn:
-            return [job_from(r) for r in conn.execute(query).mappings()]
+        return self._all(query, job_from)
 
 
 def _expire(conn: Connection) -> list[int]:

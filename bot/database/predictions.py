@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy import text as sql
 
 from bot.database.labels import ASKER, ROLES, TRUSTED, LabelledRow, resolve
@@ -42,6 +42,7 @@ _COUNTS = (
     "LEFT JOIN feedback k ON k.prediction_id = a.id AND k.seq = a.asker_seq) "
     "SELECT COALESCE(SUM(answers), 0) AS answers, "
     "COALESCE(SUM(corrections), 0) AS corrections, "
+    "COALESCE(SUM(answers - corrections), 0) AS confirmations, "
     "COALESCE(SUM(CASE WHEN {trim}(text, :ws) <> '' "
     "AND {trim}(COALESCE(label, ''), :ws) <> '' THEN 1 ELSE 0 END), 0) AS labelled_rows, "
     "COALESCE(SUM(CASE WHEN trusted > 1 THEN 1 ELSE 0 END), 0) AS held FROM resolved"
@@ -126,14 +127,11 @@ class Predictions(Repository):
             if cursor.rowcount == 0:
                 raise PredictionNotFoundError(f"no prediction with id {prediction_id}")
 
-    def _first(self, query: Select) -> Prediction | None:
-        with self._db.read() as conn:
-            row = conn.execute(query).mappings().first()
-        return prediction_from(row) if row is not None else None
-
     def get(self, prediction_id: int) -> Prediction | None:
         """The prediction with this id, or None."""
-        return self._first(select(predictions).where(predictions.c.id == prediction_id))
+        return self._first(
+            select(predictions).where(predictions.c.id == prediction_id), prediction_from
+        )
 
     def find_by_message(self, channel: str, message_ts: str) -> Prediction | None:
         """The newest prediction shown at or made about this message (an auto-tagged message, or
@@ -142,7 +140,8 @@ class Predictions(Repository):
             select(predictions)
             .where(predictions.c.channel == channel, predictions.c.message_ts == message_ts)
             .order_by(predictions.c.id.desc())
-            .limit(1)
+            .limit(1),
+            prediction_from,
         )
 
     def prune_unlabelled(self, older_than: timedelta) -> int:
@@ -226,9 +225,8 @@ class Predictions(Repository):
 
     def answers_for(self, prediction_id: int) -> list[Answer]:
         """Every user's current answer about a prediction, oldest first."""
-        with self._db.read() as conn:
-            rows = conn.execute(sql(f"{_ANSWERS} ORDER BY f.seq"), {"pid": prediction_id})
-            return [answer_from(r) for r in rows.mappings()]
+        query = sql(f"{_ANSWERS} ORDER BY f.seq").bindparams(pid=prediction_id)
+        return self._all(query, answer_from)
 
     def labelled(self, task: str | None = None) -> list[LabelledRow]:
         """The rows the next retrain learns from (of ``task``, or of every task), oldest
@@ -258,11 +256,4 @@ class Predictions(Repository):
             trim = "btrim" if conn.dialect.name == "postgresql" else "trim"
             query = sql(_COUNTS.format(where=where, trim=trim))
             row = conn.execute(query, {**params, "ws": WHITESPACE}).mappings().one()
-        answers, corrections = int(row["answers"]), int(row["corrections"])
-        return {
-            "answers": answers,
-            "corrections": corrections,
-            "confirmations": answers - corrections,
-            "labelled_rows": int(row["labelled_rows"]),
-            "held": int(row["held"]),
-        }
+        return {name: int(value) for name, value in row.items()}

@@ -82,11 +82,6 @@ class JobRecord:
     progress: str | None = None  # the newest progress line its replica stored
     task: str = "default"  # the task it retrains
 
-    @property
-    def active(self) -> bool:
-        """Still running."""
-        return self.status == "running"
-
 
 @dataclass(frozen=True)
 class AuditEntry:

@@ -3,10 +3,13 @@ the connection module that builds them)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Executable
+
+T = TypeVar("T")
 
 
 class Transactions(Protocol):
@@ -24,3 +27,14 @@ class Repository:
 
     def __init__(self, db: Transactions) -> None:
         self._db = db
+
+    def _first(self, query: Executable, record: Callable[[Mapping[str, Any]], T]) -> T | None:
+        """The first row ``query`` reads as a record, or None."""
+        with self._db.read() as conn:
+            row = conn.execute(query).mappings().first()
+        return record(row) if row is not None else None
+
+    def _all(self, query: Executable, record: Callable[[Mapping[str, Any]], T]) -> list[T]:
+        """Every row ``query`` reads, as records."""
+        with self._db.read() as conn:
+            return [record(row) for row in conn.execute(query).mappings()]
