@@ -1,16 +1,14 @@
 """The labelling queue: per task, the recent predictions Heed was least sure about, each text
-offered once; and the claims that make one replica send each digest DM.
-
-A prediction is offered in the transaction that records it and its text marked answered in the
-answer's; a text once queued keeps its row when it leaves the queue, so it is never offered
-again (see "The labelling queue" in docs/ARCHITECTURE.md).
-"""
+offered once (see "The labelling queue" in docs/ARCHITECTURE.md); and the claims that make one
+replica send each digest DM."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy import text as sql
@@ -48,9 +46,8 @@ def text_hash(text: str) -> str:
 
 @dataclass(frozen=True)
 class QueueOffer:
-    """A new prediction's claim to a place in its task's queue: its ``uncertainty``
-    (:func:`classifier.uncertainty.uncertainty`) and the queue's bound, ``size`` open items
-    made within the last ``days``."""
+    """A new prediction's ``uncertainty`` and its queue's bound: ``size`` open items made
+    within the last ``days``."""
 
     uncertainty: float
     size: int = 200
@@ -64,6 +61,12 @@ class QueuedItem:
     prediction: Prediction
     uncertainty: float
     queued: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> QueuedItem:
+        """An item from a prediction row with its queue row's uncertainty and time."""
+        uncertainty = float(row["queue_uncertainty"] or 0.0)
+        return cls(prediction_from(row), uncertainty, datetime.fromisoformat(row["queued"]))
 
 
 def _row(prediction_id: int, task: str, text: str, uncertainty: float | None) -> dict[str, object]:
@@ -122,16 +125,7 @@ class LabelQueue(Repository):
             .order_by(label_queue.c.uncertainty.desc(), label_queue.c.id.desc())
             .limit(max(0, n))
         )
-        with self._db.read() as conn:
-            rows = list(conn.execute(query).mappings())
-        return [
-            QueuedItem(
-                prediction_from(row),
-                float(row["queue_uncertainty"] or 0.0),
-                datetime.fromisoformat(row["queued"]),
-            )
-            for row in rows
-        ]
+        return self._all(query, QueuedItem.from_row)
 
     def status(self, prediction_id: int) -> str | None:
         """The queue status of the row pointing at this prediction (None without one)."""

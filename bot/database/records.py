@@ -96,22 +96,23 @@ class AuditEntry:
 
 
 _TIMES = ("created", "started", "finished", "lease_expires", "time")
-_FLAGS = ("is_correction", "allowed")
+_FLAGS = ("is_correction", "allowed", "promoted")  # 0/1 integers (promoted may be NULL)
+_JSON = ("scores", "metrics")  # JSON text (metrics may be NULL)
 
 
 def _record(cls: type[T], row: Mapping[str, Any], **values: Any) -> T:
-    """``cls`` from the row's columns named like its fields (times parsed, 0/1 flags as
-    bools), ``values`` overriding."""
+    """``cls`` from the row's columns named like its fields, decoded; ``values`` overriding."""
     names = {f.name for f in fields(cls)}
     found = {k: v for k, v in row.items() if k in names}
     found |= {k: _time(found[k]) for k in _TIMES if k in found}
-    found |= {k: bool(found[k]) for k in _FLAGS if k in found}
+    found |= {k: bool(found[k]) for k in _FLAGS if found.get(k) is not None}
+    found |= {k: json.loads(found[k]) for k in _JSON if found.get(k)}
     return cls(**found | values)
 
 
 def prediction_from(row: Mapping[str, Any]) -> Prediction:
     """A :class:`Prediction` from a ``predictions`` row."""
-    return _record(Prediction, row, scores=json.loads(row["scores"] or "{}"))
+    return _record(Prediction, row)
 
 
 def answer_from(row: Mapping[str, Any], replaced: bool = False) -> Answer:
@@ -121,12 +122,7 @@ def answer_from(row: Mapping[str, Any], replaced: bool = False) -> Answer:
 
 def job_from(row: Mapping[str, Any]) -> JobRecord:
     """A :class:`JobRecord` from a ``jobs`` row."""
-    return _record(
-        JobRecord,
-        row,
-        promoted=None if row["promoted"] is None else bool(row["promoted"]),
-        metrics=json.loads(row["metrics"]) if row["metrics"] else None,
-    )
+    return _record(JobRecord, row)
 
 
 def audit_from(row: Mapping[str, Any]) -> AuditEntry:

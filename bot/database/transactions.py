@@ -13,13 +13,11 @@ T = TypeVar("T")
 
 
 class Transactions(Protocol):
-    """A source of read and write transactions (see :class:`Database`)."""
+    """A source of read and write transactions (see :meth:`Database.read`, ``write``)."""
 
-    def read(self) -> AbstractContextManager[Connection]:
-        """A connection for reads, rolled back at the end."""
+    def read(self) -> AbstractContextManager[Connection]: ...
 
-    def write(self) -> AbstractContextManager[Connection]:
-        """One write transaction, committed on success, rolled back when the block raises."""
+    def write(self) -> AbstractContextManager[Connection]: ...
 
 
 class Repository:
