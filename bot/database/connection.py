@@ -1,10 +1,7 @@
-"""The bot's database: SQLite (the embedded default) or PostgreSQL, through SQLAlchemy.
-
-Opening refuses what is not a usable Heed database and checks the schema revision
-(:mod:`bot.database.migrate`). On SQLite every write transaction is ``BEGIN IMMEDIATE``, so two
-processes never deadlock upgrading a read lock (reads use a plain ``BEGIN``: WAL readers never
-wait). A URL's password never appears in a message or a ``repr``.
-"""
+"""The bot's database, SQLite or PostgreSQL through SQLAlchemy, opened only when it is Heed's at
+a known revision. SQLite writes are ``BEGIN IMMEDIATE``, so two processes never deadlock upgrading
+a read lock (reads use a plain ``BEGIN``: WAL readers never wait). A URL's password never
+appears in a message or a ``repr``."""
 
 from __future__ import annotations
 
@@ -16,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
@@ -95,12 +92,7 @@ class Database:
         self.where = self.url.render_as_string(hide_password=True)
         self.path = Path(self.url.database) if self.is_sqlite and self.url.database else None
         self._closed = False
-        if self.is_sqlite:
-            self._prepare_sqlite_file()
-        self.engine = create_engine(self.url, **self._engine_options())
-        if self.is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "begin", _sqlite_begin)
+        self.engine = self._create_engine()
         try:
             if self.is_sqlite:
                 self._check_integrity()
@@ -127,14 +119,16 @@ class Database:
     def __repr__(self) -> str:
         return f"Database({self.where!r})"
 
-    def _engine_options(self) -> dict[str, Any]:
-        if self.is_sqlite:
-            return {"connect_args": {"check_same_thread": False}}
-        connect = {"application_name": "heed", "connect_timeout": 10}
-        return {
-            "pool_pre_ping": True,
-            "connect_args": {k: v for k, v in connect.items() if k not in self.url.query},
-        }
+    def _create_engine(self) -> Engine:
+        if not self.is_sqlite:
+            connect = {"application_name": "heed", "connect_timeout": 10}
+            given = {k: v for k, v in connect.items() if k not in self.url.query}
+            return create_engine(self.url, pool_pre_ping=True, connect_args=given)
+        self._prepare_sqlite_file()
+        engine = create_engine(self.url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
 
     def _invalid(self, why: str) -> str:
         return f"{self.where} is not a valid Heed database: {why}; move it away or restore a backup"

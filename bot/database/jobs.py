@@ -48,26 +48,23 @@ class Jobs(Repository):
         then the unique ``running_task`` lets exactly one of racing claims win."""
         for _attempt in range(CLAIM_ATTEMPTS):
             started = now()
+            query = insert(jobs).values(
+                kind=kind,
+                requested_by=requested_by,
+                created=started,
+                started=started,
+                status="running",
+                channel=channel,
+                message_ts=message_ts,
+                owner=owner,
+                lease_expires=now(lease),
+                task=task,
+                running_task=task,
+            )
             try:
                 with self._db.write() as conn:
                     _expire(conn)
-                    job_id = conn.execute(
-                        insert(jobs)
-                        .values(
-                            kind=kind,
-                            requested_by=requested_by,
-                            created=started,
-                            started=started,
-                            status="running",
-                            channel=channel,
-                            message_ts=message_ts,
-                            owner=owner,
-                            lease_expires=now(lease),
-                            task=task,
-                            running_task=task,
-                        )
-                        .returning(jobs.c.id)
-                    ).scalar_one()
+                    job_id = conn.execute(query.returning(jobs.c.id)).scalar_one()
             except IntegrityError:  # the slot is taken: rolled back, nothing was written
                 existing = self.running(task)
                 if existing is not None:

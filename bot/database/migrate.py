@@ -49,12 +49,10 @@ class Migration:
             return f"{where}: already at revision {self.after}; nothing to do"
         if self.state == EMPTY:
             return f"{where}: created at revision {self.after}"
+        old = f"revision {self.before}"
         if self.state == RELEASE:
-            return (
-                f"{where}: upgraded from the first release's schema (revision "
-                f"{RELEASE_REVISION}) to revision {self.after}"
-            )
-        return f"{where}: upgraded from revision {self.before} to revision {self.after}"
+            old = f"the first release's schema (revision {RELEASE_REVISION})"
+        return f"{where}: upgraded from {old} to revision {self.after}"
 
 
 def _config(connection: Connection | None = None) -> Config:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, select
 from sqlalchemy import text as sql
 
 from bot.database.records import Prediction, now, prediction_from
@@ -34,6 +34,10 @@ _EVICT = _OPEN + "(uncertainty < :u OR (uncertainty = :u AND id <= :id))"
 _CLAIM_DIGEST = (
     'INSERT INTO queue_digests (task, period, "user", claimed, owner) '
     'VALUES (:task, :period, :user, :claimed, :owner) ON CONFLICT (task, period, "user") DO NOTHING'
+)
+_FINISH_DIGEST = (
+    "UPDATE queue_digests SET outcome = :outcome "
+    'WHERE task = :task AND period = :period AND "user" = :user'
 )
 
 
@@ -150,16 +154,9 @@ class LabelQueue(Repository):
 
     def finish_digest(self, task: str, period: str, user: str, outcome: str) -> None:
         """Store what became of a claimed digest (``sent N``, ``empty``, ``failed: …``)."""
+        row = {"task": task, "period": period, "user": user, "outcome": outcome[:300]}
         with self._db.write() as conn:
-            conn.execute(
-                update(queue_digests)
-                .where(
-                    queue_digests.c.task == task,
-                    queue_digests.c.period == period,
-                    queue_digests.c.user == user,
-                )
-                .values(outcome=outcome[:300])
-            )
+            conn.execute(sql(_FINISH_DIGEST), row)
 
     def prune_digests(self, older_than: timedelta) -> int:
         """Delete digest claims made more than ``older_than`` ago; returns how many."""
