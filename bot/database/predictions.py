@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy import text as sql
 
 from bot.database.labels import ASKER, ROLES, TRUSTED, LabelledRow, resolve
@@ -18,14 +18,9 @@ from bot.database.transactions import Repository
 
 ANSWERS_LOCK = 0x48454546  # the advisory lock that orders answers on PostgreSQL
 _ANSWERS = (
-    "SELECT f.*, p.label FROM feedback f JOIN predictions p ON p.id = f.prediction_id "
-    "WHERE f.prediction_id = :pid"
+    "SELECT f.*, p.label, p.text FROM feedback f JOIN predictions p ON p.id = f.prediction_id"
 )
-_USERS_ANSWER = f'{_ANSWERS} AND f."user" = :user'
-_TASK_ANSWERS = (
-    "SELECT f.*, p.label, p.text FROM feedback f "
-    "JOIN predictions p ON p.id = f.prediction_id{where} ORDER BY p.id, f.seq"
-)
+_USERS_ANSWER = f'{_ANSWERS} WHERE f.prediction_id = :pid AND f."user" = :user'
 _TRUSTED_ROLES = ", ".join(f"'{role}'" for role in sorted(TRUSTED))
 # :func:`bot.database.labels.resolve` as SQL aggregates, for counting without reading rows:
 # one or more distinct trusted labels decide (two or more: held); without a trusted answer
@@ -116,15 +111,13 @@ class Predictions(Repository):
 
     def set_message(self, prediction_id: int, *, channel: str | None, message_ts: str) -> None:
         """Remember where the reply was posted (known only after ``chat.postMessage``)."""
+        query = (
+            update(predictions)
+            .where(predictions.c.id == prediction_id)
+            .values(channel=func.coalesce(channel, predictions.c.channel), message_ts=message_ts)
+        )
         with self._db.write() as conn:
-            cursor = conn.execute(
-                sql(
-                    "UPDATE predictions SET channel = COALESCE(:channel, channel), "
-                    "message_ts = :ts WHERE id = :id"
-                ),
-                {"channel": channel, "ts": message_ts, "id": prediction_id},
-            )
-            if cursor.rowcount == 0:
+            if conn.execute(query).rowcount == 0:
                 raise PredictionNotFoundError(f"no prediction with id {prediction_id}")
 
     def get(self, prediction_id: int) -> Prediction | None:
@@ -146,14 +139,10 @@ class Predictions(Repository):
 
     def prune_unlabelled(self, older_than: timedelta) -> int:
         """Delete unanswered predictions older than ``older_than``; returns how many."""
+        unanswered = ~exists().where(feedback.c.prediction_id == predictions.c.id)
+        query = delete(predictions).where(predictions.c.created < now(-older_than), unanswered)
         with self._db.write() as conn:
-            return conn.execute(
-                sql(
-                    "DELETE FROM predictions WHERE created < :before AND NOT EXISTS "
-                    "(SELECT 1 FROM feedback f WHERE f.prediction_id = predictions.id)"
-                ),
-                {"before": now(-older_than)},
-            ).rowcount
+            return conn.execute(query).rowcount
 
     def forget(self, user: str) -> Forgotten:
         """Delete the predictions of ``user``'s texts (with every answer about them) and their
@@ -225,16 +214,17 @@ class Predictions(Repository):
 
     def answers_for(self, prediction_id: int) -> list[Answer]:
         """Every user's current answer about a prediction, oldest first."""
-        query = sql(f"{_ANSWERS} ORDER BY f.seq").bindparams(pid=prediction_id)
-        return self._all(query, answer_from)
+        query = sql(f"{_ANSWERS} WHERE f.prediction_id = :pid ORDER BY f.seq")
+        return self._all(query.bindparams(pid=prediction_id), answer_from)
 
     def labelled(self, task: str | None = None) -> list[LabelledRow]:
         """The rows the next retrain learns from (of ``task``, or of every task), oldest
         prediction first; blank texts and labels skipped."""
         where, params = _for_task(task)
+        query = sql(f"{_ANSWERS}{where} ORDER BY p.id, f.seq")
         grouped: dict[int, list] = {}
         with self._db.read() as conn:
-            for row in conn.execute(sql(_TASK_ANSWERS.format(where=where)), params).mappings():
+            for row in conn.execute(query, params).mappings():
                 grouped.setdefault(row["prediction_id"], []).append(row)
         rows = []
         for pid, group in grouped.items():
