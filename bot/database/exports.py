@@ -13,16 +13,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
+# What makes a spreadsheet read a cell as a formula (OWASP "CSV injection"):
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
-"""What makes a spreadsheet read a cell as a formula (OWASP "CSV injection")."""
 
 Rows = Iterable[tuple[str, str]]
 _LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
 def neutralise(cell: str) -> str:
-    """``cell`` as a spreadsheet will show it as text: prefixed with ``'`` when it starts like a
-    formula (see :data:`FORMULA_STARTS`), else unchanged."""
+    """``cell`` shown as text by a spreadsheet: prefixed with ``'`` when it starts a formula."""
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 

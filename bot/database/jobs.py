@@ -1,7 +1,5 @@
-"""Retraining jobs: claimed cluster-wide (one running job per task: ``running_task`` is
-unique), kept alive by a lease, finished, listed. Lease times come from each replica's UTC
-clock: keep the hosts' clocks in sync (NTP), as for any lease.
-"""
+"""Retraining jobs: claimed cluster-wide (``running_task`` is unique: one running job per task),
+kept alive by a lease on each replica's UTC clock (keep the hosts' clocks in sync: NTP)."""
 
 from __future__ import annotations
 
@@ -18,7 +16,6 @@ from bot.database.schema import FINAL_JOB_STATUSES, jobs
 from bot.database.transactions import Repository
 
 EXPIRED = "interrupted: its replica stopped renewing the lease"
-CLAIM_ATTEMPTS = 5
 
 
 class JobConflict(RuntimeError):
@@ -46,7 +43,7 @@ class Jobs(Repository):
         """Start a job of ``task`` owned by ``owner``, or raise :class:`JobConflict` when one
         of that task runs anywhere. In one transaction, expired leases are marked interrupted,
         then the unique ``running_task`` lets exactly one of racing claims win."""
-        for _attempt in range(CLAIM_ATTEMPTS):
+        for _attempt in range(5):  # while each conflicting job finishes before it is read
             started = now()
             query = insert(jobs).values(
                 kind=kind,
@@ -113,15 +110,14 @@ class Jobs(Repository):
         runs under that owner. Returns the stored row either way."""
         if status not in FINAL_JOB_STATUSES:
             raise ValueError(f"a job finishes as one of {FINAL_JOB_STATUSES}, not {status!r}")
-        values: dict[str, Any] = {"status": status, "finished": now(), "running_task": None}
-        if version is not None:
-            values["version"] = version
-        if promoted is not None:
-            values["promoted"] = int(promoted)
-        if metrics is not None:
-            values["metrics"] = json.dumps(dict(metrics))
-        if message is not None:
-            values["message"] = message
+        given = {
+            "version": version,
+            "promoted": None if promoted is None else int(promoted),
+            "metrics": None if metrics is None else json.dumps(dict(metrics)),
+            "message": message,
+        }
+        values = {k: v for k, v in given.items() if v is not None}  # None: left as stored
+        values |= {"status": status, "finished": now(), "running_task": None}
         where = [jobs.c.id == job_id]
         if owner is not None:
             where += [jobs.c.owner == owner, jobs.c.status == "running"]

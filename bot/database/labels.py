@@ -19,8 +19,7 @@ TRUSTED = frozenset({ADMIN, LABELER})
 
 @dataclass(frozen=True)
 class Resolution:
-    """What a prediction's answers decide: the ``label`` to train on (None when held or when
-    no answer counts) and the ``users`` whose answers decided it."""
+    """What the answers decide: the ``label`` to train on (or None) and the ``users`` who did."""
 
     label: str | None
     users: tuple[str, ...] = ()

@@ -85,9 +85,8 @@ def _row(prediction_id: int, task: str, text: str, uncertainty: float | None) ->
 
 
 def offer(conn: Connection, prediction_id: int, task: str, text: str, item: QueueOffer) -> bool:
-    """Queue a just-recorded prediction unless its text was ever queued or labelled in
-    ``task``, then evict all but the ``size`` most uncertain open items of the window; True
-    when it was queued. Runs in the caller's write transaction."""
+    """In the caller's transaction, queue a new prediction unless its text was ever queued or
+    labelled in ``task``, then evict all but the ``size`` most uncertain; True when queued."""
     row = _row(prediction_id, task, text, float(item.uncertainty))
     if not text.strip() or not conn.execute(sql(_INSERT + "NOTHING"), row).rowcount:
         return False
@@ -99,9 +98,8 @@ def offer(conn: Connection, prediction_id: int, task: str, text: str, item: Queu
 
 
 def mark_answered(conn: Connection, prediction_id: int, task: str, text: str) -> None:
-    """Someone answered this prediction: its text leaves ``task``'s queue (or is marked
-    answered if it never entered), pointing at this prediction. Runs in the caller's write
-    transaction."""
+    """In the caller's transaction, mark this answered prediction's text answered in ``task``'s
+    queue (inserting it when it never entered), so it is never offered."""
     conn.execute(
         sql(_INSERT + "UPDATE SET status = 'answered', prediction_id = excluded.prediction_id"),
         _row(prediction_id, task, text, None),

@@ -12,13 +12,8 @@ T = TypeVar("T")
 
 
 def now(after: timedelta = timedelta(0)) -> str:
-    """The current UTC time (plus ``after``) as stored: ISO 8601 with microseconds, one
-    fixed width, so stored times compare correctly as text."""
+    """UTC now (plus ``after``) as stored: fixed-width ISO 8601, so times compare as text."""
     return (datetime.now(UTC) + after).isoformat(timespec="microseconds")
-
-
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 @dataclass(frozen=True)
@@ -95,7 +90,7 @@ class AuditEntry:
     detail: str
 
 
-_TIMES = ("created", "started", "finished", "lease_expires", "time")
+_TIMES = ("created", "started", "finished", "lease_expires", "time")  # ISO 8601 text
 _FLAGS = ("is_correction", "allowed", "promoted")  # 0/1 integers (promoted may be NULL)
 _JSON = ("scores", "metrics")  # JSON text (metrics may be NULL)
 
@@ -104,7 +99,7 @@ def _record(cls: type[T], row: Mapping[str, Any], **values: Any) -> T:
     """``cls`` from the row's columns named like its fields, decoded; ``values`` overriding."""
     names = {f.name for f in fields(cls)}
     found = {k: v for k, v in row.items() if k in names}
-    found |= {k: _time(found[k]) for k in _TIMES if k in found}
+    found |= {k: datetime.fromisoformat(found[k]) for k in _TIMES if found.get(k)}
     found |= {k: bool(found[k]) for k in _FLAGS if found.get(k) is not None}
     found |= {k: json.loads(found[k]) for k in _JSON if found.get(k)}
     return cls(**found | values)
@@ -144,12 +139,9 @@ class RunningJob:
     @classmethod
     def from_record(cls, record: JobRecord) -> RunningJob:
         """A job running on another replica, from the row it renews."""
+        started = record.started or record.created
         return cls(
-            record.id,
-            record.requested_by,
-            record.started or record.created,
-            record.progress or "running",
-            record.owner,
+            record.id, record.requested_by, started, record.progress or "running", record.owner
         )
 
     def progress_text(self) -> str:
