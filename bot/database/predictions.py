@@ -228,7 +228,8 @@ class Predictions(Repository):
                 grouped.setdefault(row["prediction_id"], []).append(row)
         rows = []
         for pid, group in grouped.items():
-            decided, text = resolve([answer_from(r) for r in group]), group[0]["text"]
+            decided = resolve([answer_from(r) for r in group])
+            text = group[0]["text"]
             if decided.label and decided.label.strip() and text.strip():
                 answered = max(r["created"] for r in group)
                 rows.append(LabelledRow(pid, text, decided.label, decided.users, answered))
