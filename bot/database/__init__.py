@@ -1,26 +1,17 @@
 """The bot's database: predictions and answers, retraining jobs, event keys, the audit log."""
 
-from bot.database.connection import (
-    DB_FILENAME,
-    MIGRATE_COMMAND,
-    Database,
-    DatabaseError,
-    database_url,
-)
+from bot.database.connection import MIGRATE_COMMAND, Database, DatabaseError
 from bot.database.jobs import JobConflict
 from bot.database.predictions import PredictionNotFoundError
-from bot.database.records import Answer, AuditEntry, JobRecord, Prediction
+from bot.database.records import Answer, JobRecord, Prediction
 
 __all__ = [
-    "DB_FILENAME",
     "MIGRATE_COMMAND",
     "Answer",
-    "AuditEntry",
     "Database",
     "DatabaseError",
     "JobConflict",
     "JobRecord",
     "Prediction",
     "PredictionNotFoundError",
-    "database_url",
 ]

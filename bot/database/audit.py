@@ -6,34 +6,21 @@ from sqlalchemy import insert, select
 
 from bot.database.records import AuditEntry, audit_from, now
 from bot.database.schema import audit_log
-from bot.database.transactions import Transactions
+from bot.database.transactions import Repository
 
 
-class AuditLog:
+class AuditLog(Repository):
     """The ``audit_log`` table (append only)."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def record(self, user: str | None, action: str, allowed: bool, detail: str = "") -> int:
         """Append one attempt at an admin action (allowed or refused); returns its id."""
+        query = insert(audit_log).values(
+            time=now(), user=user, action=action, allowed=int(bool(allowed)), detail=detail or ""
+        )
         with self._db.write() as conn:
-            return int(
-                conn.execute(
-                    insert(audit_log)
-                    .values(
-                        time=now(),
-                        user=user,
-                        action=action,
-                        allowed=int(bool(allowed)),
-                        detail=detail or "",
-                    )
-                    .returning(audit_log.c.id)
-                ).scalar_one()
-            )
+            return int(conn.execute(query.returning(audit_log.c.id)).scalar_one())
 
     def recent(self, n: int = 50) -> list[AuditEntry]:
         """The last ``n`` audit entries, newest first."""
         query = select(audit_log).order_by(audit_log.c.id.desc()).limit(max(0, n))
-        with self._db.read() as conn:
-            return [audit_from(r) for r in conn.execute(query).mappings()]
+        return self._all(query, audit_from)

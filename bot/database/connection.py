@@ -1,21 +1,7 @@
-"""The bot's database: SQLite (the embedded default) or PostgreSQL, through SQLAlchemy.
-
-``HEED_DATABASE_URL`` picks it: ``sqlite:///$HEED_DATA_DIR/heed.sqlite3`` by default, or
-``postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB`` for several replicas. Opening checks where
-the schema stands (:mod:`bot.database.migrate`, under a lock so replicas never race): a
-database with no tables is created at the newest revision; one at an older revision (a
-previous Heed, the first release included) stops start-up with the command to run,
-``python -m bot migrate``; one written by a newer Heed or holding other tables is refused.
-
-SQLite keeps the first release's safety: a file that is not SQLite is refused before SQLite
-touches it, ``PRAGMA quick_check`` runs on open, a damaged file is never replaced, a new file
-is created 0600 (in a 0700 folder when it creates the folder); WAL, ``synchronous=NORMAL``,
-foreign keys, and every write transaction is ``BEGIN IMMEDIATE`` so two processes never
-deadlock upgrading a read lock (reads use a plain ``BEGIN``: WAL readers never wait). The
-tables are reached through repositories: :attr:`Database.predictions`, :attr:`Database.jobs`,
-:attr:`Database.events`, :attr:`Database.audit` and :attr:`Database.queue`, each safe to call
-from any thread. A URL's password never appears in a message or a ``repr``.
-"""
+"""The bot's database, SQLite or PostgreSQL through SQLAlchemy, opened only when it is Heed's at
+a known revision. SQLite writes are ``BEGIN IMMEDIATE``, so two processes never deadlock upgrading
+a read lock (reads use a plain ``BEGIN``: WAL readers never wait). A URL's password never
+appears in a message or a ``repr``."""
 
 from __future__ import annotations
 
@@ -27,8 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 import bot.database.migrate as migrate
@@ -49,15 +35,6 @@ log = logging.getLogger(__name__)
 
 class DatabaseError(RuntimeError):
     """The database cannot be used (damaged, not Heed's, too old or too new, unreachable)."""
-
-
-def database_url(target: str | Path | URL) -> str:
-    """A SQLAlchemy URL for ``target``: a URL as given, a path as an SQLite file URL."""
-    if isinstance(target, URL):
-        return target.render_as_string(hide_password=False)
-    if isinstance(target, str) and "://" in target:
-        return target
-    return f"sqlite:///{Path(target)}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -99,18 +76,15 @@ def _one_line(exc: BaseException, secret: str | None) -> str:
 
 
 class Database:
-    """The bot's database. Open once at start-up and share it between threads.
+    """The database at ``target`` (a SQLAlchemy URL or an SQLite file path), shared by threads.
 
-    ``target`` is a SQLAlchemy URL or an SQLite file path (the settings give it:
-    ``HEED_DATABASE_URL``, else ``$HEED_DATA_DIR/heed.sqlite3``).
-    ``migrate=True`` (``python -m bot migrate``) also upgrades a database at an older
-    revision; :attr:`migration` says what opening did. Raises :class:`DatabaseError`, with
-    one line saying what to do, when the database cannot be used; nothing is changed then.
-    """
+    ``migrate=True`` also upgrades an older schema; :attr:`migration` says what opening did.
+    Raises :class:`DatabaseError` (one line saying what to do) when it cannot be used."""
 
-    def __init__(self, target: str | Path | URL, *, migrate: bool = False) -> None:
+    def __init__(self, target: str | Path, *, migrate: bool = False) -> None:
+        url = target if isinstance(target, str) and "://" in target else f"sqlite:///{target}"
         try:
-            self.url = make_url(database_url(target))
+            self.url = make_url(url)
         except ArgumentError:
             raise DatabaseError(
                 "not a database URL: expected sqlite:///PATH or postgresql+psycopg://…"
@@ -118,30 +92,19 @@ class Database:
         self.where = self.url.render_as_string(hide_password=True)
         self.path = Path(self.url.database) if self.is_sqlite and self.url.database else None
         self._closed = False
-        if self.is_sqlite:
-            self._prepare_sqlite_file()
-        self.engine = create_engine(self.url, **self._engine_options())
-        if self.is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "begin", _sqlite_begin)
+        self.engine = self._create_engine()
         try:
             if self.is_sqlite:
                 self._check_integrity()
             self.migration = self._check_schema(migrate)
-        except DBAPIError as exc:
+        except BaseException as exc:
             self.engine.dispose()
+            if not isinstance(exc, SQLAlchemyError):
+                raise
             why = _one_line(exc, self.url.password)
-            if self.is_sqlite:
+            if self.is_sqlite and isinstance(exc, DBAPIError):
                 raise DatabaseError(self._invalid(why)) from None
             raise DatabaseError(f"cannot use the Heed database {self.where}: {why}") from None
-        except SQLAlchemyError as exc:
-            self.engine.dispose()
-            raise DatabaseError(
-                f"cannot use the Heed database {self.where}: {_one_line(exc, self.url.password)}"
-            ) from None
-        except BaseException:
-            self.engine.dispose()
-            raise
         self.predictions = Predictions(self)
         self.jobs = Jobs(self)
         self.events = Events(self)
@@ -153,24 +116,19 @@ class Database:
         """True for the embedded SQLite backend."""
         return self.url.get_backend_name() == "sqlite"
 
-    @property
-    def dialect(self) -> str:
-        """``sqlite`` or ``postgresql``."""
-        return self.url.get_backend_name()
-
     def __repr__(self) -> str:
         return f"Database({self.where!r})"
 
-    # -- opening -------------------------------------------------------------------------
-
-    def _engine_options(self) -> dict[str, Any]:
-        if self.is_sqlite:
-            return {"connect_args": {"check_same_thread": False}}
-        connect = {"application_name": "heed", "connect_timeout": 10}
-        return {
-            "pool_pre_ping": True,
-            "connect_args": {k: v for k, v in connect.items() if k not in self.url.query},
-        }
+    def _create_engine(self) -> Engine:
+        if not self.is_sqlite:
+            connect = {"application_name": "heed", "connect_timeout": 10}
+            given = {k: v for k, v in connect.items() if k not in self.url.query}
+            return create_engine(self.url, pool_pre_ping=True, connect_args=given)
+        self._prepare_sqlite_file()
+        engine = create_engine(self.url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
 
     def _invalid(self, why: str) -> str:
         return f"{self.where} is not a valid Heed database: {why}; move it away or restore a backup"
@@ -231,23 +189,20 @@ class Database:
             f"stop every replica, back it up, then run `{MIGRATE_COMMAND}`"
         )
 
-    # -- plumbing ------------------------------------------------------------------------
-
     def _check_open(self) -> None:
         if self._closed:
             raise DatabaseError(f"the Heed database {self.where} is closed")
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success and
-        rolled back when the block raises."""
+        """One write transaction, committed on success, rolled back when the block raises."""
         self._check_open()
         with self.engine.begin() as conn:
             yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection for reads (a plain ``BEGIN`` on SQLite, rolled back at the end)."""
+        """A connection for reads (a plain ``BEGIN`` on SQLite), rolled back at the end."""
         self._check_open()
         with self.engine.connect() as conn:
             conn.execution_options(**{_READ: True})
@@ -258,16 +213,8 @@ class Database:
         with self.read() as conn:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
-    def journal_mode(self) -> str:
-        """SQLite's journal mode (``wal``); empty for other backends."""
-        if not self.is_sqlite:
-            return ""
-        with self.read() as conn:
-            return str(conn.exec_driver_sql("PRAGMA journal_mode").scalar())
-
     def close(self) -> None:
-        """Close every pooled connection (checkpointing SQLite's WAL); later calls raise
-        :class:`DatabaseError`."""
+        """Close every pooled connection (checkpointing SQLite's WAL); later calls raise."""
         self._closed = True
         self.engine.dispose()
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.database.records import now
 from bot.database.schema import EVENT_KEY_CHARS, events
-from bot.database.transactions import Transactions
+from bot.database.transactions import Repository
 
 
 def stored_key(key: str) -> str:
@@ -23,19 +23,12 @@ def stored_key(key: str) -> str:
     return f"{key[: EVENT_KEY_CHARS - len(digest) - 1]}#{digest}"
 
 
-class Events:
+class Events(Repository):
     """The ``events`` table."""
 
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
-
     def claim(self, keys: Sequence[str]) -> bool:
-        """Record every key in one transaction; True when none was there before.
-
-        Of several replicas claiming the same key at once, exactly one gets True (the
-        primary key decides, in the database); a False claim inserts nothing. Keys are
-        inserted in sorted order, so two claims sharing keys never deadlock on PostgreSQL.
-        """
+        """Record every key, all or none; True when none was there before (the primary key
+        decides between replicas). Sorted, so two claims sharing keys never deadlock."""
         wanted = sorted({stored_key(k) for k in keys})
         if not wanted:
             return True

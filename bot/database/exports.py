@@ -1,14 +1,6 @@
-"""Labelled rows written out: JSONL for training, CSV for people.
-
-- **JSONL** (:func:`write_jsonl`): one ``{"text": …, "label": …}`` object per line, the text
-  exactly as stored. This is what a retrain reads (``classifier.exports`` accepts ``.jsonl``), and
-  what to keep as ``HEED_TRAIN_DATA`` or ``HEED_EVAL_DATA``.
-- **CSV** (:func:`write_people_csv`): for opening in a spreadsheet. Any cell a spreadsheet could
-  take for a formula — one starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
-  (or their full-width forms) — is prefixed with ``'``, which spreadsheets show as text. The
-  cells are therefore not always the exact text: never train on this file.
-
-Files are written atomically and created 0600 (only the bot's user can read them).
+"""Labelled rows written out: JSONL for training (the texts exact), CSV for people (any cell a
+spreadsheet could run as a formula prefixed with ``'``, so never train on it). Files are
+written atomically and created 0600.
 """
 
 from __future__ import annotations
@@ -21,32 +13,25 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
+# What makes a spreadsheet read a cell as a formula (OWASP "CSV injection"):
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
-"""What makes a spreadsheet read a cell as a formula (OWASP "CSV injection")."""
 
 Rows = Iterable[tuple[str, str]]
 _LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
 def neutralise(cell: str) -> str:
-    """``cell`` as a spreadsheet will show it as text: prefixed with ``'`` when it starts like a
-    formula (see :data:`FORMULA_STARTS`), else unchanged."""
+    """``cell`` shown as text by a spreadsheet: prefixed with ``'`` when it starts a formula."""
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
-def jsonl_lines(rows: Rows) -> Iterable[str]:
-    """Each ``(text, label)`` as one JSON line (text exact, non-ASCII kept as is, except the
-    characters a line splitter takes for line breaks, which are escaped)."""
+def write_jsonl(handle: IO[str], rows: Rows) -> int:
+    """Write ``rows`` as JSONL to an open text buffer (texts exact, escaping only what a line
+    splitter takes for a line break); returns how many."""
+    n = 0
     for text, label in rows:
         line = json.dumps({"text": text, "label": label}, ensure_ascii=False)
-        yield line.translate(_LINE_BREAKS) + "\n"
-
-
-def write_jsonl(handle: IO[str], rows: Rows) -> int:
-    """Write ``rows`` as JSONL to an open text buffer; returns how many."""
-    n = 0
-    for line in jsonl_lines(rows):
-        handle.write(line)
+        handle.write(line.translate(_LINE_BREAKS) + "\n")
         n += 1
     return n
 

@@ -1,12 +1,5 @@
-"""Retraining jobs: claimed cluster-wide, kept alive by a lease, finished, listed.
-
-At most one job per task runs across every replica: a running job holds ``running_task`` (its
-task) and the column is unique, so a second claim for the same task fails in the database
-itself, whichever replica makes it.
-The replica running a job renews ``lease_expires``; a job whose lease expired is marked
-``interrupted`` (its replica died) by the next claim or by any replica's reaper. Lease times
-come from each replica's UTC clock: keep the hosts' clocks in sync (NTP), as for any lease.
-"""
+"""Retraining jobs: claimed cluster-wide (``running_task`` is unique: one running job per task),
+kept alive by a lease on each replica's UTC clock (keep the hosts' clocks in sync: NTP)."""
 
 from __future__ import annotations
 
@@ -20,26 +13,21 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.database.records import JobRecord, job_from, now
 from bot.database.schema import FINAL_JOB_STATUSES, jobs
-from bot.database.transactions import Transactions
+from bot.database.transactions import Repository
 
 EXPIRED = "interrupted: its replica stopped renewing the lease"
-CLAIM_ATTEMPTS = 5
 
 
 class JobConflict(RuntimeError):
-    """Another job of the same task is running somewhere in the cluster; ``existing`` is its
-    row."""
+    """A job of the same task runs somewhere in the cluster; ``existing`` is its row."""
 
     def __init__(self, existing: JobRecord) -> None:
         self.existing = existing
         super().__init__(f"job {existing.id} is already running (replica {existing.owner})")
 
 
-class Jobs:
+class Jobs(Repository):
     """The ``jobs`` table."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def claim(
         self,
@@ -52,35 +40,28 @@ class Jobs:
         message_ts: str | None = None,
         task: str = "default",
     ) -> JobRecord:
-        """Start a job of ``task`` owned by ``owner`` unless one of that task runs anywhere;
-        raises :class:`JobConflict` (with the running job's row) when one does.
-
-        One transaction: running jobs whose lease expired are marked interrupted first, then
-        the new row takes ``running_task = task``, which is unique, so of claims racing from
-        any number of replicas exactly one wins, decided by the database.
-        """
-        for _attempt in range(CLAIM_ATTEMPTS):
+        """Start a job of ``task`` owned by ``owner``, or raise :class:`JobConflict` when one
+        of that task runs anywhere. In one transaction, expired leases are marked interrupted,
+        then the unique ``running_task`` lets exactly one of racing claims win."""
+        for _attempt in range(5):  # while each conflicting job finishes before it is read
             started = now()
+            query = insert(jobs).values(
+                kind=kind,
+                requested_by=requested_by,
+                created=started,
+                started=started,
+                status="running",
+                channel=channel,
+                message_ts=message_ts,
+                owner=owner,
+                lease_expires=now(lease),
+                task=task,
+                running_task=task,
+            )
             try:
                 with self._db.write() as conn:
                     _expire(conn)
-                    job_id = conn.execute(
-                        insert(jobs)
-                        .values(
-                            kind=kind,
-                            requested_by=requested_by,
-                            created=started,
-                            started=started,
-                            status="running",
-                            channel=channel,
-                            message_ts=message_ts,
-                            owner=owner,
-                            lease_expires=now(lease),
-                            task=task,
-                            running_task=task,
-                        )
-                        .returning(jobs.c.id)
-                    ).scalar_one()
+                    job_id = conn.execute(query.returning(jobs.c.id)).scalar_one()
             except IntegrityError:  # the slot is taken: rolled back, nothing was written
                 existing = self.running(task)
                 if existing is not None:
@@ -104,18 +85,15 @@ class Jobs:
             return done.rowcount == 1
 
     def expire_stale(self) -> list[JobRecord]:
-        """Mark running jobs whose lease expired as interrupted; the jobs this call marked
-        (of several replicas calling at once, each job is returned to one)."""
+        """Mark running jobs whose lease expired as interrupted; returns those this call marked
+        (each to one of several replicas calling at once)."""
         with self._db.write() as conn:
             ids = _expire(conn)
         return [self.get(job_id) for job_id in ids]
 
     def running(self, task: str = "default") -> JobRecord | None:
         """The running job of ``task``, or None."""
-        with self._db.read() as conn:
-            query = select(jobs).where(jobs.c.running_task == task)
-            row = conn.execute(query).mappings().first()
-        return job_from(row) if row is not None else None
+        return self._first(select(jobs).where(jobs.c.running_task == task), job_from)
 
     def finish(
         self,
@@ -128,20 +106,18 @@ class Jobs:
         metrics: Mapping[str, Any] | None = None,
         message: str | None = None,
     ) -> JobRecord:
-        """Record a job's outcome and free the running slot. With ``owner``, only a job still
-        running under that owner is changed (a job another replica already declared
-        interrupted stays so); the stored row is returned either way."""
+        """Record a job's outcome and free its task's slot; with ``owner``, only while it still
+        runs under that owner. Returns the stored row either way."""
         if status not in FINAL_JOB_STATUSES:
             raise ValueError(f"a job finishes as one of {FINAL_JOB_STATUSES}, not {status!r}")
-        values: dict[str, Any] = {"status": status, "finished": now(), "running_task": None}
-        if version is not None:
-            values["version"] = version
-        if promoted is not None:
-            values["promoted"] = int(promoted)
-        if metrics is not None:
-            values["metrics"] = json.dumps(dict(metrics))
-        if message is not None:
-            values["message"] = message
+        given = {
+            "version": version,
+            "promoted": None if promoted is None else int(promoted),
+            "metrics": None if metrics is None else json.dumps(dict(metrics)),
+            "message": message,
+        }
+        values = {k: v for k, v in given.items() if v is not None}  # None: left as stored
+        values |= {"status": status, "finished": now(), "running_task": None}
         where = [jobs.c.id == job_id]
         if owner is not None:
             where += [jobs.c.owner == owner, jobs.c.status == "running"]
@@ -151,25 +127,23 @@ class Jobs:
 
     def get(self, job_id: int) -> JobRecord:
         """The job with this id (``LookupError`` when there is none)."""
-        with self._db.read() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
-        if row is None:
+        found = self._first(select(jobs).where(jobs.c.id == job_id), job_from)
+        if found is None:
             raise LookupError(f"no job with id {job_id}")
-        return job_from(row)
+        return found
 
     def recent(self, n: int = 5, task: str | None = None) -> list[JobRecord]:
         """The last ``n`` jobs (of ``task``, or of every task), newest first."""
         query = select(jobs).order_by(jobs.c.id.desc()).limit(max(0, n))
         if task is not None:
             query = query.where(jobs.c.task == task)
-        with self._db.read() as conn:
-            return [job_from(r) for r in conn.execute(query).mappings()]
+        return self._all(query, job_from)
 
 
 def _expire(conn: Connection) -> list[int]:
     """Mark running jobs with an expired lease interrupted; their ids."""
     stamp = now()
-    ids = list(
+    return list(
         conn.execute(
             update(jobs)
             .where(jobs.c.status == "running", jobs.c.lease_expires < stamp)
@@ -177,4 +151,3 @@ def _expire(conn: Connection) -> list[int]:
             .returning(jobs.c.id)
         ).scalars()
     )
-    return ids

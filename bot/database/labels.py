@@ -1,14 +1,8 @@
-"""Which label a prediction's answers give it.
+"""Which label a prediction's answers give it, by the standing each user had when answering.
 
-Every answer carries the standing its user had when giving it (``feedback.role``):
-
-- ``admin`` or ``labeler`` — *trusted* (a Heed admin, or listed in ``HEED_LABELERS``);
-- ``asker`` — the person who asked for the prediction;
-- ``unverified`` — an answer from before answers were checked, by someone other than the asker.
-
-A trusted answer outranks the asker's. When trusted answers disagree the row is *held* for
-review and not trained on until they agree (a labeler changing their answer settles it). Without
-a trusted answer the asker's answer labels the row. Unverified answers never label a row.
+Trusted answers (``admin``, ``labeler``) outrank the ``asker``'s; while they disagree the row is
+*held* for review and not trained on. Without a trusted answer the asker's latest labels the
+row. ``unverified`` answers (from before answers were checked) never label a row.
 """
 
 from __future__ import annotations
@@ -22,22 +16,14 @@ ADMIN, LABELER, ASKER, UNVERIFIED = "admin", "labeler", "asker", "unverified"
 ROLES = (ADMIN, LABELER, ASKER, UNVERIFIED)
 TRUSTED = frozenset({ADMIN, LABELER})
 
-TRUSTED_BASIS, ASKER_BASIS, HELD_BASIS, NO_BASIS = "trusted", "asker", "held", "none"
-
 
 @dataclass(frozen=True)
 class Resolution:
-    """What a prediction's answers decide: the ``label`` to train on (None when held or when
-    no answer counts), on which ``basis``, and the ``users`` whose answers decided it."""
+    """What the answers decide: the ``label`` to train on (or None) and the ``users`` who did."""
 
     label: str | None
-    basis: str
     users: tuple[str, ...] = ()
-
-    @property
-    def held(self) -> bool:
-        """Trusted answers disagree: the row waits for review."""
-        return self.basis == HELD_BASIS
+    held: bool = False  # trusted answers disagree: the row waits for review
 
 
 def resolve(answers: Sequence[Answer]) -> Resolution:
@@ -46,13 +32,11 @@ def resolve(answers: Sequence[Answer]) -> Resolution:
     if trusted:
         users = tuple(a.user for a in trusted)
         labels = {a.chosen_label for a in trusted}
-        if len(labels) == 1:
-            return Resolution(labels.pop(), TRUSTED_BASIS, users)
-        return Resolution(None, HELD_BASIS, users)
+        if len(labels) > 1:
+            return Resolution(None, users, held=True)
+        return Resolution(labels.pop(), users)
     asker = [a for a in answers if a.role == ASKER]
-    if asker:
-        return Resolution(asker[-1].chosen_label, ASKER_BASIS, (asker[-1].user,))
-    return Resolution(None, NO_BASIS)
+    return Resolution(asker[-1].chosen_label, (asker[-1].user,)) if asker else Resolution(None)
 
 
 @dataclass(frozen=True)
@@ -62,16 +46,5 @@ class LabelledRow:
     prediction_id: int
     text: str
     label: str
-    basis: str
-    users: tuple[str, ...]
-    answered: str
-    """When its newest answer was given (stored time text)."""
-
-
-@dataclass(frozen=True)
-class HeldRow:
-    """A prediction whose trusted answers disagree: each trusted ``(user, label)``."""
-
-    prediction_id: int
-    text: str
-    answers: tuple[tuple[str, str], ...]
+    users: tuple[str, ...]  # whose answers decided it
+    answered: str  # when its newest answer was given (stored time text)

@@ -1,12 +1,8 @@
 """Where a database stands against Heed's Alembic revisions, and bringing it to the newest.
 
-Every check runs in one transaction under the *schema lock* — ``BEGIN IMMEDIATE`` on SQLite,
-``pg_advisory_xact_lock`` on PostgreSQL — so replicas starting together never race a schema
-change: the first creates an empty database, the others then find it current. A database made
-by Heed's first release (its own ``schema_version`` table at 1, no ``alembic_version``) is
-stamped with revision ``0001`` — its tables are that revision — and then upgraded like any
-other, in place. ``python -m bot migrate`` upgrades through :class:`bot.database.Database`
-with ``migrate=True``; a plain open only creates an empty database.
+Every check runs in one transaction under the schema lock (``BEGIN IMMEDIATE`` on SQLite, an
+advisory lock on PostgreSQL), so replicas starting together never race a schema change. A
+first-release database (its own ``schema_version`` at 1) is stamped ``0001``, then upgraded.
 """
 
 from __future__ import annotations
@@ -26,19 +22,12 @@ RELEASE_TABLES = {"predictions", "feedback", "jobs", "audit_log"}
 RELEASE_REVISION = "0001"
 SCHEMA_LOCK = 0x48454544  # "HEED": the advisory lock key for schema checks and changes
 
-EMPTY, RELEASE, OLD, CURRENT, NEWER, FOREIGN = (
-    "empty",
-    "release",
-    "old",
-    "current",
-    "newer",
-    "foreign",
-)
+EMPTY, RELEASE, OLD = "empty", "release", "old"
+CURRENT, NEWER, FOREIGN = "current", "newer", "foreign"
 
 
 class SchemaRefused(ValueError):
-    """The database is ``state`` (:data:`FOREIGN`, :data:`NEWER`, or older than allowed);
-    ``detail`` is its revision or, for a foreign one, some of its tables."""
+    """The database is ``state``; ``detail`` is its revision (or, when foreign, tables)."""
 
     def __init__(self, state: str, detail: str | None) -> None:
         super().__init__(f"{state}: {detail}")
@@ -48,8 +37,7 @@ class SchemaRefused(ValueError):
 
 @dataclass(frozen=True)
 class Migration:
-    """What opening did to the schema: ``state`` before (:data:`EMPTY`, :data:`RELEASE`,
-    :data:`OLD` or :data:`CURRENT`), the revision it had and the one it has now."""
+    """What opening did: the schema's ``state`` and revision ``before``, the revision after."""
 
     state: str
     before: str | None
@@ -61,12 +49,10 @@ class Migration:
             return f"{where}: already at revision {self.after}; nothing to do"
         if self.state == EMPTY:
             return f"{where}: created at revision {self.after}"
+        old = f"revision {self.before}"
         if self.state == RELEASE:
-            return (
-                f"{where}: upgraded from the first release's schema (revision "
-                f"{RELEASE_REVISION}) to revision {self.after}"
-            )
-        return f"{where}: upgraded from revision {self.before} to revision {self.after}"
+            old = f"the first release's schema (revision {RELEASE_REVISION})"
+        return f"{where}: upgraded from {old} to revision {self.after}"
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -88,28 +74,15 @@ def head() -> str:
     return str(_scripts().get_current_head())
 
 
-def known_revisions() -> set[str]:
-    """Every revision this Heed knows."""
-    return {script.revision for script in _scripts().walk_revisions()}
-
-
-def lock(conn: Connection) -> None:
-    """Take the schema lock for the rest of ``conn``'s transaction (PostgreSQL; an SQLite
-    write transaction already excludes every other writer)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
-
-
 def state(conn: Connection) -> tuple[str, str | None]:
-    """``(state, detail)``: :data:`EMPTY` (no tables), :data:`RELEASE` (the first release's
-    own versioning), :data:`OLD`, :data:`CURRENT` or :data:`NEWER` than :func:`head` (with the
-    revision), or :data:`FOREIGN` (with some of the tables that are not Heed's)."""
+    """``(state, detail)``: where the schema stands against :func:`head`, with its revision
+    (for :data:`FOREIGN`, some of the tables that are not Heed's)."""
     tables = set(inspect(conn).get_table_names())
     if "alembic_version" in tables:
         revision = MigrationContext.configure(conn).get_current_revision()
         if revision == head():
             return CURRENT, revision
-        if revision is None or revision in known_revisions():
+        if revision is None or revision in {s.revision for s in _scripts().walk_revisions()}:
             return OLD, revision
         return NEWER, revision
     if conn.dialect.name == "sqlite" and "schema_version" in tables:
@@ -126,14 +99,11 @@ def state(conn: Connection) -> tuple[str, str | None]:
 
 
 def ensure(engine: Engine, *, upgrade: bool) -> Migration:
-    """Under the schema lock, bring the database to :func:`head` where allowed.
-
-    An empty database is always created; one at an older revision (the first release's
-    included) is upgraded only with ``upgrade``. Raises :class:`SchemaRefused` otherwise,
-    and for a database from a newer Heed or one holding other tables; nothing is changed then.
-    """
+    """Under the schema lock, create an empty database or, with ``upgrade``, upgrade an older
+    one. Raises :class:`SchemaRefused`, changing nothing, for anything else."""
     with engine.begin() as conn:
-        lock(conn)
+        if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already excludes
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
         where, revision = state(conn)
         if where in (FOREIGN, NEWER) or (where in (RELEASE, OLD) and not upgrade):
             raise SchemaRefused(where, revision)

@@ -1,31 +1,22 @@
 """The labelling queue: per task, the recent predictions Heed was least sure about, each text
-offered once; and the claims that make one replica send each digest DM.
-
-A prediction enters through :func:`offer`, called in the transaction that records it
-(:meth:`bot.database.predictions.Predictions.record`), so queueing costs one insert and no
-model call. Texts are deduplicated per task by :func:`text_hash` (the unique key decides
-between replicas inserting at once: the first wins, the others insert nothing). A text once
-queued stays in the table when it leaves the queue — answered, or evicted by the bound — so it
-is never offered again; any answer about a prediction (:func:`mark_answered`, in the answer's
-transaction) marks its text answered, so a labelled text never enters. Rows follow their
-prediction (``ON DELETE CASCADE``): retention and ``/heed-admin forget`` purge them with it.
-"""
+offered once (see "The labelling queue" in docs/ARCHITECTURE.md); and the claims that make one
+replica send each digest DM."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, delete, select
 from sqlalchemy import text as sql
-from sqlalchemy.exc import IntegrityError
 
 from bot.database.records import Prediction, now, prediction_from
 from bot.database.schema import label_queue, predictions, queue_digests
-from bot.database.transactions import Transactions
+from bot.database.transactions import Repository
 
-DEFAULT_SIZE = 200
 DEFAULT_DAYS = 14
 
 _INSERT = (
@@ -40,6 +31,14 @@ _FIRST_OUT = (
     "ORDER BY uncertainty DESC, id DESC LIMIT 1 OFFSET :size"
 )
 _EVICT = _OPEN + "(uncertainty < :u OR (uncertainty = :u AND id <= :id))"
+_CLAIM_DIGEST = (
+    'INSERT INTO queue_digests (task, period, "user", claimed, owner) '
+    'VALUES (:task, :period, :user, :claimed, :owner) ON CONFLICT (task, period, "user") DO NOTHING'
+)
+_FINISH_DIGEST = (
+    "UPDATE queue_digests SET outcome = :outcome "
+    'WHERE task = :task AND period = :period AND "user" = :user'
+)
 
 
 def text_hash(text: str) -> str:
@@ -51,12 +50,11 @@ def text_hash(text: str) -> str:
 
 @dataclass(frozen=True)
 class QueueOffer:
-    """A new prediction's claim to a place in its task's queue: its ``uncertainty``
-    (:func:`classifier.uncertainty.uncertainty`) and the queue's bound, ``size`` open items
-    made within the last ``days``."""
+    """A new prediction's ``uncertainty`` and its queue's bound: ``size`` open items made
+    within the last ``days``."""
 
     uncertainty: float
-    size: int = DEFAULT_SIZE
+    size: int = 200
     days: int = DEFAULT_DAYS
 
 
@@ -68,26 +66,29 @@ class QueuedItem:
     uncertainty: float
     queued: datetime
 
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> QueuedItem:
+        """An item from a prediction row with its queue row's uncertainty and time."""
+        uncertainty = float(row["queue_uncertainty"] or 0.0)
+        return cls(prediction_from(row), uncertainty, datetime.fromisoformat(row["queued"]))
+
+
+def _row(prediction_id: int, task: str, text: str, uncertainty: float | None) -> dict[str, object]:
+    return {
+        "task": task,
+        "hash": text_hash(text),
+        "pid": prediction_id,
+        "uncertainty": uncertainty,
+        "created": now(),
+        "status": "open" if uncertainty is not None else "answered",
+    }
+
 
 def offer(conn: Connection, prediction_id: int, task: str, text: str, item: QueueOffer) -> bool:
-    """Queue a just-recorded prediction unless its text was ever queued or labelled in
-    ``task``; then keep the ``size`` most uncertain open items of the window (the rest are
-    evicted, never offered again). True when it was queued. Runs in the caller's write
-    transaction."""
-    if not text.strip():
-        return False
-    inserted = conn.execute(
-        sql(_INSERT + "NOTHING"),
-        {
-            "task": task,
-            "hash": text_hash(text),
-            "pid": prediction_id,
-            "uncertainty": float(item.uncertainty),
-            "created": now(),
-            "status": "open",
-        },
-    ).rowcount
-    if not inserted:
+    """In the caller's transaction, queue a new prediction unless its text was ever queued or
+    labelled in ``task``, then evict all but the ``size`` most uncertain; True when queued."""
+    row = _row(prediction_id, task, text, float(item.uncertainty))
+    if not text.strip() or not conn.execute(sql(_INSERT + "NOTHING"), row).rowcount:
         return False
     conn.execute(sql(_EXPIRE), {"task": task, "since": now(-timedelta(days=item.days))})
     first_out = conn.execute(sql(_FIRST_OUT), {"task": task, "size": item.size}).first()
@@ -97,27 +98,16 @@ def offer(conn: Connection, prediction_id: int, task: str, text: str, item: Queu
 
 
 def mark_answered(conn: Connection, prediction_id: int, task: str, text: str) -> None:
-    """Someone answered this prediction: its text leaves ``task``'s queue (or is marked
-    labelled if it never entered), pointing at this prediction, which is kept as training
-    data. Runs in the caller's write transaction."""
+    """In the caller's transaction, mark this answered prediction's text answered in ``task``'s
+    queue (inserting it when it never entered), so it is never offered."""
     conn.execute(
         sql(_INSERT + "UPDATE SET status = 'answered', prediction_id = excluded.prediction_id"),
-        {
-            "task": task,
-            "hash": text_hash(text),
-            "pid": prediction_id,
-            "uncertainty": None,
-            "created": now(),
-            "status": "answered",
-        },
+        _row(prediction_id, task, text, None),
     )
 
 
-class LabelQueue:
+class LabelQueue(Repository):
     """Reading the queue, and the digest claims (``queue_digests``)."""
-
-    def __init__(self, db: Transactions) -> None:
-        self._db = db
 
     def top(self, task: str, n: int, days: int = DEFAULT_DAYS) -> list[QueuedItem]:
         """The ``n`` most uncertain open items of ``task`` queued within ``days``, most
@@ -137,16 +127,7 @@ class LabelQueue:
             .order_by(label_queue.c.uncertainty.desc(), label_queue.c.id.desc())
             .limit(max(0, n))
         )
-        with self._db.read() as conn:
-            rows = list(conn.execute(query).mappings())
-        return [
-            QueuedItem(
-                prediction_from(row),
-                float(row["queue_uncertainty"] or 0.0),
-                datetime.fromisoformat(row["queued"]),
-            )
-            for row in rows
-        ]
+        return self._all(query, QueuedItem.from_row)
 
     def status(self, prediction_id: int) -> str | None:
         """The queue status of the row pointing at this prediction (None without one)."""
@@ -158,19 +139,8 @@ class LabelQueue:
         """Claim the digest DM of ``task`` for ``user`` in ``period``; True for the one
         caller (of any replica) whose insert wins."""
         row = {"task": task, "period": period, "user": user, "claimed": now(), "owner": owner}
-        try:
-            with self._db.write() as conn:
-                inserted = conn.execute(
-                    sql(
-                        'INSERT INTO queue_digests (task, period, "user", claimed, owner) '
-                        "VALUES (:task, :period, :user, :claimed, :owner) "
-                        'ON CONFLICT (task, period, "user") DO NOTHING'
-                    ),
-                    row,
-                ).rowcount
-        except IntegrityError:
-            return False
-        return bool(inserted)
+        with self._db.write() as conn:
+            return bool(conn.execute(sql(_CLAIM_DIGEST), row).rowcount)
 
     def claimed_digests(self, task: str, period: str) -> set[str]:
         """The users whose digest of ``task`` in ``period`` some replica has claimed."""
@@ -182,16 +152,9 @@ class LabelQueue:
 
     def finish_digest(self, task: str, period: str, user: str, outcome: str) -> None:
         """Store what became of a claimed digest (``sent N``, ``empty``, ``failed: …``)."""
+        row = {"task": task, "period": period, "user": user, "outcome": outcome[:300]}
         with self._db.write() as conn:
-            conn.execute(
-                update(queue_digests)
-                .where(
-                    queue_digests.c.task == task,
-                    queue_digests.c.period == period,
-                    queue_digests.c.user == user,
-                )
-                .values(outcome=outcome[:300])
-            )
+            conn.execute(sql(_FINISH_DIGEST), row)
 
     def prune_digests(self, older_than: timedelta) -> int:
         """Delete digest claims made more than ``older_than`` ago; returns how many."""

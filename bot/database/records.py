@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def now(after: timedelta = timedelta(0)) -> str:
-    """The current UTC time (plus ``after``) as stored: ISO 8601 with microseconds, one
-    fixed width, so stored times compare correctly as text."""
+    """UTC now (plus ``after``) as stored: fixed-width ISO 8601, so times compare as text."""
     return (datetime.now(UTC) + after).isoformat(timespec="microseconds")
-
-
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 @dataclass(frozen=True)
@@ -34,10 +31,8 @@ class Prediction:
     model_version: str | None
     method: str | None
     message_ts: str | None
-    source: str = "classify"
-    """``classify`` (asked for by :attr:`user`) or ``autotag`` (a message :attr:`user` wrote)."""
-    task: str = "default"
-    """The task whose model made it."""
+    source: str = "classify"  # or "autotag": a message ``user`` wrote, nobody asked
+    task: str = "default"  # the task whose model made it
 
     @property
     def asker(self) -> str | None:
@@ -56,10 +51,8 @@ class Answer:
     chosen_label: str
     predicted_label: str
     is_correction: bool
-    role: str = "unverified"
-    """The standing the user had when answering (:mod:`bot.database.labels`)."""
-    replaced: bool = False
-    """True when this answer replaced an earlier one by the same user."""
+    role: str = "unverified"  # the user's standing when answering (bot.database.labels)
+    replaced: bool = False  # it replaced an earlier answer by the same user
 
 
 @dataclass(frozen=True)
@@ -79,18 +72,10 @@ class JobRecord:
     message: str | None
     channel: str | None
     message_ts: str | None
-    owner: str | None = None
-    """The replica running (or that ran) the job."""
+    owner: str | None = None  # the replica running (or that ran) it
     lease_expires: datetime | None = None
-    progress: str | None = None
-    """The newest progress line its replica stored."""
-    task: str = "default"
-    """The task it retrains."""
-
-    @property
-    def active(self) -> bool:
-        """Still running."""
-        return self.status == "running"
+    progress: str | None = None  # the newest progress line its replica stored
+    task: str = "default"  # the task it retrains
 
 
 @dataclass(frozen=True)
@@ -105,73 +90,39 @@ class AuditEntry:
     detail: str
 
 
+_TIMES = ("created", "started", "finished", "lease_expires", "time")  # ISO 8601 text
+_FLAGS = ("is_correction", "allowed", "promoted")  # 0/1 integers (promoted may be NULL)
+_JSON = ("scores", "metrics")  # JSON text (metrics may be NULL)
+
+
+def _record(cls: type[T], row: Mapping[str, Any], **values: Any) -> T:
+    """``cls`` from the row's columns named like its fields, decoded; ``values`` overriding."""
+    names = {f.name for f in fields(cls)}
+    found = {k: v for k, v in row.items() if k in names}
+    found |= {k: datetime.fromisoformat(found[k]) for k in _TIMES if found.get(k)}
+    found |= {k: bool(found[k]) for k in _FLAGS if found.get(k) is not None}
+    found |= {k: json.loads(found[k]) for k in _JSON if found.get(k)}
+    return cls(**found | values)
+
+
 def prediction_from(row: Mapping[str, Any]) -> Prediction:
     """A :class:`Prediction` from a ``predictions`` row."""
-    return Prediction(
-        id=row["id"],
-        created=_time(row["created"]),
-        channel=row["channel"],
-        user=row["user"],
-        text=row["text"],
-        label=row["label"],
-        confidence=row["confidence"],
-        scores=json.loads(row["scores"] or "{}"),
-        model_version=row["model_version"],
-        method=row["method"],
-        message_ts=row["message_ts"],
-        source=row["source"],
-        task=row["task"],
-    )
+    return _record(Prediction, row)
 
 
 def answer_from(row: Mapping[str, Any], replaced: bool = False) -> Answer:
     """An :class:`Answer` from a ``feedback`` row joined with its prediction's ``label``."""
-    return Answer(
-        prediction_id=row["prediction_id"],
-        user=row["user"],
-        user_name=row["user_name"],
-        created=_time(row["created"]),
-        chosen_label=row["chosen_label"],
-        predicted_label=row["label"],
-        is_correction=bool(row["is_correction"]),
-        role=row["role"],
-        replaced=replaced,
-    )
+    return _record(Answer, row, predicted_label=row["label"], replaced=replaced)
 
 
 def job_from(row: Mapping[str, Any]) -> JobRecord:
     """A :class:`JobRecord` from a ``jobs`` row."""
-    return JobRecord(
-        id=row["id"],
-        kind=row["kind"],
-        requested_by=row["requested_by"],
-        created=_time(row["created"]),
-        started=_time(row["started"]),
-        finished=_time(row["finished"]),
-        status=row["status"],
-        version=row["version"],
-        promoted=None if row["promoted"] is None else bool(row["promoted"]),
-        metrics=json.loads(row["metrics"]) if row["metrics"] else None,
-        message=row["message"],
-        channel=row["channel"],
-        message_ts=row["message_ts"],
-        owner=row["owner"],
-        lease_expires=_time(row["lease_expires"]),
-        progress=row["progress"],
-        task=row["task"],
-    )
+    return _record(JobRecord, row)
 
 
 def audit_from(row: Mapping[str, Any]) -> AuditEntry:
     """An :class:`AuditEntry` from an ``audit_log`` row."""
-    return AuditEntry(
-        id=row["id"],
-        time=_time(row["time"]),
-        user=row["user"],
-        action=row["action"],
-        allowed=bool(row["allowed"]),
-        detail=row["detail"],
-    )
+    return _record(AuditEntry, row)
 
 
 @dataclass(frozen=True)
@@ -188,12 +139,9 @@ class RunningJob:
     @classmethod
     def from_record(cls, record: JobRecord) -> RunningJob:
         """A job running on another replica, from the row it renews."""
+        started = record.started or record.created
         return cls(
-            record.id,
-            record.requested_by,
-            record.started or record.created,
-            record.progress or "running",
-            record.owner,
+            record.id, record.requested_by, started, record.progress or "running", record.owner
         )
 
     def progress_text(self) -> str:

@@ -1,8 +1,5 @@
-"""The database schema at the newest revision, as SQLAlchemy tables, and the job statuses.
-
-Changes go through Alembic revisions in :mod:`bot.database.migrations` (append only); these
-tables describe what the newest revision leaves, for the queries. Times are stored as ISO 8601
-UTC strings of one fixed width, so they sort and compare as text on every backend.
+"""The tables as the newest Alembic revision leaves them (changes go through
+:mod:`bot.database.migrations`), and the job statuses. Times are fixed-width ISO 8601 UTC text.
 """
 
 from __future__ import annotations
@@ -21,11 +18,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-JOB_STATUSES = ("running", "succeeded", "failed", "cancelled", "timed_out", "interrupted")
 FINAL_JOB_STATUSES = ("succeeded", "failed", "cancelled", "timed_out", "interrupted")
 EVENT_KEY_CHARS = 200
-SOURCES = ("classify", "autotag")
-"""Where a prediction came from: asked for (``/classify``, the shortcut) or an auto-tag."""
+SOURCES = ("classify", "autotag")  # asked for (/classify, the shortcut), or an auto-tag
 
 metadata = MetaData()
 
@@ -116,9 +111,6 @@ events = Table(
     Column("seen_at", Text, nullable=False),
     Index("events_seen_at", "seen_at"),
 )
-
-QUEUE_STATUSES = ("open", "answered", "evicted")
-"""A queued text: offered to labelers, answered, or pushed out (never offered again)."""
 
 label_queue = Table(
     "label_queue",

@@ -26,6 +26,7 @@ import pytest
 from PIL import Image
 
 from bot.database import Database
+from bot.database.labels import resolve
 from classifier.store import ModelStore
 from tests.conftest import make_rows, write_csv
 from tests.e2e.support import (
@@ -201,7 +202,7 @@ def test_conflicting_trusted_answers_hold_the_row(slack: FakeSlack, db: Database
     )
     slack.wait_for(lambda: len(slack.calls("chat.update")) == 2, timeout=15)
     assert "held for review" in json.dumps(slack.calls("chat.update")[-1].params["blocks"])
-    assert [h.prediction_id for h in db.predictions.held()] == [prediction_id]
+    assert resolve(db.predictions.answers_for(prediction_id)).held
     assert db.predictions.labelled_rows() == before  # not trained on
 
 

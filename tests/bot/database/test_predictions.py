@@ -9,6 +9,7 @@ import random
 import pytest
 
 from bot.database import Database, PredictionNotFoundError
+from bot.database.labels import resolve
 from tests.bot.database.conftest import predict
 
 
@@ -90,27 +91,19 @@ def test_trusted_answers_outrank_the_asker_and_conflicts_are_held(db: Database) 
         ("love it, perfect", "positive"),
         ("arrived on tuesday", "neutral"),
     ]
-    [held] = db.predictions.held()
-    assert (held.text, held.answers) == (
-        "the box was fine",
-        (("U2", "neutral"), ("U3", "negative")),
-    )
-    assert db.predictions.resolution(disputed).held
+    held = resolve(db.predictions.answers_for(disputed))
+    assert held.held and held.users == ("U2", "U3")
     assert db.predictions.counts()["held"] == 1
     db.predictions.record_answer(disputed, "U2", "negative", role="labeler")  # settled
     assert db.predictions.labelled_rows()[-1] == ("the box was fine", "negative")
-    assert db.predictions.held() == []
+    assert db.predictions.counts()["held"] == 0
     rows = db.predictions.labelled()
-    assert [(r.basis, r.users) for r in rows] == [
-        ("asker", ("U1",)),
-        ("trusted", ("U2",)),
-        ("trusted", ("U3", "U2")),
+    assert [(r.prediction_id, r.users) for r in rows] == [
+        (confirmed, ("U1",)),
+        (outranked, ("U2",)),
+        (disputed, ("U3", "U2")),
     ]
-    assert db.predictions.labelled(since=rows[-1].answered) == []
-    assert [r.text for r in db.predictions.labelled(since=rows[0].answered)] == [
-        "arrived on tuesday",
-        "the box was fine",
-    ]
+    assert rows[0].answered < rows[1].answered < rows[2].answered  # each newest answer's time
 
 
 def test_blank_texts_are_not_labelled_rows(db: Database) -> None:
@@ -125,21 +118,25 @@ def test_counts_by_the_database_agree_with_the_rows_per_task(db: Database) -> No
     rng = random.Random(5)
     texts = ["fine", "  ", "\u3000\n", "broken box"]
     roles = ["admin", "labeler", "asker", "unverified"]
+    tasks: dict[str | None, list[int]] = {"default": [], "support": [], None: []}
     for n in range(40):
         task = ("default", "support")[n % 2]
         pid = db.predictions.record(text=rng.choice(texts), label="neutral", task=task)
+        tasks[task].append(pid)
+        tasks[None].append(pid)
         for user in rng.sample(["U1", "U2", "U3", "U4"], rng.randint(0, 4)):
             label = rng.choice(["neutral", "negative", "positive"])
             db.predictions.record_answer(pid, user, label, role=rng.choice(roles))
-    for task in ("default", "support", None):
-        answers = [a for r in db.predictions._resolved(task) for a in r.answers]
+    for task, pids in tasks.items():
+        answered = [db.predictions.answers_for(pid) for pid in pids]
+        answers = [a for group in answered for a in group]
         corrections = sum(a.is_correction for a in answers)
         assert db.predictions.counts(task) == {
             "answers": len(answers),
             "corrections": corrections,
             "confirmations": len(answers) - corrections,
-            "labelled_rows": len(db.predictions.labelled(task=task)),
-            "held": len(db.predictions.held(task)),
+            "labelled_rows": len(db.predictions.labelled(task)),
+            "held": sum(resolve(group).held for group in answered),
         }
     assert db.predictions.counts("nobody") == dict.fromkeys(
         ("answers", "corrections", "confirmations", "labelled_rows", "held"), 0

@@ -145,7 +145,7 @@ def test_job_trains_promotes_and_reports(
     assert row.metrics["macro_f1"] == result.train.macro_f1
     assert row.metrics["labels"] == list(result.train.labels)
     assert row.message == "first model in the store"
-    assert row.finished is not None and not row.active
+    assert row.finished is not None and row.status != "running"
     assert runner.current_job() is None
 
 
