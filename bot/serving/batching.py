@@ -24,9 +24,8 @@ class MicroBatcher(Generic[T, R]):
     """Calls ``fn(items)`` once per batch and resolves each item's :class:`Future`.
 
     A batch starts with the first waiting item and closes after ``max_wait`` seconds or at
-    ``max_batch`` items, whichever comes first; items arriving while ``fn`` runs form the next
-    batch. ``fn`` must return one result per item, in order; if it raises, every future of
-    that batch gets the exception.
+    ``max_batch`` items; items arriving while ``fn`` runs form the next batch. ``fn`` returns
+    one result per item, in order; if it raises, every future of that batch gets the exception.
     """
 
     def __init__(
@@ -38,8 +37,6 @@ class MicroBatcher(Generic[T, R]):
         name: str = "micro-batcher",
         max_pending: int = 0,
     ) -> None:
-        if max_batch < 1 or max_wait < 0:
-            raise ValueError("max_batch must be >= 1 and max_wait >= 0")
         self.fn, self.max_batch, self.max_wait = fn, max_batch, max_wait
         self.max_pending = max_pending
         self._queue: queue.Queue[object] = queue.Queue()
@@ -48,10 +45,8 @@ class MicroBatcher(Generic[T, R]):
         self._thread.start()
 
     def submit(self, item: T) -> Future[R]:
-        """Queue ``item``; the returned future resolves when its batch has been processed.
-
-        Raises :class:`~bot.jobpool.Busy` when ``max_pending`` items (0: no limit) wait.
-        """
+        """Queue ``item`` for the next batch; :class:`~bot.jobpool.Busy` when ``max_pending``
+        items (0: no limit) already wait."""
         if self._closed:
             raise RuntimeError("the batcher is closed")
         if self.max_pending and self._queue.qsize() >= self.max_pending:
@@ -67,37 +62,28 @@ class MicroBatcher(Generic[T, R]):
             self._queue.put(_STOP)
         self._thread.join(timeout)
 
-    def _collect(self) -> tuple[list[tuple[T, Future[R]]], bool]:
-        first = self._queue.get()
-        if first is _STOP:
-            return [], True
-        batch = [first]  # type: ignore[list-item]
-        deadline = time.monotonic() + self.max_wait
-        while len(batch) < self.max_batch:
-            remaining = deadline - time.monotonic()
-            try:
-                item = (
-                    self._queue.get(timeout=remaining)
-                    if remaining > 0
-                    else self._queue.get_nowait()
-                )
-            except queue.Empty:
-                break
-            if item is _STOP:
-                return batch, True  # type: ignore[return-value]
-            batch.append(item)
-        return batch, False  # type: ignore[return-value]
-
     def _run(self) -> None:
         stop = False
         while not stop:
-            batch, stop = self._collect()
+            batch: list[tuple[T, Future[R]]] = []
+            deadline = time.monotonic() + self.max_wait
+            while len(batch) < self.max_batch:
+                try:  # the first item of a batch is awaited for as long as it takes
+                    timeout = max(0.0, deadline - time.monotonic()) if batch else None
+                    item = self._queue.get(timeout=timeout)
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                if not batch:
+                    deadline = time.monotonic() + self.max_wait
+                batch.append(item)  # type: ignore[arg-type]
             if batch:
                 self._process(batch)
 
     def _process(self, batch: list[tuple[T, Future[R]]]) -> None:
         items = [item for item, _ in batch]
-        futures = [f for _, f in batch if f.set_running_or_notify_cancel()]
         started = time.monotonic()
         try:
             results = list(self.fn(items))
@@ -107,10 +93,11 @@ class MicroBatcher(Generic[T, R]):
                 )
         except Exception as exc:  # handed to every waiting caller
             log.exception("batch of %d failed", len(items))
-            for future in futures:
-                future.set_exception(exc)
+            for _, future in batch:
+                if future.set_running_or_notify_cancel():
+                    future.set_exception(exc)
             return
         log.debug("batch of %d in %.1f ms", len(items), (time.monotonic() - started) * 1000)
-        by_future = {id(f): r for (_, f), r in zip(batch, results, strict=True)}
-        for future in futures:
-            future.set_result(by_future[id(future)])
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.set_running_or_notify_cancel():
+                future.set_result(result)

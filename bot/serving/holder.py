@@ -1,10 +1,7 @@
 """ModelHolder: the serving classifier, swapped atomically when the store's pointer moves.
 
-The bot loads the current version once at start-up. A daemon thread polls the store's
-``current`` pointer (every ~2 s), so a promotion or rollback made by another process (the
-``classifier`` CLI, a training child) is served without a restart. A new version is loaded
-and warmed up *before* the swap; callers that already hold the previous classifier finish
-their request with it.
+A daemon thread polls ``current``, so a promotion or rollback by another process is served
+without a restart; a new version is loaded and warmed up before the swap.
 """
 
 from __future__ import annotations
@@ -22,14 +19,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-POLL_INTERVAL = 2.0
 HOW_TO_TRAIN = (
     "no model is serving in {root}: train one first with `make demo` (the bundled default) or "
     "`python -m training train --data FILE --promote`, or start with `python -m bot "
     "--train-default`"
 )
-
-Loader = Callable[[str, ModelStore], "Classifier"]
 
 
 class NoModelError(ModelNotFoundError):
@@ -42,8 +36,7 @@ def load_classifier(
     device: str | None = None,
     tokenizers: SharedTokenizers | None = None,
 ) -> Classifier:
-    """Load ``version`` from ``store`` and run it once, so the first request is not slow
-    (``tokenizers``: share the tokenizer object with other tasks' models where identical)."""
+    """Load ``version`` and run it once, so the first request is not slow."""
     from classifier import heatmap
     from classifier.model import Classifier
 
@@ -61,21 +54,20 @@ class ModelHolder:
         store: ModelStore,
         *,
         device: str | None = None,
-        loader: Loader | None = None,
-        poll_interval: float = POLL_INTERVAL,
+        loader: Callable[[str, ModelStore], Classifier] | None = None,
+        poll_interval: float = 2.0,
         tokenizers: SharedTokenizers | None = None,
     ) -> None:
         self.store = store
         self.poll_interval = poll_interval
-        self._loader: Loader = loader or (lambda v, s: load_classifier(v, s, device, tokenizers))
+        self._loader = loader or (lambda v, s: load_classifier(v, s, device, tokenizers))
         self._current: Classifier | None = None
         self._reload_lock = threading.Lock()
         self._failed: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.fallback: str | None = None
-        """Set when start-up serves an older version because ``current`` cannot be loaded:
-        one line saying which and why (shown in the log and on App Home)."""
+        """Why an older version serves when ``current`` cannot be loaded (log and App Home)."""
 
     def get(self) -> Classifier:
         """The serving classifier; keep the reference for the whole request."""
@@ -91,12 +83,8 @@ class ModelHolder:
         return current.version if current is not None else None
 
     def load(self) -> Classifier:
-        """Load the store's current version at start-up; raises :class:`NoModelError`.
-
-        When ``current`` cannot be loaded, the newest loadable version of the promotion
-        history is served instead and :attr:`fallback` says so (the pointer is left alone for
-        an operator to fix); only when none loads does the first error propagate.
-        """
+        """Load ``current`` at start-up, else the newest loadable version of the promotion
+        history (leaving the pointer for an operator); raises when none loads."""
         wanted = self.store.current()
         if wanted is None:
             raise NoModelError(HOW_TO_TRAIN.format(root=self.store.root))
@@ -107,10 +95,8 @@ class ModelHolder:
         return self.get()
 
     def _fall_back(self, wanted: str, error: Exception) -> None:
-        """Serve the newest loadable earlier version in the promotion history."""
         log.error("cannot load the current model %s: %s", wanted, error)
-        earlier = [v for v in reversed(self.store.history()) if v != wanted]
-        for version in earlier:
+        for version in [v for v in reversed(self.store.history()) if v != wanted]:
             try:
                 fresh = self._loader(version, self.store)
             except Exception as exc:
@@ -128,11 +114,8 @@ class ModelHolder:
         raise error
 
     def reload(self) -> bool:
-        """Load and swap in the store's current version if it differs; True when swapped.
-
-        A version that fails to load is logged and skipped until the pointer moves again;
-        the previous classifier keeps serving.
-        """
+        """Swap in the store's current version if it differs; True when swapped. A version
+        that fails to load is logged and skipped until the pointer moves again."""
         with self._reload_lock:
             wanted = self.store.current()
             if wanted is None or wanted == self.version or wanted == self._failed:

@@ -73,13 +73,6 @@ def test_wrong_result_count_is_an_error() -> None:
     batcher.close()
 
 
-def test_bad_settings_are_refused() -> None:
-    with pytest.raises(ValueError):
-        MicroBatcher(lambda items: items, max_batch=0)
-    with pytest.raises(ValueError):
-        MicroBatcher(lambda items: items, max_wait=-1)
-
-
 def test_close_processes_what_is_queued() -> None:
     fn = Recorder(delay=0.05)
     batcher = MicroBatcher(fn, max_batch=2, max_wait=0.0)
