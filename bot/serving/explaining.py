@@ -7,7 +7,6 @@ request never waits for company). Other methods run in the caller's thread.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -17,8 +16,6 @@ from classifier.types import ONE_PASS_METHODS
 if TYPE_CHECKING:
     from classifier.model import Classifier
     from classifier.types import Explanation
-
-log = logging.getLogger(__name__)
 
 Request = tuple["Classifier", str, str]
 """``(classifier, text, method)``: the classifier the request started with, so a model swap
@@ -57,6 +54,4 @@ def _explain_batch(requests: list[Request]) -> list[Explanation | Exception]:
         except Exception as exc:  # handed to each caller of this group
             outcomes = [exc] * len(indices)
         results.update(zip(indices, outcomes, strict=True))
-    if len(requests) > 1:
-        log.debug("explained a batch of %d", len(requests))
     return [results[i] for i in range(len(requests))]

@@ -1,24 +1,13 @@
 """The public face in HTTP mode: every request is hostile until its signature is verified.
 
-In order, before anything is parsed:
-
-1. Routing: ``POST /slack/events`` goes on; the ops paths go to the ops app (when served on
-   this port); anything else is 404/405.
-2. Size: no ``Content-Length`` is 411, more than ``max_body`` bytes is 413 (the server has
-   already refused a malformed or oversized length without reading the body).
-3. Signature: the body must be UTF-8 (else 400); ``X-Slack-Request-Timestamp`` must be a
-   number within five minutes and ``X-Slack-Signature`` a ``v0=`` hex digest of the body
-   exactly as received (slack_sdk's :class:`~slack_sdk.signature.SignatureVerifier`);
-   otherwise 401.
-4. Parsing: the body must be a form or JSON object Bolt can parse; otherwise 400.
-
-Only then does Bolt see the request. Nothing here logs a body or a header value; refusals are
-counted in ``heed_http_rejected_total{reason}``.
+Before Bolt sees anything, in order (docs/ARCHITECTURE.md, "The HTTP face"): route (404/405),
+``Content-Length`` (411/413, the body unread), UTF-8 (400), timestamp and ``v0=`` signature of
+the body as received (401), then a form or JSON object Bolt can parse (400). Nothing here logs
+a body or a header value; refusals are counted in ``heed_http_rejected_total{reason}``.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import time
@@ -31,10 +20,9 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from bot.ops.endpoints import respond
 from bot.ops.metrics import Metrics, request_kind
 from bot.transports.ack import ACK_SENT, RECEIVED_AT
-
-log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 _TIMESTAMP = re.compile(r"\d{1,12}")
@@ -67,9 +55,8 @@ class SlackGuard:
         max_body: int,
         ops: Callable[..., Iterable[bytes]] | None = None,
         ops_paths: Iterable[str] = (),
-        path: str = EVENTS_PATH,
     ) -> None:
-        self.app, self.metrics, self.max_body, self.path = app, metrics, max_body, path
+        self.app, self.metrics, self.max_body = app, metrics, max_body
         self.verifier = SignatureVerifier(signing_secret)
         self.ops, self.ops_paths = ops, frozenset(ops_paths)
 
@@ -80,7 +67,7 @@ class SlackGuard:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path in self.ops_paths and self.ops is not None:
             return self.ops(environ, start_response)
-        if path != self.path:
+        if path != EVENTS_PATH:
             return self._refuse(start_response, HTTPStatus.NOT_FOUND, "not_found")
         if method != "POST":
             return self._refuse(start_response, HTTPStatus.METHOD_NOT_ALLOWED, "method")
@@ -138,15 +125,8 @@ class SlackGuard:
         self, start_response: Callable[..., Any], status: HTTPStatus, reason: str
     ) -> list[bytes]:
         self.metrics.rejected.labels(reason).inc()
-        body = f"{status.phrase}\n".encode()
-        start_response(
-            f"{status.value} {status.phrase}",
-            [
-                ("Content-Type", "text/plain; charset=utf-8"),
-                ("Content-Length", str(len(body))),
-            ],
-        )
-        return [body]
+        phrase = f"{status.value} {status.phrase}"
+        return respond(start_response, phrase, f"{status.phrase}\n".encode())
 
 
 def _respond(start_response: Callable[..., Any], response: BoltResponse) -> list[bytes]:

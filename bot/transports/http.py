@@ -1,18 +1,10 @@
-"""HTTP mode on a production server: waitress (pure Python, in this process).
+"""HTTP mode on waitress, in this process (the model, job pool and retrain runner live here).
 
-Why waitress (README, "The HTTP face"; ``benchmarks/http_abuse.py`` measured it against the
-standard library's ``wsgiref`` and gunicorn's ``gthread`` worker): its event loop reads every
-request in full, headers and body, *before* a worker thread is involved, so idle or slow
-connections cost a socket and a few kilobytes, never a thread; it refuses an oversized or
-malformed ``Content-Length`` before reading the body; and it runs inside the bot's process,
-where the model, the job pool and the retrain runner live (gunicorn forks workers, each of
-which would need its own copy of all three).
-
-The limits, all settings: ``HEED_HTTP_THREADS`` worker threads, ``HEED_HTTP_CONNECTIONS`` open
-connections at most, ``HEED_HTTP_TIMEOUT`` seconds of client silence before a connection is
-closed, ``HEED_MAX_BODY`` bytes per request (413 beyond it, from the server). A client that
-trickles a request byte by byte (never silent for long) is cut off too: a request must arrive
-whole within :data:`DEADLINE_FACTOR` times ``HEED_HTTP_TIMEOUT``.
+Why waitress (``benchmarks/http_abuse.py`` measured it against ``wsgiref`` and gunicorn's
+``gthread``): its event loop reads each request whole before a worker thread is involved, so
+idle or slow connections cost a socket, never a thread, and it refuses an oversized or
+malformed ``Content-Length`` before reading the body. A client that trickles a request byte by
+byte is cut off too: a request must arrive whole within :data:`DEADLINE_FACTOR` timeouts.
 """
 
 from __future__ import annotations
@@ -38,7 +30,7 @@ WSGIApp = Callable[..., Iterable[bytes]]
 
 @dataclass(frozen=True)
 class ServerLimits:
-    """How much one server takes on (see the module doc)."""
+    """How much one server takes on (``HEED_HTTP_*`` and ``HEED_MAX_BODY``)."""
 
     threads: int = 8
     connections: int = 1000
@@ -59,13 +51,13 @@ Refused = Callable[[int], None]
 
 class _Parser(HTTPRequestParser):
     """waitress' parser, answering an unusable ``Content-Length`` with 411 (not 400) and
-    reporting each refusal to :attr:`refused`."""
+    reporting each refusal."""
 
     refused: Refused = staticmethod(lambda code: None)
     _reported = False
     path = ""
-    """waitress reads ``path`` when a client leaves while its error answer is written; a request
-    refused before its request line was parsed has none (AttributeError, a logged traceback)."""
+    """Read by waitress when a client leaves during an error answer; a request refused before
+    its request line has none (an AttributeError and a logged traceback)."""
 
     def __init__(self, adj: Any) -> None:
         super().__init__(adj)
@@ -101,8 +93,7 @@ def _server_class(refused: Refused) -> type[TcpWSGIServer]:
 
 
 class HttpServer:
-    """A waitress server for ``app`` on ``host:port`` (port 0: any free port), run on a
-    thread of its own by :meth:`start` and stopped by :meth:`stop`."""
+    """A waitress server for ``app`` on ``host:port`` (0: any free port) on a thread of its own."""
 
     def __init__(
         self,
@@ -162,7 +153,7 @@ def serve_in_thread(
     name: str = "http",
     refused: Refused | None = None,
 ) -> HttpServer:
-    """Bind and start an :class:`HttpServer`; raises :class:`OSError` when the port is taken."""
+    """Bind and start an :class:`HttpServer`; OSError when the port is taken."""
     server = HttpServer(app, host, port, limits, name, refused)
     server.start()
     log.info("%s server listening on http://%s:%d", name, host, server.port)
