@@ -7,8 +7,7 @@ from urllib.error import HTTPError
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 UPLOAD_ERRORS = (SlackApiError, SlackRequestError, OSError)
-"""What ``files_upload_v2`` raises when Slack refuses the file or the upload URL fails
-(``urllib.error.URLError``/``HTTPError`` and socket timeouts are ``OSError``s)."""
+"""What ``files_upload_v2`` raises (``URLError``, ``HTTPError`` and timeouts are OSErrors)."""
 NOT_MEMBER_ERRORS = frozenset({"not_in_channel", "channel_not_found"})
 
 
