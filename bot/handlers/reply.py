@@ -2,7 +2,7 @@
 text (:func:`classify_and_record`), then deliver the reply and its heatmap (:func:`deliver`).
 
 One eager pass explains the text and gives the prediction (batched with concurrent requests
-for the one-pass methods, :mod:`bot.serving.explaining`); the heatmap is rendered; the
+for the one-pass methods, :mod:`bot.serving.batching`); the heatmap is rendered; the
 prediction is recorded (its id goes into the reply's feedback controls; a failing database
 still gets a reply, without controls). The reply goes out public (in the channel or thread,
 the heatmap after it) or private (ephemeral where it was asked, the heatmap by DM, since

@@ -1,8 +1,5 @@
-"""ModelHolder: the serving classifier, swapped atomically when the store's pointer moves.
-
-A daemon thread polls ``current``, so a promotion or rollback by another process is served
-without a restart; a new version is loaded and warmed up before the swap.
-"""
+"""ModelHolder: the serving classifier, swapped atomically when the store's ``current`` moves
+(polled, so another process's promotion is served without a restart; warmed up before)."""
 
 from __future__ import annotations
 

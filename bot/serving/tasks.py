@@ -1,8 +1,5 @@
-"""One :class:`~bot.serving.holder.ModelHolder` per task, loaded on first use and watched.
-
-All holders load through one :class:`~classifier.tokenizers.SharedTokenizers`, so tasks whose
-tokenizer files are identical share one tokenizer object.
-"""
+"""One :class:`~bot.serving.holder.ModelHolder` per task, loaded on first use and watched;
+tasks whose tokenizer files are identical share one tokenizer object."""
 
 from __future__ import annotations
 

@@ -45,6 +45,5 @@ class AckFirstSocketModeHandler(SocketModeHandler):
 
     def connected(self) -> tuple[bool, str]:
         """A readiness check: is the Socket Mode WebSocket open?"""
-        if self.client.is_connected():
-            return True, ""
-        return False, "the Socket Mode connection to Slack is down"
+        up = self.client.is_connected()
+        return up, "" if up else "the Socket Mode connection to Slack is down"
