@@ -35,7 +35,7 @@ from bot.serving.tasks import TaskModels
 from bot.settings import Settings
 from bot.tasks import Task
 from bot.transports.guard import EVENTS_PATH, SlackGuard
-from bot.transports.http import HttpServer, ServerLimits, serve_in_thread
+from bot.transports.http import HttpServer, ServerLimits
 from classifier.model import configure_threads, pick_device
 from classifier.store import ModelNotFoundError, ModelStore
 from classifier.tokenizers import SharedTokenizers
@@ -243,7 +243,7 @@ def _serve_ops(services: Services, readiness: Readiness, settings: Settings) -> 
         return None
     limits = ServerLimits(threads=2, connections=64, timeout=10.0, max_body=1024)
     app = ops_app(services.metrics, readiness)
-    return serve_in_thread(app, settings.ops_host, settings.ops_port, limits, name="ops")
+    return HttpServer(app, settings.ops_host, settings.ops_port, limits, name="ops").start()
 
 
 def _serve_socket_mode(
@@ -291,9 +291,9 @@ def _serve_http(
         ops_paths=("/healthz", "/readyz") if ops is not None else OPS_PATHS,
     )
     try:
-        server = serve_in_thread(
+        server = HttpServer(
             guard, host, port, _limits(settings), name="http", refused=guard.refused_by_server
-        )
+        ).start()
     except OSError:
         if ops is not None:
             ops.stop()

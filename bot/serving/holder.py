@@ -23,10 +23,6 @@ HOW_TO_TRAIN = (
 )
 
 
-class NoModelError(ModelNotFoundError):
-    """The store has no current version (and none was trained)."""
-
-
 def load_classifier(
     version: str,
     store: ModelStore,
@@ -70,7 +66,7 @@ class ModelHolder:
         """The serving classifier; keep the reference for the whole request."""
         current = self._current
         if current is None:
-            raise NoModelError("the model is not loaded yet")
+            raise ModelNotFoundError("the model is not loaded yet")
         return current
 
     @property
@@ -84,7 +80,7 @@ class ModelHolder:
         history (leaving the pointer for an operator); raises when none loads."""
         wanted = self.store.current()
         if wanted is None:
-            raise NoModelError(HOW_TO_TRAIN.format(root=self.store.root))
+            raise ModelNotFoundError(HOW_TO_TRAIN.format(root=self.store.root))
         try:
             self.reload()
         except Exception as exc:

@@ -35,7 +35,7 @@ class TaskModels:
 
     def holder(self, name: str) -> ModelHolder:
         """Task ``name``'s loaded holder, loading it on first use; KeyError for an unknown
-        task, NoModelError when it has no model yet (nothing kept: a later request retries)."""
+        task, ModelNotFoundError when it has no model yet (a later request retries)."""
         held = self._holders.get(name)
         if held is not None:
             return held

@@ -104,7 +104,7 @@ class HttpServer:
         name: str = "http",
         refused: Refused | None = None,
     ) -> None:
-        self.name = name
+        self.name, self.host = name, host
         self._server = _server_class(refused or (lambda code: None))(
             app,
             host=host,
@@ -126,9 +126,11 @@ class HttpServer:
         """The port it listens on."""
         return int(self._server.effective_port)
 
-    def start(self) -> None:
-        """Serve on a daemon thread."""
+    def start(self) -> HttpServer:
+        """Serve on a daemon thread; the constructor raises OSError when the port is taken."""
         self._thread.start()
+        log.info("%s server listening on http://%s:%d", self.name, self.host, self.port)
+        return self
 
     def _run(self) -> None:
         try:
@@ -143,18 +145,3 @@ class HttpServer:
         for channel in list(self._server._map.values()):
             channel.close()
         self._thread.join(timeout)
-
-
-def serve_in_thread(
-    app: WSGIApp,
-    host: str,
-    port: int,
-    limits: ServerLimits,
-    name: str = "http",
-    refused: Refused | None = None,
-) -> HttpServer:
-    """Bind and start an :class:`HttpServer`; OSError when the port is taken."""
-    server = HttpServer(app, host, port, limits, name, refused)
-    server.start()
-    log.info("%s server listening on http://%s:%d", name, host, server.port)
-    return server
