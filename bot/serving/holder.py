@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bot.ticker import Ticker
 from classifier.store import ModelNotFoundError, ModelStore
 
 if TYPE_CHECKING:
@@ -39,8 +40,11 @@ def load_classifier(
     return classifier
 
 
-class ModelHolder:
-    """Holds the serving :class:`~classifier.model.Classifier` and swaps it atomically."""
+class ModelHolder(Ticker):
+    """Holds the serving :class:`~classifier.model.Classifier` and swaps it atomically;
+    :meth:`start` polls ``current`` every ``poll_interval`` seconds until :meth:`stop`."""
+
+    thread_name = "model-watcher"
 
     def __init__(
         self,
@@ -51,14 +55,13 @@ class ModelHolder:
         poll_interval: float = 2.0,
         tokenizers: SharedTokenizers | None = None,
     ) -> None:
+        super().__init__()
         self.store = store
         self.poll_interval = poll_interval
         self._loader = loader or (lambda v, s: load_classifier(v, s, device, tokenizers))
         self._current: Classifier | None = None
         self._reload_lock = threading.Lock()
         self._failed: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.fallback: str | None = None
         """Why an older version serves when ``current`` cannot be loaded (log and App Home)."""
 
@@ -126,21 +129,8 @@ class ModelHolder:
         log.info("serving model %s (was %s)", fresh.version, previous or "none")
         return True
 
-    def start_watching(self) -> None:
-        """Poll the store's pointer in a daemon thread until :meth:`stop`."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._watch, name="model-watcher", daemon=True)
-            self._thread.start()
+    tick = reload
 
-    def stop(self) -> None:
-        """Stop the watcher thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _watch(self) -> None:
-        while not self._stop.wait(self.poll_interval):
-            try:
-                self.reload()
-            except Exception:
-                log.exception("model watcher failed")
+    def wait_s(self) -> float:
+        """Seconds between two looks at ``current``."""
+        return self.poll_interval

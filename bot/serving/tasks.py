@@ -51,7 +51,7 @@ class TaskModels:
             with self._lock:
                 self._holders[name] = holder
                 if self._watching:
-                    holder.start_watching()
+                    holder.start()
             return holder
 
     def store(self, name: str) -> ModelStore:
@@ -67,7 +67,7 @@ class TaskModels:
     def start_watching(self) -> None:
         """Watch every loaded task's ``current`` (and each one loaded later)."""
         for holder in self._set_watching(True):
-            holder.start_watching()
+            holder.start()
 
     def stop(self) -> None:
         """Stop every watcher."""

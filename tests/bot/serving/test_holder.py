@@ -83,7 +83,7 @@ def test_the_watcher_picks_up_a_promotion(tmp_path: Path) -> None:
     point(tmp_path, V1)
     holder = holder_for(tmp_path, poll_interval=0.05)
     holder.load()
-    holder.start_watching()
+    holder.start()
     try:
         point(tmp_path, V2)
         deadline = time.monotonic() + 5
