@@ -1,9 +1,5 @@
-"""Gather items submitted from many threads into one call per short window.
-
-:class:`ExplainBatcher` uses it so concurrent requests for a one-pass method
-(:data:`classifier.types.ONE_PASS_METHODS`) share one forward + backward pass: requests that
-arrive while a batch runs form the next one (``max_wait`` 0: a lone one never waits).
-"""
+"""Gather items submitted from many threads into one call per short window; with it,
+concurrent explanations by a one-pass method share one forward + backward pass."""
 
 from __future__ import annotations
 
@@ -31,12 +27,9 @@ _STOP = object()
 
 
 class MicroBatcher(Generic[T, R]):
-    """Calls ``fn(items)`` once per batch and resolves each item's :class:`Future`.
-
-    A batch starts with the first waiting item and closes after ``max_wait`` seconds or at
-    ``max_batch`` items; items arriving while ``fn`` runs form the next batch. ``fn`` returns
-    one result per item, in order; if it raises, every future of that batch gets the exception.
-    """
+    """Calls ``fn(items)`` once per batch (closed ``max_wait`` seconds after its first item or
+    at ``max_batch`` items; what arrives while ``fn`` runs forms the next) and resolves each
+    item's :class:`Future` with its result, or with ``fn``'s exception."""
 
     def __init__(
         self,
@@ -101,16 +94,14 @@ class MicroBatcher(Generic[T, R]):
                 raise RuntimeError(
                     f"batch function returned {len(results)} results for {len(items)}"
                 )
+            settle = Future.set_result
         except Exception as exc:  # handed to every waiting caller
             log.exception("batch of %d failed", len(items))
-            for _, future in batch:
-                if future.set_running_or_notify_cancel():
-                    future.set_exception(exc)
-            return
+            results, settle = [exc] * len(items), Future.set_exception
         log.debug("batch of %d in %.1f ms", len(items), (time.monotonic() - started) * 1000)
         for (_, future), result in zip(batch, results, strict=True):
             if future.set_running_or_notify_cancel():
-                future.set_result(result)
+                settle(future, result)
 
 
 Request = tuple["Classifier", str, str]
@@ -119,7 +110,8 @@ mid-burst never mixes versions within one answer."""
 
 
 class ExplainBatcher(MicroBatcher[Request, "Explanation | Exception"]):
-    """Explain texts for many callers at once; each caller gets its own text's explanation."""
+    """Explain texts for many callers at once; each caller gets its own text's explanation
+    (``max_wait`` 0: a lone request never waits for company)."""
 
     def __init__(self) -> None:
         super().__init__(_explain_batch, max_batch=16, max_wait=0.0, name="explain")

@@ -19,8 +19,7 @@ def users_info(client: WebClient, user: str) -> dict[str, Any]:
 
 
 def usergroup_members(client: WebClient, usergroup: str) -> list[str]:
-    """The user ids in a user group (``usergroups.users.list``); a Slack error becomes a
-    short ``RuntimeError``."""
+    """The user ids in a user group; a Slack error becomes a short ``RuntimeError``."""
     try:
         return list(client.usergroups_users_list(usergroup=usergroup)["users"])
     except SlackApiError as exc:

@@ -25,8 +25,6 @@ log = logging.getLogger(__name__)
 
 DEADLINE_FACTOR = 3
 
-WSGIApp = Callable[..., Iterable[bytes]]
-
 
 @dataclass(frozen=True)
 class ServerLimits:
@@ -50,8 +48,7 @@ Refused = Callable[[int], None]
 
 
 class _Parser(HTTPRequestParser):
-    """waitress' parser, answering an unusable ``Content-Length`` with 411 (not 400) and
-    reporting each refusal."""
+    """waitress' parser, reporting each refusal; an unusable ``Content-Length`` is 411."""
 
     refused: Refused = staticmethod(lambda code: None)
     _reported = False
@@ -97,7 +94,7 @@ class HttpServer:
 
     def __init__(
         self,
-        app: WSGIApp,
+        app: Callable[..., Iterable[bytes]],
         host: str,
         port: int,
         limits: ServerLimits,
