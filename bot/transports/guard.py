@@ -16,8 +16,8 @@ from http import HTTPStatus
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request import BoltRequest
-from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from bot.ops.endpoints import respond
@@ -88,9 +88,11 @@ class SlackGuard:
         if request is None:
             return self._refuse(start_response, HTTPStatus.BAD_REQUEST, "malformed")
         kind = request_kind(request.body)
-        response = self.app.dispatch(request)
+        answer = self.app.dispatch(request)
         self.metrics.ack_seconds.labels(kind).observe(time.monotonic() - received)
-        return _SetOnClose(_respond(start_response, response), request.context[ACK_SENT])
+        response = WsgiHttpResponse(answer.status, answer.headers, answer.body)
+        start_response(response.status, response.get_headers())
+        return _SetOnClose(response.get_body(), request.context[ACK_SENT])
 
     def refused_by_server(self, code: int) -> None:
         """Count a request the server refused before this guard saw it (411/413/431/400)."""
@@ -127,13 +129,3 @@ class SlackGuard:
         self.metrics.rejected.labels(reason).inc()
         phrase = f"{status.value} {status.phrase}"
         return respond(start_response, phrase, f"{status.phrase}\n".encode())
-
-
-def _respond(start_response: Callable[..., Any], response: BoltResponse) -> list[bytes]:
-    status = HTTPStatus(response.status)
-    body = response.body.encode("utf-8") if isinstance(response.body, str) else response.body
-    headers = [(k, v) for k, values in response.headers.items() for v in values]
-    if not any(k.lower() == "content-length" for k, _ in headers):
-        headers.append(("Content-Length", str(len(body))))
-    start_response(f"{status.value} {status.phrase}", headers)
-    return [body]
