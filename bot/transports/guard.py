@@ -16,6 +16,7 @@ from http import HTTPStatus
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
@@ -64,12 +65,12 @@ class SlackGuard:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         received = time.monotonic()
-        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
-        if path in self.ops_paths and self.ops is not None:
+        wsgi = WsgiHttpRequest(environ)
+        if wsgi.path in self.ops_paths and self.ops is not None:
             return self.ops(environ, start_response)
-        if path != EVENTS_PATH:
+        if wsgi.path != EVENTS_PATH:
             return self._refuse(start_response, HTTPStatus.NOT_FOUND, "not_found")
-        if method != "POST":
+        if wsgi.method != "POST":
             return self._refuse(start_response, HTTPStatus.METHOD_NOT_ALLOWED, "method")
         length = environ.get("CONTENT_LENGTH") or ""
         if not length.isascii() or not length.isdigit():
@@ -77,14 +78,14 @@ class SlackGuard:
         if int(length) > self.max_body:
             return self._refuse(start_response, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large")
         try:
-            text = environ["wsgi.input"].read(int(length)).decode("utf-8")
+            text = wsgi.get_body()
         except UnicodeDecodeError:  # Slack sends UTF-8; the verifier cannot hash anything else
             return self._refuse(start_response, HTTPStatus.BAD_REQUEST, "malformed")
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
         signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
         if not self._signed(text, timestamp, signature):
             return self._refuse(start_response, HTTPStatus.UNAUTHORIZED, "bad_signature")
-        request = self._bolt_request(text, environ, received)
+        request = self._bolt_request(text, wsgi, received)
         if request is None:
             return self._refuse(start_response, HTTPStatus.BAD_REQUEST, "malformed")
         kind = request_kind(request.body)
@@ -104,19 +105,13 @@ class SlackGuard:
         return self.verifier.is_valid(text, timestamp, signature)
 
     def _bolt_request(
-        self, text: str, environ: dict[str, Any], received: float
+        self, text: str, wsgi: WsgiHttpRequest, received: float
     ) -> BoltRequest | None:
-        headers = {
-            key[5:].replace("_", "-").lower(): value
-            for key, value in environ.items()
-            if key.startswith("HTTP_")
-        }
-        headers["content-type"] = environ.get("CONTENT_TYPE", "")
         try:
             request = BoltRequest(
                 body=text,
-                query=environ.get("QUERY_STRING", ""),
-                headers=headers,
+                query=wsgi.query_string,
+                headers=wsgi.get_headers(),
                 context={ACK_SENT: threading.Event(), RECEIVED_AT: received},
             )
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
