@@ -22,19 +22,18 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
 KINDS = ("classify", "admin", "command", "message", "home", "event", "feedback", "action")
 KINDS += ("shortcut", "view", "other")
-_COMMANDS = {"/classify": "classify", "/heed-admin": "admin"}
-_EVENTS = {"message": "message", "app_home_opened": "home"}
 
 
 def request_kind(body: Mapping[str, Any]) -> str:
     """The kind of a Slack request body, one of :data:`KINDS`."""
     command = body.get("command")
     if isinstance(command, str):
-        return _COMMANDS.get(command, "command")
+        return {"/classify": "classify", "/heed-admin": "admin"}.get(command, "command")
     kind = body.get("type")
     if kind == "event_callback":
         event = body.get("event")
-        return _EVENTS.get(event.get("type"), "event") if isinstance(event, dict) else "event"
+        event_type = event.get("type") if isinstance(event, dict) else None
+        return {"message": "message", "app_home_opened": "home"}.get(event_type, "event")
     if kind == "block_actions":
         actions = body.get("actions") or [{}]
         first = actions[0] if isinstance(actions[0], dict) else {}

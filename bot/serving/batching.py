@@ -66,24 +66,19 @@ class MicroBatcher(Generic[T, R]):
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        stop = False
-        while not stop:
-            batch: list[tuple[T, Future[R]]] = []
+        while (first := self._queue.get()) is not _STOP:
+            batch = [first]
             deadline = time.monotonic() + self.max_wait
             while len(batch) < self.max_batch:
-                try:  # the first item of a batch is awaited for as long as it takes
-                    timeout = max(0.0, deadline - time.monotonic()) if batch else None
-                    item = self._queue.get(timeout=timeout)
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if item is _STOP:
-                    stop = True
+                    self._queue.put(_STOP)  # ends the loop once this batch is done
                     break
-                if not batch:
-                    deadline = time.monotonic() + self.max_wait
-                batch.append(item)  # type: ignore[arg-type]
-            if batch:
-                self._process(batch)
+                batch.append(item)
+            self._process(batch)  # type: ignore[arg-type]
 
     def _process(self, batch: list[tuple[T, Future[R]]]) -> None:
         items = [item for item, _ in batch]
