@@ -1,11 +1,15 @@
-"""The Web API client Heed talks to Slack with: bot token, base URL and retry handlers."""
+"""The Web API client Heed talks to Slack with, and the look-ups the access checks make."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.settings import Settings
+from bot.slack_api.errors import api_error
 
 
 def make_client(settings: Settings) -> WebClient:
@@ -16,3 +20,19 @@ def make_client(settings: Settings) -> WebClient:
     )
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     return client
+
+
+def users_info(client: WebClient, user: str) -> dict[str, Any]:
+    """``users.info``'s user object; a Slack error becomes a short ``RuntimeError``."""
+    try:
+        return client.users_info(user=user)["user"]
+    except SlackApiError as exc:
+        raise RuntimeError(api_error(exc) or "error") from None
+
+
+def usergroup_members(client: WebClient, usergroup: str) -> list[str]:
+    """The user ids in a user group; a Slack error becomes a short ``RuntimeError``."""
+    try:
+        return list(client.usergroups_users_list(usergroup=usergroup)["users"])
+    except SlackApiError as exc:
+        raise RuntimeError(api_error(exc) or "error") from None
