@@ -20,8 +20,7 @@ def api_error(exc: BaseException) -> str | None:
 
 def describe_error(exc: BaseException) -> str:
     """A short, secret-free description of a Slack/HTTP failure for a user-facing note."""
-    code = api_error(exc)
-    if code:
+    if code := api_error(exc):
         return code
     if isinstance(exc, HTTPError):
         return f"HTTP {exc.code} from the upload server"

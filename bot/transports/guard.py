@@ -85,8 +85,16 @@ class SlackGuard:
         signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
         if not self._signed(text, timestamp, signature):
             return self._refuse(start_response, HTTPStatus.UNAUTHORIZED, "bad_signature")
-        request = self._bolt_request(text, wsgi, received)
-        if request is None:
+        try:
+            request = BoltRequest(
+                body=text,
+                query=wsgi.query_string,
+                headers=wsgi.get_headers(),
+                context={ACK_SENT: threading.Event(), RECEIVED_AT: received},
+            )
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            request = None
+        if request is None or not isinstance(request.body, dict):
             return self._refuse(start_response, HTTPStatus.BAD_REQUEST, "malformed")
         kind = request_kind(request.body)
         answer = self.app.dispatch(request)
@@ -103,20 +111,6 @@ class SlackGuard:
         if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
             return False
         return self.verifier.is_valid(text, timestamp, signature)
-
-    def _bolt_request(
-        self, text: str, wsgi: WsgiHttpRequest, received: float
-    ) -> BoltRequest | None:
-        try:
-            request = BoltRequest(
-                body=text,
-                query=wsgi.query_string,
-                headers=wsgi.get_headers(),
-                context={ACK_SENT: threading.Event(), RECEIVED_AT: received},
-            )
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
-            return None
-        return request if isinstance(request.body, dict) else None
 
     def _refuse(
         self, start_response: Callable[..., Any], status: HTTPStatus, reason: str

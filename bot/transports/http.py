@@ -50,7 +50,7 @@ Refused = Callable[[int], None]
 class _Parser(HTTPRequestParser):
     """waitress' parser, reporting each refusal; an unusable ``Content-Length`` is 411."""
 
-    refused: Refused = staticmethod(lambda code: None)
+    refused: Refused  # set per server, in HttpServer
     _reported = False
     path = ""
     """Read by waitress when a client leaves during an error answer; a request refused before
@@ -82,13 +82,6 @@ class _Server(TcpWSGIServer):
                 channel.will_close = True
 
 
-def _server_class(refused: Refused) -> type[TcpWSGIServer]:
-    """A waitress server class whose parser reports refusals to ``refused``."""
-    parser = type("Parser", (_Parser,), {"refused": staticmethod(refused)})
-    channel = type("Channel", (HTTPChannel,), {"parser_class": parser})
-    return type("Server", (_Server,), {"channel_class": channel})
-
-
 class HttpServer:
     """A waitress server for ``app`` on ``host:port`` (0: any free port) on a thread of its own."""
 
@@ -102,7 +95,9 @@ class HttpServer:
         refused: Refused | None = None,
     ) -> None:
         self.name, self.host = name, host
-        self._server = _server_class(refused or (lambda code: None))(
+        parser = type("Parser", (_Parser,), {"refused": staticmethod(refused or (lambda _: None))})
+        channel = type("Channel", (HTTPChannel,), {"parser_class": parser})
+        self._server = type("Server", (_Server,), {"channel_class": channel})(
             app,
             host=host,
             port=port,
