@@ -75,8 +75,7 @@ class ModelHolder(Ticker):
     @property
     def version(self) -> str | None:
         """The serving version, or None before the first load."""
-        current = self._current
-        return current.version if current is not None else None
+        return self._current.version if self._current is not None else None
 
     def load(self) -> Classifier:
         """Load ``current`` at start-up, else the newest loadable version of the promotion

@@ -36,9 +36,6 @@ class TaskModels:
     def holder(self, name: str) -> ModelHolder:
         """Task ``name``'s loaded holder, loading it on first use; KeyError for an unknown
         task, ModelNotFoundError when it has no model yet (a later request retries)."""
-        held = self._holders.get(name)
-        if held is not None:
-            return held
         with self._loading[name]:  # one load per task; other tasks are not held up
             held = self._holders.get(name)
             if held is not None:

@@ -83,7 +83,8 @@ class SlackGuard:
             return self._refuse(start_response, HTTPStatus.BAD_REQUEST, "malformed")
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
         signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
-        if not self._signed(text, timestamp, signature):
+        well_formed = _TIMESTAMP.fullmatch(timestamp) and _SIGNATURE.fullmatch(signature)
+        if not well_formed or not self.verifier.is_valid(text, timestamp, signature):
             return self._refuse(start_response, HTTPStatus.UNAUTHORIZED, "bad_signature")
         try:
             request = BoltRequest(
@@ -106,11 +107,6 @@ class SlackGuard:
     def refused_by_server(self, code: int) -> None:
         """Count a request the server refused before this guard saw it (411/413/431/400)."""
         self.metrics.rejected.labels(SERVER_REFUSALS.get(code, "malformed")).inc()
-
-    def _signed(self, text: str, timestamp: str, signature: str) -> bool:
-        if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
-            return False
-        return self.verifier.is_valid(text, timestamp, signature)
 
     def _refuse(
         self, start_response: Callable[..., Any], status: HTTPStatus, reason: str
