@@ -37,8 +37,7 @@ class TaskModels:
         """Task ``name``'s loaded holder, loading it on first use; KeyError for an unknown
         task, ModelNotFoundError when it has no model yet (a later request retries)."""
         with self._loading[name]:  # one load per task; other tasks are not held up
-            held = self._holders.get(name)
-            if held is not None:
+            if (held := self._holders.get(name)) is not None:
                 return held
             loads = self.tokenizers.loads
             holder = ModelHolder(self.store(name), device=self.device, tokenizers=self.tokenizers)

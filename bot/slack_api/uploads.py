@@ -19,9 +19,8 @@ Tell = Callable[[str], None]
 
 def upload_failed_note(reason: str, what: str = "heatmap") -> str:
     """Posted when a file could not be uploaded (with a hint when Heed is not a member)."""
-    hint = ""
-    if reason in NOT_MEMBER_ERRORS:
-        hint = f" — invite Heed to this channel (`/invite @Heed`) to get the {what}"
+    invite = f" — invite Heed to this channel (`/invite @Heed`) to get the {what}"
+    hint = invite if reason in NOT_MEMBER_ERRORS else ""
     return f":warning: Heed couldn't upload the {what}: {escape_and_shorten(reason, 200)}{hint}"
 
 

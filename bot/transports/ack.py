@@ -1,5 +1,4 @@
-"""The Bolt-context keys each transport sets: when the request arrived, and an event set once
-the ack is on the wire (jobs wait for it, so no work starts before Slack has its ack)."""
+"""Bolt-context keys set by each transport; jobs wait for the ack before any work starts."""
 
 ACK_SENT = "heed_ack_sent"
 """A ``threading.Event`` set once the ack has been sent to Slack."""

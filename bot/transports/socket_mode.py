@@ -28,12 +28,11 @@ class AckFirstSocketModeHandler(SocketModeHandler):
 
     def handle(self, client: BaseSocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         started, received = time.time(), time.monotonic()
-        sent = threading.Event()
         bolt_req = BoltRequest(
             mode="socket_mode",
             body=req.payload,
             headers=build_headers(req),  # Slack's retry headers, as in HTTP mode
-            context={ACK_SENT: sent, RECEIVED_AT: received},
+            context={ACK_SENT: threading.Event(), RECEIVED_AT: received},
         )
         try:
             send_response(client, req, self.app.dispatch(bolt_req), started)
@@ -41,7 +40,7 @@ class AckFirstSocketModeHandler(SocketModeHandler):
                 time.monotonic() - received
             )
         finally:
-            sent.set()
+            bolt_req.context[ACK_SENT].set()
 
     def connected(self) -> tuple[bool, str]:
         """A readiness check: is the Socket Mode WebSocket open?"""
