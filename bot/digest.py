@@ -18,8 +18,8 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.queue import QUEUE_SHOWN, queue_message
 from bot.services import Services
+from bot.slack_api.client import usergroup_members
 from bot.slack_api.errors import api_error
-from bot.slack_api.lookups import usergroup_members
 from bot.ticker import Ticker
 
 log = logging.getLogger(__name__)

@@ -33,7 +33,7 @@ from bot.serving.tasks import TaskModels
 from bot.settings import Settings
 from bot.tasks import Task
 from bot.transports.guard import EVENTS_PATH, SlackGuard
-from bot.transports.http import HttpServer, ServerLimits, serve_in_thread
+from bot.transports.http import HttpServer, ServerLimits
 from classifier.model import configure_threads, pick_device
 from classifier.store import ModelNotFoundError, ModelStore
 from classifier.tokenizers import SharedTokenizers
@@ -227,7 +227,7 @@ def _ops_server(services: Services, readiness: Readiness) -> Iterator[HttpServer
         return
     limits = ServerLimits(threads=2, connections=64, timeout=10.0, max_body=1024)
     app = ops_app(services.metrics, readiness)
-    server = serve_in_thread(app, settings.ops_host, settings.ops_port, limits, name="ops")
+    server = HttpServer(app, settings.ops_host, settings.ops_port, limits, name="ops").start()
     try:
         yield server
     finally:
@@ -280,9 +280,9 @@ def _serve_http(
             settings.http_timeout,
             settings.max_body,
         )
-        server = serve_in_thread(
+        server = HttpServer(
             guard, host, port, limits, name="http", refused=guard.refused_by_server
-        )
+        ).start()
         log.info("Heed is up in HTTP mode on port %d%s", server.port, EVENTS_PATH)
         stop.wait()
         server.stop()

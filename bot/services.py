@@ -29,8 +29,7 @@ from bot.jobpool import Busy, JobPool
 from bot.labeling import LabelCheck
 from bot.ops.metrics import Metrics, request_kind
 from bot.ratelimit import RateLimiter
-from bot.serving.batching import MicroBatcher
-from bot.serving.explaining import ExplainBatcher
+from bot.serving.batching import ExplainBatcher, MicroBatcher
 from bot.serving.tasks import TaskModels
 from bot.settings import Settings
 from bot.tasks import Task

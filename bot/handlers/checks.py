@@ -8,7 +8,7 @@ from bot.access import Decision
 from bot.blocks.common import AUDIT_FAILED
 from bot.labeling import LabelDecision
 from bot.services import Request
-from bot.slack_api.lookups import usergroup_members, users_info
+from bot.slack_api.client import usergroup_members, users_info
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,5 @@
-"""The operators' endpoints, as a small WSGI app served in both modes.
-
-- ``GET /healthz``: 200 ``ok`` while the process serves requests (liveness).
-- ``GET /readyz``: 200 when a model is loaded, the database answers and the Slack connection
-  is up, else 503; the body is JSON naming each check (readiness: take traffic or not).
-- ``GET /metrics``: Prometheus' text format (:mod:`bot.ops.metrics`).
-"""
+"""The operators' endpoints, as a small WSGI app served in both modes: ``/healthz``
+(liveness), ``/readyz`` (200 or 503 with JSON naming each check) and ``/metrics``."""
 
 from __future__ import annotations
 
@@ -13,7 +8,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from bot.ops.metrics import CONTENT_TYPE, Metrics
@@ -23,17 +17,16 @@ log = logging.getLogger(__name__)
 Check = Callable[[], tuple[bool, str]]
 """A readiness check: ``(ok, detail)``; it must not raise."""
 OPS_PATHS = ("/healthz", "/readyz", "/metrics")
+TEXT = "text/plain; charset=utf-8"
 CHECK_TTL = 2.0
 """Seconds a readiness answer is reused, so a probe storm does not become a database storm."""
 
 
-@dataclass
 class Readiness:
     """Named checks, answered together and cached for :data:`CHECK_TTL` seconds."""
 
-    checks: dict[str, Check]
-
-    def __post_init__(self) -> None:
+    def __init__(self, checks: dict[str, Check]) -> None:
+        self.checks = checks
         self._lock = threading.Lock()
         self._answer: tuple[float, bool, dict[str, str]] | None = None
 
@@ -78,49 +71,40 @@ def database_check(db: Any) -> Check:
 
 def model_check(version: Callable[[], str | None]) -> Check:
     """A model version is loaded and serving."""
-
-    def check() -> tuple[bool, str]:
-        current = version()
-        return (True, "") if current else (False, "no model is loaded yet")
-
-    return check
+    return lambda: (True, "") if version() else (False, "no model is loaded yet")
 
 
 def ops_app(metrics: Metrics, readiness: Readiness) -> Callable[..., Iterable[bytes]]:
-    """The WSGI app for :data:`OPS_PATHS` (anything else: 404; methods other than GET/HEAD:
-    405). It never reads a request body."""
+    """The WSGI app for :data:`OPS_PATHS` (else 404; 405 unless GET/HEAD); it never reads a
+    request body."""
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path not in OPS_PATHS:
-            return _plain(start_response, "404 Not Found", b"not found\n")
+            return respond(start_response, "404 Not Found", b"not found\n")
         if method not in ("GET", "HEAD"):
-            return _plain(start_response, "405 Method Not Allowed", b"use GET\n", ("Allow", "GET"))
+            allow = ("Allow", "GET")
+            return respond(start_response, "405 Method Not Allowed", b"use GET\n", TEXT, allow)
         if path == "/healthz":
-            return _plain(start_response, "200 OK", b"ok\n")
+            return respond(start_response, "200 OK", b"ok\n")
         if path == "/readyz":
             ready, details = readiness.state()
             body = json.dumps({"ready": ready, "checks": details}).encode() + b"\n"
             status = "200 OK" if ready else "503 Service Unavailable"
-            return _send(start_response, status, "application/json", body)
-        return _send(start_response, "200 OK", CONTENT_TYPE, metrics.render())
+            return respond(start_response, status, body, "application/json")
+        return respond(start_response, "200 OK", metrics.render(), CONTENT_TYPE)
 
     return application
 
 
-def _plain(
-    start_response: Callable[..., Any], status: str, body: bytes, *extra: tuple[str, str]
-) -> list[bytes]:
-    return _send(start_response, status, "text/plain; charset=utf-8", body, *extra)
-
-
-def _send(
+def respond(
     start_response: Callable[..., Any],
     status: str,
-    content_type: str,
     body: bytes,
+    content_type: str = TEXT,
     *extra: tuple[str, str],
 ) -> list[bytes]:
+    """A whole WSGI response: ``body`` with its length, never cached."""
     headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *extra]
     start_response(status, [*headers, ("Cache-Control", "no-store")])
     return [body]

@@ -1,13 +1,10 @@
-"""What Heed counts and times, in Prometheus form (``prometheus-client``).
-
-One :class:`Metrics` per running bot, on a registry of its own (so tests and several bots in
-one process never mix counts). Every label has a small fixed set of values: request kinds
-come from :func:`request_kind`, never from user input.
-"""
+"""What Heed counts and times, in Prometheus form, on a registry per bot (so tests and several
+bots in one process never mix counts). Label values come from fixed sets, never user input."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from functools import partial
 from typing import Any
 
 from prometheus_client import (
@@ -25,19 +22,18 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
 KINDS = ("classify", "admin", "command", "message", "home", "event", "feedback", "action")
 KINDS += ("shortcut", "view", "other")
-_COMMANDS = {"/classify": "classify", "/heed-admin": "admin"}
-_EVENTS = {"message": "message", "app_home_opened": "home"}
 
 
 def request_kind(body: Mapping[str, Any]) -> str:
     """The kind of a Slack request body, one of :data:`KINDS`."""
     command = body.get("command")
     if isinstance(command, str):
-        return _COMMANDS.get(command, "command")
+        return {"/classify": "classify", "/heed-admin": "admin"}.get(command, "command")
     kind = body.get("type")
     if kind == "event_callback":
         event = body.get("event")
-        return _EVENTS.get(event.get("type"), "event") if isinstance(event, dict) else "event"
+        event_type = event.get("type") if isinstance(event, dict) else None
+        return {"message": "message", "app_home_opened": "home"}.get(event_type, "event")
     if kind == "block_actions":
         actions = body.get("actions") or [{}]
         first = actions[0] if isinstance(actions[0], dict) else {}
@@ -69,53 +65,37 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
-        r = self.registry
-        self.requests = Counter(
-            "heed_requests", "Slack requests received, by kind", ["kind"], registry=r
-        )
-        self.rejected = Counter(
+        counter = partial(Counter, registry=self.registry)
+        histogram = partial(Histogram, buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.requests = counter("heed_requests", "Slack requests received, by kind", ["kind"])
+        self.rejected = counter(
             "heed_http_rejected",
             "HTTP requests refused before reaching Bolt, by reason",
             ["reason"],
-            registry=r,
         )
-        self.ack_seconds = Histogram(
-            "heed_ack_seconds",
-            "Time from a request's arrival to its acknowledgement",
-            ["kind"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
+        self.ack_seconds = histogram(
+            "heed_ack_seconds", "Time from a request's arrival to its acknowledgement", ["kind"]
         )
-        self.reply_seconds = Histogram(
+        self.reply_seconds = histogram(
             "heed_reply_seconds",
             "Time from a request's arrival to the end of the work it started",
             ["kind"],
-            buckets=LATENCY_BUCKETS,
-            registry=r,
         )
-        self.predictions = Counter(
-            "heed_predictions",
-            "Predictions made, by source and label",
-            ["source", "label"],
-            registry=r,
+        self.predictions = counter(
+            "heed_predictions", "Predictions made, by source and label", ["source", "label"]
         )
-        self.autotags = Counter(
-            "heed_autotags", "Auto-tagging outcomes per message", ["outcome"], registry=r
+        self.autotags = counter("heed_autotags", "Auto-tagging outcomes per message", ["outcome"])
+        self.upload_failures = counter("heed_upload_failures", "Heatmap uploads that failed")
+        self.retrain_jobs = counter(
+            "heed_retrain_jobs", "Retraining jobs finished, by outcome", ["outcome"]
         )
-        self.upload_failures = Counter(
-            "heed_upload_failures", "Heatmap uploads that failed", registry=r
-        )
-        self.retrain_jobs = Counter(
-            "heed_retrain_jobs", "Retraining jobs finished, by outcome", ["outcome"], registry=r
-        )
-        self.busy = Counter(
+        self.busy = counter(
             "heed_busy_refusals",
             "Requests refused politely: the job queue was full or the user over the rate limit",
             ["reason"],
-            registry=r,
         )
         self.jobs_pending = Gauge(
-            "heed_jobs_pending", "Jobs queued or running on the job pool", registry=r
+            "heed_jobs_pending", "Jobs queued or running on the job pool", registry=self.registry
         )
         for kind in KINDS:  # so a scrape shows every series from the start
             self.requests.labels(kind)

@@ -1,4 +1,5 @@
-"""MicroBatcher: gather items submitted from many threads into one call per short window."""
+"""Gather items submitted from many threads into one call per short window; with it,
+concurrent explanations by a one-pass method share one forward + backward pass."""
 
 from __future__ import annotations
 
@@ -8,9 +9,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from bot.jobpool import Busy
+from classifier.types import ONE_PASS_METHODS
+
+if TYPE_CHECKING:
+    from classifier.model import Classifier
+    from classifier.types import Explanation
 
 log = logging.getLogger(__name__)
 
@@ -21,13 +27,9 @@ _STOP = object()
 
 
 class MicroBatcher(Generic[T, R]):
-    """Calls ``fn(items)`` once per batch and resolves each item's :class:`Future`.
-
-    A batch starts with the first waiting item and closes after ``max_wait`` seconds or at
-    ``max_batch`` items, whichever comes first; items arriving while ``fn`` runs form the next
-    batch. ``fn`` must return one result per item, in order; if it raises, every future of
-    that batch gets the exception.
-    """
+    """Calls ``fn(items)`` once per batch (closed ``max_wait`` seconds after its first item or
+    at ``max_batch`` items; what arrives while ``fn`` runs forms the next) and resolves each
+    item's :class:`Future` with its result, or with ``fn``'s exception."""
 
     def __init__(
         self,
@@ -38,8 +40,6 @@ class MicroBatcher(Generic[T, R]):
         name: str = "micro-batcher",
         max_pending: int = 0,
     ) -> None:
-        if max_batch < 1 or max_wait < 0:
-            raise ValueError("max_batch must be >= 1 and max_wait >= 0")
         self.fn, self.max_batch, self.max_wait = fn, max_batch, max_wait
         self.max_pending = max_pending
         self._queue: queue.Queue[object] = queue.Queue()
@@ -48,10 +48,8 @@ class MicroBatcher(Generic[T, R]):
         self._thread.start()
 
     def submit(self, item: T) -> Future[R]:
-        """Queue ``item``; the returned future resolves when its batch has been processed.
-
-        Raises :class:`~bot.jobpool.Busy` when ``max_pending`` items (0: no limit) wait.
-        """
+        """Queue ``item`` for the next batch; :class:`~bot.jobpool.Busy` when ``max_pending``
+        items (0: no limit) already wait."""
         if self._closed:
             raise RuntimeError("the batcher is closed")
         if self.max_pending and self._queue.qsize() >= self.max_pending:
@@ -67,37 +65,23 @@ class MicroBatcher(Generic[T, R]):
             self._queue.put(_STOP)
         self._thread.join(timeout)
 
-    def _collect(self) -> tuple[list[tuple[T, Future[R]]], bool]:
-        first = self._queue.get()
-        if first is _STOP:
-            return [], True
-        batch = [first]  # type: ignore[list-item]
-        deadline = time.monotonic() + self.max_wait
-        while len(batch) < self.max_batch:
-            remaining = deadline - time.monotonic()
-            try:
-                item = (
-                    self._queue.get(timeout=remaining)
-                    if remaining > 0
-                    else self._queue.get_nowait()
-                )
-            except queue.Empty:
-                break
-            if item is _STOP:
-                return batch, True  # type: ignore[return-value]
-            batch.append(item)
-        return batch, False  # type: ignore[return-value]
-
     def _run(self) -> None:
-        stop = False
-        while not stop:
-            batch, stop = self._collect()
-            if batch:
-                self._process(batch)
+        while (first := self._queue.get()) is not _STOP:
+            batch = [first]
+            deadline = time.monotonic() + self.max_wait
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    self._queue.put(_STOP)  # ends the loop once this batch is done
+                    break
+                batch.append(item)
+            self._process(batch)  # type: ignore[arg-type]
 
     def _process(self, batch: list[tuple[T, Future[R]]]) -> None:
         items = [item for item, _ in batch]
-        futures = [f for _, f in batch if f.set_running_or_notify_cancel()]
         started = time.monotonic()
         try:
             results = list(self.fn(items))
@@ -105,12 +89,52 @@ class MicroBatcher(Generic[T, R]):
                 raise RuntimeError(
                     f"batch function returned {len(results)} results for {len(items)}"
                 )
+            settle = Future.set_result
         except Exception as exc:  # handed to every waiting caller
             log.exception("batch of %d failed", len(items))
-            for future in futures:
-                future.set_exception(exc)
-            return
+            results, settle = [exc] * len(items), Future.set_exception
         log.debug("batch of %d in %.1f ms", len(items), (time.monotonic() - started) * 1000)
-        by_future = {id(f): r for (_, f), r in zip(batch, results, strict=True)}
-        for future in futures:
-            future.set_result(by_future[id(future)])
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.set_running_or_notify_cancel():
+                settle(future, result)
+
+
+Request = tuple["Classifier", str, str]
+"""``(classifier, text, method)``: the classifier the request started with, so a model swap
+mid-burst never mixes versions within one answer."""
+
+
+class ExplainBatcher(MicroBatcher[Request, "Explanation | Exception"]):
+    """Explain texts for many callers at once; each caller gets its own text's explanation
+    (``max_wait`` 0: a lone request never waits for company)."""
+
+    def __init__(self) -> None:
+        super().__init__(_explain_batch, max_batch=16, max_wait=0.0, name="explain")
+
+    def explain(self, classifier: Classifier, text: str, method: str) -> Explanation:
+        """``classifier.explain(text, method)``, batched with concurrent callers' requests for
+        a one-pass method; raises what ``explain`` would raise."""
+        if method not in ONE_PASS_METHODS:
+            return classifier.explain(text, method)
+        outcome = self.submit((classifier, text, method)).result()
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+def _explain_batch(requests: list[Request]) -> list[Explanation | Exception]:
+    """One ``explain_many`` per (classifier, method) group; a group that fails (e.g. an
+    architecture without attention weights) fails only its own requests."""
+    groups: dict[tuple[int, str], list[int]] = {}
+    for i, (classifier, _, method) in enumerate(requests):
+        groups.setdefault((id(classifier), method), []).append(i)
+    results: dict[int, Explanation | Exception] = {}
+    for indices in groups.values():
+        classifier, _, method = requests[indices[0]]
+        outcomes: Sequence[Explanation | Exception]
+        try:
+            outcomes = classifier.explain_many([requests[i][1] for i in indices], method)
+        except Exception as exc:  # handed to each caller of this group
+            outcomes = [exc] * len(indices)
+        results.update(zip(indices, outcomes, strict=True))
+    return [results[i] for i in range(len(requests))]

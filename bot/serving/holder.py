@@ -1,11 +1,5 @@
-"""ModelHolder: the serving classifier, swapped atomically when the store's pointer moves.
-
-The bot loads the current version once at start-up. A daemon thread polls the store's
-``current`` pointer (every ~2 s), so a promotion or rollback made by another process (the
-``classifier`` CLI, a training child) is served without a restart. A new version is loaded
-and warmed up *before* the swap; callers that already hold the previous classifier finish
-their request with it.
-"""
+"""ModelHolder: the serving classifier, swapped atomically when the store's ``current`` moves
+(polled, so another process's promotion is served without a restart; warmed up before)."""
 
 from __future__ import annotations
 
@@ -14,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bot.ticker import Ticker
 from classifier.store import ModelNotFoundError, ModelStore
 
 if TYPE_CHECKING:
@@ -22,18 +17,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-POLL_INTERVAL = 2.0
 HOW_TO_TRAIN = (
     "no model is serving in {root}: train one first with `make demo` (the bundled default) or "
     "`python -m training train --data FILE --promote`, or start with `python -m bot "
     "--train-default`"
 )
-
-Loader = Callable[[str, ModelStore], "Classifier"]
-
-
-class NoModelError(ModelNotFoundError):
-    """The store has no current version (and none was trained)."""
 
 
 def load_classifier(
@@ -42,8 +30,7 @@ def load_classifier(
     device: str | None = None,
     tokenizers: SharedTokenizers | None = None,
 ) -> Classifier:
-    """Load ``version`` from ``store`` and run it once, so the first request is not slow
-    (``tokenizers``: share the tokenizer object with other tasks' models where identical)."""
+    """Load ``version`` and run it once, so the first request is not slow."""
     from classifier import heatmap
     from classifier.model import Classifier
 
@@ -53,53 +40,49 @@ def load_classifier(
     return classifier
 
 
-class ModelHolder:
-    """Holds the serving :class:`~classifier.model.Classifier` and swaps it atomically."""
+class ModelHolder(Ticker):
+    """Holds the serving :class:`~classifier.model.Classifier` and swaps it atomically;
+    :meth:`start` polls ``current`` every ``poll_interval`` seconds until :meth:`stop`."""
+
+    thread_name = "model-watcher"
 
     def __init__(
         self,
         store: ModelStore,
         *,
         device: str | None = None,
-        loader: Loader | None = None,
-        poll_interval: float = POLL_INTERVAL,
+        loader: Callable[[str, ModelStore], Classifier] | None = None,
+        poll_interval: float = 2.0,
         tokenizers: SharedTokenizers | None = None,
     ) -> None:
+        super().__init__()
         self.store = store
         self.poll_interval = poll_interval
-        self._loader: Loader = loader or (lambda v, s: load_classifier(v, s, device, tokenizers))
+        self._loader = loader or (lambda v, s: load_classifier(v, s, device, tokenizers))
         self._current: Classifier | None = None
         self._reload_lock = threading.Lock()
         self._failed: str | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.fallback: str | None = None
-        """Set when start-up serves an older version because ``current`` cannot be loaded:
-        one line saying which and why (shown in the log and on App Home)."""
+        """Why an older version serves when ``current`` cannot be loaded (log and App Home)."""
 
     def get(self) -> Classifier:
         """The serving classifier; keep the reference for the whole request."""
         current = self._current
         if current is None:
-            raise NoModelError("the model is not loaded yet")
+            raise ModelNotFoundError("the model is not loaded yet")
         return current
 
     @property
     def version(self) -> str | None:
         """The serving version, or None before the first load."""
-        current = self._current
-        return current.version if current is not None else None
+        return self._current.version if self._current is not None else None
 
     def load(self) -> Classifier:
-        """Load the store's current version at start-up; raises :class:`NoModelError`.
-
-        When ``current`` cannot be loaded, the newest loadable version of the promotion
-        history is served instead and :attr:`fallback` says so (the pointer is left alone for
-        an operator to fix); only when none loads does the first error propagate.
-        """
+        """Load ``current`` at start-up, else the newest loadable version of the promotion
+        history (leaving the pointer for an operator); raises when none loads."""
         wanted = self.store.current()
         if wanted is None:
-            raise NoModelError(HOW_TO_TRAIN.format(root=self.store.root))
+            raise ModelNotFoundError(HOW_TO_TRAIN.format(root=self.store.root))
         try:
             self.reload()
         except Exception as exc:
@@ -107,10 +90,8 @@ class ModelHolder:
         return self.get()
 
     def _fall_back(self, wanted: str, error: Exception) -> None:
-        """Serve the newest loadable earlier version in the promotion history."""
         log.error("cannot load the current model %s: %s", wanted, error)
-        earlier = [v for v in reversed(self.store.history()) if v != wanted]
-        for version in earlier:
+        for version in [v for v in reversed(self.store.history()) if v != wanted]:
             try:
                 fresh = self._loader(version, self.store)
             except Exception as exc:
@@ -128,11 +109,8 @@ class ModelHolder:
         raise error
 
     def reload(self) -> bool:
-        """Load and swap in the store's current version if it differs; True when swapped.
-
-        A version that fails to load is logged and skipped until the pointer moves again;
-        the previous classifier keeps serving.
-        """
+        """Swap in the store's current version if it differs; True when swapped. A version
+        that fails to load is logged and skipped until the pointer moves again."""
         with self._reload_lock:
             wanted = self.store.current()
             if wanted is None or wanted == self.version or wanted == self._failed:
@@ -150,21 +128,8 @@ class ModelHolder:
         log.info("serving model %s (was %s)", fresh.version, previous or "none")
         return True
 
-    def start_watching(self) -> None:
-        """Poll the store's pointer in a daemon thread until :meth:`stop`."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._watch, name="model-watcher", daemon=True)
-            self._thread.start()
+    tick = reload
 
-    def stop(self) -> None:
-        """Stop the watcher thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _watch(self) -> None:
-        while not self._stop.wait(self.poll_interval):
-            try:
-                self.reload()
-            except Exception:
-                log.exception("model watcher failed")
+    def wait_s(self) -> float:
+        """Seconds between two looks at ``current``."""
+        return self.poll_interval

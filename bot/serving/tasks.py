@@ -1,25 +1,17 @@
-"""One :class:`~bot.serving.holder.ModelHolder` per task, loaded on first use.
-
-The default task's holder is loaded at start-up; any other task's model is loaded the first
-time a message, command or admin asks for it, then watched for promotions like the default's.
-Every holder loads through one :class:`~classifier.tokenizers.SharedTokenizers`, so tasks
-whose tokenizer files are identical (the same base) share one tokenizer object.
-"""
+"""One :class:`~bot.serving.holder.ModelHolder` per task, loaded on first use and watched;
+tasks whose tokenizer files are identical share one tokenizer object."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 
 from bot.serving.holder import ModelHolder
-from bot.tasks import Task, Tasks
+from bot.tasks import Tasks
 from classifier.store import ModelStore
 from classifier.tokenizers import SharedTokenizers
 
 log = logging.getLogger(__name__)
-
-HolderFactory = Callable[[Task, SharedTokenizers], ModelHolder]
 
 
 class TaskModels:
@@ -31,42 +23,31 @@ class TaskModels:
         default_holder: ModelHolder,
         *,
         device: str | None = None,
-        factory: HolderFactory | None = None,
         tokenizers: SharedTokenizers | None = None,
     ) -> None:
         self.tasks = tasks
+        self.device = device
         self.tokenizers = tokenizers or SharedTokenizers()
-        self._factory: HolderFactory = factory or (
-            lambda task, shared: ModelHolder(
-                ModelStore(task.model_dir), device=device, tokenizers=shared
-            )
-        )
         self._holders: dict[str, ModelHolder] = {tasks.default_name: default_holder}
         self._lock = threading.Lock()
         self._loading = {name: threading.Lock() for name in tasks.names}
         self._watching = False
 
     def holder(self, name: str) -> ModelHolder:
-        """The loaded holder of task ``name`` (loading its model now if it is the first use);
-        raises KeyError for an unknown task and the holder's NoModelError when it has no
-        model yet (nothing is kept, so a later request tries again)."""
-        held = self._holders.get(name)
-        if held is not None:
-            return held
-        task = self.tasks.by_name[name]
+        """Task ``name``'s loaded holder, loading it on first use; KeyError for an unknown
+        task, ModelNotFoundError when it has no model yet (a later request retries)."""
         with self._loading[name]:  # one load per task; other tasks are not held up
-            held = self._holders.get(name)
-            if held is not None:
+            if (held := self._holders.get(name)) is not None:
                 return held
             loads = self.tokenizers.loads
-            holder = self._factory(task, self.tokenizers)
+            holder = ModelHolder(self.store(name), device=self.device, tokenizers=self.tokenizers)
             holder.load()
             shared = "its own" if self.tokenizers.loads > loads else "a shared"
             log.info("task %s: serving model %s (%s tokenizer)", name, holder.version, shared)
             with self._lock:
                 self._holders[name] = holder
                 if self._watching:
-                    holder.start_watching()
+                    holder.start()
             return holder
 
     def store(self, name: str) -> ModelStore:
@@ -81,16 +62,15 @@ class TaskModels:
 
     def start_watching(self) -> None:
         """Watch every loaded task's ``current`` (and each one loaded later)."""
-        with self._lock:
-            self._watching = True
-            holders = list(self._holders.values())
-        for holder in holders:
-            holder.start_watching()
+        for holder in self._set_watching(True):
+            holder.start()
 
     def stop(self) -> None:
         """Stop every watcher."""
-        with self._lock:
-            self._watching = False
-            holders = list(self._holders.values())
-        for holder in holders:
+        for holder in self._set_watching(False):
             holder.stop()
+
+    def _set_watching(self, on: bool) -> list[ModelHolder]:
+        with self._lock:
+            self._watching = on
+            return list(self._holders.values())

@@ -1,1 +1,0 @@
-"""Talking to the Slack Web API: the client, its errors, uploads, Slack text."""

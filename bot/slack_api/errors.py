@@ -7,8 +7,7 @@ from urllib.error import HTTPError
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
 UPLOAD_ERRORS = (SlackApiError, SlackRequestError, OSError)
-"""What ``files_upload_v2`` raises when Slack refuses the file or the upload URL fails
-(``urllib.error.URLError``/``HTTPError`` and socket timeouts are ``OSError``s)."""
+"""What ``files_upload_v2`` raises (``URLError``, ``HTTPError`` and timeouts are OSErrors)."""
 NOT_MEMBER_ERRORS = frozenset({"not_in_channel", "channel_not_found"})
 
 
@@ -21,8 +20,7 @@ def api_error(exc: BaseException) -> str | None:
 
 def describe_error(exc: BaseException) -> str:
     """A short, secret-free description of a Slack/HTTP failure for a user-facing note."""
-    code = api_error(exc)
-    if code:
+    if code := api_error(exc):
         return code
     if isinstance(exc, HTTPError):
         return f"HTTP {exc.code} from the upload server"

@@ -36,10 +36,8 @@ def shorten(text: str, limit: int) -> str:
 
 
 def clean_input(text: str) -> str:
-    """Text as Heed classifies and stores it: NFKC-normalised (full-width and compatibility
-    forms folded), every format character (Unicode category Cf: zero-width spaces and joiners,
-    bidirectional overrides, soft hyphens…) removed, surrounding whitespace stripped. Empty
-    when nothing visible is left."""
+    """Text as Heed classifies and stores it: NFKC-normalised, every format character (Cf:
+    zero-width spaces and joiners, bidi overrides, soft hyphens…) removed, stripped."""
     folded = unicodedata.normalize("NFKC", text)
     return "".join(c for c in folded if unicodedata.category(c) != "Cf").strip()
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.slack_api.errors import UPLOAD_ERRORS, api_error, describe_error
+from bot.slack_api.errors import NOT_MEMBER_ERRORS, UPLOAD_ERRORS, api_error, describe_error
 from bot.slack_api.text import escape_and_shorten
 
 log = logging.getLogger(__name__)
@@ -19,9 +19,8 @@ Tell = Callable[[str], None]
 
 def upload_failed_note(reason: str, what: str = "heatmap") -> str:
     """Posted when a file could not be uploaded (with a hint when Heed is not a member)."""
-    hint = ""
-    if reason in ("not_in_channel", "channel_not_found"):
-        hint = f" — invite Heed to this channel (`/invite @Heed`) to get the {what}"
+    invite = f" — invite Heed to this channel (`/invite @Heed`) to get the {what}"
+    hint = invite if reason in NOT_MEMBER_ERRORS else ""
     return f":warning: Heed couldn't upload the {what}: {escape_and_shorten(reason, 200)}{hint}"
 
 
@@ -37,12 +36,8 @@ def upload_or_say_why(
     what: str,
     tell: Tell | None = None,
 ) -> bool:
-    """Upload ``content`` with ``files_upload_v2`` into ``channel`` (and thread); True on success.
-
-    On failure the reason is logged and a short note naming ``what`` failed goes to ``tell``,
-    or, without one, into the same channel and thread. Never raises for an upload failure;
-    a failure to post the note itself is logged.
-    """
+    """Upload ``content`` into ``channel`` (and thread); True on success. On failure a short
+    note naming ``what`` goes to ``tell``, else to the same channel and thread; never raises."""
     try:
         client.files_upload_v2(
             channel=channel,

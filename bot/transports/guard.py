@@ -1,24 +1,13 @@
 """The public face in HTTP mode: every request is hostile until its signature is verified.
 
-In order, before anything is parsed:
-
-1. Routing: ``POST /slack/events`` goes on; the ops paths go to the ops app (when served on
-   this port); anything else is 404/405.
-2. Size: no ``Content-Length`` is 411, more than ``max_body`` bytes is 413 (the server has
-   already refused a malformed or oversized length without reading the body).
-3. Signature: the body must be UTF-8 (else 400); ``X-Slack-Request-Timestamp`` must be a
-   number within five minutes and ``X-Slack-Signature`` a ``v0=`` hex digest of the body
-   exactly as received (slack_sdk's :class:`~slack_sdk.signature.SignatureVerifier`);
-   otherwise 401.
-4. Parsing: the body must be a form or JSON object Bolt can parse; otherwise 400.
-
-Only then does Bolt see the request. Nothing here logs a body or a header value; refusals are
-counted in ``heed_http_rejected_total{reason}``.
+Before Bolt sees anything, in order (docs/ARCHITECTURE.md, "The HTTP face"): route (404/405),
+``Content-Length`` (411/413, the body unread), UTF-8 (400), timestamp and ``v0=`` signature of
+the body as received (401), then a form or JSON object Bolt can parse (400). Nothing here logs
+a body or a header value; refusals are counted in ``heed_http_rejected_total{reason}``.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import time
@@ -27,14 +16,14 @@ from http import HTTPStatus
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request import BoltRequest
-from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
+from bot.ops.endpoints import respond
 from bot.ops.metrics import Metrics, request_kind
 from bot.transports.ack import ACK_SENT, RECEIVED_AT
-
-log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 _TIMESTAMP = re.compile(r"\d{1,12}")
@@ -67,9 +56,8 @@ class SlackGuard:
         max_body: int,
         ops: Callable[..., Iterable[bytes]] | None = None,
         ops_paths: Iterable[str] = (),
-        path: str = EVENTS_PATH,
     ) -> None:
-        self.app, self.metrics, self.max_body, self.path = app, metrics, max_body, path
+        self.app, self.metrics, self.max_body = app, metrics, max_body
         self.verifier = SignatureVerifier(signing_secret)
         self.ops, self.ops_paths = ops, frozenset(ops_paths)
 
@@ -77,12 +65,12 @@ class SlackGuard:
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
         received = time.monotonic()
-        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
-        if path in self.ops_paths and self.ops is not None:
+        wsgi = WsgiHttpRequest(environ)
+        if wsgi.path in self.ops_paths and self.ops is not None:
             return self.ops(environ, start_response)
-        if path != self.path:
+        if wsgi.path != EVENTS_PATH:
             return self._refuse(start_response, HTTPStatus.NOT_FOUND, "not_found")
-        if method != "POST":
+        if wsgi.method != "POST":
             return self._refuse(start_response, HTTPStatus.METHOD_NOT_ALLOWED, "method")
         length = environ.get("CONTENT_LENGTH") or ""
         if not length.isascii() or not length.isdigit():
@@ -90,70 +78,39 @@ class SlackGuard:
         if int(length) > self.max_body:
             return self._refuse(start_response, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large")
         try:
-            text = environ["wsgi.input"].read(int(length)).decode("utf-8")
+            text = wsgi.get_body()
         except UnicodeDecodeError:  # Slack sends UTF-8; the verifier cannot hash anything else
             return self._refuse(start_response, HTTPStatus.BAD_REQUEST, "malformed")
         timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
         signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
-        if not self._signed(text, timestamp, signature):
+        well_formed = _TIMESTAMP.fullmatch(timestamp) and _SIGNATURE.fullmatch(signature)
+        if not well_formed or not self.verifier.is_valid(text, timestamp, signature):
             return self._refuse(start_response, HTTPStatus.UNAUTHORIZED, "bad_signature")
-        request = self._bolt_request(text, environ, received)
-        if request is None:
+        try:
+            request = BoltRequest(
+                body=text,
+                query=wsgi.query_string,
+                headers=wsgi.get_headers(),
+                context={ACK_SENT: threading.Event(), RECEIVED_AT: received},
+            )
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            request = None
+        if request is None or not isinstance(request.body, dict):
             return self._refuse(start_response, HTTPStatus.BAD_REQUEST, "malformed")
         kind = request_kind(request.body)
-        response = self.app.dispatch(request)
+        answer = self.app.dispatch(request)
         self.metrics.ack_seconds.labels(kind).observe(time.monotonic() - received)
-        return _SetOnClose(_respond(start_response, response), request.context[ACK_SENT])
+        response = WsgiHttpResponse(answer.status, answer.headers, answer.body)
+        start_response(response.status, response.get_headers())
+        return _SetOnClose(response.get_body(), request.context[ACK_SENT])
 
     def refused_by_server(self, code: int) -> None:
         """Count a request the server refused before this guard saw it (411/413/431/400)."""
         self.metrics.rejected.labels(SERVER_REFUSALS.get(code, "malformed")).inc()
 
-    def _signed(self, text: str, timestamp: str, signature: str) -> bool:
-        if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
-            return False
-        return self.verifier.is_valid(text, timestamp, signature)
-
-    def _bolt_request(
-        self, text: str, environ: dict[str, Any], received: float
-    ) -> BoltRequest | None:
-        headers = {
-            key[5:].replace("_", "-").lower(): value
-            for key, value in environ.items()
-            if key.startswith("HTTP_")
-        }
-        headers["content-type"] = environ.get("CONTENT_TYPE", "")
-        try:
-            request = BoltRequest(
-                body=text,
-                query=environ.get("QUERY_STRING", ""),
-                headers=headers,
-                context={ACK_SENT: threading.Event(), RECEIVED_AT: received},
-            )
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
-            return None
-        return request if isinstance(request.body, dict) else None
-
     def _refuse(
         self, start_response: Callable[..., Any], status: HTTPStatus, reason: str
     ) -> list[bytes]:
         self.metrics.rejected.labels(reason).inc()
-        body = f"{status.phrase}\n".encode()
-        start_response(
-            f"{status.value} {status.phrase}",
-            [
-                ("Content-Type", "text/plain; charset=utf-8"),
-                ("Content-Length", str(len(body))),
-            ],
-        )
-        return [body]
-
-
-def _respond(start_response: Callable[..., Any], response: BoltResponse) -> list[bytes]:
-    status = HTTPStatus(response.status)
-    body = response.body.encode("utf-8") if isinstance(response.body, str) else response.body
-    headers = [(k, v) for k, values in response.headers.items() for v in values]
-    if not any(k.lower() == "content-length" for k, _ in headers):
-        headers.append(("Content-Length", str(len(body))))
-    start_response(f"{status.value} {status.phrase}", headers)
-    return [body]
+        phrase = f"{status.value} {status.phrase}"
+        return respond(start_response, phrase, f"{status.phrase}\n".encode())

@@ -1,18 +1,10 @@
-"""HTTP mode on a production server: waitress (pure Python, in this process).
+"""HTTP mode on waitress, in this process (the model, job pool and retrain runner live here).
 
-Why waitress (README, "The HTTP face"; ``benchmarks/http_abuse.py`` measured it against the
-standard library's ``wsgiref`` and gunicorn's ``gthread`` worker): its event loop reads every
-request in full, headers and body, *before* a worker thread is involved, so idle or slow
-connections cost a socket and a few kilobytes, never a thread; it refuses an oversized or
-malformed ``Content-Length`` before reading the body; and it runs inside the bot's process,
-where the model, the job pool and the retrain runner live (gunicorn forks workers, each of
-which would need its own copy of all three).
-
-The limits, all settings: ``HEED_HTTP_THREADS`` worker threads, ``HEED_HTTP_CONNECTIONS`` open
-connections at most, ``HEED_HTTP_TIMEOUT`` seconds of client silence before a connection is
-closed, ``HEED_MAX_BODY`` bytes per request (413 beyond it, from the server). A client that
-trickles a request byte by byte (never silent for long) is cut off too: a request must arrive
-whole within :data:`DEADLINE_FACTOR` times ``HEED_HTTP_TIMEOUT``.
+Why waitress (``benchmarks/http_abuse.py`` measured it against ``wsgiref`` and gunicorn's
+``gthread``): its event loop reads each request whole before a worker thread is involved, so
+idle or slow connections cost a socket, never a thread, and it refuses an oversized or
+malformed ``Content-Length`` before reading the body. A client that trickles a request byte by
+byte is cut off too: a request must arrive whole within :data:`DEADLINE_FACTOR` timeouts.
 """
 
 from __future__ import annotations
@@ -33,12 +25,10 @@ log = logging.getLogger(__name__)
 
 DEADLINE_FACTOR = 3
 
-WSGIApp = Callable[..., Iterable[bytes]]
-
 
 @dataclass(frozen=True)
 class ServerLimits:
-    """How much one server takes on (see the module doc)."""
+    """How much one server takes on (``HEED_HTTP_*`` and ``HEED_MAX_BODY``)."""
 
     threads: int = 8
     connections: int = 1000
@@ -58,14 +48,13 @@ Refused = Callable[[int], None]
 
 
 class _Parser(HTTPRequestParser):
-    """waitress' parser, answering an unusable ``Content-Length`` with 411 (not 400) and
-    reporting each refusal to :attr:`refused`."""
+    """waitress' parser, reporting each refusal; an unusable ``Content-Length`` is 411."""
 
-    refused: Refused = staticmethod(lambda code: None)
+    refused: Refused  # set per server, in HttpServer
     _reported = False
     path = ""
-    """waitress reads ``path`` when a client leaves while its error answer is written; a request
-    refused before its request line was parsed has none (AttributeError, a logged traceback)."""
+    """Read by waitress when a client leaves during an error answer; a request refused before
+    its request line has none (an AttributeError and a logged traceback)."""
 
     def __init__(self, adj: Any) -> None:
         super().__init__(adj)
@@ -93,28 +82,22 @@ class _Server(TcpWSGIServer):
                 channel.will_close = True
 
 
-def _server_class(refused: Refused) -> type[TcpWSGIServer]:
-    """A waitress server class whose parser reports refusals to ``refused``."""
-    parser = type("Parser", (_Parser,), {"refused": staticmethod(refused)})
-    channel = type("Channel", (HTTPChannel,), {"parser_class": parser})
-    return type("Server", (_Server,), {"channel_class": channel})
-
-
 class HttpServer:
-    """A waitress server for ``app`` on ``host:port`` (port 0: any free port), run on a
-    thread of its own by :meth:`start` and stopped by :meth:`stop`."""
+    """A waitress server for ``app`` on ``host:port`` (0: any free port) on a thread of its own."""
 
     def __init__(
         self,
-        app: WSGIApp,
+        app: Callable[..., Iterable[bytes]],
         host: str,
         port: int,
         limits: ServerLimits,
         name: str = "http",
         refused: Refused | None = None,
     ) -> None:
-        self.name = name
-        self._server = _server_class(refused or (lambda code: None))(
+        self.name, self.host = name, host
+        parser = type("Parser", (_Parser,), {"refused": staticmethod(refused or (lambda _: None))})
+        channel = type("Channel", (HTTPChannel,), {"parser_class": parser})
+        self._server = type("Server", (_Server,), {"channel_class": channel})(
             app,
             host=host,
             port=port,
@@ -135,9 +118,11 @@ class HttpServer:
         """The port it listens on."""
         return int(self._server.effective_port)
 
-    def start(self) -> None:
-        """Serve on a daemon thread."""
+    def start(self) -> HttpServer:
+        """Serve on a daemon thread; the constructor raises OSError when the port is taken."""
         self._thread.start()
+        log.info("%s server listening on http://%s:%d", self.name, self.host, self.port)
+        return self
 
     def _run(self) -> None:
         try:
@@ -152,18 +137,3 @@ class HttpServer:
         for channel in list(self._server._map.values()):
             channel.close()
         self._thread.join(timeout)
-
-
-def serve_in_thread(
-    app: WSGIApp,
-    host: str,
-    port: int,
-    limits: ServerLimits,
-    name: str = "http",
-    refused: Refused | None = None,
-) -> HttpServer:
-    """Bind and start an :class:`HttpServer`; raises :class:`OSError` when the port is taken."""
-    server = HttpServer(app, host, port, limits, name, refused)
-    server.start()
-    log.info("%s server listening on http://%s:%d", name, host, server.port)
-    return server

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.serving.holder import HOW_TO_TRAIN, ModelHolder, NoModelError
-from classifier.store import ModelStore
+from bot.serving.holder import HOW_TO_TRAIN, ModelHolder
+from classifier.store import ModelNotFoundError, ModelStore
 
 
 class StubClassifier:
@@ -41,11 +41,11 @@ def holder_for(root: Path, broken: set[str] | None = None, **kw: float) -> Model
 
 def test_empty_store_says_how_to_train(tmp_path: Path) -> None:
     holder = holder_for(tmp_path / "models")
-    with pytest.raises(NoModelError) as err:
+    with pytest.raises(ModelNotFoundError) as err:
         holder.load()
     assert str(err.value) == HOW_TO_TRAIN.format(root=tmp_path / "models")
     assert "make demo" in str(err.value) and "--train-default" in str(err.value)
-    with pytest.raises(NoModelError):
+    with pytest.raises(ModelNotFoundError):
         holder.get()
     assert holder.version is None
 
@@ -83,7 +83,7 @@ def test_the_watcher_picks_up_a_promotion(tmp_path: Path) -> None:
     point(tmp_path, V1)
     holder = holder_for(tmp_path, poll_interval=0.05)
     holder.load()
-    holder.start_watching()
+    holder.start()
     try:
         point(tmp_path, V2)
         deadline = time.monotonic() + 5

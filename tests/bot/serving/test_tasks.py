@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.serving.holder import ModelHolder, NoModelError
+from bot.serving.holder import ModelHolder
 from bot.serving.tasks import TaskModels
 from bot.tasks import Task, Tasks
-from classifier.store import ModelStore
+from classifier.store import ModelNotFoundError, ModelStore
 from classifier.tokenizers import SharedTokenizers
 
 VERSION = "20260101-000000-abcdef"
@@ -42,7 +42,7 @@ def test_tasks_load_on_first_use_and_share_one_tokenizer(tiny_model: Path, tmp_p
     assert models.holder("support") is support and set(models.loaded()) == {"default", "support"}
     assert support.get().tokenizer is default.get().tokenizer and shared.loads == 1
     assert support.get().predict(["fine"])[0].label in ("negative", "neutral", "positive")
-    with pytest.raises(NoModelError):
+    with pytest.raises(ModelNotFoundError):
         models.holder("empty")
     assert "empty" not in models.loaded()  # a later request tries again
     with pytest.raises(KeyError):
