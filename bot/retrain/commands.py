@@ -10,9 +10,8 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.admin import NOTHING_TO_TRAIN, already_running
 from bot.blocks.common import one_line
 from bot.retrain.jobs import JobAlreadyRunning, RetrainError
-from bot.retrain.messages import IN_DM_NOTE, retrain_started
+from bot.retrain.messages import IN_DM_NOTE, preview_blocks, retrain_started
 from bot.retrain.preview import build_preview
-from bot.retrain.preview_messages import preview_blocks
 from bot.retrain.reporter import RetrainReporter
 from bot.retrain.runner import NO_TRUSTED_EVAL
 from bot.services import Request
