@@ -1,5 +1,5 @@
-"""``/heed-admin retrain``: the preview of what would go in (with Start / Cancel), and Start,
-which launches the job and hands its callbacks to a :class:`RetrainReporter`."""
+"""``/heed-admin retrain``: the preview of what would go in, and its Start, which launches the
+job with a :class:`RetrainReporter` for its callbacks."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def start_retrain(request: Request) -> None:
     runner = services.runners[request.task.name]
     channel, ts = _status_message(request)
     reporter = RetrainReporter(
-        services, request.client, channel, ts, request.user, task=request.task.name
+        services, request.client, channel, ts, request.user, request.task.name
     )
     try:
         job = runner.start(

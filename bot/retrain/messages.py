@@ -86,9 +86,8 @@ def calibration_line(train: TrainResult) -> str | None:
     return line + "."
 
 
-def judged_on(train: TrainResult) -> str:
-    """Which rows the evaluation and the promotion decision used."""
-    split = train.eval_split
+def judged_on(split: str | None) -> str:
+    """Which rows the evaluation and the promotion decision use (``eval_split``)."""
     if split == "given":
         return "*Judged on:* `HEED_EVAL_DATA`, the fixed held-out export (never corrections)."
     if split:
@@ -122,7 +121,7 @@ def evaluation_blocks(
     calibration = calibration_line(train)
     if calibration:
         lines.append(calibration)
-    lines.append(judged_on(train))
+    lines.append(judged_on(train.eval_split))
     if result.corrections_rows:
         lines.append(
             f"Included {plural(result.corrections_rows, 'labelled row')} from feedback "
@@ -134,6 +133,11 @@ def evaluation_blocks(
     if train.per_class:
         out += code_sections(per_class_table(train.per_class))
     return result.summary(), out
+
+
+def _button(action_id: str, text: str, value: str, **style: str) -> dict:
+    label = {"type": "plain_text", "text": text}
+    return {"type": "button", "action_id": action_id, "text": label, "value": value, **style}
 
 
 def _labels(counts: Mapping[str, int]) -> str:
@@ -154,10 +158,7 @@ def preview_blocks(preview: Preview) -> tuple[str, Blocks]:
     report = preview.report
     if report is not None:
         lines.append(f"*Rows:* {report.train_rows} to learn from, {report.eval_rows} to judge on")
-        if report.eval_split == "given":
-            lines.append("*Judged on:* `HEED_EVAL_DATA` (never corrections)")
-        else:
-            lines.append("*Judged on:* a held-out split of `HEED_TRAIN_DATA` (never corrections)")
+        lines.append(judged_on(report.eval_split))
     since = f"since {serving} was trained" if preview.serving else "so far"
     fresh = sum(preview.new_labels.values())
     lines.append(
@@ -180,25 +181,8 @@ def preview_blocks(preview: Preview) -> tuple[str, Blocks]:
         lines.append(f":x: *Data problems* ({len(preview.problems)}{first}):")
         lines += [f"• `{escape_and_shorten(str(p), 300)}`" for p in shown]
         lines.append("Fix them before retraining.")
-    buttons: list[dict] = []
-    if not preview.problems:
-        buttons.append(
-            {
-                "type": "button",
-                "action_id": START_ACTION,
-                "style": "primary",
-                "text": {"type": "plain_text", "text": "Start retraining"},
-                "value": preview.task,
-            }
-        )
-    buttons.append(
-        {
-            "type": "button",
-            "action_id": CANCEL_ACTION,
-            "text": {"type": "plain_text", "text": "Cancel"},
-            "value": "cancel",
-        }
-    )
+    start = _button(START_ACTION, "Start retraining", preview.task, style="primary")
+    buttons = [*([] if preview.problems else [start]), _button(CANCEL_ACTION, "Cancel", "cancel")]
     blocks = [
         *sections(lines),
         {"type": "actions", "block_id": PREVIEW_BLOCK_ID, "elements": buttons},

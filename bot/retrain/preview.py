@@ -1,6 +1,5 @@
-"""What a retrain would go in with, before it starts: the exports' rows per label (read and
-split in-process, exactly as the run will), the corrections since the serving model and who gave
-them, and the rows held for review."""
+"""What a retrain would go in with, before it starts: the exports' rows per label (read and split
+as the run will), the corrections since the serving model and who gave them."""
 
 from __future__ import annotations
 

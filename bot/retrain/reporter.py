@@ -1,12 +1,12 @@
-"""A retraining job in Slack: :class:`RetrainReporter` edits its status message with the
-progress (throttled; each epoch shows), then posts the outcome, swapping a promoted version in at
-once; :func:`report_interrupted` words a job whose replica died."""
+"""A retraining job in Slack: its status message edited with the progress, then its outcome; and
+the report of a job whose replica died."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
@@ -40,28 +40,25 @@ FIGURES = (
 """The PNGs a run writes into its version directory: title, and what they show."""
 
 
+@dataclass(eq=False)
 class RetrainReporter:
     """Turns one job's callbacks into Slack messages (status edits, evaluation, PNG)."""
 
-    def __init__(
-        self,
-        services: Services,
-        client: WebClient,
-        channel: str,
-        ts: str,
-        requested_by: str | None,
-        interval: float = PROGRESS_INTERVAL,
-        task: str | None = None,
-    ) -> None:
-        self.services, self.client = services, client
-        self.task = task or services.settings.tasks.default_name
-        self.channel, self.ts, self.requested_by = channel, ts, requested_by
-        self.throttle = Throttle(interval)
-        self.job: Job | None = None
-        self.t0 = time.monotonic()
-        self._started = threading.Event()
-        self._lock = threading.Lock()  # edits in order; none after the final one
-        self._final = False
+    services: Services
+    client: WebClient
+    channel: str
+    ts: str
+    requested_by: str | None
+    task: str
+    interval: float = PROGRESS_INTERVAL
+    job: Job | None = field(default=None, init=False)
+    t0: float = field(default_factory=time.monotonic, init=False)
+    _started: threading.Event = field(default_factory=threading.Event, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)  # edits in order
+    _final: bool = field(default=False, init=False)  # no edit after the final one
+
+    def __post_init__(self) -> None:
+        self.throttle = Throttle(self.interval)
 
     def started(self, job: Job) -> None:
         """The runner accepted ``job`` (callbacks may come from now on): say so."""

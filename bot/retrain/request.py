@@ -31,10 +31,8 @@ def reader_options(options: Sequence[str]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TrainRequest:
-    """What one retrain trains on and how: the exports (``data``), the fixed held-out exports
-    that judge the new model when given (``eval_data``, else a split of ``data`` judges), the
-    ``corrections`` from feedback (training only, they never judge), or the ``bundled_sample``
-    (an empty store's first model); ``options`` are ``HEED_RETRAIN_ARGS``, passed through."""
+    """What one retrain trains on: the exports, the held-out exports that judge when given, the
+    corrections (they never judge) or the bundled sample; ``options``: ``HEED_RETRAIN_ARGS``."""
 
     data: tuple[Path, ...]
     eval_data: tuple[Path, ...] = ()
@@ -44,9 +42,8 @@ class TrainRequest:
     options: tuple[str, ...] = ()
 
     def files(self) -> tuple[list[Path], list[Path], list[Path]]:
-        """The exports as the run gets them: ``--data``, ``--train-only``, ``--eval-data``.
-        Judged on ``eval_data`` when given (the corrections then simply train), else on a
-        split of ``data`` that the corrections stay out of."""
+        """``--data``, ``--train-only``, ``--eval-data``: judged on ``eval_data`` when given, else
+        on a split of ``data`` that the corrections stay out of."""
         extra = [self.corrections] if self.corrections else []
         if self.eval_data:
             return [*self.data, *extra], [], list(self.eval_data)

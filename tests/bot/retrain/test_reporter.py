@@ -106,7 +106,9 @@ def test_a_refused_start_is_the_status_messages_last_word(
 
 
 def reporter_for(services: Services, client: Any) -> RetrainReporter:
-    reporter = RetrainReporter(services, client, "C1", "1.1", "UADMIN", interval=60)
+    reporter = RetrainReporter(
+        services, client, "C1", "1.1", "UADMIN", services.settings.tasks.default_name, interval=60
+    )
     reporter.started(job())
     return reporter
 
