@@ -24,7 +24,7 @@ from typing import IO, Any
 from bot.database import Database, JobConflict
 from bot.database.exports import write_jsonl, write_private
 from bot.database.records import RunningJob
-from bot.retrain.contract import TrainResult, last_json_line, parse_result
+from bot.retrain.contract import TrainRequest, TrainResult, last_json_line, parse_result
 from bot.retrain.jobs import (
     DoneCallback,
     Job,
@@ -33,7 +33,6 @@ from bot.retrain.jobs import (
     ProgressCallback,
     RetrainError,
 )
-from bot.retrain.request import TrainRequest
 from classifier.cli_support import BASE_MODEL_ENV, DEVICE_ENV, ENV_FILE_ENV, THREADS_ENV
 from classifier.store import DEFAULT_TASK, MODEL_DIR_ENV, ModelStore
 
@@ -361,19 +360,15 @@ class RetrainRunner:
         return "cancelled" if cancelled else "lost_lease"
 
     def _record(self, job: Job, result: JobResult) -> None:
-        train = result.train
+        train, outcome = result.train, {"message": result.reason}
+        if result.succeeded:
+            outcome = {
+                "version": train.version,
+                "promoted": train.promoted,
+                "metrics": train.stored_metrics(),
+                "message": train.promotion_reason or "trained",
+            }
         try:
-            if result.succeeded:
-                self.db.jobs.finish(
-                    job.id,
-                    "succeeded",
-                    owner=self.owner,
-                    version=train.version,
-                    promoted=train.promoted,
-                    metrics=train.stored_metrics(),
-                    message=train.promotion_reason or "trained",
-                )
-            else:
-                self.db.jobs.finish(job.id, result.status, owner=self.owner, message=result.reason)
+            self.db.jobs.finish(job.id, result.status, owner=self.owner, **outcome)
         except Exception:
             log.exception("retraining job %d: could not record the outcome", job.id)
