@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,15 +51,12 @@ class RetrainReporter:
     ts: str
     requested_by: str | None
     task: str
-    interval: float = PROGRESS_INTERVAL
+    throttle: Throttle = field(default_factory=lambda: Throttle(PROGRESS_INTERVAL))
     job: Job | None = field(default=None, init=False)
     t0: float = field(default_factory=time.monotonic, init=False)
     _started: threading.Event = field(default_factory=threading.Event, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)  # edits in order
     _final: bool = field(default=False, init=False)  # no edit after the final one
-
-    def __post_init__(self) -> None:
-        self.throttle = Throttle(self.interval)
 
     def started(self, job: Job) -> None:
         """The runner accepted ``job`` (callbacks may come from now on): say so."""
@@ -68,10 +66,7 @@ class RetrainReporter:
 
     def update(self, text: str) -> None:
         """Edit the status message (failures are logged, never raised)."""
-        try:
-            self.client.chat_update(channel=self.channel, ts=self.ts, text=text)
-        except SlackApiError as exc:
-            log.warning("cannot update the retrain status message: %s", api_error(exc))
+        self._say(self.client.chat_update, ts=self.ts, text=text)
 
     def progress(self, text: str) -> None:
         """Show ``text`` as the job's progress, unless the job has already ended."""
@@ -116,11 +111,11 @@ class RetrainReporter:
         if not result.succeeded:
             line = retrain_failed(result, self.requested_by, serving)
             self.final(line)
-            self._post(text=line)
+            self._say(self.client.chat_postMessage, text=line, unfurl_links=False)
             return
         self.final(retrain_finished(result, serving))
         text, evaluation = evaluation_blocks(result, self.requested_by, serving, swap_note)
-        self._post(text=text, blocks=evaluation)
+        self._say(self.client.chat_postMessage, text=text, blocks=evaluation, unfurl_links=False)
         version = train.version
         for name, title, explained in FIGURES:
             png = train.figure(name)
@@ -136,11 +131,11 @@ class RetrainReporter:
             ):
                 self.services.metrics.upload_failures.inc()
 
-    def _post(self, **message: Any) -> None:
+    def _say(self, call: Callable[..., object], **message: Any) -> None:
         try:
-            self.client.chat_postMessage(channel=self.channel, unfurl_links=False, **message)
-        except SlackApiError as exc:
-            log.warning("cannot post the retrain outcome: %s", api_error(exc))
+            call(channel=self.channel, **message)
+        except SlackApiError as exc:  # the outcome is stored; Slack only misses this message
+            log.warning("cannot send the retrain status to Slack: %s", api_error(exc))
 
 
 def report_interrupted(services: Services, client: WebClient, record: JobRecord) -> None:
