@@ -115,7 +115,7 @@ class TrainResult:
     def figure(self, name: str) -> Path | None:
         """A PNG the run wrote into the version directory (e.g. ``confusion_matrix.png``)."""
         file = self.path / name if self.path is not None else None
-        return file if file is not None and file.is_file() else None
+        return file if file and file.is_file() else None
 
     def stored_metrics(self) -> dict[str, Any]:
         """The metrics as a job row keeps them."""

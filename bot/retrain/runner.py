@@ -39,6 +39,9 @@ from classifier.store import DEFAULT_TASK, MODEL_DIR_ENV, ModelStore
 log = logging.getLogger(__name__)
 
 CORRECTIONS_FILENAME = "heed-corrections.jsonl"
+NOTHING_TO_TRAIN_ON = (
+    "nothing to train on: HEED_TRAIN_DATA names no export and no corrections are stored yet"
+)
 NO_TRUSTED_EVAL = (
     "nothing trusted to judge a new model on: set HEED_EVAL_DATA (a fixed held-out export) or "
     "HEED_TRAIN_DATA; corrections are never used to decide a promotion"
@@ -142,10 +145,6 @@ class RetrainRunner:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _job: Job | None = field(default=None, init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        if self.timeout_s <= 0:
-            raise ValueError("timeout_s must be positive")
-
     def current_job(self) -> Job | None:
         """The job running on this replica, or None."""
         with self._lock:
@@ -193,13 +192,11 @@ class RetrainRunner:
             workdir = Path(tempfile.mkdtemp(prefix="heed-retrain-"))
             try:
                 corrections, rows = (None, 0) if bundled_sample else self._export(workdir)
-                if not bundled_sample and not self.data_files and corrections is None:
-                    raise RetrainError(
-                        "nothing to train on: HEED_TRAIN_DATA names no export and no "
-                        "corrections are stored yet"
-                    )
-                if not bundled_sample and not self.data_files and not self.eval_files:
-                    raise RetrainError(NO_TRUSTED_EVAL)
+                if not bundled_sample and not self.data_files:
+                    if corrections is None:
+                        raise RetrainError(NOTHING_TO_TRAIN_ON)
+                    if not self.eval_files:
+                        raise RetrainError(NO_TRUSTED_EVAL)
                 try:
                     record = self.db.jobs.claim(
                         "retrain",
