@@ -140,9 +140,7 @@ def do_retrain(request: Request) -> None:
             created = store.metadata(version).get("created")
         except Exception as exc:  # a missing heed.json only loses the "since" split
             log.warning("cannot read heed.json of %s: %s", version, exc)
-    preview = build_preview(runner, services.db, version, created)
-    text, blocks = preview_blocks(preview)
-    request.private(text, blocks)
+    request.private(*preview_blocks(build_preview(runner, services.db, version, created)))
 
 
 def start_retrain(request: Request) -> None:

@@ -21,6 +21,7 @@ CANCEL_ACTION = "heed_retrain_cancel"
 PREVIEW_BLOCK_ID = "heed_retrain_preview"
 WHO_SHOWN = 10
 PROBLEMS_SHOWN = 10
+ROLE_NAMES = {"train": "export", "train-only": "corrections", "eval": "judged on"}
 IN_DM_NOTE = (
     ":information_source: Heed isn't in this channel, so the retraining progress goes "
     "to your DM with Heed (`/invite @Heed` to follow it here)."
@@ -151,9 +152,7 @@ def preview_blocks(preview: Preview) -> tuple[str, Blocks]:
     lines = [f"*Retrain preview* (Heed serves {serving} now). This is what would go in:"]
     for f in preview.files:
         name = escape_and_shorten(Path(f.path).name, 80)
-        role = {"train": "export", "train-only": "corrections", "eval": "judged on"}.get(
-            f.role, f.role
-        )
+        role = ROLE_NAMES.get(f.role, f.role)
         lines.append(f"• {role} `{name}`: {plural(f.rows, 'row')} ({_labels(f.labels)})")
     report = preview.report
     if report is not None:
@@ -183,11 +182,8 @@ def preview_blocks(preview: Preview) -> tuple[str, Blocks]:
         lines.append("Fix them before retraining.")
     start = _button(START_ACTION, "Start retraining", preview.task, style="primary")
     buttons = [*([] if preview.problems else [start]), _button(CANCEL_ACTION, "Cancel", "cancel")]
-    blocks = [
-        *sections(lines),
-        {"type": "actions", "block_id": PREVIEW_BLOCK_ID, "elements": buttons},
-    ]
-    return "Retrain preview: what would go in", blocks
+    actions = {"type": "actions", "block_id": PREVIEW_BLOCK_ID, "elements": buttons}
+    return "Retrain preview: what would go in", [*sections(lines), actions]
 
 
 PREVIEW_CANCELLED = ":heavy_multiplication_x: Retrain cancelled; nothing was started."
