@@ -32,7 +32,7 @@ from bot.handlers.checks import audited, may_administer, may_label
 from bot.handlers.home import model_metadata
 from bot.retention import retention_for
 from bot.retrain.commands import do_retrain, start_retrain
-from bot.retrain.preview_messages import (
+from bot.retrain.messages import (
     CANCEL_ACTION,
     NO_JOB_TO_CANCEL,
     PREVIEW_CANCELLED,

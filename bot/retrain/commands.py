@@ -1,24 +1,99 @@
-"""``/heed-admin retrain``: the preview of what would go in (with Start / Cancel), and Start,
-which launches the job and hands its callbacks to a :class:`RetrainReporter`."""
+"""``/heed-admin retrain``: the preview of what would go in (the exports' rows read and split as
+the run will, the corrections since the serving model), and its Start, which launches the job."""
 
 from __future__ import annotations
 
 import logging
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.admin import NOTHING_TO_TRAIN, already_running
 from bot.blocks.common import one_line
+from bot.database import Database
+from bot.database.exports import write_jsonl, write_private
 from bot.retrain.jobs import JobAlreadyRunning, RetrainError
-from bot.retrain.messages import IN_DM_NOTE, retrain_started
-from bot.retrain.preview import build_preview
-from bot.retrain.preview_messages import preview_blocks
+from bot.retrain.messages import IN_DM_NOTE, preview_blocks, retrain_started
 from bot.retrain.reporter import RetrainReporter
-from bot.retrain.runner import NO_TRUSTED_EVAL
+from bot.retrain.runner import CORRECTIONS_FILENAME, NO_TRUSTED_EVAL, RetrainRunner
 from bot.services import Request
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
+from classifier.exports import DataError, FileRows, Problem, RowsReport
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A retrain's inputs as an admin should see them before starting it."""
+
+    serving: str | None
+    task: str = "default"
+    report: RowsReport | None = None
+    """The rows per file and per role, when the data is valid."""
+    corrections: int = 0
+    """Labelled rows from feedback that go in (all of them)."""
+    new_labels: dict[str, int] = field(default_factory=dict)
+    """Rows per label among the corrections answered since the serving model was made."""
+    new_by: dict[str, int] = field(default_factory=dict)
+    """Who gave those (user id -> rows)."""
+    held: int = 0
+    problems: tuple[Problem, ...] = ()
+    """Every data problem (the corrections export named ``corrections``)."""
+
+    @property
+    def files(self) -> tuple[FileRows, ...]:
+        """The exports that go in, with their role and rows per label."""
+        return self.report.files if self.report is not None else ()
+
+
+def _since(serving_created: str | None) -> str | None:
+    """A model's ``created`` (heed.json) as a stored time, for comparing with answers."""
+    try:
+        moment = datetime.fromisoformat(serving_created or "")
+    except (TypeError, ValueError):  # heed.json is read as it is: absent, or not a time
+        return None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def build_preview(
+    runner: RetrainRunner, db: Database, serving: str | None, serving_created: str | None
+) -> Preview:
+    """Check the exports and the corrections as the runner would pass them, and count what
+    came in from feedback since the serving model was made."""
+    labelled = db.predictions.labelled(task=runner.task)
+    since = _since(serving_created)
+    fresh = [row for row in labelled if since is None or row.answered > since]
+    by: Counter[str] = Counter(user for row in fresh for user in row.users)
+    base = {
+        "serving": serving,
+        "task": runner.task,
+        "corrections": len(labelled),
+        "new_labels": dict(sorted(Counter(r.label for r in fresh).items())),
+        "new_by": dict(by.most_common()),
+        "held": db.predictions.counts(runner.task)["held"],
+    }
+    with tempfile.TemporaryDirectory(prefix="heed-preview-") as workdir:
+        corrections = Path(workdir) / CORRECTIONS_FILENAME if labelled else None
+        if corrections is not None:
+            rows = [(row.text, row.label) for row in labelled]
+            write_private(corrections, lambda handle: write_jsonl(handle, rows))
+        try:
+            report = runner.request(corrections).check()
+        except DataError as exc:
+            renamed = {str(corrections): "corrections"}
+            return Preview(
+                **base,
+                problems=tuple(
+                    Problem(renamed.get(p.file, p.file), p.line, p.reason) for p in exc.problems
+                ),
+            )
+    return Preview(**base, report=report)
 
 
 def _status_message(request: Request) -> tuple[str, str]:
@@ -65,9 +140,7 @@ def do_retrain(request: Request) -> None:
             created = store.metadata(version).get("created")
         except Exception as exc:  # a missing heed.json only loses the "since" split
             log.warning("cannot read heed.json of %s: %s", version, exc)
-    preview = build_preview(runner, services.db, version, created)
-    text, blocks = preview_blocks(preview)
-    request.private(text, blocks)
+    request.private(*preview_blocks(build_preview(runner, services.db, version, created)))
 
 
 def start_retrain(request: Request) -> None:
@@ -78,7 +151,7 @@ def start_retrain(request: Request) -> None:
     runner = services.runners[request.task.name]
     channel, ts = _status_message(request)
     reporter = RetrainReporter(
-        services, request.client, channel, ts, request.user, task=request.task.name
+        services, request.client, channel, ts, request.user, request.task.name
     )
     try:
         job = runner.start(

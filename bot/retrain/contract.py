@@ -1,29 +1,89 @@
-"""The training CLI's JSON contract, read from the bot's side (the bot never imports training):
-the last stdout line of ``python -m training train --json`` (docs/ARCHITECTURE.md, "Command-line
-contracts"), or its absence, typed once into a :class:`TrainResult`; and a failure worded in one
-line for an admin, chosen by its ``kind``, never by matching text."""
+"""The training CLI's contract from the bot's side: a retrain's inputs rendered as ``train``'s
+arguments (:class:`TrainRequest`), its JSON result typed once (:class:`TrainResult`)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import signal
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from classifier.exports import Problem
+from classifier.exports import DEFAULT_SEED, Problem, RowsReport, check_rows
+
+RUN_FLAGS = ("--promote", "--progress", "jsonl", "--json", "--stop-when-stdin-closes")
+"""How the bot always runs ``train``: promote when not worse, machine-readable progress and
+result, and stop when the bot dies (its stdin closes)."""
+
+
+def reader_options(options: Sequence[str]) -> dict[str, Any]:
+    """The options of ``HEED_RETRAIN_ARGS`` that change which rows a run reads and holds out,
+    spelled as ``train`` accepts them (no abbreviations), as :func:`check_rows` takes them."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--text-column", default="text")
+    parser.add_argument("--label-column", default="label")
+    try:
+        return vars(parser.parse_known_args(list(options))[0])
+    except argparse.ArgumentError:  # a malformed value: the run itself fails with a usage error
+        return vars(parser.parse_args([]))
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """What one retrain trains on: the exports, the held-out exports that judge when given, the
+    corrections (they never judge) or the bundled sample; ``options``: ``HEED_RETRAIN_ARGS``."""
+
+    data: tuple[Path, ...]
+    eval_data: tuple[Path, ...] = ()
+    corrections: Path | None = None
+    bundled_sample: bool = False
+    base: str | None = None
+    options: tuple[str, ...] = ()
+
+    def files(self) -> tuple[list[Path], list[Path], list[Path]]:
+        """``--data``, ``--train-only``, ``--eval-data``: judged on ``eval_data`` when given, else
+        on a split of ``data`` that the corrections stay out of."""
+        extra = [self.corrections] if self.corrections else []
+        if self.eval_data:
+            return [*self.data, *extra], [], list(self.eval_data)
+        return list(self.data), extra, []
+
+    def train_args(self) -> list[str]:
+        """The arguments after ``python -m training``."""
+        data, train_only, eval_data = self.files()
+        args = ["train"]
+        if self.bundled_sample:
+            args.append("--bundled-sample")
+        else:
+            args += ["--data", *map(str, data)]
+            args += ["--train-only", *map(str, train_only)] if train_only else []
+            args += ["--eval-data", *map(str, eval_data)] if eval_data else []
+        if self.base:
+            args += ["--base", self.base]
+        return [*args, *RUN_FLAGS, *self.options]
+
+    def check(self) -> RowsReport:
+        """Read and split the data as :meth:`train_args` makes ``train`` do: the rows per
+        label, per file and per role. Raises :class:`classifier.exports.DataError`."""
+        data, train_only, eval_data = self.files()
+        return check_rows(
+            data, eval_data or None, train_only=train_only or None, **reader_options(self.options)
+        )
+
 
 ERROR_KINDS = ("data", "base_model", "device", "model", "usage", "interrupted", "internal")
 """Failure kinds the training CLI reports; anything else is read as ``internal``."""
 MAX_REASON_CHARS = 400
+NUMBER = (int, float)
 
 
 @dataclass(frozen=True)
 class TrainResult:
-    """What one training run said, typed: on success the new version, its held-out metrics,
-    its promotion and calibration; on failure its error ``kind`` (one of :data:`ERROR_KINDS`,
-    ``killed`` or ``no_result``), ``message`` and every bad row of a data error."""
+    """What one training run said: the new version, its metrics, promotion and calibration; or
+    its error ``kind`` (:data:`ERROR_KINDS`, ``killed``, ``no_result``) and every bad row."""
 
     ok: bool
     kind: str | None = None
@@ -55,7 +115,7 @@ class TrainResult:
     def figure(self, name: str) -> Path | None:
         """A PNG the run wrote into the version directory (e.g. ``confusion_matrix.png``)."""
         file = self.path / name if self.path is not None else None
-        return file if file is not None and file.is_file() else None
+        return file if file and file.is_file() else None
 
     def stored_metrics(self) -> dict[str, Any]:
         """The metrics as a job row keeps them."""
@@ -72,29 +132,25 @@ def last_json_line(path: Path) -> dict[str, Any] | None:
     """The last non-empty line of ``path`` parsed as a JSON object, or None."""
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+        value = json.loads(next((line for line in reversed(lines) if line.strip()), "null"))
+    except (OSError, ValueError):
         return None
-    for line in reversed(lines):
-        if line.strip():
-            try:
-                value = json.loads(line)
-            except ValueError:
-                return None
-            return value if isinstance(value, dict) else None
-    return None
+    return value if isinstance(value, dict) else None
 
 
 def parse_result(payload: dict[str, Any] | None, returncode: int) -> TrainResult:
-    """A finished child's result from its last JSON object (None: it wrote none) and exit code.
-    Values of the wrong type read as absent: the child's output is never trusted blindly."""
-    if payload is not None and payload.get("ok") is True and returncode == 0:
+    """A finished child's result from its last JSON object (None: it wrote none) and exit code."""
+    payload = payload or {}
+    if payload.get("ok") is True and returncode == 0:
         return _success(payload)
-    error = payload.get("error") if payload is not None else None
-    if payload is not None and payload.get("ok") is False and isinstance(error, dict):
+    error = _as(payload.get("error"), dict)
+    if payload.get("ok") is False and error is not None:
         kind = error.get("kind") if error.get("kind") in ERROR_KINDS else "internal"
         problems = tuple(
-            Problem(str(p.get("file") or "?"), _count(p.get("line")), str(p.get("reason") or ""))
-            for p in _list(error.get("problems"))
+            Problem(
+                str(p.get("file") or "?"), _as(p.get("line"), int, 0), str(p.get("reason") or "")
+            )
+            for p in _as(error.get("problems"), list, [])
             if isinstance(p, dict)
         )
         return TrainResult(False, kind, str(error.get("message") or ""), problems)
@@ -107,58 +163,46 @@ def parse_result(payload: dict[str, Any] | None, returncode: int) -> TrainResult
     return TrainResult(ok=False, kind="no_result", message=f"exit code {returncode}")
 
 
+def _as(value: object, kind: type | tuple[type, ...], default: Any = None) -> Any:
+    """``value`` when it is a ``kind`` (a bool is no number), else ``default``: the child's
+    output is never trusted blindly."""
+    if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
+        return value
+    return default
+
+
 def _success(payload: dict[str, Any]) -> TrainResult:
-    metrics, promotion = _mapping(payload.get("metrics")), _mapping(payload.get("promotion"))
-    calibration = _mapping(payload.get("calibration"))
-    path = _text(payload.get("path"))
+    metrics = _as(payload.get("metrics"), dict, {})
+    calibration = _as(payload.get("calibration"), dict, {})
+    path = _as(payload.get("path"), str)
     return TrainResult(
         ok=True,
-        version=_text(payload.get("version")),
+        version=_as(payload.get("version"), str),
         path=Path(path) if path else None,
-        promoted=payload.get("promoted") is True,
-        promotion_reason=_text(promotion.get("reason")),
-        labels=tuple(str(x) for x in _list(payload.get("labels"))),
-        accuracy=_number(metrics.get("accuracy")) or 0.0,
-        macro_f1=_number(metrics.get("macro_f1")) or 0.0,
+        promoted=_as(payload.get("promoted"), bool, False),
+        promotion_reason=_as(_as(payload.get("promotion"), dict, {}).get("reason"), str),
+        labels=tuple(str(x) for x in _as(payload.get("labels"), list, [])),
+        accuracy=_as(metrics.get("accuracy"), NUMBER, 0.0),
+        macro_f1=_as(metrics.get("macro_f1"), NUMBER, 0.0),
         per_class={
-            str(label): {str(k): v for k, v in _mapping(m).items() if _number(v) is not None}
-            for label, m in _mapping(metrics.get("per_class")).items()
+            str(label): {
+                str(k): v for k, v in _as(m, dict, {}).items() if _as(v, NUMBER) is not None
+            }
+            for label, m in _as(metrics.get("per_class"), dict, {}).items()
         },
         confusion_matrix=tuple(
-            tuple(int(n) for n in row if _number(n) is not None)
-            for row in _list(metrics.get("confusion_matrix"))
+            tuple(int(n) for n in row if _as(n, NUMBER) is not None)
+            for row in _as(metrics.get("confusion_matrix"), list, [])
             if isinstance(row, list)
         ),
-        eval_split=_text(payload.get("eval_split")),
-        eval_rows=_count(_mapping(payload.get("rows")).get("eval")),
-        temperature=_number(calibration.get("temperature")),
-        calibrated=calibration.get("calibrated") is True,
+        eval_split=_as(payload.get("eval_split"), str),
+        eval_rows=_as(_as(payload.get("rows"), dict, {}).get("eval"), int, 0),
+        temperature=_as(calibration.get("temperature"), NUMBER),
+        calibrated=_as(calibration.get("calibrated"), bool, False),
         calibration_reason=str(calibration.get("reason") or ""),
-        ece_before=_number(calibration.get("ece_before")),
-        ece_after=_number(calibration.get("ece_after")),
+        ece_before=_as(calibration.get("ece_before"), NUMBER),
+        ece_after=_as(calibration.get("ece_after"), NUMBER),
     )
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: object) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return value
-
-
-def _count(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _clip(text: str) -> str:

@@ -1,7 +1,9 @@
-"""A retraining job in Slack: the status message while it runs, and its outcome."""
+"""A retrain in Slack: the preview with Start / Cancel, the job's status message, its outcome."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.blocks.admin import per_class_table
@@ -10,9 +12,16 @@ from bot.slack_api.text import escape_and_shorten, escape_mrkdwn
 
 if TYPE_CHECKING:
     from bot.database import JobRecord
+    from bot.retrain.commands import Preview
     from bot.retrain.contract import TrainResult
     from bot.retrain.jobs import JobResult
 
+START_ACTION = "heed_retrain_start"
+CANCEL_ACTION = "heed_retrain_cancel"
+PREVIEW_BLOCK_ID = "heed_retrain_preview"
+WHO_SHOWN = 10
+PROBLEMS_SHOWN = 10
+ROLE_NAMES = {"train": "export", "train-only": "corrections", "eval": "judged on"}
 IN_DM_NOTE = (
     ":information_source: Heed isn't in this channel, so the retraining progress goes "
     "to your DM with Heed (`/invite @Heed` to follow it here)."
@@ -78,9 +87,8 @@ def calibration_line(train: TrainResult) -> str | None:
     return line + "."
 
 
-def judged_on(train: TrainResult) -> str:
-    """Which rows the evaluation and the promotion decision used."""
-    split = train.eval_split
+def judged_on(split: str | None) -> str:
+    """Which rows the evaluation and the promotion decision use (``eval_split``)."""
     if split == "given":
         return "*Judged on:* `HEED_EVAL_DATA`, the fixed held-out export (never corrections)."
     if split:
@@ -114,7 +122,7 @@ def evaluation_blocks(
     calibration = calibration_line(train)
     if calibration:
         lines.append(calibration)
-    lines.append(judged_on(train))
+    lines.append(judged_on(train.eval_split))
     if result.corrections_rows:
         lines.append(
             f"Included {plural(result.corrections_rows, 'labelled row')} from feedback "
@@ -126,3 +134,57 @@ def evaluation_blocks(
     if train.per_class:
         out += code_sections(per_class_table(train.per_class))
     return result.summary(), out
+
+
+def _button(action_id: str, text: str, value: str, **style: str) -> dict:
+    label = {"type": "plain_text", "text": text}
+    return {"type": "button", "action_id": action_id, "text": label, "value": value, **style}
+
+
+def _labels(counts: Mapping[str, int]) -> str:
+    shown = ", ".join(f"{escape_and_shorten(k, 40)} {v}" for k, v in counts.items())
+    return shown or "none"
+
+
+def preview_blocks(preview: Preview) -> tuple[str, Blocks]:
+    """The preview as ``(text, blocks)``, with Start (only when the data is valid) and Cancel."""
+    serving = f"`{preview.serving}`" if preview.serving else "no model"
+    lines = [f"*Retrain preview* (Heed serves {serving} now). This is what would go in:"]
+    for f in preview.files:
+        name = escape_and_shorten(Path(f.path).name, 80)
+        role = ROLE_NAMES.get(f.role, f.role)
+        lines.append(f"• {role} `{name}`: {plural(f.rows, 'row')} ({_labels(f.labels)})")
+    report = preview.report
+    if report is not None:
+        lines.append(f"*Rows:* {report.train_rows} to learn from, {report.eval_rows} to judge on")
+        lines.append(judged_on(report.eval_split))
+    since = f"since {serving} was trained" if preview.serving else "so far"
+    fresh = sum(preview.new_labels.values())
+    lines.append(
+        f"*From feedback:* {plural(preview.corrections, 'labelled row')} in all; "
+        f"{fresh} new {since} ({_labels(preview.new_labels)})"
+    )
+    if preview.new_by:
+        people = list(preview.new_by.items())
+        shown = ", ".join(f"{who(user)} {n}" for user, n in people[:WHO_SHOWN])
+        more = f" and {len(people) - WHO_SHOWN} more" if len(people) > WHO_SHOWN else ""
+        lines.append(f"*Given by:* {shown}{more}")
+    if preview.held:
+        lines.append(
+            f":hourglass: *Held for review:* {plural(preview.held, 'message')} whose labelers "
+            "disagree (left out)"
+        )
+    if preview.problems:
+        shown = preview.problems[:PROBLEMS_SHOWN]
+        first = f", the first {len(shown)}" if len(preview.problems) > len(shown) else ""
+        lines.append(f":x: *Data problems* ({len(preview.problems)}{first}):")
+        lines += [f"• `{escape_and_shorten(str(p), 300)}`" for p in shown]
+        lines.append("Fix them before retraining.")
+    start = _button(START_ACTION, "Start retraining", preview.task, style="primary")
+    buttons = [*([] if preview.problems else [start]), _button(CANCEL_ACTION, "Cancel", "cancel")]
+    actions = {"type": "actions", "block_id": PREVIEW_BLOCK_ID, "elements": buttons}
+    return "Retrain preview: what would go in", [*sections(lines), actions]
+
+
+PREVIEW_CANCELLED = ":heavy_multiplication_x: Retrain cancelled; nothing was started."
+NO_JOB_TO_CANCEL = ":information_source: No retraining job is running."

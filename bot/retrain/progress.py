@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 
@@ -37,20 +38,21 @@ def describe_progress(event: dict[str, Any] | None, start: dict[str, Any] | None
     return str(kind)
 
 
+@dataclass
 class Throttle:
-    """Let something happen at most once every ``interval_s`` seconds (e.g. ``chat.update``);
-    ``ready(force=True)`` always lets it (milestones such as an epoch's metrics). Thread-safe."""
+    """Let something happen at most once every ``interval_s`` seconds, or always when forced
+    (milestones such as an epoch's metrics). Thread-safe."""
 
-    def __init__(self, interval_s: float = 3.0, *, clock: Callable[[], float] = time.monotonic):
-        self.interval_s = interval_s
-        self._clock = clock
-        self._last: float | None = None
-        self._lock = threading.Lock()
+    interval_s: float = 3.0
+    _: KW_ONLY
+    clock: Callable[[], float] = time.monotonic
+    _last: float | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def ready(self, *, force: bool = False) -> bool:
         """True when the caller may act now (and the interval restarts)."""
         with self._lock:
-            now = self._clock()
+            now = self.clock()
             if force or self._last is None or now - self._last >= self.interval_s:
                 self._last = now
                 return True

@@ -1,6 +1,5 @@
-"""The cluster's janitor: each tick marks running jobs whose lease expired ``interrupted`` (an
-update only one replica can make, so each is reported once) and reports them; about once an
-hour it prunes old event keys and runs the retention sweep (:mod:`bot.retention`)."""
+"""The cluster's janitor: expires and reports jobs whose lease ran out (one replica wins each, so
+each is reported once); hourly it prunes old event keys and runs the retention sweep."""
 
 from __future__ import annotations
 

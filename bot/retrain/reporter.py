@@ -1,12 +1,13 @@
-"""A retraining job in Slack: :class:`RetrainReporter` edits its status message with the
-progress (throttled; each epoch shows), then posts the outcome, swapping a promoted version in at
-once; :func:`report_interrupted` words a job whose replica died."""
+"""A retraining job in Slack: its status message edited with the progress, then its outcome; and
+the report of a job whose replica died."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
@@ -40,28 +41,22 @@ FIGURES = (
 """The PNGs a run writes into its version directory: title, and what they show."""
 
 
+@dataclass(eq=False)
 class RetrainReporter:
     """Turns one job's callbacks into Slack messages (status edits, evaluation, PNG)."""
 
-    def __init__(
-        self,
-        services: Services,
-        client: WebClient,
-        channel: str,
-        ts: str,
-        requested_by: str | None,
-        interval: float = PROGRESS_INTERVAL,
-        task: str | None = None,
-    ) -> None:
-        self.services, self.client = services, client
-        self.task = task or services.settings.tasks.default_name
-        self.channel, self.ts, self.requested_by = channel, ts, requested_by
-        self.throttle = Throttle(interval)
-        self.job: Job | None = None
-        self.t0 = time.monotonic()
-        self._started = threading.Event()
-        self._lock = threading.Lock()  # edits in order; none after the final one
-        self._final = False
+    services: Services
+    client: WebClient
+    channel: str
+    ts: str
+    requested_by: str | None
+    task: str
+    throttle: Throttle = field(default_factory=lambda: Throttle(PROGRESS_INTERVAL))
+    job: Job | None = field(default=None, init=False)
+    t0: float = field(default_factory=time.monotonic, init=False)
+    _started: threading.Event = field(default_factory=threading.Event, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)  # edits in order
+    _final: bool = field(default=False, init=False)  # no edit after the final one
 
     def started(self, job: Job) -> None:
         """The runner accepted ``job`` (callbacks may come from now on): say so."""
@@ -71,10 +66,7 @@ class RetrainReporter:
 
     def update(self, text: str) -> None:
         """Edit the status message (failures are logged, never raised)."""
-        try:
-            self.client.chat_update(channel=self.channel, ts=self.ts, text=text)
-        except SlackApiError as exc:
-            log.warning("cannot update the retrain status message: %s", api_error(exc))
+        self._say(self.client.chat_update, ts=self.ts, text=text)
 
     def progress(self, text: str) -> None:
         """Show ``text`` as the job's progress, unless the job has already ended."""
@@ -119,11 +111,11 @@ class RetrainReporter:
         if not result.succeeded:
             line = retrain_failed(result, self.requested_by, serving)
             self.final(line)
-            self._post(text=line)
+            self._say(self.client.chat_postMessage, text=line, unfurl_links=False)
             return
         self.final(retrain_finished(result, serving))
         text, evaluation = evaluation_blocks(result, self.requested_by, serving, swap_note)
-        self._post(text=text, blocks=evaluation)
+        self._say(self.client.chat_postMessage, text=text, blocks=evaluation, unfurl_links=False)
         version = train.version
         for name, title, explained in FIGURES:
             png = train.figure(name)
@@ -139,11 +131,11 @@ class RetrainReporter:
             ):
                 self.services.metrics.upload_failures.inc()
 
-    def _post(self, **message: Any) -> None:
+    def _say(self, call: Callable[..., object], **message: Any) -> None:
         try:
-            self.client.chat_postMessage(channel=self.channel, unfurl_links=False, **message)
-        except SlackApiError as exc:
-            log.warning("cannot post the retrain outcome: %s", api_error(exc))
+            call(channel=self.channel, **message)
+        except SlackApiError as exc:  # the outcome is stored; Slack only misses this message
+            log.warning("cannot send the retrain status to Slack: %s", api_error(exc))
 
 
 def report_interrupted(services: Services, client: WebClient, record: JobRecord) -> None:

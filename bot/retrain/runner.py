@@ -1,12 +1,12 @@
 """Background retraining: ``python -m training train`` in a child process, one job per task
-across every replica sharing the database (a claimed job row, its lease renewed every third of
-``lease_s``). The flow and the lease rules are in docs/ARCHITECTURE.md; nothing here imports
-Slack or training."""
+across the replicas sharing the database (a claimed job row whose lease is renewed)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import secrets
 import shutil
 import signal
@@ -19,13 +19,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from bot.database import Database, JobConflict
 from bot.database.exports import write_jsonl, write_private
 from bot.database.records import RunningJob
-from bot.retrain.child import child_env, read_events, signal_group, spawn
-from bot.retrain.contract import TrainResult, last_json_line, parse_result
+from bot.retrain.contract import TrainRequest, TrainResult, last_json_line, parse_result
 from bot.retrain.jobs import (
     DoneCallback,
     Job,
@@ -34,16 +33,82 @@ from bot.retrain.jobs import (
     ProgressCallback,
     RetrainError,
 )
-from bot.retrain.request import TrainRequest
-from classifier.store import DEFAULT_TASK, ModelStore
+from classifier.cli_support import BASE_MODEL_ENV, DEVICE_ENV, ENV_FILE_ENV, THREADS_ENV
+from classifier.store import DEFAULT_TASK, MODEL_DIR_ENV, ModelStore
 
 log = logging.getLogger(__name__)
 
 CORRECTIONS_FILENAME = "heed-corrections.jsonl"
+NOTHING_TO_TRAIN_ON = (
+    "nothing to train on: HEED_TRAIN_DATA names no export and no corrections are stored yet"
+)
 NO_TRUSTED_EVAL = (
     "nothing trusted to judge a new model on: set HEED_EVAL_DATA (a fixed held-out export) or "
     "HEED_TRAIN_DATA; corrections are never used to decide a promotion"
 )
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+CHILD_ENV = (
+    *("PATH", "HOME", "LANG", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV", "HF_HOME", "HF_HUB_CACHE"),
+    *("HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM", "OMP_NUM_THREADS", "MKL_NUM_THREADS"),
+    *("CUDA_VISIBLE_DEVICES", BASE_MODEL_ENV, DEVICE_ENV, THREADS_ENV),
+)
+"""All the training child inherits (with ``LC_*``): least privilege, no database URL, no token."""
+
+
+def child_env(model_dir: Path) -> dict[str, str]:
+    """The allow-listed part of the bot's environment, pointed at ``model_dir``."""
+    env = {k: v for k, v in os.environ.items() if k in CHILD_ENV or k.startswith("LC_")}
+    env[MODEL_DIR_ENV] = str(model_dir)
+    env[ENV_FILE_ENV] = os.devnull  # a .env in the working directory would bring the secrets back
+    env.setdefault("HF_HUB_OFFLINE", "1")
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env["PYTHONUNBUFFERED"] = "1"
+    if (PROJECT_ROOT / "training" / "__main__.py").is_file():
+        parts = [str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])]
+        env["PYTHONPATH"] = os.pathsep.join(parts)
+    return env
+
+
+def spawn(cmd: list[str], stdout_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start ``cmd`` in its own session (a stop signal reaches its whole group), stdout to
+    ``stdout_path``, stderr piped. Raises ``OSError`` when it cannot start."""
+    with open(stdout_path, "w", encoding="utf-8") as stdout:
+        return subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,  # never written: it closes when the bot dies, stopping the child
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            env=env,
+            start_new_session=True,
+        )
+
+
+def signal_group(proc: subprocess.Popen[str], sig: signal.Signals) -> None:
+    """Signal the child's whole process group (it leads its own session)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+def read_events(
+    stream: IO[str], on_event: Callable[[dict[str, Any]], None], other: Callable[[str], None]
+) -> None:
+    """Read the child's stderr to the end: JSON progress events (objects with ``event``) to
+    ``on_event``, every other non-empty line to ``other``."""
+    for raw in stream:
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            continue
+        event = None
+        if line.startswith("{"):
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+        if isinstance(event, dict) and "event" in event:
+            on_event(event)
+        else:
+            other(line)
 
 
 def _call(callback: Callable[..., Any] | None, *args: Any) -> None:
@@ -57,17 +122,8 @@ def _call(callback: Callable[..., Any] | None, *args: Any) -> None:
 
 @dataclass(eq=False)
 class RetrainRunner:
-    """Runs one task's retraining jobs, one at a time, each in a child process.
-
-    ``model_dir`` is the task's store (the child's ``$HEED_MODEL_DIR``); it trains on
-    ``data_files`` (``HEED_TRAIN_DATA``) plus the task's labelled rows in ``db``, judged on
-    ``eval_files`` (``HEED_EVAL_DATA``) when given, else on a split of ``data_files`` that the
-    corrections stay out of. ``launcher`` replaces ``python`` in front of ``-m training``
-    (e.g. torchrun); ``extra_args`` (``HEED_RETRAIN_ARGS``) go last. ``exports_dir`` keeps
-    each job's corrections (``heed.json`` points at them), else they are removed with the job.
-    A stopped child gets ``kill_grace_s`` after SIGINT before its group is SIGKILLed.
-    ``owner`` names this replica in the job rows.
-    """
+    """Runs one task's retraining jobs (store ``model_dir``), one at a time, each in a child
+    process; ``exports_dir`` keeps each job's corrections, else they go with the job."""
 
     model_dir: Path
     data_files: Sequence[Path]
@@ -85,14 +141,9 @@ class RetrainRunner:
     eval_files: Sequence[Path] = ()
     task: str = DEFAULT_TASK
     before_claim: Callable[[], object] | None = None
-    """The reaper's tick, called before each claim: a dead replica's job that the claim would
-    expire in passing is reported in Slack first."""
+    """The reaper's tick: a dead replica's job the claim would expire is reported first."""
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _job: Job | None = field(default=None, init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.timeout_s <= 0:
-            raise ValueError("timeout_s must be positive")
 
     def current_job(self) -> Job | None:
         """The job running on this replica, or None."""
@@ -108,8 +159,7 @@ class RetrainRunner:
         return RunningJob.from_record(record) if record is not None else None
 
     def request(self, corrections: Path | None, *, bundled_sample: bool = False) -> TrainRequest:
-        """What a job trains on: the exports plus ``corrections`` (training only), or the
-        bundled sample export (an empty store's first model)."""
+        """What a job trains on: the exports plus ``corrections``, or the bundled sample."""
         return TrainRequest(
             data=tuple(self.data_files),
             eval_data=tuple(self.eval_files),
@@ -133,13 +183,8 @@ class RetrainRunner:
         message_ts: str | None = None,
         bundled_sample: bool = False,
     ) -> Job:
-        """Start a job and return at once; raises :class:`JobAlreadyRunning` if one runs.
-
-        ``on_progress(event)`` is called from the reader thread for each progress event,
-        ``on_done(result)`` once from the supervisor thread, after the outcome is stored and
-        the runner is free; their exceptions are logged. Raises :class:`RetrainError` when
-        there is nothing to train on or the child cannot start (then recorded as failed).
-        """
+        """Start a job and return at once; ``on_done`` runs once the outcome is stored and the
+        runner is free. Raises :class:`RetrainError` (:class:`JobAlreadyRunning`)."""
         _call(self.before_claim)  # outside the lock: it may talk to Slack
         with self._lock:
             if self._job is not None:
@@ -147,13 +192,11 @@ class RetrainRunner:
             workdir = Path(tempfile.mkdtemp(prefix="heed-retrain-"))
             try:
                 corrections, rows = (None, 0) if bundled_sample else self._export(workdir)
-                if not bundled_sample and not self.data_files and corrections is None:
-                    raise RetrainError(
-                        "nothing to train on: HEED_TRAIN_DATA names no export and no "
-                        "corrections are stored yet"
-                    )
-                if not bundled_sample and not self.data_files and not self.eval_files:
-                    raise RetrainError(NO_TRUSTED_EVAL)
+                if not bundled_sample and not self.data_files:
+                    if corrections is None:
+                        raise RetrainError(NOTHING_TO_TRAIN_ON)
+                    if not self.eval_files:
+                        raise RetrainError(NO_TRUSTED_EVAL)
                 try:
                     record = self.db.jobs.claim(
                         "retrain",
@@ -216,8 +259,7 @@ class RetrainRunner:
             job.wait(timeout)
 
     def _export(self, workdir: Path) -> tuple[Path | None, int]:
-        """Write the labelled rows (the exact texts) to a JSONL file for this job; (None, 0)
-        when there are none."""
+        """Export the labelled rows for this job; (None, 0) when there are none."""
         labelled = self.db.predictions.labelled_rows(self.task)
         if not labelled:
             return None, 0
@@ -288,8 +330,7 @@ class RetrainRunner:
                 job.finish(result)
 
     def _wait_renewing(self, job: Job) -> None:
-        """Wait for the child, renewing the job's lease; stop it on timeout, or when the job is
-        no longer this replica's."""
+        """Wait for the child, renewing the lease; stop it on timeout or when the job is lost."""
         every = max(0.2, self.lease_s / 3)
         deadline = job.clock + self.timeout_s
         while True:
@@ -303,9 +344,8 @@ class RetrainRunner:
                 return
 
     def _renew(self, job: Job) -> str | None:
-        """Renew the job's lease: None while the job is this replica's, else why not:
-        ``cancelled`` (``/heed-admin cancel`` on another replica) or ``lost_lease`` (another
-        replica declared this one dead)."""
+        """Renew the lease: None while the job is this replica's, else ``cancelled`` (on another
+        replica) or ``lost_lease`` (another replica declared this one dead)."""
         lease = timedelta(seconds=self.lease_s)
         try:
             if self.db.jobs.renew(job.id, self.owner, lease, progress=job.progress_text()):
@@ -317,19 +357,15 @@ class RetrainRunner:
         return "cancelled" if cancelled else "lost_lease"
 
     def _record(self, job: Job, result: JobResult) -> None:
-        train = result.train
+        train, outcome = result.train, {"message": result.reason}
+        if result.succeeded:
+            outcome = {
+                "version": train.version,
+                "promoted": train.promoted,
+                "metrics": train.stored_metrics(),
+                "message": train.promotion_reason or "trained",
+            }
         try:
-            if result.succeeded:
-                self.db.jobs.finish(
-                    job.id,
-                    "succeeded",
-                    owner=self.owner,
-                    version=train.version,
-                    promoted=train.promoted,
-                    metrics=train.stored_metrics(),
-                    message=train.promotion_reason or "trained",
-                )
-            else:
-                self.db.jobs.finish(job.id, result.status, owner=self.owner, message=result.reason)
+            self.db.jobs.finish(job.id, result.status, owner=self.owner, **outcome)
         except Exception:
             log.exception("retraining job %d: could not record the outcome", job.id)

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.retrain.preview_messages import (
+from bot.retrain.messages import (
     CANCEL_ACTION,
     PREVIEW_BLOCK_ID,
     PREVIEW_CANCELLED,

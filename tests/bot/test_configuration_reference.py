@@ -23,7 +23,7 @@ ENTRY_POINTS = {
     "bot/__main__.py",
     "classifier/cli_support.py",
     "training/__main__.py",
-    "bot/retrain/child.py",  # hands the process environment, without SLACK_*, to the child
+    "bot/retrain/runner.py",  # hands an allow-listed part of it to the training child
 }
 """The only modules that may touch ``os.environ``: everything below them receives values."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
-from bot.retrain.preview_messages import PREVIEW_BLOCK_ID, START_ACTION
+from bot.retrain.messages import PREVIEW_BLOCK_ID, START_ACTION
 from tests.support.fakeslack import Call, FakeSlack
 
 PREVIEW_TIMEOUT = 180.0

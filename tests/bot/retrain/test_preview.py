@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.database import Database
-from bot.retrain.preview import build_preview
+from bot.retrain.commands import build_preview
 from bot.retrain.runner import RetrainRunner
 from tests.conftest import make_rows, write_csv
 

@@ -19,6 +19,7 @@ from bot.retrain.commands import do_retrain, start_retrain
 from bot.retrain.contract import TrainResult, parse_result
 from bot.retrain.jobs import JobAlreadyRunning, JobResult, RetrainError
 from bot.retrain.messages import IN_DM_NOTE
+from bot.retrain.progress import Throttle
 from bot.retrain.reporter import RetrainReporter
 from bot.services import Request, Services
 from bot.serving.holder import ModelHolder
@@ -106,7 +107,9 @@ def test_a_refused_start_is_the_status_messages_last_word(
 
 
 def reporter_for(services: Services, client: Any) -> RetrainReporter:
-    reporter = RetrainReporter(services, client, "C1", "1.1", "UADMIN", interval=60)
+    reporter = RetrainReporter(
+        services, client, "C1", "1.1", "UADMIN", services.settings.tasks.default_name, Throttle(60)
+    )
     reporter.started(job())
     return reporter
 

@@ -10,6 +10,7 @@ import json
 import os
 import shlex
 import stat
+import subprocess
 import sys
 import threading
 import time
@@ -20,9 +21,8 @@ from pathlib import Path
 import pytest
 
 from bot.database import Database
-from bot.retrain.child import child_env
 from bot.retrain.jobs import JobAlreadyRunning, JobResult, RetrainError
-from bot.retrain.runner import CORRECTIONS_FILENAME, RetrainRunner
+from bot.retrain.runner import CORRECTIONS_FILENAME, RetrainRunner, child_env
 from classifier.exports import Problem
 from classifier.store import ModelStore
 from tests.conftest import make_rows, write_csv
@@ -463,8 +463,6 @@ def test_a_job_running_on_another_replica_is_refused_and_shown(
     shown = runner.running()
     assert shown is not None and shown.progress_text() == "epoch 2/4 (on replica host-b:42)"
     assert [j.id for j in db.jobs.recent()] == [other.id]
-    with pytest.raises(ValueError):
-        RetrainRunner(store_dir, [], db, timeout_s=0)
 
 
 def test_callbacks_run_off_the_caller_thread_and_errors_are_contained(
@@ -503,13 +501,44 @@ def test_exports_dir_keeps_each_jobs_corrections(
     assert stat.S_IMODE(kept.stat().st_mode) == 0o700
 
 
-def test_child_gets_no_slack_credentials(
+def test_child_gets_only_the_allow_listed_environment(
     tmp_path: Path, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret")
-    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-secret")
+    secrets = {
+        "SLACK_BOT_TOKEN": "xoxb-secret",
+        "SLACK_APP_TOKEN": "xapp-secret",
+        "HEED_DATABASE_URL": "postgresql://heed:hunter2@db/heed",
+        "HEED_ADMINS": "UADMIN",
+        "AWS_SECRET_ACCESS_KEY": "aws-secret",
+    }
+    needed = {
+        "HEED_BASE_MODEL": "/models/tiny",
+        "HEED_DEVICE": "cpu",
+        "HEED_TORCH_THREADS": "2",
+        "LC_ALL": "C.UTF-8",
+        "OMP_NUM_THREADS": "2",
+        "CUDA_VISIBLE_DEVICES": "0",
+    }
+    for name, value in {**secrets, **needed}.items():
+        monkeypatch.setenv(name, value)
     env = child_env(tmp_path / "models")
-    assert not any(key.startswith("SLACK_") for key in env)
+    assert not set(secrets) & set(env)
+    assert not any(value in " ".join(env.values()) for value in secrets.values())
+    assert {k: env[k] for k in needed} == needed
     assert env["HEED_MODEL_DIR"] == str(tmp_path / "models")
+    assert env["HEED_ENV_FILE"] == os.devnull  # no .env brings the secrets back
     assert env["PYTHONUNBUFFERED"] == "1" and env["HF_HUB_OFFLINE"] == "1"
+    assert env["PATH"] == os.environ["PATH"]
     assert RetrainRunner(tmp_path / "models", [], db, timeout_s=5).python == sys.executable
+
+
+def test_child_reads_no_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("HEED_DATABASE_URL=postgresql://heed:hunter2@db/heed\n")
+    monkeypatch.chdir(tmp_path)
+    code = (
+        "import os; from classifier.cli_support import load_env; load_env(); "
+        "print(os.environ.get('HEED_DATABASE_URL', 'absent'))"
+    )
+    env = child_env(tmp_path / "models")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "absent", out.stderr
