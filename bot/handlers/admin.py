@@ -26,7 +26,7 @@ from bot.blocks.admin import (
 )
 from bot.blocks.classify import unknown_task_error
 from bot.blocks.common import one_line, sections
-from bot.blocks.queue import NOT_A_LABELER, QUEUE_ACTION, QUEUE_SHOWN, queue_message
+from bot.blocks.feedback import NOT_A_LABELER, QUEUE_ACTION, QUEUE_SHOWN, queue_message
 from bot.database.exports import write_jsonl, write_people_csv
 from bot.handlers.checks import audited, may_administer, may_label
 from bot.handlers.home import model_metadata

@@ -21,13 +21,15 @@ from bot.blocks.feedback import (
     LABEL_ACTION,
     NOT_A_LABEL,
     NOT_TAGGED,
+    QUEUE_SHOWN,
     correction_prompt,
+    is_queue_controls,
     not_permitted,
     parse_choice,
+    queue_message,
     recorded_line,
     with_feedback_note,
 )
-from bot.blocks.queue import QUEUE_SHOWN, is_queue_controls, queue_message
 from bot.database import Answer, Prediction
 from bot.database.labels import TRUSTED
 from bot.handlers.checks import audited, may_label
