@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.blocks.home import home_view, task_lines
+from bot.blocks.admin import home_view, task_lines
 from bot.handlers.checks import may_administer
 from bot.services import Answer, Request, Services
 from bot.serving.holder import ModelHolder
