@@ -58,15 +58,6 @@ def score_lines(scores: Mapping[str, float]) -> list[str]:
     ]
 
 
-def reply_text(prediction: Prediction, method: str | None = None) -> str:
-    """The plain fallback line of a reply: label, confidence, method and model version."""
-    how = f", explained with {method}" if method else ""
-    return (
-        f"{prediction.label} ({percent(prediction.confidence)} confidence{how}) "
-        f"· model {prediction.model}"
-    )
-
-
 def truncation_note(max_tokens: int | None) -> str:
     """What to tell the person when their text was cut to the model's limit."""
     limit = f" of {max_tokens} tokens" if max_tokens else ""
@@ -109,7 +100,8 @@ def classify_reply(reply: Reply, note: str | None = None) -> tuple[str, Blocks]:
         blocks.append(context(note))
     if reply.prediction_id is not None:
         blocks.append(feedback_actions(reply.prediction_id, p.label, list(p.scores)))
-    return reply_text(p, explanation.method), blocks
+    how = f", explained with {explanation.method}" if explanation.method else ""
+    return f"{p.label} ({percent(p.confidence)} confidence{how}) · model {p.model}", blocks
 
 
 def usage(
@@ -123,19 +115,14 @@ def usage(
     return text, [section(text)]
 
 
-def autotag_note(prediction: Prediction) -> str:
-    """The short thread note under an auto-tagged message."""
-    return (
+def autotag_blocks(prediction: Prediction, prediction_id: int | None = None) -> tuple[str, Blocks]:
+    """The thread note under an auto-tagged message, the caveat, then the recorded
+    prediction's feedback controls (for labelers and admins to correct the tag)."""
+    note = (
         f"Heed tagged this *{escape_mrkdwn(prediction.label)}* "
         f"({percent(prediction.confidence)} confidence, model `{prediction.model}`). "
         "The heatmap shows the words it weighed."
     )
-
-
-def autotag_blocks(prediction: Prediction, prediction_id: int | None = None) -> tuple[str, Blocks]:
-    """The auto-tag thread note: the note, the caveat, then the recorded prediction's feedback
-    controls (for labelers and admins to correct the tag)."""
-    note = autotag_note(prediction)
     blocks: Blocks = [section(note), context(CAVEAT)]
     if prediction_id is not None:
         blocks.append(feedback_actions(prediction_id, prediction.label, list(prediction.scores)))

@@ -200,21 +200,6 @@ def _where(item: QueuedItem) -> str:
     return f"`/classify` by {who(p.user)}{channel}"
 
 
-def item_blocks(item: QueuedItem, position: int) -> Blocks:
-    """One item: its text, Heed's label and confidence, how unsure, where from, the controls."""
-    p = item.prediction
-    text = escape_and_shorten(" ".join(p.text.split()), TEXT_CHARS)
-    label = escape_and_shorten(p.label, LABEL_CHARS)
-    return [
-        section(f"*{position}.* {text}"),
-        context(
-            f"Heed said *{label}* ({percent(p.confidence or 0.0)} confidence) · "
-            f"uncertainty {item.uncertainty:.2f} · {_where(item)} · {utc(p.created)}"
-        ),
-        feedback_actions(p.id, p.label, list(p.scores) or [p.label], controls_id(p.id)),
-    ]
-
-
 def queue_message(
     task: str, items: Sequence[QueuedItem], *, digest: bool = False, note: str | None = None
 ) -> tuple[str, Blocks]:
@@ -235,8 +220,18 @@ def queue_message(
         "message leaves the queue."
     )
     blocks.append({**section(text), "block_id": QUEUE_HEAD_BLOCK_ID})
-    for position, item in enumerate(items, 1):
-        blocks.extend(item_blocks(item, position))
+    for position, item in enumerate(items, 1):  # its text, label, how unsure, the controls
+        p = item.prediction
+        quoted = escape_and_shorten(" ".join(p.text.split()), TEXT_CHARS)
+        label = escape_and_shorten(p.label, LABEL_CHARS)
+        blocks += [
+            section(f"*{position}.* {quoted}"),
+            context(
+                f"Heed said *{label}* ({percent(p.confidence or 0.0)} confidence) · "
+                f"uncertainty {item.uncertainty:.2f} · {_where(item)} · {utc(p.created)}"
+            ),
+            feedback_actions(p.id, p.label, list(p.scores) or [p.label], controls_id(p.id)),
+        ]
     return text, blocks
 
 
