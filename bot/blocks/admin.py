@@ -284,9 +284,8 @@ def home_view(
     other_tasks: Sequence[Sequence[str]] = (),
     task_names: Sequence[str] = (),
 ) -> dict:
-    """The App Home view: the default ``task``'s part (``warning`` first), the ``other_tasks``'
-    sections, the jobs, how to use Heed. Failure reasons (server paths, lines of training data)
-    only with ``details`` (the viewer is an admin)."""
+    """The App Home view: the default task, the others, the jobs, how to use Heed. Failure
+    reasons (server paths, lines of training data) only with ``details``, for an admin."""
     lines = model_lines(version, metadata)
     if task:
         lines.insert(0, f"*Task `{escape_and_shorten(task, 40)}`* (the default)")

@@ -1,6 +1,5 @@
-"""Labelling: a feedback click (check who answers, audit it, store a permitted answer, show the
-answers above the controls, which stay) and the *Correct Heed's label* shortcut that offers
-those controls on an auto-tagged message."""
+"""Labelling: a feedback click (checked, audited, stored, shown above the controls, which stay)
+and the *Correct Heed's label* shortcut that offers those controls on an auto-tagged message."""
 
 from __future__ import annotations
 
