@@ -49,9 +49,12 @@ def _plain(text: str, emoji: bool = False) -> dict:
     return {"type": "plain_text", "text": text, **({"emoji": True} if emoji else {})}
 
 
-def feedback_elements(prediction_id: int, predicted: str, labels: Sequence[str]) -> Blocks:
-    """A "✓ Correct" button and an "Actually it's…" menu of the other labels, alphabetical (in
-    groups past :data:`MAX_OPTIONS`, so every label stays reachable)."""
+def feedback_actions(
+    prediction_id: int, predicted: str, labels: Sequence[str], block_id: str = FEEDBACK_BLOCK_ID
+) -> dict:
+    """The controls (``block_id``: one per set): a "✓ Correct" button and an "Actually it's…"
+    menu of the other labels, alphabetical (grouped past :data:`MAX_OPTIONS`: all reachable)."""
+    actions: dict[str, Any] = {"type": "actions", "block_id": block_id}
     button = {
         "type": "button",
         "action_id": CONFIRM_ACTION,
@@ -70,7 +73,7 @@ def feedback_elements(prediction_id: int, predicted: str, labels: Sequence[str])
         for label, i in others
     ][: MAX_OPTIONS * MAX_OPTIONS]
     if not options:
-        return [button]
+        return {**actions, "elements": [button]}
     select: dict[str, Any] = {
         "type": "static_select",
         "action_id": CORRECT_ACTION,
@@ -89,15 +92,7 @@ def feedback_elements(prediction_id: int, predicted: str, labels: Sequence[str])
             }
             for g in groups
         ]
-    return [button, select]
-
-
-def feedback_actions(
-    prediction_id: int, predicted: str, labels: Sequence[str], block_id: str = FEEDBACK_BLOCK_ID
-) -> dict:
-    """The actions block of :func:`feedback_elements` (``block_id``: one per set of controls)."""
-    elements = feedback_elements(prediction_id, predicted, labels)
-    return {"type": "actions", "block_id": block_id, "elements": elements}
+    return {**actions, "elements": [button, select]}
 
 
 def recorded_line(answer: Answer) -> str:

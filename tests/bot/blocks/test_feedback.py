@@ -20,7 +20,7 @@ from bot.blocks.feedback import (
     TEXT_CHARS,
     choice_value,
     controls_id,
-    feedback_elements,
+    feedback_actions,
     feedback_note,
     is_queue_controls,
     parse_choice,
@@ -48,7 +48,7 @@ def answer(user: str, label: str, correction: bool) -> Answer:
 
 
 def test_feedback_controls_carry_the_prediction_id() -> None:
-    confirm, select = feedback_elements(42, "positive", LABELS)
+    confirm, select = feedback_actions(42, "positive", LABELS)["elements"]
     assert confirm["type"] == "button" and confirm["value"] == "42"
     assert confirm["action_id"] == CONFIRM_ACTION and "Correct" in confirm["text"]["text"]
     assert select["type"] == "static_select" and select["action_id"] == CORRECT_ACTION
@@ -72,7 +72,7 @@ def test_choice_values_round_trip() -> None:
 def test_feedback_controls_fit_slacks_limits() -> None:
     long_label = "refund_" + "x" * 200
     labels = [long_label, *(f"label_{i:03d}" for i in range(150))]
-    _, select = feedback_elements(7, "label_000", labels)
+    _, select = feedback_actions(7, "label_000", labels)["elements"]
     assert "options" not in select and len(select["option_groups"]) == 2
     groups = select["option_groups"]
     assert [len(g["options"]) for g in groups] == [MAX_OPTIONS, 50]
@@ -83,7 +83,7 @@ def test_feedback_controls_fit_slacks_limits() -> None:
     [long] = [o for o in options if o["text"]["text"].startswith("refund_")]
     assert long["value"] == "7#0" and parse_choice(long["value"]) == (7, 0)
     # a one-label model has nothing to pick from: only the button
-    assert [e["type"] for e in feedback_elements(1, "only", ["only"])] == ["button"]
+    assert [e["type"] for e in feedback_actions(1, "only", ["only"])["elements"]] == ["button"]
 
 
 def test_the_feedback_note_goes_above_the_controls_and_is_replaced() -> None:
