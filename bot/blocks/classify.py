@@ -25,9 +25,13 @@ _METHODS = {
 }
 
 
-def usage_text(default_method: str = DEFAULT_EXPLAIN_METHOD, tasks: Sequence[str] = ()) -> str:
-    """The ``/classify`` help: the method used without ``--explain`` and, with several
-    ``tasks`` (the default first), how to pick one."""
+def usage_text(
+    default_method: str = DEFAULT_EXPLAIN_METHOD,
+    tasks: Sequence[str] = (),
+    error: str | None = None,
+) -> str:
+    """The ``/classify`` help (after a one-line ``error`` if any): the method used without
+    ``--explain`` and, with several ``tasks`` (the default first), how to pick one."""
     methods = ", ".join(_METHODS[m] for m in EXPLAIN_METHODS if m in _METHODS)
     default = default_method if default_method in _METHODS else DEFAULT_EXPLAIN_METHOD
     pick = (
@@ -38,7 +42,8 @@ def usage_text(default_method: str = DEFAULT_EXPLAIN_METHOD, tasks: Sequence[str
     )
     flag = "[--task NAME] " if len(tasks) > 1 else ""
     return (
-        f"Usage: `/classify {flag}[--explain {'|'.join(EXPLAIN_METHODS)}] TEXT`\n"
+        (f":warning: {escape_mrkdwn(error)}\n" if error else "")
+        + f"Usage: `/classify {flag}[--explain {'|'.join(EXPLAIN_METHODS)}] TEXT`\n"
         "Heed labels TEXT with its model, shows every class's confidence and uploads a heatmap "
         "of the words the model weighed (darker = more; with `attn-grad` and `gradient`, "
         "orange words pushed toward the label and purple ones away from it).\n"
@@ -102,17 +107,6 @@ def classify_reply(reply: Reply, note: str | None = None) -> tuple[str, Blocks]:
         blocks.append(feedback_actions(reply.prediction_id, p.label, list(p.scores)))
     how = f", explained with {explanation.method}" if explanation.method else ""
     return f"{p.label} ({percent(p.confidence)} confidence{how}) · model {p.model}", blocks
-
-
-def usage(
-    error: str | None = None,
-    default_method: str = DEFAULT_EXPLAIN_METHOD,
-    tasks: Sequence[str] = (),
-) -> tuple[str, Blocks]:
-    """:func:`usage_text`, optionally after a one-line ``error``."""
-    head = f":warning: {escape_mrkdwn(error)}\n" if error else ""
-    text = head + usage_text(default_method, tasks)
-    return text, [section(text)]
 
 
 def autotag_blocks(prediction: Prediction, prediction_id: int | None = None) -> tuple[str, Blocks]:

@@ -18,7 +18,6 @@ from bot.blocks.classify import (
     truncation_note,
     unavailable_method_note,
     unknown_method_error,
-    usage,
     usage_text,
 )
 from bot.blocks.feedback import FEEDBACK_BLOCK_ID
@@ -86,14 +85,13 @@ def test_many_classes_are_split_into_sections_under_the_limit() -> None:
 
 
 def test_usage_and_notes() -> None:
-    text, help_blocks = usage("--explain needs a method")
+    text = usage_text(error="--explain needs a method")
     assert text.startswith(":warning: --explain needs a method\nUsage: `/classify")
-    assert help_blocks[0]["text"]["text"] == text
     text = usage_text()
-    assert usage()[0] == text == usage_text("attn-grad")
+    assert text == usage_text("attn-grad")
     assert "Without it: `attn-grad`, the default here." in text and "slower" not in text
     assert "hint" in text and "not proof" in text
-    assert "Without it: `rollout`, the default here." in usage(None, "rollout")[0]
+    assert "Without it: `rollout`, the default here." in usage_text("rollout")
     assert "unavailable" not in NO_TEXT_NOTE and "no text" in NO_TEXT_NOTE
     assert unavailable_method_note("the rollout explanation needs <x>").endswith("&lt;x&gt;.")
     p = explanation().prediction
