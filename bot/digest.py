@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.queue import QUEUE_SHOWN, queue_message
+from bot.blocks.feedback import QUEUE_SHOWN, queue_message
 from bot.services import Services
 from bot.slack_api.client import usergroup_members
 from bot.slack_api.errors import api_error

@@ -25,9 +25,13 @@ _METHODS = {
 }
 
 
-def usage_text(default_method: str = DEFAULT_EXPLAIN_METHOD, tasks: Sequence[str] = ()) -> str:
-    """The ``/classify`` help: the method used without ``--explain`` and, with several
-    ``tasks`` (the default first), how to pick one."""
+def usage_text(
+    default_method: str = DEFAULT_EXPLAIN_METHOD,
+    tasks: Sequence[str] = (),
+    error: str | None = None,
+) -> str:
+    """The ``/classify`` help (after a one-line ``error`` if any): the method used without
+    ``--explain`` and, with several ``tasks`` (the default first), how to pick one."""
     methods = ", ".join(_METHODS[m] for m in EXPLAIN_METHODS if m in _METHODS)
     default = default_method if default_method in _METHODS else DEFAULT_EXPLAIN_METHOD
     pick = (
@@ -38,7 +42,8 @@ def usage_text(default_method: str = DEFAULT_EXPLAIN_METHOD, tasks: Sequence[str
     )
     flag = "[--task NAME] " if len(tasks) > 1 else ""
     return (
-        f"Usage: `/classify {flag}[--explain {'|'.join(EXPLAIN_METHODS)}] TEXT`\n"
+        (f":warning: {escape_mrkdwn(error)}\n" if error else "")
+        + f"Usage: `/classify {flag}[--explain {'|'.join(EXPLAIN_METHODS)}] TEXT`\n"
         "Heed labels TEXT with its model, shows every class's confidence and uploads a heatmap "
         "of the words the model weighed (darker = more; with `attn-grad` and `gradient`, "
         "orange words pushed toward the label and purple ones away from it).\n"
@@ -56,15 +61,6 @@ def score_lines(scores: Mapping[str, float]) -> list[str]:
         f"`{bar(p)}` {percent(p):>6}  {escape_and_shorten(label, LABEL_CHARS)}"
         for label, p in ordered
     ]
-
-
-def reply_text(prediction: Prediction, method: str | None = None) -> str:
-    """The plain fallback line of a reply: label, confidence, method and model version."""
-    how = f", explained with {method}" if method else ""
-    return (
-        f"{prediction.label} ({percent(prediction.confidence)} confidence{how}) "
-        f"· model {prediction.model}"
-    )
 
 
 def truncation_note(max_tokens: int | None) -> str:
@@ -109,33 +105,18 @@ def classify_reply(reply: Reply, note: str | None = None) -> tuple[str, Blocks]:
         blocks.append(context(note))
     if reply.prediction_id is not None:
         blocks.append(feedback_actions(reply.prediction_id, p.label, list(p.scores)))
-    return reply_text(p, explanation.method), blocks
+    how = f", explained with {explanation.method}" if explanation.method else ""
+    return f"{p.label} ({percent(p.confidence)} confidence{how}) · model {p.model}", blocks
 
 
-def usage(
-    error: str | None = None,
-    default_method: str = DEFAULT_EXPLAIN_METHOD,
-    tasks: Sequence[str] = (),
-) -> tuple[str, Blocks]:
-    """:func:`usage_text`, optionally after a one-line ``error``."""
-    head = f":warning: {escape_mrkdwn(error)}\n" if error else ""
-    text = head + usage_text(default_method, tasks)
-    return text, [section(text)]
-
-
-def autotag_note(prediction: Prediction) -> str:
-    """The short thread note under an auto-tagged message."""
-    return (
+def autotag_blocks(prediction: Prediction, prediction_id: int | None = None) -> tuple[str, Blocks]:
+    """The thread note under an auto-tagged message, the caveat, then the recorded
+    prediction's feedback controls (for labelers and admins to correct the tag)."""
+    note = (
         f"Heed tagged this *{escape_mrkdwn(prediction.label)}* "
         f"({percent(prediction.confidence)} confidence, model `{prediction.model}`). "
         "The heatmap shows the words it weighed."
     )
-
-
-def autotag_blocks(prediction: Prediction, prediction_id: int | None = None) -> tuple[str, Blocks]:
-    """The auto-tag thread note: the note, the caveat, then the recorded prediction's feedback
-    controls (for labelers and admins to correct the tag)."""
-    note = autotag_note(prediction)
     blocks: Blocks = [section(note), context(CAVEAT)]
     if prediction_id is not None:
         blocks.append(feedback_actions(prediction_id, prediction.label, list(prediction.scores)))

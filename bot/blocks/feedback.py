@@ -1,16 +1,18 @@
-"""The feedback controls under a ``/classify`` reply and the note of who answered what."""
+"""The feedback controls (under a ``/classify`` reply, an auto-tag note, each labelling-queue
+item), the note of who answered what, and the labelling queue."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.blocks.common import LABEL_CHARS, Blocks, context, percent, section
+from bot.blocks.common import LABEL_CHARS, Blocks, context, percent, section, utc, who
 from bot.database.labels import resolve
 from bot.slack_api.text import escape_and_shorten, shorten
 
 if TYPE_CHECKING:
     from bot.database import Answer, Prediction
+    from bot.database.queue import QueuedItem
 
 FEEDBACK_BLOCK_ID = "heed_feedback"
 FEEDBACK_NOTE_BLOCK_ID = "heed_feedback_note"
@@ -47,9 +49,12 @@ def _plain(text: str, emoji: bool = False) -> dict:
     return {"type": "plain_text", "text": text, **({"emoji": True} if emoji else {})}
 
 
-def feedback_elements(prediction_id: int, predicted: str, labels: Sequence[str]) -> Blocks:
-    """A "✓ Correct" button and an "Actually it's…" menu of the other labels, alphabetical (in
-    groups past :data:`MAX_OPTIONS`, so every label stays reachable)."""
+def feedback_actions(
+    prediction_id: int, predicted: str, labels: Sequence[str], block_id: str = FEEDBACK_BLOCK_ID
+) -> dict:
+    """The controls (``block_id``: one per set): a "✓ Correct" button and an "Actually it's…"
+    menu of the other labels, alphabetical (grouped past :data:`MAX_OPTIONS`: all reachable)."""
+    actions: dict[str, Any] = {"type": "actions", "block_id": block_id}
     button = {
         "type": "button",
         "action_id": CONFIRM_ACTION,
@@ -68,7 +73,7 @@ def feedback_elements(prediction_id: int, predicted: str, labels: Sequence[str])
         for label, i in others
     ][: MAX_OPTIONS * MAX_OPTIONS]
     if not options:
-        return [button]
+        return {**actions, "elements": [button]}
     select: dict[str, Any] = {
         "type": "static_select",
         "action_id": CORRECT_ACTION,
@@ -87,15 +92,7 @@ def feedback_elements(prediction_id: int, predicted: str, labels: Sequence[str])
             }
             for g in groups
         ]
-    return [button, select]
-
-
-def feedback_actions(
-    prediction_id: int, predicted: str, labels: Sequence[str], block_id: str = FEEDBACK_BLOCK_ID
-) -> dict:
-    """The actions block of :func:`feedback_elements` (``block_id``: one per set of controls)."""
-    elements = feedback_elements(prediction_id, predicted, labels)
-    return {"type": "actions", "block_id": block_id, "elements": elements}
+    return {**actions, "elements": [button, select]}
 
 
 def recorded_line(answer: Answer) -> str:
@@ -171,3 +168,70 @@ def correction_prompt(prediction: Prediction, answers: Sequence[Answer]) -> tupl
     labels = list(prediction.scores) or [prediction.label]
     blocks = [section(text), feedback_actions(prediction.id, prediction.label, labels)]
     return text, with_feedback_note(blocks, answers)
+
+
+QUEUE_CONTROLS_PREFIX = "heed_queue_"  # + prediction id: a note goes above the controls used
+QUEUE_HEAD_BLOCK_ID = "heed_queue_head"
+TEXT_CHARS = 280
+QUEUE_SHOWN = 5  # items per answer and per digest (3 blocks each: Slack allows 50)
+
+
+def controls_id(prediction_id: int) -> str:
+    """The block id of one queue item's label controls."""
+    return f"{QUEUE_CONTROLS_PREFIX}{prediction_id}"
+
+
+def is_queue_controls(block_id: str | None) -> bool:
+    """True for a queue item's controls block (not the head, not a note)."""
+    rest = (block_id or "").removeprefix(QUEUE_CONTROLS_PREFIX)
+    return rest != (block_id or "") and rest.isdigit()
+
+
+def _where(item: QueuedItem) -> str:
+    p = item.prediction
+    channel = f" in <#{p.channel}>" if p.channel and p.channel[:1] in "CG" else ""
+    if p.source == "autotag":
+        return f"auto-tagged message by {who(p.user)}{channel}"
+    return f"`/classify` by {who(p.user)}{channel}"
+
+
+def queue_message(
+    task: str, items: Sequence[QueuedItem], *, digest: bool = False, note: str | None = None
+) -> tuple[str, Blocks]:
+    """The queue of ``task``, most uncertain first (``digest``: worded as the scheduled DM;
+    ``note``: a line above, e.g. the answer just recorded)."""
+    blocks: Blocks = [context(note)] if note else []
+    if not items:
+        text = (
+            f":white_check_mark: Heed's labelling queue for `{task}` is empty: nothing it was "
+            "unsure about is waiting for a label."
+        )
+        return text, [*blocks, section(text)]
+    lead = "Your labelling digest" if digest else "Heed's labelling queue"
+    text = (
+        f":mag: {lead} for `{task}`: the {len(items)} recent message"
+        f"{'s' * (len(items) != 1)} Heed was least sure about, most uncertain first. "
+        "Confirm or correct each: your answer counts like any correction, and an answered "
+        "message leaves the queue."
+    )
+    blocks.append({**section(text), "block_id": QUEUE_HEAD_BLOCK_ID})
+    for position, item in enumerate(items, 1):  # its text, label, how unsure, the controls
+        p = item.prediction
+        quoted = escape_and_shorten(" ".join(p.text.split()), TEXT_CHARS)
+        label = escape_and_shorten(p.label, LABEL_CHARS)
+        blocks += [
+            section(f"*{position}.* {quoted}"),
+            context(
+                f"Heed said *{label}* ({percent(p.confidence or 0.0)} confidence) · "
+                f"uncertainty {item.uncertainty:.2f} · {_where(item)} · {utc(p.created)}"
+            ),
+            feedback_actions(p.id, p.label, list(p.scores) or [p.label], controls_id(p.id)),
+        ]
+    return text, blocks
+
+
+NOT_A_LABELER = (
+    ":no_entry: Only Heed's labelers (`HEED_LABELERS`) and admins in this workspace can see the "
+    "labelling queue: it holds people's messages. This attempt was logged."
+)
+QUEUE_ACTION = "queue"  # the subcommand, and its action in the audit log

@@ -26,7 +26,7 @@ from bot.blocks.admin import (
 )
 from bot.blocks.classify import unknown_task_error
 from bot.blocks.common import one_line, sections
-from bot.blocks.queue import NOT_A_LABELER, QUEUE_ACTION, QUEUE_SHOWN, queue_message
+from bot.blocks.feedback import NOT_A_LABELER, QUEUE_ACTION, QUEUE_SHOWN, queue_message
 from bot.database.exports import write_jsonl, write_people_csv
 from bot.handlers.checks import audited, may_administer, may_label
 from bot.handlers.home import model_metadata
@@ -53,11 +53,6 @@ log = logging.getLogger(__name__)
 
 ADMIN = "/heed-admin"
 RETRAIN_BUTTONS = re.compile(f"^({re.escape(START_ACTION)}|{re.escape(CANCEL_ACTION)})$")
-
-# Subcommands that take an optional task name first (`/heed-admin versions support`).
-TASK_ACTIONS = frozenset(
-    {"status", "retrain", "cancel", "versions", "promote", "rollback", "export", "queue"}
-)
 
 
 def parse_admin(text: str | None) -> tuple[str, str]:
@@ -123,10 +118,6 @@ def _swapped(request: Request, say: Callable[[str | None], str]) -> None:
         response_type="in_channel",
         replace_original=False,
     )
-
-
-def do_help(request: Request) -> None:
-    request.private(admin_usage())
 
 
 def do_status(request: Request) -> None:
@@ -270,8 +261,15 @@ def do_forget(request: Request) -> None:
     request.private(forgotten_line(user, gone.predictions, gone.answers, lines))
 
 
+def do_queue(request: Request) -> None:
+    """The task's labelling queue, most uncertain first, each item with label controls."""
+    services, task = request.services, request.task.name
+    items = services.db.queue.top(task, QUEUE_SHOWN, services.settings.queue_days)
+    request.private(*queue_message(task, items))
+
+
 HANDLERS: dict[str, Callable[[Request], None]] = {
-    "help": do_help,
+    "help": lambda request: request.private(admin_usage()),
     "status": do_status,
     "retrain": do_retrain,
     "cancel": do_cancel,
@@ -280,14 +278,10 @@ HANDLERS: dict[str, Callable[[Request], None]] = {
     "rollback": do_rollback,
     "export": do_export,
     "forget": do_forget,
+    QUEUE_ACTION: do_queue,
 }
-
-
-def show_queue(request: Request) -> None:
-    """The task's labelling queue, most uncertain first, each item with label controls."""
-    services, task = request.services, request.task.name
-    items = services.db.queue.top(task, QUEUE_SHOWN, services.settings.queue_days)
-    request.private(*queue_message(task, items))
+# The subcommands that take an optional task name first (`/heed-admin versions support`).
+TASK_ACTIONS = HANDLERS.keys() - {"help", "forget"}
 
 
 def admitted(request: Request, action: str, known: bool = True) -> bool:
@@ -314,7 +308,7 @@ def admin_job(request: Request) -> None:
     task, rest, error = split_task(request)
     action = request.subcommand
     request = replace(request, task=request.services.settings.tasks.by_name[task], text=rest)
-    handler = show_queue if action == QUEUE_ACTION else HANDLERS.get(action)
+    handler = HANDLERS.get(action)
     if not admitted(request, action, known=handler is not None):
         return
     if handler is None:

@@ -1,6 +1,5 @@
-"""Auto-tagging: a new human message in a task's channels gets its label's reaction and, for
-notify labels above the threshold, a thread note with feedback controls and the heatmap. It is
-recorded with ``source="autotag"`` (nobody asked: only labelers and admins may correct it)."""
+"""Auto-tagging: a person's new message in a task's channels gets its label's reaction and, for
+notify labels above the threshold, a thread note with feedback controls and the heatmap."""
 
 from __future__ import annotations
 

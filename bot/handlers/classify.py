@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from bot.blocks.classify import NO_TEXT_NOTE, unknown_method_error, unknown_task_error, usage
-from bot.blocks.common import slow_down_note
+from bot.blocks.classify import NO_TEXT_NOTE, unknown_method_error, unknown_task_error, usage_text
+from bot.blocks.common import section, slow_down_note
 from bot.handlers.reply import channel_task, classify_and_reply
 from bot.services import Answer, Request
 from bot.slack_api.text import clean_input, slack_to_plain
@@ -72,8 +72,8 @@ def accept_classify(request: Request) -> Request | Answer:
         args = ClassifyArgs(help=True, error=unknown_task_error(args.task or "", names))
         task = tasks.default
     if args.help:
-        text, blocks = usage(args.error, task.explain_method, names)
-        return Answer(text, blocks)
+        text = usage_text(task.explain_method, names, args.error)
+        return Answer(text, [section(text)])
     wait = services.rate_limited(request.user)
     if wait > 0:
         return Answer(slow_down_note(wait))

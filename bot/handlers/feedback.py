@@ -1,6 +1,5 @@
-"""Labelling: a feedback click (check who answers, audit it, store a permitted answer, show the
-answers above the controls, which stay) and the *Correct Heed's label* shortcut that offers
-those controls on an auto-tagged message."""
+"""Labelling: a feedback click (checked, audited, stored, shown above the controls, which stay)
+and the *Correct Heed's label* shortcut that offers those controls on an auto-tagged message."""
 
 from __future__ import annotations
 
@@ -21,13 +20,15 @@ from bot.blocks.feedback import (
     LABEL_ACTION,
     NOT_A_LABEL,
     NOT_TAGGED,
+    QUEUE_SHOWN,
     correction_prompt,
+    is_queue_controls,
     not_permitted,
     parse_choice,
+    queue_message,
     recorded_line,
     with_feedback_note,
 )
-from bot.blocks.queue import QUEUE_SHOWN, is_queue_controls, queue_message
 from bot.database import Answer, Prediction
 from bot.database.labels import TRUSTED
 from bot.handlers.checks import audited, may_label

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.blocks.home import home_view, task_lines
+from bot.blocks.admin import home_view, task_lines
 from bot.handlers.checks import may_administer
 from bot.services import Answer, Request, Services
 from bot.serving.holder import ModelHolder
@@ -22,20 +22,19 @@ def current_home(services: Services, details: bool = False) -> dict:
     tasks = services.settings.tasks
     default = tasks.default
     holder = services.models.holder(default.name)
-    version = holder.version
-    metadata = _with_labels(model_metadata(holder.store, version), holder)
-    db = services.db
+    metadata = _with_labels(model_metadata(holder.store, holder.version), holder)
     current, jobs, counts = None, [], None
     several = len(tasks) > 1
     try:
         current = services.runners[default.name].running()
         task = default.name if several else None
-        jobs, counts = db.jobs.recent(HOME_JOBS + 1, task), db.predictions.counts(task)
+        jobs = services.db.jobs.recent(HOME_JOBS + 1, task)
+        counts = services.db.predictions.counts(task)
     except Exception:
         log.exception("cannot read jobs/feedback for the Home tab")
     others = [t for t in tasks if t.name != default.name]
     return home_view(
-        version,
+        holder.version,
         metadata,
         default.channels,
         current=current,

@@ -1,5 +1,5 @@
 """What ``/classify`` and the *Classify with Heed* shortcut share: explain, draw and record a
-text, then deliver the reply (public, or ephemeral with the heatmap by DM) and its heatmap."""
+text, then deliver the reply (public, or ephemeral with the heatmap by DM)."""
 
 from __future__ import annotations
 
@@ -40,9 +40,8 @@ def channel_task(request: Request) -> str | None:
 
 
 def classify_and_reply(request: Request, private: bool, asked_line: bool = True) -> None:
-    """Explain ``request.text`` with the task's serving model (the same one for the whole
-    request, even across a swap), record it and deliver the reply (``asked_line``: naming who
-    asked). A method the model cannot explain with is said privately."""
+    """Explain ``request.text`` with one serving model for the whole request (even across a
+    swap), record it and deliver the reply; an unavailable method is said privately."""
     started, services = time.monotonic(), request.services
     classifier = services.models.holder(request.task.name).get()
     try:
@@ -109,9 +108,8 @@ def record_prediction(
 
 
 def deliver(request: Request, reply: Reply, png: bytes, private: bool) -> None:
-    """Post the reply, remember where, then upload the heatmap (there, or by DM when private).
-    Where Heed is not a member, a slash command answers through its ``response_url`` (with no
-    heatmap when public: none can be attached there) and a shortcut in the person's DM."""
+    """Post the reply, remember where, upload the heatmap there (by DM when private); outside
+    Heed's channels, by ``response_url`` (public: no heatmap) or, for a shortcut, by DM."""
     client = request.client
     text, blocks = classify_reply(reply, DM_HEATMAP_NOTE if private else None)
     post: dict[str, Any] = {

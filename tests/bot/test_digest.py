@@ -10,8 +10,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
-from bot.blocks.feedback import CORRECT_ACTION
-from bot.blocks.queue import controls_id
+from bot.blocks.feedback import CORRECT_ACTION, controls_id
 from bot.digest import QueueDigest
 from bot.schedule import parse_schedule
 from tests.bot.conftest import ADMIN

@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text as sql
 
-from bot.blocks.feedback import CORRECT_ACTION
-from bot.blocks.queue import NOT_A_LABELER, controls_id
+from bot.blocks.feedback import CORRECT_ACTION, NOT_A_LABELER, controls_id
 from bot.database import Database
 from classifier.uncertainty import margin
 from tests.e2e.support import BotProcess, make_store, start_socket_bot, wait_quiet

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.blocks.home import FALLBACK_NOTE
+from bot.blocks.admin import FALLBACK_NOTE
 from bot.database import Database
 from classifier.store import ModelStore
 from tests.e2e.support import VERSION, BotProcess, bot_env, free_port, make_store, run_bot

@@ -1,4 +1,5 @@
-"""The feedback controls under a /classify reply and the note of who answered what."""
+"""The feedback controls, the note of who answered what, and the labelling queue (escaped and
+shortened texts, one controls block per item with its own answers note, within Slack's limit)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot import database
 from bot.blocks.classify import Reply, classify_reply
 from bot.blocks.feedback import (
     CONFIRM_ACTION,
@@ -14,14 +16,20 @@ from bot.blocks.feedback import (
     FEEDBACK_BLOCK_ID,
     FEEDBACK_NOTE_BLOCK_ID,
     MAX_OPTIONS,
+    QUEUE_SHOWN,
+    TEXT_CHARS,
     choice_value,
-    feedback_elements,
+    controls_id,
+    feedback_actions,
     feedback_note,
+    is_queue_controls,
     parse_choice,
+    queue_message,
     recorded_line,
     with_feedback_note,
 )
 from bot.database import Answer
+from bot.database.queue import QueuedItem
 from classifier.types import Explanation, Prediction
 
 V1 = "20260101-000000-abcdef"
@@ -40,7 +48,7 @@ def answer(user: str, label: str, correction: bool) -> Answer:
 
 
 def test_feedback_controls_carry_the_prediction_id() -> None:
-    confirm, select = feedback_elements(42, "positive", LABELS)
+    confirm, select = feedback_actions(42, "positive", LABELS)["elements"]
     assert confirm["type"] == "button" and confirm["value"] == "42"
     assert confirm["action_id"] == CONFIRM_ACTION and "Correct" in confirm["text"]["text"]
     assert select["type"] == "static_select" and select["action_id"] == CORRECT_ACTION
@@ -64,7 +72,7 @@ def test_choice_values_round_trip() -> None:
 def test_feedback_controls_fit_slacks_limits() -> None:
     long_label = "refund_" + "x" * 200
     labels = [long_label, *(f"label_{i:03d}" for i in range(150))]
-    _, select = feedback_elements(7, "label_000", labels)
+    _, select = feedback_actions(7, "label_000", labels)["elements"]
     assert "options" not in select and len(select["option_groups"]) == 2
     groups = select["option_groups"]
     assert [len(g["options"]) for g in groups] == [MAX_OPTIONS, 50]
@@ -75,7 +83,7 @@ def test_feedback_controls_fit_slacks_limits() -> None:
     [long] = [o for o in options if o["text"]["text"].startswith("refund_")]
     assert long["value"] == "7#0" and parse_choice(long["value"]) == (7, 0)
     # a one-label model has nothing to pick from: only the button
-    assert [e["type"] for e in feedback_elements(1, "only", ["only"])] == ["button"]
+    assert [e["type"] for e in feedback_actions(1, "only", ["only"])["elements"]] == ["button"]
 
 
 def test_the_feedback_note_goes_above_the_controls_and_is_replaced() -> None:
@@ -101,3 +109,63 @@ def test_the_feedback_note_goes_above_the_controls_and_is_replaced() -> None:
 def test_recorded_line_escapes_the_label() -> None:
     line = recorded_line(answer("U1", "<b>&", True))
     assert line == "Recorded: &lt;b&gt;&amp; by <@U1> (correction)"
+
+
+NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+
+
+def item(pid: int, text: str = "hello", source: str = "autotag", channel: str = "C1") -> QueuedItem:
+    prediction = database.Prediction(
+        pid,
+        NOW,
+        channel,
+        "U1",
+        text,
+        "spam",
+        0.51,
+        {"spam": 0.51, "ok": 0.49},
+        "v",
+        None,
+        "1.1",
+        source,
+    )
+    return QueuedItem(prediction, 0.98, NOW)
+
+
+def test_items_are_escaped_shortened_and_carry_their_own_controls() -> None:
+    text, blocks = queue_message("support", [item(3, "<!here> " + "x" * 400), item(4)])
+    assert "`support`" in text and "2 recent messages" in text
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"][1:]
+    assert sections[0].startswith("*1.* &lt;!here&gt; x") and len(sections[0]) <= TEXT_CHARS + 6
+    actions = [b for b in blocks if b["type"] == "actions"]
+    assert [a["block_id"] for a in actions] == [controls_id(3), controls_id(4)]
+    assert actions[0]["elements"][0] == {
+        "type": "button",
+        "action_id": CONFIRM_ACTION,
+        "text": {"type": "plain_text", "text": "✓ Correct", "emoji": True},
+        "value": "3",
+    }
+    body = json.dumps(blocks)
+    assert "auto-tagged message by <@U1> in <#C1>" in body and "uncertainty 0.98" in body
+    asked = json.dumps(queue_message("t", [item(5, source="classify", channel="D1")])[1])
+    assert "`/classify` by <@U1>" in asked and "<#D1>" not in asked
+
+
+def test_the_list_fits_slack_and_an_empty_queue_says_so() -> None:
+    _, blocks = queue_message("t", [item(i) for i in range(QUEUE_SHOWN)], note="Recorded")
+    assert len(blocks) <= 50 and blocks[0]["elements"][0]["text"] == "Recorded"
+    text, blocks = queue_message("t", [], digest=True)
+    assert "is empty" in text and len(blocks) == 1
+
+
+def test_controls_ids_and_a_note_above_the_clicked_item_only() -> None:
+    assert is_queue_controls(controls_id(12)) and not is_queue_controls("heed_queue_head")
+    assert not is_queue_controls("heed_feedback") and not is_queue_controls(None)
+    _, blocks = queue_message("t", [item(1), item(2)])
+    answer = Answer(2, "U3", None, NOW, "ok", "spam", True, "labeler")
+    noted = with_feedback_note(blocks, [answer], controls_id(2))
+    ids = [b.get("block_id") for b in noted]
+    assert ids.index(f"{controls_id(2)}_note") == ids.index(controls_id(2)) - 1
+    assert f"{controls_id(1)}_note" not in ids
+    again = with_feedback_note(noted, [answer, answer], controls_id(2))
+    assert [b.get("block_id") for b in again].count(f"{controls_id(2)}_note") == 1

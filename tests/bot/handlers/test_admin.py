@@ -76,6 +76,7 @@ def test_every_subcommand_is_handled() -> None:
         "rollback",
         "export",
         "forget",
+        "queue",
     }
 
 

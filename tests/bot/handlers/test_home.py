@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 from unittest.mock import MagicMock
 
-from bot.blocks.home import DETAILS_NOTE
+from bot.blocks.admin import DETAILS_NOTE
 from bot.database import Database
 from bot.handlers.home import HOME_JOBS, current_home, publish_home
 from tests.bot.stubs import VERSION, request_for, services_for

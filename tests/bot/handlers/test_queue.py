@@ -9,8 +9,13 @@ from typing import Any
 
 import pytest
 
-from bot.blocks.feedback import CONFIRM_ACTION, CORRECT_ACTION
-from bot.blocks.queue import NOT_A_LABELER, QUEUE_HEAD_BLOCK_ID, controls_id
+from bot.blocks.feedback import (
+    CONFIRM_ACTION,
+    CORRECT_ACTION,
+    NOT_A_LABELER,
+    QUEUE_HEAD_BLOCK_ID,
+    controls_id,
+)
 from bot.database import Database
 from bot.database.queue import QueueOffer
 from tests.bot.conftest import ADMIN
