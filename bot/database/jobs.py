@@ -11,9 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.database.records import JobRecord, job_from, now
+from bot.database.records import JobRecord, Repository, job_from, now
 from bot.database.schema import FINAL_JOB_STATUSES, jobs
-from bot.database.transactions import Repository
 
 EXPIRED = "interrupted: its replica stopped renewing the lease"
 

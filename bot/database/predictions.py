@@ -12,13 +12,20 @@ from sqlalchemy import text as sql
 
 from bot.database.labels import ASKER, ROLES, TRUSTED, LabelledRow, resolve
 from bot.database.queue import QueueOffer, mark_answered, offer
-from bot.database.records import Answer, Prediction, answer_from, now, prediction_from
+from bot.database.records import (
+    Answer,
+    Prediction,
+    Repository,
+    answer_from,
+    now,
+    prediction_from,
+)
 from bot.database.schema import SOURCES, feedback, predictions
-from bot.database.transactions import Repository
 
 ANSWERS_LOCK = 0x48454546  # the advisory lock that orders answers on PostgreSQL
 _ANSWERS = (
-    "SELECT f.*, p.label, p.text FROM feedback f JOIN predictions p ON p.id = f.prediction_id"
+    "SELECT f.*, p.label AS predicted_label, p.text "
+    "FROM feedback f JOIN predictions p ON p.id = f.prediction_id"
 )
 _USERS_ANSWER = f'{_ANSWERS} WHERE f.prediction_id = :pid AND f."user" = :user'
 _TRUSTED_ROLES = ", ".join(f"'{role}'" for role in sorted(TRUSTED))
@@ -210,7 +217,7 @@ class Predictions(Repository):
             )
             mark_answered(conn, prediction_id, found.task, found.text)
             row = conn.execute(sql(_USERS_ANSWER), key).mappings().one()
-            return answer_from(row, replaced)
+            return answer_from(row, replaced=replaced)
 
     def answers_for(self, prediction_id: int) -> list[Answer]:
         """Every user's current answer about a prediction, oldest first."""

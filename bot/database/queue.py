@@ -13,9 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, select
 from sqlalchemy import text as sql
 
-from bot.database.records import Prediction, now, prediction_from
+from bot.database.records import Prediction, Repository, now, prediction_from
 from bot.database.schema import label_queue, predictions, queue_digests
-from bot.database.transactions import Repository
 
 DEFAULT_DAYS = 14
 
