@@ -1,7 +1,5 @@
-"""Labelled rows written out: JSONL for training (the texts exact), CSV for people (any cell a
-spreadsheet could run as a formula prefixed with ``'``, so never train on it). Files are
-written atomically and created 0600.
-"""
+"""Labelled rows written out, atomically and 0600: JSONL for training (texts exact), CSV for
+people (formula cells prefixed with ``'``, so never train on it)."""
 
 from __future__ import annotations
 

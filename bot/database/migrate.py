@@ -1,9 +1,5 @@
-"""Where a database stands against Heed's Alembic revisions, and bringing it to the newest.
-
-Every check runs in one transaction under the schema lock (``BEGIN IMMEDIATE`` on SQLite, an
-advisory lock on PostgreSQL), so replicas starting together never race a schema change. A
-first-release database (its own ``schema_version`` at 1) is stamped ``0001``, then upgraded.
-"""
+"""Where a database stands against Heed's Alembic revisions, and bringing it to the newest
+under the schema lock, so replicas starting together never race a schema change."""
 
 from __future__ import annotations
 

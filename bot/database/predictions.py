@@ -170,9 +170,8 @@ class Predictions(Repository):
         role: str,
         user_name: str | None = None,
     ) -> Answer:
-        """Store ``user``'s answer about a prediction (replacing their earlier one), given in
-        the ``role`` the caller checked. Raises :class:`PredictionNotFoundError` for an unknown
-        id, ``ValueError`` for an empty user or label or an unknown role."""
+        """Store ``user``'s answer (replacing their earlier one) in the ``role`` the caller
+        checked; raises :class:`PredictionNotFoundError` or ``ValueError`` for bad input."""
         chosen_label = (chosen_label or "").strip()
         if not chosen_label:
             raise ValueError("feedback needs a chosen label")

@@ -1,6 +1,5 @@
 """The labelling queue: per task, the recent predictions Heed was least sure about, each text
-offered once (see "The labelling queue" in docs/ARCHITECTURE.md); and the claims that make one
-replica send each digest DM."""
+offered once; and the claims that make one replica send each digest DM."""
 
 from __future__ import annotations
 
@@ -49,8 +48,7 @@ def text_hash(text: str) -> str:
 
 @dataclass(frozen=True)
 class QueueOffer:
-    """A new prediction's ``uncertainty`` and its queue's bound: ``size`` open items made
-    within the last ``days``."""
+    """A new prediction's ``uncertainty``; its queue keeps ``size`` items of ``days``."""
 
     uncertainty: float
     size: int = 200

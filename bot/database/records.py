@@ -125,13 +125,11 @@ class Repository:
         self._db = db
 
     def _first(self, query: Executable, record: Callable[[Mapping[str, Any]], T]) -> T | None:
-        """The first row ``query`` reads as a record, or None."""
         with self._db.read() as conn:
             row = conn.execute(query).mappings().first()
         return record(row) if row is not None else None
 
     def _all(self, query: Executable, record: Callable[[Mapping[str, Any]], T]) -> list[T]:
-        """Every row ``query`` reads, as records."""
         with self._db.read() as conn:
             return [record(row) for row in conn.execute(query).mappings()]
 

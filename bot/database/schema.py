@@ -24,6 +24,13 @@ SOURCES = ("classify", "autotag")  # asked for (/classify, the shortcut), or an 
 
 metadata = MetaData()
 
+
+def _prediction_id() -> Column[int]:
+    """The prediction a row is about: deleting the prediction deletes the row."""
+    cascade = ForeignKey("predictions.id", ondelete="CASCADE")
+    return Column("prediction_id", Integer, cascade, nullable=False)
+
+
 predictions = Table(
     "predictions",
     metadata,
@@ -49,12 +56,7 @@ feedback = Table(
     "feedback",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "prediction_id",
-        Integer,
-        ForeignKey("predictions.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _prediction_id(),
     Column("user", Text, nullable=False),
     Column("user_name", Text),
     Column("created", Text, nullable=False),
@@ -118,12 +120,7 @@ label_queue = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("task", Text, nullable=False),
     Column("text_hash", String(64), nullable=False),
-    Column(
-        "prediction_id",
-        Integer,
-        ForeignKey("predictions.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _prediction_id(),
     Column("uncertainty", Float),
     Column("created", Text, nullable=False),
     Column("status", Text, nullable=False, server_default="open"),
