@@ -108,7 +108,6 @@ class Database:
 
     @property
     def is_sqlite(self) -> bool:
-        """True for the embedded SQLite backend."""
         return self.url.get_backend_name() == "sqlite"
 
     def __repr__(self) -> str:

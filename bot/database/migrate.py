@@ -14,7 +14,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-RELEASE_TABLES = {"predictions", "feedback", "jobs", "audit_log"}
 RELEASE_REVISION = "0001"
 SCHEMA_LOCK = 0x48454544  # "HEED": the advisory lock key for schema checks and changes
 
@@ -87,7 +86,7 @@ def state(conn: Connection) -> tuple[str, str | None]:
             return EMPTY, None  # the first release stopped before creating its tables
         if version is not None and version > 1:
             return NEWER, f"schema_version {version}"
-        if tables == {"schema_version", *RELEASE_TABLES}:
+        if tables == {"schema_version", "predictions", "feedback", "jobs", "audit_log"}:
             return RELEASE, RELEASE_REVISION
     if not tables:
         return EMPTY, None

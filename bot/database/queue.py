@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy import text as sql
 
 from bot.database.records import Prediction, Repository, now, prediction_from
@@ -32,10 +32,6 @@ _EVICT = _OPEN + "(uncertainty < :u OR (uncertainty = :u AND id <= :id))"
 _CLAIM_DIGEST = (
     'INSERT INTO queue_digests (task, period, "user", claimed, owner) '
     'VALUES (:task, :period, :user, :claimed, :owner) ON CONFLICT (task, period, "user") DO NOTHING'
-)
-_FINISH_DIGEST = (
-    "UPDATE queue_digests SET outcome = :outcome "
-    'WHERE task = :task AND period = :period AND "user" = :user'
 )
 
 
@@ -149,9 +145,12 @@ class LabelQueue(Repository):
 
     def finish_digest(self, task: str, period: str, user: str, outcome: str) -> None:
         """Store what became of a claimed digest (``sent N``, ``empty``, ``failed: …``)."""
-        row = {"task": task, "period": period, "user": user, "outcome": outcome[:300]}
+        digest = queue_digests.c
+        query = update(queue_digests).where(
+            digest.task == task, digest.period == period, digest.user == user
+        )
         with self._db.write() as conn:
-            conn.execute(sql(_FINISH_DIGEST), row)
+            conn.execute(query.values(outcome=outcome[:300]))
 
     def prune_digests(self, older_than: timedelta) -> int:
         """Delete digest claims made more than ``older_than`` ago; returns how many."""
