@@ -191,29 +191,23 @@ class Predictions(Repository):
                 # as SQLite's BEGIN IMMEDIATE already guarantees, or two replicas answering at
                 # once could both read the same MAX(seq).
                 conn.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": ANSWERS_LOCK})
-            replaced = conn.execute(sql(_USERS_ANSWER), key).first() is not None
+            mine = (feedback.c.prediction_id == prediction_id) & (feedback.c.user == user)
+            replaced = conn.execute(select(feedback.c.id).where(mine)).first() is not None
             seq = conn.execute(sql("SELECT COALESCE(MAX(seq), 0) + 1 FROM feedback")).scalar()
-            conn.execute(
-                sql(
-                    'INSERT INTO feedback (prediction_id, "user", user_name, created, '
-                    "chosen_label, is_correction, seq, role) "
-                    "VALUES (:pid, :user, :name, :created, :label, :correction, :seq, :role) "
-                    'ON CONFLICT (prediction_id, "user") DO UPDATE SET '
-                    "user_name = COALESCE(excluded.user_name, feedback.user_name), "
-                    "created = excluded.created, chosen_label = excluded.chosen_label, "
-                    "is_correction = excluded.is_correction, seq = excluded.seq, "
-                    "role = excluded.role"
-                ),
-                {
-                    **key,
-                    "name": user_name,
-                    "created": now(),
-                    "label": chosen_label,
-                    "correction": int(chosen_label != found.label),
-                    "seq": seq,
-                    "role": role,
-                },
-            )
+            values = {
+                "prediction_id": prediction_id,
+                "user": user,
+                "created": now(),
+                "chosen_label": chosen_label,
+                "is_correction": int(chosen_label != found.label),
+                "seq": seq,
+                "role": role,
+            }
+            if user_name is not None:  # else an earlier answer's name stays
+                values["user_name"] = user_name
+            # under the lock above, the row found (or not) stays so until commit: no upsert needed
+            write = update(feedback).where(mine) if replaced else insert(feedback)
+            conn.execute(write.values(values))
             mark_answered(conn, prediction_id, found.task, found.text)
             row = conn.execute(sql(_USERS_ANSWER), key).mappings().one()
             return answer_from(row, replaced=replaced)
