@@ -89,8 +89,7 @@ class Predictions(Repository):
         task: str = "default",
         queue: QueueOffer | None = None,
     ) -> int:
-        """Store one prediction the bot made; returns its id. With ``queue``, it is offered to
-        the task's labelling queue in the same transaction."""
+        """Store one prediction; returns its id. With ``queue``, offered to the queue atomically."""
         if not label:
             raise ValueError("a prediction needs a label")
         if source not in SOURCES:
@@ -134,8 +133,7 @@ class Predictions(Repository):
         )
 
     def find_by_message(self, channel: str, message_ts: str) -> Prediction | None:
-        """The newest prediction shown at or made about this message (an auto-tagged message, or
-        a ``/classify`` reply), or None."""
+        """The newest prediction shown at (a reply) or made about (an auto-tag) this message."""
         return self._first(
             select(predictions)
             .where(predictions.c.channel == channel, predictions.c.message_ts == message_ts)
@@ -218,8 +216,7 @@ class Predictions(Repository):
         return self._all(query.bindparams(pid=prediction_id), answer_from)
 
     def labelled(self, task: str | None = None) -> list[LabelledRow]:
-        """The rows the next retrain learns from (of ``task``, or of every task), oldest
-        prediction first; blank texts and labels skipped."""
+        """The rows the next retrain learns from (of ``task`` or all), oldest first, no blanks."""
         where, params = _for_task(task)
         query = sql(f"{_ANSWERS}{where} ORDER BY p.id, f.seq")
         grouped: dict[int, list] = {}

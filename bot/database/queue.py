@@ -36,8 +36,7 @@ _CLAIM_DIGEST = (
 
 
 def text_hash(text: str) -> str:
-    """SHA-256 (hex) of ``text`` case-folded with its whitespace collapsed: the same message
-    typed again, or with other spacing, is the same text."""
+    """SHA-256 of ``text`` case-folded, whitespace collapsed: retyped or respaced, the same."""
     normal = " ".join(text.casefold().split())
     return hashlib.sha256(normal.encode("utf-8")).hexdigest()
 
@@ -103,8 +102,7 @@ class LabelQueue(Repository):
     """Reading the queue, and the digest claims (``queue_digests``)."""
 
     def top(self, task: str, n: int, days: int = DEFAULT_DAYS) -> list[QueuedItem]:
-        """The ``n`` most uncertain open items of ``task`` queued within ``days``, most
-        uncertain first (newest first among equals)."""
+        """The ``n`` most uncertain open items of ``task`` within ``days`` (newest on ties)."""
         query = (
             select(
                 predictions,
@@ -129,8 +127,7 @@ class LabelQueue(Repository):
             return conn.execute(query).scalar()
 
     def claim_digest(self, task: str, period: str, user: str, owner: str) -> bool:
-        """Claim the digest DM of ``task`` for ``user`` in ``period``; True for the one
-        caller (of any replica) whose insert wins."""
+        """Claim ``user``'s digest DM of ``task`` in ``period``; True for the one winning caller."""
         row = {"task": task, "period": period, "user": user, "claimed": now(), "owner": owner}
         with self._db.write() as conn:
             return bool(conn.execute(sql(_CLAIM_DIGEST), row).rowcount)

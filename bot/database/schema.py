@@ -1,6 +1,5 @@
-"""The tables as the newest Alembic revision leaves them (changes go through
-:mod:`bot.database.migrations`), and the job statuses. Times are fixed-width ISO 8601 UTC text.
-"""
+"""The tables as the newest Alembic revision leaves them (change them through a migration),
+and the job statuses. Times are fixed-width ISO 8601 UTC text."""
 
 from __future__ import annotations
 
