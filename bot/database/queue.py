@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
@@ -52,17 +52,15 @@ class QueueOffer:
 
 @dataclass(frozen=True)
 class QueuedItem:
-    """One open item: the prediction, how unsure it was and when it was queued."""
+    """One open item: the prediction and how unsure it was."""
 
     prediction: Prediction
     uncertainty: float
-    queued: datetime
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> QueuedItem:
-        """An item from a prediction row with its queue row's uncertainty and time."""
-        uncertainty = float(row["queue_uncertainty"] or 0.0)
-        return cls(prediction_from(row), uncertainty, datetime.fromisoformat(row["queued"]))
+        """An item from a prediction row with its queue row's uncertainty."""
+        return cls(prediction_from(row), float(row["queue_uncertainty"] or 0.0))
 
 
 def _row(prediction_id: int, task: str, text: str, uncertainty: float | None) -> dict[str, object]:
@@ -104,11 +102,7 @@ class LabelQueue(Repository):
     def top(self, task: str, n: int, days: int = DEFAULT_DAYS) -> list[QueuedItem]:
         """The ``n`` most uncertain open items of ``task`` within ``days`` (newest on ties)."""
         query = (
-            select(
-                predictions,
-                label_queue.c.uncertainty.label("queue_uncertainty"),
-                label_queue.c.created.label("queued"),
-            )
+            select(predictions, label_queue.c.uncertainty.label("queue_uncertainty"))
             .join(label_queue, label_queue.c.prediction_id == predictions.c.id)
             .where(
                 label_queue.c.task == task,
