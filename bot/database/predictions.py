@@ -29,9 +29,8 @@ _ANSWERS = (
 )
 _USERS_ANSWER = f'{_ANSWERS} WHERE f.prediction_id = :pid AND f."user" = :user'
 _TRUSTED_ROLES = ", ".join(f"'{role}'" for role in sorted(TRUSTED))
-# :func:`bot.database.labels.resolve` as SQL aggregates, for counting without reading rows:
-# one or more distinct trusted labels decide (two or more: held); without a trusted answer
-# the asker's latest answer does. ``{trim}`` strips what Python's str.strip() strips.
+# labels.resolve as SQL aggregates (counting without reading rows): one trusted label decides,
+# two or more hold the row, none: the asker's latest. ``{trim}`` strips what str.strip() does.
 _COUNTS = (
     "WITH answered AS (SELECT p.id, p.text, COUNT(*) AS answers, "
     "SUM(f.is_correction) AS corrections, "
@@ -185,9 +184,8 @@ class Predictions(Repository):
             if found is None:
                 raise PredictionNotFoundError(f"no prediction with id {prediction_id}")
             if conn.dialect.name == "postgresql":
-                # seq orders every answer ("the latest answer wins"): one writer at a time,
-                # as SQLite's BEGIN IMMEDIATE already guarantees, or two replicas answering at
-                # once could both read the same MAX(seq).
+                # one writer at a time (as SQLite's BEGIN IMMEDIATE is), or two replicas could
+                # read the same MAX(seq), which orders answers ("the latest answer wins").
                 conn.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": ANSWERS_LOCK})
             mine = (feedback.c.prediction_id == prediction_id) & (feedback.c.user == user)
             replaced = conn.execute(select(feedback.c.id).where(mine)).first() is not None
