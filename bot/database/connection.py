@@ -85,6 +85,7 @@ class Database:
                 "not a database URL: expected sqlite:///PATH or postgresql+psycopg://…"
             ) from None
         self.where = self.url.render_as_string(hide_password=True)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.path = Path(self.url.database) if self.is_sqlite and self.url.database else None
         self._closed = False
         self.engine = self._create_engine()
@@ -105,10 +106,6 @@ class Database:
         self.events = Events(self)
         self.audit = AuditLog(self)
         self.queue = LabelQueue(self)
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.url.get_backend_name() == "sqlite"
 
     def __repr__(self) -> str:
         return f"Database({self.where!r})"
