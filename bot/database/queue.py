@@ -4,10 +4,8 @@ offered once; and the claims that make one replica send each digest DM."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 from sqlalchemy import text as sql
@@ -57,11 +55,6 @@ class QueuedItem:
     prediction: Prediction
     uncertainty: float
 
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> QueuedItem:
-        """An item from a prediction row with its queue row's uncertainty."""
-        return cls(prediction_from(row), float(row["queue_uncertainty"] or 0.0))
-
 
 def _row(prediction_id: int, task: str, text: str, uncertainty: float | None) -> dict[str, object]:
     return {
@@ -102,7 +95,7 @@ class LabelQueue(Repository):
     def top(self, task: str, n: int, days: int = DEFAULT_DAYS) -> list[QueuedItem]:
         """The ``n`` most uncertain open items of ``task`` within ``days`` (newest on ties)."""
         query = (
-            select(predictions, label_queue.c.uncertainty.label("queue_uncertainty"))
+            select(predictions, label_queue.c.uncertainty)
             .join(label_queue, label_queue.c.prediction_id == predictions.c.id)
             .where(
                 label_queue.c.task == task,
@@ -112,7 +105,7 @@ class LabelQueue(Repository):
             .order_by(label_queue.c.uncertainty.desc(), label_queue.c.id.desc())
             .limit(max(0, n))
         )
-        return self._all(query, QueuedItem.from_row)
+        return self._all(query, lambda row: QueuedItem(prediction_from(row), row["uncertainty"]))
 
     def status(self, prediction_id: int) -> str | None:
         """The queue status of the row pointing at this prediction (None without one)."""
