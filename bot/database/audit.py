@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import insert, select
 
-from bot.database.records import AuditEntry, audit_from, now
+from bot.database.records import AuditEntry, Repository, audit_from, now
 from bot.database.schema import audit_log
-from bot.database.transactions import Repository
 
 
 class AuditLog(Repository):

@@ -1,7 +1,5 @@
-"""The bot's database, SQLite or PostgreSQL through SQLAlchemy, opened only when it is Heed's at
-a known revision. SQLite writes are ``BEGIN IMMEDIATE``, so two processes never deadlock upgrading
-a read lock (reads use a plain ``BEGIN``: WAL readers never wait). A URL's password never
-appears in a message or a ``repr``."""
+"""The bot's database (SQLite or PostgreSQL), opened only when it is Heed's at a known revision.
+SQLite writes ``BEGIN IMMEDIATE`` so processes never deadlock upgrading a read lock."""
 
 from __future__ import annotations
 
@@ -50,9 +48,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _use_wal(cursor: Any) -> None:
-    """Switch a file to WAL (it stays so). A new file is switched by whichever connection
-    comes first; switching answers "database is locked" at once, without waiting, while
-    another connection holds a lock, so that is retried."""
+    """Switch the file to WAL; retried, as switching answers "database is locked" at once
+    (without waiting) while another connection holds a lock."""
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
     while True:
         try:
@@ -76,10 +73,8 @@ def _one_line(exc: BaseException, secret: str | None) -> str:
 
 
 class Database:
-    """The database at ``target`` (a SQLAlchemy URL or an SQLite file path), shared by threads.
-
-    ``migrate=True`` also upgrades an older schema; :attr:`migration` says what opening did.
-    Raises :class:`DatabaseError` (one line saying what to do) when it cannot be used."""
+    """The database at a SQLAlchemy URL or SQLite path, shared by threads; ``migrate`` upgrades
+    an older schema. Raises :class:`DatabaseError` (the password hidden) when unusable."""
 
     def __init__(self, target: str | Path, *, migrate: bool = False) -> None:
         url = target if isinstance(target, str) and "://" in target else f"sqlite:///{target}"
@@ -90,6 +85,7 @@ class Database:
                 "not a database URL: expected sqlite:///PATH or postgresql+psycopg://…"
             ) from None
         self.where = self.url.render_as_string(hide_password=True)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.path = Path(self.url.database) if self.is_sqlite and self.url.database else None
         self._closed = False
         self.engine = self._create_engine()
@@ -110,11 +106,6 @@ class Database:
         self.events = Events(self)
         self.audit = AuditLog(self)
         self.queue = LabelQueue(self)
-
-    @property
-    def is_sqlite(self) -> bool:
-        """True for the embedded SQLite backend."""
-        return self.url.get_backend_name() == "sqlite"
 
     def __repr__(self) -> str:
         return f"Database({self.where!r})"

@@ -9,9 +9,8 @@ from datetime import timedelta
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.database.records import now
+from bot.database.records import Repository, now
 from bot.database.schema import EVENT_KEY_CHARS, events
-from bot.database.transactions import Repository
 
 
 def stored_key(key: str) -> str:

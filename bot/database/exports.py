@@ -1,7 +1,5 @@
-"""Labelled rows written out: JSONL for training (the texts exact), CSV for people (any cell a
-spreadsheet could run as a formula prefixed with ``'``, so never train on it). Files are
-written atomically and created 0600.
-"""
+"""Labelled rows written out, atomically and 0600: JSONL for training (texts exact), CSV for
+people (formula cells prefixed with ``'``, so never train on it)."""
 
 from __future__ import annotations
 
@@ -9,14 +7,14 @@ import csv
 import json
 import os
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
 # What makes a spreadsheet read a cell as a formula (OWASP "CSV injection"):
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
-Rows = Iterable[tuple[str, str]]
+Rows = Sequence[tuple[str, str]]
 _LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
@@ -28,12 +26,10 @@ def neutralise(cell: str) -> str:
 def write_jsonl(handle: IO[str], rows: Rows) -> int:
     """Write ``rows`` as JSONL to an open text buffer (texts exact, escaping only what a line
     splitter takes for a line break); returns how many."""
-    n = 0
     for text, label in rows:
         line = json.dumps({"text": text, "label": label}, ensure_ascii=False)
         handle.write(line.translate(_LINE_BREAKS) + "\n")
-        n += 1
-    return n
+    return len(rows)
 
 
 def write_people_csv(handle: IO[str], rows: Rows) -> int:
@@ -41,16 +37,12 @@ def write_people_csv(handle: IO[str], rows: Rows) -> int:
     Lines end in CRLF (RFC 4180), so a cell holding a lone CR or LF is always quoted."""
     writer = csv.writer(handle, lineterminator="\r\n")
     writer.writerow(("text", "label"))
-    n = 0
-    for text, label in rows:
-        writer.writerow((neutralise(text), neutralise(label)))
-        n += 1
-    return n
+    writer.writerows((neutralise(text), neutralise(label)) for text, label in rows)
+    return len(rows)
 
 
 def write_private(path: Path, write: Callable[[IO[str]], int]) -> int:
-    """Call ``write`` on a new file at ``path`` (created 0600, folder 0700 when new, replaced
-    atomically); returns what ``write`` returned."""
+    """``write`` a new file at ``path``: created 0600 (folder 0700 if new), replaced atomically."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:

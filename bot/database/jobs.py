@@ -11,9 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.database.records import JobRecord, job_from, now
+from bot.database.records import JobRecord, Repository, job_from, now
 from bot.database.schema import FINAL_JOB_STATUSES, jobs
-from bot.database.transactions import Repository
 
 EXPIRED = "interrupted: its replica stopped renewing the lease"
 
@@ -41,8 +40,7 @@ class Jobs(Repository):
         task: str = "default",
     ) -> JobRecord:
         """Start a job of ``task`` owned by ``owner``, or raise :class:`JobConflict` when one
-        of that task runs anywhere. In one transaction, expired leases are marked interrupted,
-        then the unique ``running_task`` lets exactly one of racing claims win."""
+        runs anywhere (the unique ``running_task`` lets exactly one of racing claims win)."""
         for _attempt in range(5):  # while each conflicting job finishes before it is read
             started = now()
             query = insert(jobs).values(

@@ -1,9 +1,4 @@
-"""Which label a prediction's answers give it, by the standing each user had when answering.
-
-Trusted answers (``admin``, ``labeler``) outrank the ``asker``'s; while they disagree the row is
-*held* for review and not trained on. Without a trusted answer the asker's latest labels the
-row. ``unverified`` answers (from before answers were checked) never label a row.
-"""
+"""Which label a prediction's answers give it, by the standing each user had when answering."""
 
 from __future__ import annotations
 
@@ -27,7 +22,8 @@ class Resolution:
 
 
 def resolve(answers: Sequence[Answer]) -> Resolution:
-    """The label ``answers`` (one per user) give their prediction; see the module doc."""
+    """The label ``answers`` (one per user) give: trusted answers outrank the asker's latest
+    (disagreeing, they hold the row for review); ``unverified`` ones never label a row."""
     trusted = [a for a in answers if a.role in TRUSTED]
     if trusted:
         users = tuple(a.user for a in trusted)

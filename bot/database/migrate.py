@@ -1,9 +1,5 @@
-"""Where a database stands against Heed's Alembic revisions, and bringing it to the newest.
-
-Every check runs in one transaction under the schema lock (``BEGIN IMMEDIATE`` on SQLite, an
-advisory lock on PostgreSQL), so replicas starting together never race a schema change. A
-first-release database (its own ``schema_version`` at 1) is stamped ``0001``, then upgraded.
-"""
+"""Where a database stands against Heed's Alembic revisions, and bringing it to the newest
+under the schema lock, so replicas starting together never race a schema change."""
 
 from __future__ import annotations
 
@@ -18,7 +14,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-RELEASE_TABLES = {"predictions", "feedback", "jobs", "audit_log"}
 RELEASE_REVISION = "0001"
 SCHEMA_LOCK = 0x48454544  # "HEED": the advisory lock key for schema checks and changes
 
@@ -91,7 +86,7 @@ def state(conn: Connection) -> tuple[str, str | None]:
             return EMPTY, None  # the first release stopped before creating its tables
         if version is not None and version > 1:
             return NEWER, f"schema_version {version}"
-        if tables == {"schema_version", *RELEASE_TABLES}:
+        if tables == {"schema_version", "predictions", "feedback", "jobs", "audit_log"}:
             return RELEASE, RELEASE_REVISION
     if not tables:
         return EMPTY, None

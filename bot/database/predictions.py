@@ -12,19 +12,25 @@ from sqlalchemy import text as sql
 
 from bot.database.labels import ASKER, ROLES, TRUSTED, LabelledRow, resolve
 from bot.database.queue import QueueOffer, mark_answered, offer
-from bot.database.records import Answer, Prediction, answer_from, now, prediction_from
+from bot.database.records import (
+    Answer,
+    Prediction,
+    Repository,
+    answer_from,
+    now,
+    prediction_from,
+)
 from bot.database.schema import SOURCES, feedback, predictions
-from bot.database.transactions import Repository
 
 ANSWERS_LOCK = 0x48454546  # the advisory lock that orders answers on PostgreSQL
 _ANSWERS = (
-    "SELECT f.*, p.label, p.text FROM feedback f JOIN predictions p ON p.id = f.prediction_id"
+    "SELECT f.*, p.label AS predicted_label, p.text "
+    "FROM feedback f JOIN predictions p ON p.id = f.prediction_id"
 )
 _USERS_ANSWER = f'{_ANSWERS} WHERE f.prediction_id = :pid AND f."user" = :user'
 _TRUSTED_ROLES = ", ".join(f"'{role}'" for role in sorted(TRUSTED))
-# :func:`bot.database.labels.resolve` as SQL aggregates, for counting without reading rows:
-# one or more distinct trusted labels decide (two or more: held); without a trusted answer
-# the asker's latest answer does. ``{trim}`` strips what Python's str.strip() strips.
+# labels.resolve as SQL aggregates (counting without reading rows): one trusted label decides,
+# two or more hold the row, none: the asker's latest. ``{trim}`` strips what str.strip() does.
 _COUNTS = (
     "WITH answered AS (SELECT p.id, p.text, COUNT(*) AS answers, "
     "SUM(f.is_correction) AS corrections, "
@@ -82,8 +88,7 @@ class Predictions(Repository):
         task: str = "default",
         queue: QueueOffer | None = None,
     ) -> int:
-        """Store one prediction the bot made; returns its id. With ``queue``, it is offered to
-        the task's labelling queue in the same transaction."""
+        """Store one prediction; returns its id. With ``queue``, offered to the queue atomically."""
         if not label:
             raise ValueError("a prediction needs a label")
         if source not in SOURCES:
@@ -127,8 +132,7 @@ class Predictions(Repository):
         )
 
     def find_by_message(self, channel: str, message_ts: str) -> Prediction | None:
-        """The newest prediction shown at or made about this message (an auto-tagged message, or
-        a ``/classify`` reply), or None."""
+        """The newest prediction shown at (a reply) or made about (an auto-tag) this message."""
         return self._first(
             select(predictions)
             .where(predictions.c.channel == channel, predictions.c.message_ts == message_ts)
@@ -163,9 +167,8 @@ class Predictions(Repository):
         role: str,
         user_name: str | None = None,
     ) -> Answer:
-        """Store ``user``'s answer about a prediction (replacing their earlier one), given in
-        the ``role`` the caller checked. Raises :class:`PredictionNotFoundError` for an unknown
-        id, ``ValueError`` for an empty user or label or an unknown role."""
+        """Store ``user``'s answer (replacing their earlier one) in the ``role`` the caller
+        checked; raises :class:`PredictionNotFoundError` or ``ValueError`` for bad input."""
         chosen_label = (chosen_label or "").strip()
         if not chosen_label:
             raise ValueError("feedback needs a chosen label")
@@ -181,36 +184,29 @@ class Predictions(Repository):
             if found is None:
                 raise PredictionNotFoundError(f"no prediction with id {prediction_id}")
             if conn.dialect.name == "postgresql":
-                # seq orders every answer ("the latest answer wins"): one writer at a time,
-                # as SQLite's BEGIN IMMEDIATE already guarantees, or two replicas answering at
-                # once could both read the same MAX(seq).
+                # one writer at a time (as SQLite's BEGIN IMMEDIATE is), or two replicas could
+                # read the same MAX(seq), which orders answers ("the latest answer wins").
                 conn.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": ANSWERS_LOCK})
-            replaced = conn.execute(sql(_USERS_ANSWER), key).first() is not None
+            mine = (feedback.c.prediction_id == prediction_id) & (feedback.c.user == user)
+            replaced = conn.execute(select(feedback.c.id).where(mine)).first() is not None
             seq = conn.execute(sql("SELECT COALESCE(MAX(seq), 0) + 1 FROM feedback")).scalar()
-            conn.execute(
-                sql(
-                    'INSERT INTO feedback (prediction_id, "user", user_name, created, '
-                    "chosen_label, is_correction, seq, role) "
-                    "VALUES (:pid, :user, :name, :created, :label, :correction, :seq, :role) "
-                    'ON CONFLICT (prediction_id, "user") DO UPDATE SET '
-                    "user_name = COALESCE(excluded.user_name, feedback.user_name), "
-                    "created = excluded.created, chosen_label = excluded.chosen_label, "
-                    "is_correction = excluded.is_correction, seq = excluded.seq, "
-                    "role = excluded.role"
-                ),
-                {
-                    **key,
-                    "name": user_name,
-                    "created": now(),
-                    "label": chosen_label,
-                    "correction": int(chosen_label != found.label),
-                    "seq": seq,
-                    "role": role,
-                },
-            )
+            values = {
+                "prediction_id": prediction_id,
+                "user": user,
+                "created": now(),
+                "chosen_label": chosen_label,
+                "is_correction": int(chosen_label != found.label),
+                "seq": seq,
+                "role": role,
+            }
+            if user_name is not None:  # else an earlier answer's name stays
+                values["user_name"] = user_name
+            # under the lock above, the row found (or not) stays so until commit: no upsert needed
+            write = update(feedback).where(mine) if replaced else insert(feedback)
+            conn.execute(write.values(values))
             mark_answered(conn, prediction_id, found.task, found.text)
             row = conn.execute(sql(_USERS_ANSWER), key).mappings().one()
-            return answer_from(row, replaced)
+            return answer_from(row, replaced=replaced)
 
     def answers_for(self, prediction_id: int) -> list[Answer]:
         """Every user's current answer about a prediction, oldest first."""
@@ -218,8 +214,7 @@ class Predictions(Repository):
         return self._all(query.bindparams(pid=prediction_id), answer_from)
 
     def labelled(self, task: str | None = None) -> list[LabelledRow]:
-        """The rows the next retrain learns from (of ``task``, or of every task), oldest
-        prediction first; blank texts and labels skipped."""
+        """The rows the next retrain learns from (of ``task`` or all), oldest first, no blanks."""
         where, params = _for_task(task)
         query = sql(f"{_ANSWERS}{where} ORDER BY p.id, f.seq")
         grouped: dict[int, list] = {}

@@ -1,21 +1,17 @@
 """The labelling queue: per task, the recent predictions Heed was least sure about, each text
-offered once (see "The labelling queue" in docs/ARCHITECTURE.md); and the claims that make one
-replica send each digest DM."""
+offered once; and the claims that make one replica send each digest DM."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy import text as sql
 
-from bot.database.records import Prediction, now, prediction_from
+from bot.database.records import Prediction, Repository, now, prediction_from
 from bot.database.schema import label_queue, predictions, queue_digests
-from bot.database.transactions import Repository
 
 DEFAULT_DAYS = 14
 
@@ -35,23 +31,17 @@ _CLAIM_DIGEST = (
     'INSERT INTO queue_digests (task, period, "user", claimed, owner) '
     'VALUES (:task, :period, :user, :claimed, :owner) ON CONFLICT (task, period, "user") DO NOTHING'
 )
-_FINISH_DIGEST = (
-    "UPDATE queue_digests SET outcome = :outcome "
-    'WHERE task = :task AND period = :period AND "user" = :user'
-)
 
 
 def text_hash(text: str) -> str:
-    """SHA-256 (hex) of ``text`` case-folded with its whitespace collapsed: the same message
-    typed again, or with other spacing, is the same text."""
+    """SHA-256 of ``text`` case-folded, whitespace collapsed: retyped or respaced, the same."""
     normal = " ".join(text.casefold().split())
     return hashlib.sha256(normal.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
 class QueueOffer:
-    """A new prediction's ``uncertainty`` and its queue's bound: ``size`` open items made
-    within the last ``days``."""
+    """A new prediction's ``uncertainty``; its queue keeps ``size`` items of ``days``."""
 
     uncertainty: float
     size: int = 200
@@ -60,17 +50,10 @@ class QueueOffer:
 
 @dataclass(frozen=True)
 class QueuedItem:
-    """One open item: the prediction, how unsure it was and when it was queued."""
+    """One open item: the prediction and how unsure it was."""
 
     prediction: Prediction
     uncertainty: float
-    queued: datetime
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> QueuedItem:
-        """An item from a prediction row with its queue row's uncertainty and time."""
-        uncertainty = float(row["queue_uncertainty"] or 0.0)
-        return cls(prediction_from(row), uncertainty, datetime.fromisoformat(row["queued"]))
 
 
 def _row(prediction_id: int, task: str, text: str, uncertainty: float | None) -> dict[str, object]:
@@ -110,14 +93,9 @@ class LabelQueue(Repository):
     """Reading the queue, and the digest claims (``queue_digests``)."""
 
     def top(self, task: str, n: int, days: int = DEFAULT_DAYS) -> list[QueuedItem]:
-        """The ``n`` most uncertain open items of ``task`` queued within ``days``, most
-        uncertain first (newest first among equals)."""
+        """The ``n`` most uncertain open items of ``task`` within ``days`` (newest on ties)."""
         query = (
-            select(
-                predictions,
-                label_queue.c.uncertainty.label("queue_uncertainty"),
-                label_queue.c.created.label("queued"),
-            )
+            select(predictions, label_queue.c.uncertainty)
             .join(label_queue, label_queue.c.prediction_id == predictions.c.id)
             .where(
                 label_queue.c.task == task,
@@ -127,7 +105,7 @@ class LabelQueue(Repository):
             .order_by(label_queue.c.uncertainty.desc(), label_queue.c.id.desc())
             .limit(max(0, n))
         )
-        return self._all(query, QueuedItem.from_row)
+        return self._all(query, lambda row: QueuedItem(prediction_from(row), row["uncertainty"]))
 
     def status(self, prediction_id: int) -> str | None:
         """The queue status of the row pointing at this prediction (None without one)."""
@@ -136,8 +114,7 @@ class LabelQueue(Repository):
             return conn.execute(query).scalar()
 
     def claim_digest(self, task: str, period: str, user: str, owner: str) -> bool:
-        """Claim the digest DM of ``task`` for ``user`` in ``period``; True for the one
-        caller (of any replica) whose insert wins."""
+        """Claim ``user``'s digest DM of ``task`` in ``period``; True for the one winning caller."""
         row = {"task": task, "period": period, "user": user, "claimed": now(), "owner": owner}
         with self._db.write() as conn:
             return bool(conn.execute(sql(_CLAIM_DIGEST), row).rowcount)
@@ -152,9 +129,12 @@ class LabelQueue(Repository):
 
     def finish_digest(self, task: str, period: str, user: str, outcome: str) -> None:
         """Store what became of a claimed digest (``sent N``, ``empty``, ``failed: …``)."""
-        row = {"task": task, "period": period, "user": user, "outcome": outcome[:300]}
+        digest = queue_digests.c
+        query = update(queue_digests).where(
+            digest.task == task, digest.period == period, digest.user == user
+        )
         with self._db.write() as conn:
-            conn.execute(sql(_FINISH_DIGEST), row)
+            conn.execute(query.values(outcome=outcome[:300]))
 
     def prune_digests(self, older_than: timedelta) -> int:
         """Delete digest claims made more than ``older_than`` ago; returns how many."""

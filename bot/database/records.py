@@ -1,12 +1,19 @@
-"""The rows the database hands out, as frozen dataclasses, and how rows become them."""
+"""The rows the database hands out, as frozen dataclasses, how rows become them, and the
+repository base that reads them (it types the database by import only: no import cycle)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import Executable
+
+if TYPE_CHECKING:
+    from bot.database.connection import Database
 
 T = TypeVar("T")
 
@@ -105,24 +112,26 @@ def _record(cls: type[T], row: Mapping[str, Any], **values: Any) -> T:
     return cls(**found | values)
 
 
-def prediction_from(row: Mapping[str, Any]) -> Prediction:
-    """A :class:`Prediction` from a ``predictions`` row."""
-    return _record(Prediction, row)
+prediction_from = partial(_record, Prediction)
+answer_from = partial(_record, Answer)  # a ``feedback`` row with its ``predicted_label``
+job_from = partial(_record, JobRecord)
+audit_from = partial(_record, AuditEntry)
 
 
-def answer_from(row: Mapping[str, Any], replaced: bool = False) -> Answer:
-    """An :class:`Answer` from a ``feedback`` row joined with its prediction's ``label``."""
-    return _record(Answer, row, predicted_label=row["label"], replaced=replaced)
+class Repository:
+    """One table's queries, run in the transactions ``db`` gives."""
 
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
-def job_from(row: Mapping[str, Any]) -> JobRecord:
-    """A :class:`JobRecord` from a ``jobs`` row."""
-    return _record(JobRecord, row)
+    def _first(self, query: Executable, record: Callable[[Mapping[str, Any]], T]) -> T | None:
+        with self._db.read() as conn:
+            row = conn.execute(query).mappings().first()
+        return record(row) if row is not None else None
 
-
-def audit_from(row: Mapping[str, Any]) -> AuditEntry:
-    """An :class:`AuditEntry` from an ``audit_log`` row."""
-    return _record(AuditEntry, row)
+    def _all(self, query: Executable, record: Callable[[Mapping[str, Any]], T]) -> list[T]:
+        with self._db.read() as conn:
+            return [record(row) for row in conn.execute(query).mappings()]
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,5 @@
-"""The tables as the newest Alembic revision leaves them (changes go through
-:mod:`bot.database.migrations`), and the job statuses. Times are fixed-width ISO 8601 UTC text.
-"""
+"""The tables as the newest Alembic revision leaves them (change them through a migration),
+and the job statuses. Times are fixed-width ISO 8601 UTC text."""
 
 from __future__ import annotations
 
@@ -23,6 +22,13 @@ EVENT_KEY_CHARS = 200
 SOURCES = ("classify", "autotag")  # asked for (/classify, the shortcut), or an auto-tag
 
 metadata = MetaData()
+
+
+def _prediction_id() -> Column[int]:
+    """The prediction a row is about: deleting the prediction deletes the row."""
+    cascade = ForeignKey("predictions.id", ondelete="CASCADE")
+    return Column("prediction_id", Integer, cascade, nullable=False)
+
 
 predictions = Table(
     "predictions",
@@ -49,12 +55,7 @@ feedback = Table(
     "feedback",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column(
-        "prediction_id",
-        Integer,
-        ForeignKey("predictions.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _prediction_id(),
     Column("user", Text, nullable=False),
     Column("user_name", Text),
     Column("created", Text, nullable=False),
@@ -118,12 +119,7 @@ label_queue = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("task", Text, nullable=False),
     Column("text_hash", String(64), nullable=False),
-    Column(
-        "prediction_id",
-        Integer,
-        ForeignKey("predictions.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _prediction_id(),
     Column("uncertainty", Float),
     Column("created", Text, nullable=False),
     Column("status", Text, nullable=False, server_default="open"),

@@ -129,7 +129,7 @@ def item(pid: int, text: str = "hello", source: str = "autotag", channel: str = 
         "1.1",
         source,
     )
-    return QueuedItem(prediction, 0.98, NOW)
+    return QueuedItem(prediction, 0.98)
 
 
 def test_items_are_escaped_shortened_and_carry_their_own_controls() -> None:
