@@ -1,9 +1,9 @@
-"""Who may use ``/heed-admin``: a user listed in ``HEED_ADMINS`` or, when
-``HEED_ADMINS_FROM_WORKSPACE=true``, a workspace admin or owner according to ``users.info``.
+"""Who may do what: ``/heed-admin`` (:class:`AdminCheck`) and labelling a prediction
+(:class:`LabelCheck`), each decision with its reason for the audit log.
 
-Workspace answers are cached for :data:`CACHE_TTL` seconds, so a burst of commands costs one
-lookup and a demoted admin loses access within a minute; a failed lookup is not cached and
-refuses (fail closed).
+Slack look-ups are cached for :data:`CACHE_TTL` seconds, so a burst costs one call and a
+demoted admin loses access within a minute; a failed look-up is not cached and grants nothing
+(fail closed).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.cache import TTLCache
+from bot.database.labels import ADMIN, ASKER, LABELER
 
 log = logging.getLogger(__name__)
 
@@ -22,18 +23,26 @@ CACHE_TTL = 60.0
 
 UserLookup = Callable[[str], Mapping[str, Any]]
 """``user_id -> users.info's "user" object`` (raises on failure)."""
+GroupLookup = Callable[[str], Iterable[str]]
+"""``usergroup_id -> its members' user ids`` (raises on failure)."""
 
 
 @dataclass(frozen=True)
 class Decision:
-    """Whether a user may use the admin command, and why (for the audit log)."""
+    """Whether a user may act, why (for the audit log) and, for labelling, with which role."""
 
     allowed: bool
     reason: str
+    role: str | None = None
+
+
+def _failure(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:80] or type(exc).__name__
 
 
 class AdminCheck:
-    """Decides whether ``user_id`` is a Heed admin (thread-safe)."""
+    """Is ``user_id`` a Heed admin: listed in ``HEED_ADMINS`` or, when ``from_workspace``, a
+    workspace admin or owner according to ``users.info`` (thread-safe)."""
 
     def __init__(
         self,
@@ -64,7 +73,7 @@ class AdminCheck:
         try:
             user = lookup(user_id)
         except Exception as exc:
-            why = " ".join(str(exc).split())[:80] or type(exc).__name__
+            why = _failure(exc)
             log.warning("users.info for %s failed: %s", user_id, why)
             return Decision(False, f"not listed in HEED_ADMINS; users.info failed ({why})")
         decision = _from_profile(user)
@@ -80,3 +89,71 @@ def _from_profile(user: Mapping[str, Any]) -> Decision:
     if user.get("is_admin"):
         return Decision(True, "workspace admin (HEED_ADMINS_FROM_WORKSPACE=true)")
     return Decision(False, "not listed in HEED_ADMINS and not a workspace admin or owner")
+
+
+class LabelCheck:
+    """Who may label, as which role: a Heed admin (``admin``), a user or user-group member
+    listed in ``HEED_LABELERS`` (``labeler``) or the asker (``asker``); only members of the
+    installing workspace (Slack Connect users are refused whatever else is true). Thread-safe.
+    """
+
+    def __init__(
+        self,
+        labelers: Iterable[str],
+        admin: AdminCheck,
+        *,
+        ttl: float = CACHE_TTL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        listed = frozenset(labelers)
+        self.users = frozenset(x for x in listed if not x.startswith("S"))
+        self.groups = tuple(sorted(x for x in listed if x.startswith("S")))
+        self.admin = admin
+        self._groups = TTLCache(ttl, clock)
+
+    def check(
+        self,
+        user_id: str | None,
+        *,
+        user_team: str | None,
+        home_team: str | None,
+        asker: str | None,
+        users_info: UserLookup | None = None,
+        group_members: GroupLookup | None = None,
+    ) -> Decision:
+        """Decide for ``user_id`` (of workspace ``user_team``) on a prediction ``asker`` asked
+        for, in the workspace ``home_team`` that installed Heed."""
+        if not user_id:
+            return Decision(False, "no user id in the request")
+        if not home_team:
+            return Decision(False, "the installing workspace is unknown")
+        if user_team != home_team:
+            return Decision(False, f"not a member of the installing workspace (team {user_team})")
+        admin = self.admin.check(user_id, users_info)
+        if admin.allowed:
+            return Decision(True, f"admin: {admin.reason}", ADMIN)
+        if user_id in self.users:
+            return Decision(True, "listed in HEED_LABELERS", LABELER)
+        group = self._group_of(user_id, group_members)
+        if group:
+            return Decision(True, f"member of {group} (HEED_LABELERS)", LABELER)
+        if asker and user_id == asker:
+            return Decision(True, "asked for this prediction", ASKER)
+        return Decision(False, "not the asker, not in HEED_LABELERS and not a Heed admin")
+
+    def _group_of(self, user_id: str, lookup: GroupLookup | None) -> str | None:
+        """The first listed user group ``user_id`` belongs to, or None."""
+        for group in self.groups:
+            members = self._groups.get(group)
+            if members is None:
+                if lookup is None:
+                    continue
+                try:
+                    members = frozenset(lookup(group))
+                except Exception as exc:
+                    log.warning("usergroups.users.list for %s failed: %s", group, _failure(exc))
+                    continue
+                self._groups.put(group, members)
+            if user_id in members:  # type: ignore[operator]
+                return group
+        return None

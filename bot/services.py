@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
-from bot.access import AdminCheck
+from bot.access import AdminCheck, LabelCheck
 from bot.cache import SeenCache
 from bot.channels import ChannelMatcher
 from bot.context import format_context, request_context
 from bot.database import Database
 from bot.database.queue import QueueOffer
 from bot.jobpool import Busy, JobPool
-from bot.labeling import LabelCheck
 from bot.ops.metrics import Metrics, request_kind
 from bot.ratelimit import RateLimiter
 from bot.serving.batching import MicroBatcher
