@@ -92,10 +92,8 @@ def _from_profile(user: Mapping[str, Any]) -> Decision:
 
 
 class LabelCheck:
-    """Who may label, as which role: a Heed admin (``admin``), a user or user-group member
-    listed in ``HEED_LABELERS`` (``labeler``) or the asker (``asker``); only members of the
-    installing workspace (Slack Connect users are refused whatever else is true). Thread-safe.
-    """
+    """Who may label, as which role: an admin, a ``HEED_LABELERS`` user or group member, or the
+    asker; members of the installing workspace only, not Slack Connect guests (thread-safe)."""
 
     def __init__(
         self,

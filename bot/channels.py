@@ -15,9 +15,8 @@ NAME_TTL = 600.0
 
 
 class ChannelMatcher:
-    """The auto-tag channels, given as IDs or ``#names``. Names are resolved lazily (one
-    ``conversations.info`` per channel, cached for ``ttl`` seconds, failures included); a slow
-    or rate-limited lookup holds only its own channel's lock."""
+    """The auto-tag channels (IDs or ``#names``): a name's ``conversations.info`` is cached,
+    failures too, and a slow or rate-limited one holds only its own channel's lock."""
 
     def __init__(self, tasks: Iterable[Task], ttl: float = NAME_TTL) -> None:
         self.owners = {entry: task.name for task in tasks for entry in task.channels}

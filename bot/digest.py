@@ -1,11 +1,5 @@
-"""The labelling-queue digest (``HEED_QUEUE_DIGEST``): each period, every listed labeler and
-admin gets, per task with open items, a DM of the least-certain messages with label controls.
-
-Each DM is claimed in the database just before it is sent (``(task, period, user)``, one
-winner), so a recipient gets at most one per task and period whichever replicas run; a replica
-killed mid-send loses at most the one DM it had claimed. An empty queue claims nothing, so its
-digest goes out when items arrive within the period.
-"""
+"""Each ``HEED_QUEUE_DIGEST`` period, DM every labeler and admin each task's least-certain messages;
+a DM is claimed in the database before it is sent: at most one per task, period and user."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
-"""A thread pool with a bounded queue: when it is full, :meth:`JobPool.submit` refuses at once
-(:class:`Busy`) instead of queueing without end, so a flood of requests costs a polite
-"busy" reply rather than memory and minutes of latency for everyone."""
+"""A thread pool with a bounded queue that refuses at once when full (:class:`Busy`): a flood costs
+a polite "busy" reply rather than memory and minutes of latency for everyone."""
 
 from __future__ import annotations
 

@@ -1,9 +1,5 @@
-"""Every Slack request Heed answers, in one table, and the one way each is acked and handed on.
-
-Each :class:`Listener` row names what Bolt matches, an *ack step* on Bolt's thread (parse and
-decide, no Slack or database call) that returns the :class:`~bot.services.Request` to hand on
-or an :class:`~bot.services.Answer` to ack with, and the *job* that runs after the ack.
-"""
+"""Every Slack request Heed answers, in one table (:data:`LISTENERS`): what Bolt matches, the ack
+step on Bolt's thread (no Slack or database call) and the job that runs after the ack."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""Logging for the bot process: timestamps on stderr, secrets redacted from every record.
-
-Every message is made safe to read before it is written: Slack tokens, the configured secrets
-and ``response_url``s (short-lived secrets that let anyone answer in a channel) are redacted,
-CR and LF are escaped (no forged lines), and a line is cut at :data:`MAX_MESSAGE` characters.
-``HEED_LOG_FORMAT=json`` writes one JSON object per line for log pipelines.
-"""
+"""Logging to stderr (text or ``json`` lines), every record made safe: Slack tokens, secrets and
+``response_url``s redacted, CR/LF escaped (no forged lines), long messages cut."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""What Heed keeps, and for how long (``docs/configuration.md``: ``HEED_RETENTION_DAYS``,
-``HEED_KEEP_VERSIONS``): unanswered texts and kept exports expire, staging folders a crashed
-training left go, old model versions are pruned (never the serving one nor a rollback's), and
-``/heed-admin forget`` removes a person's texts from the exports too. Every replica's reaper
-runs :class:`Retention` hourly (each step is safe to run twice). Files are private to the
-bot's user (:data:`PRIVATE_UMASK`, set at start-up).
-"""
+"""What Heed keeps, and for how long: an hourly sweep (safe to run twice) expires unanswered texts,
+exports, crashed staging folders and old versions; files are private (:data:`PRIVATE_UMASK`)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Start-up and shutdown: open the database and the model store, wire the parts, serve.
-
-Start-up checks what it can before Slack sees the bot (the database, a serving model or
-``--train-default``, ``HEED_DEVICE``, ``auth.test``); each failure is a :class:`StartupError`.
-"""
+"""Start-up (the database, a model, ``HEED_DEVICE`` and ``auth.test`` checked before Slack sees
+the bot; each failure a :class:`StartupError`), wiring, serving and shutdown."""
 
 from __future__ import annotations
 

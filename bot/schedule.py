@@ -1,7 +1,5 @@
-"""``HEED_QUEUE_DIGEST``: when the labelling-queue digest is sent, as periods (an interval's
-multiples since the Unix epoch, or UTC days from ``daily@HH:MM``) whose keys every replica
-agrees on.
-"""
+"""``HEED_QUEUE_DIGEST`` as periods (an interval's multiples since the epoch, or UTC days from
+``daily@HH:MM``) whose keys every replica agrees on."""
 
 from __future__ import annotations
 

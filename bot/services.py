@@ -1,9 +1,5 @@
-"""What every job shares (:class:`Services`) and what each job is handed (:class:`Request`).
-
-A job (the slow part of a request: inference, Slack and database calls) runs after the ack on
-a bounded pool (:meth:`Services.submit`); a failed one is logged with a reference and the
-person gets a private apology with that reference (never a trace).
-"""
+"""What every job shares (:class:`Services`) and is handed (:class:`Request`); a failed job is
+logged with a reference the person gets in a private apology (never a trace)."""
 
 from __future__ import annotations
 
@@ -165,10 +161,8 @@ class Services:
         self.metrics.jobs_pending.set_function(lambda: self.jobs.pending)
 
     def first_time(self, event_id: str | None, channel: str, ts: str | None) -> bool:
-        """True for the first delivery of a message to any replica (by ``event_id`` and by
-        channel and ts), claimed in the database; this replica's cache answers repeats without
-        a round trip, and decides alone when the database cannot be reached (a message may then
-        be tagged twice, never not at all)."""
+        """True for a message's first delivery to any replica, claimed in the database (this
+        replica's cache alone when it is down: tagged twice, perhaps, never not at all)."""
         keys = [f"event:{event_id}" if event_id else None, f"message:{channel}:{ts}"]
         if not self.seen.first_time(*keys):
             return False

@@ -1,7 +1,5 @@
-"""Environment (and ``.env``) -> a frozen, validated :class:`Settings` (with the tasks of
-``heed.toml``). Each field names its variable in :mod:`bot.setting_table`; a secret's value
-never appears in a message or a ``repr``.
-"""
+"""Environment (and ``.env``) -> a frozen, validated :class:`Settings`, with ``heed.toml``'s
+tasks; a secret's value never appears in a message or a ``repr``."""
 
 from __future__ import annotations
 

@@ -1,10 +1,5 @@
-"""Tasks: several named classifiers in one Heed, from ``heed.toml`` (``docs/configuration.md``)
-or, without one, the task ``default`` the variables make.
-
-Each key of ``[tasks.NAME]`` is read by the kind of the variable it replaces
-(:data:`bot.setting_table.TASK_KEYS`); a key a task leaves out takes the variable's value,
-except the channels and exports, which belong to one task only.
-"""
+"""Several named classifiers in one Heed, from ``heed.toml``; a key a task leaves out takes the
+variable's value, except the channels and exports, which belong to one task only."""
 
 from __future__ import annotations
 
