@@ -9,12 +9,15 @@ demoted admin loses access within a minute; a failed look-up is not cached and g
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.cache import TTLCache
+from cachetools import TTLCache
+
+from bot.cache import MAX_ENTRIES
 from bot.database.labels import ADMIN, ASKER, LABELER
 
 log = logging.getLogger(__name__)
@@ -54,7 +57,8 @@ class AdminCheck:
     ) -> None:
         self.admins = frozenset(admins)
         self.from_workspace = from_workspace
-        self._cache = TTLCache(ttl, clock)
+        self._cache: TTLCache[str, Decision] = TTLCache(MAX_ENTRIES, ttl, timer=clock)
+        self._lock = threading.Lock()
 
     def check(self, user_id: str | None, lookup: UserLookup | None = None) -> Decision:
         """Decide for ``user_id``; ``lookup`` (``users.info``) is called only when the
@@ -65,8 +69,9 @@ class AdminCheck:
             return Decision(True, "listed in HEED_ADMINS")
         if not self.from_workspace:
             return Decision(False, "not listed in HEED_ADMINS")
-        cached = self._cache.get(user_id)
-        if isinstance(cached, Decision):
+        with self._lock:
+            cached = self._cache.get(user_id)
+        if cached is not None:
             return cached
         if lookup is None:
             return Decision(False, "not listed in HEED_ADMINS; workspace roles unknown")
@@ -77,7 +82,8 @@ class AdminCheck:
             log.warning("users.info for %s failed: %s", user_id, why)
             return Decision(False, f"not listed in HEED_ADMINS; users.info failed ({why})")
         decision = _from_profile(user)
-        self._cache.put(user_id, decision)
+        with self._lock:
+            self._cache[user_id] = decision
         return decision
 
 
@@ -107,7 +113,8 @@ class LabelCheck:
         self.users = frozenset(x for x in listed if not x.startswith("S"))
         self.groups = tuple(sorted(x for x in listed if x.startswith("S")))
         self.admin = admin
-        self._groups = TTLCache(ttl, clock)
+        self._groups: TTLCache[str, frozenset[str]] = TTLCache(MAX_ENTRIES, ttl, timer=clock)
+        self._lock = threading.Lock()
 
     def check(
         self,
@@ -142,7 +149,8 @@ class LabelCheck:
     def _group_of(self, user_id: str, lookup: GroupLookup | None) -> str | None:
         """The first listed user group ``user_id`` belongs to, or None."""
         for group in self.groups:
-            members = self._groups.get(group)
+            with self._lock:
+                members = self._groups.get(group)
             if members is None:
                 if lookup is None:
                     continue
@@ -151,7 +159,8 @@ class LabelCheck:
                 except Exception as exc:
                     log.warning("usergroups.users.list for %s failed: %s", group, _failure(exc))
                     continue
-                self._groups.put(group, members)
-            if user_id in members:  # type: ignore[operator]
+                with self._lock:
+                    self._groups[group] = members
+            if user_id in members:
                 return group
         return None

@@ -6,7 +6,9 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 
-from bot.cache import TTLCache
+from cachetools import TTLCache, cached
+
+from bot.cache import MAX_ENTRIES
 from bot.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -23,9 +25,10 @@ class ChannelMatcher:
         """The task each configured ID or ``#name`` belongs to."""
         self.ids = frozenset(e for e in self.owners if not e.startswith("#"))
         self.names = frozenset(e[1:] for e in self.owners if e.startswith("#"))
-        self._cache = TTLCache(ttl)
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_lock = threading.Lock()
+        pending = threading.Condition()  # one conversations.info per channel in a burst
+        self._name = cached(
+            TTLCache(MAX_ENTRIES, ttl), key=lambda channel, _: channel, condition=pending
+        )(_channel_name)
 
     @property
     def enabled(self) -> bool:
@@ -43,21 +46,14 @@ class ChannelMatcher:
             return channel_id
         if not self.names or not channel_id:
             return None
-        name = self._cache.get(channel_id)
-        if name is None:
-            with self._lock_for(channel_id):  # one conversations.info per channel in a burst
-                name = self._cache.get(channel_id)
-                if name is None:
-                    try:
-                        name = lookup(channel_id) or ""
-                    except Exception as exc:
-                        log.warning("cannot look up the name of channel %s: %s", channel_id, exc)
-                        name = ""
-                    self._cache.put(channel_id, name)
-                with self._locks_lock:
-                    self._locks.pop(channel_id, None)
+        name = self._name(channel_id, lookup)
         return f"#{name}" if name in self.names else None
 
-    def _lock_for(self, channel_id: str) -> threading.Lock:
-        with self._locks_lock:
-            return self._locks.setdefault(channel_id, threading.Lock())
+
+def _channel_name(channel_id: str, lookup: Callable[[str], str | None]) -> str:
+    """The channel's name ("" when unknown: a failure is cached too)."""
+    try:
+        return lookup(channel_id) or ""
+    except Exception as exc:
+        log.warning("cannot look up the name of channel %s: %s", channel_id, exc)
+        return ""
