@@ -61,8 +61,7 @@ class AdminCheck:
         self._lock = threading.Lock()
 
     def check(self, user_id: str | None, lookup: UserLookup | None = None) -> Decision:
-        """Decide for ``user_id``; ``lookup`` (``users.info``) is called only when the
-        workspace flag is on and the user is not listed."""
+        """Decide for ``user_id``; ``lookup`` (``users.info``) only for an unlisted user."""
         if not user_id:
             return Decision(False, "no user id in the request")
         if user_id in self.admins:

@@ -36,8 +36,7 @@ class ChannelMatcher:
         return bool(self.owners)
 
     def task_for(self, channel_id: str, lookup: Callable[[str], str | None]) -> str | None:
-        """The task whose channels include ``channel_id`` (by ID, or by the name ``lookup``
-        gives it), or None when it is not auto-tagged."""
+        """The task auto-tagging ``channel_id`` (by ID or by the name ``lookup`` gives), or None."""
         entry = self._entry(channel_id, lookup)
         return None if entry is None else self.owners[entry]
 

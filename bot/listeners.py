@@ -40,8 +40,7 @@ def hand_on(request: Request) -> Request:
 
 @dataclass(frozen=True)
 class Listener:
-    """One row: ``kind`` is the :class:`~slack_bolt.App` method that binds it (``command``,
-    ``action``, ``event``, ``shortcut``), ``matcher`` its argument."""
+    """One row, bound by ``getattr(app, kind)(matcher)`` (a command, action, event or shortcut)."""
 
     kind: str
     matcher: Any
@@ -74,8 +73,7 @@ def build_request(
     respond: Respond | None = None,
     context: Mapping[str, Any] | None = None,
 ) -> Request:
-    """The request as every ack step and job sees it (the default task until an ack step
-    resolves another)."""
+    """The request every ack step and job sees (the default task until an ack step picks one)."""
     where = request_context(body)
     context = context or {}
     authorized = getattr(context, "authorize_result", None)

@@ -62,8 +62,7 @@ class RedactingFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per record: ``time``, ``level``, ``logger``, ``thread``, ``message``
-    and, for an exception, ``exception`` (the traceback as one string)."""
+    """One JSON object per record: time, level, logger, thread, message and any exception."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -83,8 +82,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(
     level: str = "INFO", secrets: Iterable[str] = (), log_format: str = "text"
 ) -> None:
-    """Log to stderr (text with timestamps, or JSON lines); quiet third-party chatter unless
-    ``level`` is DEBUG."""
+    """Log to stderr (text or JSON lines); third-party chatter is quiet unless level is DEBUG."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(FORMAT))
     handler.addFilter(RedactingFilter(secrets))

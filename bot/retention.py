@@ -71,8 +71,7 @@ class Retention:
         return swept
 
     def forget_in_exports(self, texts: frozenset[str]) -> int:
-        """Remove every line holding one of ``texts`` from the kept exports; returns how many
-        lines went."""
+        """Remove every line holding one of ``texts`` from the kept exports; how many went."""
         removed = 0
         for path in self._exports():
             kept, dropped = [], 0

@@ -216,8 +216,7 @@ def _admins(settings: Settings) -> str:
 
 @contextmanager
 def _ops_server(services: Services, readiness: Readiness) -> Iterator[HttpServer | None]:
-    """The ops endpoints on ``HEED_OPS_PORT`` (if set) while the block runs (small limits: no
-    body is ever read)."""
+    """The ops endpoints on ``HEED_OPS_PORT`` (if set) while the block runs (no body is read)."""
     settings = services.settings
     if not settings.ops_port:  # unset or 0
         yield None

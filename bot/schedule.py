@@ -37,8 +37,7 @@ class DigestSchedule:
         return None
 
     def tick_s(self) -> float:
-        """How often a replica should look for a new period (a few times per period, at
-        most every 30 s)."""
+        """How often to look for a new period: a few times per period, at most every 30 s."""
         if self.every_s is not None:
             return max(0.5, min(30.0, self.every_s / 4))
         return 30.0

@@ -113,8 +113,7 @@ Job = Callable[[Request], None]
 
 @dataclass(frozen=True)
 class Answer:
-    """What an ack step acks with when it hands nothing on (the usage help, a refusal);
-    empty for a bare ack."""
+    """What an ack step acks with when it hands nothing on (usage, a refusal; empty: bare ack)."""
 
     text: str | None = None
     blocks: list[dict] | None = None
@@ -244,8 +243,7 @@ class Services:
                 log.exception("could not report failure ref=%s to the user", ref)
 
     def close(self, retrain_grace: float = 8.0) -> None:
-        """Stop running retrains (their outcome is still reported), finish queued work, stop
-        the threads, close the database."""
+        """Stop retrains (their outcome is still reported), finish queued work, close all."""
         self.jobs.wait_idle(timeout=5.0)  # routing jobs may still hand texts to the batcher
         self.batcher.close()
         for runner in self.runners.values():

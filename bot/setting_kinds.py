@@ -57,8 +57,7 @@ class Kind:
     unset: Any = None
 
     def read(self, value: Any) -> Any:
-        """The value of a variable's (stripped, non-empty) text, or of a ``heed.toml`` value
-        (only the kinds of a task's keys get one)."""
+        """The value of a variable's stripped, non-empty text, or of a task's ``heed.toml`` key."""
         raise NotImplementedError
 
 

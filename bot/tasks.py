@@ -18,8 +18,7 @@ DEFAULT_CONFIG = Path("heed.toml")
 
 @dataclass(frozen=True)
 class Task:
-    """One named classifier and everything Heed does with it; a field that names a variable
-    has that variable's default."""
+    """One named classifier; a field that names a variable has that variable's default."""
 
     name: str
     model_dir: Path
@@ -47,8 +46,6 @@ class Tasks:
 
     by_name: Mapping[str, Task]
     default_name: str = DEFAULT_TASK
-    source: str = "environment"
-    """Where they came from: ``environment`` or the ``heed.toml`` path."""
 
     @property
     def default(self) -> Task:
@@ -121,4 +118,4 @@ def load_tasks(path: Path, model_dir: Path, inherited: Task) -> Tasks:
     default = data.get("default_task", DEFAULT_TASK if DEFAULT_TASK in tasks else next(iter(tasks)))
     if not isinstance(default, str) or default not in tasks:
         raise error("default_task", f"must name one of the tasks ({', '.join(tasks)})")
-    return Tasks(MappingProxyType(tasks), default, str(path))
+    return Tasks(MappingProxyType(tasks), default)

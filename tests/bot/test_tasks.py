@@ -35,7 +35,7 @@ def test_environment_is_the_single_default_task(tmp_path: Path, monkeypatch) -> 
     monkeypatch.chdir(tmp_path)  # no ./heed.toml here
     env = {**BASE, "HEED_AUTOTAG_CHANNELS": "#general", "HEED_AUTOTAG_THRESHOLD": "0.5"}
     tasks = Settings.from_env(env).tasks
-    assert tasks.names == ["default"] and tasks.source == "environment"
+    assert tasks.names == ["default"]
     task = tasks.default
     assert task.model_dir == Path("models") and task.channels == ("#general",)
     assert task.threshold == 0.5 and task.emoji_for("positive") == "+1"
