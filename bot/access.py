@@ -60,7 +60,7 @@ class AdminCheck:
         self._cache: TTLCache[str, Decision] = TTLCache(MAX_ENTRIES, ttl, timer=clock)
         self._lock = threading.Lock()
 
-    def check(self, user_id: str | None, lookup: UserLookup | None = None) -> Decision:
+    def check(self, user_id: str | None, lookup: UserLookup) -> Decision:
         """Decide for ``user_id``; ``lookup`` (``users.info``) only for an unlisted user."""
         if not user_id:
             return Decision(False, "no user id in the request")
@@ -72,8 +72,6 @@ class AdminCheck:
             cached = self._cache.get(user_id)
         if cached is not None:
             return cached
-        if lookup is None:
-            return Decision(False, "not listed in HEED_ADMINS; workspace roles unknown")
         try:
             user = lookup(user_id)
         except Exception as exc:
@@ -122,8 +120,8 @@ class LabelCheck:
         user_team: str | None,
         home_team: str | None,
         asker: str | None,
-        users_info: UserLookup | None = None,
-        group_members: GroupLookup | None = None,
+        users_info: UserLookup,
+        group_members: GroupLookup,
     ) -> Decision:
         """Decide for ``user_id`` (of workspace ``user_team``) on a prediction ``asker`` asked
         for, in the workspace ``home_team`` that installed Heed."""
@@ -145,14 +143,12 @@ class LabelCheck:
             return Decision(True, "asked for this prediction", ASKER)
         return Decision(False, "not the asker, not in HEED_LABELERS and not a Heed admin")
 
-    def _group_of(self, user_id: str, lookup: GroupLookup | None) -> str | None:
+    def _group_of(self, user_id: str, lookup: GroupLookup) -> str | None:
         """The first listed user group ``user_id`` belongs to, or None."""
         for group in self.groups:
             with self._lock:
                 members = self._groups.get(group)
             if members is None:
-                if lookup is None:
-                    continue
                 try:
                     members = frozenset(lookup(group))
                 except Exception as exc:

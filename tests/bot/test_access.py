@@ -74,11 +74,6 @@ def test_workspace_answers_are_cached_briefly_and_failures_are_not() -> None:
     assert not check.check("U8", failing).allowed and failing.calls == ["U8", "U8"]
 
 
-def test_without_a_lookup_workspace_roles_are_unknown_and_refused() -> None:
-    decision = AdminCheck(set(), from_workspace=True).check("U7")
-    assert not decision.allowed and "workspace roles unknown" in decision.reason
-
-
 class Groups:
     """A stand-in for ``usergroups.users.list``: counts calls, may fail."""
 
@@ -92,8 +87,10 @@ class Groups:
         return self.groups[group]
 
 
-def check(labels: LabelCheck, user: str, team: str | None = "T1", **kw: object) -> Decision:
+def check(labels: LabelCheck, user: str | None, team: str | None = "T1", **kw: object) -> Decision:
     kw.setdefault("asker", "UASK")
+    kw.setdefault("users_info", Lookup({}))
+    kw.setdefault("group_members", Groups({"SGROUP": []}))
     return labels.check(user, user_team=team, home_team="T1", **kw)  # type: ignore[arg-type]
 
 
@@ -122,7 +119,7 @@ def test_everyone_else_is_refused(labels: LabelCheck) -> None:
     assert not refused.allowed and refused.role is None
     assert "not the asker" in refused.reason
     assert not check(labels, "UASK", asker=None, group_members=groups).allowed  # an auto-tag
-    assert not labels.check(None, user_team="T1", home_team="T1", asker="UASK").allowed
+    assert not check(labels, None, asker="UASK").allowed
 
 
 @pytest.mark.parametrize("user", ["UADMIN", "ULAB", "UASK"])
@@ -133,7 +130,15 @@ def test_only_members_of_the_installing_workspace(
     decision = check(labels, user, team)
     assert not decision.allowed
     assert decision.reason == f"not a member of the installing workspace (team {team})"
-    assert not labels.check("UADMIN", user_team="T1", home_team=None, asker=None).allowed
+    no_home = labels.check(
+        "UADMIN",
+        user_team="T1",
+        home_team=None,
+        asker=None,
+        users_info=Lookup({}),
+        group_members=Groups({}),
+    )
+    assert not no_home.allowed
 
 
 def test_a_failed_group_lookup_grants_nothing_and_is_retried(labels: LabelCheck) -> None:
