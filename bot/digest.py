@@ -79,12 +79,10 @@ class QueueDigest(Ticker):
         try:
             dm = self.client.conversations_open(users=user)["channel"]["id"]
             self.client.chat_postMessage(channel=dm, text=text, blocks=blocks, unfurl_links=False)
-        except SlackApiError as exc:
-            log.warning("digest of %s for %s not sent: %s", task, user, api_error(exc))
-            return f"failed: {api_error(exc) or 'error'}"
-        except OSError as exc:
-            log.warning("digest of %s for %s not sent: %s", task, user, type(exc).__name__)
-            return f"failed: {type(exc).__name__}"
+        except (SlackApiError, OSError) as exc:
+            why = (isinstance(exc, SlackApiError) and api_error(exc)) or type(exc).__name__
+            log.warning("digest of %s for %s not sent: %s", task, user, why)
+            return f"failed: {why}"
         log.info("digest of %s sent to %s (%d items)", task, user, len(items))
         return f"sent {len(items)}"
 

@@ -43,22 +43,18 @@ class Retention:
     exports_dir: Path
     staging_grace_s: float
 
-    @property
-    def max_age(self) -> timedelta:
-        return timedelta(days=self.days)
-
     def run(self, now: float | None = None) -> Swept:
         """One sweep: unanswered texts, old exports and staging folders, old versions."""
         now = time.time() if now is None else now
-        predictions = self.db.predictions.prune_unlabelled(self.max_age)
-        self.db.queue.prune_digests(self.max_age)
-        exports = _remove_older(self._exports(), now - self.max_age.total_seconds())
+        max_age = timedelta(days=self.days)
+        predictions = self.db.predictions.prune_unlabelled(max_age)
+        self.db.queue.prune_digests(max_age)
+        exports = _remove_older(self._exports(), now - max_age.total_seconds())
         staging = _remove_older(
             [p for p in _children(self.store.root) if p.name.startswith(STAGING_PREFIX)],
             now - self.staging_grace_s,
         )
         versions = tuple(self.store.prune(self.keep_versions))
-        swept = Swept(predictions, exports, staging, versions)
         if predictions or exports or staging or versions:
             log.info(
                 "retention: deleted %d unanswered texts, %d exports, %d staging folders, "
@@ -68,7 +64,7 @@ class Retention:
                 staging,
                 ", ".join(versions) or "none",
             )
-        return swept
+        return Swept(predictions, exports, staging, versions)
 
     def forget_in_exports(self, texts: frozenset[str]) -> int:
         """Remove every line holding one of ``texts`` from the kept exports; how many went."""

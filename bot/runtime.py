@@ -74,15 +74,19 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> N
     reaper = start_reaper(db, services, app.client, lambda: [sweep() for sweep in sweeps])
     digest = QueueDigest(services, app.client, owner=REPLICA)
     digest.start()
+    routes = [f"{ch} ({task.name})" for task in settings.tasks for ch in task.channels]
+    admins = sorted(settings.admins)
+    if settings.admins_from_workspace:
+        admins.append("workspace admins/owners")
     log.info(
         "replica %s serving %s; auto-tagging %s; replies %s; database %s; admins %s; "
         "queue digest %s",
         REPLICA,
         _serving(services),
-        _autotagging(settings),
+        ", ".join(routes) or "off",
         "private" if settings.private_replies else "in channel",
         db.where,
-        _admins(settings),
+        ", ".join(admins) or "none (set HEED_ADMINS)",
         settings.queue_digest,
     )
     default = services.models.holder(settings.tasks.default_name)
@@ -174,11 +178,6 @@ def _serving(services: Services) -> str:
     )
 
 
-def _autotagging(settings: Settings) -> str:
-    routes = [f"{ch} ({task.name})" for task in settings.tasks for ch in task.channels]
-    return ", ".join(routes) or "off"
-
-
 def _train_default(runner: RetrainRunner, stop: threading.Event) -> None:
     """Train the bundled sample through the retrain runner; raise when it does not succeed."""
     throttle = Throttle(5.0)
@@ -205,13 +204,6 @@ def _train_default(runner: RetrainRunner, stop: threading.Event) -> None:
         reason = result.reason if result is not None else "unknown"
         raise StartupError(f"training the default model failed (job {job.id}): {reason}")
     log.info("trained the default model: %s", result.summary())
-
-
-def _admins(settings: Settings) -> str:
-    who = sorted(settings.admins) + (
-        ["workspace admins/owners"] if settings.admins_from_workspace else []
-    )
-    return ", ".join(who) or "none (set HEED_ADMINS)"
 
 
 @contextmanager
