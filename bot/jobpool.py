@@ -19,7 +19,6 @@ class JobPool:
     def __init__(self, workers: int, capacity: int, name: str = "heed-job") -> None:
         self.capacity = capacity
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix=name)
-        self._slots = threading.BoundedSemaphore(capacity)
         self._idle = threading.Condition()
         self._pending = 0
 
@@ -30,9 +29,9 @@ class JobPool:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Run ``fn(*args)`` on the pool; raises :class:`Busy` when ``capacity`` jobs wait."""
-        if not self._slots.acquire(blocking=False):
-            raise Busy(f"{self.capacity} jobs are already queued or running")
         with self._idle:
+            if self._pending >= self.capacity:
+                raise Busy(f"{self.capacity} jobs are already queued or running")
             self._pending += 1
         try:
             future = self._executor.submit(fn, *args)
@@ -47,7 +46,6 @@ class JobPool:
             self._pending -= 1
             if self._pending == 0:
                 self._idle.notify_all()
-        self._slots.release()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no job is queued or running (at most ``timeout`` s); True if so."""
