@@ -37,16 +37,12 @@ class ChannelMatcher:
 
     def task_for(self, channel_id: str, lookup: Callable[[str], str | None]) -> str | None:
         """The task auto-tagging ``channel_id`` (by ID or by the name ``lookup`` gives), or None."""
-        entry = self._entry(channel_id, lookup)
-        return None if entry is None else self.owners[entry]
-
-    def _entry(self, channel_id: str, lookup: Callable[[str], str | None]) -> str | None:
         if channel_id in self.ids:
-            return channel_id
+            return self.owners[channel_id]
         if not self.names or not channel_id:
             return None
         name = self._name(channel_id, lookup)
-        return f"#{name}" if name in self.names else None
+        return self.owners[f"#{name}"] if name in self.names else None
 
 
 def _channel_name(channel_id: str, lookup: Callable[[str], str | None]) -> str:

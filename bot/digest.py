@@ -38,8 +38,7 @@ class QueueDigest(Ticker):
         super().__init__()
 
     def recipients(self) -> list[str]:
-        """``HEED_LABELERS``' users and user groups' members, and ``HEED_ADMINS``; a group
-        that cannot be listed is skipped (logged)."""
+        """Every listed labeler (a group that cannot be listed is skipped) and admin."""
         labelers = self.services.labelers
         users = set(labelers.users) | set(self.services.settings.admins)
         for group in labelers.groups:

@@ -21,8 +21,7 @@ QUIET = ("urllib3", "PIL", "matplotlib", "slack_sdk.socket_mode", "alembic", "wa
 
 
 class RedactingFilter(logging.Filter):
-    """Replace Slack tokens (``xoxb-…``, ``xapp-…``) and the given secrets with ``[redacted]``;
-    drop a few known-noisy records."""
+    """Redact Slack tokens and the given secrets from every record; drop known-noisy ones."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()

@@ -125,8 +125,7 @@ Accept = Callable[[Request], "Request | Answer"]
 
 @dataclass
 class Services:
-    """The shared state of one running bot: settings, database, every task's serving model
-    and retrain runner (by task name), the job pool, batchers, caches and checks."""
+    """The shared state of one running bot; ``models`` and ``runners`` are by task name."""
 
     settings: Settings
     db: Database
@@ -172,8 +171,7 @@ class Services:
             return True
 
     def queue_offer(self, scores: Mapping[str, float]) -> QueueOffer:
-        """A prediction's claim to its task's labelling queue: its uncertainty
-        (``HEED_QUEUE_SCORE`` of its probabilities) and the queue's bound."""
+        """A prediction's claim to its task's labelling queue: uncertainty and the queue's bound."""
         settings = self.settings
         return QueueOffer(
             uncertainty(scores.values(), settings.queue_score),

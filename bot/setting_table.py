@@ -24,8 +24,7 @@ RESERVED_TRAIN_FLAGS = (
 )
 """Training flags the retrain runner sets itself; ``HEED_RETRAIN_ARGS`` may not repeat them."""
 BOT_TOKEN_MISSING = "is required: a bot token (xoxb-…) of the app"
-VARIABLE = "variable"
-"""The metadata key of a dataclass field that holds a setting (see :func:`setting`)."""
+VARIABLE = "variable"  # the metadata key naming a field's variable
 
 
 @dataclass(frozen=True)
