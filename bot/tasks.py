@@ -57,10 +57,6 @@ class Tasks:
         """The task names, in configuration order."""
         return list(self.by_name)
 
-    def get(self, name: str) -> Task | None:
-        """The task called ``name``, or None."""
-        return self.by_name.get(name)
-
     def __iter__(self) -> Iterator[Task]:
         return iter(self.by_name.values())
 

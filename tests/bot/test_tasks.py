@@ -45,7 +45,7 @@ def test_two_tasks_from_the_file(tmp_path: Path) -> None:
     settings = Settings.from_env(write(tmp_path, TWO_TASKS))
     tasks = settings.tasks
     assert tasks.names == ["moderation", "support"] and tasks.default.name == "moderation"
-    moderation, support = tasks.get("moderation"), tasks.get("support")
+    moderation, support = tasks.by_name["moderation"], tasks.by_name["support"]
     assert moderation is not None and support is not None
     assert moderation.model_dir == tmp_path / "models" / "moderation"
     assert moderation.emoji_for("harassment") == "rotating_light"
@@ -115,4 +115,4 @@ def test_the_example_file_is_valid(tmp_path: Path, monkeypatch) -> None:
     tasks = Settings.from_env(env).tasks
     assert tasks.names == ["moderation", "support"] and tasks.default.name == "moderation"
     assert tasks.default.emoji_for("ok") is None
-    assert tasks.get("support").channels == ("#support", "C0123ABCD")
+    assert tasks.by_name["support"].channels == ("#support", "C0123ABCD")
