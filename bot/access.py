@@ -98,19 +98,12 @@ class LabelCheck:
     """Who may label, as which role: an admin, a ``HEED_LABELERS`` user or group member, or the
     asker; members of the installing workspace only, not Slack Connect guests (thread-safe)."""
 
-    def __init__(
-        self,
-        labelers: Iterable[str],
-        admin: AdminCheck,
-        *,
-        ttl: float = CACHE_TTL,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, labelers: Iterable[str], admin: AdminCheck) -> None:
         listed = frozenset(labelers)
         self.users = frozenset(x for x in listed if not x.startswith("S"))
         self.groups = tuple(sorted(x for x in listed if x.startswith("S")))
         self.admin = admin
-        self._groups: TTLCache[str, frozenset[str]] = TTLCache(MAX_ENTRIES, ttl, timer=clock)
+        self._groups: TTLCache[str, frozenset[str]] = TTLCache(MAX_ENTRIES, CACHE_TTL)
         self._lock = threading.Lock()
 
     def check(
