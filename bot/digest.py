@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from slack_sdk import WebClient
@@ -19,23 +20,20 @@ from bot.ticker import Ticker
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class QueueDigest(Ticker):
     """Sends the digests of one replica (a daemon thread; :meth:`tick` does one round)."""
 
     thread_name = "heed-digest"
+    services: Services
+    client: WebClient
+    owner: str = field(kw_only=True)
+    clock: Callable[[], datetime] = field(kw_only=True, default=lambda: datetime.now(UTC))
+    _done: dict[str, str] = field(default_factory=dict, init=False)  # task -> period done here
 
-    def __init__(
-        self,
-        services: Services,
-        client: WebClient,
-        *,
-        owner: str,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.services, self.client, self.owner, self.clock = services, client, owner, clock
-        self.schedule = services.settings.queue_digest
-        self._done: dict[str, str] = {}  # task -> the period this replica finished
+    def __post_init__(self) -> None:
         super().__init__()
+        self.schedule = self.services.settings.queue_digest
 
     def recipients(self) -> list[str]:
         """Every listed labeler (a group that cannot be listed is skipped) and admin."""
