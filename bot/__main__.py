@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, database_url_from_env
 from classifier.cli_support import load_env
 
 
@@ -70,7 +70,6 @@ def _migrate(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     load_env(args.env_file)
     from bot.database import Database, DatabaseError
-    from bot.settings import database_url_from_env
 
     try:
         url = database_url_from_env(os.environ)
