@@ -19,7 +19,6 @@ from classifier.store import ModelStore
 log = logging.getLogger(__name__)
 
 PRIVATE_UMASK = 0o077
-STAGING_PREFIX = ".staging-"
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ class Retention:
         self.db.queue.prune_digests(max_age)
         exports = _remove_older(self._exports(), now - max_age.total_seconds())
         staging = _remove_older(
-            [p for p in _children(self.store.root) if p.name.startswith(STAGING_PREFIX)],
+            [p for p in _children(self.store.root) if p.name.startswith(".staging-")],
             now - self.staging_grace_s,
         )
         versions = tuple(self.store.prune(self.keep_versions))

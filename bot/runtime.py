@@ -43,8 +43,7 @@ REPLICA = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class StartupError(RuntimeError):
-    """The bot cannot start: one line for stderr; ``code`` is the exit code (2, or 1 when
-    Slack or the port cannot be reached)."""
+    """The bot cannot start (one line for stderr); ``code``: 2, or 1 if Slack or the port fail."""
 
     def __init__(self, message: str, code: int = 2) -> None:
         super().__init__(message)

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 _INTERVAL = re.compile(r"(\d{1,6})([smhd])")
 _DAILY = re.compile(r"daily@([01]\d|2[0-3]):([0-5]\d)")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-MAX_INTERVAL_S = 30 * 86400
 FORMAT = "off, an interval like 24h (s, m, h or d) or daily@HH:MM (UTC)"
 
 
@@ -62,7 +61,7 @@ def parse_schedule(value: str) -> DigestSchedule:
     interval = _INTERVAL.fullmatch(text)
     if interval:
         seconds = int(interval.group(1)) * _UNITS[interval.group(2)]
-        if not 1 <= seconds <= MAX_INTERVAL_S:
+        if not 1 <= seconds <= 30 * 86400:
             raise ValueError(f"must be an interval from 1s to 30d, got {value!r}")
         return DigestSchedule(every_s=seconds)
     daily = _DAILY.fullmatch(text)

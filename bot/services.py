@@ -49,8 +49,7 @@ def apology(ref: str) -> str:
 
 @dataclass(frozen=True)
 class Request:
-    """One Slack request as its job sees it (built by :mod:`bot.listeners`): who asked where,
-    the task it acts on, what the ack step parsed, and how to answer."""
+    """One Slack request as its job sees it: who asked where, for which task, what was parsed."""
 
     services: Services
     client: WebClient
