@@ -1,10 +1,5 @@
-"""``python -m bot [--port N] [--train-default] [--env-file PATH]``: run Heed in Slack;
-``python -m bot migrate``: bring the database to this Heed's schema.
-
-Settings come from the environment and a ``.env`` file (the environment wins). Exit codes: 0
-after SIGTERM/Ctrl-C, 2 with one ``error:`` line for a bad setting, a broken or outdated
-database or no model to serve, 1 when Slack cannot be reached.
-"""
+"""``python -m bot``: run Heed in Slack (``migrate``: bring the database to this Heed's schema).
+Exits 0 on SIGTERM/Ctrl-C, 2 with one ``error:`` line for a bad setup, 1 if Slack is unreachable."""
 
 from __future__ import annotations
 
@@ -13,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings, SettingsError, database_url_from_env
 from classifier.cli_support import load_env
 
 
@@ -75,7 +70,6 @@ def _migrate(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     load_env(args.env_file)
     from bot.database import Database, DatabaseError
-    from bot.settings import database_url_from_env
 
     try:
         url = database_url_from_env(os.environ)

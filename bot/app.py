@@ -16,8 +16,6 @@ from bot.slack_api.client import make_client
 
 log = logging.getLogger(__name__)
 
-LISTENER_THREADS = 16
-
 
 def build_app(services: Services, *, client: WebClient | None = None) -> App:
     """Create the Bolt app (this calls ``auth.test``) with every Heed listener registered."""
@@ -31,7 +29,7 @@ def build_app(services: Services, *, client: WebClient | None = None) -> App:
         # Bolt's own check would come after parsing and log unsigned bodies.
         request_verification_enabled=False,
         raise_error_for_unhandled_request=False,
-        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt"),
+        listener_executor=ThreadPoolExecutor(16, thread_name_prefix="bolt"),
     )
 
     @app.error

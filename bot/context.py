@@ -11,8 +11,7 @@ def _id(value: Any) -> Any:
 
 
 def request_context(body: Mapping[str, Any]) -> dict[str, Any]:
-    """``command``/``action``/``event``, ``channel``, ``user`` and ``ts`` of a slash command,
-    an interaction or an event body (missing parts are None)."""
+    """Who and where of a command, interaction or event body (None for what is missing)."""
     event = body.get("event") or {}
     actions = body.get("actions") or [{}]
     return {

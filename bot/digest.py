@@ -1,16 +1,11 @@
-"""The labelling-queue digest (``HEED_QUEUE_DIGEST``): each period, every listed labeler and
-admin gets, per task with open items, a DM of the least-certain messages with label controls.
-
-Each DM is claimed in the database just before it is sent (``(task, period, user)``, one
-winner), so a recipient gets at most one per task and period whichever replicas run; a replica
-killed mid-send loses at most the one DM it had claimed. An empty queue claims nothing, so its
-digest goes out when items arrive within the period.
-"""
+"""Each ``HEED_QUEUE_DIGEST`` period, DM every labeler and admin each task's least-certain messages;
+a DM is claimed in the database before it is sent: at most one per task, period and user."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from slack_sdk import WebClient
@@ -25,27 +20,23 @@ from bot.ticker import Ticker
 log = logging.getLogger(__name__)
 
 
+@dataclass(eq=False)
 class QueueDigest(Ticker):
     """Sends the digests of one replica (a daemon thread; :meth:`tick` does one round)."""
 
     thread_name = "heed-digest"
+    services: Services
+    client: WebClient
+    owner: str = field(kw_only=True)
+    clock: Callable[[], datetime] = field(kw_only=True, default=lambda: datetime.now(UTC))
+    _done: dict[str, str] = field(default_factory=dict, init=False)  # task -> period done here
 
-    def __init__(
-        self,
-        services: Services,
-        client: WebClient,
-        *,
-        owner: str,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.services, self.client, self.owner, self.clock = services, client, owner, clock
-        self.schedule = services.settings.queue_digest
-        self._done: dict[str, str] = {}  # task -> the period this replica finished
+    def __post_init__(self) -> None:
         super().__init__()
+        self.schedule = self.services.settings.queue_digest
 
     def recipients(self) -> list[str]:
-        """``HEED_LABELERS``' users and user groups' members, and ``HEED_ADMINS``; a group
-        that cannot be listed is skipped (logged)."""
+        """Every listed labeler (a group that cannot be listed is skipped) and admin."""
         labelers = self.services.labelers
         users = set(labelers.users) | set(self.services.settings.admins)
         for group in labelers.groups:
@@ -85,12 +76,10 @@ class QueueDigest(Ticker):
         try:
             dm = self.client.conversations_open(users=user)["channel"]["id"]
             self.client.chat_postMessage(channel=dm, text=text, blocks=blocks, unfurl_links=False)
-        except SlackApiError as exc:
-            log.warning("digest of %s for %s not sent: %s", task, user, api_error(exc))
-            return f"failed: {api_error(exc) or 'error'}"
-        except OSError as exc:
-            log.warning("digest of %s for %s not sent: %s", task, user, type(exc).__name__)
-            return f"failed: {type(exc).__name__}"
+        except (SlackApiError, OSError) as exc:
+            why = (isinstance(exc, SlackApiError) and api_error(exc)) or type(exc).__name__
+            log.warning("digest of %s for %s not sent: %s", task, user, why)
+            return f"failed: {why}"
         log.info("digest of %s sent to %s (%d items)", task, user, len(items))
         return f"sent {len(items)}"
 

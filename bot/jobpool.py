@@ -1,6 +1,5 @@
-"""A thread pool with a bounded queue: when it is full, :meth:`JobPool.submit` refuses at once
-(:class:`Busy`) instead of queueing without end, so a flood of requests costs a polite
-"busy" reply rather than memory and minutes of latency for everyone."""
+"""A thread pool with a bounded queue that refuses at once when full (:class:`Busy`): a flood costs
+a polite "busy" reply rather than memory and minutes of latency for everyone."""
 
 from __future__ import annotations
 
@@ -20,7 +19,6 @@ class JobPool:
     def __init__(self, workers: int, capacity: int, name: str = "heed-job") -> None:
         self.capacity = capacity
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix=name)
-        self._slots = threading.BoundedSemaphore(capacity)
         self._idle = threading.Condition()
         self._pending = 0
 
@@ -31,9 +29,9 @@ class JobPool:
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Run ``fn(*args)`` on the pool; raises :class:`Busy` when ``capacity`` jobs wait."""
-        if not self._slots.acquire(blocking=False):
-            raise Busy(f"{self.capacity} jobs are already queued or running")
         with self._idle:
+            if self._pending >= self.capacity:
+                raise Busy(f"{self.capacity} jobs are already queued or running")
             self._pending += 1
         try:
             future = self._executor.submit(fn, *args)
@@ -48,7 +46,6 @@ class JobPool:
             self._pending -= 1
             if self._pending == 0:
                 self._idle.notify_all()
-        self._slots.release()
 
     def wait_idle(self, timeout: float) -> bool:
         """Wait until no job is queued or running (at most ``timeout`` s); True if so."""

@@ -1,9 +1,5 @@
-"""Every Slack request Heed answers, in one table, and the one way each is acked and handed on.
-
-Each :class:`Listener` row names what Bolt matches, an *ack step* on Bolt's thread (parse and
-decide, no Slack or database call) that returns the :class:`~bot.services.Request` to hand on
-or an :class:`~bot.services.Answer` to ack with, and the *job* that runs after the ack.
-"""
+"""Every Slack request Heed answers, in one table (:data:`LISTENERS`): what Bolt matches, the ack
+step on Bolt's thread (no Slack or database call) and the job that runs after the ack."""
 
 from __future__ import annotations
 
@@ -44,8 +40,7 @@ def hand_on(request: Request) -> Request:
 
 @dataclass(frozen=True)
 class Listener:
-    """One row: ``kind`` is the :class:`~slack_bolt.App` method that binds it (``command``,
-    ``action``, ``event``, ``shortcut``), ``matcher`` its argument."""
+    """One row, bound by ``getattr(app, kind)(matcher)`` (a command, action, event or shortcut)."""
 
     kind: str
     matcher: Any
@@ -78,8 +73,7 @@ def build_request(
     respond: Respond | None = None,
     context: Mapping[str, Any] | None = None,
 ) -> Request:
-    """The request as every ack step and job sees it (the default task until an ack step
-    resolves another)."""
+    """The request every ack step and job sees (the default task until an ack step picks one)."""
     where = request_context(body)
     context = context or {}
     authorized = getattr(context, "authorize_result", None)

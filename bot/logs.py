@@ -1,10 +1,5 @@
-"""Logging for the bot process: timestamps on stderr, secrets redacted from every record.
-
-Every message is made safe to read before it is written: Slack tokens, the configured secrets
-and ``response_url``s (short-lived secrets that let anyone answer in a channel) are redacted,
-CR and LF are escaped (no forged lines), and a line is cut at :data:`MAX_MESSAGE` characters.
-``HEED_LOG_FORMAT=json`` writes one JSON object per line for log pipelines.
-"""
+"""Logging to stderr (text or ``json`` lines), every record made safe: Slack tokens, secrets and
+``response_url``s redacted, CR/LF escaped (no forged lines), long messages cut."""
 
 from __future__ import annotations
 
@@ -26,8 +21,7 @@ QUIET = ("urllib3", "PIL", "matplotlib", "slack_sdk.socket_mode", "alembic", "wa
 
 
 class RedactingFilter(logging.Filter):
-    """Replace Slack tokens (``xoxb-…``, ``xapp-…``) and the given secrets with ``[redacted]``;
-    drop a few known-noisy records."""
+    """Redact Slack tokens and the given secrets from every record; drop known-noisy ones."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
@@ -67,8 +61,7 @@ class RedactingFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per record: ``time``, ``level``, ``logger``, ``thread``, ``message``
-    and, for an exception, ``exception`` (the traceback as one string)."""
+    """One JSON object per record: time, level, logger, thread, message and any exception."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -88,8 +81,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(
     level: str = "INFO", secrets: Iterable[str] = (), log_format: str = "text"
 ) -> None:
-    """Log to stderr (text with timestamps, or JSON lines); quiet third-party chatter unless
-    ``level`` is DEBUG."""
+    """Log to stderr (text or JSON lines); third-party chatter is quiet unless level is DEBUG."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else logging.Formatter(FORMAT))
     handler.addFilter(RedactingFilter(secrets))

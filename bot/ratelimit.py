@@ -7,6 +7,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from cachetools import LRUCache
+
 MAX_USERS = 10_000
 """Buckets kept at most; the idlest are dropped first (a full bucket is the default anyway)."""
 
@@ -16,7 +18,7 @@ class RateLimiter:
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute, self.clock = per_minute, clock
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self._buckets: LRUCache[str, tuple[float, float]] = LRUCache(MAX_USERS)
         self._lock = threading.Lock()
 
     def wait_for(self, user: str) -> float:
@@ -26,12 +28,10 @@ class RateLimiter:
         rate = self.per_minute / 60.0
         with self._lock:
             now = self.clock()
-            tokens, last = self._buckets.pop(user, (float(self.per_minute), now))
+            tokens, last = self._buckets.get(user, (float(self.per_minute), now))
             tokens = min(float(self.per_minute), tokens + (now - last) * rate)
             allowed = tokens >= 1.0
             self._buckets[user] = (tokens - 1.0 if allowed else tokens, now)
-            if len(self._buckets) > MAX_USERS:
-                del self._buckets[next(iter(self._buckets))]
             return 0.0 if allowed else (1.0 - tokens) / rate
 
     def __len__(self) -> int:

@@ -1,10 +1,5 @@
-"""What Heed keeps, and for how long (``docs/configuration.md``: ``HEED_RETENTION_DAYS``,
-``HEED_KEEP_VERSIONS``): unanswered texts and kept exports expire, staging folders a crashed
-training left go, old model versions are pruned (never the serving one nor a rollback's), and
-``/heed-admin forget`` removes a person's texts from the exports too. Every replica's reaper
-runs :class:`Retention` hourly (each step is safe to run twice). Files are private to the
-bot's user (:data:`PRIVATE_UMASK`, set at start-up).
-"""
+"""What Heed keeps, and for how long: an hourly sweep (safe to run twice) expires unanswered texts,
+exports, crashed staging folders and old versions; files are private (:data:`PRIVATE_UMASK`)."""
 
 from __future__ import annotations
 
@@ -24,7 +19,6 @@ from classifier.store import ModelStore
 log = logging.getLogger(__name__)
 
 PRIVATE_UMASK = 0o077
-STAGING_PREFIX = ".staging-"
 
 
 @dataclass(frozen=True)
@@ -48,22 +42,18 @@ class Retention:
     exports_dir: Path
     staging_grace_s: float
 
-    @property
-    def max_age(self) -> timedelta:
-        return timedelta(days=self.days)
-
     def run(self, now: float | None = None) -> Swept:
         """One sweep: unanswered texts, old exports and staging folders, old versions."""
         now = time.time() if now is None else now
-        predictions = self.db.predictions.prune_unlabelled(self.max_age)
-        self.db.queue.prune_digests(self.max_age)
-        exports = _remove_older(self._exports(), now - self.max_age.total_seconds())
+        max_age = timedelta(days=self.days)
+        predictions = self.db.predictions.prune_unlabelled(max_age)
+        self.db.queue.prune_digests(max_age)
+        exports = _remove_older(self._exports(), now - max_age.total_seconds())
         staging = _remove_older(
-            [p for p in _children(self.store.root) if p.name.startswith(STAGING_PREFIX)],
+            [p for p in _children(self.store.root) if p.name.startswith(".staging-")],
             now - self.staging_grace_s,
         )
         versions = tuple(self.store.prune(self.keep_versions))
-        swept = Swept(predictions, exports, staging, versions)
         if predictions or exports or staging or versions:
             log.info(
                 "retention: deleted %d unanswered texts, %d exports, %d staging folders, "
@@ -73,11 +63,10 @@ class Retention:
                 staging,
                 ", ".join(versions) or "none",
             )
-        return swept
+        return Swept(predictions, exports, staging, versions)
 
     def forget_in_exports(self, texts: frozenset[str]) -> int:
-        """Remove every line holding one of ``texts`` from the kept exports; returns how many
-        lines went."""
+        """Remove every line holding one of ``texts`` from the kept exports; how many went."""
         removed = 0
         for path in self._exports():
             kept, dropped = [], 0

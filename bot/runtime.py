@@ -1,8 +1,5 @@
-"""Start-up and shutdown: open the database and the model store, wire the parts, serve.
-
-Start-up checks what it can before Slack sees the bot (the database, a serving model or
-``--train-default``, ``HEED_DEVICE``, ``auth.test``); each failure is a :class:`StartupError`.
-"""
+"""Start-up (the database, a model, ``HEED_DEVICE`` and ``auth.test`` checked before Slack sees
+the bot; each failure a :class:`StartupError`), wiring, serving and shutdown."""
 
 from __future__ import annotations
 
@@ -46,8 +43,7 @@ REPLICA = f"{socket.gethostname()}:{os.getpid()}"
 
 
 class StartupError(RuntimeError):
-    """The bot cannot start: one line for stderr; ``code`` is the exit code (2, or 1 when
-    Slack or the port cannot be reached)."""
+    """The bot cannot start (one line for stderr); ``code``: 2, or 1 if Slack or the port fail."""
 
     def __init__(self, message: str, code: int = 2) -> None:
         super().__init__(message)
@@ -77,15 +73,19 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> N
     reaper = start_reaper(db, services, app.client, lambda: [sweep() for sweep in sweeps])
     digest = QueueDigest(services, app.client, owner=REPLICA)
     digest.start()
+    routes = [f"{ch} ({task.name})" for task in settings.tasks for ch in task.channels]
+    admins = sorted(settings.admins)
+    if settings.admins_from_workspace:
+        admins.append("workspace admins/owners")
     log.info(
         "replica %s serving %s; auto-tagging %s; replies %s; database %s; admins %s; "
         "queue digest %s",
         REPLICA,
         _serving(services),
-        _autotagging(settings),
+        ", ".join(routes) or "off",
         "private" if settings.private_replies else "in channel",
         db.where,
-        _admins(settings),
+        ", ".join(admins) or "none (set HEED_ADMINS)",
         settings.queue_digest,
     )
     default = services.models.holder(settings.tasks.default_name)
@@ -177,11 +177,6 @@ def _serving(services: Services) -> str:
     )
 
 
-def _autotagging(settings: Settings) -> str:
-    routes = [f"{ch} ({task.name})" for task in settings.tasks for ch in task.channels]
-    return ", ".join(routes) or "off"
-
-
 def _train_default(runner: RetrainRunner, stop: threading.Event) -> None:
     """Train the bundled sample through the retrain runner; raise when it does not succeed."""
     throttle = Throttle(5.0)
@@ -210,17 +205,9 @@ def _train_default(runner: RetrainRunner, stop: threading.Event) -> None:
     log.info("trained the default model: %s", result.summary())
 
 
-def _admins(settings: Settings) -> str:
-    who = sorted(settings.admins) + (
-        ["workspace admins/owners"] if settings.admins_from_workspace else []
-    )
-    return ", ".join(who) or "none (set HEED_ADMINS)"
-
-
 @contextmanager
 def _ops_server(services: Services, readiness: Readiness) -> Iterator[HttpServer | None]:
-    """The ops endpoints on ``HEED_OPS_PORT`` (if set) while the block runs (small limits: no
-    body is ever read)."""
+    """The ops endpoints on ``HEED_OPS_PORT`` (if set) while the block runs (no body is read)."""
     settings = services.settings
     if not settings.ops_port:  # unset or 0
         yield None

@@ -1,7 +1,5 @@
-"""``HEED_QUEUE_DIGEST``: when the labelling-queue digest is sent, as periods (an interval's
-multiples since the Unix epoch, or UTC days from ``daily@HH:MM``) whose keys every replica
-agrees on.
-"""
+"""``HEED_QUEUE_DIGEST`` as periods (an interval's multiples since the epoch, or UTC days from
+``daily@HH:MM``) whose keys every replica agrees on."""
 
 from __future__ import annotations
 
@@ -12,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 _INTERVAL = re.compile(r"(\d{1,6})([smhd])")
 _DAILY = re.compile(r"daily@([01]\d|2[0-3]):([0-5]\d)")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-MAX_INTERVAL_S = 30 * 86400
 FORMAT = "off, an interval like 24h (s, m, h or d) or daily@HH:MM (UTC)"
 
 
@@ -39,8 +36,7 @@ class DigestSchedule:
         return None
 
     def tick_s(self) -> float:
-        """How often a replica should look for a new period (a few times per period, at
-        most every 30 s)."""
+        """How often to look for a new period: a few times per period, at most every 30 s."""
         if self.every_s is not None:
             return max(0.5, min(30.0, self.every_s / 4))
         return 30.0
@@ -65,7 +61,7 @@ def parse_schedule(value: str) -> DigestSchedule:
     interval = _INTERVAL.fullmatch(text)
     if interval:
         seconds = int(interval.group(1)) * _UNITS[interval.group(2)]
-        if not 1 <= seconds <= MAX_INTERVAL_S:
+        if not 1 <= seconds <= 30 * 86400:
             raise ValueError(f"must be an interval from 1s to 30d, got {value!r}")
         return DigestSchedule(every_s=seconds)
     daily = _DAILY.fullmatch(text)

@@ -1,9 +1,5 @@
-"""What every job shares (:class:`Services`) and what each job is handed (:class:`Request`).
-
-A job (the slow part of a request: inference, Slack and database calls) runs after the ack on
-a bounded pool (:meth:`Services.submit`); a failed one is logged with a reference and the
-person gets a private apology with that reference (never a trace).
-"""
+"""What every job shares (:class:`Services`) and is handed (:class:`Request`); a failed job is
+logged with a reference the person gets in a private apology (never a trace)."""
 
 from __future__ import annotations
 
@@ -19,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
-from bot.access import AdminCheck
+from bot.access import AdminCheck, LabelCheck
 from bot.cache import SeenCache
 from bot.channels import ChannelMatcher
 from bot.context import format_context, request_context
 from bot.database import Database
 from bot.database.queue import QueueOffer
 from bot.jobpool import Busy, JobPool
-from bot.labeling import LabelCheck
 from bot.ops.metrics import Metrics, request_kind
 from bot.ratelimit import RateLimiter
 from bot.serving.batching import ExplainBatcher, MicroBatcher
@@ -53,8 +48,7 @@ def apology(ref: str) -> str:
 
 @dataclass(frozen=True)
 class Request:
-    """One Slack request as its job sees it (built by :mod:`bot.listeners`): who asked where,
-    the task it acts on, what the ack step parsed, and how to answer."""
+    """One Slack request as its job sees it: who asked where, for which task, what was parsed."""
 
     services: Services
     client: WebClient
@@ -117,8 +111,7 @@ Job = Callable[[Request], None]
 
 @dataclass(frozen=True)
 class Answer:
-    """What an ack step acks with when it hands nothing on (the usage help, a refusal);
-    empty for a bare ack."""
+    """What an ack step acks with when it hands nothing on (usage, a refusal; empty: bare ack)."""
 
     text: str | None = None
     blocks: list[dict] | None = None
@@ -130,8 +123,7 @@ Accept = Callable[[Request], "Request | Answer"]
 
 @dataclass
 class Services:
-    """The shared state of one running bot: settings, database, every task's serving model
-    and retrain runner (by task name), the job pool, batchers, caches and checks."""
+    """The shared state of one running bot; ``models`` and ``runners`` are by task name."""
 
     settings: Settings
     db: Database
@@ -165,10 +157,8 @@ class Services:
         self.metrics.jobs_pending.set_function(lambda: self.jobs.pending)
 
     def first_time(self, event_id: str | None, channel: str, ts: str | None) -> bool:
-        """True for the first delivery of a message to any replica (by ``event_id`` and by
-        channel and ts), claimed in the database; this replica's cache answers repeats without
-        a round trip, and decides alone when the database cannot be reached (a message may then
-        be tagged twice, never not at all)."""
+        """True for a message's first delivery to any replica, claimed in the database (this
+        replica's cache alone when it is down: tagged twice, perhaps, never not at all)."""
         keys = [f"event:{event_id}" if event_id else None, f"message:{channel}:{ts}"]
         if not self.seen.first_time(*keys):
             return False
@@ -179,8 +169,7 @@ class Services:
             return True
 
     def queue_offer(self, scores: Mapping[str, float]) -> QueueOffer:
-        """A prediction's claim to its task's labelling queue: its uncertainty
-        (``HEED_QUEUE_SCORE`` of its probabilities) and the queue's bound."""
+        """A prediction's claim to its task's labelling queue: uncertainty and the queue's bound."""
         settings = self.settings
         return QueueOffer(
             uncertainty(scores.values(), settings.queue_score),
@@ -250,8 +239,7 @@ class Services:
                 log.exception("could not report failure ref=%s to the user", ref)
 
     def close(self, retrain_grace: float = 8.0) -> None:
-        """Stop running retrains (their outcome is still reported), finish queued work, stop
-        the threads, close the database."""
+        """Stop retrains (their outcome is still reported), finish queued work, close all."""
         self.jobs.wait_idle(timeout=5.0)  # routing jobs may still hand texts to the batcher
         self.batcher.close()
         for runner in self.runners.values():

@@ -1,10 +1,5 @@
-"""The kinds of setting value: each reads an environment variable's text and, for a task's keys,
-the ``heed.toml`` value through the same :meth:`Kind.read`.
-
-A kind raises ``ValueError`` with the problem only (``must be a number between 0 and 1, got
-'2'``); the caller names what was set (``HEED_AUTOTAG_THRESHOLD`` or ``heed.toml:
-tasks.support.threshold``) in one :class:`SettingsError`. A secret's value is never shown.
-"""
+"""How each kind of setting reads a variable's text or a ``heed.toml`` value: a ``ValueError``
+with the problem only, which the caller turns into a :class:`SettingsError` naming the setting."""
 
 from __future__ import annotations
 
@@ -62,8 +57,7 @@ class Kind:
     unset: Any = None
 
     def read(self, value: Any) -> Any:
-        """The value of a variable's (stripped, non-empty) text, or of a ``heed.toml`` value
-        (only the kinds of a task's keys get one)."""
+        """The value of a variable's stripped, non-empty text, or of a task's ``heed.toml`` key."""
         raise NotImplementedError
 
 

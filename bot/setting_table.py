@@ -1,10 +1,5 @@
-"""The one table of the bot's settings: every environment variable it reads, the kind of its
-value, its default and the ``heed.toml`` task key that replaces it.
-
-``tests/bot/test_configuration_reference.py`` checks it against ``docs/configuration.md`` both
-ways; :class:`bot.settings.Settings` and :class:`bot.tasks.Task` take their defaults from here
-(:func:`setting`).
-"""
+"""The one table of the bot's settings: each variable's kind, default and ``heed.toml`` task key
+(``docs/configuration.md`` is checked against it); Settings and Task fields read it."""
 
 from __future__ import annotations
 
@@ -29,16 +24,13 @@ RESERVED_TRAIN_FLAGS = (
 )
 """Training flags the retrain runner sets itself; ``HEED_RETRAIN_ARGS`` may not repeat them."""
 BOT_TOKEN_MISSING = "is required: a bot token (xoxb-…) of the app"
-VARIABLE = "variable"
-"""The metadata key of a dataclass field that holds a setting (see :func:`setting`)."""
+VARIABLE = "variable"  # the metadata key naming a field's variable
 
 
 @dataclass(frozen=True)
 class Spec:
-    """One setting: its variable, the kind of its value, its default as the variable would
-    spell it (empty: the kind's ``unset``), the ``[tasks.NAME]`` key (and
-    :class:`~bot.tasks.Task` field) that replaces it, whether a task without that key takes
-    the variable's value (else the default), and the problem when a required one is unset."""
+    """One variable: its kind, default as text (empty: ``kind.unset``), the ``[tasks.NAME]`` key
+    replacing it, whether a task lacking that key inherits it, and the problem if required."""
 
     variable: str
     kind: Kind

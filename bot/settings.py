@@ -1,7 +1,5 @@
-"""Environment (and ``.env``) -> a frozen, validated :class:`Settings` (with the tasks of
-``heed.toml``). Each field names its variable in :mod:`bot.setting_table`; a secret's value
-never appears in a message or a ``repr``.
-"""
+"""Environment (and ``.env``) -> a frozen, validated :class:`Settings`, with ``heed.toml``'s
+tasks; a secret's value never appears in a message or a ``repr``."""
 
 from __future__ import annotations
 
@@ -116,6 +114,5 @@ def sqlite_url(data_dir: Path) -> str:
 
 
 def database_url_from_env(env: Mapping[str, str]) -> str:
-    """``HEED_DATABASE_URL``, else the SQLite file in ``HEED_DATA_DIR`` (all that ``python -m
-    bot migrate`` needs)."""
+    """``HEED_DATABASE_URL``, else the SQLite file in ``HEED_DATA_DIR`` (for ``bot migrate``)."""
     return read(env, "HEED_DATABASE_URL") or sqlite_url(read(env, "HEED_DATA_DIR"))

@@ -1,10 +1,5 @@
-"""Tasks: several named classifiers in one Heed, from ``heed.toml`` (``docs/configuration.md``)
-or, without one, the task ``default`` the variables make.
-
-Each key of ``[tasks.NAME]`` is read by the kind of the variable it replaces
-(:data:`bot.setting_table.TASK_KEYS`); a key a task leaves out takes the variable's value,
-except the channels and exports, which belong to one task only.
-"""
+"""Several named classifiers in one Heed, from ``heed.toml``; a key a task leaves out takes the
+variable's value, except the channels and exports, which belong to one task only."""
 
 from __future__ import annotations
 
@@ -23,8 +18,7 @@ DEFAULT_CONFIG = Path("heed.toml")
 
 @dataclass(frozen=True)
 class Task:
-    """One named classifier and everything Heed does with it; a field that names a variable
-    has that variable's default."""
+    """One named classifier; a field that names a variable has that variable's default."""
 
     name: str
     model_dir: Path
@@ -52,8 +46,6 @@ class Tasks:
 
     by_name: Mapping[str, Task]
     default_name: str = DEFAULT_TASK
-    source: str = "environment"
-    """Where they came from: ``environment`` or the ``heed.toml`` path."""
 
     @property
     def default(self) -> Task:
@@ -64,10 +56,6 @@ class Tasks:
     def names(self) -> list[str]:
         """The task names, in configuration order."""
         return list(self.by_name)
-
-    def get(self, name: str) -> Task | None:
-        """The task called ``name``, or None."""
-        return self.by_name.get(name)
 
     def __iter__(self) -> Iterator[Task]:
         return iter(self.by_name.values())
@@ -126,4 +114,4 @@ def load_tasks(path: Path, model_dir: Path, inherited: Task) -> Tasks:
     default = data.get("default_task", DEFAULT_TASK if DEFAULT_TASK in tasks else next(iter(tasks)))
     if not isinstance(default, str) or default not in tasks:
         raise error("default_task", f"must name one of the tasks ({', '.join(tasks)})")
-    return Tasks(MappingProxyType(tasks), default, str(path))
+    return Tasks(MappingProxyType(tasks), default)

@@ -20,11 +20,9 @@ class Ticker:
         self._thread: threading.Thread | None = None
 
     def tick(self) -> object:
-        """One round of the periodic work."""
         raise NotImplementedError
 
     def wait_s(self) -> float:
-        """Seconds to wait after a round."""
         raise NotImplementedError
 
     def start(self) -> None:

@@ -6,7 +6,6 @@ import logging
 
 from bot.access import Decision
 from bot.blocks.common import AUDIT_FAILED
-from bot.labeling import LabelDecision
 from bot.services import Request
 from bot.slack_api.client import usergroup_members, users_info
 
@@ -19,7 +18,7 @@ def may_administer(request: Request) -> Decision:
     return request.services.admin.check(request.user, lambda u: users_info(client, u))
 
 
-def may_label(request: Request, asker: str | None) -> LabelDecision:
+def may_label(request: Request, asker: str | None) -> Decision:
     """May the person who sent ``request`` label a prediction asked for by ``asker``?"""
     client = request.client
     return request.services.labelers.check(

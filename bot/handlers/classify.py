@@ -67,7 +67,7 @@ def accept_classify(request: Request) -> Request | Answer:
     tasks = services.settings.tasks
     names = [tasks.default_name] + [n for n in tasks.names if n != tasks.default_name]
     args = parse_classify(str(request.body.get("text") or ""))
-    task = tasks.get(args.task) if args.task is not None else tasks.default
+    task = tasks.by_name.get(args.task) if args.task is not None else tasks.default
     if task is None:
         args = ClassifyArgs(help=True, error=unknown_task_error(args.task or "", names))
         task = tasks.default

@@ -145,7 +145,7 @@ def report_interrupted(services: Services, client: WebClient, record: JobRecord)
     if not record.channel:
         return
     tasks = services.settings.tasks
-    task = record.task if tasks.get(record.task) else tasks.default_name
+    task = record.task if tasks.by_name.get(record.task) else tasks.default_name
     line = retrain_interrupted(record, services.models.store(task).current())
     try:
         if record.message_ts:

@@ -1,4 +1,6 @@
-"""Who may use /heed-admin: HEED_ADMINS, and workspace roles via users.info when allowed."""
+"""Who may use /heed-admin (HEED_ADMINS, and workspace roles via users.info when allowed) and who
+may label (admins, HEED_LABELERS users and user groups, the asker; members of the installing
+workspace only; group look-ups are cached and fail closed)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.access import AdminCheck, Decision
+from bot.access import AdminCheck, Decision, LabelCheck
 
 
 class Lookup:
@@ -72,6 +74,77 @@ def test_workspace_answers_are_cached_briefly_and_failures_are_not() -> None:
     assert not check.check("U8", failing).allowed and failing.calls == ["U8", "U8"]
 
 
-def test_without_a_lookup_workspace_roles_are_unknown_and_refused() -> None:
-    decision = AdminCheck(set(), from_workspace=True).check("U7")
-    assert not decision.allowed and "workspace roles unknown" in decision.reason
+class Groups:
+    """A stand-in for ``usergroups.users.list``: counts calls, may fail."""
+
+    def __init__(self, groups: dict[str, list[str]], fail: bool = False) -> None:
+        self.groups, self.fail, self.calls = groups, fail, []
+
+    def __call__(self, group: str) -> list[str]:
+        self.calls.append(group)
+        if self.fail:
+            raise RuntimeError("ratelimited")
+        return self.groups[group]
+
+
+def check(labels: LabelCheck, user: str | None, team: str | None = "T1", **kw: object) -> Decision:
+    kw.setdefault("asker", "UASK")
+    kw.setdefault("users_info", Lookup({}))
+    kw.setdefault("group_members", Groups({"SGROUP": []}))
+    return labels.check(user, user_team=team, home_team="T1", **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def labels() -> LabelCheck:
+    return LabelCheck({"ULAB", "SGROUP"}, AdminCheck({"UADMIN"}, from_workspace=False))
+
+
+def test_roles_in_order_of_standing(labels: LabelCheck) -> None:
+    groups = Groups({"SGROUP": ["UMEMBER", "UASK2"]})
+    assert check(labels, "UADMIN").role == "admin"
+    assert check(labels, "ULAB") == Decision(True, "listed in HEED_LABELERS", "labeler")
+    assert check(labels, "UMEMBER", group_members=groups) == Decision(
+        True, "member of SGROUP (HEED_LABELERS)", "labeler"
+    )
+    assert check(labels, "UASK2", asker="UASK2", group_members=groups).role == "labeler"
+    assert check(labels, "UASK", group_members=groups) == Decision(
+        True, "asked for this prediction", "asker"
+    )
+    assert groups.calls == ["SGROUP"]  # cached
+
+
+def test_everyone_else_is_refused(labels: LabelCheck) -> None:
+    groups = Groups({"SGROUP": []})
+    refused = check(labels, "UOTHER", group_members=groups)
+    assert not refused.allowed and refused.role is None
+    assert "not the asker" in refused.reason
+    assert not check(labels, "UASK", asker=None, group_members=groups).allowed  # an auto-tag
+    assert not check(labels, None, asker="UASK").allowed
+
+
+@pytest.mark.parametrize("user", ["UADMIN", "ULAB", "UASK"])
+@pytest.mark.parametrize("team", ["TOTHER", None])
+def test_only_members_of_the_installing_workspace(
+    labels: LabelCheck, user: str, team: str | None
+) -> None:
+    decision = check(labels, user, team)
+    assert not decision.allowed
+    assert decision.reason == f"not a member of the installing workspace (team {team})"
+    no_home = labels.check(
+        "UADMIN",
+        user_team="T1",
+        home_team=None,
+        asker=None,
+        users_info=Lookup({}),
+        group_members=Groups({}),
+    )
+    assert not no_home.allowed
+
+
+def test_a_failed_group_lookup_grants_nothing_and_is_retried(labels: LabelCheck) -> None:
+    failing = Groups({"SGROUP": ["UMEMBER"]}, fail=True)
+    assert not check(labels, "UMEMBER", group_members=failing).allowed
+    assert check(labels, "UASK", group_members=failing).role == "asker"
+    working = Groups({"SGROUP": ["UMEMBER"]})
+    assert check(labels, "UMEMBER", group_members=working).role == "labeler"
+    assert len(failing.calls) == 2 and working.calls == ["SGROUP"]

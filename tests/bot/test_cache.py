@@ -1,11 +1,11 @@
-"""The de-duplication cache of event ids and messages, and the TTL cache."""
+"""The de-duplication cache of event ids and messages."""
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.cache import SeenCache, TTLCache
+from bot.cache import SeenCache
 
 
 def test_seen_cache_dedupes_on_any_key() -> None:
@@ -37,12 +37,3 @@ def test_seen_cache_race_has_one_winner() -> None:
 
     with ThreadPoolExecutor(8) as pool:
         assert sum(pool.map(attempt, range(8))) == 1
-
-
-def test_ttl_cache() -> None:
-    now = [0.0]
-    cache = TTLCache(ttl=5, clock=lambda: now[0])
-    cache.put("C1", "general")
-    assert cache.get("C1") == "general" and cache.get("C2", "?") == "?"
-    now[0] = 5.0
-    assert cache.get("C1") is None

@@ -161,7 +161,7 @@ def test_a_user_over_the_rate_limit_is_told_when_to_come_back(make: Any) -> None
 def two_tasks() -> Tasks:
     moderation = Task("moderation", Path("m"), explain_method="rollout")
     support = Task("support", Path("s"), channels=("#support",), explain_method="gradient")
-    return Tasks({"support": support, "moderation": moderation}, "moderation", "heed.toml")
+    return Tasks({"support": support, "moderation": moderation}, "moderation")
 
 
 def test_unknown_task_is_acked_privately_with_the_tasks(make: Any) -> None:

@@ -35,7 +35,7 @@ def test_environment_is_the_single_default_task(tmp_path: Path, monkeypatch) -> 
     monkeypatch.chdir(tmp_path)  # no ./heed.toml here
     env = {**BASE, "HEED_AUTOTAG_CHANNELS": "#general", "HEED_AUTOTAG_THRESHOLD": "0.5"}
     tasks = Settings.from_env(env).tasks
-    assert tasks.names == ["default"] and tasks.source == "environment"
+    assert tasks.names == ["default"]
     task = tasks.default
     assert task.model_dir == Path("models") and task.channels == ("#general",)
     assert task.threshold == 0.5 and task.emoji_for("positive") == "+1"
@@ -45,7 +45,7 @@ def test_two_tasks_from_the_file(tmp_path: Path) -> None:
     settings = Settings.from_env(write(tmp_path, TWO_TASKS))
     tasks = settings.tasks
     assert tasks.names == ["moderation", "support"] and tasks.default.name == "moderation"
-    moderation, support = tasks.get("moderation"), tasks.get("support")
+    moderation, support = tasks.by_name["moderation"], tasks.by_name["support"]
     assert moderation is not None and support is not None
     assert moderation.model_dir == tmp_path / "models" / "moderation"
     assert moderation.emoji_for("harassment") == "rotating_light"
@@ -115,4 +115,4 @@ def test_the_example_file_is_valid(tmp_path: Path, monkeypatch) -> None:
     tasks = Settings.from_env(env).tasks
     assert tasks.names == ["moderation", "support"] and tasks.default.name == "moderation"
     assert tasks.default.emoji_for("ok") is None
-    assert tasks.get("support").channels == ("#support", "C0123ABCD")
+    assert tasks.by_name["support"].channels == ("#support", "C0123ABCD")

@@ -164,7 +164,6 @@ def two_tasks(root: Path) -> Tasks:
     return Tasks(
         {"default": Task("default", root), "support": Task("support", root / "support")},
         "default",
-        "heed.toml",
     )
 
 

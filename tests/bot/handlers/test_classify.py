@@ -63,7 +63,7 @@ def test_parse_classify_task_flag() -> None:
 def test_the_task_flag_picks_the_task_and_its_method(services: Any) -> None:
     moderation = Task("moderation", Path("m"), explain_method="rollout")
     support = Task("support", Path("s"), channels=("#support",), explain_method="gradient")
-    tasks = Tasks({"support": support, "moderation": moderation}, "moderation", "heed.toml")
+    tasks = Tasks({"support": support, "moderation": moderation}, "moderation")
     s = services(configured_tasks=tasks)
     body = {**COMMAND, "text": "--task support where is my invoice"}
     request = accept_classify(request_for(s, body))
