@@ -1,19 +1,17 @@
 """The rows the database hands out, as frozen dataclasses, how rows become them, and the
-repository base that reads them (it types the database by import only: no import cycle)."""
+repository base that reads them (the database typed as a protocol: no import cycle)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Executable
-
-if TYPE_CHECKING:
-    from bot.database.connection import Database
+from sqlalchemy import Connection, Executable
 
 T = TypeVar("T")
 
@@ -118,10 +116,19 @@ job_from = partial(_record, JobRecord)
 audit_from = partial(_record, AuditEntry)
 
 
+class Transactions(Protocol):
+    """What a repository needs of the database: read and write transactions (typed as a
+    protocol, so the table modules never import the connection module that builds them)."""
+
+    def read(self) -> AbstractContextManager[Connection]: ...
+
+    def write(self) -> AbstractContextManager[Connection]: ...
+
+
 class Repository:
     """One table's queries, run in the transactions ``db`` gives."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Transactions) -> None:
         self._db = db
 
     def _first(self, query: Executable, record: Callable[[Mapping[str, Any]], T]) -> T | None:

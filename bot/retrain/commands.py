@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,39 +15,15 @@ from bot.blocks.admin import NOTHING_TO_TRAIN, already_running
 from bot.blocks.common import one_line
 from bot.database import Database
 from bot.database.exports import write_jsonl, write_private
-from bot.retrain.jobs import JobAlreadyRunning, RetrainError
+from bot.retrain.jobs import JobAlreadyRunning, Preview, RetrainError
 from bot.retrain.messages import IN_DM_NOTE, preview_blocks, retrain_started
 from bot.retrain.reporter import RetrainReporter
 from bot.retrain.runner import CORRECTIONS_FILENAME, NO_TRUSTED_EVAL, RetrainRunner
 from bot.services import Request
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
-from classifier.exports import DataError, FileRows, Problem, RowsReport
+from classifier.exports import DataError, Problem
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Preview:
-    """A retrain's inputs as an admin should see them before starting it."""
-
-    serving: str | None
-    task: str = "default"
-    report: RowsReport | None = None
-    """The rows per file and per role, when the data is valid."""
-    corrections: int = 0
-    """Labelled rows from feedback that go in (all of them)."""
-    new_labels: dict[str, int] = field(default_factory=dict)
-    """Rows per label among the corrections answered since the serving model was made."""
-    new_by: dict[str, int] = field(default_factory=dict)
-    """Who gave those (user id -> rows)."""
-    held: int = 0
-    problems: tuple[Problem, ...] = ()
-    """Every data problem (the corrections export named ``corrections``)."""
-
-    @property
-    def files(self) -> tuple[FileRows, ...]:
-        """The exports that go in, with their role and rows per label."""
-        return self.report.files if self.report is not None else ()
 
 
 def _since(serving_created: str | None) -> str | None:

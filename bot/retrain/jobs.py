@@ -1,5 +1,6 @@
-"""A retraining job: while it runs on this replica (:class:`Job`) and how it ended
-(:class:`JobResult`); as any replica sees it: :class:`bot.database.records.RunningJob`."""
+"""A retraining job: what it would go in with (:class:`Preview`), while it runs on this replica
+(:class:`Job`) and how it ended (:class:`JobResult`); as any replica sees it:
+:class:`bot.database.records.RunningJob`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import Any
 from bot.database.records import RunningJob
 from bot.retrain.contract import TrainResult, failure_reason
 from bot.retrain.progress import describe_progress
+from classifier.exports import FileRows, Problem, RowsReport
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +146,27 @@ class Job:
                 reason += "; the serving model is unchanged"
         status = self.stop_reason if self.stop_reason in ("cancelled", "timed_out") else "failed"
         return JobResult(self.id, status, train, reason=reason, **base)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A retrain's inputs as an admin should see them before starting it."""
+
+    serving: str | None
+    task: str = "default"
+    report: RowsReport | None = None
+    """The rows per file and per role, when the data is valid."""
+    corrections: int = 0
+    """Labelled rows from feedback that go in (all of them)."""
+    new_labels: dict[str, int] = field(default_factory=dict)
+    """Rows per label among the corrections answered since the serving model was made."""
+    new_by: dict[str, int] = field(default_factory=dict)
+    """Who gave those (user id -> rows)."""
+    held: int = 0
+    problems: tuple[Problem, ...] = ()
+    """Every data problem (the corrections export named ``corrections``)."""
+
+    @property
+    def files(self) -> tuple[FileRows, ...]:
+        """The exports that go in, with their role and rows per label."""
+        return self.report.files if self.report is not None else ()

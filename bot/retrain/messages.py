@@ -12,9 +12,8 @@ from bot.slack_api.text import escape_and_shorten, escape_mrkdwn
 
 if TYPE_CHECKING:
     from bot.database import JobRecord
-    from bot.retrain.commands import Preview
     from bot.retrain.contract import TrainResult
-    from bot.retrain.jobs import JobResult
+    from bot.retrain.jobs import JobResult, Preview
 
 START_ACTION = "heed_retrain_start"
 CANCEL_ACTION = "heed_retrain_cancel"
