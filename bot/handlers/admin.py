@@ -14,9 +14,7 @@ from bot.blocks.admin import (
     MAX_VERSIONS_SHOWN,
     NO_LABELLED_ROWS,
     admin_usage,
-    export_comment,
-    export_jsonl_comment,
-    export_sent,
+    export_messages,
     forgotten_line,
     promoted_line,
     refusal,
@@ -173,10 +171,8 @@ def do_export(request: Request) -> None:
     write_jsonl(training, labelled)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     dm = request.client.conversations_open(users=request.user)["channel"]["id"]
-    files = (
-        (people, "csv", "CSV", export_comment(rows)),
-        (training, "jsonl", "JSONL", export_jsonl_comment(rows)),
-    )
+    csv_comment, jsonl_comment, sent_note = export_messages(rows)
+    files = ((people, "csv", "CSV", csv_comment), (training, "jsonl", "JSONL", jsonl_comment))
     for buffer, extension, what, comment in files:
         sent = upload_or_say_why(
             request.client,
@@ -192,7 +188,7 @@ def do_export(request: Request) -> None:
         if not sent:
             request.services.metrics.upload_failures.inc()
             return
-    request.private(export_sent(rows))
+    request.private(sent_note)
 
 
 def do_cancel(request: Request) -> None:
