@@ -87,9 +87,7 @@ def classify_job(request: Request) -> None:
 
 def accept_shortcut(request: Request) -> Request | Answer:
     """The ack step: a user over ``HEED_CLASSIFY_PER_MINUTE`` is acked and nothing more."""
-    if request.services.rate_limited(request.user) > 0:
-        return Answer()
-    return request
+    return Answer() if request.services.rate_limited(request.user) > 0 else request
 
 
 def shortcut_job(request: Request) -> None:

@@ -57,9 +57,7 @@ def chosen_label(action: dict[str, Any], prediction: Prediction) -> str | None:
         return prediction.label
     if isinstance(token, int):
         return labels[token] if 0 <= token < len(labels) else None
-    if not token or (labels and token not in labels):
-        return None
-    return token
+    return token if token and (not labels or token in labels) else None
 
 
 def rebuilt_reply(prediction: Prediction, private: bool) -> tuple[str, list[dict]]:
