@@ -12,7 +12,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.classify import autotag_blocks
-from bot.handlers.reply import channel_task, record_prediction, upload_heatmap
+from bot.handlers.classify import channel_task, record_prediction, upload_heatmap
 from bot.jobpool import Busy
 from bot.services import Answer, Request, Services
 from bot.slack_api.errors import api_error
