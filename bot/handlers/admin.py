@@ -30,12 +30,7 @@ from bot.handlers.checks import audited, may_administer, may_label
 from bot.handlers.home import model_metadata
 from bot.retention import retention_for
 from bot.retrain.commands import do_retrain, start_retrain
-from bot.retrain.messages import (
-    CANCEL_ACTION,
-    NO_JOB_TO_CANCEL,
-    PREVIEW_CANCELLED,
-    START_ACTION,
-)
+from bot.retrain.messages import CANCEL_ACTION, NO_JOB_TO_CANCEL, PREVIEW_CANCELLED, START_ACTION
 from bot.services import Request
 from bot.serving.holder import ModelHolder
 from bot.slack_api.uploads import upload_or_say_why
@@ -56,9 +51,7 @@ RETRAIN_BUTTONS = re.compile(f"^({re.escape(START_ACTION)}|{re.escape(CANCEL_ACT
 def parse_admin(text: str | None) -> tuple[str, str]:
     """``" Retrain  now"`` -> ``("retrain", "now")``; empty text is ``help``. The subcommand
     is lower-cased and cut to 40 characters (it goes into the audit log)."""
-    words = (text or "").strip().split(None, 1)
-    if not words:
-        return "help", ""
+    words = (text or "").strip().split(None, 1) or ["help"]
     action = words[0].lower()[:40]
     if action in ("-h", "--help"):
         action = "help"

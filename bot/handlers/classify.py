@@ -240,8 +240,13 @@ def deliver(request: Request, reply: Reply, png: bytes, private: bool) -> None:
         text, blocks = classify_reply(reply)  # the heatmap follows in the same DM
         posted = client.chat_postMessage(channel=dm, text=text, blocks=blocks, unfurl_links=False)
         channel, ts = posted.get("channel") or dm, posted.get("ts")
-    if ts and reply.prediction_id is not None:
-        remember_where(request, reply.prediction_id, str(channel), str(ts))
+    if ts and reply.prediction_id is not None:  # where it was posted (failures are logged)
+        try:
+            request.services.db.predictions.set_message(
+                reply.prediction_id, channel=str(channel), message_ts=str(ts)
+            )
+        except Exception:
+            log.exception("cannot store where prediction %d was posted", reply.prediction_id)
     uploaded = upload_heatmap(
         client,
         channel=dm or request.channel,
@@ -252,14 +257,6 @@ def deliver(request: Request, reply: Reply, png: bytes, private: bool) -> None:
     )
     if not uploaded:
         request.services.metrics.upload_failures.inc()
-
-
-def remember_where(request: Request, prediction_id: int, channel: str, ts: str) -> None:
-    """Store where a recorded prediction's reply was posted (failures are logged)."""
-    try:
-        request.services.db.predictions.set_message(prediction_id, channel=channel, message_ts=ts)
-    except Exception:
-        log.exception("cannot store where prediction %d was posted", prediction_id)
 
 
 def upload_heatmap(

@@ -116,10 +116,9 @@ def feedback_job(request: Request) -> None:
     name = who.get("username") or who.get("name")
     value = _value(action)
     try:
-        prediction_id, _ = parse_choice(value)
-    except ValueError:
-        prediction_id = None
-    prediction = store.predictions.get(prediction_id) if prediction_id is not None else None
+        prediction = store.predictions.get(parse_choice(value)[0])
+    except ValueError:  # not a value Heed made
+        prediction = None
     if prediction is None:
         log.info("feedback for an unknown prediction %r from %s", value[:60], user)
         if audited(request, LABEL_ACTION, False, f"unknown prediction {value[:60]!r}"):
