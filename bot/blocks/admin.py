@@ -237,28 +237,17 @@ def forgotten_line(user: str, predictions: int, answers: int, lines: int) -> str
     )
 
 
-def export_comment(rows: int) -> str:
-    """The comment posted with the exported CSV (for people)."""
+def export_messages(rows: int) -> tuple[str, str, str]:
+    """The comments posted with the exported CSV (for people) and JSONL (for training), and
+    the admin's confirmation that both are in their DM."""
     return (
         f"{plural(rows, 'labelled row')} from feedback (`text,label`: the labelers' and "
         "admins' label when they agree, else the asker's; held rows left out). For reading: "
-        "cells a spreadsheet could run as a formula start with `'`. Train on the JSONL file."
-    )
-
-
-def export_jsonl_comment(rows: int) -> str:
-    """The comment posted with the exported JSONL (for training)."""
-    return (
+        "cells a spreadsheet could run as a formula start with `'`. Train on the JSONL file.",
         f"The same {plural(rows, 'labelled row')} with the exact texts, one JSON object per "
-        "line: a valid training export (`python -m training train --data FILE`)."
-    )
-
-
-def export_sent(rows: int) -> str:
-    """The admin's confirmation that the CSV is in their DM."""
-    return (
+        "line: a valid training export (`python -m training train --data FILE`).",
         f":incoming_envelope: Sent {plural(rows, 'labelled row')} as CSV (to read) and JSONL "
-        "(to train on) to your DM with Heed."
+        "(to train on) to your DM with Heed.",
     )
 
 

@@ -76,9 +76,7 @@ def one_line(text: str | None, limit: int = 500) -> str:
 
 def utc(moment: datetime | None) -> str:
     """``2026-11-27 18:55 UTC`` (``?`` when unknown)."""
-    if moment is None:
-        return "?"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return "?" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def who(user: str | None) -> str:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from bot.database.queue import QueuedItem
 
 FEEDBACK_BLOCK_ID = "heed_feedback"
-FEEDBACK_NOTE_BLOCK_ID = "heed_feedback_note"
+FEEDBACK_NOTE_BLOCK_ID = f"{FEEDBACK_BLOCK_ID}_note"  # each set of controls: its id + "_note"
 CONFIRM_ACTION = "heed_feedback_confirm"
 CORRECT_ACTION = "heed_feedback_correct"
 MAX_OPTIONS = 100
@@ -102,11 +102,6 @@ def recorded_line(answer: Answer) -> str:
     return f"Recorded: {label} by <@{answer.user}> ({how})"
 
 
-def note_id(controls_id: str = FEEDBACK_BLOCK_ID) -> str:
-    """The block id of the answers note above the controls ``controls_id`` (one per set)."""
-    return FEEDBACK_NOTE_BLOCK_ID if controls_id == FEEDBACK_BLOCK_ID else f"{controls_id}_note"
-
-
 def feedback_note(answers: Sequence[Answer], controls_id: str = FEEDBACK_BLOCK_ID) -> dict:
     """The context block listing the answers so far (the newest :data:`NOTE_ANSWERS`)."""
     shown = list(answers)[-NOTE_ANSWERS:]
@@ -116,7 +111,7 @@ def feedback_note(answers: Sequence[Answer], controls_id: str = FEEDBACK_BLOCK_I
         lines.insert(0, f"… and {more} earlier answer{'s' * (more > 1)}")
     if resolve(answers).held:
         lines.append(HELD_LINE)
-    return {**context("\n".join(lines)), "block_id": note_id(controls_id)}
+    return {**context("\n".join(lines)), "block_id": f"{controls_id}_note"}
 
 
 def with_feedback_note(
@@ -124,8 +119,7 @@ def with_feedback_note(
 ) -> Blocks:
     """``reply_blocks`` with the note of ``answers`` just above the controls ``controls_id``
     (replacing an older note; the controls stay, so others can still answer)."""
-    note = note_id(controls_id)
-    out = [b for b in reply_blocks if b.get("block_id") != note]
+    out = [b for b in reply_blocks if b.get("block_id") != f"{controls_id}_note"]
     if not answers:
         return out
     at = next((i for i, b in enumerate(out) if b.get("block_id") == controls_id), len(out))
@@ -190,9 +184,8 @@ def is_queue_controls(block_id: str | None) -> bool:
 def _where(item: QueuedItem) -> str:
     p = item.prediction
     channel = f" in <#{p.channel}>" if p.channel and p.channel[:1] in "CG" else ""
-    if p.source == "autotag":
-        return f"auto-tagged message by {who(p.user)}{channel}"
-    return f"`/classify` by {who(p.user)}{channel}"
+    what = "auto-tagged message" if p.source == "autotag" else "`/classify`"
+    return f"{what} by {who(p.user)}{channel}"
 
 
 def queue_message(

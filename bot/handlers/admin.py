@@ -14,9 +14,7 @@ from bot.blocks.admin import (
     MAX_VERSIONS_SHOWN,
     NO_LABELLED_ROWS,
     admin_usage,
-    export_comment,
-    export_jsonl_comment,
-    export_sent,
+    export_messages,
     forgotten_line,
     promoted_line,
     refusal,
@@ -32,12 +30,7 @@ from bot.handlers.checks import audited, may_administer, may_label
 from bot.handlers.home import model_metadata
 from bot.retention import retention_for
 from bot.retrain.commands import do_retrain, start_retrain
-from bot.retrain.messages import (
-    CANCEL_ACTION,
-    NO_JOB_TO_CANCEL,
-    PREVIEW_CANCELLED,
-    START_ACTION,
-)
+from bot.retrain.messages import CANCEL_ACTION, NO_JOB_TO_CANCEL, PREVIEW_CANCELLED, START_ACTION
 from bot.services import Request
 from bot.serving.holder import ModelHolder
 from bot.slack_api.uploads import upload_or_say_why
@@ -58,9 +51,7 @@ RETRAIN_BUTTONS = re.compile(f"^({re.escape(START_ACTION)}|{re.escape(CANCEL_ACT
 def parse_admin(text: str | None) -> tuple[str, str]:
     """``" Retrain  now"`` -> ``("retrain", "now")``; empty text is ``help``. The subcommand
     is lower-cased and cut to 40 characters (it goes into the audit log)."""
-    words = (text or "").strip().split(None, 1)
-    if not words:
-        return "help", ""
+    words = (text or "").strip().split(None, 1) or ["help"]
     action = words[0].lower()[:40]
     if action in ("-h", "--help"):
         action = "help"
@@ -173,10 +164,8 @@ def do_export(request: Request) -> None:
     write_jsonl(training, labelled)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     dm = request.client.conversations_open(users=request.user)["channel"]["id"]
-    files = (
-        (people, "csv", "CSV", export_comment(rows)),
-        (training, "jsonl", "JSONL", export_jsonl_comment(rows)),
-    )
+    csv_comment, jsonl_comment, sent_note = export_messages(rows)
+    files = ((people, "csv", "CSV", csv_comment), (training, "jsonl", "JSONL", jsonl_comment))
     for buffer, extension, what, comment in files:
         sent = upload_or_say_why(
             request.client,
@@ -192,7 +181,7 @@ def do_export(request: Request) -> None:
         if not sent:
             request.services.metrics.upload_failures.inc()
             return
-    request.private(export_sent(rows))
+    request.private(sent_note)
 
 
 def do_cancel(request: Request) -> None:

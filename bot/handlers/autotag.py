@@ -12,7 +12,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.classify import autotag_blocks
-from bot.handlers.reply import channel_task, record_prediction, upload_heatmap
+from bot.handlers.classify import channel_task, record_prediction, upload_heatmap
 from bot.jobpool import Busy
 from bot.services import Answer, Request, Services
 from bot.slack_api.errors import api_error
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 TAGGABLE_SUBTYPES = frozenset({None, "thread_broadcast", "me_message", "file_share"})
 
 
-def is_taggable(event: dict[str, Any], bot_user_id: str | None, bot_id: str | None = None) -> bool:
+def is_taggable(event: dict[str, Any], bot_user_id: str | None) -> bool:
     """True for a new, non-empty message written by a person (not a bot, not this app): plain
     messages, thread replies and broadcasts, ``/me`` messages and file shares with text."""
     if event.get("type") != "message" or event.get("subtype") not in TAGGABLE_SUBTYPES:
@@ -33,7 +33,7 @@ def is_taggable(event: dict[str, Any], bot_user_id: str | None, bot_id: str | No
     if event.get("hidden") or event.get("bot_id") or event.get("bot_profile"):
         return False
     user = event.get("user")
-    if not user or user == bot_user_id or (bot_id and event.get("bot_id") == bot_id):
+    if not user or user == bot_user_id:  # any bot_id, this app's included, returned above
         return False
     has_text = bool((event.get("text") or "").strip())
     return has_text and bool(event.get("channel")) and bool(event.get("ts"))
@@ -42,9 +42,7 @@ def is_taggable(event: dict[str, Any], bot_user_id: str | None, bot_id: str | No
 def accept_message(request: Request) -> Request | Answer:
     """The ack step: a taggable message with visible text, where some channel is tagged."""
     event = request.body.get("event") or {}
-    if not request.services.channels.enabled or not is_taggable(
-        event, request.bot_user, request.bot_id
-    ):
+    if not request.services.channels.enabled or not is_taggable(event, request.bot_user):
         return Answer()
     text = clean_input(slack_to_plain(event.get("text") or ""))
     if not text:

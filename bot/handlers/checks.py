@@ -14,8 +14,7 @@ log = logging.getLogger(__name__)
 
 def may_administer(request: Request) -> Decision:
     """Is the person who sent ``request`` a Heed admin (``users.info`` when needed)?"""
-    client = request.client
-    return request.services.admin.check(request.user, lambda u: users_info(client, u))
+    return request.services.admin.check(request.user, lambda u: users_info(request.client, u))
 
 
 def may_label(request: Request, asker: str | None) -> Decision:

@@ -57,9 +57,7 @@ def chosen_label(action: dict[str, Any], prediction: Prediction) -> str | None:
         return prediction.label
     if isinstance(token, int):
         return labels[token] if 0 <= token < len(labels) else None
-    if not token or (labels and token not in labels):
-        return None
-    return token
+    return token if token and (not labels or token in labels) else None
 
 
 def rebuilt_reply(prediction: Prediction, private: bool) -> tuple[str, list[dict]]:
@@ -118,10 +116,9 @@ def feedback_job(request: Request) -> None:
     name = who.get("username") or who.get("name")
     value = _value(action)
     try:
-        prediction_id, _ = parse_choice(value)
-    except ValueError:
-        prediction_id = None
-    prediction = store.predictions.get(prediction_id) if prediction_id is not None else None
+        prediction = store.predictions.get(parse_choice(value)[0])
+    except ValueError:  # not a value Heed made
+        prediction = None
     if prediction is None:
         log.info("feedback for an unknown prediction %r from %s", value[:60], user)
         if audited(request, LABEL_ACTION, False, f"unknown prediction {value[:60]!r}"):

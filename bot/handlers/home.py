@@ -24,10 +24,9 @@ def current_home(services: Services, details: bool = False) -> dict:
     holder = services.models.holder(default.name)
     metadata = _with_labels(model_metadata(holder.store, holder.version), holder)
     current, jobs, counts = None, [], None
-    several = len(tasks) > 1
+    task = default.name if len(tasks) > 1 else None
     try:
         current = services.runners[default.name].running()
-        task = default.name if several else None
         jobs = services.db.jobs.recent(HOME_JOBS + 1, task)
         counts = services.db.predictions.counts(task)
     except Exception:
@@ -43,7 +42,7 @@ def current_home(services: Services, details: bool = False) -> dict:
         warning=holder.fallback,
         explain_method=default.explain_method,
         details=details,
-        task=default.name if several else None,
+        task=task,
         other_tasks=[_other_task(services, t, details) for t in others],
         task_names=[default.name, *(t.name for t in others)],
     )

@@ -11,9 +11,7 @@ from bot.blocks.admin import (
     admin_usage,
     already_running,
     counts_line,
-    export_comment,
-    export_jsonl_comment,
-    export_sent,
+    export_messages,
     home_view,
     job_line,
     model_lines,
@@ -101,10 +99,11 @@ def test_counts_export_texts() -> None:
     )
     held = {**counts, "held": 2}
     assert counts_line(held).endswith("; 2 messages held for review (labelers disagree)")
-    assert "2 labelled rows from feedback" in export_comment(2)
-    assert "start with `'`" in export_comment(2) and "Train on the JSONL" in export_comment(2)
-    assert "python -m training train --data FILE" in export_jsonl_comment(2)
-    assert export_sent(1) == (
+    csv_comment, jsonl_comment, _ = export_messages(2)
+    assert "2 labelled rows from feedback" in csv_comment
+    assert "start with `'`" in csv_comment and "Train on the JSONL" in csv_comment
+    assert "python -m training train --data FILE" in jsonl_comment
+    assert export_messages(1)[2] == (
         ":incoming_envelope: Sent 1 labelled row as CSV (to read) and JSONL (to train on) "
         "to your DM with Heed."
     )

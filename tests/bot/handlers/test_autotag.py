@@ -43,7 +43,7 @@ from tests.bot.stubs import PNG, StubClassifier, request_for, services_for
 )
 def test_is_taggable(event: dict[str, Any], taggable: bool) -> None:
     full = {"type": "message", "channel": "C1", "ts": "1.1", "user": "U1", **event}
-    assert is_taggable(full, "UBOT", "BBOT") is taggable
+    assert is_taggable(full, "UBOT") is taggable
 
 
 def done(prediction: Prediction) -> Future[Prediction]:

@@ -8,7 +8,7 @@ from urllib.error import HTTPError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.handlers.reply import HEATMAP_FILENAME, upload_heatmap
+from bot.handlers.classify import HEATMAP_FILENAME, upload_heatmap
 from bot.slack_api.uploads import upload_failed_note, upload_or_say_why
 from classifier.types import Explanation, Prediction
 from tests.support.fakeslack import FakeSlack
