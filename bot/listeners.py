@@ -87,7 +87,6 @@ def build_request(
         channel=where["channel"] or "",
         team=authorized.team_id if authorized is not None else None,
         bot_user=authorized.bot_user_id if authorized is not None else None,
-        bot_id=authorized.bot_id if authorized is not None else None,
         ack_sent=context.get(ACK_SENT),
         received_at=context.get(RECEIVED_AT),
     )

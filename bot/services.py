@@ -66,7 +66,6 @@ class Request:
     subcommand: str = ""
     bot_user: str | None = None
     """This app's bot user (from ``auth.test``), so its own messages are never tagged."""
-    bot_id: str | None = None
     ack_sent: threading.Event | None = None
     received_at: float | None = None
 
