@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
+
+from cachetools import TTLCache, cachedmethod
 
 from bot.ops.metrics import CONTENT_TYPE, Metrics
 
@@ -27,32 +28,28 @@ class Readiness:
 
     def __init__(self, checks: dict[str, Check]) -> None:
         self.checks = checks
-        self._lock = threading.Lock()
-        self._answer: tuple[float, bool, dict[str, str]] | None = None
+        self._computing = threading.Condition()  # one round of checks per probe burst
+        self._answer: TTLCache[Any, tuple[bool, dict[str, str]]] = TTLCache(1, CHECK_TTL)
 
     def add(self, name: str, check: Check) -> None:
         """Add or replace a check (e.g. the Slack connection, once the transport exists)."""
-        with self._lock:
+        with self._computing:
             self.checks[name] = check
-            self._answer = None
+            self._answer.clear()
 
+    @cachedmethod(lambda self: self._answer, condition=lambda self: self._computing)
     def state(self) -> tuple[bool, dict[str, str]]:
         """``(ready, {check: "ok" or why not})``."""
-        with self._lock:
-            now = time.monotonic()
-            if self._answer is not None and now - self._answer[0] < CHECK_TTL:
-                return self._answer[1], self._answer[2]
-            details: dict[str, str] = {}
-            ready = True
-            for name, check in self.checks.items():
-                try:
-                    ok, detail = check()
-                except Exception as exc:  # a check must not take the endpoint down
-                    ok, detail = False, f"check failed: {type(exc).__name__}"
-                details[name] = "ok" if ok and not detail else detail
-                ready = ready and ok
-            self._answer = (now, ready, details)
-            return ready, details
+        details: dict[str, str] = {}
+        ready = True
+        for name, check in self.checks.items():
+            try:
+                ok, detail = check()
+            except Exception as exc:  # a check must not take the endpoint down
+                ok, detail = False, f"check failed: {type(exc).__name__}"
+            details[name] = "ok" if ok and not detail else detail
+            ready = ready and ok
+        return ready, details
 
 
 def database_check(db: Any) -> Check:
