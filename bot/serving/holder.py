@@ -41,8 +41,7 @@ def load_classifier(
 
 
 class ModelHolder(Ticker):
-    """Holds the serving :class:`~classifier.model.Classifier` and swaps it atomically;
-    :meth:`start` polls ``current`` every ``poll_interval`` seconds until :meth:`stop`."""
+    """Holds the serving classifier; :meth:`start` polls ``current`` every ``poll_interval`` s."""
 
     thread_name = "model-watcher"
 
@@ -131,5 +130,4 @@ class ModelHolder(Ticker):
     tick = reload
 
     def wait_s(self) -> float:
-        """Seconds between two looks at ``current``."""
         return self.poll_interval
