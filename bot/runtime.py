@@ -25,8 +25,7 @@ from bot.retrain.progress import Throttle, describe_progress
 from bot.retrain.reaper import start_reaper
 from bot.retrain.runner import RetrainRunner
 from bot.services import Services
-from bot.serving.holder import HOW_TO_TRAIN, ModelHolder
-from bot.serving.tasks import TaskModels
+from bot.serving.holder import HOW_TO_TRAIN, ModelHolder, TaskModels
 from bot.settings import Settings
 from bot.tasks import Task
 from bot.transports.guard import EVENTS_PATH, SlackGuard
