@@ -18,7 +18,7 @@ from slack_bolt.error import BoltError
 from bot.app import build_app
 from bot.database import Database, DatabaseError
 from bot.digest import QueueDigest
-from bot.ops.endpoints import OPS_PATHS, Readiness, database_check, model_check, ops_app
+from bot.ops.metrics import OPS_PATHS, Readiness, database_check, model_check, ops_app
 from bot.retention import PRIVATE_UMASK, retention_for
 from bot.retrain.jobs import RetrainError
 from bot.retrain.progress import Throttle, describe_progress

@@ -16,8 +16,7 @@ from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.ops.endpoints import respond
-from bot.ops.metrics import Metrics, request_kind
+from bot.ops.metrics import Metrics, request_kind, respond
 from bot.transports.ack import ACK_SENT, RECEIVED_AT
 
 EVENTS_PATH = "/slack/events"
