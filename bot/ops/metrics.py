@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
@@ -17,11 +17,10 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    Info,
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
 
@@ -50,20 +49,6 @@ def request_kind(body: Mapping[str, Any]) -> str:
     if kind in ("view_submission", "view_closed"):
         return "view"
     return "other"
-
-
-class _ModelVersion(Collector):
-    """``heed_model_info{version=…} 1`` for the version serving at scrape time."""
-
-    def __init__(self, version: Callable[[], str | None]) -> None:
-        self.version = version
-
-    def collect(self) -> Iterator[Metric]:
-        family = GaugeMetricFamily(
-            "heed_model_info", "The model version this replica serves", labels=["version"]
-        )
-        family.add_metric([self.version() or "none"], 1.0)
-        yield family
 
 
 class Metrics:
@@ -104,15 +89,20 @@ class Metrics:
         self.jobs_pending = Gauge(
             "heed_jobs_pending", "Jobs queued or running on the job pool", registry=self.registry
         )
+        self.model_info = Info(
+            "heed_model", "The model version this replica serves", registry=self.registry
+        )
+        self._version: Callable[[], str | None] = lambda: None
         for kind in KINDS:  # so a scrape shows every series from the start
             self.requests.labels(kind)
 
     def watch_model(self, version: Callable[[], str | None]) -> None:
         """Export the serving version (read at each scrape) as ``heed_model_info``."""
-        self.registry.register(_ModelVersion(version))
+        self._version = version
 
     def render(self) -> bytes:
         """The text exposition format for ``GET /metrics``."""
+        self.model_info.info({"version": self._version() or "none"})
         return generate_latest(self.registry)
 
 
