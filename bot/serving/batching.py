@@ -103,8 +103,7 @@ mid-burst never mixes versions within one answer."""
 
 
 class ExplainBatcher(MicroBatcher[Request, "Explanation | Exception"]):
-    """Explain texts for many callers at once; each caller gets its own text's explanation
-    (``max_wait`` 0: a lone request never waits for company)."""
+    """Explanations batched across callers (``max_wait`` 0: a lone request never waits)."""
 
     def __init__(self) -> None:
         super().__init__(_explain_batch, max_batch=16, max_wait=0.0, name="explain")
