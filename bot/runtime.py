@@ -18,15 +18,14 @@ from slack_bolt.error import BoltError
 from bot.app import build_app
 from bot.database import Database, DatabaseError
 from bot.digest import QueueDigest
-from bot.ops.endpoints import OPS_PATHS, Readiness, database_check, model_check, ops_app
+from bot.ops.metrics import OPS_PATHS, Readiness, database_check, model_check, ops_app
 from bot.retention import PRIVATE_UMASK, retention_for
 from bot.retrain.jobs import RetrainError
 from bot.retrain.progress import Throttle, describe_progress
 from bot.retrain.reaper import start_reaper
 from bot.retrain.runner import RetrainRunner
 from bot.services import Services
-from bot.serving.holder import HOW_TO_TRAIN, ModelHolder
-from bot.serving.tasks import TaskModels
+from bot.serving.holder import HOW_TO_TRAIN, ModelHolder, TaskModels
 from bot.settings import Settings
 from bot.tasks import Task
 from bot.transports.guard import EVENTS_PATH, SlackGuard

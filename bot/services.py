@@ -25,7 +25,7 @@ from bot.jobpool import Busy, JobPool
 from bot.ops.metrics import Metrics, request_kind
 from bot.ratelimit import RateLimiter
 from bot.serving.batching import ExplainBatcher, MicroBatcher
-from bot.serving.tasks import TaskModels
+from bot.serving.holder import TaskModels
 from bot.settings import Settings
 from bot.tasks import Task
 from classifier.uncertainty import uncertainty

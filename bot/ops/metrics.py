@@ -1,22 +1,28 @@
-"""What Heed counts and times, in Prometheus form, on a registry per bot (so tests and several
-bots in one process never mix counts). Label values come from fixed sets, never user input."""
+"""What operators see: Heed's counts and timings in Prometheus form, on a registry per bot (so
+tests and bots in one process never mix counts; label values come from fixed sets, never user
+input), served with ``/healthz`` and ``/readyz`` (JSON naming each check) by a small WSGI app."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
+from cachetools import TTLCache, cachedmethod
 from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
+    Info,
     ProcessCollector,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
+
+log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
@@ -43,20 +49,6 @@ def request_kind(body: Mapping[str, Any]) -> str:
     if kind in ("view_submission", "view_closed"):
         return "view"
     return "other"
-
-
-class _ModelVersion(Collector):
-    """``heed_model_info{version=…} 1`` for the version serving at scrape time."""
-
-    def __init__(self, version: Callable[[], str | None]) -> None:
-        self.version = version
-
-    def collect(self) -> Iterator[Metric]:
-        family = GaugeMetricFamily(
-            "heed_model_info", "The model version this replica serves", labels=["version"]
-        )
-        family.add_metric([self.version() or "none"], 1.0)
-        yield family
 
 
 class Metrics:
@@ -97,13 +89,110 @@ class Metrics:
         self.jobs_pending = Gauge(
             "heed_jobs_pending", "Jobs queued or running on the job pool", registry=self.registry
         )
+        self.model_info = Info(
+            "heed_model", "The model version this replica serves", registry=self.registry
+        )
+        self._version: Callable[[], str | None] = lambda: None
         for kind in KINDS:  # so a scrape shows every series from the start
             self.requests.labels(kind)
 
     def watch_model(self, version: Callable[[], str | None]) -> None:
         """Export the serving version (read at each scrape) as ``heed_model_info``."""
-        self.registry.register(_ModelVersion(version))
+        self._version = version
 
     def render(self) -> bytes:
         """The text exposition format for ``GET /metrics``."""
+        self.model_info.info({"version": self._version() or "none"})
         return generate_latest(self.registry)
+
+
+Check = Callable[[], tuple[bool, str]]
+"""A readiness check: ``(ok, detail)``; it must not raise."""
+OPS_PATHS = ("/healthz", "/readyz", "/metrics")
+TEXT = "text/plain; charset=utf-8"
+CHECK_TTL = 2.0
+"""Seconds a readiness answer is reused, so a probe storm does not become a database storm."""
+
+
+class Readiness:
+    """Named checks, answered together and cached for :data:`CHECK_TTL` seconds."""
+
+    def __init__(self, checks: dict[str, Check]) -> None:
+        self.checks = checks
+        self._computing = threading.Condition()  # one round of checks per probe burst
+        self._answer: TTLCache[Any, tuple[bool, dict[str, str]]] = TTLCache(1, CHECK_TTL)
+
+    def add(self, name: str, check: Check) -> None:
+        """Add or replace a check (e.g. the Slack connection, once the transport exists)."""
+        with self._computing:
+            self.checks[name] = check
+            self._answer.clear()
+
+    @cachedmethod(lambda self: self._answer, condition=lambda self: self._computing)
+    def state(self) -> tuple[bool, dict[str, str]]:
+        """``(ready, {check: "ok" or why not})``."""
+        details: dict[str, str] = {}
+        ready = True
+        for name, check in self.checks.items():
+            try:
+                ok, detail = check()
+            except Exception as exc:  # a check must not take the endpoint down
+                ok, detail = False, f"check failed: {type(exc).__name__}"
+            details[name] = "ok" if ok and not detail else detail
+            ready = ready and ok
+        return ready, details
+
+
+def database_check(db: Any) -> Check:
+    """The database answers a query (its schema revision)."""
+
+    def check() -> tuple[bool, str]:
+        try:
+            db.revision()
+        except Exception as exc:
+            log.warning("readiness: the database does not answer: %s", type(exc).__name__)
+            return False, "the database does not answer"
+        return True, ""
+
+    return check
+
+
+def model_check(version: Callable[[], str | None]) -> Check:
+    """A model version is loaded and serving."""
+    return lambda: (True, "") if version() else (False, "no model is loaded yet")
+
+
+def ops_app(metrics: Metrics, readiness: Readiness) -> Callable[..., Iterable[bytes]]:
+    """The WSGI app for :data:`OPS_PATHS` (else 404; 405 unless GET/HEAD); it never reads a
+    request body."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
+        if path not in OPS_PATHS:
+            return respond(start_response, "404 Not Found", b"not found\n")
+        if method not in ("GET", "HEAD"):
+            allow = ("Allow", "GET")
+            return respond(start_response, "405 Method Not Allowed", b"use GET\n", TEXT, allow)
+        if path == "/healthz":
+            return respond(start_response, "200 OK", b"ok\n")
+        if path == "/readyz":
+            ready, details = readiness.state()
+            body = json.dumps({"ready": ready, "checks": details}).encode() + b"\n"
+            status = "200 OK" if ready else "503 Service Unavailable"
+            return respond(start_response, status, body, "application/json")
+        return respond(start_response, "200 OK", metrics.render(), CONTENT_TYPE)
+
+    return application
+
+
+def respond(
+    start_response: Callable[..., Any],
+    status: str,
+    body: bytes,
+    content_type: str = TEXT,
+    *extra: tuple[str, str],
+) -> list[bytes]:
+    """A whole WSGI response: ``body`` with its length, never cached."""
+    headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *extra]
+    start_response(status, [*headers, ("Cache-Control", "no-store")])
+    return [body]

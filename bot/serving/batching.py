@@ -27,9 +27,8 @@ _STOP = object()
 
 
 class MicroBatcher(Generic[T, R]):
-    """Calls ``fn(items)`` once per batch (closed ``max_wait`` seconds after its first item or
-    at ``max_batch`` items; what arrives while ``fn`` runs forms the next) and resolves each
-    item's :class:`Future` with its result, or with ``fn``'s exception."""
+    """Calls ``fn(items)`` once per batch (closed ``max_wait`` s after its first item or at
+    ``max_batch`` items) and resolves each item's :class:`Future` with its result or error."""
 
     def __init__(
         self,
@@ -48,8 +47,7 @@ class MicroBatcher(Generic[T, R]):
         self._thread.start()
 
     def submit(self, item: T) -> Future[R]:
-        """Queue ``item`` for the next batch; :class:`~bot.jobpool.Busy` when ``max_pending``
-        items (0: no limit) already wait."""
+        """Queue ``item``; :class:`~bot.jobpool.Busy` when ``max_pending`` (0: no limit) wait."""
         if self._closed:
             raise RuntimeError("the batcher is closed")
         if self.max_pending and self._queue.qsize() >= self.max_pending:
@@ -105,15 +103,13 @@ mid-burst never mixes versions within one answer."""
 
 
 class ExplainBatcher(MicroBatcher[Request, "Explanation | Exception"]):
-    """Explain texts for many callers at once; each caller gets its own text's explanation
-    (``max_wait`` 0: a lone request never waits for company)."""
+    """Explanations batched across callers (``max_wait`` 0: a lone request never waits)."""
 
     def __init__(self) -> None:
         super().__init__(_explain_batch, max_batch=16, max_wait=0.0, name="explain")
 
     def explain(self, classifier: Classifier, text: str, method: str) -> Explanation:
-        """``classifier.explain(text, method)``, batched with concurrent callers' requests for
-        a one-pass method; raises what ``explain`` would raise."""
+        """``classifier.explain(text, method)``, batched with others for a one-pass method."""
         if method not in ONE_PASS_METHODS:
             return classifier.explain(text, method)
         outcome = self.submit((classifier, text, method)).result()

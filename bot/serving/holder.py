@@ -1,5 +1,5 @@
-"""ModelHolder: the serving classifier, swapped atomically when the store's ``current`` moves
-(polled, so another process's promotion is served without a restart; warmed up before)."""
+"""The serving classifiers: a ModelHolder per task, swapped atomically when the store's
+``current`` moves (polled, so another process's promotion is served without a restart)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bot.tasks import Tasks
 from bot.ticker import Ticker
 from classifier.store import ModelNotFoundError, ModelStore
+from classifier.tokenizers import SharedTokenizers
 
 if TYPE_CHECKING:
     from classifier.model import Classifier
-    from classifier.tokenizers import SharedTokenizers
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,7 @@ def load_classifier(
 
 
 class ModelHolder(Ticker):
-    """Holds the serving :class:`~classifier.model.Classifier` and swaps it atomically;
-    :meth:`start` polls ``current`` every ``poll_interval`` seconds until :meth:`stop`."""
+    """Holds the serving classifier; :meth:`start` polls ``current`` every ``poll_interval`` s."""
 
     thread_name = "model-watcher"
 
@@ -131,5 +131,67 @@ class ModelHolder(Ticker):
     tick = reload
 
     def wait_s(self) -> float:
-        """Seconds between two looks at ``current``."""
         return self.poll_interval
+
+
+class TaskModels:
+    """A holder per task, created and loaded on first use; tasks whose tokenizer files are
+    identical share one tokenizer object."""
+
+    def __init__(
+        self,
+        tasks: Tasks,
+        default_holder: ModelHolder,
+        *,
+        device: str | None = None,
+        tokenizers: SharedTokenizers | None = None,
+    ) -> None:
+        self.tasks = tasks
+        self.device = device
+        self.tokenizers = tokenizers or SharedTokenizers()
+        self._holders: dict[str, ModelHolder] = {tasks.default_name: default_holder}
+        self._lock = threading.Lock()
+        self._loading = {name: threading.Lock() for name in tasks.names}
+        self._watching = False
+
+    def holder(self, name: str) -> ModelHolder:
+        """Task ``name``'s loaded holder, loading it on first use; KeyError for an unknown
+        task, ModelNotFoundError when it has no model yet (a later request retries)."""
+        with self._loading[name]:  # one load per task; other tasks are not held up
+            if (held := self._holders.get(name)) is not None:
+                return held
+            loads = self.tokenizers.loads
+            holder = ModelHolder(self.store(name), device=self.device, tokenizers=self.tokenizers)
+            holder.load()
+            shared = "its own" if self.tokenizers.loads > loads else "a shared"
+            log.info("task %s: serving model %s (%s tokenizer)", name, holder.version, shared)
+            with self._lock:
+                self._holders[name] = holder
+                if self._watching:
+                    holder.start()
+            return holder
+
+    def store(self, name: str) -> ModelStore:
+        """Task ``name``'s model store, loaded or not (KeyError for an unknown task)."""
+        held = self._holders.get(name)
+        return held.store if held is not None else ModelStore(self.tasks.by_name[name].model_dir)
+
+    def loaded(self) -> dict[str, ModelHolder]:
+        """The holders loaded so far, by task name."""
+        with self._lock:
+            return dict(self._holders)
+
+    def start_watching(self) -> None:
+        """Watch every loaded task's ``current`` (and each one loaded later)."""
+        for holder in self._set_watching(True):
+            holder.start()
+
+    def stop(self) -> None:
+        """Stop every watcher."""
+        for holder in self._set_watching(False):
+            holder.stop()
+
+    def _set_watching(self, on: bool) -> list[ModelHolder]:
+        with self._lock:
+            self._watching = on
+            return list(self._holders.values())

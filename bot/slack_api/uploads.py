@@ -17,13 +17,6 @@ Tell = Callable[[str], None]
 """Shows a one-line note to whoever should learn that an upload failed."""
 
 
-def upload_failed_note(reason: str, what: str = "heatmap") -> str:
-    """Posted when a file could not be uploaded (with a hint when Heed is not a member)."""
-    invite = f" — invite Heed to this channel (`/invite @Heed`) to get the {what}"
-    hint = invite if reason in NOT_MEMBER_ERRORS else ""
-    return f":warning: Heed couldn't upload the {what}: {escape_and_shorten(reason, 200)}{hint}"
-
-
 def upload_or_say_why(
     client: WebClient,
     *,
@@ -51,7 +44,9 @@ def upload_or_say_why(
     except UPLOAD_ERRORS as exc:
         reason = describe_error(exc)
     log.warning("%s upload to %s failed: %s", what, channel, reason)
-    note = upload_failed_note(reason, what)
+    invite = f" — invite Heed to this channel (`/invite @Heed`) to get the {what}"
+    hint = invite if reason in NOT_MEMBER_ERRORS else ""
+    note = f":warning: Heed couldn't upload the {what}: {escape_and_shorten(reason, 200)}{hint}"
     try:
         if tell is not None:
             tell(note)

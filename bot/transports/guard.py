@@ -1,10 +1,5 @@
-"""The public face in HTTP mode: every request is hostile until its signature is verified.
-
-Before Bolt sees anything, in order (docs/ARCHITECTURE.md, "The HTTP face"): route (404/405),
-``Content-Length`` (411/413, the body unread), UTF-8 (400), timestamp and ``v0=`` signature of
-the body as received (401), then a form or JSON object Bolt can parse (400). Nothing here logs
-a body or a header value; refusals are counted in ``heed_http_rejected_total{reason}``.
-"""
+"""The public face in HTTP mode: every request is hostile until its signature is verified,
+so nothing here logs a body or a header value, and refusals are only counted."""
 
 from __future__ import annotations
 
@@ -21,8 +16,7 @@ from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.ops.endpoints import respond
-from bot.ops.metrics import Metrics, request_kind
+from bot.ops.metrics import Metrics, request_kind, respond
 from bot.transports.ack import ACK_SENT, RECEIVED_AT
 
 EVENTS_PATH = "/slack/events"
@@ -45,7 +39,9 @@ class _SetOnClose:
 
 
 class SlackGuard:
-    """The WSGI app of HTTP mode: limits and signature first, then Bolt (see the module doc)."""
+    """The WSGI app of HTTP mode. In order, before Bolt sees anything: route (404/405),
+    ``Content-Length`` (411/413, body unread), UTF-8 (400), timestamp and ``v0=`` signature of
+    the body as received (401), then a form or JSON object Bolt can parse (400)."""
 
     def __init__(
         self,

@@ -18,9 +18,8 @@ from bot.transports.ack import ACK_SENT, RECEIVED_AT
 
 
 class AckFirstSocketModeHandler(SocketModeHandler):
-    """Bolt's handler, dispatching with an ack-sent event (set once the ack is written to the
-    WebSocket, so no job starts before Slack has it) and the arrival time in the context;
-    each ack's latency goes to ``heed_ack_seconds``."""
+    """Bolt's handler, with an ack-sent event in the context (set once the ack is written, so
+    no job starts before Slack has it), the arrival time, and ack latency metrics."""
 
     def __init__(self, app: App, app_token: str, metrics: Metrics, **kwargs: Any) -> None:
         super().__init__(app, app_token, **kwargs)

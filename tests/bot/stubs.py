@@ -16,8 +16,7 @@ from bot.database.schema import queue_digests
 from bot.listeners import build_request
 from bot.retrain.runner import RetrainRunner
 from bot.services import Request, Services
-from bot.serving.holder import ModelHolder
-from bot.serving.tasks import TaskModels
+from bot.serving.holder import ModelHolder, TaskModels
 from bot.settings import Settings
 from classifier.store import ModelStore
 from classifier.types import Explanation, ExplanationUnavailable, Prediction

@@ -1,15 +1,19 @@
-"""ModelHolder: load once, atomic swap on a pointer change, failures keep the old model."""
+"""ModelHolder: load once, atomic swap on a pointer change, failures keep the old model;
+TaskModels: a holder per task, loaded on first use, one tokenizer where files are equal."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
 import pytest
 
-from bot.serving.holder import HOW_TO_TRAIN, ModelHolder
+from bot.serving.holder import HOW_TO_TRAIN, ModelHolder, TaskModels
+from bot.tasks import Task, Tasks
 from classifier.store import ModelNotFoundError, ModelStore
+from classifier.tokenizers import SharedTokenizers
 
 
 class StubClassifier:
@@ -121,3 +125,52 @@ def test_with_nothing_loadable_start_up_fails_with_the_first_error(tmp_path: Pat
     with pytest.raises(OSError, match=f"cannot read {V2}"):
         holder.load()
     assert holder.version is None and holder.fallback is None
+
+
+VERSION = "20260101-000000-abcdef"
+
+
+def store_at(tiny_model: Path, root: Path) -> Path:
+    shutil.copytree(tiny_model, root / VERSION)
+    (root / "current").write_text(VERSION + "\n", encoding="utf-8")
+    return root
+
+
+def test_tasks_load_on_first_use_and_share_one_tokenizer(tiny_model: Path, tmp_path: Path):
+    root = store_at(tiny_model, tmp_path / "models")
+    store_at(tiny_model, root / "support")
+    (root / "empty").mkdir()
+    tasks = Tasks(
+        {
+            "default": Task("default", root),
+            "support": Task("support", root / "support"),
+            "empty": Task("empty", root / "empty"),
+        }
+    )
+    shared = SharedTokenizers()
+    default = ModelHolder(ModelStore(root), device="cpu", tokenizers=shared)
+    default.load()
+    models = TaskModels(tasks, default, device="cpu", tokenizers=shared)
+    assert list(models.loaded()) == ["default"]
+    support = models.holder("support")
+    assert models.holder("support") is support and set(models.loaded()) == {"default", "support"}
+    assert support.get().tokenizer is default.get().tokenizer and shared.loads == 1
+    assert support.get().predict(["fine"])[0].label in ("negative", "neutral", "positive")
+    with pytest.raises(ModelNotFoundError):
+        models.holder("empty")
+    assert "empty" not in models.loaded()  # a later request tries again
+    with pytest.raises(KeyError):
+        models.holder("nope")
+    models.start_watching()
+    models.stop()
+
+
+def test_different_tokenizer_files_are_not_shared(tiny_model: Path, tmp_path: Path) -> None:
+    other = Path(shutil.copytree(tiny_model, tmp_path / "other"))
+    (other / "tokenizer_config.json").write_text("{}", encoding="utf-8")
+    shared = SharedTokenizers()
+    shared.get(tiny_model)
+    shared.get(tiny_model)
+    assert shared.loads == 1
+    shared.get(other)
+    assert shared.loads == 2

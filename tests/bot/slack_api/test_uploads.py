@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.handlers.classify import HEATMAP_FILENAME, upload_heatmap
-from bot.slack_api.uploads import upload_failed_note, upload_or_say_why
+from bot.slack_api.uploads import upload_or_say_why
 from classifier.types import Explanation, Prediction
 from tests.support.fakeslack import FakeSlack
 
@@ -80,10 +80,15 @@ def test_a_note_that_cannot_be_posted_is_only_logged() -> None:
     assert "HTTP 503" in client.chat_postMessage.call_args.kwargs["text"]
 
 
-def test_upload_failed_note_names_what_failed() -> None:
-    assert "couldn't upload the heatmap: HTTP 500" in upload_failed_note("HTTP 500")
-    assert "/invite @Heed" not in upload_failed_note("HTTP 500")
-    assert "/invite @Heed" in upload_failed_note("not_in_channel")
-    note = upload_failed_note("channel_not_found", what="CSV")
+def failure_note(error: str) -> str:
+    client, told = MagicMock(), []
+    client.files_upload_v2.side_effect = SlackApiError("x", {"ok": False, "error": error})
+    assert not upload(client, tell=told.append)
+    return told[0]
+
+
+def test_the_failure_note_names_what_failed_and_escapes_the_reason() -> None:
+    assert "/invite @Heed" not in failure_note("is_archived")
+    note = failure_note("channel_not_found")
     assert "couldn't upload the CSV: channel_not_found" in note and "to get the CSV" in note
-    assert "&lt;x&gt;" in upload_failed_note("<x>")
+    assert "&lt;x&gt;" in failure_note("<x>")
