@@ -149,11 +149,11 @@ def preview_blocks(preview: Preview) -> tuple[str, Blocks]:
     """The preview as ``(text, blocks)``, with Start (only when the data is valid) and Cancel."""
     serving = f"`{preview.serving}`" if preview.serving else "no model"
     lines = [f"*Retrain preview* (Heed serves {serving} now). This is what would go in:"]
-    for f in preview.files:
+    report = preview.report
+    for f in report.files if report is not None else ():
         name = escape_and_shorten(Path(f.path).name, 80)
         role = ROLE_NAMES.get(f.role, f.role)
         lines.append(f"• {role} `{name}`: {plural(f.rows, 'row')} ({_labels(f.labels)})")
-    report = preview.report
     if report is not None:
         lines.append(f"*Rows:* {report.train_rows} to learn from, {report.eval_rows} to judge on")
         lines.append(judged_on(report.eval_split))
