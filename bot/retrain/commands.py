@@ -61,13 +61,9 @@ def build_preview(
         try:
             report = runner.request(corrections).check()
         except DataError as exc:
-            renamed = {str(corrections): "corrections"}
-            return Preview(
-                **base,
-                problems=tuple(
-                    Problem(renamed.get(p.file, p.file), p.line, p.reason) for p in exc.problems
-                ),
-            )
+            named = {str(corrections): "corrections"}
+            problems = [Problem(named.get(p.file, p.file), p.line, p.reason) for p in exc.problems]
+            return Preview(**base, problems=tuple(problems))
     return Preview(**base, report=report)
 
 

@@ -101,8 +101,7 @@ def judged_on(split: str | None) -> str:
 def evaluation_blocks(
     result: JobResult, requested_by: str | None, serving: str | None, swap_note: str = ""
 ) -> tuple[str, Blocks]:
-    """The evaluation posted after a successful job: accuracy, macro-F1, the per-class table,
-    the promotion decision and its reason, which version serves now."""
+    """The evaluation posted after a successful job, with the promotion decision and why."""
     train = result.train
     on = f" on {train.eval_rows} held-out rows" if train.eval_rows else ""
     if train.promoted:

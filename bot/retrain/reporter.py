@@ -155,8 +155,7 @@ class RetrainReporter:
 
 
 def report_interrupted(services: Services, client: WebClient, record: JobRecord) -> None:
-    """Tell Slack that a job's replica died: edit its status message and post one line in
-    the same conversation (called by the :class:`~bot.retrain.reaper.Reaper`)."""
+    """Tell Slack a job's replica died: edit its status message and post one line beside it."""
     services.metrics.retrain_jobs.labels("interrupted").inc()
     if not record.channel:
         return

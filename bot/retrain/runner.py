@@ -70,8 +70,7 @@ def child_env(model_dir: Path) -> dict[str, str]:
 
 
 def spawn(cmd: list[str], stdout_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    """Start ``cmd`` in its own session (a stop signal reaches its whole group), stdout to
-    ``stdout_path``, stderr piped. Raises ``OSError`` when it cannot start."""
+    """Start ``cmd`` in its own session, so that a stop signal reaches its whole group."""
     with open(stdout_path, "w", encoding="utf-8") as stdout:
         return subprocess.Popen(
             cmd,
@@ -140,8 +139,7 @@ class RetrainRunner:
     lease_s: float = 30.0
     eval_files: Sequence[Path] = ()
     task: str = DEFAULT_TASK
-    before_claim: Callable[[], object] | None = None
-    """The reaper's tick: a dead replica's job the claim would expire is reported first."""
+    before_claim: Callable[[], object] | None = None  # the reaper's tick: reports dead jobs first
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _job: Job | None = field(default=None, init=False, repr=False)
 
