@@ -1,5 +1,4 @@
-"""``/heed-admin retrain``: the preview of what would go in (the exports' rows read and split as
-the run will, the corrections since the serving model), and its Start, which launches the job."""
+"""``/heed-admin retrain``: the preview of what would go in, and its Start, which starts the job."""
 
 from __future__ import annotations
 

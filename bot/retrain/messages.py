@@ -117,10 +117,7 @@ def evaluation_blocks(
         f"*Accuracy:* {percent(train.accuracy)} · *macro-F1:* {percent(train.macro_f1)}{on}",
         f"{verdict} — {reason}",
     ]
-    calibration = calibration_line(train)
-    if calibration:
-        lines.append(calibration)
-    lines.append(judged_on(train.eval_split))
+    lines += filter(None, [calibration_line(train), judged_on(train.eval_split)])
     if result.corrections_rows:
         lines.append(
             f"Included {plural(result.corrections_rows, 'labelled row')} from feedback "
