@@ -20,9 +20,9 @@ from bot.database import Database, DatabaseError
 from bot.digest import QueueDigest
 from bot.ops.metrics import OPS_PATHS, Readiness, database_check, model_check, ops_app
 from bot.retention import PRIVATE_UMASK, retention_for
-from bot.retrain.jobs import RetrainError
-from bot.retrain.progress import Throttle, describe_progress
+from bot.retrain.jobs import RetrainError, describe_progress
 from bot.retrain.reaper import start_reaper
+from bot.retrain.reporter import Throttle
 from bot.retrain.runner import RetrainRunner
 from bot.services import Services
 from bot.serving.holder import HOW_TO_TRAIN, ModelHolder, TaskModels

@@ -1,5 +1,4 @@
-"""``/heed-admin retrain``: the preview of what would go in (the exports' rows read and split as
-the run will, the corrections since the serving model), and its Start, which launches the job."""
+"""``/heed-admin retrain``: the preview of what would go in, and its Start, which starts the job."""
 
 from __future__ import annotations
 
@@ -61,13 +60,9 @@ def build_preview(
         try:
             report = runner.request(corrections).check()
         except DataError as exc:
-            renamed = {str(corrections): "corrections"}
-            return Preview(
-                **base,
-                problems=tuple(
-                    Problem(renamed.get(p.file, p.file), p.line, p.reason) for p in exc.problems
-                ),
-            )
+            named = {str(corrections): "corrections"}
+            problems = [Problem(named.get(p.file, p.file), p.line, p.reason) for p in exc.problems]
+            return Preview(**base, problems=tuple(problems))
     return Preview(**base, report=report)
 
 

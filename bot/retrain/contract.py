@@ -19,8 +19,7 @@ result, and stop when the bot dies (its stdin closes)."""
 
 
 def reader_options(options: Sequence[str]) -> dict[str, Any]:
-    """The options of ``HEED_RETRAIN_ARGS`` that change which rows a run reads and holds out,
-    spelled as ``train`` accepts them (no abbreviations), as :func:`check_rows` takes them."""
+    """The ``HEED_RETRAIN_ARGS`` options (unabbreviated) that change which rows ``train`` reads."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False, exit_on_error=False)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--text-column", default="text")
@@ -66,8 +65,7 @@ class TrainRequest:
         return [*args, *RUN_FLAGS, *self.options]
 
     def check(self) -> RowsReport:
-        """Read and split the data as :meth:`train_args` makes ``train`` do: the rows per
-        label, per file and per role. Raises :class:`classifier.exports.DataError`."""
+        """Read and split the data as ``train`` will. Raises ``classifier.exports.DataError``."""
         data, train_only, eval_data = self.files()
         return check_rows(
             data, eval_data or None, train_only=train_only or None, **reader_options(self.options)
@@ -90,23 +88,18 @@ class TrainResult:
     message: str = ""
     problems: tuple[Problem, ...] = ()
     version: str | None = None
-    path: Path | None = None
-    """The version's directory (its figures are there)."""
+    path: Path | None = None  # the version's directory (its figures are there)
     promoted: bool = False
     promotion_reason: str | None = None
-    labels: tuple[str, ...] = ()
-    """The new model's labels, in confusion-matrix order."""
+    labels: tuple[str, ...] = ()  # the new model's labels, in confusion-matrix order
     accuracy: float = 0.0
     macro_f1: float = 0.0
     per_class: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     """{label: {precision, recall, f1, support}}."""
-    confusion_matrix: tuple[tuple[int, ...], ...] = ()
-    """Rows: true label, columns: predicted, in :attr:`labels` order."""
-    eval_split: str | None = None
-    """``given`` (``HEED_EVAL_DATA``) or how ``HEED_TRAIN_DATA`` was split."""
+    confusion_matrix: tuple[tuple[int, ...], ...] = ()  # rows: true, columns: predicted
+    eval_split: str | None = None  # "given" (HEED_EVAL_DATA) or how HEED_TRAIN_DATA was split
     eval_rows: int = 0
-    temperature: float | None = None
-    """The calibration temperature (None: the run reported no calibration)."""
+    temperature: float | None = None  # None: the run reported no calibration
     calibrated: bool = False
     calibration_reason: str = ""
     ece_before: float | None = None

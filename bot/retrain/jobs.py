@@ -1,6 +1,5 @@
-"""A retraining job: what it would go in with (:class:`Preview`), while it runs on this replica
-(:class:`Job`) and how it ended (:class:`JobResult`); as any replica sees it:
-:class:`bot.database.records.RunningJob`."""
+"""A retraining job: its inputs (:class:`Preview`), while it runs here (:class:`Job`), how it
+ended (:class:`JobResult`); as any replica sees it: :class:`bot.database.records.RunningJob`."""
 
 from __future__ import annotations
 
@@ -17,14 +16,42 @@ from typing import Any
 
 from bot.database.records import RunningJob
 from bot.retrain.contract import TrainResult, failure_reason
-from bot.retrain.progress import describe_progress
-from classifier.exports import FileRows, Problem, RowsReport
+from classifier.exports import Problem, RowsReport
 
 log = logging.getLogger(__name__)
 
 STDERR_TAIL_LINES = 40
 ProgressCallback = Callable[[dict[str, Any]], None]
 DoneCallback = Callable[["JobResult"], None]
+
+
+def describe_progress(event: dict[str, Any] | None, start: dict[str, Any] | None = None) -> str:
+    """``epoch 1/4 · step 12/40 (30%) · loss 0.693`` and the like, for a status message."""
+    if not event:
+        return "starting (loading the model and checking the data)"
+    epochs = (start or {}).get("epochs")
+    of_epochs = f"/{epochs}" if epochs else ""
+    kind = event.get("event")
+    if kind == "start":
+        return (
+            f"training on {event.get('train_rows')} rows, evaluating on {event.get('eval_rows')}: "
+            f"{event.get('epochs')} epochs, {event.get('total_steps')} steps"
+        )
+    if kind == "step":
+        total = event.get("total_steps") or 0
+        step = event.get("step") or 0
+        share = f" ({100 * step / total:.0f}%)" if total else ""
+        return (
+            f"epoch {event.get('epoch')}{of_epochs} · step {step}/{total}{share} · "
+            f"loss {event.get('loss', float('nan')):.3f}"
+        )
+    if kind == "epoch":
+        best = " (best so far)" if event.get("best") else ""
+        return (
+            f"epoch {event.get('epoch')}{of_epochs} evaluated: accuracy "
+            f"{event.get('accuracy', 0):.3f}, macro-F1 {event.get('macro_f1', 0):.3f}{best}"
+        )
+    return str(kind)
 
 
 class RetrainError(RuntimeError):
@@ -80,14 +107,12 @@ class Job:
     started: datetime
     proc: subprocess.Popen[str]
     workdir: Path
-    corrections: Path | None
-    """This job's export of the labelled rows (None when there were none)."""
+    corrections: Path | None  # this job's export of the labelled rows, if there were any
     corrections_rows: int
     serving_before: str | None
     on_progress: ProgressCallback | None = None
     on_done: DoneCallback | None = None
-    stop_reason: str | None = None
-    """Why the bot stopped the child: ``timed_out``, ``cancelled`` or ``lost_lease``."""
+    stop_reason: str | None = None  # why the bot stopped it: timed_out, cancelled, lost_lease
     last_progress: dict[str, Any] | None = None
     start_event: dict[str, Any] | None = None
     result: JobResult | None = None
@@ -154,19 +179,10 @@ class Preview:
 
     serving: str | None
     task: str = "default"
-    report: RowsReport | None = None
-    """The rows per file and per role, when the data is valid."""
-    corrections: int = 0
-    """Labelled rows from feedback that go in (all of them)."""
+    report: RowsReport | None = None  # the rows per file and role, when the data is valid
+    corrections: int = 0  # labelled rows from feedback that go in (all of them)
     new_labels: dict[str, int] = field(default_factory=dict)
     """Rows per label among the corrections answered since the serving model was made."""
-    new_by: dict[str, int] = field(default_factory=dict)
-    """Who gave those (user id -> rows)."""
+    new_by: dict[str, int] = field(default_factory=dict)  # who gave those: user id -> rows
     held: int = 0
-    problems: tuple[Problem, ...] = ()
-    """Every data problem (the corrections export named ``corrections``)."""
-
-    @property
-    def files(self) -> tuple[FileRows, ...]:
-        """The exports that go in, with their role and rows per label."""
-        return self.report.files if self.report is not None else ()
+    problems: tuple[Problem, ...] = ()  # every data problem (the export named ``corrections``)

@@ -101,8 +101,7 @@ def judged_on(split: str | None) -> str:
 def evaluation_blocks(
     result: JobResult, requested_by: str | None, serving: str | None, swap_note: str = ""
 ) -> tuple[str, Blocks]:
-    """The evaluation posted after a successful job: accuracy, macro-F1, the per-class table,
-    the promotion decision and its reason, which version serves now."""
+    """The evaluation posted after a successful job, with the promotion decision and why."""
     train = result.train
     on = f" on {train.eval_rows} held-out rows" if train.eval_rows else ""
     if train.promoted:
@@ -118,10 +117,7 @@ def evaluation_blocks(
         f"*Accuracy:* {percent(train.accuracy)} · *macro-F1:* {percent(train.macro_f1)}{on}",
         f"{verdict} — {reason}",
     ]
-    calibration = calibration_line(train)
-    if calibration:
-        lines.append(calibration)
-    lines.append(judged_on(train.eval_split))
+    lines += filter(None, [calibration_line(train), judged_on(train.eval_split)])
     if result.corrections_rows:
         lines.append(
             f"Included {plural(result.corrections_rows, 'labelled row')} from feedback "
@@ -149,11 +145,11 @@ def preview_blocks(preview: Preview) -> tuple[str, Blocks]:
     """The preview as ``(text, blocks)``, with Start (only when the data is valid) and Cancel."""
     serving = f"`{preview.serving}`" if preview.serving else "no model"
     lines = [f"*Retrain preview* (Heed serves {serving} now). This is what would go in:"]
-    for f in preview.files:
+    report = preview.report
+    for f in report.files if report is not None else ():
         name = escape_and_shorten(Path(f.path).name, 80)
         role = ROLE_NAMES.get(f.role, f.role)
         lines.append(f"• {role} `{name}`: {plural(f.rows, 'row')} ({_labels(f.labels)})")
-    report = preview.report
     if report is not None:
         lines.append(f"*Rows:* {report.train_rows} to learn from, {report.eval_rows} to judge on")
         lines.append(judged_on(report.eval_split))

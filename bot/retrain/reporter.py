@@ -7,14 +7,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.database import JobRecord
-from bot.retrain.jobs import Job, JobResult
+from bot.retrain.jobs import Job, JobResult, describe_progress
 from bot.retrain.messages import (
     evaluation_blocks,
     retrain_failed,
@@ -22,7 +22,6 @@ from bot.retrain.messages import (
     retrain_interrupted,
     retrain_progress,
 )
-from bot.retrain.progress import Throttle, describe_progress
 from bot.services import Services
 from bot.slack_api.errors import api_error
 from bot.slack_api.uploads import upload_or_say_why
@@ -39,6 +38,27 @@ FIGURES = (
     ),
 )
 """The PNGs a run writes into its version directory: title, and what they show."""
+
+
+@dataclass
+class Throttle:
+    """Let something happen at most once every ``interval_s`` seconds, or always when forced
+    (milestones such as an epoch's metrics). Thread-safe."""
+
+    interval_s: float = 3.0
+    _: KW_ONLY
+    clock: Callable[[], float] = time.monotonic
+    _last: float | None = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    def ready(self, *, force: bool = False) -> bool:
+        """True when the caller may act now (and the interval restarts)."""
+        with self._lock:
+            now = self.clock()
+            if force or self._last is None or now - self._last >= self.interval_s:
+                self._last = now
+                return True
+            return False
 
 
 @dataclass(eq=False)
@@ -64,10 +84,6 @@ class RetrainReporter:
         self.progress(describe_progress(None))
         self._started.set()
 
-    def update(self, text: str) -> None:
-        """Edit the status message (failures are logged, never raised)."""
-        self._say(self.client.chat_update, ts=self.ts, text=text)
-
     def progress(self, text: str) -> None:
         """Show ``text`` as the job's progress, unless the job has already ended."""
         job = self.job
@@ -76,7 +92,7 @@ class RetrainReporter:
         line = retrain_progress(job.id, self.requested_by, text, time.monotonic() - self.t0)
         with self._lock:
             if not self._final:
-                self.update(line)
+                self._say(self.client.chat_update, ts=self.ts, text=line)
 
     def on_progress(self, event: dict[str, Any]) -> None:
         """Reader thread: edit the status message, throttled (each epoch always shows)."""
@@ -92,7 +108,7 @@ class RetrainReporter:
         """The status message's last edit."""
         with self._lock:
             self._final = True
-            self.update(text)
+            self._say(self.client.chat_update, ts=self.ts, text=text)
 
     def on_done(self, result: JobResult) -> None:
         """Supervisor thread: swap to a promoted version, then report the outcome."""
@@ -139,8 +155,7 @@ class RetrainReporter:
 
 
 def report_interrupted(services: Services, client: WebClient, record: JobRecord) -> None:
-    """Tell Slack that a job's replica died: edit its status message and post one line in
-    the same conversation (called by the :class:`~bot.retrain.reaper.Reaper`)."""
+    """Tell Slack a job's replica died: edit its status message and post one line beside it."""
     services.metrics.retrain_jobs.labels("interrupted").inc()
     if not record.channel:
         return

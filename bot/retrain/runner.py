@@ -70,8 +70,7 @@ def child_env(model_dir: Path) -> dict[str, str]:
 
 
 def spawn(cmd: list[str], stdout_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    """Start ``cmd`` in its own session (a stop signal reaches its whole group), stdout to
-    ``stdout_path``, stderr piped. Raises ``OSError`` when it cannot start."""
+    """Start ``cmd`` in its own session, so that a stop signal reaches its whole group."""
     with open(stdout_path, "w", encoding="utf-8") as stdout:
         return subprocess.Popen(
             cmd,
@@ -140,8 +139,7 @@ class RetrainRunner:
     lease_s: float = 30.0
     eval_files: Sequence[Path] = ()
     task: str = DEFAULT_TASK
-    before_claim: Callable[[], object] | None = None
-    """The reaper's tick: a dead replica's job the claim would expire is reported first."""
+    before_claim: Callable[[], object] | None = None  # the reaper's tick: reports dead jobs first
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _job: Job | None = field(default=None, init=False, repr=False)
 
@@ -239,9 +237,20 @@ class RetrainRunner:
         ).start()
         return job
 
-    def cancel(self) -> bool:
-        """Stop the running job (status ``cancelled``); False when none runs. Returns at once."""
-        return self._stop("cancelled")
+    def cancel(self, reason: str = "cancelled") -> bool:
+        """Stop the running job, for ``reason``; False when none runs. Returns at once."""
+        with self._lock:
+            job = self._job
+            if job is None:
+                return False
+            if job.stop_reason is None:
+                job.stop_reason = reason
+        log.info("stopping retraining job %d (%s)", job.id, reason)
+        signal_group(job.proc, signal.SIGINT)
+        threading.Thread(
+            target=self._kill_after_grace, args=(job.proc,), name="heed-retrain-kill", daemon=True
+        ).start()
+        return True
 
     def cancel_elsewhere(self, job_id: int, by: str | None) -> bool:
         """Mark a job running on another replica ``cancelled``; that replica stops its child
@@ -269,20 +278,6 @@ class RetrainRunner:
             path = self.exports_dir / f"corrections-{stamp}-{secrets.token_hex(2)}.jsonl"
         rows = write_private(path, lambda handle: write_jsonl(handle, labelled))
         return path, rows
-
-    def _stop(self, reason: str) -> bool:
-        with self._lock:
-            job = self._job
-            if job is None:
-                return False
-            if job.stop_reason is None:
-                job.stop_reason = reason
-        log.info("stopping retraining job %d (%s)", job.id, reason)
-        signal_group(job.proc, signal.SIGINT)
-        threading.Thread(
-            target=self._kill_after_grace, args=(job.proc,), name="heed-retrain-kill", daemon=True
-        ).start()
-        return True
 
     def _kill_after_grace(self, proc: subprocess.Popen[str]) -> None:
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -339,13 +334,12 @@ class RetrainRunner:
                 return
             lost = "timed_out" if time.monotonic() >= deadline else self._renew(job)
             if lost is not None:
-                self._stop(lost)
+                self.cancel(lost)
                 job.proc.wait()
                 return
 
     def _renew(self, job: Job) -> str | None:
-        """Renew the lease: None while the job is this replica's, else ``cancelled`` (on another
-        replica) or ``lost_lease`` (another replica declared this one dead)."""
+        """Renew the lease: None while the job is still this replica's, else why it must stop."""
         lease = timedelta(seconds=self.lease_s)
         try:
             if self.db.jobs.renew(job.id, self.owner, lease, progress=job.progress_text()):

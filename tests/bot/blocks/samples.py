@@ -9,8 +9,7 @@ from typing import Any
 from bot.database import JobRecord
 from bot.database.records import RunningJob
 from bot.retrain.contract import parse_result
-from bot.retrain.jobs import JobResult
-from bot.retrain.progress import describe_progress
+from bot.retrain.jobs import JobResult, describe_progress
 
 V1, V2 = "20260101-000000-abcdef", "20260102-000000-bcdef0"
 LABELS = ["negative", "neutral", "positive"]

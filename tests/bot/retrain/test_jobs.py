@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.retrain.contract import TrainResult
-from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult
+from bot.retrain.jobs import Job, JobAlreadyRunning, JobResult, describe_progress
 from classifier.exports import Problem
 
 V2 = "20260102-000000-bcdef0"
@@ -74,3 +74,23 @@ def test_how_an_ended_child_is_worded(tmp_path: Path) -> None:
     assert lost.status == "failed" and lost.reason.endswith("; the serving model is unchanged")
     done = job(tmp_path, stop_reason="cancelled").ended(TrainResult(True, version=V2), V2, 60)
     assert done.succeeded  # finished before the stop signal landed: the version is real
+
+
+def test_progress_text() -> None:
+    start = {"event": "start", "epochs": 2, "total_steps": 10, "train_rows": 80, "eval_rows": 20}
+    step = {"event": "step", "epoch": 1, "step": 3, "total_steps": 10, "loss": 0.69, "lr": 1e-4}
+    epoch = {"event": "epoch", "epoch": 1, "accuracy": 0.8, "macro_f1": 0.75, "best": True}
+    assert describe_progress(None).startswith("starting")
+    assert describe_progress(start, start) == (
+        "training on 80 rows, evaluating on 20: 2 epochs, 10 steps"
+    )
+    assert describe_progress(step, start) == "epoch 1/2 · step 3/10 (30%) · loss 0.690"
+    assert describe_progress(epoch, start).endswith("macro-F1 0.750 (best so far)")
+
+
+def test_progress_text_before_the_start_event_and_for_other_events() -> None:
+    step = {"event": "step", "epoch": 1, "step": 3, "loss": 0.5}
+    assert describe_progress(step) == "epoch 1 · step 3/0 · loss 0.500"
+    epoch = {"event": "epoch", "epoch": 2, "accuracy": 0.5, "macro_f1": 0.4}
+    assert describe_progress(epoch) == "epoch 2 evaluated: accuracy 0.500, macro-F1 0.400"
+    assert describe_progress({"event": "saving"}) == "saving"

@@ -39,11 +39,11 @@ def test_the_preview_counts_this_tasks_rows(tmp_path: Path, db: Database) -> Non
     assert not preview.problems and (preview.corrections, preview.held) == (2, 1)
     assert preview.new_labels == {"negative": 1, "positive": 1}
     assert preview.new_by == {"U1": 1, "U2": 1}
-    assert [(Path(f.path).name, f.role, f.rows) for f in preview.files] == [
+    assert preview.report is not None and preview.report.eval_rows == 3
+    assert [(Path(f.path).name, f.role, f.rows) for f in preview.report.files] == [
         ("export.csv", "train", 12),
         ("heed-corrections.jsonl", "train-only", 2),
     ]
-    assert preview.report is not None and preview.report.eval_rows == 3
     later = build_preview(runner, db, "v1", "2999-01-01T00:00:00")
     assert later.new_labels == {} and later.corrections == 2
 

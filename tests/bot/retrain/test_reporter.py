@@ -19,8 +19,7 @@ from bot.retrain.commands import do_retrain, start_retrain
 from bot.retrain.contract import TrainResult, parse_result
 from bot.retrain.jobs import JobAlreadyRunning, JobResult, RetrainError
 from bot.retrain.messages import IN_DM_NOTE
-from bot.retrain.progress import Throttle
-from bot.retrain.reporter import RetrainReporter
+from bot.retrain.reporter import RetrainReporter, Throttle
 from bot.services import Request, Services
 from bot.serving.holder import ModelHolder
 from classifier.store import ModelStore
@@ -222,3 +221,16 @@ def test_the_confusion_matrix_and_the_reliability_diagram_are_uploaded(
     assert "before and after calibration" in uploads[1]["initial_comment"]
     evaluation = json.dumps(client.chat_postMessage.call_args.kwargs["blocks"], ensure_ascii=False)
     assert "held-out ECE 20.0% → 5.0%" in evaluation
+
+
+def test_throttle() -> None:
+    now = [0.0]
+    throttle = Throttle(3.0, clock=lambda: now[0])
+    assert throttle.ready()
+    now[0] = 1.0
+    assert not throttle.ready()
+    assert throttle.ready(force=True)
+    now[0] = 3.5
+    assert not throttle.ready()
+    now[0] = 4.0
+    assert throttle.ready()
