@@ -34,12 +34,15 @@ format: setup
 	$(PY) -m ruff check --fix .
 
 # The suite on TEST_WORKERS pytest-xdist workers (TEST_WORKERS=0: one process). More workers
-# than cores pays, a little: the e2e tests often wait on a bot process or a socket (tests/e2e
-# and tests/training on 2 shared cores: 252 s with -n 2, 237 s with -n 4).
+# than cores pays, a little: the e2e tests often wait on a bot process or a socket (the whole
+# suite on 2 quiet cores: 252 s with -n 3, 239-266 s with -n 4; benchmarks/README.md).
+# Bytecode is written even where PYTHONDONTWRITEBYTECODE is set: every bot and training process
+# a test starts would otherwise compile Heed's modules again, and every worker re-rewrite the
+# test modules (collection 15.0 s -> 10.8 s a worker).
 TEST_WORKERS ?= 4
 test: setup
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -n $(TEST_WORKERS)
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -q -n $(TEST_WORKERS)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache
