@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_EXPLAIN_METHOD,
         help="how the words are weighed for the heatmap (default: %(default)s)",
     )
+    predict.add_argument(
+        "--versus",
+        metavar="LABEL",
+        help="explain why the predicted label and not LABEL: the margin between the two "
+        "(attn-grad or gradient; signed weights toward the prediction / toward LABEL)",
+    )
     predict.add_argument("--heatmap", type=Path, metavar="OUT.png", help="write the heatmap PNG")
     predict.add_argument("--device", default=None, help="auto (default), cpu or cuda")
     sub.add_parser(
@@ -71,7 +77,7 @@ def _predict(args: argparse.Namespace, store: ModelStore) -> int:
     classifier = Classifier.load(
         args.model, store=store, device=args.device or cli_support.device()
     )
-    explanation = classifier.explain(args.text, args.explain)
+    explanation = classifier.explain(args.text, args.explain, versus=args.versus)
     prediction = explanation.prediction
     result = {
         "label": prediction.label,
@@ -85,11 +91,12 @@ def _predict(args: argparse.Namespace, store: ModelStore) -> int:
         args.heatmap.parent.mkdir(parents=True, exist_ok=True)
         args.heatmap.write_bytes(heatmap.render(explanation))
         result["heatmap"] = str(args.heatmap)
+    versus = f", not {args.versus}" if args.versus else ""
     top = sorted(zip(explanation.words, explanation.weights, strict=True), key=lambda p: -p[1])[:5]
     human = "\n".join(
         [f"{prediction.label} ({prediction.confidence:.1%}) by {prediction.model}"]
         + [f"  {label:<24} {p:.3f}" for label, p in prediction.scores.items()]
-        + [f"  top words ({args.explain}): " + ", ".join(f"{w} {v:.2f}" for w, v in top)]
+        + [f"  top words ({args.explain}{versus}): " + ", ".join(f"{w} {v:.2f}" for w, v in top)]
         + ([f"  heatmap: {args.heatmap}"] if args.heatmap else [])
         + (["  (text truncated to the model's limit)"] if prediction.truncated else [])
     )

@@ -113,20 +113,24 @@ def integrated_gradients(
     target: int,
     baseline_ids: torch.Tensor,
     steps: int,
+    versus: int | None = None,
 ) -> torch.Tensor:
     """The ``gradient`` method: per-token integrated gradients w.r.t. the input embeddings
-    (the word-embedding lookup; positions and the rest of the model are left as they are)."""
+    (the word-embedding lookup; positions and the rest of the model are left as they are) of
+    class ``target``'s logit, or of its margin over class ``versus``."""
     from captum.attr import LayerIntegratedGradients
 
     def forward(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return model(input_ids=ids, attention_mask=mask).logits
+        logits = model(input_ids=ids, attention_mask=mask).logits
+        if versus is None:
+            return logits[:, target]
+        return logits[:, target] - logits[:, versus]
 
     explainer = LayerIntegratedGradients(forward, model.get_input_embeddings())
     attributions = explainer.attribute(
         inputs=input_ids,
         baselines=baseline_ids,
         additional_forward_args=(attention_mask,),
-        target=target,
         n_steps=steps,
         internal_batch_size=steps,
     )

@@ -170,7 +170,8 @@ def clean_signed(weights: Sequence[float], n: int) -> list[float]:
 
 
 def title_line(explanation: Explanation, max_label: int = 200) -> str:
-    """ "label · 87% · method" (the label shortened to ``max_label`` characters)."""
+    """ "label · 87% · method" (the label shortened to ``max_label`` characters); a
+    contrastive explanation says "label, not other · 87% · method"."""
     pred = explanation.prediction
     try:
         conf = float(pred.confidence)
@@ -180,6 +181,11 @@ def title_line(explanation: Explanation, max_label: int = 200) -> str:
     label = str(pred.label)
     if len(label) > max_label:
         label = label[: max_label - 1] + ELLIPSIS
+    if explanation.versus is not None:
+        versus = str(explanation.versus)
+        if len(versus) > max_label:
+            versus = versus[: max_label - 1] + ELLIPSIS
+        label = f"{label}, not {versus}"
     return f"{label} · {pct} · {explanation.method}"
 
 

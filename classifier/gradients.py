@@ -10,6 +10,9 @@ encoders), ``R = I``; per layer ``R += mean_h(∇A ⊙ A) R``; the [CLS] row, ex
 negative part of ``∇A ⊙ A`` is kept rather than clamped away, so the scores are signed:
 positive = evidence for the predicted class, negative = against it. On SST-2 and VADER the
 signed variant ranked words as well as or better than the clamped one (benchmarks/README.md).
+
+A contrastive explanation ("why A, not B") differentiates the margin ``logit[A] - logit[B]``
+instead of ``logit[A]``: the same one backward pass, so it costs what a plain map costs.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ class GradientPass:
     """``[labels]``: the model's logits for the text."""
     target: int
     """The predicted class, whose logit was differentiated."""
+    versus: int | None
+    """The class the target was contrasted with (its logit subtracted), or None."""
     attentions: list[torch.Tensor]
     """Per layer ``[heads, tokens, tokens]`` attention weights (empty when none)."""
     attention_grads: list[torch.Tensor]
@@ -36,17 +41,24 @@ class GradientPass:
 
 
 def gradient_pass(
-    model: torch.nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    model: torch.nn.Module,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    versus: int | None = None,
 ) -> list[GradientPass]:
     """Run ``model`` once on a right-padded batch with gradients from the word embeddings on,
     and differentiate each text's predicted-class logit (their sum: the texts do not
-    interact, so each text gets its own gradients). One result per text."""
+    interact, so each text gets its own gradients), or with ``versus``, each text's margin
+    between its predicted class and class ``versus``. One result per text."""
     lookup = _embedding_lookup(model)
     with torch.enable_grad():
         inputs = lookup(input_ids).detach().requires_grad_(True)
         out = model(inputs_embeds=inputs, attention_mask=attention_mask, output_attentions=True)
         targets = out.logits.argmax(dim=-1)
-        chosen = out.logits.gather(1, targets[:, None]).sum()
+        objective = out.logits.gather(1, targets[:, None])
+        if versus is not None:
+            objective = objective - out.logits[:, versus : versus + 1]
+        chosen = objective.sum()
         attentions = [a for a in (out.attentions or ()) if a is not None and a.requires_grad]
         grads = torch.autograd.grad(chosen, attentions) if attentions else ()
     logits = out.logits.detach().float().cpu()
@@ -58,6 +70,7 @@ def gradient_pass(
             GradientPass(
                 logits=logits[i],
                 target=int(targets[i]),
+                versus=versus,
                 attentions=[a[i, :, :length, :length] for a in attentions],
                 attention_grads=[g[i, :, :length, :length] for g in attention_grads],
             )

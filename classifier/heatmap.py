@@ -75,6 +75,7 @@ _WHITE = (255, 255, 255)
 TRUNCATED_NOTE = "(text truncated to the model's limit)"
 LEGEND = "word weight, low → high"
 SIGNED_LEGEND = "orange: pushed toward “{label}” · purple: pushed away from it"
+CONTRASTIVE_LEGEND = "orange: pushed toward “{label}” · purple: toward “{versus}”"
 _OUTLINE = (190, 190, 190)
 
 _mpl_lock = threading.Lock()
@@ -225,7 +226,11 @@ def _legend(
             (_MARGIN + (_BAR_W - mid_w) / 2, label_y), "neither", font=legend_font, fill=_MUTED
         )
         label = clean_word(explanation.prediction.label, assets.charset, 40)
-        text = SIGNED_LEGEND.format(label=label)
+        if explanation.versus is None:
+            text = SIGNED_LEGEND.format(label=label)
+        else:
+            versus = clean_word(explanation.versus, assets.charset, 40)
+            text = CONTRASTIVE_LEGEND.format(label=label, versus=versus)
     else:
         text = LEGEND
     room = _WIDTH - 2 * _MARGIN - _BAR_W - 16

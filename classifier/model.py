@@ -28,6 +28,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from classifier.contrast import check_versus, contrast_target, label_index
 from classifier.encoding import (
     Encoded,
     collate,
@@ -273,17 +274,25 @@ class Classifier:
         return f"Classifier({self.version!r}, {self.architecture})"
 
     def explain(
-        self, text: str, method: str = DEFAULT_EXPLAIN_METHOD, *, steps: int = DEFAULT_IG_STEPS
+        self,
+        text: str,
+        method: str = DEFAULT_EXPLAIN_METHOD,
+        *,
+        steps: int = DEFAULT_IG_STEPS,
+        versus: str | None = None,
     ) -> Explanation:
         """Predict ``text`` and attribute the prediction to its words with ``method``
-        (:data:`~classifier.types.DEFAULT_EXPLAIN_METHOD` unless told).
+        (:data:`~classifier.types.DEFAULT_EXPLAIN_METHOD` unless told). With ``versus`` (a
+        label), explain the margin between the predicted label and that one instead: "why
+        this, not ``versus``" (signed methods only).
 
         Raises :class:`ExplanationUnavailable` for an attention-based method when the
-        architecture returns no attention weights (``gradient`` always works).
+        architecture returns no attention weights (``gradient`` always works), and
+        ``ValueError`` for an unknown ``versus`` or one the model predicts.
         """
         if method in ONE_PASS_METHODS:
-            return self.explain_many([text], method)[0]
-        self._check(text, method)
+            return self.explain_many([text], method, versus=versus)[0]
+        self._check(text, method, versus)
         row = encode(self.tokenizer, [text], self.max_length)[0]
         with self._explain_lock:
             model = self._eager_twin()
@@ -300,52 +309,61 @@ class Classifier:
             elif method == "rollout":
                 scores = attention_rollout(attentions)
             else:
-                scores = self._gradient(model, row, self.labels.index(prediction.label), steps)
-        return self._explanation(text, method, row, prediction, scores, attentions)
+                target = contrast_target(self.labels, prediction.label, versus)
+                scores = self._gradient(model, row, target, steps, label_index(self.labels, versus))
+        return self._explanation(text, method, row, prediction, scores, attentions, versus)
 
-    def explain_many(self, texts: Sequence[str], method: str) -> list[Explanation]:
-        """Explain ``texts`` with ``method``, in input order. The one-pass methods
+    def explain_many(
+        self, texts: Sequence[str], method: str, *, versus: str | None = None
+    ) -> list[Explanation]:
+        """Explain ``texts`` with ``method`` (contrasted with label ``versus`` when given, as
+        :meth:`explain`), in input order. The one-pass methods
         (:data:`~classifier.types.ONE_PASS_METHODS`) run one forward + backward pass per
         length-grouped batch of at most :data:`ONE_PASS_TOKEN_BUDGET` padded tokens, without a
         lock; the others explain one text at a time."""
         if isinstance(texts, str):
             raise TypeError("explain_many takes a sequence of texts")
         if method not in ONE_PASS_METHODS:
-            return [self.explain(text, method) for text in texts]
+            return [self.explain(text, method, versus=versus) for text in texts]
         for text in texts:
-            self._check(text, method)
+            self._check(text, method, versus)
         rows = encode(self.tokenizer, texts, self.max_length)
         results: list[Explanation | None] = [None] * len(rows)
         model = self._eager_twin()
         lengths = [len(r.input_ids) for r in rows]
+        contrast = label_index(self.labels, versus)
         for batch in token_budget_batches(lengths, ONE_PASS_TOKEN_BUDGET):
-            passes = self._gradient_pass([rows[i] for i in batch], model)
+            passes = self._gradient_pass([rows[i] for i in batch], model, contrast)
             for i, one in zip(batch, passes, strict=True):
-                results[i] = self._one_pass_explanation(texts[i], method, rows[i], one)
+                results[i] = self._one_pass_explanation(texts[i], method, rows[i], one, versus)
         return [r for r in results if r is not None]
 
-    def _check(self, text: str, method: str) -> None:
+    def _check(self, text: str, method: str, versus: str | None = None) -> None:
         if method not in EXPLAIN_METHODS:
             raise ValueError(f"unknown explanation method {method!r}: use one of {EXPLAIN_METHODS}")
         if not text.strip():
             raise ValueError("cannot explain an empty text")
         if method in ATTENTION_METHODS and self._has_attentions is False:
             raise ExplanationUnavailable(method, self.architecture)
+        check_versus(method, self.labels, versus)
 
-    def _gradient_pass(self, rows: Sequence[Encoded], model: PreTrainedModel) -> list[GradientPass]:
+    def _gradient_pass(
+        self, rows: Sequence[Encoded], model: PreTrainedModel, versus: int | None
+    ) -> list[GradientPass]:
         batch = collate(rows, self.tokenizer.pad_token_id)
         ids, mask = batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
-        return gradient_pass(model, ids, mask)
+        return gradient_pass(model, ids, mask, versus)
 
     def _one_pass_explanation(
-        self, text: str, method: str, row: Encoded, one: GradientPass
+        self, text: str, method: str, row: Encoded, one: GradientPass, versus: str | None
     ) -> Explanation:
         self._has_attentions = bool(one.attentions)
         if method in ATTENTION_METHODS and not one.attentions:
             raise ExplanationUnavailable(method, self.architecture)
         prediction = self._prediction(calibrated(one.logits, self.temperature), row.truncated)
+        contrast_target(self.labels, prediction.label, versus)
         scores = attention_x_gradient(one.attentions, one.attention_grads)
-        return self._explanation(text, method, row, prediction, scores, one.attentions)
+        return self._explanation(text, method, row, prediction, scores, one.attentions, versus)
 
     def _explanation(
         self,
@@ -355,6 +373,7 @@ class Classifier:
         prediction: Prediction,
         scores: torch.Tensor,
         attentions: Sequence[torch.Tensor],
+        versus: str | None = None,
     ) -> Explanation:
         """Merge token ``scores`` (and per-layer [CLS] attention) into the typed words."""
         words, starts = split_words(text)
@@ -371,10 +390,16 @@ class Classifier:
             signed_weights=merge_signed(scores, token_words, seen)
             if method in SIGNED_METHODS
             else [],
+            versus=versus,
         )
 
     def _gradient(
-        self, model: PreTrainedModel, row: Encoded, target: int, steps: int
+        self,
+        model: PreTrainedModel,
+        row: Encoded,
+        target: int,
+        steps: int,
+        versus: int | None = None,
     ) -> torch.Tensor:
         batch = collate([row], self.tokenizer.pad_token_id)
         ids = batch["input_ids"].to(self.device)
@@ -382,4 +407,5 @@ class Classifier:
         baseline[0, 0], baseline[0, -1] = ids[0, 0], ids[0, -1]
         mask = batch["attention_mask"].to(self.device)
         steps = max(min(steps, IG_TOKEN_BUDGET // ids.shape[1]), min(steps, MIN_IG_STEPS))
-        return integrated_gradients(model, ids, mask, target, baseline, steps).float().cpu()
+        scores = integrated_gradients(model, ids, mask, target, baseline, steps, versus)
+        return scores.float().cpu()

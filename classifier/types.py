@@ -49,6 +49,9 @@ class Explanation:
     absolute values sum to 1; ``weights`` is their positive part, renormalised.
     ``layer_weights[i][j]`` is the mean-head [CLS] attention of layer ``i`` on word ``j``
     (each row sums to 1), for the words-by-layers figure.
+    ``versus`` names the label a contrastive explanation weighed the prediction against
+    ("why ``prediction.label``, not ``versus``"): positive signed weights push toward the
+    prediction, negative ones toward ``versus``; None for a plain explanation.
     """
 
     method: str
@@ -58,6 +61,7 @@ class Explanation:
     layer_weights: list[list[float]] = field(default_factory=list)
     truncated: bool = False
     signed_weights: list[float] = field(default_factory=list)
+    versus: str | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready form: the ``explanation`` object of the CLI contract."""
@@ -67,4 +71,5 @@ class Explanation:
             "weights": list(self.weights),
             "signed_weights": list(self.signed_weights),
             "truncated": self.truncated,
+            "versus": self.versus,
         }

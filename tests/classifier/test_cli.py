@@ -104,3 +104,24 @@ def test_every_flag_says_what_it_does() -> None:
                     if not (a.help or "").strip()
                 ]
     assert missing == []
+
+
+def test_predict_versus_explains_the_margin(capsys, tiny_model, store_dir, tmp_path) -> None:
+    args = ["predict", "broken and awful", "--model", str(tiny_model), "--json"]
+    assert classifier_main(args) == 0
+    result = last_json(capsys.readouterr().out)
+    assert result["explanation"]["versus"] is None
+    scores = result["scores"]
+    versus = sorted(scores, key=scores.get)[-2]
+    heatmap = tmp_path / "why-not.png"
+    assert classifier_main([*args, "--versus", versus, "--heatmap", str(heatmap)]) == 0
+    explanation = last_json(capsys.readouterr().out)["explanation"]
+    assert explanation["versus"] == versus
+    assert len(explanation["signed_weights"]) == 3
+    assert heatmap.read_bytes().startswith(b"\x89PNG")
+    assert classifier_main([*args[:-1], "--versus", versus]) == 0
+    assert f"not {versus}" in capsys.readouterr().out
+    assert classifier_main([*args, "--versus", result["label"]]) == 2
+    assert "contrast it with another label" in capsys.readouterr().err
+    assert classifier_main([*args, "--versus", "spam"]) == 2
+    assert "unknown label 'spam'" in capsys.readouterr().err

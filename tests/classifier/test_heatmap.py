@@ -140,6 +140,27 @@ def test_signed_legend_differs_from_the_one_hue_legend():
     assert box_centres(decode(heatmap.render(one_hue)), purple)[0] == 0
 
 
+def test_contrastive_map_names_both_labels():
+    words = ["fine", "terrible", "service"]
+    base = make(words=words)
+    signed = Explanation(
+        "attn-grad", words, [0.0, 0.75, 0.25], base.prediction, [], False, [-0.2, 0.6, 0.2]
+    )
+    contrastive = Explanation(
+        "attn-grad",
+        words,
+        [0.0, 0.75, 0.25],
+        base.prediction,
+        [],
+        False,
+        [-0.2, 0.6, 0.2],
+        versus="neutral",
+    )
+    assert glyphs.title_line(contrastive) == "negative, not neutral · 87% · attn-grad"
+    assert glyphs.title_line(signed) == "negative · 87% · attn-grad"
+    assert heatmap.render(contrastive) != heatmap.render(signed)  # title and legend differ
+
+
 def test_truncated_flag_adds_the_note():
     plain = decode(heatmap.render(make(40, truncated=False)))
     truncated = decode(heatmap.render(make(40, truncated=True)))
