@@ -22,8 +22,10 @@ from classifier.base_model import (
     describe_base_model,
     resolve_base_model,
 )
+from classifier.drift import reference
 from classifier.exports import Example, eval_split, load_rows
 from classifier.store import METADATA_FILE, VERSION_PATTERN
+from classifier.temperature import calibrated
 from training.calibration import calibration_report, reliability_png
 from training.config import TrainConfig
 from training.distributed import Dist
@@ -123,12 +125,13 @@ def calibrate(
     staging: Path,
     version: str = "",
     held_logits: torch.Tensor | None = None,
-) -> dict:
+) -> tuple[dict, torch.Tensor]:
     """Fit ``version``'s temperature on the held-out rows' logits (:mod:`training.calibration`)
     and draw the reliability diagram into ``staging`` when there are rows to draw; the
     ``calibration`` entry of ``heed.json`` (``temperature`` 1.0 and a ``reason`` when the rows
-    cannot support a fit). ``held_logits`` are those rows' logits from the model the metrics
-    were measured on, when that is not ``probe`` (a few-shot refit learnt the held-out rows)."""
+    cannot support a fit), and the held-out logits it was fitted on. ``held_logits`` are those
+    rows' logits from the model the metrics were measured on, when that is not ``probe`` (a
+    few-shot refit learnt the held-out rows)."""
     if held_logits is None:
         logits = probe.logits([e.text for e in eval_rows])
         fitted_on = "held-out eval rows (the rows the metrics are measured on)"
@@ -156,7 +159,17 @@ def calibrate(
         )
     else:
         log.info("not calibrated: %s", report["reason"])
-    return report
+    return report, logits
+
+
+def drift_reference(logits: torch.Tensor, labels: Sequence[str], temperature: float) -> dict:
+    """``heed.json``'s ``drift_reference``: what the version predicts on the held-out rows
+    (label shares, calibrated-confidence histogram), which the bot's drift check compares
+    recent traffic with (:mod:`classifier.drift`)."""
+    if not len(logits):
+        return reference([], [], labels)
+    top, index = calibrated(logits, temperature).max(dim=-1)
+    return reference([labels[i] for i in index.tolist()], top.tolist(), labels)
 
 
 def fit_few_shot(
@@ -250,7 +263,7 @@ def run_train(
     probe = Classifier(outcome.model, outcome.tokenizer, version="(probe)", device=device)
     explain_methods = probe.explain_methods()
     with store.new_version() as (version, staging):
-        calibration = calibrate(
+        calibration, held_logits = calibrate(
             probe, outcome.labels, eval_rows, staging, version, outcome.eval_logits
         )
         outcome.model.save_pretrained(staging)
@@ -270,6 +283,9 @@ def run_train(
             "metrics_from": metrics_from,
             "temperature": calibration["temperature"],
             "calibration": calibration,
+            "drift_reference": drift_reference(
+                held_logits, outcome.labels, calibration["temperature"]
+            ),
             "explain_methods": list(explain_methods),
             "data": data_files(data, eval_data, [*train_rows, *eval_rows], train_only),
             "rows": {"train": len(train_rows), "eval": len(eval_rows)},

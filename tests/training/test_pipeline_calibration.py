@@ -14,7 +14,7 @@ from classifier.exports import Example
 from tests.conftest import make_rows, write_csv
 from training.calibration import T_BOUNDS, calibration_report
 from training.config import TrainConfig
-from training.pipeline import RELIABILITY_FILE, calibrate, run_train
+from training.pipeline import RELIABILITY_FILE, calibrate, drift_reference, run_train
 
 TINY = TrainConfig(epochs=2, batch_size=8, max_length=32, lr=5e-3)
 
@@ -73,13 +73,14 @@ def test_too_few_held_out_rows_are_not_calibrated_and_say_why(trained, tmp_path:
     probe = Classifier.load(result["version"], store=ModelStore(root), device="cpu")
     labels = probe.labels
     few = [Example(text, label, f"x.csv:{i}") for i, (text, label) in enumerate(make_rows(1))]
-    report = calibrate(probe, labels, few, tmp_path)
+    report, logits = calibrate(probe, labels, few, tmp_path)
+    assert logits.shape == (3, len(labels))
     assert report["temperature"] == 1.0 and not report["calibrated"]
     assert report["reason"] == "3 held-out rows (at least 10 needed)"
     assert (tmp_path / RELIABILITY_FILE).is_file()
     empty = tmp_path / "empty"
     empty.mkdir()
-    report = calibrate(probe, labels, [], empty)
+    report, _ = calibrate(probe, labels, [], empty)
     assert report["reason"].startswith("0 held-out rows") and report["ece_before"] is None
     assert report["reliability_diagram"] is None and not list(empty.iterdir())
 
@@ -100,8 +101,28 @@ def test_a_few_shot_refit_is_calibrated_on_its_estimates_held_out_logits(tmp_pat
     held = torch.tensor(
         [[3.0, -3.0] if (i % 2 == 0) == (i < 30) else [-3.0, 3.0] for i in range(40)]
     )
-    report = calibrate(RefitLearntTheRows(), labels, rows, tmp_path, "v", held_logits=held)
+    report, logits = calibrate(RefitLearntTheRows(), labels, rows, tmp_path, "v", held_logits=held)
+    assert logits is held
     assert report["calibrated"] and report["temperature"] > 1.0
     assert report == {**calibration_report(held, [i % 2 for i in range(40)]), **report}
     assert "estimate" in report["fitted_on"]
     assert (tmp_path / RELIABILITY_FILE).read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_version_records_what_it_predicts_on_the_held_out_rows(trained) -> None:
+    result, root = trained
+    meta = ModelStore(root).metadata(result["version"])
+    ref = meta["drift_reference"]
+    assert ref["rows"] == result["rows"]["eval"]
+    assert set(ref["labels"]) == set(result["labels"])
+    assert sum(ref["labels"].values()) == pytest.approx(1.0)
+    assert len(ref["confidence"]) == 10 and sum(ref["confidence"]) == pytest.approx(1.0)
+
+
+def test_drift_reference_shares_follow_the_calibrated_top_class() -> None:
+    logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [0.0, 5.0]])
+    ref = drift_reference(logits, ["a", "b"], temperature=1.0)
+    assert ref["labels"] == pytest.approx({"a": 1 / 3, "b": 2 / 3})
+    assert ref["confidence"][8] == pytest.approx(2 / 3)  # softmax(2, 0) = 0.88
+    assert ref["confidence"][9] == pytest.approx(1 / 3)  # softmax(5, 0) = 0.99
+    assert drift_reference(torch.empty(0, 2), ["a", "b"], 1.0)["rows"] == 0
