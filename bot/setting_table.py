@@ -98,6 +98,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("HEED_QUEUE_SIZE", kinds.Whole(1, 100_000), "200"),
     Spec("HEED_QUEUE_DAYS", kinds.Whole(1, 3650), "14"),
     Spec("HEED_QUEUE_DIGEST", kinds.Schedule(), "off"),
+    Spec("HEED_DRIFT_PSI", kinds.Number(0, 10, "a number from 0 (off) to 10"), "0.05"),
     Spec("HEED_LOG_LEVEL", kinds.OneOf(("DEBUG", "INFO", "WARNING", "ERROR"), upper=True), "INFO"),
     Spec("HEED_LOG_FORMAT", kinds.OneOf(("text", "json")), "text"),
     Spec("HEED_HTTP_THREADS", kinds.Whole(1, 256), "8"),

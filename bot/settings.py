@@ -64,6 +64,7 @@ class Settings:
     queue_size: int = setting("HEED_QUEUE_SIZE")
     queue_days: int = setting("HEED_QUEUE_DAYS")
     queue_digest: DigestSchedule = setting("HEED_QUEUE_DIGEST")  # noqa: RUF009 (a field)
+    drift_psi: float = setting("HEED_DRIFT_PSI")
     configured_tasks: Tasks | None = field(default=None, repr=False)
     """The tasks of ``heed.toml``; None: the one task ``default`` from the fields above."""
 

@@ -19,8 +19,9 @@ from statistics import NormalDist
 CONFIDENCE_BINS = 10
 EPSILON = 1e-4
 """Shares are floored at this before the logarithm: an empty bin is rare, not impossible."""
-NOISE_QUANTILE = 0.999
-"""How sure :func:`noise` is that sampling alone stays below it (one check a day)."""
+NOISE_QUANTILE = 0.9999
+"""How sure :func:`noise` is that sampling alone stays below it: one check a day of two indices
+is 730 a year, so about one false exceedance in 14 years."""
 
 
 def confidence_bin(confidence: float, bins: int = CONFIDENCE_BINS) -> int:
@@ -55,16 +56,32 @@ def reference(
     }
 
 
-def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
+def psi(
+    expected: Sequence[float],
+    actual: Sequence[float],
+    expected_rows: int | None = None,
+    actual_rows: int | None = None,
+) -> float:
     """Population stability index ``sum((a - e) * ln(a / e))`` of two distributions over the
-    same bins (shares floored at :data:`EPSILON`); 0 for identical ones, symmetric."""
+    same bins; 0 for identical ones, symmetric. With the rows each was measured on, every
+    bin gets half a row more (Jeffreys' prior), so a bin one sample never saw is "rare", not
+    "impossible"; without them, shares are floored at :data:`EPSILON`."""
     if len(expected) != len(actual):
         raise ValueError(f"{len(expected)} expected bins against {len(actual)} actual ones")
+    expected = _smoothed(expected, expected_rows)
+    actual = _smoothed(actual, actual_rows)
     total = 0.0
     for e, a in zip(expected, actual, strict=True):
         e, a = max(e, EPSILON), max(a, EPSILON)
         total += (a - e) * math.log(a / e)
     return total
+
+
+def _smoothed(shares: Sequence[float], rows: int | None) -> list[float]:
+    if not rows:
+        return list(shares)
+    prior = 0.5
+    return [(share * rows + prior) / (rows + prior * len(shares)) for share in shares]
 
 
 def noise(bins: int, rows: int, reference_rows: int, quantile: float = NOISE_QUANTILE) -> float:

@@ -24,6 +24,7 @@ from bot.blocks.admin import (
 )
 from bot.blocks.classify import unknown_task_error
 from bot.blocks.common import one_line, sections
+from bot.blocks.drift import PREVIEW_ACTION
 from bot.blocks.feedback import NOT_A_LABELER, QUEUE_ACTION, QUEUE_SHOWN, queue_message
 from bot.database.exports import write_jsonl, write_people_csv
 from bot.handlers.checks import audited, may_administer, may_label
@@ -45,7 +46,9 @@ from classifier.store import (
 log = logging.getLogger(__name__)
 
 ADMIN = "/heed-admin"
-RETRAIN_BUTTONS = re.compile(f"^({re.escape(START_ACTION)}|{re.escape(CANCEL_ACTION)})$")
+RETRAIN_BUTTONS = re.compile(
+    "^({})$".format("|".join(map(re.escape, (START_ACTION, CANCEL_ACTION, PREVIEW_ACTION))))
+)
 
 
 def parse_admin(text: str | None) -> tuple[str, str]:
@@ -309,12 +312,15 @@ def admin_job(request: Request) -> None:
 
 
 def retrain_button_job(request: Request) -> None:
-    """The preview's Start or Cancel button: check and audit like ``/heed-admin retrain``,
-    then start the job (reported in the preview's channel) or drop the preview."""
+    """The preview's Start or Cancel button, or a drift alert's "Preview a retrain": check and
+    audit like ``/heed-admin retrain``, then start the job (reported in the preview's
+    channel), drop the preview, or show the task's preview."""
     services, action, respond = request.services, request.action, request.respond
     assert respond is not None
     start = action.get("action_id") == START_ACTION
-    what = "start (preview button)" if start else "cancel (preview button)"
+    preview = action.get("action_id") == PREVIEW_ACTION
+    what = "preview (drift alert button)" if preview else None
+    what = what or ("start (preview button)" if start else "cancel (preview button)")
     if not request.team or request.user_team != request.team:
         reason = f"not a member of the installing workspace (team {request.user_team})"
         if audited(request, "retrain", False, f"{reason}; {what}"):
@@ -325,6 +331,12 @@ def retrain_button_job(request: Request) -> None:
     known = task is not None or value == "none" or bool(VERSION_PATTERN.fullmatch(value))
     request = replace(request, task=task or services.settings.tasks.default, text=what)
     if not admitted(request, "retrain"):
+        return
+    if preview:
+        if task is None:  # not an alert Heed made: show nothing
+            respond(text=admin_usage("that button names no task here"), replace_original=False)
+        else:
+            do_retrain(request)
         return
     if start and not known:  # not a preview Heed made: start nothing
         respond(text=admin_usage("that button names no task here"), replace_original=False)

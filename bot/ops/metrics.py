@@ -89,6 +89,13 @@ class Metrics:
         self.jobs_pending = Gauge(
             "heed_jobs_pending", "Jobs queued or running on the job pool", registry=self.registry
         )
+        self.drift = Gauge(
+            "heed_drift",
+            "Population stability index of the last 7 days' predictions against the serving "
+            "version's held-out ones, by task and kind (labels, confidence)",
+            ["task", "kind"],
+            registry=self.registry,
+        )
         self.model_info = Info(
             "heed_model", "The model version this replica serves", registry=self.registry
         )

@@ -1,0 +1,196 @@
+"""Drift alerts in simulation: weeks until an alert after the label mix shifts, and false alerts
+over a year without a shift (issue 24's goals), with the check the bot runs (``bot/drift.py``:
+daily, the last 7 days against the serving version's held-out reference, ``classifier.drift``).
+
+The simulated model has three labels. Its held-out reference is drawn as training draws it:
+``--reference-rows`` predictions (740: the bundled sample's held-out split). Traffic is Poisson
+with ``--volumes`` messages a day; each message draws a label from the mix of the day and a
+calibrated top confidence ``1/3 + 2/3 * Beta(a, b)`` from its label's distribution. At day 0
+of week 1 the mix moves ``--shifts`` points from the commonest label to the second rarest (a
+label shift: confidences per label do not change, so the confidence histogram moves only
+through the mix). An alert is a day whose check finds either index drifted
+(``classifier.drift.drifted``: past the floor and past sampling noise), at most one a week,
+as the bot sends them.
+
+The floor (``HEED_DRIFT_PSI``, the smallest shift worth a message) is chosen on the selection
+seeds: the largest of ``--floors`` that still finds the smallest of ``--shifts`` in every run
+at every volume within ``--shift-weeks``, with no false alert on any volume; the figures are
+reported on the separate report seeds.
+
+Usage::
+
+    python benchmarks/drift_sim.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+from collections import deque
+
+import _common  # noqa: F401  (sys.path, env defaults)
+from _common import default_out, hardware, table, write_json
+
+from classifier.drift import CONFIDENCE_BINS, confidence_shares, drifted, label_shares, psi
+
+LABELS = ("negative", "neutral", "positive")
+MIX = (0.33, 0.20, 0.47)
+BETA = {"negative": (5.0, 2.0), "neutral": (2.0, 3.0), "positive": (6.0, 2.0)}
+WINDOW_DAYS = 7
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        allow_abbrev=False,
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--volumes", default="30,150,1000", help="messages a day, comma list")
+    p.add_argument("--shifts", default="10,30", help="points of label mix moved, comma list")
+    p.add_argument("--floors", default="0.02,0.03,0.05,0.075,0.1,0.15,0.2,0.25")
+    p.add_argument("--reference-rows", type=int, default=740)
+    p.add_argument("--weeks", type=int, default=52, help="weeks simulated without a shift")
+    p.add_argument("--shift-weeks", type=int, default=12, help="weeks watched after a shift")
+    p.add_argument("--selection-seeds", type=int, default=10)
+    p.add_argument("--report-seeds", type=int, default=20)
+    p.add_argument("--out", default=str(default_out("drift_sim")), help="JSON results file")
+    args = p.parse_args(argv)
+    args.volumes = [int(v) for v in args.volumes.split(",")]
+    args.shifts = [int(s) for s in args.shifts.split(",")]
+    args.floors = [float(f) for f in args.floors.split(",")]
+    return args
+
+
+def shifted(points: int) -> tuple[float, ...]:
+    """The mix with ``points`` moved from the commonest label to the second rarest."""
+    mix = list(MIX)
+    mix[2] -= points / 100
+    mix[1] += points / 100
+    return tuple(mix)
+
+
+def draw(rng: random.Random, mix: tuple[float, ...], n: int) -> list[tuple[str, float]]:
+    """``n`` predictions: a label from ``mix``, its calibrated top confidence."""
+    out = []
+    for label in rng.choices(LABELS, weights=mix, k=n):
+        a, b = BETA[label]
+        out.append((label, 1 / 3 + 2 / 3 * rng.betavariate(a, b)))
+    return out
+
+
+def poisson(rng: random.Random, mean: float) -> int:
+    """A Poisson draw (normal approximation above 50, Knuth's method below)."""
+    if mean > 50:
+        return max(0, round(rng.gauss(mean, mean**0.5)))
+    limit, k, p = pow(2.718281828459045, -mean), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def alert_days(
+    seed: int, volume: int, shift: int, floor: float, weeks: int, reference_rows: int
+) -> list[int]:
+    """Days (counted from the shift, or from the start without one) on which an alert goes out;
+    a week of clean traffic precedes day 0 so the first window is full."""
+    rng = random.Random(seed * 1_000_003 + volume * 7 + shift)
+    ref = draw(rng, MIX, reference_rows)
+    ref_labels = label_shares([label for label, _ in ref], LABELS)
+    ref_conf = confidence_shares([c for _, c in ref])
+    window: deque[list[tuple[str, float]]] = deque(maxlen=WINDOW_DAYS)
+    for _ in range(WINDOW_DAYS):
+        window.append(draw(rng, MIX, poisson(rng, volume)))
+    alerts, last_week = [], None
+    mix = shifted(shift) if shift else MIX
+    for day in range(weeks * 7):
+        window.append(draw(rng, mix, poisson(rng, volume)))
+        rows = [p for d in window for p in d]
+        n = len(rows)
+        shares = label_shares([label for label, _ in rows], LABELS)
+        on_labels = psi(ref_labels, shares, reference_rows, n)
+        on_conf = psi(ref_conf, confidence_shares([c for _, c in rows]), reference_rows, n)
+        hit = drifted(on_labels, len(LABELS), n, reference_rows, floor) or drifted(
+            on_conf, CONFIDENCE_BINS, n, reference_rows, floor
+        )
+        if hit and last_week != day // 7:
+            alerts.append(day)
+            last_week = day // 7
+    return alerts
+
+
+def false_alerts(seeds, volume: int, floor: float, args) -> int:
+    return sum(len(alert_days(s, volume, 0, floor, args.weeks, args.reference_rows)) for s in seeds)
+
+
+def weeks_to_alert(seeds, volume: int, shift: int, floor: float, args) -> list[float | None]:
+    out = []
+    for s in seeds:
+        days = alert_days(s, volume, shift, floor, args.shift_weeks, args.reference_rows)
+        out.append((days[0] + 1) / 7 if days else None)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    selection = range(args.selection_seeds)
+    report = range(1000, 1000 + args.report_seeds)
+    chosen = None
+    scan = []
+    smallest = min(args.shifts)
+    for floor in sorted(args.floors):
+        false = {v: false_alerts(selection, v, floor, args) for v in args.volumes}
+        missed = {
+            v: weeks_to_alert(selection, v, smallest, floor, args).count(None) for v in args.volumes
+        }
+        scan.append({"floor": floor, "false_alerts": false, f"missed_{smallest}_points": missed})
+        if not any(false.values()) and not any(missed.values()):
+            chosen = floor
+    if chosen is None:
+        print("no floor finds every shift without false alerts on the selection seeds")
+        return 1
+    rows, results = [], []
+    for volume in args.volumes:
+        false = false_alerts(report, volume, chosen, args)
+        entry = {"volume": volume, "false_alerts": false, "weeks": {}}
+        cells = []
+        for shift in args.shifts:
+            weeks = weeks_to_alert(report, volume, shift, chosen, args)
+            found = [w for w in weeks if w is not None]
+            entry["weeks"][shift] = {
+                "median": statistics.median(found) if found else None,
+                "max": max(found) if found else None,
+                "detected": len(found),
+                "runs": len(weeks),
+            }
+            cells.append(
+                f"{statistics.median(found):.1f} (max {max(found):.1f}, {len(found)}/{len(weeks)})"
+                if found
+                else f"none in {args.shift_weeks} weeks (0/{len(weeks)})"
+            )
+        results.append(entry)
+        runs = len(report) * args.weeks
+        rows.append([volume, *cells, f"{false} in {runs} weeks"])
+    payload = {
+        "hardware": hardware(),
+        "args": vars(args),
+        "chosen_floor": chosen,
+        "selection_scan": scan,
+        "report": results,
+    }
+    write_json(args.out, payload)
+    print(f"floor chosen on {len(selection)} selection seeds: {chosen}")
+    headers = [
+        "messages/day",
+        *(f"weeks to alert, {s}-point shift" for s in args.shifts),
+        "false alerts",
+    ]
+    print(table(headers, rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
