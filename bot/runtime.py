@@ -1,5 +1,5 @@
-"""Start-up (the database, a model, ``HEED_DEVICE`` and ``auth.test`` checked before Slack sees
-the bot; each failure a :class:`StartupError`), wiring, serving and shutdown."""
+"""Start-up once :mod:`bot.preflight` passed (``HEED_DEVICE`` checked, the models loaded, a
+default trained if asked; each failure a :class:`StartupError`), wiring, serving and shutdown."""
 
 from __future__ import annotations
 
@@ -10,23 +10,22 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.error import URLError
 
 from slack_bolt import App
-from slack_bolt.error import BoltError
 
 from bot.app import build_app
-from bot.database import Database, DatabaseError
+from bot.database import Database
 from bot.digest import QueueDigest
 from bot.drift import DriftWatch
 from bot.ops.metrics import OPS_PATHS, Readiness, database_check, model_check, ops_app
-from bot.retention import PRIVATE_UMASK, retention_for
+from bot.preflight import StartupError, slack_errors
+from bot.retention import retention_for
 from bot.retrain.jobs import RetrainError, describe_progress
 from bot.retrain.reaper import start_reaper
 from bot.retrain.reporter import Throttle
 from bot.retrain.runner import RetrainRunner
 from bot.services import Services
-from bot.serving.holder import HOW_TO_TRAIN, ModelHolder, TaskModels
+from bot.serving.holder import ModelHolder, TaskModels
 from bot.settings import Settings
 from bot.tasks import Task
 from bot.transports.guard import EVENTS_PATH, SlackGuard
@@ -42,26 +41,15 @@ REPLICA = f"{socket.gethostname()}:{os.getpid()}"
 """This process in job rows (which replica runs a job)."""
 
 
-class StartupError(RuntimeError):
-    """The bot cannot start (one line for stderr); ``code``: 2, or 1 if Slack or the port fail."""
-
-    def __init__(self, message: str, code: int = 2) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> None:
-    """Start Heed, serve until SIGTERM/SIGINT, shut down; raises :class:`StartupError`."""
+def serve(settings: Settings, db: Database, *, host: str, port: int) -> None:
+    """Start Heed on the database :func:`bot.preflight.preflight` opened (training the default
+    model first if its store is empty), serve until SIGTERM/SIGINT, shut down; raises
+    :class:`StartupError`."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    os.umask(PRIVATE_UMASK)  # the database, exports and model versions: 0600 files, 0700 folders
     try:
-        db = Database(settings.database_url)
-    except DatabaseError as exc:
-        raise StartupError(str(exc)) from exc
-    try:
-        services, app = _start(settings, db, train_default, stop)
+        services, app = _start(settings, db, stop)
     except StartupError:
         db.close()
         raise
@@ -110,13 +98,9 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> N
     log.info("stopped")
 
 
-def _start(
-    settings: Settings, db: Database, train_default: bool, stop: threading.Event
-) -> tuple[Services, App]:
+def _start(settings: Settings, db: Database, stop: threading.Event) -> tuple[Services, App]:
     default = settings.tasks.default
     store = ModelStore(default.model_dir)
-    if store.current() is None and not train_default:
-        raise StartupError(HOW_TO_TRAIN.format(root=store.root))
     try:
         pick_device(settings.device)
     except ValueError as exc:
@@ -127,15 +111,8 @@ def _start(
     holder = ModelHolder(store, device=settings.device, tokenizers=tokenizers)
     models = TaskModels(settings.tasks, holder, device=settings.device, tokenizers=tokenizers)
     services = Services(settings, db, models, runners)
-    try:
-        app = build_app(services)  # auth.test: fail fast
-    except BoltError as exc:
-        cause = getattr(exc.__context__, "response", None)
-        code = cause.get("error") if cause is not None else "rejected"
-        raise StartupError(f"SLACK_BOT_TOKEN was rejected by Slack (auth.test: {code})") from exc
-    except (URLError, OSError) as exc:
-        where = settings.api_url or "slack.com"
-        raise StartupError(f"cannot reach the Slack Web API at {where}: {exc}", 1) from exc
+    with slack_errors(settings):
+        app = build_app(services)  # auth.test again (preflight's passed moments ago)
     if store.current() is None:
         _train_default(runners[default.name], stop)
         if stop.is_set():

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from bot.preflight import HOW_TO_TRAIN
 from bot.tasks import Tasks
 from bot.ticker import Ticker
 from classifier.store import ModelNotFoundError, ModelStore
@@ -17,12 +18,6 @@ if TYPE_CHECKING:
     from classifier.model import Classifier
 
 log = logging.getLogger(__name__)
-
-HOW_TO_TRAIN = (
-    "no model is serving in {root}: train one first with `make demo` (the bundled default) or "
-    "`python -m training train --data FILE --promote`, or start with `python -m bot "
-    "--train-default`"
-)
 
 
 def load_classifier(
