@@ -19,6 +19,8 @@ from bot.slack_api.errors import api_error
 from bot.ticker import Ticker
 from classifier.drift import (
     CONFIDENCE_BINS,
+    WINDOW_DAYS,
+    DriftReading,
     confidence_shares,
     drifted,
     label_shares,
@@ -27,26 +29,9 @@ from classifier.drift import (
 
 log = logging.getLogger(__name__)
 
-WINDOW = timedelta(days=7)
+WINDOW = timedelta(days=WINDOW_DAYS)
 CHECK_EVERY_S = 900.0
 """How often a replica looks whether today's check is done (the check itself runs daily)."""
-
-
-@dataclass(frozen=True)
-class DriftReading:
-    """One task's check: both indices, the rows behind them and whether that is drift."""
-
-    task: str
-    version: str
-    rows: int
-    reference_rows: int
-    labels_psi: float
-    confidence_psi: float
-    floor: float
-    drifted: bool
-    shares: dict[str, tuple[float, float]]
-    """Each label's share at training and in the window."""
-    window_days: int = WINDOW.days
 
 
 def measure(services: Services, task: str) -> DriftReading | None:

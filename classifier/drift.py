@@ -14,9 +14,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from statistics import NormalDist
 
 CONFIDENCE_BINS = 10
+WINDOW_DAYS = 7
+"""The days of traffic a check compares with the reference."""
 EPSILON = 1e-4
 """Shares are floored at this before the logarithm: an empty bin is rare, not impossible."""
 NOISE_QUANTILE = 0.9999
@@ -100,3 +103,20 @@ def noise(bins: int, rows: int, reference_rows: int, quantile: float = NOISE_QUA
 def drifted(value: float, bins: int, rows: int, reference_rows: int, floor: float) -> bool:
     """Past the effect size ``floor`` and past sampling noise (:func:`noise`)."""
     return value >= floor and value > noise(bins, rows, reference_rows)
+
+
+@dataclass(frozen=True)
+class DriftReading:
+    """One task's check: both indices, the rows behind them and whether that is drift."""
+
+    task: str
+    version: str
+    rows: int
+    reference_rows: int
+    labels_psi: float
+    confidence_psi: float
+    floor: float
+    drifted: bool
+    shares: dict[str, tuple[float, float]]
+    """Each label's share at training and in the window."""
+    window_days: int = WINDOW_DAYS

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from bot.blocks.common import Blocks, context, percent, section
 from bot.slack_api.text import escape_and_shorten
-
-if TYPE_CHECKING:
-    from bot.drift import DriftReading
+from classifier.drift import DriftReading
 
 PREVIEW_ACTION = "heed_retrain_preview"
 """The alert's button: the ``/heed-admin retrain`` preview of the task named in its value."""
