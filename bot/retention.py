@@ -46,7 +46,8 @@ class Retention:
     staging_grace_s: float
 
     def run(self, now: float | None = None) -> Swept:
-        """One sweep: unanswered texts, old exports and staging folders, old versions."""
+        """One sweep: unanswered texts (then the database scrubbed of them), old exports, every
+        tombstone applied (old ones pruned), staging folders, old versions."""
         now = time.time() if now is None else now
         max_age = timedelta(days=self.days)
         predictions = self.db.predictions.prune_unlabelled(max_age)
@@ -59,6 +60,8 @@ class Retention:
             now - self.staging_grace_s,
         )
         versions = tuple(self.store.prune(self.keep_versions))
+        if predictions:
+            self.db.scrub()  # no copy of the expired texts left in the database's files
         if predictions or exports or staging or versions:
             log.info(
                 "retention: deleted %d unanswered texts, %d exports, %d staging folders, "

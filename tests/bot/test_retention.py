@@ -135,3 +135,10 @@ def test_every_replica_applies_the_tombstones_to_its_own_exports(
     assert sweep() == 0  # only new tombstones each round
     retention(db, tmp_path, exports_dir=theirs.parent).run()  # the hourly sweep: all of them
     assert "kept this" not in theirs.read_text()
+
+
+def test_expired_texts_leave_no_bytes_in_the_database_files(db: Database, tmp_path: Path) -> None:
+    predict(db, "an expired secret about the okapi", days_ago=100)
+    assert retention(db, tmp_path).run().predictions == 1
+    held = [p.name for p in tmp_path.glob("heed.sqlite3*") if b"okapi" in p.read_bytes()]
+    assert held == []
