@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.feedback import QUEUE_SHOWN, queue_message
+from bot.database.connection import failure_line
 from bot.services import Services
 from bot.slack_api.client import usergroup_members
 from bot.slack_api.errors import api_error
@@ -75,11 +76,19 @@ class QueueDigest(Ticker):
         text, blocks = queue_message(task, items, digest=True)
         try:
             dm = self.client.conversations_open(users=user)["channel"]["id"]
-            self.client.chat_postMessage(channel=dm, text=text, blocks=blocks, unfurl_links=False)
+            posted = self.client.chat_postMessage(
+                channel=dm, text=text, blocks=blocks, unfurl_links=False
+            )
         except (SlackApiError, OSError) as exc:
             why = (isinstance(exc, SlackApiError) and api_error(exc)) or type(exc).__name__
             log.warning("digest of %s for %s not sent: %s", task, user, why)
             return f"failed: {why}"
+        try:  # so forget can delete it: it quotes people's texts
+            ids = [item.prediction.id for item in items]
+            self.services.db.forgetting.remember_post(posted["channel"], posted["ts"], ids)
+        except Exception as exc:
+            why = failure_line(exc)
+            log.error("digest of %s for %s sent but not remembered: %s", task, user, why)
         log.info("digest of %s sent to %s (%d items)", task, user, len(items))
         return f"sent {len(items)}"
 

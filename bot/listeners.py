@@ -24,6 +24,7 @@ from bot.handlers.classify import (
     shortcut_job,
 )
 from bot.handlers.feedback import CORRECT_LABEL, FEEDBACK_ACTIONS, correct_job, feedback_job
+from bot.handlers.forget import DELETED, accept_deleted, message_deleted_job
 from bot.handlers.home import accept_home, publish_home
 from bot.jobpool import Busy
 from bot.ops.metrics import request_kind
@@ -59,6 +60,7 @@ LISTENERS = (
     Listener("command", ADMIN, admin_job, accept_admin),
     Listener("action", FEEDBACK_ACTIONS, feedback_job),
     Listener("action", RETRAIN_BUTTONS, retrain_button_job),
+    Listener("event", {"type": "message", "subtype": DELETED}, message_deleted_job, accept_deleted),
     Listener("event", "message", route_job, accept_message, on_busy=count_dropped),
     Listener("event", "app_home_opened", publish_home, accept_home),
     Listener("shortcut", _message_action(CLASSIFY_MESSAGE), shortcut_job, accept_shortcut),

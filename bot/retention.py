@@ -1,5 +1,6 @@
 """What Heed keeps, and for how long: an hourly sweep (safe to run twice) expires unanswered texts,
-exports, crashed staging folders and old versions; files are private (:data:`PRIVATE_UMASK`)."""
+exports, crashed staging folders and old versions, and applies every forget's tombstones to the
+kept exports; files are private (:data:`PRIVATE_UMASK`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from bot.database import Database
 from bot.database.exports import write_private
+from bot.database.forgetting import text_sha256
 from bot.settings import Settings
 from classifier.store import ModelStore
 
@@ -43,17 +46,22 @@ class Retention:
     staging_grace_s: float
 
     def run(self, now: float | None = None) -> Swept:
-        """One sweep: unanswered texts, old exports and staging folders, old versions."""
+        """One sweep: unanswered texts (then the database scrubbed of them), old exports, every
+        tombstone applied (old ones pruned), staging folders, old versions."""
         now = time.time() if now is None else now
         max_age = timedelta(days=self.days)
         predictions = self.db.predictions.prune_unlabelled(max_age)
         self.db.queue.prune_digests(max_age)
-        exports = _remove_older(self._exports(), now - max_age.total_seconds())
+        exports = _remove_older(_exports(self.exports_dir), now - max_age.total_seconds())
+        self.db.forgetting.prune_tombstones(max_age)  # older exports were just removed
+        drop_forgotten(_exports(self.exports_dir), self.db.forgetting.tombstones()[1])
         staging = _remove_older(
             [p for p in _children(self.store.root) if p.name.startswith(".staging-")],
             now - self.staging_grace_s,
         )
         versions = tuple(self.store.prune(self.keep_versions))
+        if predictions:
+            self.db.scrub()  # no copy of the expired texts left in the database's files
         if predictions or exports or staging or versions:
             log.info(
                 "retention: deleted %d unanswered texts, %d exports, %d staging folders, "
@@ -65,27 +73,54 @@ class Retention:
             )
         return Swept(predictions, exports, staging, versions)
 
-    def forget_in_exports(self, texts: frozenset[str]) -> int:
-        """Remove every line holding one of ``texts`` from the kept exports; how many went."""
-        removed = 0
-        for path in self._exports():
-            kept, dropped = [], 0
-            for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
-                try:
-                    text = json.loads(line).get("text")
-                except (ValueError, AttributeError):
-                    text = None
-                if text in texts:
-                    dropped += 1
-                else:
-                    kept.append(line)
-            if dropped:
-                write_private(path, lambda handle, lines=kept: handle.write("".join(lines)))
-                removed += dropped
+
+def forget_in_exports(exports_dir: Path, texts: frozenset[str]) -> int:
+    """Remove every line holding one of ``texts`` from the kept exports; how many went."""
+    return drop_forgotten(_exports(exports_dir), frozenset(map(text_sha256, texts)))
+
+
+@dataclass(eq=False)
+class TombstoneSweep:
+    """Applies the tombstones other replicas' forgets left to this replica's kept exports:
+    every one on the first call, then the new ones (call it often: it reads one index)."""
+
+    db: Database
+    exports_dir: Path
+    _after: int = field(default=0, init=False)
+
+    def __call__(self) -> int:
+        """Apply the tombstones newer than the last call's; how many export lines went."""
+        newest, hashes = self.db.forgetting.tombstones(self._after)
+        removed = drop_forgotten(_exports(self.exports_dir), hashes) if hashes else 0
+        self._after = newest
+        if removed:
+            log.info("forget: removed %d lines of the kept exports", removed)
         return removed
 
-    def _exports(self) -> list[Path]:
-        return [p for p in _children(self.exports_dir) if p.suffix == ".jsonl" and p.is_file()]
+
+def drop_forgotten(paths: Iterable[Path], hashes: frozenset[str]) -> int:
+    """Rewrite (privately, atomically) each JSONL file without the lines whose text's SHA-256
+    is in ``hashes``; how many lines went."""
+    removed = 0
+    for path in paths if hashes else ():
+        kept, dropped = [], 0
+        for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
+            try:
+                text = json.loads(line).get("text")
+            except (ValueError, AttributeError):
+                text = None
+            if isinstance(text, str) and text_sha256(text) in hashes:
+                dropped += 1
+            else:
+                kept.append(line)
+        if dropped:
+            write_private(path, lambda handle, lines=kept: handle.write("".join(lines)))
+            removed += dropped
+    return removed
+
+
+def _exports(folder: Path) -> list[Path]:
+    return [p for p in _children(folder) if p.suffix == ".jsonl" and p.is_file()]
 
 
 def _children(folder: Path) -> list[Path]:
@@ -111,6 +146,11 @@ def _remove_older(paths: list[Path], cutoff: float) -> int:
     return removed
 
 
+def exports_dir(settings: Settings) -> Path:
+    """Where this replica keeps exports (each retrain's corrections)."""
+    return settings.data_dir / "exports"
+
+
 def retention_for(settings: Settings, db: Database, store: ModelStore) -> Retention:
     """The :class:`Retention` these settings ask for."""
     return Retention(
@@ -118,6 +158,6 @@ def retention_for(settings: Settings, db: Database, store: ModelStore) -> Retent
         store,
         settings.retention_days,
         settings.keep_versions,
-        settings.data_dir / "exports",
+        exports_dir(settings),
         staging_grace_s=settings.retrain_timeout + 3600,
     )

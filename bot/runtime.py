@@ -19,7 +19,7 @@ from bot.digest import QueueDigest
 from bot.drift import DriftWatch
 from bot.ops.metrics import OPS_PATHS, Readiness, database_check, model_check, ops_app
 from bot.preflight import StartupError, slack_errors
-from bot.retention import retention_for
+from bot.retention import TombstoneSweep, exports_dir, retention_for
 from bot.retrain.jobs import RetrainError, describe_progress
 from bot.retrain.reaper import start_reaper
 from bot.retrain.reporter import Throttle
@@ -58,7 +58,13 @@ def serve(settings: Settings, db: Database, *, host: str, port: int) -> None:
         return
     services.models.start_watching()
     sweeps = [retention_for(settings, db, ModelStore(t.model_dir)).run for t in settings.tasks]
-    reaper = start_reaper(db, services, app.client, lambda: [sweep() for sweep in sweeps])
+    reaper = start_reaper(
+        db,
+        services,
+        app.client,
+        lambda: [sweep() for sweep in sweeps],
+        every_round=TombstoneSweep(db, exports_dir(settings)),
+    )
     digest = QueueDigest(services, app.client, owner=REPLICA)
     digest.start()
     drift = DriftWatch(services, app.client, owner=REPLICA)
@@ -137,7 +143,7 @@ def _runner(settings: Settings, db: Database, task: Task) -> RetrainRunner:
         extra_args=settings.retrain_args,
         launcher=settings.train_launcher,
         base=settings.base_model,
-        exports_dir=settings.data_dir / "exports",
+        exports_dir=exports_dir(settings),
         owner=REPLICA,
         lease_s=settings.job_lease,
         task=task.name,

@@ -23,6 +23,7 @@ from bot.database import Database
 from bot.database.queue import QueueOffer
 from bot.jobpool import Busy, JobPool
 from bot.ops.metrics import Metrics, request_kind
+from bot.privacy import ConversationPrivacy
 from bot.ratelimit import RateLimiter
 from bot.serving.batching import ExplainBatcher, MicroBatcher
 from bot.serving.holder import TaskModels
@@ -136,6 +137,8 @@ class Services:
     batcher: MicroBatcher[tuple[str, str], Prediction] = field(init=False)
     """Auto-tag predictions: ``(task, text)`` in, each task's texts predicted together."""
     channels: ChannelMatcher = field(init=False)
+    privacy: ConversationPrivacy = field(default_factory=ConversationPrivacy)
+    """Which conversations are public (only their texts reach the labelling queue)."""
     admin: AdminCheck = field(init=False)
     labelers: LabelCheck = field(init=False)
     rate: RateLimiter = field(init=False)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 import bot.database.migrate as migrate
 from bot.database.audit import AuditLog
 from bot.database.events import Events
+from bot.database.forgetting import Forgetting
 from bot.database.jobs import Jobs
 from bot.database.predictions import Predictions
 from bot.database.queue import LabelQueue
@@ -27,6 +28,7 @@ DB_FILENAME = "heed.sqlite3"
 SQLITE_HEADER = b"SQLite format 3\x00"
 MIGRATE_COMMAND = "python -m bot migrate"
 BUSY_TIMEOUT_MS = 10_000
+SCRUBBED_TABLES = ("predictions", "feedback", "label_queue", "heed_posts")
 _READ = "heed_read"
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         _use_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")  # deleted texts are zeroed, not left in pages
     finally:
         cursor.close()
 
@@ -71,6 +74,12 @@ def _sqlite_begin(conn: Connection) -> None:
 def _one_line(exc: BaseException, secret: str | None) -> str:
     message = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
     return message.replace(secret, "***") if secret else message
+
+
+def failure_line(exc: BaseException) -> str:
+    """A database failure for the log: its type and the driver's one-line reason, never the
+    statement's parameters (people's texts)."""
+    return f"{type(exc).__name__}: {_one_line(exc, None)}"
 
 
 class Database:
@@ -108,6 +117,7 @@ class Database:
         self.audit = AuditLog(self)
         self.queue = LabelQueue(self)
         self.traffic = Traffic(self)
+        self.forgetting = Forgetting(self)
 
     def __repr__(self) -> str:
         return f"Database({self.where!r})"
@@ -116,9 +126,13 @@ class Database:
         if not self.is_sqlite:
             connect = {"application_name": "heed", "connect_timeout": 10}
             given = {k: v for k, v in connect.items() if k not in self.url.query}
-            return create_engine(self.url, pool_pre_ping=True, connect_args=given)
+            return create_engine(
+                self.url, pool_pre_ping=True, connect_args=given, hide_parameters=True
+            )
         self._prepare_sqlite_file()
-        engine = create_engine(self.url, connect_args={"check_same_thread": False})
+        engine = create_engine(
+            self.url, connect_args={"check_same_thread": False}, hide_parameters=True
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -200,6 +214,30 @@ class Database:
         with self.engine.connect() as conn:
             conn.execution_options(**{_READ: True})
             yield conn
+
+    def scrub(self) -> None:
+        """After texts were deleted, leave no copy of them in the database's files: SQLite
+        (``secure_delete`` zeroed the freed space) checkpoints and truncates its write-ahead
+        log; PostgreSQL vacuums the tables that held them (its WAL recycles on its own)."""
+        self._check_open()
+        if not self.is_sqlite:
+            tables = ", ".join(SCRUBBED_TABLES)
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql(f"VACUUM {tables}")
+            return
+        raw = self.engine.raw_connection()  # autocommit: a checkpoint cannot run in a transaction
+        try:
+            cursor, deadline = raw.cursor(), time.monotonic() + BUSY_TIMEOUT_MS / 1000
+            while True:  # busy while another connection reads an older snapshot
+                busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                if not busy or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            cursor.close()
+        finally:
+            raw.close()
+        if busy:
+            log.warning("the write-ahead log of %s is still in use; not truncated", self.where)
 
     def revision(self) -> str | None:
         """The Alembic revision of the open database."""

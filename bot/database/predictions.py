@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, exists, func, insert, select, update
@@ -56,15 +55,6 @@ def _for_task(task: str | None) -> tuple[str, dict[str, str]]:
     return (" WHERE p.task = :task", {"task": task}) if task is not None else ("", {})
 
 
-@dataclass(frozen=True)
-class Forgotten:
-    """What :meth:`Predictions.forget` deleted."""
-
-    predictions: int
-    answers: int
-    texts: frozenset[str]
-
-
 class PredictionNotFoundError(LookupError):
     """An answer names a prediction id that was never recorded."""
 
@@ -87,8 +77,10 @@ class Predictions(Repository):
         source: str = "classify",
         task: str = "default",
         queue: QueueOffer | None = None,
+        author: str | None = None,
     ) -> int:
-        """Store one prediction; returns its id. With ``queue``, offered to the queue atomically."""
+        """Store one prediction; returns its id. With ``queue``, offered to the queue atomically.
+        ``author`` wrote the text (default: ``user``, who asked or, auto-tagged, wrote it)."""
         if not label:
             raise ValueError("a prediction needs a label")
         if source not in SOURCES:
@@ -97,6 +89,7 @@ class Predictions(Repository):
             "created": now(),
             "channel": channel,
             "user": user,
+            "author": (author or None) if author is not None else user,
             "text": text,
             "label": label,
             "confidence": confidence,
@@ -147,16 +140,6 @@ class Predictions(Repository):
         query = delete(predictions).where(predictions.c.created < now(-older_than), unanswered)
         with self._db.write() as conn:
             return conn.execute(query).rowcount
-
-    def forget(self, user: str) -> Forgotten:
-        """Delete the predictions of ``user``'s texts (with every answer about them) and their
-        answers about anyone's; the texts are returned so exports on disk can be cleaned."""
-        theirs = predictions.c.user == user
-        with self._db.write() as conn:
-            texts = frozenset(conn.execute(select(predictions.c.text).where(theirs)).scalars())
-            answers = conn.execute(delete(feedback).where(feedback.c.user == user)).rowcount
-            gone = conn.execute(delete(predictions).where(theirs)).rowcount
-        return Forgotten(predictions=gone, answers=answers, texts=texts)
 
     def record_answer(
         self,

@@ -38,6 +38,7 @@ class Prediction:
     message_ts: str | None
     source: str = "classify"  # or "autotag": a message ``user`` wrote, nobody asked
     task: str = "default"  # the task whose model made it
+    author: str | None = None  # who wrote the text (the shortcut's ``user`` only clicked)
 
     @property
     def asker(self) -> str | None:

@@ -46,9 +46,12 @@ predictions = Table(
     Column("message_ts", Text),
     Column("source", Text, nullable=False, server_default="classify"),
     Column("task", Text, nullable=False, server_default="default"),
+    Column("author", Text),  # who wrote the text (``user``: who asked, for the shortcut)
     Index("predictions_message", "channel", "message_ts"),
     Index("predictions_created", "created"),
     Index("predictions_task", "task"),
+    Index("predictions_author", "author"),
+    Index("predictions_user", "user"),
 )
 
 feedback = Table(
@@ -139,4 +142,22 @@ queue_digests = Table(
     Column("outcome", Text),
     PrimaryKeyConstraint("task", "period", "user", name="queue_digests_pk"),
     Index("queue_digests_claimed", "claimed"),
+)
+
+heed_posts = Table(  # Heed's own messages quoting a prediction's text (digest DMs)
+    "heed_posts",
+    metadata,
+    _prediction_id(),
+    Column("channel", String(64), nullable=False),
+    Column("ts", String(64), nullable=False),
+    PrimaryKeyConstraint("prediction_id", "channel", "ts", name="heed_posts_pk"),
+)
+
+forgotten_texts = Table(  # tombstones: every replica's sweep drops these texts from its exports
+    "forgotten_texts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("text_sha256", String(64), nullable=False),
+    Column("created", Text, nullable=False),
+    Index("forgotten_texts_created", "created"),
 )

@@ -15,7 +15,6 @@ from bot.blocks.admin import (
     NO_LABELLED_ROWS,
     admin_usage,
     export_messages,
-    forgotten_line,
     promoted_line,
     refusal,
     rolled_back,
@@ -28,8 +27,8 @@ from bot.blocks.drift import PREVIEW_ACTION
 from bot.blocks.feedback import NOT_A_LABELER, QUEUE_ACTION, QUEUE_SHOWN, queue_message
 from bot.database.exports import write_jsonl, write_people_csv
 from bot.handlers.checks import audited, may_administer, may_label
+from bot.handlers.forget import do_forget, mentioned_ids
 from bot.handlers.home import model_metadata
-from bot.retention import retention_for
 from bot.retrain.commands import do_retrain, start_retrain
 from bot.retrain.messages import CANCEL_ACTION, NO_JOB_TO_CANCEL, PREVIEW_CANCELLED, START_ACTION
 from bot.services import Request
@@ -227,32 +226,6 @@ def do_promote(request: Request) -> None:
     _swapped(request, lambda now: promoted_line(version, now))
 
 
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>|([UW][A-Z0-9]+)")
-
-
-def do_forget(request: Request) -> None:
-    """Delete a person's texts and answers: the database rows and the kept exports' lines."""
-    services = request.services
-    match = _MENTION.fullmatch(request.text.strip())
-    if match is None:
-        request.private(admin_usage("forget needs one person: `/heed-admin forget @user`"))
-        return
-    user = match.group(1) or match.group(2)
-    gone = services.db.predictions.forget(user)
-    lines = retention_for(services.settings, services.db, _store(request)).forget_in_exports(
-        gone.texts
-    )
-    log.info(
-        "forgot %s for %s: %d predictions, %d answers, %d export lines",
-        user,
-        request.user,
-        gone.predictions,
-        gone.answers,
-        lines,
-    )
-    request.private(forgotten_line(user, gone.predictions, gone.answers, lines))
-
-
 def do_queue(request: Request) -> None:
     """The task's labelling queue, most uncertain first, each item with label controls."""
     services, task = request.services, request.task.name
@@ -283,7 +256,7 @@ def admitted(request: Request, action: str, known: bool = True) -> bool:
     decision = may_label(request, None) if queue else may_administer(request)
     detail = f"{decision.reason}; channel {request.channel or None}; task {request.task.name}"
     if request.text:
-        detail += f"; arguments {one_line(request.text, 200)!r}"
+        detail += f"; arguments {one_line(mentioned_ids(request.text), 200)!r}"
     if not known:
         detail += "; unknown subcommand"
     if not audited(request, action, decision.allowed, detail):

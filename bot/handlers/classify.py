@@ -27,6 +27,7 @@ from bot.blocks.classify import (
 )
 from bot.blocks.common import section, slow_down_note
 from bot.context import format_context
+from bot.database.connection import failure_line
 from bot.services import Answer, Request
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 from bot.slack_api.text import clean_input, slack_to_plain
@@ -128,6 +129,24 @@ def shortcut_job(request: Request) -> None:
     classify_and_reply(request, private=True, asked_line=False)
 
 
+def text_author(request: Request) -> str | None:
+    """Who wrote the text: a shortcut's message's author ("" when not a person), else None
+    (the asker typed it)."""
+    message = request.body.get("message")
+    return str(message.get("user") or "") if isinstance(message, dict) else None
+
+
+def may_queue(request: Request) -> bool:
+    """Whether this text may reach the labelling queue (seen by every labeler and admin): only
+    from a public channel, or from one of the task's own (configured) channels."""
+    if channel_task(request) == request.task.name:
+        return True
+    client = request.client
+    return request.services.privacy.is_public(
+        request.channel, request.body, lambda c: client.conversations_info(channel=c)["channel"]
+    )
+
+
 def channel_task(request: Request) -> str | None:
     """The task whose channels include ``request.channel`` (names via ``conversations.info``)."""
     client = request.client
@@ -149,14 +168,18 @@ def classify_and_reply(request: Request, private: bool, asked_line: bool = True)
         return
     p = explanation.prediction
     services.metrics.predictions.labels("classify", p.label).inc()
-    in_dm = request.channel.startswith("D")  # asked in a DM: never offered to the queue
     reply = Reply(
         explanation,
         request.text,
         user_id=request.user if asked_line else None,
         max_tokens=classifier.max_length,
         prediction_id=record_prediction(
-            request, p, method=explanation.method, user=request.user or None, queue=not in_dm
+            request,
+            p,
+            method=explanation.method,
+            user=request.user or None,
+            author=text_author(request),
+            queue=may_queue(request),
         ),
     )
     deliver(request, reply, heatmap.render(explanation), private)
@@ -180,9 +203,11 @@ def record_prediction(
     message_ts: str | None = None,
     source: str = "classify",
     queue: bool = True,
+    author: str | None = None,
 ) -> int | None:
-    """Store a prediction of ``request.text`` (``queue``: offered to the labelling queue); None,
-    logged, when the database fails: the answer still goes out, without controls."""
+    """Store a prediction of ``request.text`` (``queue``: offered to the labelling queue;
+    ``author``: who wrote it, when not ``user``); None, logged without the text, when the
+    database fails: the answer still goes out, without controls."""
     services = request.services
     try:
         return services.db.predictions.record(
@@ -198,9 +223,11 @@ def record_prediction(
             source=source,
             task=request.task.name,
             queue=services.queue_offer(p.scores) if queue else None,
+            author=author,
         )
-    except Exception:
-        log.exception("cannot record the %s [%s]", source, format_context(request.context))
+    except Exception as exc:
+        why = failure_line(exc)
+        log.error("cannot record the %s: %s [%s]", source, why, format_context(request.context))
         return None
 
 
@@ -245,8 +272,12 @@ def deliver(request: Request, reply: Reply, png: bytes, private: bool) -> None:
             request.services.db.predictions.set_message(
                 reply.prediction_id, channel=str(channel), message_ts=str(ts)
             )
-        except Exception:
-            log.exception("cannot store where prediction %d was posted", reply.prediction_id)
+        except Exception as exc:
+            log.error(
+                "cannot store where prediction %d was posted: %s",
+                reply.prediction_id,
+                failure_line(exc),
+            )
     uploaded = upload_heatmap(
         client,
         channel=dm or request.channel,

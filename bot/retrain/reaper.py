@@ -33,6 +33,8 @@ class Reaper(Ticker):
     interval_s: float
     on_interrupted: Callable[[JobRecord], None]
     housekeeping: Callable[[], object] | None = None
+    every_round: Callable[[], object] | None = None
+    """Cheap work for every round (applying other replicas' forget tombstones)."""
     _last_prune: float = field(default=float("-inf"), init=False)
 
     def __post_init__(self) -> None:
@@ -51,6 +53,11 @@ class Reaper(Ticker):
                 self.on_interrupted(record)
             except Exception:
                 log.exception("cannot report interrupted job %d", record.id)
+        if self.every_round is not None:
+            try:
+                self.every_round()
+            except Exception:
+                log.exception("the reaper's round failed")
         now = time.monotonic()
         if now - self._last_prune >= PRUNE_EVERY_S:
             self._last_prune = now
@@ -74,6 +81,7 @@ def start_reaper(
     services: Services,
     client: WebClient,
     housekeeping: Callable[[], object] | None = None,
+    every_round: Callable[[], object] | None = None,
 ) -> Reaper:
     """Start this replica's reaper, ticking every third of the job lease and before each task's
     claims; it reports dead replicas' jobs in Slack."""
@@ -82,6 +90,7 @@ def start_reaper(
         interval_s=max(1.0, services.settings.job_lease / 3),
         on_interrupted=functools.partial(report_interrupted, services, client),
         housekeeping=housekeeping,
+        every_round=every_round,
     )
     for runner in services.runners.values():
         runner.before_claim = reaper.tick

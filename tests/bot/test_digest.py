@@ -97,3 +97,13 @@ def test_slack_errors_are_stored_and_answers_from_the_dm_are_recorded(heed: Any)
     assert f"Recorded: neutral by <@{user}>" in json.dumps(update.params["blocks"])
     assert [a.chosen_label for a in app.db.predictions.answers_for(pid)] == ["neutral"]
     assert app.db.queue.top("default", 5) == []
+
+
+def test_forgetting_a_text_deletes_the_digest_dms_that_quote_it(heed: Any) -> None:
+    app = start(heed)
+    pid = seed(app.db, "bo's words in every digest", 0.9)  # written by UAUTHOR
+    assert replica(app, "a:1", [NOW]).tick() == 3
+    sent = {(c.response["channel"], c.response["ts"]) for c in dms(app)}
+    assert app.admin("forget <@UAUTHOR>").params["text"].startswith(":wastebasket: Forgot")
+    assert app.db.predictions.get(pid) is None
+    assert {(c.params["channel"], c.params["ts"]) for c in app.fake.calls("chat.delete")} == sent

@@ -15,7 +15,7 @@ from sqlalchemy import text as sql
 
 from bot.database import Database
 from bot.database.exports import write_jsonl, write_private
-from bot.retention import Retention
+from bot.retention import Retention, TombstoneSweep, forget_in_exports
 from classifier.store import ModelStore
 
 DAY = 86400.0
@@ -98,9 +98,9 @@ def test_forget_leaves_no_text_of_that_person(db: Database, tmp_path: Path) -> N
     rows = [("my private rant about the boss", "negative"), ("someone else's message", "x")]
     path = tmp_path / "exports" / "corrections-1.jsonl"
     write_private(path, lambda handle: write_jsonl(handle, rows))
-    gone = db.predictions.forget("UGONE")
+    gone = db.forgetting.forget_person("UGONE")
     assert (gone.predictions, gone.answers) == (1, 1)
-    assert retention(db, tmp_path).forget_in_exports(gone.texts) == 1
+    assert forget_in_exports(tmp_path / "exports", gone.texts) == 1
     assert "rant" not in path.read_text(encoding="utf-8")
     assert [json.loads(line)["text"] for line in path.read_text().splitlines()] == [
         "someone else's message"
@@ -115,3 +115,30 @@ def test_forget_leaves_no_text_of_that_person(db: Database, tmp_path: Path) -> N
         )
     assert "rant" not in dump and "UGONE" not in dump
     assert db.predictions.get(theirs) is not None and db.predictions.answers_for(theirs) == []
+
+
+def test_every_replica_applies_the_tombstones_to_its_own_exports(
+    db: Database, tmp_path: Path
+) -> None:
+    rows = [("the other replica kept this", "negative"), ("and this stays", "neutral")]
+    theirs = tmp_path / "replica-b" / "exports" / "corrections-1.jsonl"
+    write_private(theirs, lambda handle: write_jsonl(handle, rows))
+    sweep = TombstoneSweep(db, theirs.parent)  # replica B's, each reaper round
+    assert sweep() == 0
+    predict(db, "the other replica kept this", user="UGONE")
+    db.forgetting.forget_person("UGONE")  # on replica A, whose exports are elsewhere
+    assert sweep() == 1
+    assert [json.loads(line)["text"] for line in theirs.read_text().splitlines()] == [
+        "and this stays"
+    ]
+    write_private(theirs, lambda handle: write_jsonl(handle, rows))  # written meanwhile
+    assert sweep() == 0  # only new tombstones each round
+    retention(db, tmp_path, exports_dir=theirs.parent).run()  # the hourly sweep: all of them
+    assert "kept this" not in theirs.read_text()
+
+
+def test_expired_texts_leave_no_bytes_in_the_database_files(db: Database, tmp_path: Path) -> None:
+    predict(db, "an expired secret about the okapi", days_ago=100)
+    assert retention(db, tmp_path).run().predictions == 1
+    held = [p.name for p in tmp_path.glob("heed.sqlite3*") if b"okapi" in p.read_bytes()]
+    assert held == []

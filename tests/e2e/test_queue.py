@@ -4,7 +4,11 @@ Messages are classified and auto-tagged; ``/heed-admin queue`` shows a labeler t
 certain first with label controls and refuses anyone else; a labeler's answer through the
 controls is recorded like any correction and the message leaves the queue; with
 ``HEED_QUEUE_DIGEST`` at a few seconds the digest DM arrives with the same controls, and an
-answer from it is recorded too.
+answer from it is recorded too. Then a second replica joins on the same SQLite file: texts
+asked about or shortcut in a private channel or a group DM never reach the queue or a digest,
+and ``forget`` of an author whose message someone else classified through the shortcut leaves
+no byte of it in either replica's data directory (database, WAL, exports), and deletes the
+digest DMs that quoted it.
 """
 
 from __future__ import annotations
@@ -20,13 +24,21 @@ from sqlalchemy import text as sql
 from bot.blocks.feedback import CORRECT_ACTION, NOT_A_LABELER, controls_id
 from bot.database import Database
 from classifier.uncertainty import margin
-from tests.e2e.support import BotProcess, make_store, start_socket_bot, wait_quiet
+from tests.e2e.support import BotProcess, bot_env, make_store, start_socket_bot, wait_quiet
 from tests.support.fakeslack import Call, FakeSlack
 
 pytestmark = pytest.mark.e2e
 
 ADMIN, LABELER, STRANGER = "UADMIN", "ULABEL", "USTRANGER"
 TEXTS = ("the parcel came late again", "great support, thanks", "is anyone there")
+SETTINGS = {
+    "HEED_ADMINS": ADMIN,
+    "HEED_LABELERS": LABELER,
+    "HEED_AUTOTAG_CHANNELS": "C7",
+    "HEED_QUEUE_DIGEST": "2s",
+    "HEED_JOB_LEASE": "3",  # a reaper round (forget's tombstones) every second
+}
+SECRET = "my landlord's name is Zebulon Quibble"
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +49,27 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def bot(fake: FakeSlack, tiny_model: Path, workdir: Path) -> Iterator[BotProcess]:
     yield from start_socket_bot(
-        fake,
-        make_store(tiny_model, workdir / "models"),
-        workdir / "bot",
-        HEED_ADMINS=ADMIN,
-        HEED_LABELERS=LABELER,
-        HEED_AUTOTAG_CHANNELS="C7",
-        HEED_QUEUE_DIGEST="2s",
+        fake, make_store(tiny_model, workdir / "models"), workdir / "bot", **SETTINGS
     )
+
+
+@pytest.fixture(scope="module")
+def replica_b(fake: FakeSlack, bot: BotProcess, workdir: Path) -> Iterator[BotProcess]:
+    """A second replica on the same SQLite file and model store, with its own data directory;
+    Socket Mode envelopes go to the newest connection: this one."""
+    env = bot_env(
+        **fake.env(),
+        **SETTINGS,
+        HEED_MODEL_DIR=str(workdir / "models"),
+        HEED_DATA_DIR=str(workdir / "b" / "var"),
+        HEED_DATABASE_URL=f"sqlite:///{workdir / 'bot' / 'var' / 'heed.sqlite3'}",
+    )
+    replica = BotProcess(env, workdir / "b")
+    try:
+        replica.wait_until(lambda: fake.connection_count >= 2, what="connected")
+        yield replica
+    finally:
+        replica.stop()
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +187,80 @@ def test_the_digest_dm_arrives_with_controls(fake: FakeSlack, db: Database) -> N
     )
     assert [(a.user, a.role) for a in db.predictions.answers_for(pid)] == [(LABELER, "labeler")]
     assert db.queue.status(pid) == "answered"
+
+
+def shortcut(
+    fake: FakeSlack, text: str, channel: str, name: str, clicker: str, author: str
+) -> None:
+    """``clicker`` clicks "Classify with Heed" on ``author``'s message in ``channel``."""
+    fake.send_interactive(
+        {
+            "type": "message_action",
+            "callback_id": "heed_classify_message",
+            "trigger_id": "1.T1.trigger",
+            "user": {"id": clicker, "username": clicker.lower()},
+            "channel": {"id": channel, "name": name},
+            "message": {"type": "message", "user": author, "ts": "3.3", "text": text},
+            "response_url": f"{fake.base_url}/response/shortcut",
+        }
+    )
+
+
+def stored_texts(db: Database) -> list[str]:
+    with db.read() as conn:
+        return [row[0] for row in conn.execute(sql("SELECT text FROM predictions"))]
+
+
+def digests_to(fake: FakeSlack, user: str, since: int = 0) -> list[Call]:
+    return [
+        c
+        for c in fake.calls("chat.postMessage")[since:]
+        if c.params["channel"] == f"D{user}" and "labelling digest" in c.params["text"]
+    ]
+
+
+def holding(folders: list[Path], needle: bytes) -> list[str]:
+    return [
+        str(p) for f in folders for p in f.rglob("*") if p.is_file() and needle in p.read_bytes()
+    ]
+
+
+def test_private_texts_stay_out_and_forget_leaves_no_byte_on_either_replica(
+    fake: FakeSlack, db: Database, replica_b: BotProcess, workdir: Path
+) -> None:
+    since = len(fake.calls("chat.postMessage"))
+    fake.set_channel("GSECRET", "secret", is_private=True)
+    fake.set_channel("CGROUP", "mpdm-ana--bo-1", is_mpim=True)
+    private = []
+    for n, (channel, name) in enumerate([("GSECRET", "secret"), ("CGROUP", "mpdm-ana--bo-1")]):
+        private += [f"whispered by command in {name}", f"whispered by shortcut in {name}"]
+        fake.send_slash_command("/classify", private[-2], user_id=f"U3{n}", channel_id=channel)
+        shortcut(fake, private[-1], channel, name, clicker=f"U4{n}", author=f"U5{n}")
+    shortcut(fake, SECRET, "C1", "general", clicker=LABELER, author="UWRITER")
+    fake.wait_for(lambda: {*private, SECRET} <= set(stored_texts(db)), timeout=60)
+
+    def quoting_digests() -> list[Call]:
+        return [c for c in digests_to(fake, LABELER, since) if "Zebulon" in json.dumps(c.params)]
+
+    quoting = fake.wait_for(quoting_digests, timeout=30, what="a digest quoting the text")[0]
+    listed = json.dumps(queue(fake, LABELER).params) + json.dumps(
+        [c.params for c in digests_to(fake, ADMIN, since) + digests_to(fake, LABELER, since)]
+    )
+    assert "Zebulon" in listed and "whispered" not in listed
+    assert not {i.prediction.text for i in db.queue.top("default", 50)} & set(private)
+
+    data = [workdir / "bot" / "var", workdir / "b" / "var"]
+    for n, folder in enumerate(data):  # each replica kept an export holding the text
+        export = folder / "exports" / f"corrections-{n}.jsonl"
+        export.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        export.write_text(json.dumps({"text": SECRET, "label": "neutral"}) + "\n")
+    assert len(holding(data, b"Zebulon")) >= 3  # the database and both exports
+
+    before = len(fake.calls("response_url"))
+    fake.send_slash_command("/heed-admin", "forget <@UWRITER|writer>", user_id=ADMIN)  # to B
+    [answer] = fake.wait_for(lambda: fake.calls("response_url")[before:], timeout=30)
+    assert answer.params["text"].startswith(":wastebasket: Forgot <@UWRITER>: deleted 1 text")
+    fake.wait_for(lambda: not holding(data, b"Zebulon"), timeout=30, what="no byte left")
+    deleted = {(c.params["channel"], c.params["ts"]) for c in fake.calls("chat.delete")}
+    assert (quoting.response["channel"], quoting.response["ts"]) in deleted
+    assert SECRET not in stored_texts(db)

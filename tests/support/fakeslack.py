@@ -263,16 +263,21 @@ class FakeSlack:
         with self._lock:
             self._usergroups[usergroup_id] = list(members)
 
-    def set_channel(self, channel_id: str, name: str, *, is_private: bool = False) -> None:
-        """Register a channel for ``conversations.info`` and posting."""
+    def set_channel(
+        self, channel_id: str, name: str, *, is_private: bool = False, is_mpim: bool = False
+    ) -> None:
+        """Register a channel (``is_mpim``: a group DM, private) for ``conversations.info``
+        and posting."""
+        private = is_private or is_mpim
         with self._lock:
             self._channels[channel_id] = {
                 "id": channel_id,
                 "name": name,
-                "is_channel": not is_private,
-                "is_group": is_private,
+                "is_channel": not private,
+                "is_group": is_private and not is_mpim,
                 "is_im": False,
-                "is_private": is_private,
+                "is_mpim": is_mpim,
+                "is_private": private,
                 "is_member": True,
                 "is_archived": False,
             }
@@ -901,6 +906,17 @@ class FakeSlack:
             "text": message.get("text", ""),
             "message": dict(message),
         }
+
+    def _m_chat_delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params.get("channel"))
+        (ts,) = self._need(params, "ts")
+        message = self._messages.get((channel, ts))
+        if message is None:
+            raise _ApiError("message_not_found")
+        if message.get("bot_id") != self.bot_id:
+            raise _ApiError("cant_delete_message")
+        del self._messages[(channel, ts)]
+        return {"channel": channel, "ts": ts}
 
     def _m_reactions_add(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(params.get("channel"))

@@ -237,6 +237,7 @@ def test_bolt_socket_mode_end_to_end(fake: FakeSlack) -> None:
         fake.wait_for_ack(again, timeout=5)
         fake.wait_for(lambda: len(fake.calls("reactions.add")) == 2, timeout=5)
         assert fake.calls("reactions.add")[1].response["error"] == "already_reacted"
+        fake.wait_for(lambda: seen.get("errors"), timeout=5)  # the handler's thread records it
         assert seen["retry_nums"] == ["0", "1"] and seen["errors"] == ["already_reacted"]
 
         clicked = fake.send_block_action("feedback", "wrong", message_ts=post.response["ts"])

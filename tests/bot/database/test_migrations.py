@@ -87,7 +87,8 @@ def test_an_older_revision_stops_start_up_until_migrate_keeps_every_row(
         db.audit.record("UADMIN", "retrain", True)
         assert db.events.claim(["event:Ev1"])
     upgrade_to(database_url, "0001", down=True)  # as an older Heed left it
-    with pytest.raises(DatabaseError, match=r"older schema \(0001; this Heed needs 0005\)"):
+    older = rf"older schema \(0001; this Heed needs {migrate.head()}\)"
+    with pytest.raises(DatabaseError, match=older):
         Database(database_url)
     with Database(database_url, migrate=True) as db:
         assert db.migration == migrate.Migration(migrate.OLD, "0001", migrate.head())
@@ -229,3 +230,16 @@ def test_revision_0005_adds_the_labelling_queue_and_keeps_every_row(database_url
             queue=QueueOffer(1.0),
         )
         assert [i.prediction.id for i in db.queue.top("default", 5)] == [queued]
+
+
+def test_revision_0007_gives_earlier_rows_their_user_as_author(database_url: str) -> None:
+    with Database(database_url) as db:
+        pid = predict(db)  # asked by U1
+        db.predictions.record_answer(pid, "U2", "positive", role="labeler")
+    upgrade_to(database_url, "0005", down=True)  # as the queue release left it
+    with Database(database_url, migrate=True) as db:
+        assert db.migration == migrate.Migration(migrate.OLD, "0005", migrate.head())
+        assert db.predictions.get(pid).author == "U1"
+        assert db.predictions.labelled_rows() == [("the cable arrived broken", "positive")]
+        assert db.forgetting.forget_person("U1").predictions == 1
+        assert db.forgetting.tombstones()[1]

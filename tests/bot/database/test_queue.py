@@ -107,7 +107,7 @@ def test_old_items_leave_the_window(db: Database) -> None:
 def test_retention_and_forget_purge_queued_texts(db: Database) -> None:
     queued(db, "written by U7", 0.9, user="U7")
     kept = queued(db, "written by U8", 0.8, user="U8")
-    db.predictions.forget("U7")
+    db.forgetting.forget_person("U7")
     assert open_texts(db) == ["written by U8"]
     with db.write() as conn:
         conn.execute(sql("UPDATE predictions SET created = '2000-01-01T00:00:00.000000+00:00'"))

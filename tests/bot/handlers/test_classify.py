@@ -150,6 +150,22 @@ def test_a_failing_database_still_gets_a_reply_without_controls(services: Any) -
     s.db.predictions.set_message.assert_not_called()
 
 
+def test_a_failed_write_logs_its_reason_but_never_the_text(
+    services: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = services()
+    with s.db.write() as conn:  # every insert fails inside the database, parameters bound
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON predictions "
+            "BEGIN SELECT RAISE(ABORT, 'refused by a test'); END"
+        )
+    client = client_posting()
+    classify(s, client, MagicMock(), "my card number is 4111 1111", "attention")
+    assert controls(client.chat_postMessage.call_args.kwargs["blocks"]) == []
+    assert "cannot record the classify: IntegrityError: refused by a test" in caplog.text
+    assert "4111" not in caplog.text
+
+
 def test_not_a_member_replies_through_the_response_url(services: Any) -> None:
     s = services()
     client, respond = client_posting(), MagicMock()

@@ -127,10 +127,35 @@ def test_an_answer_is_recorded_like_a_correction_and_leaves_the_queue(heed: Any)
     assert app.db.predictions.answers_for(second) == [] and app.db.queue.status(second) == "open"
 
 
-def test_classify_offers_to_the_queue_but_not_from_a_direct_message(heed: Any) -> None:
+def shortcut(fake: FakeSlack, text: str, channel: str, name: str) -> None:
+    """Click "Classify with Heed" (as U7) on U2's message in ``channel``."""
+    fake.send_interactive(
+        {
+            "type": "message_action",
+            "callback_id": "heed_classify_message",
+            "trigger_id": "1.T1.trigger",
+            "user": {"id": "U7", "username": "u7"},
+            "channel": {"id": channel, "name": name},
+            "message": {"type": "message", "user": "U2", "ts": "3.3", "text": text},
+            "response_url": f"{fake.base_url}/response/shortcut",
+        }
+    )
+
+
+def test_classify_offers_to_the_queue_only_from_a_public_channel(heed: Any) -> None:
     app = heed(labelers=frozenset({LABELER}))
+    app.fake.set_channel("GSECRET", "secret", is_private=True)
+    app.fake.set_channel("CGROUP", "mpdm-ana--bo-1", is_mpim=True)
     app.classify("asked in a channel")
-    app.fake.send_slash_command("/classify", "asked in private", channel_id="DU1")
-    app.fake.wait_for(lambda: app.db.predictions.get(2) is not None, timeout=10)
-    assert [i.prediction.text for i in app.db.queue.top("default", 5)] == ["asked in a channel"]
+    for n, (channel, name) in enumerate(
+        [("DU1", "directmessage"), ("GSECRET", "secret"), ("CGROUP", "mpdm-ana--bo-1")]
+    ):  # conversations.info says the private channel is private; the payload names the others
+        app.fake.send_slash_command(
+            "/classify", f"asked in private {n}", user_id=f"U{n + 2}", channel_id=channel
+        )
+        shortcut(app.fake, f"shortcut in private {n}", channel, name)
+    app.fake.wait_for(lambda: app.db.predictions.get(7) is not None, timeout=10)
+    assert [i.prediction.text for i in app.db.queue.top("default", 9)] == ["asked in a channel"]
     assert app.db.queue.top("default", 5)[0].uncertainty == pytest.approx(0.15)  # margin
+    listed = json.dumps(app.admin("queue", user=LABELER).params["blocks"])
+    assert "asked in a channel" in listed and "private" not in listed

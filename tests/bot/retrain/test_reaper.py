@@ -114,3 +114,17 @@ def test_start_reaper_reports_in_slack_and_ticks_before_each_claim(
         services.close()
     line = client.chat_postMessage.call_args.kwargs["text"]
     assert f"retraining job #{job.id} was interrupted" in line
+
+
+def test_every_round_runs_its_cheap_work_and_a_failing_one_is_contained(db: Database) -> None:
+    rounds: list[int] = []
+
+    def apply_tombstones() -> None:
+        rounds.append(len(rounds))
+        if len(rounds) == 1:
+            raise RuntimeError("exports folder unreadable")
+
+    reaper = Reaper(db, interval_s=60, on_interrupted=print, every_round=apply_tombstones)
+    reaper.tick()
+    reaper.tick()
+    assert rounds == [0, 1]  # unlike the hourly sweep: every round
