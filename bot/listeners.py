@@ -13,7 +13,15 @@ from slack_sdk import WebClient
 
 from bot.blocks.common import BUSY_NOTE
 from bot.context import format_context, request_context
-from bot.handlers.admin import ADMIN, RETRAIN_BUTTONS, accept_admin, admin_job, retrain_button_job
+from bot.handlers.admin import (
+    ADMIN,
+    RETRAIN_BUTTONS,
+    SHADOW_BUTTONS,
+    accept_admin,
+    admin_job,
+    retrain_button_job,
+    shadow_button_job,
+)
 from bot.handlers.autotag import accept_message, count_dropped, route_job
 from bot.handlers.classify import (
     CLASSIFY,
@@ -60,6 +68,7 @@ LISTENERS = (
     Listener("command", ADMIN, admin_job, accept_admin),
     Listener("action", FEEDBACK_ACTIONS, feedback_job),
     Listener("action", RETRAIN_BUTTONS, retrain_button_job),
+    Listener("action", SHADOW_BUTTONS, shadow_button_job),
     Listener("event", {"type": "message", "subtype": DELETED}, message_deleted_job, accept_deleted),
     Listener("event", "message", route_job, accept_message, on_busy=count_dropped),
     Listener("event", "app_home_opened", publish_home, accept_home),

@@ -27,6 +27,7 @@ from bot.privacy import ConversationPrivacy
 from bot.ratelimit import RateLimiter
 from bot.serving.batching import ExplainBatcher, MicroBatcher
 from bot.serving.holder import TaskModels
+from bot.serving.shadow import ShadowModels
 from bot.settings import Settings
 from bot.tasks import Task
 from classifier.uncertainty import uncertainty
@@ -142,6 +143,8 @@ class Services:
     admin: AdminCheck = field(init=False)
     labelers: LabelCheck = field(init=False)
     rate: RateLimiter = field(init=False)
+    shadows: ShadowModels = field(init=False)
+    """The version shadowing each task, loaded here; it predicts, records, never acts."""
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -153,6 +156,7 @@ class Services:
         self.admin = AdminCheck(settings.admins, settings.admins_from_workspace)
         self.labelers = LabelCheck(settings.labelers, self.admin)
         self.rate = RateLimiter(settings.classify_per_minute)
+        self.shadows = ShadowModels(self.db, self.models.store)
         self._busy_logged = -BUSY_LOG_INTERVAL
         default = settings.tasks.default_name
         self.metrics.watch_model(lambda: self.models.holder(default).version)

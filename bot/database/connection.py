@@ -22,6 +22,7 @@ from bot.database.forgetting import Forgetting
 from bot.database.jobs import Jobs
 from bot.database.predictions import Predictions
 from bot.database.queue import LabelQueue
+from bot.database.shadows import Shadows
 from bot.database.traffic import Traffic
 
 DB_FILENAME = "heed.sqlite3"
@@ -118,6 +119,7 @@ class Database:
         self.queue = LabelQueue(self)
         self.traffic = Traffic(self)
         self.forgetting = Forgetting(self)
+        self.shadows = Shadows(self)
 
     def __repr__(self) -> str:
         return f"Database({self.where!r})"

@@ -161,3 +161,23 @@ forgotten_texts = Table(  # tombstones: every replica's sweep drops these texts 
     Column("created", Text, nullable=False),
     Index("forgotten_texts_created", "created"),
 )
+
+shadows = Table(
+    "shadows",
+    metadata,
+    Column("task", Text, primary_key=True),
+    Column("version", Text, nullable=False),
+    Column("started", Text, nullable=False),
+    Column("started_by", Text),
+)
+
+shadow_predictions = Table(
+    "shadow_predictions",
+    metadata,
+    _prediction_id(),
+    Column("version", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("confidence", Float),
+    PrimaryKeyConstraint("prediction_id", "version", name="shadow_predictions_pk"),
+    Index("shadow_predictions_version", "version"),
+)

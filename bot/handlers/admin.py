@@ -25,10 +25,12 @@ from bot.blocks.classify import unknown_task_error
 from bot.blocks.common import one_line, sections
 from bot.blocks.drift import PREVIEW_ACTION
 from bot.blocks.feedback import NOT_A_LABELER, QUEUE_ACTION, QUEUE_SHOWN, queue_message
+from bot.blocks.shadow import PROMOTE_ACTION, SHADOW_COMMAND, STOP_ACTION, shadow_stopped
 from bot.database.exports import write_jsonl, write_people_csv
 from bot.handlers.checks import audited, may_administer, may_label
 from bot.handlers.forget import do_forget, mentioned_ids
 from bot.handlers.home import model_metadata
+from bot.handlers.shadow import do_shadow
 from bot.retrain.commands import do_retrain, start_retrain
 from bot.retrain.messages import CANCEL_ACTION, NO_JOB_TO_CANCEL, PREVIEW_CANCELLED, START_ACTION
 from bot.services import Request
@@ -45,6 +47,7 @@ from classifier.store import (
 log = logging.getLogger(__name__)
 
 ADMIN = "/heed-admin"
+SHADOW_BUTTONS = re.compile(f"^({re.escape(PROMOTE_ACTION)}|{re.escape(STOP_ACTION)})$")
 RETRAIN_BUTTONS = re.compile(
     "^({})$".format("|".join(map(re.escape, (START_ACTION, CANCEL_ACTION, PREVIEW_ACTION))))
 )
@@ -71,6 +74,11 @@ def split_task(request: Request) -> tuple[str, str, str | None]:
     none is), the arguments after it, and a one-line error for a word that names no task."""
     action, rest = request.subcommand, request.text
     tasks = request.services.settings.tasks
+    if action == SHADOW_COMMAND:  # `shadow [VERSION|stop] [TASK]`: the task may come last
+        words = rest.split()
+        named = [w for w in words if w.lower() in tasks.by_name][:1]
+        others = " ".join(w for w in words if w not in named)
+        return (named[0].lower() if named else tasks.default_name), others, None
     words = rest.split(None, 1)
     if action not in TASK_ACTIONS or not words:
         return tasks.default_name, rest, None
@@ -244,6 +252,7 @@ HANDLERS: dict[str, Callable[[Request], None]] = {
     "export": do_export,
     "forget": do_forget,
     QUEUE_ACTION: do_queue,
+    SHADOW_COMMAND: do_shadow,
 }
 # The subcommands that take an optional task name first (`/heed-admin versions support`).
 TASK_ACTIONS = HANDLERS.keys() - {"help", "forget"}
@@ -319,3 +328,31 @@ def retrain_button_job(request: Request) -> None:
         return
     respond(text=":arrows_counterclockwise: Starting the retrain…", replace_original=True)
     start_retrain(request)
+
+
+def shadow_button_job(request: Request) -> None:
+    """The report's Promote or Stop: check and audit like ``/heed-admin shadow``; act only
+    while the version the report showed still shadows its task."""
+    services, action, respond = request.services, request.action, request.respond
+    assert respond is not None
+    promote = action.get("action_id") == PROMOTE_ACTION
+    what = "promote (shadow report)" if promote else "stop (shadow report)"
+    if not request.team or request.user_team != request.team:
+        reason = f"not a member of the installing workspace (team {request.user_team})"
+        if audited(request, "shadow", False, f"{reason}; {what}"):
+            request.private(refusal(reason))
+        return
+    name, _, version = str(action.get("value") or "").partition("|")
+    task = services.settings.tasks.by_name.get(name)
+    request = replace(request, task=task or services.settings.tasks.default, text=what)
+    if not admitted(request, "shadow"):
+        return
+    current = services.db.shadows.current(name) if task is not None else None
+    if current is None or current.version != version:
+        respond(text=":warning: That shadow is no longer running.", replace_original=False)
+        return
+    if promote:
+        do_promote(replace(request, text=version))
+    services.db.shadows.stop(name, version)
+    services.shadows.forget_lookup(name)
+    respond(text=shadow_stopped(name, version), replace_original=False)

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.classify import autotag_blocks
 from bot.handlers.classify import channel_task, record_prediction, upload_heatmap
+from bot.handlers.shadow import observe
 from bot.jobpool import Busy
 from bot.services import Answer, Request, Services
 from bot.slack_api.errors import api_error
@@ -109,6 +110,7 @@ def tag_job(request: Request, prediction: Future[Prediction]) -> None:
         except SlackApiError as exc:
             if api_error(exc) != "already_reacted":
                 log.warning("cannot add :%s: to %s/%s: %s", emoji, channel, ts, api_error(exc))
+    observe(request, prediction_id)
     if not task.should_notify(predicted.label, predicted.confidence):
         return
     classifier = services.models.holder(task.name).get()

@@ -28,6 +28,7 @@ from bot.blocks.classify import (
 from bot.blocks.common import section, slow_down_note
 from bot.context import format_context
 from bot.database.connection import failure_line
+from bot.handlers.shadow import observe
 from bot.services import Answer, Request
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 from bot.slack_api.text import clean_input, slack_to_plain
@@ -192,6 +193,7 @@ def classify_and_reply(request: Request, private: bool, asked_line: bool = True)
         "asked" if asked_line else "shortcut",
         format_context(request.context),
     )
+    observe(request, reply.prediction_id)
 
 
 def record_prediction(

@@ -21,7 +21,7 @@ def test_manifest_matches_the_bot() -> None:
     commands = {c["command"]: c for c in features["slash_commands"]}
     assert set(commands) == {CLASSIFY, ADMIN}
     assert (
-        "retrain | cancel | status | versions | promote VERSION | rollback | export | forget"
+        "retrain | cancel | status | versions | promote VERSION | rollback | export | shadow"
         in commands["/heed-admin"]["usage_hint"]
     )
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
@@ -54,7 +54,7 @@ def test_the_admin_usage_hint_lists_every_subcommand() -> None:
     [admin] = [c for c in manifest["features"]["slash_commands"] if c["command"] == ADMIN]
     hint = (
         "retrain | cancel | status | versions | promote VERSION | rollback | export | "
-        "forget @user | help"
+        "shadow VERSION | forget @user | help"
     )
     assert admin["usage_hint"] == hint
     assert {part.split()[0] for part in hint.split(" | ")} == set(HANDLERS) - {"queue"}
