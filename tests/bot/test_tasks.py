@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.setting_kinds import Thresholds
 from bot.settings import Settings, SettingsError
 from tests.conftest import REPO
 
@@ -38,7 +39,7 @@ def test_environment_is_the_single_default_task(tmp_path: Path, monkeypatch) -> 
     assert tasks.names == ["default"]
     task = tasks.default
     assert task.model_dir == Path("models") and task.channels == ("#general",)
-    assert task.threshold == 0.5 and task.emoji_for("positive") == "+1"
+    assert task.threshold == Thresholds(0.5) and task.emoji_for("positive") == "+1"
 
 
 def test_two_tasks_from_the_file(tmp_path: Path) -> None:
@@ -53,7 +54,7 @@ def test_two_tasks_from_the_file(tmp_path: Path) -> None:
     assert moderation.should_notify("harassment", 0.7)
     assert not moderation.should_notify("harassment", 0.5)
     assert support.channels == ("#support", "C0123ABCD")
-    assert support.explain_method == "gradient" and support.threshold == 0.8
+    assert support.explain_method == "gradient" and support.threshold == Thresholds(0.8)
 
 
 def test_the_default_task_stays_at_the_root(tmp_path: Path) -> None:
@@ -70,7 +71,7 @@ def test_channels_and_exports_are_not_inherited(tmp_path: Path) -> None:
     env |= {"HEED_AUTOTAG_THRESHOLD": "0.3"}
     tasks = Settings.from_env(env).tasks
     assert all(t.channels == () and t.train_data == () for t in tasks)
-    assert all(t.threshold == 0.3 for t in tasks)
+    assert all(t.threshold == Thresholds(0.3) for t in tasks)
 
 
 @pytest.mark.parametrize(

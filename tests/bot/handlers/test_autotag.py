@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.classify import CAVEAT
 from bot.blocks.feedback import FEEDBACK_BLOCK_ID
 from bot.handlers.autotag import is_taggable, tag_job
+from bot.setting_kinds import Thresholds
 from bot.settings import Settings
 from classifier.types import Prediction
 from tests.bot.stubs import PNG, StubClassifier, request_for, services_for
@@ -79,7 +80,7 @@ def test_tag_job_notes_only_above_threshold_for_notify_labels(
     settings = Settings(
         bot_token="xoxb-x",
         app_token="xapp-x",
-        autotag_threshold=0.9,
+        autotag_threshold=Thresholds(0.9),
         autotag_notify=frozenset({"positive"}),
     )
     stub = StubClassifier(label=label, confidence=confidence)
