@@ -39,10 +39,13 @@ class Task:
         """The reaction for ``label``: its mapping, else the ``*`` default (None = none)."""
         return self.label_emoji.get(label, self.label_emoji.get(DEFAULT_EMOJI_KEY)) or None
 
+    def notifies(self, label: str) -> bool:
+        """Whether ``label`` is a notify label (``*``: every label)."""
+        return label in self.notify or DEFAULT_EMOJI_KEY in self.notify
+
     def should_notify(self, label: str, confidence: float) -> bool:
         """Whether an auto-tagged message is flagged: a notify label at or above its threshold."""
-        wanted = label in self.notify or DEFAULT_EMOJI_KEY in self.notify
-        return wanted and confidence >= self.threshold.of(label)
+        return self.notifies(label) and confidence >= self.threshold.of(label)
 
     def abstains(self, confidence: float) -> bool:
         """Whether Heed is "not sure": the top confidence is below ``abstain_below``."""

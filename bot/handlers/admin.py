@@ -27,6 +27,7 @@ from bot.blocks.common import one_line, sections
 from bot.blocks.feedback import NOT_A_LABELER, QUEUE_ACTION, QUEUE_SHOWN, queue_message
 from bot.database.exports import write_jsonl, write_people_csv
 from bot.handlers.checks import audited, may_administer, may_label
+from bot.handlers.dry_run import DRY_RUN, do_dry_run
 from bot.handlers.home import model_metadata
 from bot.retention import retention_for
 from bot.retrain.commands import do_retrain, start_retrain
@@ -268,9 +269,11 @@ HANDLERS: dict[str, Callable[[Request], None]] = {
     "export": do_export,
     "forget": do_forget,
     QUEUE_ACTION: do_queue,
+    DRY_RUN: do_dry_run,
 }
-# The subcommands that take an optional task name first (`/heed-admin versions support`).
-TASK_ACTIONS = HANDLERS.keys() - {"help", "forget"}
+# The subcommands that take an optional task name first (`/heed-admin versions support`);
+# dry-run parses its own arguments (the task after the channel).
+TASK_ACTIONS = HANDLERS.keys() - {"help", "forget", DRY_RUN}
 
 
 def admitted(request: Request, action: str, known: bool = True) -> bool:
