@@ -48,6 +48,8 @@ def parse_dry_run(text: str, task_names: list[str]) -> DryRunArgs:
             channel = match.group(1) or match.group(2)
         elif lower in task_names:
             task = lower
+        elif word.startswith("#"):
+            return DryRunArgs(error=f"pick {word[:40]} from Slack's suggestions (a link to it)")
         else:
             return DryRunArgs(error=f"'{word[:40]}' is not a channel, a task or an option")
     if not channel:

@@ -34,15 +34,16 @@ def history(
     *,
     limit: int,
     oldest: float | None = None,
-    pause: float = PAGE_PAUSE,
+    pause: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Iterator[list[dict[str, Any]]]:
     """The channel's top-level messages, newest first, as pages of at most
     :data:`PAGE_SIZE`, up to ``limit`` in all (``oldest``: none before that Unix time); a
-    pause between pages, and a 429 waits ``Retry-After`` (the client's retry handler).
+    ``pause`` (:data:`PAGE_PAUSE`) between pages, and a 429 waits ``Retry-After`` (the
+    client's retry handler).
     Raises :class:`SlackApiError` (``not_in_channel``, ``missing_scope``…)."""
     cursor, read = None, 0
-    while read < limit:
+    while True:
         args: dict[str, Any] = {"channel": channel, "limit": min(PAGE_SIZE, limit - read)}
         if cursor:
             args["cursor"] = cursor
@@ -54,6 +55,6 @@ def history(
         if page:
             yield page
         cursor = (response.get("response_metadata") or {}).get("next_cursor")
-        if not cursor or not response.get("has_more", True) or not page:
+        if read >= limit or not cursor or not page:
             return
-        sleep(pause)
+        sleep(PAGE_PAUSE if pause is None else pause)
