@@ -99,13 +99,13 @@ def test_below_abstain_below_classify_says_not_sure_first(heed: Any) -> None:
 def test_an_abstained_auto_tag_gets_the_not_sure_emoji_and_leads_the_queue(heed: Any) -> None:
     app = heed(autotag_channels=("C1",), abstain_below=0.95, not_sure_emoji="thinking_face")
     fake, db = app.fake, app.db
-    app.classify("an earlier, unsure classify")  # in the queue before
     _, ts = fake.send_message_event("not sure about this one")
     reaction = fake.wait_for_call("reactions.add", timeout=10)
     assert (reaction.params["timestamp"], reaction.params["name"]) == (ts, "thinking_face")
-    fake.wait_for(lambda: len(db.queue.top("default", 5)) == 2, timeout=10)
-    first, earlier = db.queue.top("default", 5)  # the same uncertainty: first all the same
-    assert first.prediction.message_ts == ts and earlier.prediction.source == "classify"
+    fake.wait_for(lambda: db.queue.top("default", 5), timeout=10)
+    app.classify("a later classify, as unsure")  # newer wins ties: not over an abstention
+    first, later = db.queue.top("default", 5)
+    assert first.prediction.message_ts == ts and later.prediction.source == "classify"
 
 
 def test_a_dry_run_reads_the_history_in_pages_and_stores_nothing(heed: Any) -> None:
