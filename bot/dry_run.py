@@ -15,7 +15,7 @@ from classifier.types import Prediction
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
 EXAMPLES = 2  # the most confident per label, and the least confident one besides
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|([CG][A-Z0-9]+)")
-_COUNT = re.compile(r"[0-9]{1,7}")
+_COUNT = re.compile(r"[0-9]{1,6}")  # up to 999999 messages or days
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def do_dry_run(request: Request) -> None:
         return
     most = min(args.messages or limit, limit)
     request.private(started_line(args.channel, task.name, most, args.days))
-    oldest = time.time() - args.days * 86400 if args.days else None
+    oldest = max(0.0, time.time() - args.days * 86400) if args.days else None
     tally, read, notes, last = Tally(task), 0, 0, time.monotonic()
     try:
         for page in history(request.client, args.channel, limit=most, oldest=oldest):

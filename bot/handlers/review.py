@@ -5,6 +5,7 @@ controls (``handlers/feedback.py``): trusted answers of labelers and admins, aud
 from __future__ import annotations
 
 import logging
+import re
 
 from slack_sdk.errors import SlackApiError
 
@@ -20,6 +21,7 @@ from classifier.types import Explanation
 
 log = logging.getLogger(__name__)
 
+_PREDICTION_ID = re.compile(r"[0-9]{1,18}")
 REVIEW_ACTION = "review"  # the audit log's action for a Dismiss, allowed or refused
 
 
@@ -70,7 +72,8 @@ def dismiss_job(request: Request) -> None:
     """Dismiss a review post: labelers and admins only, audited; the controls go, no label is
     recorded."""
     value = str(request.action.get("value") or "")
-    prediction = request.services.db.predictions.get(int(value)) if value.isdigit() else None
+    known = _PREDICTION_ID.fullmatch(value) is not None  # no SQLite overflow from a huge id
+    prediction = request.services.db.predictions.get(int(value)) if known else None
     if prediction is None:
         if audited(request, REVIEW_ACTION, False, f"dismiss: unknown prediction {value[:60]!r}"):
             request.private(FEEDBACK_UNKNOWN)
@@ -83,7 +86,8 @@ def dismiss_job(request: Request) -> None:
         request.private(not_permitted(False))
         return
     message = request.body.get("message") or {}
-    channel, ts = request.channel, message.get("ts")
+    container = request.body.get("container") or {}
+    channel, ts = request.channel, container.get("message_ts") or message.get("ts")
     blocks = dismissed_blocks(message.get("blocks") or [], request.user)
     try:
         request.client.chat_update(

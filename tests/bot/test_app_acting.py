@@ -143,3 +143,14 @@ def test_a_dry_run_is_for_admins_and_says_why_it_cannot_read(heed: Any) -> None:
         timeout=10,
     )[0]
     assert "`/invite @Heed`" in said.params["text"]
+
+
+def test_a_forged_dismiss_is_refused_and_audited(heed: Any) -> None:
+    app = heed()
+    for value in ("not-an-id", "9" * 40, "424242"):
+        app.fake.send_block_action(DISMISS_ACTION, value, user_id=ADMIN, block_id=FEEDBACK_BLOCK_ID)
+    app.fake.wait_for(lambda: len(app.fake.calls("response_url")) == 3, timeout=10)
+    said = app.fake.calls("response_url")
+    assert all("doesn't know that answer" in c.params["text"] for c in said)
+    assert [e.allowed for e in app.db.audit.recent()] == [False] * 3
+    assert not app.fake.calls("chat.update")
