@@ -9,7 +9,7 @@ import re
 
 from slack_sdk.errors import SlackApiError
 
-from bot.acting import Plan
+from bot.acting import Plan, would_react
 from bot.blocks.feedback import FEEDBACK_UNKNOWN, not_permitted
 from bot.blocks.review import Flagged, dismissed_blocks, review_post
 from bot.handlers.checks import audited, may_label
@@ -47,7 +47,7 @@ def post_review(
         prediction_id=prediction_id,
         abstain_below=task.abstain_below if plan.abstained else None,
         suggested=plan.suggested,
-        would_react=task.not_sure_emoji if plan.abstained else task.emoji_for(p.label),
+        would_react=would_react(task, p),
     )
     text, blocks = review_post(flagged)
     try:

@@ -106,6 +106,8 @@ def test_an_abstained_auto_tag_gets_the_not_sure_emoji_and_leads_the_queue(heed:
     app.classify("a later classify, as unsure")  # newer wins ties: not over an abstention
     first, later = db.queue.top("default", 5)
     assert first.prediction.message_ts == ts and later.prediction.source == "classify"
+    shown = json.dumps(app.admin("queue").params["blocks"], ensure_ascii=False)
+    assert shown.count("not sure, queued first · uncertainty 0.15") == 1
 
 
 def test_a_dry_run_reads_the_history_in_pages_and_stores_nothing(heed: Any) -> None:
