@@ -125,7 +125,7 @@ def tag_job(request: Request, prediction: Future[Prediction]) -> None:
         explanation = classifier.explain(text, "gradient")
     png = heatmap.render(explanation)
     if plan.review:
-        post_review(request, explanation, png, plan, prediction_id)
+        post_review(request, predicted, explanation, png, plan, prediction_id)
     if not plan.thread_note:
         return
     thread_ts = event.get("thread_ts") or ts

@@ -17,7 +17,7 @@ from bot.handlers.classify import upload_heatmap
 from bot.services import Request
 from bot.slack_api.errors import api_error
 from bot.slack_api.history import permalink
-from classifier.types import Explanation
+from classifier.types import Explanation, Prediction
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +27,17 @@ REVIEW_ACTION = "review"  # the audit log's action for a Dismiss, allowed or ref
 
 def post_review(
     request: Request,
+    p: Prediction,
     explanation: Explanation,
     png: bytes,
     plan: Plan,
     prediction_id: int | None,
 ) -> None:
-    """Post the auto-tagged message of ``request`` to its task's review channel, with the
-    heatmap in the post's thread; a Slack failure is logged (the tag itself stands)."""
+    """Post the auto-tagged message of ``request`` (``p``: the prediction ``plan`` was decided
+    on) to its task's review channel, with the heatmap in the post's thread; a Slack failure
+    is logged (the tag itself stands)."""
     task, client, event = request.task, request.client, request.body.get("event") or {}
     assert task.review_channel is not None
-    p = explanation.prediction
     flagged = Flagged(
         prediction=p,
         text=request.text,
