@@ -156,3 +156,18 @@ def test_a_forged_dismiss_is_refused_and_audited(heed: Any) -> None:
     assert all("doesn't know that answer" in c.params["text"] for c in said)
     assert [e.allowed for e in app.db.audit.recent()] == [False] * 3
     assert not app.fake.calls("chat.update")
+
+
+def test_a_dry_run_by_days_sends_heatmaps_on_request(heed: Any) -> None:
+    app = heed()
+    fake = app.fake
+    fake.add_history("C2", ["first words", "second words"])
+    app.admin("dry-run --days 2 <#C2|random> --heatmaps")
+    fake.wait_for(
+        lambda: [c for c in fake.calls("response_url") if ":bar_chart:" in c.params["text"]],
+        timeout=10,
+    )
+    [page] = fake.calls("conversations.history")
+    assert float(page.params["oldest"]) > 0  # two days back, not the whole history
+    upload = fake.wait_for(lambda: [u for u in fake.uploads if u.completed], timeout=10)[0]
+    assert upload.channel == f"D{ADMIN}" and upload.filename == "heed-heatmap.png"
