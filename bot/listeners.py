@@ -12,6 +12,7 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.blocks.common import BUSY_NOTE
+from bot.blocks.review import DISMISS_ACTION
 from bot.context import format_context, request_context
 from bot.handlers.admin import (
     ADMIN,
@@ -34,6 +35,7 @@ from bot.handlers.classify import (
 from bot.handlers.feedback import CORRECT_LABEL, FEEDBACK_ACTIONS, correct_job, feedback_job
 from bot.handlers.forget import DELETED, accept_deleted, message_deleted_job
 from bot.handlers.home import accept_home, publish_home
+from bot.handlers.review import dismiss_job
 from bot.jobpool import Busy
 from bot.ops.metrics import request_kind
 from bot.services import Accept, Answer, Job, Request, Services
@@ -70,6 +72,7 @@ LISTENERS = (
     Listener("action", RETRAIN_BUTTONS, retrain_button_job),
     Listener("action", SHADOW_BUTTONS, shadow_button_job),
     Listener("event", {"type": "message", "subtype": DELETED}, message_deleted_job, accept_deleted),
+    Listener("action", DISMISS_ACTION, dismiss_job),
     Listener("event", "message", route_job, accept_message, on_busy=count_dropped),
     Listener("event", "app_home_opened", publish_home, accept_home),
     Listener("shortcut", _message_action(CLASSIFY_MESSAGE), shortcut_job, accept_shortcut),

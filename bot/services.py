@@ -20,7 +20,7 @@ from bot.cache import SeenCache
 from bot.channels import ChannelMatcher
 from bot.context import format_context, request_context
 from bot.database import Database
-from bot.database.queue import QueueOffer
+from bot.database.queue import QUEUE_FIRST, QueueOffer
 from bot.jobpool import Busy, JobPool
 from bot.ops.metrics import Metrics, request_kind
 from bot.privacy import ConversationPrivacy
@@ -174,11 +174,12 @@ class Services:
             log.exception("cannot claim event %s in the database; deduplicating locally", keys)
             return True
 
-    def queue_offer(self, scores: Mapping[str, float]) -> QueueOffer:
-        """A prediction's claim to its task's labelling queue: uncertainty and the queue's bound."""
+    def queue_offer(self, scores: Mapping[str, float], first: bool = False) -> QueueOffer:
+        """A prediction's claim to its task's labelling queue: uncertainty (raised by
+        :data:`QUEUE_FIRST` when ``first``: an abstention) and the queue's bound."""
         settings = self.settings
         return QueueOffer(
-            uncertainty(scores.values(), settings.queue_score),
+            uncertainty(scores.values(), settings.queue_score) + (QUEUE_FIRST if first else 0.0),
             size=settings.queue_size,
             days=settings.queue_days,
         )

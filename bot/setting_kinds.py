@@ -7,7 +7,7 @@ import math
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 from bot.schedule import DigestSchedule, parse_schedule
 
 DEFAULT_EMOJI_KEY = "*"
+DEFAULT_THRESHOLD = 0.8  # a label a threshold table leaves out, without a "*" entry
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 _EMOJI = re.compile(r"[a-z0-9_+'-]{1,100}")
@@ -219,6 +220,47 @@ class Number(Kind):
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """A confidence threshold per label: ``labels``' own, else ``default`` (the ``*`` entry)."""
+
+    default: float
+    labels: Mapping[str, float] = field(default_factory=dict)
+
+    def of(self, label: str) -> float:
+        """The threshold ``label``'s confidence must reach."""
+        return self.labels.get(label, self.default)
+
+
+class LabelThresholds(Kind):
+    """One number 0-1 for every label, or ``label=number`` pairs (a TOML table) with ``*`` for
+    the other labels (0.8 when left out)."""
+
+    def read(self, value: object) -> Thresholds:
+        number = Number(0, 1, "a number between 0 and 1")
+        if isinstance(value, str) and "=" in value:
+            pairs = [pair.partition("=") for pair in value.split(",") if pair.strip()]
+            if any(not label.strip() or not sep for label, sep, _ in pairs):
+                raise ValueError(
+                    f"must be label=number pairs like 'spam=0.9,*=0.75', got {shown(value)}"
+                )
+            table: Mapping[str, object] = {label.strip(): text.strip() for label, _, text in pairs}
+        elif isinstance(value, dict):
+            table = value
+        else:
+            return Thresholds(number.read(value))
+        labels: dict[str, float] = {}
+        for label, text in table.items():
+            try:
+                labels[label] = number.read(text)
+            except ValueError:
+                raise ValueError(
+                    f"must give {shown(label)} a number between 0 and 1, got {shown(text)}"
+                ) from None
+        default = labels.pop(DEFAULT_EMOJI_KEY, DEFAULT_THRESHOLD)
+        return Thresholds(default, MappingProxyType(labels))
+
+
+@dataclass(frozen=True)
 class Whole(Kind):
     """A whole number from ``low`` to ``high``."""
 
@@ -234,7 +276,9 @@ class Whole(Kind):
 
 
 class Boolean(Kind):
-    def read(self, value: str) -> bool:
+    def read(self, value: str | bool) -> bool:
+        if isinstance(value, bool):  # a heed.toml value
+            return value
         if value.lower() not in _TRUE | _FALSE:
             raise ValueError(f"must be true or false, got {shown(value)}")
         return value.lower() in _TRUE
@@ -312,6 +356,25 @@ class Launcher(Kind):
         if "training" in words:
             raise ValueError("must not name the module: Heed adds -m training train")
         return words
+
+
+class ChannelId(Kind):
+    """One channel ID (``C0123ABCD``): where Heed posts (a name could be renamed or reused)."""
+
+    def read(self, value: object) -> str:
+        if not isinstance(value, str) or not _CHANNEL_ID.fullmatch(value.strip()):
+            raise ValueError(f"must be a channel ID like C0123ABCD, got {shown(value)}")
+        return value.strip()
+
+
+class EmojiName(Kind):
+    """One emoji name (``:thinking_face:`` or ``thinking_face``)."""
+
+    def read(self, value: object) -> str:
+        name = value.strip().strip(":") if isinstance(value, str) else ""
+        if not _EMOJI.fullmatch(name):
+            raise ValueError(f"must be an emoji name like thinking_face, got {shown(value)}")
+        return name
 
 
 class Schedule(Kind):

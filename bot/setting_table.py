@@ -23,6 +23,8 @@ RESERVED_TRAIN_FLAGS = (
     "--task",
 )
 """Training flags the retrain runner sets itself; ``HEED_RETRAIN_ARGS`` may not repeat them."""
+ACTING_MODES = ("act", "suggest")
+"""``act``: auto-tagging reacts and notes in the channel; ``suggest``: only the review channel."""
 BOT_TOKEN_MISSING = "is required: a bot token (xoxb-…) of the app"
 VARIABLE = "variable"  # the metadata key naming a field's variable
 
@@ -73,12 +75,17 @@ SPECS: tuple[Spec, ...] = (
         toml="label_emoji",
     ),
     Spec("HEED_AUTOTAG_NOTIFY", kinds.Labels(), toml="notify"),
+    Spec("HEED_AUTOTAG_THRESHOLD", kinds.LabelThresholds(), "0.8", toml="threshold"),
+    Spec("HEED_AUTOTAG_MODE", kinds.OneOf(ACTING_MODES), ACTING_MODES[0], toml="mode"),
     Spec(
-        "HEED_AUTOTAG_THRESHOLD",
+        "HEED_ABSTAIN_BELOW",
         kinds.Number(0, 1, "a number between 0 and 1"),
-        "0.8",
-        toml="threshold",
+        "0",
+        toml="abstain_below",
     ),
+    Spec("HEED_NOT_SURE_EMOJI", kinds.EmojiName(), toml="not_sure_emoji"),
+    Spec("HEED_REVIEW_CHANNEL", kinds.ChannelId(), toml="review_channel"),
+    Spec("HEED_THREAD_NOTE", kinds.Boolean(), "true", toml="thread_note"),
     Spec("HEED_ADMINS", kinds.SlackIds()),
     Spec("HEED_ADMINS_FROM_WORKSPACE", kinds.Boolean(), "false"),
     Spec("HEED_LABELERS", kinds.SlackIds(groups=True)),
@@ -99,6 +106,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("HEED_QUEUE_DAYS", kinds.Whole(1, 3650), "14"),
     Spec("HEED_QUEUE_DIGEST", kinds.Schedule(), "off"),
     Spec("HEED_DRIFT_PSI", kinds.Number(0, 10, "a number from 0 (off) to 10"), "0.05"),
+    Spec("HEED_DRY_RUN_MAX", kinds.Whole(1, 100_000), "5000"),
     Spec("HEED_LOG_LEVEL", kinds.OneOf(("DEBUG", "INFO", "WARNING", "ERROR"), upper=True), "INFO"),
     Spec("HEED_LOG_FORMAT", kinds.OneOf(("text", "json")), "text"),
     Spec("HEED_HTTP_THREADS", kinds.Whole(1, 256), "8"),

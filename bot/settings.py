@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from bot.database.connection import DB_FILENAME
 from bot.schedule import DigestSchedule
-from bot.setting_kinds import SettingsError
+from bot.setting_kinds import SettingsError, Thresholds
 from bot.setting_table import TASK_KEYS, VARIABLE, read, setting
 from bot.tasks import DEFAULT_CONFIG, Task, Tasks, load_tasks
 
@@ -30,7 +30,12 @@ class Settings:
     data_dir: Path = setting("HEED_DATA_DIR")  # noqa: RUF009 (a field)
     base_model: str | None = setting("HEED_BASE_MODEL")
     autotag_channels: tuple[str, ...] = setting("HEED_AUTOTAG_CHANNELS")
-    autotag_threshold: float = setting("HEED_AUTOTAG_THRESHOLD")
+    autotag_threshold: Thresholds = setting("HEED_AUTOTAG_THRESHOLD")  # noqa: RUF009 (a field)
+    autotag_mode: str = setting("HEED_AUTOTAG_MODE")
+    abstain_below: float = setting("HEED_ABSTAIN_BELOW")
+    not_sure_emoji: str | None = setting("HEED_NOT_SURE_EMOJI")
+    review_channel: str | None = setting("HEED_REVIEW_CHANNEL")
+    thread_note: bool = setting("HEED_THREAD_NOTE")
     autotag_notify: frozenset[str] = setting("HEED_AUTOTAG_NOTIFY")
     label_emoji: Mapping[str, str] = setting("HEED_LABEL_EMOJI")
     admins: frozenset[str] = setting("HEED_ADMINS")
@@ -65,6 +70,7 @@ class Settings:
     queue_days: int = setting("HEED_QUEUE_DAYS")
     queue_digest: DigestSchedule = setting("HEED_QUEUE_DIGEST")  # noqa: RUF009 (a field)
     drift_psi: float = setting("HEED_DRIFT_PSI")
+    dry_run_max: int = setting("HEED_DRY_RUN_MAX")
     configured_tasks: Tasks | None = field(default=None, repr=False)
     """The tasks of ``heed.toml``; None: the one task ``default`` from the fields above."""
 

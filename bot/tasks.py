@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 
-from bot.setting_kinds import DEFAULT_EMOJI_KEY, SettingsError
+from bot.setting_kinds import DEFAULT_EMOJI_KEY, SettingsError, Thresholds
 from bot.setting_table import TASK_KEYS, setting
 from classifier.store import DEFAULT_TASK, task_problem, task_root
 
@@ -25,7 +25,12 @@ class Task:
     channels: tuple[str, ...] = setting("HEED_AUTOTAG_CHANNELS")
     label_emoji: Mapping[str, str] = setting("HEED_LABEL_EMOJI")
     notify: frozenset[str] = setting("HEED_AUTOTAG_NOTIFY")
-    threshold: float = setting("HEED_AUTOTAG_THRESHOLD")
+    threshold: Thresholds = setting("HEED_AUTOTAG_THRESHOLD")  # noqa: RUF009 (a field)
+    mode: str = setting("HEED_AUTOTAG_MODE")
+    abstain_below: float = setting("HEED_ABSTAIN_BELOW")
+    not_sure_emoji: str | None = setting("HEED_NOT_SURE_EMOJI")
+    review_channel: str | None = setting("HEED_REVIEW_CHANNEL")
+    thread_note: bool = setting("HEED_THREAD_NOTE")
     explain_method: str = setting("HEED_EXPLAIN_METHOD")
     train_data: tuple[Path, ...] = setting("HEED_TRAIN_DATA")
     eval_data: tuple[Path, ...] = setting("HEED_EVAL_DATA")
@@ -34,10 +39,17 @@ class Task:
         """The reaction for ``label``: its mapping, else the ``*`` default (None = none)."""
         return self.label_emoji.get(label, self.label_emoji.get(DEFAULT_EMOJI_KEY)) or None
 
+    def notifies(self, label: str) -> bool:
+        """Whether ``label`` is a notify label (``*``: every label)."""
+        return label in self.notify or DEFAULT_EMOJI_KEY in self.notify
+
     def should_notify(self, label: str, confidence: float) -> bool:
-        """Whether an auto-tagged message gets a thread note with the heatmap."""
-        wanted = label in self.notify or DEFAULT_EMOJI_KEY in self.notify
-        return wanted and confidence >= self.threshold
+        """Whether an auto-tagged message is flagged: a notify label at or above its threshold."""
+        return self.notifies(label) and confidence >= self.threshold.of(label)
+
+    def abstains(self, confidence: float) -> bool:
+        """Whether Heed is "not sure": the top confidence is below ``abstain_below``."""
+        return confidence < self.abstain_below
 
 
 @dataclass(frozen=True)

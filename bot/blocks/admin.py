@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 ADMIN_USAGE = (
     "Usage: `/heed-admin retrain | cancel | status | versions | promote VERSION | rollback | "
-    "export | queue | shadow | forget @user | help`\n"
+    "export | queue | shadow | forget @user | dry-run #channel | help`\n"
     "• `retrain` — preview what a retrain would learn from (exports, corrections and who gave "
     "them, held rows, data problems), then *Start* it: a new model, with progress here, "
     "promoted only if it is not worse than the serving model on trusted rows\n"
@@ -44,6 +44,9 @@ ADMIN_USAGE = (
     "• `forget @user` — delete that person's texts and answers (database and kept exports)\n"
     "• `shadow VERSION` — VERSION predicts beside the serving model on every message and acts "
     "on nothing; `shadow` reports how they differ (Promote / Stop); `shadow stop`\n"
+    "• `dry-run #channel [--days N | --messages N] [--heatmaps] [TASK]` — classify the "
+    "channel's history without acting or storing texts: the labels, what each threshold would "
+    "tag, notify and abstain on, examples (`--heatmaps`: their heatmaps by DM)\n"
     "With several tasks, `retrain`, `cancel`, `status`, `versions`, `promote`, `rollback`, "
     "`export` and `queue` take the task first (`/heed-admin versions support`); without one "
     "they act on the default task."

@@ -6,7 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from bot.blocks.common import LABEL_CHARS, Blocks, bar, context, percent, section, sections
+from bot.blocks.common import (
+    LABEL_CHARS,
+    Blocks,
+    against_threshold,
+    bar,
+    context,
+    percent,
+    section,
+    sections,
+)
 from bot.blocks.feedback import feedback_actions
 from bot.slack_api.text import escape_and_shorten, escape_mrkdwn, shorten
 from classifier.types import DEFAULT_EXPLAIN_METHOD, EXPLAIN_METHODS, Explanation, Prediction
@@ -63,6 +72,22 @@ def score_lines(scores: Mapping[str, float]) -> list[str]:
     ]
 
 
+def top_two(scores: Mapping[str, float]) -> str:
+    """``*spam* 41.0% · *ok* 38.0%``: the two likeliest labels (one with a single class)."""
+    ordered = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:2]
+    return " · ".join(
+        f"*{escape_and_shorten(label, LABEL_CHARS)}* {percent(p)}" for label, p in ordered
+    )
+
+
+def not_sure_line(prediction: Prediction, abstain_below: float) -> str:
+    """What Heed says first when it abstains: not sure, and the two labels it hesitates between."""
+    return (
+        f":grey_question: *Not sure* (top {percent(prediction.confidence)}, below "
+        f"{percent(abstain_below)}): {top_two(prediction.scores)}"
+    )
+
+
 def truncation_note(max_tokens: int | None) -> str:
     """What to tell the person when their text was cut to the model's limit."""
     limit = f" of {max_tokens} tokens" if max_tokens else ""
@@ -82,6 +107,8 @@ class Reply:
     user_id: str | None = None
     max_tokens: int | None = None
     prediction_id: int | None = None
+    abstain_below: float | None = None
+    """The task's ``abstain_below`` when Heed abstains on this text (None: it does not)."""
 
 
 def classify_reply(reply: Reply, note: str | None = None) -> tuple[str, Blocks]:
@@ -92,8 +119,11 @@ def classify_reply(reply: Reply, note: str | None = None) -> tuple[str, Blocks]:
     asked = f"<@{reply.user_id}> asked: " if reply.user_id else ""
     quote = escape_and_shorten(" ".join(reply.text.split()), 600)
     label = escape_and_shorten(p.label, LABEL_CHARS)
+    head = f"*{label}* — {percent(p.confidence)} confidence"
+    if reply.abstain_below is not None:
+        head = not_sure_line(p, reply.abstain_below)
     blocks: Blocks = [
-        section(f"*{label}* — {percent(p.confidence)} confidence\n{asked}_{quote}_"),
+        section(f"{head}\n{asked}_{quote}_"),
         *sections(score_lines(p.scores)),
         context(
             f"Explanation: *{explanation.method}* · Model: `{p.model}`",
@@ -106,15 +136,20 @@ def classify_reply(reply: Reply, note: str | None = None) -> tuple[str, Blocks]:
     if reply.prediction_id is not None:
         blocks.append(feedback_actions(reply.prediction_id, p.label, list(p.scores)))
     how = f", explained with {explanation.method}" if explanation.method else ""
-    return f"{p.label} ({percent(p.confidence)} confidence{how}) · model {p.model}", blocks
+    fallback = f"{p.label} ({percent(p.confidence)} confidence{how}) · model {p.model}"
+    return ("Not sure: " if reply.abstain_below is not None else "") + fallback, blocks
 
 
-def autotag_blocks(prediction: Prediction, prediction_id: int | None = None) -> tuple[str, Blocks]:
-    """The thread note under an auto-tagged message, the caveat, then the recorded
-    prediction's feedback controls (for labelers and admins to correct the tag)."""
+def autotag_blocks(
+    prediction: Prediction, prediction_id: int | None = None, threshold: float | None = None
+) -> tuple[str, Blocks]:
+    """The thread note under an auto-tagged message (with how its confidence met the label's
+    ``threshold``), the caveat, then the recorded prediction's feedback controls (for
+    labelers and admins to correct the tag)."""
+    met = "" if threshold is None else f"; {against_threshold(prediction.confidence, threshold)}"
     note = (
         f"Heed tagged this *{escape_mrkdwn(prediction.label)}* "
-        f"({percent(prediction.confidence)} confidence, model `{prediction.model}`). "
+        f"({percent(prediction.confidence)} confidence, model `{prediction.model}`{met}). "
         "The heatmap shows the words it weighed."
     )
     blocks: Blocks = [section(note), context(CAVEAT)]

@@ -32,6 +32,12 @@ def percent(p: float) -> str:
     return f"{100 * p:.1f}%"
 
 
+def against_threshold(confidence: float, threshold: float) -> str:
+    """``confidence 0.83 ≥ threshold 0.60`` (or ``<``): how a confidence met its threshold."""
+    sign = "≥" if confidence >= threshold else "<"
+    return f"confidence {confidence:.2f} {sign} threshold {threshold:.2f}"
+
+
 def bar(p: float, width: int = 10) -> str:
     """A text bar for a probability: ``'███████░░░'``."""
     filled = max(0, min(width, round(p * width)))

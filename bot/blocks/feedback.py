@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.blocks.common import LABEL_CHARS, Blocks, context, percent, section, utc, who
 from bot.database.labels import resolve
+from bot.database.queue import QUEUE_FIRST
 from bot.slack_api.text import escape_and_shorten, shorten
 
 if TYPE_CHECKING:
@@ -188,6 +189,13 @@ def _where(item: QueuedItem) -> str:
     return f"{what} by {who(p.user)}{channel}"
 
 
+def _unsure(uncertainty: float) -> str:
+    """``uncertainty 0.42``; an abstention (queued first, above 1) says so."""
+    if uncertainty > QUEUE_FIRST:
+        return f"not sure, queued first · uncertainty {uncertainty - QUEUE_FIRST:.2f}"
+    return f"uncertainty {uncertainty:.2f}"
+
+
 def queue_message(
     task: str, items: Sequence[QueuedItem], *, digest: bool = False, note: str | None = None
 ) -> tuple[str, Blocks]:
@@ -216,7 +224,7 @@ def queue_message(
             section(f"*{position}.* {quoted}"),
             context(
                 f"Heed said *{label}* ({percent(p.confidence or 0.0)} confidence) · "
-                f"uncertainty {item.uncertainty:.2f} · {_where(item)} · {utc(p.created)}"
+                f"{_unsure(item.uncertainty)} · {_where(item)} · {utc(p.created)}"
             ),
             feedback_actions(p.id, p.label, list(p.scores) or [p.label], controls_id(p.id)),
         ]

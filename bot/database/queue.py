@@ -14,6 +14,9 @@ from bot.database.records import Prediction, Repository, now, prediction_from
 from bot.database.schema import label_queue, predictions, queue_digests
 
 DEFAULT_DAYS = 14
+QUEUE_FIRST = 1.0
+"""Added to an abstention's uncertainty: scores are at most 1, so it ranks above every other
+item (and is evicted last) while abstentions keep their own order."""
 
 _INSERT = (
     "INSERT INTO label_queue (task, text_hash, prediction_id, uncertainty, created, status) "

@@ -28,6 +28,7 @@ from bot.blocks.feedback import NOT_A_LABELER, QUEUE_ACTION, QUEUE_SHOWN, queue_
 from bot.blocks.shadow import PROMOTE_ACTION, SHADOW_COMMAND, STOP_ACTION, shadow_stopped
 from bot.database.exports import write_jsonl, write_people_csv
 from bot.handlers.checks import audited, may_administer, may_label
+from bot.handlers.dry_run import DRY_RUN, do_dry_run
 from bot.handlers.forget import do_forget, mentioned_ids
 from bot.handlers.home import model_metadata
 from bot.handlers.shadow import do_shadow
@@ -253,9 +254,11 @@ HANDLERS: dict[str, Callable[[Request], None]] = {
     "forget": do_forget,
     QUEUE_ACTION: do_queue,
     SHADOW_COMMAND: do_shadow,
+    DRY_RUN: do_dry_run,
 }
-# The subcommands that take an optional task name first (`/heed-admin versions support`).
-TASK_ACTIONS = HANDLERS.keys() - {"help", "forget"}
+# The subcommands that take an optional task name first (`/heed-admin versions support`);
+# dry-run parses its own arguments (the task after the channel).
+TASK_ACTIONS = HANDLERS.keys() - {"help", "forget", DRY_RUN}
 
 
 def admitted(request: Request, action: str, known: bool = True) -> bool:

@@ -1,5 +1,6 @@
-"""Auto-tagging: a person's new message in a task's channels gets its label's reaction and, for
-notify labels above the threshold, a thread note with feedback controls and the heatmap."""
+"""Auto-tagging: a person's new message in a task's channels is classified and acted on as the
+task's mode, thresholds and ``abstain_below`` decide (:mod:`bot.acting`): its label's reaction,
+a thread note with feedback controls and the heatmap, a post in the review channel."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.acting import decide
 from bot.blocks.classify import autotag_blocks
 from bot.handlers.classify import channel_task, record_prediction, upload_heatmap
+from bot.handlers.review import post_review
 from bot.handlers.shadow import observe
 from bot.jobpool import Busy
 from bot.services import Answer, Request, Services
@@ -91,27 +94,30 @@ def route_job(request: Request) -> None:
 
 
 def tag_job(request: Request, prediction: Future[Prediction]) -> None:
-    """React with the label's emoji; for notify labels above the threshold, add a thread note
-    and the heatmap."""
+    """Act on the prediction as :func:`bot.acting.decide` plans for the task: the reaction, a
+    thread note and the heatmap for flagged messages, a review-channel post."""
     services, client, task, text = request.services, request.client, request.task, request.text
     predicted = prediction.result()
     services.metrics.autotags.labels("tagged").inc()
     event = request.body.get("event") or {}
     channel, ts = request.channel, event["ts"]
+    plan = decide(task, predicted)
     prediction_id = record_prediction(
-        request, predicted, user=event.get("user"), message_ts=ts, source="autotag"
+        request,
+        predicted,
+        user=event.get("user"),
+        message_ts=ts,
+        source="autotag",
+        queue_first=plan.queue_first,
     )
-    emoji = task.emoji_for(predicted.label)
-    if emoji is None:
-        log.info("task %s has no emoji for label %r; not reacting", task.name, predicted.label)
-    else:
+    if plan.react is not None:
         try:
-            client.reactions_add(channel=channel, timestamp=ts, name=emoji)
+            client.reactions_add(channel=channel, timestamp=ts, name=plan.react)
         except SlackApiError as exc:
             if api_error(exc) != "already_reacted":
-                log.warning("cannot add :%s: to %s/%s: %s", emoji, channel, ts, api_error(exc))
+                log.warning("cannot add :%s: to %s/%s: %s", plan.react, channel, ts, api_error(exc))
     observe(request, prediction_id)
-    if not task.should_notify(predicted.label, predicted.confidence):
+    if not (plan.thread_note or plan.review):
         return
     classifier = services.models.holder(task.name).get()
     try:
@@ -120,8 +126,12 @@ def tag_job(request: Request, prediction: Future[Prediction]) -> None:
         log.warning("%s; the auto-tag note is explained with gradient", exc)
         explanation = classifier.explain(text, "gradient")
     png = heatmap.render(explanation)
+    if plan.review:
+        post_review(request, predicted, explanation, png, plan, prediction_id)
+    if not plan.thread_note:
+        return
     thread_ts = event.get("thread_ts") or ts
-    note, note_blocks = autotag_blocks(predicted, prediction_id)
+    note, note_blocks = autotag_blocks(predicted, prediction_id, plan.threshold)
     client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=note, blocks=note_blocks)
     if not upload_heatmap(
         client, channel=channel, thread_ts=thread_ts, png=png, explanation=explanation

@@ -174,6 +174,7 @@ def classify_and_reply(request: Request, private: bool, asked_line: bool = True)
         request.text,
         user_id=request.user if asked_line else None,
         max_tokens=classifier.max_length,
+        abstain_below=request.task.abstain_below if request.task.abstains(p.confidence) else None,
         prediction_id=record_prediction(
             request,
             p,
@@ -206,10 +207,12 @@ def record_prediction(
     source: str = "classify",
     queue: bool = True,
     author: str | None = None,
+    queue_first: bool = False,
 ) -> int | None:
-    """Store a prediction of ``request.text`` (``queue``: offered to the labelling queue;
-    ``author``: who wrote it, when not ``user``); None, logged without the text, when the
-    database fails: the answer still goes out, without controls."""
+    """Store a prediction of ``request.text`` (``queue``: offered to the labelling queue,
+    ``queue_first``: ahead of every other item; ``author``: who wrote it, when not ``user``);
+    None, logged without the text, when the database fails: the answer still goes out, without
+    controls."""
     services = request.services
     try:
         return services.db.predictions.record(
@@ -224,7 +227,7 @@ def record_prediction(
             message_ts=message_ts,
             source=source,
             task=request.task.name,
-            queue=services.queue_offer(p.scores) if queue else None,
+            queue=services.queue_offer(p.scores, first=queue_first) if queue else None,
             author=author,
         )
     except Exception as exc:

@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.blocks.feedback import CONFIRM_ACTION, FEEDBACK_BLOCK_ID, HELD_LINE
 from bot.database.labels import resolve
+from bot.setting_kinds import Thresholds
 from tests.bot.conftest import ADMIN, controls, select_option
 from tests.support.fakeslack import Call, FakeSlack
 
@@ -103,7 +104,7 @@ def test_auto_tags_are_recorded_and_corrected_by_labelers_only(heed: Any) -> Non
         labelers=frozenset({LABELER}),
         autotag_channels=("C1",),
         autotag_notify=frozenset({"*"}),
-        autotag_threshold=0.0,
+        autotag_threshold=Thresholds(0.0),
     )
     fake, db = app.fake, app.db
     _, ts = fake.send_message_event("abuse that should be tagged", user_id="UAUTHOR")

@@ -54,7 +54,7 @@ def test_the_admin_usage_hint_lists_every_subcommand() -> None:
     [admin] = [c for c in manifest["features"]["slash_commands"] if c["command"] == ADMIN]
     hint = (
         "retrain | cancel | status | versions | promote VERSION | rollback | export | "
-        "shadow VERSION | forget @user | help"
+        "shadow VERSION | forget @user | dry-run #channel | help"
     )
     assert admin["usage_hint"] == hint
     assert {part.split()[0] for part in hint.split(" | ")} == set(HANDLERS) - {"queue"}

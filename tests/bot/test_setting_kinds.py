@@ -29,7 +29,12 @@ def test_a_task_key_reads_the_same_from_text_and_from_toml(tmp_path: Path) -> No
         "channels": ("C0123ABCD, #Support", ["C0123ABCD", "#Support"]),
         "label_emoji": ("bug=:beetle:, *=", {"bug": ":beetle:", "*": ""}),
         "notify": ("bug,spam", ["bug", "spam"]),
-        "threshold": ("0.5", 0.5),
+        "threshold": ("spam=0.9, *=0.75", {"spam": 0.9, "*": 0.75}),
+        "mode": ("Suggest", "suggest"),
+        "abstain_below": ("0.4", 0.4),
+        "not_sure_emoji": (":thinking_face:", "thinking_face"),
+        "review_channel": ("C0REVIEW", "C0REVIEW"),
+        "thread_note": ("false", False),
         "explain_method": ("Rollout", "Rollout"),
         "train_data": (str(export), [str(export)]),
         "eval_data": (str(export), [str(export)]),
@@ -45,6 +50,15 @@ def test_a_task_key_reads_the_same_from_text_and_from_toml(tmp_path: Path) -> No
     [
         ("threshold", True, "must be a number between 0 and 1, got 'True'"),
         ("threshold", 1.5, "must be a number between 0 and 1, got '1.5'"),
+        ("threshold", {"spam": 2}, "must give 'spam' a number between 0 and 1, got '2'"),
+        ("threshold", {"spam": "high"}, "must give 'spam' a number between 0 and 1"),
+        ("threshold", "spam=0.9,=0.5", "must be label=number pairs like 'spam=0.9,\\*=0.75'"),
+        ("threshold", [0.5], "must be a number between 0 and 1"),
+        ("mode", "yolo", "must be act or suggest, got 'yolo'"),
+        ("abstain_below", -0.1, "must be a number between 0 and 1"),
+        ("not_sure_emoji", "not an emoji!", "must be an emoji name like thinking_face"),
+        ("review_channel", "#review", "must be a channel ID like C0123ABCD, got '#review'"),
+        ("thread_note", "maybe", "must be true or false, got 'maybe'"),
         ("channels", 5, "must be a list of strings"),
         ("notify", ["a", 1], "must be a list of strings"),
         ("label_emoji", ["bug"], 'must be a table of label = "emoji"'),
@@ -57,3 +71,11 @@ def test_a_task_key_reads_the_same_from_text_and_from_toml(tmp_path: Path) -> No
 def test_a_bad_toml_value_is_one_problem(key: str, value: object, problem: str) -> None:
     with pytest.raises(ValueError, match=f"^{problem}"):
         TASK_KEYS[key].kind.read(value)
+
+
+def test_thresholds_per_label_with_a_default() -> None:
+    kind = TASK_KEYS["threshold"].kind
+    table = kind.read({"harassment": 0.6, "spam": 0.9, "*": 0.75})
+    assert (table.of("harassment"), table.of("spam"), table.of("ok")) == (0.6, 0.9, 0.75)
+    assert kind.read({"spam": 0.9}).of("ok") == 0.8  # no "*": the variable's default
+    assert kind.read("0.7") == kind.read(0.7) and kind.read(0.7).of("anything") == 0.7

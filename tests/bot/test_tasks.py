@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.setting_kinds import Thresholds
 from bot.settings import Settings, SettingsError
 from tests.conftest import REPO
 
@@ -38,7 +39,7 @@ def test_environment_is_the_single_default_task(tmp_path: Path, monkeypatch) -> 
     assert tasks.names == ["default"]
     task = tasks.default
     assert task.model_dir == Path("models") and task.channels == ("#general",)
-    assert task.threshold == 0.5 and task.emoji_for("positive") == "+1"
+    assert task.threshold == Thresholds(0.5) and task.emoji_for("positive") == "+1"
 
 
 def test_two_tasks_from_the_file(tmp_path: Path) -> None:
@@ -53,7 +54,7 @@ def test_two_tasks_from_the_file(tmp_path: Path) -> None:
     assert moderation.should_notify("harassment", 0.7)
     assert not moderation.should_notify("harassment", 0.5)
     assert support.channels == ("#support", "C0123ABCD")
-    assert support.explain_method == "gradient" and support.threshold == 0.8
+    assert support.explain_method == "gradient" and support.threshold == Thresholds(0.8)
 
 
 def test_the_default_task_stays_at_the_root(tmp_path: Path) -> None:
@@ -70,7 +71,22 @@ def test_channels_and_exports_are_not_inherited(tmp_path: Path) -> None:
     env |= {"HEED_AUTOTAG_THRESHOLD": "0.3"}
     tasks = Settings.from_env(env).tasks
     assert all(t.channels == () and t.train_data == () for t in tasks)
-    assert all(t.threshold == 0.3 for t in tasks)
+    assert all(t.threshold == Thresholds(0.3) for t in tasks)
+
+
+def test_acting_keys_per_task_with_their_variables_as_defaults(tmp_path: Path) -> None:
+    text = (
+        '[tasks.a]\nmode = "suggest"\nabstain_below = 0.4\nreview_channel = "C0REVIEW"\n'
+        'thread_note = false\nnot_sure_emoji = ":thinking_face:"\nnotify = ["spam", "harassment"]\n'
+        'threshold = { harassment = 0.6, spam = 0.9, "*" = 0.75 }\n[tasks.b]\n'
+    )
+    env = write(tmp_path, text) | {"HEED_AUTOTAG_MODE": "act", "HEED_REVIEW_CHANNEL": "C0ALL"}
+    a, b = Settings.from_env(env).tasks
+    assert (a.mode, a.abstain_below, a.review_channel) == ("suggest", 0.4, "C0REVIEW")
+    assert not a.thread_note and a.not_sure_emoji == "thinking_face"
+    assert a.should_notify("harassment", 0.65) and not a.should_notify("spam", 0.85)
+    assert a.abstains(0.39) and not a.abstains(0.4)
+    assert (b.mode, b.abstain_below, b.review_channel, b.thread_note) == ("act", 0.0, "C0ALL", True)
 
 
 @pytest.mark.parametrize(
@@ -80,6 +96,9 @@ def test_channels_and_exports_are_not_inherited(tmp_path: Path) -> None:
         ("[tasks.current]\n", "tasks.current"),
         ("[tasks.a]\nthreshold = 2\n", "tasks.a.threshold"),
         ('[tasks.a]\nthreshold = "x"\n', "tasks.a.threshold"),
+        ("[tasks.a]\nthreshold = { spam = 1.5 }\n", "tasks.a.threshold"),
+        ('[tasks.a]\nmode = "auto"\n', "tasks.a.mode"),
+        ('[tasks.a]\nreview_channel = "#review"\n', "tasks.a.review_channel"),
         ("[tasks.a]\nchannels = 5\n", "tasks.a.channels"),
         ('[tasks.a]\nchannels = ["#a b!"]\n', "tasks.a.channels"),
         ('[tasks.a]\nexplain_method = "magic"\n', "tasks.a.explain_method"),

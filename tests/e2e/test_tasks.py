@@ -43,6 +43,7 @@ pytestmark = pytest.mark.e2e
 ADMIN = "UADMIN"
 SUPPORT_EMOJI = {"billing": "moneybag", "bug": "beetle", "how-to": "question", "other": "label"}
 SUPPORT_CHANNEL = "C0SUPPORT"
+TRIAGE_CHANNEL, REVIEW_CHANNEL, HISTORY_CHANNEL = "C0TRIAGE", "C0REVIEW", "C0HISTORY"
 JOB_S = 150.0
 
 
@@ -56,6 +57,7 @@ def store(tiny_base: Path, workdir: Path) -> Path:
     """Today's store at the root (moderation labels), the support task's under it."""
     root = make_store(tiny_classifier(tiny_base, workdir / "mod", MODERATION), workdir / "models")
     make_store(tiny_classifier(tiny_base, workdir / "sup", SUPPORT), root / "support")
+    make_store(tiny_classifier(tiny_base, workdir / "tri", MODERATION), root / "triage")
     return root
 
 
@@ -70,10 +72,16 @@ def bot(fake: FakeSlack, store: Path, workdir: Path, tiny_base: Path) -> Iterato
         'label_emoji = { ok = "white_check_mark", "*" = "warning" }\n\n'
         "[tasks.support]\n"
         f'channels = ["#support"]\nlabel_emoji = {{ {emoji} }}\n'
-        f"train_data = [{json.dumps(str(support_data))}]\n",
+        f"train_data = [{json.dumps(str(support_data))}]\n\n"
+        # a tiny random model is never this sure: every message abstains
+        f'[tasks.triage]\nchannels = ["{TRIAGE_CHANNEL}"]\nmode = "suggest"\n'
+        f'abstain_below = 0.99\nreview_channel = "{REVIEW_CHANNEL}"\nnotify = ["*"]\n'
+        'threshold = { harassment = 0.6, "*" = 0.9 }\n',
         encoding="utf-8",
     )
     fake.set_channel(SUPPORT_CHANNEL, "support")
+    fake.set_channel(TRIAGE_CHANNEL, "triage")
+    fake.set_channel(REVIEW_CHANNEL, "review")
     yield from start_socket_bot(
         fake,
         store,
@@ -120,7 +128,7 @@ def test_classify_elsewhere_gets_moderation_labels(slack: FakeSlack, db: Databas
     assert [p.task for p in _predictions(db)[-2:]] == ["default", "support"]
     envelope = slack.send_slash_command("/classify", "--task nope hi", channel_id="C1")
     ack = slack.wait_for_ack(envelope, timeout=5)
-    assert "unknown task 'nope': use one of default, support" in json.dumps(ack.payload)
+    assert "unknown task 'nope': use one of default, support, triage" in json.dumps(ack.payload)
 
 
 def test_the_shortcut_works_on_any_message_with_its_channels_task(slack: FakeSlack) -> None:
@@ -156,6 +164,68 @@ def test_admin_status_and_home_show_every_task(slack: FakeSlack, store: Path) ->
     home = json.dumps(slack.wait_for_call("views.publish", timeout=10).params["view"])
     assert "Task `default`" in home and "Task `support`" in home
     assert VERSION in home and support in home and "billing" in home and "harassment" in home
+
+
+def test_suggest_mode_reviews_and_adds_nothing_to_the_channel(
+    slack: FakeSlack, db: Database
+) -> None:
+    _, ts = slack.send_message_event("is this spam or not", channel_id=TRIAGE_CHANNEL)
+    post = slack.wait_for_call(
+        "chat.postMessage", lambda c: c.params.get("channel") == REVIEW_CHANNEL, timeout=30
+    )
+    body = json.dumps(post.params["blocks"], ensure_ascii=False)
+    assert "*Not sure*" in body and f"/archives/{TRIAGE_CHANNEL}/p" in body
+    assert "Suggest mode: Heed added nothing in the channel" in body
+    slack.wait_for(lambda: [u for u in slack.uploads if u.completed], timeout=30)
+    assert not slack.calls("reactions.add")
+    assert not [c for c in slack.calls("chat.postMessage") if c.params["channel"] != REVIEW_CHANNEL]
+    [controls] = [b for b in post.params["blocks"] if b.get("type") == "actions"]
+    confirm = controls["elements"][0]
+    slack.send_block_action(
+        confirm["action_id"],
+        confirm["value"],
+        user_id=ADMIN,
+        channel_id=REVIEW_CHANNEL,
+        message_ts=post.response["ts"],
+        block_id=controls["block_id"],
+    )
+    slack.wait_for_call("chat.update", timeout=30)
+    [row] = [p for p in _predictions(db) if p.message_ts == ts]
+    [answer] = db.predictions.answers_for(row.id)
+    assert (row.task, answer.user, answer.role) == ("triage", ADMIN, "admin")
+    assert answer.chosen_label == row.label  # confirmed: a trusted labelled row
+
+
+def test_a_low_confidence_classify_says_not_sure(slack: FakeSlack) -> None:
+    reply = classify(slack, "--task triage maybe this, maybe that", "C1")
+    assert reply.params["blocks"][0]["text"]["text"].startswith(":grey_question: *Not sure*")
+    assert reply.params["text"].startswith("Not sure: ")
+
+
+def test_a_dry_run_over_500_messages_reports_and_stores_no_text(
+    slack: FakeSlack, db: Database
+) -> None:
+    slack.add_history(HISTORY_CHANNEL, [f"history line {i}" for i in range(500)])
+    slack.set_channel(HISTORY_CHANNEL, "history")
+    before = len(_predictions(db))
+    slack.send_slash_command(
+        "/heed-admin", f"dry-run <#{HISTORY_CHANNEL}|history> --messages 500 triage", user_id=ADMIN
+    )
+    report = slack.wait_for(
+        lambda: [c for c in slack.calls("response_url") if ":bar_chart:" in c.params["text"]],
+        timeout=90,
+        what="the dry-run report",
+    )[0]
+    assert "500 of 500 messages classified" in report.params["text"]
+    body = json.dumps(report.params["blocks"], ensure_ascii=False)
+    assert "What each threshold would do" in body and "now" in body
+    labels = report.params["blocks"][2]["text"]["text"].strip("`").splitlines()
+    assert sum(int(line.split()[1]) for line in labels) == 500  # label, count, share, bar
+    assert "history line" in body  # examples, to the admin only
+    pages = slack.calls("conversations.history")
+    assert [c.params.get("cursor") for c in pages] == [None, "offset:200", "offset:400"]
+    assert len(_predictions(db)) == before  # nothing stored
+    assert not slack.calls("reactions.add")
 
 
 def _predictions(db: Database) -> list:

@@ -282,6 +282,24 @@ class FakeSlack:
                 "is_archived": False,
             }
 
+    def add_history(self, channel_id: str, texts: list[str], user_id: str = "U1") -> list[str]:
+        """Put ``texts`` in ``channel_id``'s history (``conversations.history``), oldest
+        first, a minute apart and ending now; returns their ``ts``."""
+        now = int(time.time())
+        with self._lock:
+            stamps = [
+                f"{now - 60 * (len(texts) - i)}.{next(self._ids):06d}" for i in range(len(texts))
+            ]
+            for ts, text in zip(stamps, texts, strict=True):
+                self._messages[(channel_id, ts)] = {
+                    "type": "message",
+                    "user": user_id,
+                    "text": text,
+                    "ts": ts,
+                    "team": self.team_id,
+                }
+        return stamps
+
     def fail_next(
         self,
         method: str,
@@ -917,6 +935,39 @@ class FakeSlack:
             raise _ApiError("cant_delete_message")
         del self._messages[(channel, ts)]
         return {"channel": channel, "ts": ts}
+
+    def _m_chat_getPermalink(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(params.get("channel"))
+        (ts,) = self._need(params, "message_ts")
+        if (channel, ts) not in self._messages:
+            raise _ApiError("message_not_found")
+        link = f"https://{self.team_domain}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        return {"channel": channel, "permalink": link}
+
+    def _m_conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Top-level messages newest first, ``limit`` a page (at most 999), after ``oldest``;
+        the cursor is the offset of the next page."""
+        channel = self._channel(params.get("channel"))
+        limit = max(1, min(int(params.get("limit") or 100), 999))
+        cursor = str(params.get("cursor") or "offset:0")
+        if not cursor.startswith("offset:") or not cursor[7:].isdigit():
+            raise _ApiError("invalid_cursor")
+        start, oldest = int(cursor[7:]), float(params.get("oldest") or 0)
+        messages = sorted(
+            (
+                m
+                for (c, ts), m in self._messages.items()
+                if c == channel and float(ts) > oldest and m.get("thread_ts", ts) == ts
+            ),
+            key=lambda m: float(m["ts"]),
+            reverse=True,
+        )
+        more = start + limit < len(messages)
+        return {
+            "messages": [dict(m) for m in messages[start : start + limit]],
+            "has_more": more,
+            "response_metadata": {"next_cursor": f"offset:{start + limit}" if more else ""},
+        }
 
     def _m_reactions_add(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(params.get("channel"))

@@ -62,6 +62,15 @@ def test_the_caveat_is_one_line_under_each_explanation() -> None:
     note, blocks = autotag_blocks(explanation().prediction)
     assert note.startswith("Heed tagged this *positive* (83.0% confidence, model `")
     assert blocks[0]["text"]["text"] == note and blocks[-1]["elements"][0]["text"] == CAVEAT
+    note, _ = autotag_blocks(explanation().prediction, threshold=0.6)
+    assert "; confidence 0.83 ≥ threshold 0.60)" in note
+
+
+def test_a_reply_below_abstain_below_says_not_sure_first() -> None:
+    text, blocks = classify_reply(Reply(explanation(), "x", abstain_below=0.9))
+    head = blocks[0]["text"]["text"]
+    assert head.startswith(":grey_question: *Not sure* (top 83.0%, below 90.0%): *positive*")
+    assert text.startswith("Not sure: positive (83.0% confidence")
 
 
 def test_truncation_note_note_and_feedback_slot() -> None:

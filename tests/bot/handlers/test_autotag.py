@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.classify import CAVEAT
 from bot.blocks.feedback import FEEDBACK_BLOCK_ID
 from bot.handlers.autotag import is_taggable, tag_job
+from bot.setting_kinds import Thresholds
 from bot.settings import Settings
 from classifier.types import Prediction
 from tests.bot.stubs import PNG, StubClassifier, request_for, services_for
@@ -79,7 +80,7 @@ def test_tag_job_notes_only_above_threshold_for_notify_labels(
     settings = Settings(
         bot_token="xoxb-x",
         app_token="xapp-x",
-        autotag_threshold=0.9,
+        autotag_threshold=Thresholds(0.9),
         autotag_notify=frozenset({"positive"}),
     )
     stub = StubClassifier(label=label, confidence=confidence)
@@ -144,3 +145,35 @@ def test_a_method_the_model_cannot_give_falls_back_to_gradient(tmp_path: Path) -
     client = run_tag(stub, settings, MagicMock(), tmp_path)
     assert stub.explained == [("hello there", "gradient")]
     assert "gradient" in client.files_upload_v2.call_args.kwargs["title"]
+
+
+def test_a_flagged_tag_goes_to_the_review_channel_and_the_thread_note_can_be_off(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        bot_token="xoxb-x",
+        app_token="xapp-x",
+        autotag_notify=frozenset({"*"}),
+        review_channel="C0REVIEW",
+        thread_note=False,
+    )
+    client = MagicMock()
+    client.chat_getPermalink.return_value = {"permalink": "https://x/p15"}
+    client.chat_postMessage.return_value = {"channel": "C0REVIEW", "ts": "9.9"}
+    run_tag(StubClassifier(confidence=0.95), settings, client, tmp_path)
+    client.reactions_add.assert_called_once_with(channel="C1", timestamp="1.5", name="+1")
+    [post] = [c.kwargs for c in client.chat_postMessage.call_args_list]
+    assert post["channel"] == "C0REVIEW" and "thread_ts" not in post  # no note in C1
+    assert "confidence 0.95 ≥ threshold 0.80" in post["blocks"][0]["text"]["text"]
+    assert "<https://x/p15|a message>" in post["blocks"][0]["text"]["text"]
+    upload = client.files_upload_v2.call_args.kwargs
+    assert (upload["channel"], upload["thread_ts"]) == ("C0REVIEW", "9.9")
+
+
+def test_below_abstain_below_nothing_is_tagged_nor_noted(tmp_path: Path) -> None:
+    settings = Settings(
+        bot_token="xoxb-x", app_token="xapp-x", autotag_notify=frozenset({"*"}), abstain_below=0.5
+    )
+    client = run_tag(StubClassifier(confidence=0.45), settings, MagicMock(), tmp_path)
+    client.reactions_add.assert_not_called()
+    client.chat_postMessage.assert_not_called()
