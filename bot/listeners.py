@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 
 from bot.blocks.common import BUSY_NOTE
 from bot.blocks.review import DISMISS_ACTION
+from bot.blocks.why_not import WHY_NOT_ACTION
 from bot.context import format_context, request_context
 from bot.handlers.admin import (
     ADMIN,
@@ -36,6 +37,7 @@ from bot.handlers.feedback import CORRECT_LABEL, FEEDBACK_ACTIONS, correct_job, 
 from bot.handlers.forget import DELETED, accept_deleted, message_deleted_job
 from bot.handlers.home import accept_home, publish_home
 from bot.handlers.review import dismiss_job
+from bot.handlers.why_not import accept_why_not, why_not_job
 from bot.jobpool import Busy
 from bot.ops.metrics import request_kind
 from bot.services import Accept, Answer, Job, Request, Services
@@ -73,6 +75,7 @@ LISTENERS = (
     Listener("action", SHADOW_BUTTONS, shadow_button_job),
     Listener("event", {"type": "message", "subtype": DELETED}, message_deleted_job, accept_deleted),
     Listener("action", DISMISS_ACTION, dismiss_job),
+    Listener("action", WHY_NOT_ACTION, why_not_job, accept_why_not),
     Listener("event", "message", route_job, accept_message, on_busy=count_dropped),
     Listener("event", "app_home_opened", publish_home, accept_home),
     Listener("shortcut", _message_action(CLASSIFY_MESSAGE), shortcut_job, accept_shortcut),

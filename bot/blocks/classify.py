@@ -17,6 +17,7 @@ from bot.blocks.common import (
     sections,
 )
 from bot.blocks.feedback import feedback_actions
+from bot.blocks.why_not import why_not_actions
 from bot.slack_api.text import escape_and_shorten, escape_mrkdwn, shorten
 from classifier.types import DEFAULT_EXPLAIN_METHOD, EXPLAIN_METHODS, Explanation, Prediction
 
@@ -134,6 +135,8 @@ def classify_reply(reply: Reply, note: str | None = None) -> tuple[str, Blocks]:
     if note:
         blocks.append(context(note))
     if reply.prediction_id is not None:
+        if len(p.scores) > 1:
+            blocks.append(why_not_actions(reply.prediction_id, p.label, p.scores))
         blocks.append(feedback_actions(reply.prediction_id, p.label, list(p.scores)))
     how = f", explained with {explanation.method}" if explanation.method else ""
     fallback = f"{p.label} ({percent(p.confidence)} confidence{how}) · model {p.model}"
@@ -166,7 +169,10 @@ def unavailable_method_note(error: str) -> str:
 def heatmap_title(explanation: Explanation) -> str:
     """Title of an uploaded heatmap PNG."""
     p = explanation.prediction
-    return f"Heed: {shorten(p.label, LABEL_CHARS)} {percent(p.confidence)} ({explanation.method})"
+    label = shorten(p.label, LABEL_CHARS)
+    if explanation.versus is not None:
+        label += f", not {shorten(explanation.versus, LABEL_CHARS)}"
+    return f"Heed: {label} {percent(p.confidence)} ({explanation.method})"
 
 
 def heatmap_comment(explanation: Explanation) -> str:

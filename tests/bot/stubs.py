@@ -59,7 +59,11 @@ class StubClassifier:
         self.predict_calls.append(list(texts))
         return [self.prediction() for _ in texts]
 
-    def explain(self, text: str, method: str = "attention") -> Explanation:
+    def explain(
+        self, text: str, method: str = "attention", *, versus: str | None = None
+    ) -> Explanation:
+        if versus is not None:
+            return self.contrast(text, method, versus)
         with self._lock:
             if self.fail:
                 raise RuntimeError("internal detail that must not reach Slack")
@@ -70,6 +74,17 @@ class StubClassifier:
         words = text.split()
         weights = [1 / len(words)] * len(words)
         return Explanation(method, words, weights, self.prediction())
+
+    def contrast(self, text: str, method: str, versus: str) -> Explanation:
+        """Why ``label``, not ``versus``: the first word for it, the others against."""
+        if versus not in self.labels or versus == self.label:
+            raise ValueError(f"cannot contrast {self.label!r} with {versus!r}")
+        self.explained.append((text, f"{method} versus {versus}"))
+        words = text.split()
+        signed = [1.0 if i == 0 else -1.0 for i in range(len(words))]
+        signed = [w / len(words) for w in signed]
+        weights = [1.0] + [0.0] * (len(words) - 1)
+        return Explanation(method, words, weights, self.prediction(), [], False, signed, versus)
 
     def explain_many(self, texts: list[str], method: str) -> list[Explanation]:
         return [self.explain(text, method) for text in texts]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bot.blocks.why_not import WHY_NOT_ACTION, WHY_NOT_BLOCK_ID
 from tests.e2e.support import (
     PNG_SIGNATURE,
     VERSION,
@@ -371,3 +372,28 @@ def test_the_ops_port_answers_health_readiness_and_metrics(slack: FakeSlack) -> 
     slack.wait_for(
         lambda: [1] if readiness("127.0.0.1", OPS_PORT)[0] == 200 else [], timeout=30, what="200"
     )
+
+
+def test_why_not_explains_the_margin_with_the_real_model(slack: FakeSlack) -> None:
+    channel = "C290"
+    _, reply = classify(slack, "the battery died after two days, total waste", channel)
+    [menu] = [b for b in reply.params["blocks"] if b.get("block_id") == WHY_NOT_BLOCK_ID]
+    runner_up = menu["elements"][0]["options"][0]
+    slack.send_block_action(
+        WHY_NOT_ACTION,
+        user_id="U1",
+        channel_id=channel,
+        message_ts=reply.response["ts"],
+        block_id=WHY_NOT_BLOCK_ID,
+        selected_option=runner_up,
+    )
+    versus = runner_up["text"]["text"].removeprefix("Why not ").removesuffix("?")
+    answer = slack.wait_for_call(
+        "response_url", lambda c: f"not {versus}" in c.params["text"], timeout=20
+    )
+    assert answer.params["response_type"] == "ephemeral"
+    assert f"toward *{versus}*" in json.dumps(answer.params["blocks"])
+    upload = slack.wait_for_call(
+        "files.completeUploadExternal", lambda c: c.params.get("channel_id") == "DU1", timeout=20
+    )
+    assert f"not {versus}" in json.dumps(upload.params)
