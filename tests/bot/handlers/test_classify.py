@@ -173,7 +173,7 @@ def test_not_a_member_replies_through_the_response_url(services: Any) -> None:
     classify(s, client, respond, "so good", "attention")
     answer = respond.call_args.kwargs
     assert answer["response_type"] == "in_channel" and answer["replace_original"] is False
-    assert answer["blocks"][-2]["elements"][0]["text"] == NOT_IN_CHANNEL_NOTE
+    assert answer["blocks"][-3]["elements"][0]["text"] == NOT_IN_CHANNEL_NOTE  # then the menus
     assert controls(answer["blocks"])  # the controls still come with it
     client.files_upload_v2.assert_not_called()
 
