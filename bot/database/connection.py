@@ -21,6 +21,7 @@ from bot.database.events import Events
 from bot.database.jobs import Jobs
 from bot.database.predictions import Predictions
 from bot.database.queue import LabelQueue
+from bot.database.signatures import Signatures
 
 DB_FILENAME = "heed.sqlite3"
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -106,6 +107,7 @@ class Database:
         self.events = Events(self)
         self.audit = AuditLog(self)
         self.queue = LabelQueue(self)
+        self.signatures = Signatures(self)
 
     def __repr__(self) -> str:
         return f"Database({self.where!r})"

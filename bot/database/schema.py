@@ -4,6 +4,7 @@ and the job statuses. Times are fixed-width ISO 8601 UTC text."""
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Float,
     ForeignKey,
@@ -139,4 +140,12 @@ queue_digests = Table(
     Column("outcome", Text),
     PrimaryKeyConstraint("task", "period", "user", name="queue_digests_pk"),
     Index("queue_digests_claimed", "claimed"),
+)
+
+request_signatures = Table(
+    "request_signatures",
+    metadata,
+    Column("signature", String(80), primary_key=True),
+    Column("timestamp", BigInteger, nullable=False),  # the request's, in Unix seconds
+    Index("request_signatures_timestamp", "timestamp"),
 )

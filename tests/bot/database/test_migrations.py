@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.__main__ import main
@@ -87,7 +87,8 @@ def test_an_older_revision_stops_start_up_until_migrate_keeps_every_row(
         db.audit.record("UADMIN", "retrain", True)
         assert db.events.claim(["event:Ev1"])
     upgrade_to(database_url, "0001", down=True)  # as an older Heed left it
-    with pytest.raises(DatabaseError, match=r"older schema \(0001; this Heed needs 0005\)"):
+    needs = rf"older schema \(0001; this Heed needs {migrate.head()}\)"
+    with pytest.raises(DatabaseError, match=needs):
         Database(database_url)
     with Database(database_url, migrate=True) as db:
         assert db.migration == migrate.Migration(migrate.OLD, "0001", migrate.head())
@@ -229,3 +230,17 @@ def test_revision_0005_adds_the_labelling_queue_and_keeps_every_row(database_url
             queue=QueueOffer(1.0),
         )
         assert [i.prediction.id for i in db.queue.top("default", 5)] == [queued]
+
+
+def test_revision_0008_remembers_request_signatures_and_downgrades(database_url: str) -> None:
+    with Database(database_url) as db:
+        assert db.signatures.claim("v0=" + "a" * 64, 1_800_000_000)
+    upgrade_to(database_url, "0005", down=True)
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        tables = set(inspect(conn).get_table_names())
+    engine.dispose()
+    assert "request_signatures" not in tables
+    upgrade_to(database_url, "head")
+    with Database(database_url) as db:
+        assert db.signatures.claim("v0=" + "a" * 64, 1_800_000_000)  # the table came back empty
