@@ -80,7 +80,13 @@ def send(
 
 
 def command(name: str, text: str, **kw: str) -> dict[str, str]:
-    return {"command": name, "text": text, "channel_id": "C1", "user_id": "U1", **kw}
+    return {
+        "command": name,
+        "text": text,
+        "channel_id": "C1",
+        "user_id": "U1",
+        "team_id": "T1",
+    } | kw
 
 
 @pytest.mark.parametrize(
@@ -176,7 +182,9 @@ def test_unknown_task_is_acked_privately_with_the_tasks(make: Any) -> None:
 
 def test_the_admin_command_is_acked_then_audited_and_answered(make: Any) -> None:
     services = make(admins=frozenset({"U1"}))
-    acks, _, respond = send(services, "/heed-admin", command("/heed-admin", " Versions  "))
+    home = _context(AuthorizeResult(enterprise_id=None, team_id="T1", bot_user_id="UBOT"))
+    body = command("/heed-admin", " Versions  ")
+    acks, _, respond = send(services, "/heed-admin", body, context=home)
     assert acks == [{}]
     [entry] = services.db.audit.recent()
     assert (entry.user, entry.action, entry.allowed) == ("U1", "versions", True)
