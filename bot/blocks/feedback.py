@@ -132,6 +132,9 @@ FEEDBACK_UNKNOWN = (
     "or its database was reset), so nothing was recorded."
 )
 LABEL_ACTION = "label"  # the audit log's action for an answer, allowed or refused
+NOT_SHOWN_HERE = (
+    ":warning: That answer isn't one the message it came from offered, so nothing was recorded."
+)
 
 
 def not_permitted(asked: bool) -> str:

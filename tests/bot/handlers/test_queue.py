@@ -55,7 +55,7 @@ def pick(fake: FakeSlack, answer: Call, pid: int, label: str, user: str = LABELE
         CORRECT_ACTION,
         user_id=user,
         channel_id="C1",
-        message={"type": "message", "ts": "7.7"},  # the private list: Slack sends no blocks
+        message_ts="7.7",  # the private list, ephemeral: Slack sends no message
         block_id=controls_id(pid),
         selected_option=option,
     )
