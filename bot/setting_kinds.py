@@ -3,6 +3,7 @@ with the problem only, which the caller turns into a :class:`SettingsError` nami
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import shlex
@@ -88,13 +89,31 @@ class Secret(Kind):
         return value
 
 
+def is_loopback(host: str | None) -> bool:
+    """``localhost`` (or a name under it) or a loopback address: this machine."""
+    host = (host or "").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class Url(Kind):
-    """An http(s) URL, ending in ``/``."""
+    """An https URL (``http://`` only to this machine: the bot token travels with every
+    call), ending in ``/``."""
 
     def read(self, value: str) -> str:
-        parsed = urlparse(value)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        try:
+            parsed = urlparse(value)
+            host = parsed.hostname
+        except ValueError:
+            parsed, host = None, None
+        if parsed is None or parsed.scheme not in ("http", "https") or not host:
             raise ValueError(f"must be an http(s) URL, got {shown(value)}")
+        if parsed.scheme == "http" and not is_loopback(host):
+            raise ValueError(f"must be an https URL (http only for localhost), got {shown(value)}")
         return value if value.endswith("/") else value + "/"
 
 
