@@ -3,7 +3,6 @@ with the problem only, which the caller turns into a :class:`SettingsError` nami
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
 import shlex
@@ -17,6 +16,7 @@ from urllib.parse import urlparse
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.database.connection import is_local_host
 from bot.schedule import DigestSchedule, parse_schedule
 
 DEFAULT_EMOJI_KEY = "*"
@@ -89,17 +89,6 @@ class Secret(Kind):
         return value
 
 
-def is_loopback(host: str | None) -> bool:
-    """``localhost`` (or a name under it) or a loopback address: this machine."""
-    host = (host or "").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class Url(Kind):
     """An https URL (``http://`` only to this machine: the bot token travels with every
     call), ending in ``/``."""
@@ -112,7 +101,7 @@ class Url(Kind):
             parsed, host = None, None
         if parsed is None or parsed.scheme not in ("http", "https") or not host:
             raise ValueError(f"must be an http(s) URL, got {shown(value)}")
-        if parsed.scheme == "http" and not is_loopback(host):
+        if parsed.scheme == "http" and not is_local_host(host):
             raise ValueError(f"must be an https URL (http only for localhost), got {shown(value)}")
         return value if value.endswith("/") else value + "/"
 
