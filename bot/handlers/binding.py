@@ -3,8 +3,9 @@ value, and a doctored client can send any value: it must be one the clicked mess
 
 Slack sends a channel message's blocks as stored, so the value must be in that message, on
 that control. An ephemeral message comes with no blocks: its controls must be the reply's
-(or the correction prompt's) in the prediction's own channel, or a labelling-queue item's
-controls, whose block names the same prediction."""
+(or the correction prompt's) in the prediction's own channel or clicked by its asker (a
+private reply is shown to the asker only), or a labelling-queue item's controls, whose block
+names the same prediction."""
 
 from __future__ import annotations
 
@@ -55,4 +56,8 @@ def bound_to_message(
     block = action.get("block_id")
     if block == controls_id(prediction.id):
         return True
-    return block == FEEDBACK_BLOCK_ID and prediction.channel == container.get("channel_id")
+    user = body.get("user") or {}
+    clicked_by = user.get("id") if isinstance(user, dict) else None
+    mine = prediction.asker is not None and prediction.asker == clicked_by
+    here = prediction.channel == container.get("channel_id")
+    return block == FEEDBACK_BLOCK_ID and (here or mine)

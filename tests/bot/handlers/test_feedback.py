@@ -198,9 +198,19 @@ def test_an_ephemeral_reply_binds_its_controls_to_the_prediction_s_channel(
     elsewhere = services.db.predictions.record(
         text="a secret", label="positive", scores=SCORES, user="U2", channel="GSECRET"
     )
-    for pid, recorded in ((elsewhere, False), (here, True)):
+    in_a_dm = services.db.predictions.record(
+        text="mine", label="positive", scores=SCORES, user="U2", channel=None
+    )
+    for pid, user, recorded in (
+        (elsewhere, "U9", False),
+        (here, "U2", True),
+        (in_a_dm, "U2", True),
+    ):
         body = click(pid)
         del body["message"]
+        body["user"] = {"id": user, "team_id": "T1"}
         body["container"] = {"message_ts": "5.5", "channel_id": "C1", "is_ephemeral": True}
         feedback_job(request_for(services, body, MagicMock(), MagicMock(), team="T1"))
         assert bool(services.db.predictions.answers_for(pid)) is recorded
+        bound = not services.db.audit.recent(1)[0].detail.endswith("not this message's")
+        assert bound is recorded
