@@ -194,6 +194,7 @@ def heed_part(args: argparse.Namespace) -> list[dict]:
             HEED_MODEL_DIR=str(store),
             HEED_DATA_DIR=str(Path(tmp) / "var"),
             HEED_TORCH_THREADS="1",
+            HEED_OPS_PUBLIC="true",
         )
         bot = BotProcess(env, Path(tmp) / "bot", ("--port", str(port)))
         try:

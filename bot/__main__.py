@@ -30,8 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--host",
-        default="0.0.0.0",
-        help="HTTP mode: the address to listen on (default %(default)s)",
+        default="127.0.0.1",
+        help="HTTP mode: the address to listen on (default %(default)s: behind a proxy on this "
+        "host, docs/operations.md; 0.0.0.0 to be reached from elsewhere)",
     )
     parser.add_argument(
         "--train-default",

@@ -39,13 +39,24 @@ class Decision:
     role: str | None = None
 
 
+def _other_workspace(user_team: str | None, home_team: str | None) -> Decision | None:
+    """The refusal for a user outside the installing workspace (a Slack Connect guest), or
+    None for a member."""
+    if not home_team:
+        return Decision(False, "the installing workspace is unknown")
+    if user_team != home_team:
+        return Decision(False, f"not a member of the installing workspace (team {user_team})")
+    return None
+
+
 def _failure(exc: Exception) -> str:
     return " ".join(str(exc).split())[:80] or type(exc).__name__
 
 
 class AdminCheck:
     """Is ``user_id`` a Heed admin: listed in ``HEED_ADMINS`` or, when ``from_workspace``, a
-    workspace admin or owner according to ``users.info`` (thread-safe)."""
+    workspace admin or owner according to ``users.info``; a member of the installing
+    workspace either way (thread-safe)."""
 
     def __init__(
         self,
@@ -60,10 +71,21 @@ class AdminCheck:
         self._cache: TTLCache[str, Decision] = TTLCache(MAX_ENTRIES, ttl, timer=clock)
         self._lock = threading.Lock()
 
-    def check(self, user_id: str | None, lookup: UserLookup) -> Decision:
-        """Decide for ``user_id``; ``lookup`` (``users.info``) only for an unlisted user."""
+    def check(
+        self,
+        user_id: str | None,
+        lookup: UserLookup,
+        *,
+        user_team: str | None,
+        home_team: str | None,
+    ) -> Decision:
+        """Decide for ``user_id`` (of workspace ``user_team``) in the workspace ``home_team``
+        that installed Heed; ``lookup`` (``users.info``) only for an unlisted user."""
         if not user_id:
             return Decision(False, "no user id in the request")
+        outside = _other_workspace(user_team, home_team)
+        if outside is not None:
+            return outside
         if user_id in self.admins:
             return Decision(True, "listed in HEED_ADMINS")
         if not self.from_workspace:
@@ -120,11 +142,10 @@ class LabelCheck:
         for, in the workspace ``home_team`` that installed Heed."""
         if not user_id:
             return Decision(False, "no user id in the request")
-        if not home_team:
-            return Decision(False, "the installing workspace is unknown")
-        if user_team != home_team:
-            return Decision(False, f"not a member of the installing workspace (team {user_team})")
-        admin = self.admin.check(user_id, users_info)
+        outside = _other_workspace(user_team, home_team)
+        if outside is not None:
+            return outside
+        admin = self.admin.check(user_id, users_info, user_team=user_team, home_team=home_team)
         if admin.allowed:
             return Decision(True, f"admin: {admin.reason}", ADMIN)
         if user_id in self.users:

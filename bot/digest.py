@@ -1,10 +1,13 @@
-"""Each ``HEED_QUEUE_DIGEST`` period, DM every labeler and admin each task's least-certain messages;
-a DM is claimed in the database before it is sent: at most one per task, period and user."""
+"""Each ``HEED_QUEUE_DIGEST`` period, DM every labeler and admin each task's least-certain messages,
+at most :data:`PER_AUTHOR` by one author (someone posting many uncertain messages cannot fill
+every labeler's DM); a DM is claimed in the database before it is sent: at most one per task,
+period and user."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -13,12 +16,29 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.feedback import QUEUE_SHOWN, queue_message
 from bot.database.connection import failure_line
+from bot.database.queue import QueuedItem
 from bot.services import Services
 from bot.slack_api.client import usergroup_members
 from bot.slack_api.errors import api_error
 from bot.ticker import Ticker
 
 log = logging.getLogger(__name__)
+
+PER_AUTHOR = 2
+CANDIDATES = 100
+"""Queue items read per digest, to fill it with :data:`PER_AUTHOR` per author."""
+
+
+def few_per_author(items: Sequence[QueuedItem], limit: int = PER_AUTHOR) -> list[QueuedItem]:
+    """``items`` in order, without any past the ``limit``-th of the same author."""
+    kept: list[QueuedItem] = []
+    counts: Counter[str | None] = Counter()
+    for item in items:
+        author = item.prediction.user
+        counts[author] += 1
+        if counts[author] <= limit:
+            kept.append(item)
+    return kept
 
 
 @dataclass(eq=False)
@@ -57,7 +77,8 @@ class QueueDigest(Ticker):
         for task in self.services.settings.tasks.names:
             if self._done.get(task) == period:
                 continue
-            items = db.queue.top(task, QUEUE_SHOWN, self.services.settings.queue_days)
+            candidates = db.queue.top(task, CANDIDATES, self.services.settings.queue_days)
+            items = few_per_author(candidates)[:QUEUE_SHOWN]
             if not items:
                 continue  # nothing to send yet; look again next tick
             if recipients is None:
@@ -72,7 +93,7 @@ class QueueDigest(Ticker):
             self._done[task] = period
         return sent
 
-    def _send(self, task: str, user: str, items: list) -> str:
+    def _send(self, task: str, user: str, items: list[QueuedItem]) -> str:
         text, blocks = queue_message(task, items, digest=True)
         try:
             dm = self.client.conversations_open(users=user)["channel"]["id"]

@@ -42,6 +42,7 @@ from bot.jobpool import Busy
 from bot.ops.metrics import request_kind
 from bot.services import Accept, Answer, Job, Request, Services
 from bot.transports.ack import ACK_SENT, RECEIVED_AT
+from bot.transports.workspace import workspace_middleware
 
 log = logging.getLogger(__name__)
 
@@ -133,12 +134,15 @@ def ack_and_hand_on(row: Listener, request: Request, ack: Callable[..., Any]) ->
 
 
 def register(app: App, services: Services) -> None:
-    """Bind every row of :data:`LISTENERS` to ``app``, and count each request by kind."""
+    """Bind every row of :data:`LISTENERS` to ``app``, count each request by kind, and refuse
+    requests of other workspaces before any listener."""
 
     @app.middleware
     def count(body: dict[str, Any], next: Callable[[], None]) -> None:
         services.metrics.requests.labels(request_kind(body)).inc()
         next()
+
+    app.middleware(workspace_middleware(services.metrics))
 
     for row in LISTENERS:
         getattr(app, row.kind)(row.matcher)(_callback(row, services))

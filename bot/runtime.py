@@ -17,7 +17,14 @@ from bot.app import build_app
 from bot.database import Database
 from bot.digest import QueueDigest
 from bot.drift import DriftWatch
-from bot.ops.metrics import OPS_PATHS, Readiness, database_check, model_check, ops_app
+from bot.ops.metrics import (
+    OPS_PATHS,
+    PUBLIC_OPS_PATHS,
+    Readiness,
+    database_check,
+    model_check,
+    ops_app,
+)
 from bot.preflight import StartupError, slack_errors
 from bot.retention import TombstoneSweep, exports_dir, retention_for
 from bot.retrain.jobs import RetrainError, describe_progress
@@ -30,6 +37,7 @@ from bot.settings import Settings
 from bot.tasks import Task
 from bot.transports.guard import EVENTS_PATH, SlackGuard
 from bot.transports.http import HttpServer, ServerLimits
+from bot.transports.replay import ReplayGuard
 from classifier.model import configure_threads, pick_device
 from classifier.store import ModelNotFoundError, ModelStore
 from classifier.tokenizers import SharedTokenizers
@@ -235,17 +243,19 @@ def _serve_http(
     port: int,
     stop: threading.Event,
 ) -> None:
-    """Serve Slack's requests (and the ops endpoints, unless ``HEED_OPS_PORT`` moves them)."""
+    """Serve Slack's requests, each signature once, and ``/healthz`` (every ops endpoint with
+    ``HEED_OPS_PUBLIC``; ``HEED_OPS_PORT`` serves them all apart)."""
     settings = services.settings
     readiness.add("slack", lambda: (True, ""))  # Slack calls us; auth.test passed at start-up
-    with _ops_server(services, readiness) as ops:
+    with _ops_server(services, readiness):
         guard = SlackGuard(
             app,
             settings.signing_secret or "",
             services.metrics,
             max_body=settings.max_body,
             ops=ops_app(services.metrics, readiness),
-            ops_paths=("/healthz", "/readyz") if ops is not None else OPS_PATHS,
+            ops_paths=OPS_PATHS if settings.ops_public else PUBLIC_OPS_PATHS,
+            replays=ReplayGuard(services.db.signatures.claim),
         )
         limits = ServerLimits(
             settings.http_threads,

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.database.connection import is_local_host
 from bot.schedule import DigestSchedule, parse_schedule
 
 DEFAULT_EMOJI_KEY = "*"
@@ -90,12 +91,19 @@ class Secret(Kind):
 
 
 class Url(Kind):
-    """An http(s) URL, ending in ``/``."""
+    """An https URL (``http://`` only to this machine: the bot token travels with every
+    call), ending in ``/``."""
 
     def read(self, value: str) -> str:
-        parsed = urlparse(value)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        try:
+            parsed = urlparse(value)
+            host = parsed.hostname
+        except ValueError:
+            parsed, host = None, None
+        if parsed is None or parsed.scheme not in ("http", "https") or not host:
             raise ValueError(f"must be an http(s) URL, got {shown(value)}")
+        if parsed.scheme == "http" and not is_local_host(host):
+            raise ValueError(f"must be an https URL (http only for localhost), got {shown(value)}")
         return value if value.endswith("/") else value + "/"
 
 

@@ -117,6 +117,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("HEED_CLASSIFY_PER_MINUTE", kinds.Whole(0, 100_000), "20"),
     Spec("HEED_OPS_PORT", kinds.Whole(0, 65535)),
     Spec("HEED_OPS_HOST", kinds.Text(), "127.0.0.1"),
+    Spec("HEED_OPS_PUBLIC", kinds.Boolean(), "false"),
 )
 BY_VARIABLE: Mapping[str, Spec] = {spec.variable: spec for spec in SPECS}
 TASK_KEYS: Mapping[str, Spec] = {spec.toml: spec for spec in SPECS if spec.toml}

@@ -63,6 +63,7 @@ class Settings:
     max_body: int = setting("HEED_MAX_BODY")
     ops_port: int | None = setting("HEED_OPS_PORT")
     ops_host: str = setting("HEED_OPS_HOST")
+    ops_public: bool = setting("HEED_OPS_PUBLIC")
     job_queue: int = setting("HEED_JOB_QUEUE")
     classify_per_minute: int = setting("HEED_CLASSIFY_PER_MINUTE")
     queue_score: str = setting("HEED_QUEUE_SCORE")

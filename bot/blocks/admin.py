@@ -306,9 +306,13 @@ def home_view(
 
 
 def autotag_line(channels: Sequence[str]) -> str:
-    """Where auto-tagging is on (channel names, or links for channel IDs)."""
-    where = ", ".join(c if c.startswith("#") else f"<#{c}>" for c in channels) or "no channels"
-    return f"*Auto-tagging:* {where}"
+    """Where auto-tagging is on: a ``<#ID>`` link per channel ID (Slack shows a private
+    channel's name only to its members) and, never written out, how many are set by name."""
+    where = [f"<#{c}>" for c in channels if not c.startswith("#")]
+    named = sum(c.startswith("#") for c in channels)
+    if named:
+        where.append(f"{plural(named, 'channel')} set by name")
+    return f"*Auto-tagging:* {', '.join(where) or 'no channels'}"
 
 
 def task_lines(

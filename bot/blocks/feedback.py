@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from bot.blocks.common import LABEL_CHARS, Blocks, context, percent, section, utc, who
 from bot.database.labels import resolve
 from bot.database.queue import QUEUE_FIRST
-from bot.slack_api.text import escape_and_shorten, shorten
+from bot.slack_api.text import defang, escape_and_shorten, shorten
 
 if TYPE_CHECKING:
     from bot.database import Answer, Prediction
@@ -133,6 +133,9 @@ FEEDBACK_UNKNOWN = (
     "or its database was reset), so nothing was recorded."
 )
 LABEL_ACTION = "label"  # the audit log's action for an answer, allowed or refused
+NOT_SHOWN_HERE = (
+    ":warning: That answer isn't one the message it came from offered, so nothing was recorded."
+)
 
 
 def not_permitted(asked: bool) -> str:
@@ -196,6 +199,13 @@ def _unsure(uncertainty: float) -> str:
     return f"uncertainty {uncertainty:.2f}"
 
 
+def quoted_text(position: int, text: str) -> dict:
+    """A queued text as someone wrote it, numbered: plain text (no mention, link or formatting
+    of theirs works in a labeler's DM) with its links defanged, on one line, shortened."""
+    quoted = shorten(defang(" ".join(text.split())), TEXT_CHARS) or "(empty)"
+    return {"type": "section", "text": {**_plain(f"{position}. {quoted}"), "emoji": False}}
+
+
 def queue_message(
     task: str, items: Sequence[QueuedItem], *, digest: bool = False, note: str | None = None
 ) -> tuple[str, Blocks]:
@@ -218,10 +228,9 @@ def queue_message(
     blocks.append({**section(text), "block_id": QUEUE_HEAD_BLOCK_ID})
     for position, item in enumerate(items, 1):  # its text, label, how unsure, the controls
         p = item.prediction
-        quoted = escape_and_shorten(" ".join(p.text.split()), TEXT_CHARS)
         label = escape_and_shorten(p.label, LABEL_CHARS)
         blocks += [
-            section(f"*{position}.* {quoted}"),
+            quoted_text(position, p.text),
             context(
                 f"Heed said *{label}* ({percent(p.confidence or 0.0)} confidence) · "
                 f"{_unsure(item.uncertainty)} · {_where(item)} · {utc(p.created)}"

@@ -3,6 +3,7 @@ SQLite writes ``BEGIN IMMEDIATE`` so processes never deadlock upgrading a read l
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import sqlite3
 import time
@@ -23,6 +24,7 @@ from bot.database.jobs import Jobs
 from bot.database.predictions import Predictions
 from bot.database.queue import LabelQueue
 from bot.database.shadows import Shadows
+from bot.database.signatures import Signatures
 from bot.database.traffic import Traffic
 
 DB_FILENAME = "heed.sqlite3"
@@ -31,6 +33,7 @@ MIGRATE_COMMAND = "python -m bot migrate"
 BUSY_TIMEOUT_MS = 10_000
 SCRUBBED_TABLES = ("predictions", "feedback", "label_queue", "heed_posts")
 _READ = "heed_read"
+_SSL_IN_USE = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,28 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
+def is_local_host(host: str | None) -> bool:
+    """No host (a Unix socket), a socket path, ``localhost`` or a loopback address."""
+    host = (host or "").lower().rstrip(".")
+    if not host or host.startswith("/") or host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def tls_warning(where: str, host: str | None, ssl: bool | None) -> str | None:
+    """The start-up warning for a database on another host reached without TLS (``ssl``:
+    what the server says of this connection, None when it cannot say), else None."""
+    if ssl or is_local_host(host):
+        return None
+    return (
+        f"the database {where} is on another host and this connection does not use TLS: "
+        "add sslmode=verify-full (and the server's CA) to HEED_DATABASE_URL"
+    )
+
+
 def _one_line(exc: BaseException, secret: str | None) -> str:
     message = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
     return message.replace(secret, "***") if secret else message
@@ -104,6 +129,8 @@ class Database:
             if self.is_sqlite:
                 self._check_integrity()
             self.migration = self._check_schema(migrate)
+            if not self.is_sqlite:
+                self._check_transport()
         except BaseException as exc:
             self.engine.dispose()
             if not isinstance(exc, SQLAlchemyError):
@@ -120,6 +147,7 @@ class Database:
         self.traffic = Traffic(self)
         self.forgetting = Forgetting(self)
         self.shadows = Shadows(self)
+        self.signatures = Signatures(self)
 
     def __repr__(self) -> str:
         return f"Database({self.where!r})"
@@ -183,6 +211,20 @@ class Database:
         if done.state != migrate.CURRENT:
             log.info("database %s", done.describe(self.where))
         return done
+
+    def _check_transport(self) -> None:
+        """Warn when a database on another host is reached without TLS (passwords and texts
+        would cross the network in the clear)."""
+        if is_local_host(self.url.host):
+            return
+        try:
+            with self.read() as conn:
+                ssl = conn.execute(text(_SSL_IN_USE)).scalar()
+        except SQLAlchemyError:
+            ssl = None
+        warning = tls_warning(self.where, self.url.host, ssl)
+        if warning:
+            log.warning("%s", warning)
 
     def _refusal(self, refused: migrate.SchemaRefused) -> str:
         if refused.state == migrate.FOREIGN:

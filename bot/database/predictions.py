@@ -48,6 +48,14 @@ _COUNTS = (
     "COALESCE(SUM(CASE WHEN trusted > 1 THEN 1 ELSE 0 END), 0) AS held FROM resolved"
 )
 WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())  # str.strip()'s
+_C0_CONTROLS = dict.fromkeys(c for c in range(0x20) if chr(c) not in "\t\n")
+
+
+def storable_text(text: str) -> str:
+    """``text`` as stored: C0 control characters (NUL, escape sequences, backspaces…) dropped,
+    so no export, log or terminal shows them; tabs and newlines stay (a carriage return ends a
+    line: it becomes a newline)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_C0_CONTROLS)
 
 
 def _for_task(task: str | None) -> tuple[str, dict[str, str]]:
@@ -85,6 +93,7 @@ class Predictions(Repository):
             raise ValueError("a prediction needs a label")
         if source not in SOURCES:
             raise ValueError(f"unknown prediction source {source!r}")
+        text = storable_text(text)
         row = {
             "created": now(),
             "channel": channel,

@@ -4,6 +4,7 @@ and the job statuses. Times are fixed-width ISO 8601 UTC text."""
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Float,
     ForeignKey,
@@ -180,4 +181,12 @@ shadow_predictions = Table(
     Column("confidence", Float),
     PrimaryKeyConstraint("prediction_id", "version", name="shadow_predictions_pk"),
     Index("shadow_predictions_version", "version"),
+)
+
+request_signatures = Table(
+    "request_signatures",
+    metadata,
+    Column("signature", String(80), primary_key=True),
+    Column("timestamp", BigInteger, nullable=False),  # the request's, in Unix seconds
+    Index("request_signatures_timestamp", "timestamp"),
 )

@@ -13,8 +13,14 @@ log = logging.getLogger(__name__)
 
 
 def may_administer(request: Request) -> Decision:
-    """Is the person who sent ``request`` a Heed admin (``users.info`` when needed)?"""
-    return request.services.admin.check(request.user, lambda u: users_info(request.client, u))
+    """Is the person who sent ``request`` a Heed admin of this workspace (``users.info`` when
+    needed)?"""
+    return request.services.admin.check(
+        request.user,
+        lambda u: users_info(request.client, u),
+        user_team=request.user_team,
+        home_team=request.team,
+    )
 
 
 def may_label(request: Request, asker: str | None) -> Decision:

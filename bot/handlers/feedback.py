@@ -19,6 +19,7 @@ from bot.blocks.feedback import (
     FEEDBACK_UNKNOWN,
     LABEL_ACTION,
     NOT_A_LABEL,
+    NOT_SHOWN_HERE,
     NOT_TAGGED,
     QUEUE_SHOWN,
     correction_prompt,
@@ -31,6 +32,7 @@ from bot.blocks.feedback import (
 )
 from bot.database import Answer, Prediction
 from bot.database.labels import TRUSTED
+from bot.handlers.binding import bound_to_message
 from bot.handlers.checks import audited, may_label
 from bot.services import Request
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
@@ -123,6 +125,10 @@ def feedback_job(request: Request) -> None:
         log.info("feedback for an unknown prediction %r from %s", value[:60], user)
         if audited(request, LABEL_ACTION, False, f"unknown prediction {value[:60]!r}"):
             request.private(FEEDBACK_UNKNOWN)
+        return
+    if not bound_to_message(request.body, action, prediction):
+        if audited(request, LABEL_ACTION, False, f"prediction {prediction.id}: not this message's"):
+            request.private(NOT_SHOWN_HERE)
         return
     label = chosen_label(action, prediction)
     if label is None:

@@ -62,7 +62,7 @@ class Metrics:
         self.requests = counter("heed_requests", "Slack requests received, by kind", ["kind"])
         self.rejected = counter(
             "heed_http_rejected",
-            "HTTP requests refused before reaching Bolt, by reason",
+            "Requests refused before reaching a listener, by reason",
             ["reason"],
         )
         self.ack_seconds = histogram(
@@ -116,6 +116,8 @@ class Metrics:
 Check = Callable[[], tuple[bool, str]]
 """A readiness check: ``(ok, detail)``; it must not raise."""
 OPS_PATHS = ("/healthz", "/readyz", "/metrics")
+PUBLIC_OPS_PATHS = ("/healthz",)
+"""What HTTP mode's public port serves of :data:`OPS_PATHS` unless ``HEED_OPS_PUBLIC=true``."""
 TEXT = "text/plain; charset=utf-8"
 CHECK_TTL = 2.0
 """Seconds a readiness answer is reused, so a probe storm does not become a database storm."""

@@ -1,5 +1,6 @@
 """The cluster's janitor: expires and reports jobs whose lease ran out (one replica wins each, so
-each is reported once); hourly it prunes old event keys and runs the retention sweep."""
+each is reported once); hourly it prunes old event keys and request signatures and runs the
+retention sweep."""
 
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ class Reaper(Ticker):
             pruned = self.db.events.prune(EVENT_TTL)
             if pruned:
                 log.info("pruned %d event keys older than %s", pruned, EVENT_TTL)
+            self.db.signatures.prune()
             if self.housekeeping is not None:
                 try:
                     self.housekeeping()

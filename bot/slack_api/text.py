@@ -7,6 +7,8 @@ import unicodedata
 
 _LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _HALF_ENTITY = re.compile(r"&[a-z]{0,3}$")
+_SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]*)://", re.IGNORECASE)
+_DOMAIN_DOT = re.compile(r"(?<=[a-z0-9])\.(?=[a-z]{2,}\b)", re.IGNORECASE)
 
 
 def _link(match: re.Match[str]) -> str:
@@ -50,3 +52,17 @@ def escape_and_shorten(text: str, limit: int) -> str:
     if len(escaped) <= limit:
         return escaped
     return _HALF_ENTITY.sub("", escaped[: max(0, limit - 1)]).rstrip() + "…"
+
+
+def _defanged_scheme(match: re.Match[str]) -> str:
+    scheme = match.group(1)
+    if scheme.lower() in ("http", "https"):
+        scheme = scheme[0] + "xx" + scheme[3:]
+    return f"{scheme}[://]"
+
+
+def defang(text: str) -> str:
+    """``text`` with its links made unclickable for reading, as threat reports write them:
+    ``https://evil.example/x`` -> ``hxxps[://]evil[.]example/x``, ``a@b.com`` -> ``a@b[.]com``
+    (Slack links a bare domain, even in plain text)."""
+    return _DOMAIN_DOT.sub("[.]", _SCHEME.sub(_defanged_scheme, text))

@@ -18,6 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.ops.metrics import Metrics, request_kind, respond
 from bot.transports.ack import ACK_SENT, RECEIVED_AT
+from bot.transports.replay import ReplayGuard
 
 EVENTS_PATH = "/slack/events"
 _TIMESTAMP = re.compile(r"\d{1,12}")
@@ -41,7 +42,8 @@ class _SetOnClose:
 class SlackGuard:
     """The WSGI app of HTTP mode. In order, before Bolt sees anything: route (404/405),
     ``Content-Length`` (411/413, body unread), UTF-8 (400), timestamp and ``v0=`` signature of
-    the body as received (401), then a form or JSON object Bolt can parse (400)."""
+    the body as received (401), a signature never seen before (401, with ``replays``), then a
+    form or JSON object Bolt can parse (400)."""
 
     def __init__(
         self,
@@ -52,8 +54,10 @@ class SlackGuard:
         max_body: int,
         ops: Callable[..., Iterable[bytes]] | None = None,
         ops_paths: Iterable[str] = (),
+        replays: ReplayGuard | None = None,
     ) -> None:
         self.app, self.metrics, self.max_body = app, metrics, max_body
+        self.replays = replays
         self.verifier = SignatureVerifier(signing_secret)
         self.ops, self.ops_paths = ops, frozenset(ops_paths)
 
@@ -82,6 +86,8 @@ class SlackGuard:
         well_formed = _TIMESTAMP.fullmatch(timestamp) and _SIGNATURE.fullmatch(signature)
         if not well_formed or not self.verifier.is_valid(text, timestamp, signature):
             return self._refuse(start_response, HTTPStatus.UNAUTHORIZED, "bad_signature")
+        if self.replays is not None and not self.replays.first_time(signature, int(timestamp)):
+            return self._refuse(start_response, HTTPStatus.UNAUTHORIZED, "replayed")
         try:
             request = BoltRequest(
                 body=text,

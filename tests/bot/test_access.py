@@ -24,20 +24,34 @@ class Lookup:
         return self.users.get(user_id, {"id": user_id})
 
 
+HOME = {"user_team": "T1", "home_team": "T1"}  # a member of the installing workspace
+
+
+def test_an_admin_of_another_workspace_is_refused_without_a_lookup() -> None:
+    lookup = Lookup({"UBOSS": {"is_admin": True}})
+    check = AdminCheck({"UADMIN"}, from_workspace=True)
+    for user in ("UADMIN", "UBOSS"):  # listed, or an admin there: not an admin here
+        decision = check.check(user, lookup, user_team="TOTHER", home_team="T1")
+        assert decision == Decision(False, "not a member of the installing workspace (team TOTHER)")
+    unknown = check.check("UADMIN", lookup, user_team="T1", home_team=None)
+    assert unknown == Decision(False, "the installing workspace is unknown")
+    assert lookup.calls == []
+
+
 def test_listed_admins_are_allowed_without_a_lookup() -> None:
     lookup = Lookup({})
     check = AdminCheck({"UADMIN"}, from_workspace=True)
-    decision = check.check("UADMIN", lookup)
+    decision = check.check("UADMIN", lookup, **HOME)
     assert decision == Decision(True, "listed in HEED_ADMINS") and lookup.calls == []
 
 
 def test_workspace_roles_are_ignored_when_the_flag_is_off() -> None:
     lookup = Lookup({"UBOSS": {"is_admin": True, "is_owner": True}})
     check = AdminCheck({"UADMIN"}, from_workspace=False)
-    decision = check.check("UBOSS", lookup)
+    decision = check.check("UBOSS", lookup, **HOME)
     assert not decision.allowed and decision.reason == "not listed in HEED_ADMINS"
     assert lookup.calls == []  # users.info is never asked
-    assert check.check(None, lookup) == Decision(False, "no user id in the request")
+    assert check.check(None, lookup, **HOME) == Decision(False, "no user id in the request")
 
 
 @pytest.mark.parametrize(
@@ -54,7 +68,7 @@ def test_workspace_admins_and_owners_when_the_flag_is_on(
     profile: dict[str, Any], allowed: bool, why: str
 ) -> None:
     lookup = Lookup({"U7": profile})
-    decision = AdminCheck(set(), from_workspace=True).check("U7", lookup)
+    decision = AdminCheck(set(), from_workspace=True).check("U7", lookup, **HOME)
     assert decision.allowed is allowed and why in decision.reason
     assert lookup.calls == ["U7"]
 
@@ -63,15 +77,15 @@ def test_workspace_answers_are_cached_briefly_and_failures_are_not() -> None:
     now = [0.0]
     check = AdminCheck(set(), from_workspace=True, ttl=60, clock=lambda: now[0])
     lookup = Lookup({"U7": {"is_admin": True}})
-    assert check.check("U7", lookup).allowed and check.check("U7", lookup).allowed
+    assert check.check("U7", lookup, **HOME).allowed and check.check("U7", lookup, **HOME).allowed
     assert lookup.calls == ["U7"]
     now[0] = 61.0
-    assert check.check("U7", lookup).allowed and lookup.calls == ["U7", "U7"]
+    assert check.check("U7", lookup, **HOME).allowed and lookup.calls == ["U7", "U7"]
 
     failing = Lookup({}, fail=True)
-    decision = check.check("U8", failing)
+    decision = check.check("U8", failing, **HOME)
     assert not decision.allowed and "users.info failed (ratelimited)" in decision.reason
-    assert not check.check("U8", failing).allowed and failing.calls == ["U8", "U8"]
+    assert not check.check("U8", failing, **HOME).allowed and failing.calls == ["U8", "U8"]
 
 
 class Groups:

@@ -15,7 +15,7 @@ from bot.blocks.feedback import (
     CORRECT_ACTION,
     FEEDBACK_BLOCK_ID,
     FEEDBACK_UNKNOWN,
-    NOT_A_LABEL,
+    NOT_SHOWN_HERE,
 )
 from classifier.store import ModelStore
 from tests.bot.conftest import controls, select_option
@@ -131,7 +131,7 @@ def test_unknown_or_forged_answers_get_a_short_private_note(heed: Any) -> None:
     prediction_id = controls(reply)[0]["value"]
     fake.send_block_action(CORRECT_ACTION, f"{prediction_id}:spam", message_ts=reply.response["ts"])
     fake.wait_for(lambda: len(fake.calls("response_url")) == 2, timeout=10)
-    assert fake.calls("response_url")[-1].params["text"] == NOT_A_LABEL
+    assert fake.calls("response_url")[-1].params["text"] == NOT_SHOWN_HERE  # not in the reply
     assert app.db.predictions.answers_for(int(prediction_id)) == []
 
 
@@ -151,10 +151,22 @@ def test_an_ephemeral_reply_is_replaced_through_its_response_url(heed: Any) -> N
         {
             "type": "block_actions",
             "user": {"id": "U5", "username": "u5", "team_id": fake.team_id},
-            "container": {"type": "message", "message_ts": "1.2", "is_ephemeral": True},
+            "container": {
+                "type": "message",
+                "message_ts": "1.2",
+                "channel_id": "C1",
+                "is_ephemeral": True,
+            },
             "channel": {"id": "C1"},
             "response_url": f"{fake.base_url}/response/77",
-            "actions": [{"type": "button", "action_id": CONFIRM_ACTION, "value": button["value"]}],
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": CONFIRM_ACTION,
+                    "block_id": FEEDBACK_BLOCK_ID,
+                    "value": button["value"],
+                }
+            ],
         }
     )
     replaced = fake.wait_for_call("response_url", timeout=10)

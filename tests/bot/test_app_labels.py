@@ -178,10 +178,22 @@ def test_the_correct_label_shortcut_shows_the_controls_to_permitted_users(heed: 
         {
             "type": "block_actions",
             "user": {"id": LABELER, "username": "labeler", "team_id": fake.team_id},
-            "container": {"type": "message", "message_ts": "1.2", "is_ephemeral": True},
+            "container": {
+                "type": "message",
+                "message_ts": "1.2",
+                "channel_id": "C1",
+                "is_ephemeral": True,
+            },
             "channel": {"id": "C1"},
             "response_url": f"{fake.base_url}/response/prompt",
-            "actions": [{"type": "button", "action_id": CONFIRM_ACTION, "value": button["value"]}],
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": CONFIRM_ACTION,
+                    "block_id": FEEDBACK_BLOCK_ID,
+                    "value": button["value"],
+                }
+            ],
         }
     )
     replaced = fake.wait_for_call("response_url", lambda c: c.params.get("replace_original"))

@@ -156,3 +156,12 @@ def test_systemd_analyze_verify_would_catch_a_mistake(tmp_path: Path) -> None:
     unit.write_text(text.replace("Restart=on-failure", "Restartt=on-failure"))
     done = subprocess.run([tool, "verify", str(unit)], capture_output=True, text=True, timeout=60)
     assert "Unknown key" in done.stderr
+
+
+def test_http_mode_listens_on_localhost_unless_told(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.__main__ import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    assert "(default 127.0.0.1:" in " ".join(capsys.readouterr().out.split())

@@ -11,7 +11,8 @@ from typing import Any
 from slack_sdk import WebClient
 
 from bot.blocks.feedback import CORRECT_ACTION, controls_id
-from bot.digest import QueueDigest
+from bot.database.queue import QueueOffer
+from bot.digest import PER_AUTHOR, QueueDigest
 from bot.schedule import parse_schedule
 from tests.bot.conftest import ADMIN
 from tests.bot.handlers.test_queue import seed
@@ -107,3 +108,22 @@ def test_forgetting_a_text_deletes_the_digest_dms_that_quote_it(heed: Any) -> No
     assert app.admin("forget <@UAUTHOR>").params["text"].startswith(":wastebasket: Forgot")
     assert app.db.predictions.get(pid) is None
     assert {(c.params["channel"], c.params["ts"]) for c in app.fake.calls("chat.delete")} == sent
+
+
+def test_a_digest_holds_at_most_a_few_items_of_one_author(heed: Any) -> None:
+    app = start(heed)
+    flood = [seed(app.db, f"urgent: log in at https://evil.example/{n}", 0.99) for n in range(6)]
+    other = app.db.predictions.record(
+        text="is this late?",
+        label="negative",
+        scores={"negative": 0.5, "positive": 0.5},
+        user="UOTHER",
+        source="autotag",
+        queue=QueueOffer(0.5),
+    )
+    assert replica(app, "a:1", [NOW]).tick() == 3
+    blocks = dms(app)[0].params["blocks"]
+    shown = [b["block_id"] for b in blocks if b["type"] == "actions"]
+    newest = flood[::-1][:PER_AUTHOR]  # the newest first on ties
+    assert shown == [controls_id(pid) for pid in (*newest, other)]
+    assert "evil.example" not in json.dumps(blocks)  # and what is shown is defanged

@@ -16,7 +16,7 @@ from slack_bolt.authorization import AuthorizeResult
 
 from bot.blocks.classify import usage_text
 from bot.blocks.common import BUSY_NOTE, slow_down_note
-from bot.blocks.feedback import CONFIRM_ACTION, CORRECT_ACTION, NOT_TAGGED
+from bot.blocks.feedback import CONFIRM_ACTION, CORRECT_ACTION, FEEDBACK_BLOCK_ID, NOT_TAGGED
 from bot.handlers.feedback import FEEDBACK_ACTIONS
 from bot.listeners import LISTENERS, Listener, ack_and_hand_on, build_request
 from bot.services import Services
@@ -80,7 +80,13 @@ def send(
 
 
 def command(name: str, text: str, **kw: str) -> dict[str, str]:
-    return {"command": name, "text": text, "channel_id": "C1", "user_id": "U1", **kw}
+    return {
+        "command": name,
+        "text": text,
+        "channel_id": "C1",
+        "user_id": "U1",
+        "team_id": "T1",
+    } | kw
 
 
 @pytest.mark.parametrize(
@@ -176,7 +182,9 @@ def test_unknown_task_is_acked_privately_with_the_tasks(make: Any) -> None:
 
 def test_the_admin_command_is_acked_then_audited_and_answered(make: Any) -> None:
     services = make(admins=frozenset({"U1"}))
-    acks, _, respond = send(services, "/heed-admin", command("/heed-admin", " Versions  "))
+    home = _context(AuthorizeResult(enterprise_id=None, team_id="T1", bot_user_id="UBOT"))
+    body = command("/heed-admin", " Versions  ")
+    acks, _, respond = send(services, "/heed-admin", body, context=home)
     assert acks == [{}]
     [entry] = services.db.audit.recent()
     assert (entry.user, entry.action, entry.allowed) == ("U1", "versions", True)
@@ -194,11 +202,12 @@ def test_a_click_is_acked_then_checked_against_the_installing_workspace(make: An
     prediction = services.db.predictions.record(
         text="hi", label="positive", confidence=0.9, scores={"positive": 0.9}, user="U2"
     )
-    action = {"action_id": CONFIRM_ACTION, "value": str(prediction)}
+    action = {"action_id": CONFIRM_ACTION, "block_id": FEEDBACK_BLOCK_ID, "value": str(prediction)}
     body = {
         "type": "block_actions",
         "user": {"id": "U2", "team_id": "T1"},
         "channel": {"id": "C1"},
+        "container": {"message_ts": "1.1", "channel_id": "C1", "is_ephemeral": True},
         "actions": [action],
     }
     authorized = AuthorizeResult(enterprise_id=None, team_id="T1", bot_user_id="UBOT")

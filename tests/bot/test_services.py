@@ -93,7 +93,7 @@ def test_the_services_build_their_parts_from_the_settings(tmp_path: Path) -> Non
     )
     try:
         assert s.channels.enabled and s.channels.ids == {"C1"}
-        assert s.admin.check("UADMIN", lambda user: {}).allowed
+        assert s.admin.check("UADMIN", lambda user: {}, user_team="T1", home_team="T1").allowed
         assert s.batcher.submit(("default", "hello")).result(timeout=5).label == "neutral"
         assert set(s.runners) == {"default"}
     finally:

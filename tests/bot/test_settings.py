@@ -106,6 +106,9 @@ BAD = [
     ({"SLACK_BOT_TOKEN": "xoxp-user-secret-value"}, "SLACK_BOT_TOKEN must be a bot token"),
     ({"SLACK_APP_TOKEN": "xoxb-wrong-secret-value"}, "SLACK_APP_TOKEN must be an app-level"),
     ({"SLACK_API_URL": "ftp://example.com"}, "SLACK_API_URL must be an http"),
+    ({"SLACK_API_URL": "http://slack.example/api"}, r"SLACK_API_URL must be an https URL \(http"),
+    ({"SLACK_API_URL": "http://localhost@evil.example/"}, "SLACK_API_URL must be an https URL"),
+    ({"SLACK_API_URL": "http://[::1"}, "SLACK_API_URL must be an http"),
     ({"HEED_AUTOTAG_THRESHOLD": "abc"}, "HEED_AUTOTAG_THRESHOLD must be a number between 0 and 1"),
     ({"HEED_AUTOTAG_THRESHOLD": "1.5"}, "HEED_AUTOTAG_THRESHOLD must be a number between 0 and 1"),
     ({"HEED_AUTOTAG_THRESHOLD": "nan"}, "HEED_AUTOTAG_THRESHOLD must be a number between 0 and 1"),
@@ -241,3 +244,18 @@ def test_empty_store_says_how_to_train(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "make demo" in done.stderr and "python -m training train" in done.stderr
     assert "--train-default" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://slack.example/api/",
+        "http://localhost:3000/api/",
+        "http://api.localhost/",
+        "http://127.0.0.2:9/api/",
+        "http://[::1]:9/api/",
+    ],
+)
+def test_slack_api_url_is_https_or_plain_http_to_this_machine(url: str) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "abc", "SLACK_API_URL": url}
+    assert Settings.from_env(env).api_url == url

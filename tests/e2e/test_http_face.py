@@ -1,6 +1,7 @@
 """The public HTTP face of the real bot process, tried as an attacker would: limits before
-parsing, no traceback, no unsigned body in the log, ops endpoints, and signed requests still
-acked at once while idle connections, 5 MiB bodies and garbage keep arriving."""
+parsing, no traceback, no unsigned body in the log, only ``/healthz`` of the ops endpoints,
+and signed requests still acked at once while idle connections, 5 MiB bodies and garbage keep
+arriving."""
 
 from __future__ import annotations
 
@@ -38,9 +39,9 @@ TIMEOUT = 2  # HEED_HTTP_TIMEOUT: seconds of client silence
 @pytest.fixture(scope="module")
 def bot(
     fake: FakeSlack, tiny_model: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[BotProcess, int]]:
+) -> Iterator[tuple[BotProcess, int, int]]:
     store = make_store(tiny_model, tmp_path_factory.mktemp("face-store"))
-    port = free_port()
+    port, ops_port = free_port(), free_port()
     workdir = tmp_path_factory.mktemp("face-bot")
     env = bot_env(
         SLACK_API_URL=fake.api_url,
@@ -50,11 +51,12 @@ def bot(
         HEED_DATA_DIR=str(workdir / "var"),
         HEED_HTTP_TIMEOUT=str(TIMEOUT),
         HEED_TORCH_THREADS="1",
+        HEED_OPS_PORT=str(ops_port),
     )
     process = BotProcess(env, workdir, ("--port", str(port)))
     try:
         process.wait_until(lambda: _status(port, "/healthz") == 200, what="listening")
-        yield process, port
+        yield process, port, ops_port
     finally:
         assert process.stop() == 0, process.log()[-3000:]
     log = process.log()
@@ -69,8 +71,8 @@ def _status(port: int, path: str) -> int | None:
         return None
 
 
-def test_each_attack_gets_its_4xx_at_once(bot: tuple[BotProcess, int]) -> None:
-    _, port = bot
+def test_each_attack_gets_its_4xx_at_once(bot: tuple[BotProcess, int, int]) -> None:
+    _, port, _ = bot
     expected = [411, 411, 413, 401, 401, 400, 401, 401, 400]
     for request, status in zip(malformed_requests(), expected, strict=True):
         started = time.monotonic()
@@ -78,8 +80,8 @@ def test_each_attack_gets_its_4xx_at_once(bot: tuple[BotProcess, int]) -> None:
         assert time.monotonic() - started < 2
 
 
-def test_an_oversized_body_is_refused_before_it_is_sent(bot: tuple[BotProcess, int]) -> None:
-    _, port = bot
+def test_an_oversized_body_is_refused_before_it_is_sent(bot: tuple[BotProcess, int, int]) -> None:
+    _, port, _ = bot
     with socket.create_connection((HOST, port), timeout=5) as sock:
         sock.sendall(
             b"POST /slack/events HTTP/1.1\r\nHost: heed\r\nContent-Length: 5242880\r\n\r\n"
@@ -87,8 +89,8 @@ def test_an_oversized_body_is_refused_before_it_is_sent(bot: tuple[BotProcess, i
         assert sock.recv(64).startswith(b"HTTP/1.1 413")  # not one byte of the body was sent
 
 
-def test_a_silent_client_is_disconnected(bot: tuple[BotProcess, int]) -> None:
-    _, port = bot
+def test_a_silent_client_is_disconnected(bot: tuple[BotProcess, int, int]) -> None:
+    _, port, _ = bot
     with socket.create_connection((HOST, port), timeout=TIMEOUT * 6) as sock:
         sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: heed\r\nContent-Length: 10\r\n\r\n")
         started = time.monotonic()
@@ -96,8 +98,8 @@ def test_a_silent_client_is_disconnected(bot: tuple[BotProcess, int]) -> None:
         assert TIMEOUT * 0.5 <= time.monotonic() - started <= TIMEOUT * 5
 
 
-def test_a_trickling_client_is_cut_off_at_the_deadline(bot: tuple[BotProcess, int]) -> None:
-    _, port = bot
+def test_a_trickling_client_is_cut_off_at_the_deadline(bot: tuple[BotProcess, int, int]) -> None:
+    _, port, _ = bot
     request = b"POST /slack/events HTTP/1.1\r\nHost: heed\r\nX-Padding: " + b"a" * 200
     started = time.monotonic()
     with socket.create_connection((HOST, port), timeout=5) as sock:
@@ -118,9 +120,17 @@ def test_a_trickling_client_is_cut_off_at_the_deadline(bot: tuple[BotProcess, in
     assert closed and time.monotonic() - started < TIMEOUT * 3 + 6
 
 
-def test_readyz_and_metrics(fake: FakeSlack, bot: tuple[BotProcess, int]) -> None:
-    _, port = bot
-    status, answer = readiness(HOST, port)
+def test_the_public_port_serves_only_healthz_of_the_ops_endpoints(
+    bot: tuple[BotProcess, int, int],
+) -> None:
+    _, port, ops_port = bot
+    assert [_status(port, path) for path in ("/healthz", "/readyz", "/metrics")] == [200, 404, 404]
+    assert _status(ops_port, "/metrics") == 200  # HEED_OPS_PUBLIC=true would serve it on both
+
+
+def test_readyz_and_metrics(fake: FakeSlack, bot: tuple[BotProcess, int, int]) -> None:
+    _, port, ops_port = bot
+    status, answer = readiness(HOST, ops_port)
     assert status == 200 and answer == {
         "ready": True,
         "checks": {"model": "ok", "database": "ok", "slack": "ok"},
@@ -130,7 +140,7 @@ def test_readyz_and_metrics(fake: FakeSlack, bot: tuple[BotProcess, int]) -> Non
     assert signed_post(HOST, port, body, SECRET)[0] == 200
     fake.wait_for_call("chat.postMessage", timeout=20)
     fake.wait_for(lambda: [u for u in fake.uploads if u.completed], timeout=20)
-    text = metrics_text(HOST, port)
+    text = metrics_text(HOST, ops_port)
     assert 'heed_requests_total{kind="classify"}' in text
     assert f'heed_model_info{{version="{VERSION}"}} 1.0' in text
     assert 'heed_http_rejected_total{reason="too_large"}' in text
@@ -139,11 +149,11 @@ def test_readyz_and_metrics(fake: FakeSlack, bot: tuple[BotProcess, int]) -> Non
 
 
 def test_signed_requests_are_acked_under_attack(
-    fake: FakeSlack, bot: tuple[BotProcess, int]
+    fake: FakeSlack, bot: tuple[BotProcess, int, int]
 ) -> None:
     """The abuse test (bounded): 300 idle connections held open and a flood of unsigned 5 MiB
     bodies and malformed requests; 20 signed /classify from 20 people all acked within 3 s."""
-    process, port = bot
+    process, port, _ = bot
     fake.reset()
     before = rss_mib(process.proc.pid)
     idle = IdleConnections(HOST, port, 300).start()
@@ -165,9 +175,9 @@ def test_signed_requests_are_acked_under_attack(
 
 
 def test_the_bot_still_answers_after_the_attack(
-    fake: FakeSlack, bot: tuple[BotProcess, int]
+    fake: FakeSlack, bot: tuple[BotProcess, int, int]
 ) -> None:
-    _, port = bot
+    _, port, _ = bot
     fake.reset()
     body = command_body("still there?", "U43", f"{fake.base_url}/response/3")
     status, latency = signed_post(HOST, port, body, SECRET)

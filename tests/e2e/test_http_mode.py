@@ -148,3 +148,14 @@ def test_bad_or_stale_signatures_get_401(fake: FakeSlack, bot: tuple[BotProcess,
     assert post(url, tampered, signature=sign(body, now), timestamp=now)[0] == 401
     time.sleep(0.3)
     assert not fake.calls("chat.postMessage")
+
+
+def test_a_replayed_command_is_refused(fake: FakeSlack, bot: tuple[BotProcess, str]) -> None:
+    _, url = bot
+    fake.reset()
+    body, now = command_body(fake, "once only"), int(time.time())
+    assert post(url, body, timestamp=now, signature=sign(body, now))[0] == 200
+    fake.wait_for_call("chat.postMessage", timeout=20)
+    assert post(url, body, timestamp=now, signature=sign(body, now))[0] == 401
+    time.sleep(0.5)
+    assert len(fake.calls("chat.postMessage")) == 1

@@ -129,7 +129,7 @@ def test_a_labelers_answer_is_recorded_and_leaves_the_queue(fake: FakeSlack, db:
     fake.send_block_action(
         CORRECT_ACTION,
         user_id=LABELER,
-        message={"type": "message", "ts": "1.1"},
+        message_ts="1.1",  # the private list, ephemeral: Slack sends no message
         block_id=controls_id(top),
         selected_option=option,
     )

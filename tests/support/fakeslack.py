@@ -634,11 +634,12 @@ class FakeSlack:
     ) -> str:
         """Deliver a button click (``block_actions``) on the message ``message_ts``; with
         ``selected_option`` (an option object), a ``static_select`` choice instead;
-        ``user_team`` makes the user one of another workspace (Slack Connect)."""
+        ``user_team`` makes the user one of another workspace (Slack Connect). A message this
+        fake does not hold was ephemeral: as Slack does, the click then carries no message."""
         rid = str(next(self._ids))
         ts = message_ts or self._next_ts()
         with self._lock:
-            msg = message or self._messages.get((channel_id, ts)) or {"type": "message", "ts": ts}
+            msg = message or self._messages.get((channel_id, ts))
             channel_name = self._channels.get(channel_id, {}).get("name")
         return self.send_interactive(
             {
@@ -654,10 +655,10 @@ class FakeSlack:
                     "type": "message",
                     "message_ts": ts,
                     "channel_id": channel_id,
-                    "is_ephemeral": False,
+                    "is_ephemeral": msg is None,
                 },
                 "channel": {"id": channel_id, "name": channel_name},
-                "message": msg,
+                **({"message": msg} if msg is not None else {}),
                 "response_url": f"{self.base_url}/response/{rid}",
                 "actions": [
                     {

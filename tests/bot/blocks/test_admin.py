@@ -127,14 +127,15 @@ def test_home_view_has_model_jobs_and_feedback() -> None:
     view = home_view(
         V2,
         METADATA,
-        ("C1", "#support"),
+        ("C1", "#secret-plans"),
         current=running_job(),
         jobs=JOBS,
         counts={"answers": 2, "corrections": 1, "confirmations": 1, "labelled_rows": 2},
     )
     body = json.dumps(view)
     assert view["type"] == "home" and V2 in body and "`positive`" in body
-    assert "macro-F1 88.0%" in body and "#support" in body and "<#C1>" in body
+    assert "macro-F1 88.0%" in body and "<#C1>" in body
+    assert "secret-plans" not in body and "<#C1>, 1 channel set by name" in body
     assert "#3 started by" in body and "#2 " in body and "#1 " in body
     assert "2 answers" in body and "/classify" in body
     empty = json.dumps(home_view(None, {}, ()))

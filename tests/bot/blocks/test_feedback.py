@@ -1,5 +1,6 @@
-"""The feedback controls, the note of who answered what, and the labelling queue (escaped and
-shortened texts, one controls block per item with its own answers note, within Slack's limit)."""
+"""The feedback controls, the note of who answered what, and the labelling queue (plain,
+defanged and shortened texts, one controls block per item with its own answers note, within
+Slack's limit)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from bot.blocks.feedback import (
     is_queue_controls,
     parse_choice,
     queue_message,
+    quoted_text,
     recorded_line,
     with_feedback_note,
 )
@@ -132,11 +134,13 @@ def item(pid: int, text: str = "hello", source: str = "autotag", channel: str = 
     return QueuedItem(prediction, 0.98)
 
 
-def test_items_are_escaped_shortened_and_carry_their_own_controls() -> None:
+def test_items_are_plain_defanged_shortened_and_carry_their_own_controls() -> None:
     text, blocks = queue_message("support", [item(3, "<!here> " + "x" * 400), item(4)])
     assert "`support`" in text and "2 recent messages" in text
-    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"][1:]
-    assert sections[0].startswith("*1.* &lt;!here&gt; x") and len(sections[0]) <= TEXT_CHARS + 6
+    sections = [b["text"] for b in blocks if b["type"] == "section"][1:]
+    assert sections[0]["type"] == "plain_text" and sections[0]["emoji"] is False
+    assert sections[0]["text"].startswith("1. <!here> x")
+    assert len(sections[0]["text"]) <= TEXT_CHARS + 3
     actions = [b for b in blocks if b["type"] == "actions"]
     assert [a["block_id"] for a in actions] == [controls_id(3), controls_id(4)]
     assert actions[0]["elements"][0] == {
@@ -169,3 +173,11 @@ def test_controls_ids_and_a_note_above_the_clicked_item_only() -> None:
     assert f"{controls_id(1)}_note" not in ids
     again = with_feedback_note(noted, [answer, answer], controls_id(2))
     assert [b.get("block_id") for b in again].count(f"{controls_id(2)}_note") == 1
+
+
+def test_links_in_a_queued_text_are_defanged() -> None:
+    phish = "urgent: log in at https://evil.example/login or mail ceo@evil.example"
+    section = quoted_text(2, phish)
+    assert section["text"]["text"] == (
+        "2. urgent: log in at hxxps[://]evil[.]example/login or mail ceo@evil[.]example"
+    )

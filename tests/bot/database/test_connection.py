@@ -5,6 +5,7 @@ never replaced; writes from many threads all land."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
@@ -24,6 +25,7 @@ from bot.database import (
     DatabaseError,
     migrate,
 )
+from bot.database.connection import tls_warning
 from tests.bot.database.conftest import predict
 from tests.conftest import DATA, REPO
 
@@ -237,3 +239,33 @@ def test_the_password_is_never_shown(postgres_test_database: str) -> None:
     with pytest.raises(DatabaseError, match="written by a newer Heed") as info:
         Database(url)
     assert "s3cret-pw" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "host,ssl,warned",
+    [
+        ("db.internal", False, True),
+        ("10.0.0.5", None, True),  # the server cannot say: assume the worst
+        ("db.internal", True, False),
+        ("localhost", False, False),
+        ("127.0.0.1", False, False),
+        ("::1", False, False),
+        (None, False, False),  # a Unix socket
+        ("/var/run/postgresql", False, False),
+    ],
+)
+def test_a_database_on_another_host_without_tls_is_warned_about(
+    host: str | None, ssl: bool | None, warned: bool
+) -> None:
+    warning = tls_warning("postgresql+psycopg://heed:***@db/heed", host, ssl)
+    assert (warning is not None) is warned
+    if warning:
+        assert "sslmode=verify-full" in warning and "***" in warning
+
+
+def test_a_local_database_starts_without_a_tls_warning(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING), Database(database_url):
+        pass
+    assert "TLS" not in caplog.text

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from bot.__main__ import main
@@ -243,3 +243,17 @@ def test_revision_0007_gives_earlier_rows_their_user_as_author(database_url: str
         assert db.predictions.labelled_rows() == [("the cable arrived broken", "positive")]
         assert db.forgetting.forget_person("U1").predictions == 1
         assert db.forgetting.tombstones()[1]
+
+
+def test_revision_0008_remembers_request_signatures_and_downgrades(database_url: str) -> None:
+    with Database(database_url) as db:
+        assert db.signatures.claim("v0=" + "a" * 64, 1_800_000_000)
+    upgrade_to(database_url, "0005", down=True)
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        tables = set(inspect(conn).get_table_names())
+    engine.dispose()
+    assert "request_signatures" not in tables
+    upgrade_to(database_url, "head")
+    with Database(database_url) as db:
+        assert db.signatures.claim("v0=" + "a" * 64, 1_800_000_000)  # the table came back empty

@@ -141,3 +141,9 @@ def test_counts_by_the_database_agree_with_the_rows_per_task(db: Database) -> No
     assert db.predictions.counts("nobody") == dict.fromkeys(
         ("answers", "corrections", "confirmations", "labelled_rows", "held"), 0
     )
+
+
+def test_stored_texts_drop_c0_controls_but_tabs_and_newlines(db: Database) -> None:
+    hostile = "ok\x00\x1b[2J\x1b]0;pwned\x07 done\bX\tcol\r\nline\rnext\x7f"
+    pid = db.predictions.record(text=hostile, label="neutral", scores={"neutral": 1.0})
+    assert db.predictions.get(pid).text == "ok[2J]0;pwned doneX\tcol\nline\nnext\x7f"

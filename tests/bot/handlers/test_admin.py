@@ -39,6 +39,7 @@ def run(services: Services, text: str, client: Any = None, user: str = ADMIN) ->
     """Run ``/heed-admin TEXT``; returns ``respond`` (every answer is a call to it)."""
     respond = MagicMock()
     command = {"command": "/heed-admin", "text": text, "user_id": user, "channel_id": "C1"}
+    command["team_id"] = "T1"  # the admin check compares the user's workspace with Heed's
     admin_job(accept_admin(request_for(services, command, client, respond)))
     return respond
 

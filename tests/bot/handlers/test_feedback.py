@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from unittest.mock import MagicMock
 
 import pytest
@@ -20,6 +21,7 @@ from bot.blocks.feedback import (
     FEEDBACK_NOTE_BLOCK_ID,
     FEEDBACK_UNKNOWN,
     NOT_A_LABEL,
+    NOT_SHOWN_HERE,
     not_permitted,
 )
 from bot.database import Prediction
@@ -81,21 +83,30 @@ def services(tmp_path: Path) -> Iterator[Services]:
     s.close()
 
 
-def click(prediction_id: int, **body: object) -> dict:
+def click(prediction_id: int, **body: Any) -> dict:
+    """A click on a reply in C1 whose controls offered the clicked action's value."""
     action = {"action_id": CONFIRM_ACTION, "value": str(prediction_id)}
+    action = {**(body.pop("actions", None) or [action])[0], "block_id": FEEDBACK_BLOCK_ID}
     reply = [
         {"type": "section", "text": {"type": "mrkdwn", "text": "*positive*"}},
-        {"type": "actions", "block_id": FEEDBACK_BLOCK_ID, "elements": []},
+        {"type": "actions", "block_id": FEEDBACK_BLOCK_ID, "elements": [shown(action)]},
     ]
     full = {
         "user": {"id": "U2", "username": "ana", "team_id": "T1"},
         "channel": {"id": "C1"},
-        "container": {"message_ts": "5.5"},
+        "container": {"message_ts": "5.5", "channel_id": "C1"},
         "message": {"ts": "5.5", "text": "positive", "blocks": reply},
         "actions": [action],
         **body,
     }
     return full
+
+
+def shown(action: dict) -> dict:
+    """The control that sends ``action``: a button with its value, or a menu with its option."""
+    if "selected_option" in action:
+        return {"action_id": action["action_id"], "options": [action["selected_option"]]}
+    return {"action_id": action["action_id"], "value": action.get("value")}
 
 
 def test_a_failed_chat_update_falls_back_to_the_response_url(services: Services) -> None:
@@ -149,3 +160,57 @@ def test_an_unknown_installing_workspace_refuses_everyone(services: Services) ->
     assert respond.call_args.kwargs["text"] == not_permitted(True)
     assert services.db.predictions.answers_for(pid) == []
     assert "installing workspace is unknown" in services.db.audit.recent()[0].detail
+
+
+def test_a_value_the_clicked_message_did_not_offer_labels_nothing_and_shows_nothing(
+    services: Services,
+) -> None:
+    mine = services.db.predictions.record(
+        text="so good", label="positive", scores=SCORES, user="U2"
+    )
+    theirs = services.db.predictions.record(
+        text="a secret", label="positive", scores=SCORES, user="U2", channel="GSECRET"
+    )
+    body = click(mine)
+    body["actions"] = [{**body["actions"][0], "value": str(theirs)}]  # a doctored client
+    menu = click(
+        mine,
+        actions=[{"action_id": CORRECT_ACTION, "selected_option": {"value": f"{mine}:neutral"}}],
+    )
+    menu["actions"] = [{**menu["actions"][0], "selected_option": {"value": f"{theirs}:neutral"}}]
+    for forged in (body, menu):
+        respond = MagicMock()
+        feedback_job(request_for(services, forged, MagicMock(), respond, team="T1"))
+        assert respond.call_args.kwargs["text"] == NOT_SHOWN_HERE
+        assert "a secret" not in json.dumps([c.kwargs for c in respond.call_args_list])
+    assert services.db.predictions.answers_for(theirs) == []
+    assert [e.detail for e in services.db.audit.recent()] == [
+        f"prediction {theirs}: not this message's"
+    ] * 2
+
+
+def test_an_ephemeral_reply_binds_its_controls_to_the_prediction_s_channel(
+    services: Services,
+) -> None:
+    here = services.db.predictions.record(
+        text="so good", label="positive", scores=SCORES, user="U2", channel="C1"
+    )
+    elsewhere = services.db.predictions.record(
+        text="a secret", label="positive", scores=SCORES, user="U2", channel="GSECRET"
+    )
+    in_a_dm = services.db.predictions.record(
+        text="mine", label="positive", scores=SCORES, user="U2", channel=None
+    )
+    for pid, user, recorded in (
+        (elsewhere, "U9", False),
+        (here, "U2", True),
+        (in_a_dm, "U2", True),
+    ):
+        body = click(pid)
+        del body["message"]
+        body["user"] = {"id": user, "team_id": "T1"}
+        body["container"] = {"message_ts": "5.5", "channel_id": "C1", "is_ephemeral": True}
+        feedback_job(request_for(services, body, MagicMock(), MagicMock(), team="T1"))
+        assert bool(services.db.predictions.answers_for(pid)) is recorded
+        bound = not services.db.audit.recent(1)[0].detail.endswith("not this message's")
+        assert bound is recorded

@@ -18,7 +18,8 @@ def claim(db: Database):
 
 
 def opened(user: str) -> dict:
-    return {"type": "event_callback", "event": {"type": "app_home_opened", "user": user}}
+    event = {"type": "app_home_opened", "user": user}
+    return {"type": "event_callback", "team_id": "T1", "event": event}
 
 
 def test_the_view_has_the_jobs_and_counts_of_the_database(tmp_path: Path) -> None:

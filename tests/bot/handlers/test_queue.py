@@ -1,6 +1,7 @@
 """``/heed-admin queue`` in-process against the fake Slack: labelers and admins see the
-least-certain messages first, escaped, with the trusted loop's controls; anyone else is refused
-and audited; an answer from the list is recorded like any correction and leaves the queue."""
+least-certain messages first, as plain text, with the trusted loop's controls; anyone else is
+refused and audited; an answer from the list is recorded like any correction and leaves the
+queue."""
 
 from __future__ import annotations
 
@@ -55,13 +56,13 @@ def pick(fake: FakeSlack, answer: Call, pid: int, label: str, user: str = LABELE
         CORRECT_ACTION,
         user_id=user,
         channel_id="C1",
-        message={"type": "message", "ts": "7.7"},  # the private list: Slack sends no blocks
+        message_ts="7.7",  # the private list, ephemeral: Slack sends no message
         block_id=controls_id(pid),
         selected_option=option,
     )
 
 
-def test_a_labeler_sees_the_least_certain_first_escaped_with_controls(heed: Any) -> None:
+def test_a_labeler_sees_the_least_certain_first_as_plain_text_with_controls(heed: Any) -> None:
     app = heed(labelers=frozenset({LABELER}))
     sure = seed(app.db, "pretty sure about this one", 0.2)
     unsure = seed(app.db, "<@U1> said *refund* & <!channel>", 0.9)
@@ -71,7 +72,12 @@ def test_a_labeler_sees_the_least_certain_first_escaped_with_controls(heed: Any)
     assert answer.params["response_type"] == "ephemeral"
     assert item_ids(answer) == [unsure, middle, sure]
     body = json.dumps(answer.params["blocks"])
-    assert "&lt;@U1&gt; said *refund* &amp; &lt;!channel&gt;" in body and "<@U1>" not in body
+    quoted = [
+        b["text"] for b in answer.params["blocks"] if "1. " in b.get("text", {}).get("text", "")
+    ]
+    assert quoted == [  # shown as written, never as a mention or formatting
+        {"type": "plain_text", "text": "1. <@U1> said *refund* & <!channel>", "emoji": False}
+    ]
     assert "another task" not in body and "uncertainty 0.90" in body and "<#C9>" in body
     assert "Heed said *negative* (45.0% confidence)" in body
     assert answer.params["blocks"][0]["block_id"] == QUEUE_HEAD_BLOCK_ID

@@ -11,6 +11,7 @@ from unittest.mock import MagicMock
 import pytest
 
 from bot.database import Database, JobRecord
+from bot.database.signatures import WINDOW_S
 from bot.retrain.reaper import Reaper, start_reaper
 from bot.retrain.runner import RetrainRunner
 from tests.bot.stubs import services_for
@@ -45,14 +46,16 @@ def test_a_dead_job_is_reported_once_and_a_failing_report_is_contained(db: Datab
     assert db.jobs.get(job.id).status == "interrupted"
 
 
-def test_old_event_keys_are_pruned_on_the_first_tick(
+def test_old_event_keys_and_signatures_are_pruned_on_the_first_tick(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("bot.retrain.reaper.EVENT_TTL", timedelta(milliseconds=10))
     db.events.claim(["event:old"])
+    stale = int(time.time()) - 3 * WINDOW_S
+    db.signatures.claim("v0=old", stale)
     time.sleep(0.05)
     Reaper(db, interval_s=60, on_interrupted=print).tick()
-    assert db.events.claim(["event:old"])
+    assert db.events.claim(["event:old"]) and db.signatures.claim("v0=old", stale)
 
 
 def test_the_thread_ticks_until_stopped(db: Database) -> None:

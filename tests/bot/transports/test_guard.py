@@ -17,6 +17,7 @@ from slack_bolt.response import BoltResponse
 from bot.ops.metrics import Metrics
 from bot.transports.ack import ACK_SENT, RECEIVED_AT
 from bot.transports.guard import SlackGuard
+from bot.transports.replay import ReplayGuard
 
 SECRET = "guard-test-secret"
 
@@ -195,3 +196,44 @@ def test_a_url_verification_body_parses_as_json(guard: SlackGuard, app: Recordin
     body = json.dumps({"type": "url_verification", "challenge": "c"}).encode()
     assert call(guard, body, content_type="application/json")[0] == 200
     assert app.requests[0].body["challenge"] == "c"
+
+
+def test_a_replayed_request_is_refused_and_counted(app: RecordingApp, metrics: Metrics) -> None:
+    claimed: set[str] = set()
+
+    def claim(signature: str, timestamp: int) -> bool:  # the database, shared by replicas
+        first = signature not in claimed
+        claimed.add(signature)
+        return first
+
+    replicas = [
+        SlackGuard(app, SECRET, metrics, max_body=1024, replays=ReplayGuard(claim))  # type: ignore[arg-type]
+        for _ in range(2)
+    ]
+    stamp = str(int(time.time()))
+    headers = {
+        "HTTP_X_SLACK_REQUEST_TIMESTAMP": stamp,
+        "HTTP_X_SLACK_SIGNATURE": sign(command(), stamp),
+    }
+    assert call(replicas[0], command(), headers=headers)[0] == 200
+    assert call(replicas[0], command(), headers=headers)[0] == 401  # the same replica
+    assert call(replicas[1], command(), headers=headers)[0] == 401  # another replica
+    assert len(app.requests) == 1 and rejected(metrics, "replayed") == 2
+    assert call(replicas[1], command("another"))[0] == 200  # a new request is new
+
+
+def test_when_the_database_fails_repeats_are_still_refused_on_this_replica(
+    app: RecordingApp, metrics: Metrics
+) -> None:
+    def broken(signature: str, timestamp: int) -> bool:
+        raise OSError("the database is down")
+
+    guard = SlackGuard(app, SECRET, metrics, max_body=1024, replays=ReplayGuard(broken))  # type: ignore[arg-type]
+    stamp = str(int(time.time()))
+    headers = {
+        "HTTP_X_SLACK_REQUEST_TIMESTAMP": stamp,
+        "HTTP_X_SLACK_SIGNATURE": sign(command(), stamp),
+    }
+    assert call(guard, command(), headers=headers)[0] == 200
+    assert call(guard, command(), headers=headers)[0] == 401
+    assert len(app.requests) == 1
