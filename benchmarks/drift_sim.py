@@ -28,12 +28,19 @@ import argparse
 import random
 import statistics
 import sys
-from collections import deque
+from collections import Counter, deque
 
 import _common  # noqa: F401  (sys.path, env defaults)
 from _common import default_out, hardware, table, write_json
 
-from classifier.drift import CONFIDENCE_BINS, confidence_shares, drifted, label_shares, psi
+from classifier.drift import (
+    CONFIDENCE_BINS,
+    confidence_bin,
+    confidence_shares,
+    drifted,
+    label_shares,
+    psi,
+)
 
 LABELS = ("negative", "neutral", "positive")
 MIX = (0.33, 0.20, 0.47)
@@ -92,27 +99,45 @@ def poisson(rng: random.Random, mean: float) -> int:
         k += 1
 
 
-def alert_days(
-    seed: int, volume: int, shift: int, floor: float, weeks: int, reference_rows: int
-) -> list[int]:
-    """Days (counted from the shift, or from the start without one) on which an alert goes out;
-    a week of clean traffic precedes day 0 so the first window is full."""
+def daily_indices(
+    seed: int, volume: int, shift: int, weeks: int, reference_rows: int
+) -> list[tuple[int, float, float]]:
+    """Each day's check (counted from the shift, or from the start without one): the window's
+    rows and both indices; a week of clean traffic precedes day 0 so the first window is full.
+    The series does not depend on the floor, so every floor is judged on the same draws."""
     rng = random.Random(seed * 1_000_003 + volume * 7 + shift)
     ref = draw(rng, MIX, reference_rows)
     ref_labels = label_shares([label for label, _ in ref], LABELS)
     ref_conf = confidence_shares([c for _, c in ref])
-    window: deque[list[tuple[str, float]]] = deque(maxlen=WINDOW_DAYS)
+    window: deque[tuple[Counter[str], Counter[int]]] = deque(maxlen=WINDOW_DAYS)
+
+    def day(mix: tuple[float, ...]) -> tuple[Counter[str], Counter[int]]:
+        rows = draw(rng, mix, poisson(rng, volume))
+        return Counter(label for label, _ in rows), Counter(confidence_bin(c) for _, c in rows)
+
     for _ in range(WINDOW_DAYS):
-        window.append(draw(rng, MIX, poisson(rng, volume)))
-    alerts, last_week = [], None
+        window.append(day(MIX))
     mix = shifted(shift) if shift else MIX
-    for day in range(weeks * 7):
-        window.append(draw(rng, mix, poisson(rng, volume)))
-        rows = [p for d in window for p in d]
-        n = len(rows)
-        shares = label_shares([label for label, _ in rows], LABELS)
-        on_labels = psi(ref_labels, shares, reference_rows, n)
-        on_conf = psi(ref_conf, confidence_shares([c for _, c in rows]), reference_rows, n)
+    series = []
+    for _ in range(weeks * 7):
+        window.append(day(mix))
+        labels = sum((d[0] for d in window), Counter())
+        bins = sum((d[1] for d in window), Counter())
+        n = sum(labels.values())
+        shares = [labels[label] / n if n else 0.0 for label in LABELS]
+        conf = [bins[b] / n if n else 0.0 for b in range(CONFIDENCE_BINS)]
+        series.append(
+            (n, psi(ref_labels, shares, reference_rows, n), psi(ref_conf, conf, reference_rows, n))
+        )
+    return series
+
+
+def alert_days(
+    series: list[tuple[int, float, float]], floor: float, reference_rows: int
+) -> list[int]:
+    """The days an alert goes out: either index drifted, at most one alert a week."""
+    alerts, last_week = [], None
+    for day, (n, on_labels, on_conf) in enumerate(series):
         hit = drifted(on_labels, len(LABELS), n, reference_rows, floor) or drifted(
             on_conf, CONFIDENCE_BINS, n, reference_rows, floor
         )
@@ -122,29 +147,44 @@ def alert_days(
     return alerts
 
 
-def false_alerts(seeds, volume: int, floor: float, args) -> int:
-    return sum(len(alert_days(s, volume, 0, floor, args.weeks, args.reference_rows)) for s in seeds)
+class Runs:
+    """The daily series of every (seed, volume, shift) asked for, computed once."""
 
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self._cache: dict[tuple[int, int, int], list[tuple[int, float, float]]] = {}
 
-def weeks_to_alert(seeds, volume: int, shift: int, floor: float, args) -> list[float | None]:
-    out = []
-    for s in seeds:
-        days = alert_days(s, volume, shift, floor, args.shift_weeks, args.reference_rows)
-        out.append((days[0] + 1) / 7 if days else None)
-    return out
+    def series(self, seed: int, volume: int, shift: int) -> list[tuple[int, float, float]]:
+        key = (seed, volume, shift)
+        if key not in self._cache:
+            weeks = self.args.shift_weeks if shift else self.args.weeks
+            self._cache[key] = daily_indices(seed, volume, shift, weeks, self.args.reference_rows)
+        return self._cache[key]
+
+    def false_alerts(self, seeds, volume: int, floor: float) -> int:
+        ref = self.args.reference_rows
+        return sum(len(alert_days(self.series(s, volume, 0), floor, ref)) for s in seeds)
+
+    def weeks_to_alert(self, seeds, volume: int, shift: int, floor: float) -> list[float | None]:
+        out = []
+        for s in seeds:
+            days = alert_days(self.series(s, volume, shift), floor, self.args.reference_rows)
+            out.append((days[0] + 1) / 7 if days else None)
+        return out
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     selection = range(args.selection_seeds)
     report = range(1000, 1000 + args.report_seeds)
+    runs = Runs(args)
     chosen = None
     scan = []
     smallest = min(args.shifts)
     for floor in sorted(args.floors):
-        false = {v: false_alerts(selection, v, floor, args) for v in args.volumes}
+        false = {v: runs.false_alerts(selection, v, floor) for v in args.volumes}
         missed = {
-            v: weeks_to_alert(selection, v, smallest, floor, args).count(None) for v in args.volumes
+            v: runs.weeks_to_alert(selection, v, smallest, floor).count(None) for v in args.volumes
         }
         scan.append({"floor": floor, "false_alerts": false, f"missed_{smallest}_points": missed})
         if not any(false.values()) and not any(missed.values()):
@@ -154,11 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     rows, results = [], []
     for volume in args.volumes:
-        false = false_alerts(report, volume, chosen, args)
+        false = runs.false_alerts(report, volume, chosen)
         entry = {"volume": volume, "false_alerts": false, "weeks": {}}
         cells = []
         for shift in args.shifts:
-            weeks = weeks_to_alert(report, volume, shift, chosen, args)
+            weeks = runs.weeks_to_alert(report, volume, shift, chosen)
             found = [w for w in weeks if w is not None]
             entry["weeks"][shift] = {
                 "median": statistics.median(found) if found else None,
