@@ -87,7 +87,8 @@ def test_an_older_revision_stops_start_up_until_migrate_keeps_every_row(
         db.audit.record("UADMIN", "retrain", True)
         assert db.events.claim(["event:Ev1"])
     upgrade_to(database_url, "0001", down=True)  # as an older Heed left it
-    with pytest.raises(DatabaseError, match=r"older schema \(0001; this Heed needs 0005\)"):
+    needs = rf"older schema \(0001; this Heed needs {migrate.head()}\)"
+    with pytest.raises(DatabaseError, match=needs):
         Database(database_url)
     with Database(database_url, migrate=True) as db:
         assert db.migration == migrate.Migration(migrate.OLD, "0001", migrate.head())
@@ -229,3 +230,19 @@ def test_revision_0005_adds_the_labelling_queue_and_keeps_every_row(database_url
             queue=QueueOffer(1.0),
         )
         assert [i.prediction.id for i in db.queue.top("default", 5)] == [queued]
+
+
+def test_revision_0009_keeps_a_running_job_running_and_its_slot(database_url: str) -> None:
+    with Database(database_url) as db:
+        running = db.jobs.claim("retrain", "UADMIN", owner="a", lease=LEASE)
+        assert db.jobs.request_cancel(running.id, "cancelled by UOTHER")
+    upgrade_to(database_url, "0005", down=True)  # the pending request ends it, as before
+    with Database(database_url, migrate=True) as db:
+        ended = db.jobs.get(running.id)
+        assert (ended.status, ended.message) == ("cancelled", "cancelled by UOTHER")
+        again = db.jobs.claim("retrain", "UADMIN", owner="a", lease=LEASE)
+    upgrade_to(database_url, "0005", down=True)
+    upgrade_to(database_url, "head")
+    with Database(database_url) as db:
+        assert db.jobs.running() == db.jobs.get(again.id)
+        assert db.jobs.get(again.id).cancel_requested is None
