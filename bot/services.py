@@ -149,11 +149,30 @@ class Services:
         self.channels = ChannelMatcher(settings.tasks)
         self.admin = AdminCheck(settings.admins, settings.admins_from_workspace)
         self.labelers = LabelCheck(settings.labelers, self.admin)
+        self._task_checks = {task.name: self._checks_for(task) for task in settings.tasks}
         self.rate = RateLimiter(settings.classify_per_minute)
         self._busy_logged = -BUSY_LOG_INTERVAL
         default = settings.tasks.default_name
         self.metrics.watch_model(lambda: self.models.holder(default).version)
         self.metrics.jobs_pending.set_function(lambda: self.jobs.pending)
+
+    def _checks_for(self, task: Task) -> tuple[AdminCheck, LabelCheck]:
+        """``task``'s admin and label checks: the variables' unless heed.toml lists its own."""
+        admins, labelers = self.settings.admins, self.settings.labelers
+        admin = self.admin
+        if task.admins is not None and task.admins != admins:
+            admin = AdminCheck(task.admins, self.settings.admins_from_workspace)
+        if admin is self.admin and task.labelers in (None, labelers):
+            return admin, self.labelers
+        return admin, LabelCheck(labelers if task.labelers is None else task.labelers, admin)
+
+    def admin_for(self, task: str) -> AdminCheck:
+        """Who administers ``task`` (an unknown task: the ``HEED_ADMINS`` check)."""
+        return self._task_checks.get(task, (self.admin, self.labelers))[0]
+
+    def labelers_for(self, task: str) -> LabelCheck:
+        """Who labels ``task``'s predictions (an unknown task: the ``HEED_LABELERS`` check)."""
+        return self._task_checks.get(task, (self.admin, self.labelers))[1]
 
     def first_time(self, event_id: str | None, channel: str, ts: str | None) -> bool:
         """True for a message's first delivery to any replica, claimed in the database (this

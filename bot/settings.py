@@ -51,6 +51,8 @@ class Settings:
     job_lease: float = setting("HEED_JOB_LEASE")
     retention_days: int = setting("HEED_RETENTION_DAYS")
     keep_versions: int = setting("HEED_KEEP_VERSIONS")
+    loaded_tasks: int = setting("HEED_LOADED_TASKS")
+    task_idle_minutes: int = setting("HEED_TASK_IDLE_MINUTES")
     log_format: str = setting("HEED_LOG_FORMAT")
     http_threads: int = setting("HEED_HTTP_THREADS")
     http_connections: int = setting("HEED_HTTP_CONNECTIONS")

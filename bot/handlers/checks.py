@@ -13,14 +13,16 @@ log = logging.getLogger(__name__)
 
 
 def may_administer(request: Request) -> Decision:
-    """Is the person who sent ``request`` a Heed admin (``users.info`` when needed)?"""
-    return request.services.admin.check(request.user, lambda u: users_info(request.client, u))
+    """Is the person who sent ``request`` an admin of its task (``users.info`` when needed)?"""
+    check = request.services.admin_for(request.task.name)
+    return check.check(request.user, lambda u: users_info(request.client, u))
 
 
-def may_label(request: Request, asker: str | None) -> Decision:
-    """May the person who sent ``request`` label a prediction asked for by ``asker``?"""
+def may_label(request: Request, asker: str | None, task: str | None = None) -> Decision:
+    """May the person who sent ``request`` label a prediction of ``task`` (the request's task
+    when None) asked for by ``asker``?"""
     client = request.client
-    return request.services.labelers.check(
+    return request.services.labelers_for(task or request.task.name).check(
         request.user,
         user_team=request.user_team,
         home_team=request.team,

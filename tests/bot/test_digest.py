@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from bot.blocks.feedback import CORRECT_ACTION, controls_id
 from bot.digest import QueueDigest
 from bot.schedule import parse_schedule
+from bot.tasks import Task, Tasks
 from tests.bot.conftest import ADMIN
 from tests.bot.handlers.test_queue import seed
 from tests.bot.stubs import digest_outcomes
@@ -97,3 +98,18 @@ def test_slack_errors_are_stored_and_answers_from_the_dm_are_recorded(heed: Any)
     assert f"Recorded: neutral by <@{user}>" in json.dumps(update.params["blocks"])
     assert [a.chosen_label for a in app.db.predictions.answers_for(pid)] == ["neutral"]
     assert app.db.queue.top("default", 5) == []
+
+
+def test_a_task_with_its_own_labelers_is_digested_to_them_alone(heed: Any, tmp_path: Any) -> None:
+    root = tmp_path / "models"
+    hr = Task("hr", root / "hr", admins=frozenset({"UHRLEAD"}), labelers=frozenset({"UHR"}))
+    tasks = Tasks({"default": Task("default", root), "hr": hr}, "default")
+    app = heed(
+        labelers=frozenset({LABELER}),
+        admins=frozenset({ADMIN}),
+        queue_digest=parse_schedule("1h"),
+        configured_tasks=tasks,
+    )
+    digest = replica(app, "a:1", [NOW])
+    assert digest.recipients("hr") == ["UHR", "UHRLEAD"]
+    assert digest.recipients("default") == sorted([ADMIN, LABELER])

@@ -185,3 +185,33 @@ def test_a_task_named_first_picks_its_store_and_is_audited(services: Any, tmp_pa
     [text] = said(run(s, "rollback billing"))
     assert text.startswith(":warning: unknown task 'billing'")
     assert ModelStore(tmp_path / "models").current() == VERSION  # nothing changed
+
+
+def test_a_task_with_its_own_admins_and_labelers_is_theirs_alone(
+    services: Any, tmp_path: Path
+) -> None:
+    root = tmp_path / "models"
+    tasks = Tasks(
+        {
+            "default": Task("default", root),
+            "hr": Task("hr", root / "hr", admins=frozenset({"UHRLEAD"}), labelers={"UHR"}),
+        },
+        "default",
+    )
+    s = services(configured_tasks=tasks, labelers=frozenset({"ULAB"}))
+    assert said(run(s, "status hr"))[0].startswith(":no_entry:")  # HEED_ADMINS: not hr's
+    assert not s.db.audit.recent(1)[0].allowed
+    assert not said(run(s, "status hr", user="UHRLEAD"))[0].startswith(":no_entry:")
+    assert said(run(s, "status", user="UHRLEAD"))[0].startswith(":no_entry:")
+    assert (
+        s.labelers_for("hr")
+        .check(
+            "ULAB", user_team="T1", home_team="T1", asker=None, users_info=dict, group_members=list
+        )
+        .allowed
+        is False
+    )
+    hr_labeler = s.labelers_for("hr").check(
+        "UHR", user_team="T1", home_team="T1", asker=None, users_info=dict, group_members=list
+    )
+    assert hr_labeler.allowed and s.labelers_for("default").users == {"ULAB"}
