@@ -16,7 +16,7 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot.access import AdminCheck, LabelCheck
-from bot.cache import SeenCache
+from bot.cache import RecentValues, SeenCache
 from bot.channels import ChannelMatcher
 from bot.context import format_context, request_context
 from bot.database import Database
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 JOB_WORKERS = 4
 ACK_WAIT = 3.0
 BUSY_LOG_INTERVAL = 10.0
+HOME_TTL = 5.0  # seconds a user's App Home view is reused
 
 
 def apology(ref: str) -> str:
@@ -130,6 +131,7 @@ class Services:
     runners: Mapping[str, RetrainRunner]
     metrics: Metrics = field(default_factory=Metrics)
     seen: SeenCache = field(default_factory=SeenCache)
+    home_views: RecentValues = field(default_factory=lambda: RecentValues(HOME_TTL))
     explainer: ExplainBatcher = field(default_factory=ExplainBatcher)
     """Batches concurrent ``/classify`` and auto-tag explanations (one-pass methods)."""
     jobs: JobPool = field(init=False)
