@@ -1,5 +1,5 @@
 """What Heed keeps, and for how long: an hourly sweep (safe to run twice) expires unanswered texts,
-exports, crashed staging folders and old versions; files are private (:data:`PRIVATE_UMASK`)."""
+exports, crashed staging folders, old audit entries and old versions; files are private (:data:`PRIVATE_UMASK`)."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ class Swept:
     exports: int = 0
     staging: int = 0
     versions: tuple[str, ...] = ()
+    audit: int = 0
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Retention:
     keep_versions: int
     exports_dir: Path
     staging_grace_s: float
+    audit_days: int = 365
 
     def run(self, now: float | None = None) -> Swept:
         """One sweep: unanswered texts, old exports and staging folders, old versions."""
@@ -48,22 +50,24 @@ class Retention:
         max_age = timedelta(days=self.days)
         predictions = self.db.predictions.prune_unlabelled(max_age)
         self.db.queue.prune_digests(max_age)
+        audit = self.db.audit.prune(timedelta(days=self.audit_days))
         exports = _remove_older(self._exports(), now - max_age.total_seconds())
         staging = _remove_older(
             [p for p in _children(self.store.root) if p.name.startswith(".staging-")],
             now - self.staging_grace_s,
         )
         versions = tuple(self.store.prune(self.keep_versions))
-        if predictions or exports or staging or versions:
+        if predictions or exports or staging or versions or audit:
             log.info(
                 "retention: deleted %d unanswered texts, %d exports, %d staging folders, "
-                "versions %s",
+                "%d audit entries, versions %s",
                 predictions,
                 exports,
                 staging,
+                audit,
                 ", ".join(versions) or "none",
             )
-        return Swept(predictions, exports, staging, versions)
+        return Swept(predictions, exports, staging, versions, audit)
 
     def forget_in_exports(self, texts: frozenset[str]) -> int:
         """Remove every line holding one of ``texts`` from the kept exports; how many went."""
@@ -120,4 +124,5 @@ def retention_for(settings: Settings, db: Database, store: ModelStore) -> Retent
         settings.keep_versions,
         settings.data_dir / "exports",
         staging_grace_s=settings.retrain_timeout + 3600,
+        audit_days=settings.audit_days,
     )

@@ -23,7 +23,7 @@ from bot.database import Database
 from bot.database.queue import QueueOffer
 from bot.jobpool import Busy, JobPool
 from bot.ops.metrics import Metrics, request_kind
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import REFUSALS_PER_MINUTE, RateLimiter
 from bot.serving.batching import ExplainBatcher, MicroBatcher
 from bot.serving.holder import TaskModels
 from bot.settings import Settings
@@ -141,6 +141,7 @@ class Services:
     admin: AdminCheck = field(init=False)
     labelers: LabelCheck = field(init=False)
     rate: RateLimiter = field(init=False)
+    refusals: RateLimiter = field(default_factory=lambda: RateLimiter(REFUSALS_PER_MINUTE))
 
     def __post_init__(self) -> None:
         settings = self.settings

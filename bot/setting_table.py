@@ -93,6 +93,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("HEED_RETRAIN_ARGS", kinds.Arguments(RESERVED_TRAIN_FLAGS)),
     Spec("HEED_TRAIN_LAUNCHER", kinds.Launcher()),
     Spec("HEED_RETENTION_DAYS", kinds.Whole(1, 36500), "90"),
+    Spec("HEED_AUDIT_DAYS", kinds.Whole(1, 36500), "365"),
     Spec("HEED_KEEP_VERSIONS", kinds.Whole(1, 10000), "10"),
     Spec("HEED_LOADED_TASKS", kinds.Whole(1, 1000), "8"),
     Spec("HEED_TASK_IDLE_MINUTES", kinds.Whole(0, 100_000), "60"),

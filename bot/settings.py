@@ -50,6 +50,7 @@ class Settings:
     """Empty: the SQLite file in ``data_dir`` (:meth:`from_env` fills it in)."""
     job_lease: float = setting("HEED_JOB_LEASE")
     retention_days: int = setting("HEED_RETENTION_DAYS")
+    audit_days: int = setting("HEED_AUDIT_DAYS")
     keep_versions: int = setting("HEED_KEEP_VERSIONS")
     loaded_tasks: int = setting("HEED_LOADED_TASKS")
     task_idle_minutes: int = setting("HEED_TASK_IDLE_MINUTES")

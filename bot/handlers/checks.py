@@ -34,9 +34,15 @@ def may_label(request: Request, asker: str | None, task: str | None = None) -> D
 
 def audited(request: Request, action: str, allowed: bool, detail: str) -> bool:
     """Write one attempt to the audit log; False (the caller then does nothing) when it cannot
-    be written, after telling the person so."""
+    be written, after telling the person so, or when it is refused and the person was refused
+    :data:`~bot.ratelimit.REFUSALS_PER_MINUTE` times this minute (neither answered nor
+    written: counted in ``heed_busy_refusals_total{reason="refused_too_often"}``)."""
+    services = request.services
+    if not allowed and services.refusals.wait_for(request.user or "?") > 0:
+        services.metrics.busy.labels("refused_too_often").inc()
+        return False
     try:
-        request.services.db.audit.record(request.user or None, action, allowed, detail)
+        services.db.audit.record(request.user or None, action, allowed, detail)
     except Exception:
         log.exception("cannot write the audit log; refusing %s by %s", action, request.user)
         request.private(AUDIT_FAILED)

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.admin import NO_LABELLED_ROWS, admin_usage
 from bot.handlers.admin import HANDLERS, accept_admin, admin_job, parse_admin, split_task
+from bot.ratelimit import REFUSALS_PER_MINUTE
 from bot.services import Services
 from bot.tasks import Task, Tasks
 from classifier.store import ModelStore
@@ -215,3 +216,18 @@ def test_a_task_with_its_own_admins_and_labelers_is_theirs_alone(
         "UHR", user_team="T1", home_team="T1", asker=None, users_info=dict, group_members=list
     )
     assert hr_labeler.allowed and s.labelers_for("default").users == {"ULAB"}
+
+
+def test_refused_attempts_beyond_the_rate_are_neither_answered_nor_audited(
+    services: Any,
+) -> None:
+    s = services()
+    answers = [said(run(s, "status", user="UNOBODY")) for _ in range(REFUSALS_PER_MINUTE + 5)]
+    assert all(a and a[0].startswith(":no_entry:") for a in answers[:REFUSALS_PER_MINUTE])
+    assert answers[REFUSALS_PER_MINUTE:] == [[]] * 5
+    assert len(s.db.audit.recent(100)) == REFUSALS_PER_MINUTE
+    assert said(run(s, "status"))  # an admin's allowed attempts are never limited
+    busy = s.metrics.registry.get_sample_value(
+        "heed_busy_refusals_total", {"reason": "refused_too_often"}
+    )
+    assert busy == 5
