@@ -1,5 +1,6 @@
 """What Heed keeps, and for how long: an hourly sweep (safe to run twice) expires unanswered texts,
-exports, crashed staging folders, old audit entries and old versions; files are private (:data:`PRIVATE_UMASK`)."""
+exports, crashed staging folders, old audit entries and old versions; files are private
+(:data:`PRIVATE_UMASK`)."""
 
 from __future__ import annotations
 
