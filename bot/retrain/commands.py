@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,7 +46,7 @@ def build_preview(
         "task": runner.task,
         "corrections": len(labelled),
         "new_labels": dict(sorted(new_labels.items())),
-        "new_by": dict(Counter(new_by).most_common()),
+        "new_by": dict(sorted(new_by.items(), key=lambda item: (-item[1], item[0]))),
         "held": db.predictions.counts(runner.task)["held"],
     }
     with tempfile.TemporaryDirectory(prefix="heed-preview-") as workdir:

@@ -354,7 +354,8 @@ class RetrainRunner:
         except Exception:
             log.exception("retraining job %d: cannot renew its lease", job.id)
             return "unrenewed" if time.monotonic() >= job.lease_ends else None
-        cancelled = record.cancel_requested is not None or record.status == "cancelled"
+        requested = record.status == "running" and record.cancel_requested is not None
+        cancelled = requested or record.status == "cancelled"
         return "cancelled" if cancelled else "lost_lease"
 
     def _record(self, job: Job, result: JobResult) -> None:
