@@ -79,9 +79,12 @@ class Settings:
         return Tasks({task.name: task})
 
     def environment_task(self) -> Task:
-        """The task ``default`` the variables make (a ``heed.toml`` task's inherited values)."""
+        """The task ``default`` the variables make (a ``heed.toml`` task's inherited values);
+        a task field naming no variable (``admins``, ``labelers``) stays None: the variable's,
+        applied where it is checked."""
         values = {f.metadata[VARIABLE]: getattr(self, f.name) for f in fields(self) if f.metadata}
-        keys = {key: values[spec.variable] for key, spec in TASK_KEYS.items()}
+        named = {f.name for f in fields(Task) if f.metadata}
+        keys = {key: values[spec.variable] for key, spec in TASK_KEYS.items() if key in named}
         return Task("default", self.model_dir, **keys)
 
     @property

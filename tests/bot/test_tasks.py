@@ -128,7 +128,7 @@ def test_a_task_may_list_its_own_admins_and_labelers(tmp_path: Path) -> None:
     tasks = Settings.from_env(env).tasks
     hr, default = tasks.by_name["hr"], tasks.default
     assert (hr.admins, hr.labelers) == ({"UHRLEAD"}, {"UHR", "S0HRTEAM"})
-    assert (default.admins, default.labelers) == ({"UADMIN"}, {"ULAB"})  # inherited
+    assert (default.admins, default.labelers) == (None, None)  # HEED_ADMINS', HEED_LABELERS'
     bad = write(tmp_path, '[tasks.hr]\nlabelers = ["#hr"]\n')
     with pytest.raises(SettingsError, match=r"tasks\.hr\.labelers must list Slack user IDs"):
         Settings.from_env(bad)
