@@ -1,10 +1,12 @@
-"""A bounded, thread-safe set of recently seen keys, for de-duplicating redelivered events."""
+"""Bounded, thread-safe caches: recently seen keys (de-duplicating redelivered events) and
+recently made values (a view rebuilt at most every few seconds)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable, Hashable
+from typing import Any
 
 from cachetools import TTLCache
 
@@ -37,3 +39,27 @@ class SeenCache:
     def __len__(self) -> int:
         with self._lock:
             return len(self._seen)
+
+
+class RecentValues:
+    """Values kept ``ttl`` seconds, at most ``maxsize`` of them: :meth:`get_or_make` makes a
+    key's value at most once per ``ttl`` (two threads racing may both make it)."""
+
+    def __init__(
+        self,
+        ttl: float,
+        maxsize: int = MAX_ENTRIES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._values: TTLCache[Hashable, Any] = TTLCache(maxsize, ttl, timer=clock)
+        self._lock = threading.Lock()
+
+    def get_or_make(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """The value kept for ``key``, else ``make()``, kept."""
+        with self._lock:
+            if key in self._values:
+                return self._values[key]
+        value = make()
+        with self._lock:
+            self._values[key] = value
+        return value

@@ -56,10 +56,11 @@ class QueueDigest(Ticker):
         super().__init__()
         self.schedule = self.services.settings.queue_digest
 
-    def recipients(self) -> list[str]:
-        """Every listed labeler (a group that cannot be listed is skipped) and admin."""
-        labelers = self.services.labelers
-        users = set(labelers.users) | set(self.services.settings.admins)
+    def recipients(self, task: str) -> list[str]:
+        """Every labeler (a group that cannot be listed is skipped) and admin listed for
+        ``task``."""
+        labelers = self.services.labelers_for(task)
+        users = set(labelers.users) | set(self.services.admin_for(task).admins)
         for group in labelers.groups:
             try:
                 users.update(usergroup_members(self.client, group))
@@ -73,7 +74,7 @@ class QueueDigest(Ticker):
         if period is None:
             return 0
         db = self.services.db
-        sent, recipients = 0, None
+        sent = 0
         for task in self.services.settings.tasks.names:
             if self._done.get(task) == period:
                 continue
@@ -81,8 +82,7 @@ class QueueDigest(Ticker):
             items = few_per_author(candidates)[:QUEUE_SHOWN]
             if not items:
                 continue  # nothing to send yet; look again next tick
-            if recipients is None:
-                recipients = self.recipients()
+            recipients = self.recipients(task)
             claimed = db.queue.claimed_digests(task, period)
             for user in recipients:
                 if user in claimed or not db.queue.claim_digest(task, period, user, self.owner):

@@ -135,7 +135,8 @@ class DriftWatch(Ticker):
         text, blocks = drift_alert(reading, queue)
         claimed = db.queue.claimed_digests(reading.task, period)
         sent = 0
-        for admin in sorted(settings.admins):
+        task = settings.tasks.by_name[reading.task]
+        for admin in sorted(task.admins if task.admins is not None else settings.admins):
             if admin in claimed or not db.queue.claim_digest(
                 reading.task, period, admin, self.owner
             ):

@@ -9,6 +9,9 @@ from collections.abc import Callable
 
 from cachetools import LRUCache
 
+REFUSALS_PER_MINUTE = 10
+"""Refused attempts (admin, queue, label) a user may make a minute: beyond it they are neither
+answered nor audited, so a script cannot flood the audit log or the database."""
 MAX_USERS = 10_000
 """Buckets kept at most; the idlest are dropped first (a full bucket is the default anyway)."""
 

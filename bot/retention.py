@@ -1,6 +1,6 @@
 """What Heed keeps, and for how long: an hourly sweep (safe to run twice) expires unanswered texts,
-exports, crashed staging folders and old versions, and applies every forget's tombstones to the
-kept exports; files are private (:data:`PRIVATE_UMASK`)."""
+exports, crashed staging folders, old audit entries and old versions, and applies every forget's
+tombstones to the kept exports; files are private (:data:`PRIVATE_UMASK`)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class Swept:
     exports: int = 0
     staging: int = 0
     versions: tuple[str, ...] = ()
+    audit: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Retention:
     keep_versions: int
     exports_dir: Path
     staging_grace_s: float
+    audit_days: int = 365
 
     def run(self, now: float | None = None) -> Swept:
         """One sweep: unanswered texts (then the database scrubbed of them), old exports, every
@@ -52,6 +54,7 @@ class Retention:
         max_age = timedelta(days=self.days)
         predictions = self.db.predictions.prune_unlabelled(max_age)
         self.db.queue.prune_digests(max_age)
+        audit = self.db.audit.prune(timedelta(days=self.audit_days))
         exports = _remove_older(_exports(self.exports_dir), now - max_age.total_seconds())
         self.db.forgetting.prune_tombstones(max_age)  # older exports were just removed
         drop_forgotten(_exports(self.exports_dir), self.db.forgetting.tombstones()[1])
@@ -62,16 +65,17 @@ class Retention:
         versions = tuple(self.store.prune(self.keep_versions))
         if predictions:
             self.db.scrub()  # no copy of the expired texts left in the database's files
-        if predictions or exports or staging or versions:
+        if predictions or exports or staging or versions or audit:
             log.info(
                 "retention: deleted %d unanswered texts, %d exports, %d staging folders, "
-                "versions %s",
+                "%d audit entries, versions %s",
                 predictions,
                 exports,
                 staging,
+                audit,
                 ", ".join(versions) or "none",
             )
-        return Swept(predictions, exports, staging, versions)
+        return Swept(predictions, exports, staging, versions, audit)
 
 
 def forget_in_exports(exports_dir: Path, texts: frozenset[str]) -> int:
@@ -160,4 +164,5 @@ def retention_for(settings: Settings, db: Database, store: ModelStore) -> Retent
         settings.keep_versions,
         exports_dir(settings),
         staging_grace_s=settings.retrain_timeout + 3600,
+        audit_days=settings.audit_days,
     )

@@ -123,7 +123,14 @@ def _start(settings: Settings, db: Database, stop: threading.Event) -> tuple[Ser
     runners = {task.name: _runner(settings, db, task) for task in settings.tasks}
     tokenizers = SharedTokenizers()
     holder = ModelHolder(store, device=settings.device, tokenizers=tokenizers)
-    models = TaskModels(settings.tasks, holder, device=settings.device, tokenizers=tokenizers)
+    models = TaskModels(
+        settings.tasks,
+        holder,
+        device=settings.device,
+        tokenizers=tokenizers,
+        max_loaded=settings.loaded_tasks,
+        idle_s=settings.task_idle_minutes * 60.0,
+    )
     services = Services(settings, db, models, runners)
     with slack_errors(settings):
         app = build_app(services)  # auth.test again (preflight's passed moments ago)

@@ -16,7 +16,7 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot.access import AdminCheck, LabelCheck
-from bot.cache import SeenCache
+from bot.cache import RecentValues, SeenCache
 from bot.channels import ChannelMatcher
 from bot.context import format_context, request_context
 from bot.database import Database
@@ -24,7 +24,7 @@ from bot.database.queue import QUEUE_FIRST, QueueOffer
 from bot.jobpool import Busy, JobPool
 from bot.ops.metrics import Metrics, request_kind
 from bot.privacy import ConversationPrivacy
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import REFUSALS_PER_MINUTE, RateLimiter
 from bot.serving.batching import ExplainBatcher, MicroBatcher
 from bot.serving.holder import TaskModels
 from bot.serving.shadow import ShadowModels
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 JOB_WORKERS = 4
 ACK_WAIT = 3.0
 BUSY_LOG_INTERVAL = 10.0
+HOME_TTL = 5.0  # seconds a user's App Home view is reused
 
 
 def apology(ref: str) -> str:
@@ -132,6 +133,7 @@ class Services:
     runners: Mapping[str, RetrainRunner]
     metrics: Metrics = field(default_factory=Metrics)
     seen: SeenCache = field(default_factory=SeenCache)
+    home_views: RecentValues = field(default_factory=lambda: RecentValues(HOME_TTL))
     explainer: ExplainBatcher = field(default_factory=ExplainBatcher)
     """Batches concurrent ``/classify`` and auto-tag explanations (one-pass methods)."""
     jobs: JobPool = field(init=False)
@@ -145,6 +147,7 @@ class Services:
     rate: RateLimiter = field(init=False)
     shadows: ShadowModels = field(init=False)
     """The version shadowing each task, loaded here; it predicts, records, never acts."""
+    refusals: RateLimiter = field(default_factory=lambda: RateLimiter(REFUSALS_PER_MINUTE))
 
     def __post_init__(self) -> None:
         settings = self.settings
@@ -155,12 +158,31 @@ class Services:
         self.channels = ChannelMatcher(settings.tasks)
         self.admin = AdminCheck(settings.admins, settings.admins_from_workspace)
         self.labelers = LabelCheck(settings.labelers, self.admin)
+        self._task_checks = {task.name: self._checks_for(task) for task in settings.tasks}
         self.rate = RateLimiter(settings.classify_per_minute)
         self.shadows = ShadowModels(self.db, self.models.store)
         self._busy_logged = -BUSY_LOG_INTERVAL
         default = settings.tasks.default_name
         self.metrics.watch_model(lambda: self.models.holder(default).version)
         self.metrics.jobs_pending.set_function(lambda: self.jobs.pending)
+
+    def _checks_for(self, task: Task) -> tuple[AdminCheck, LabelCheck]:
+        """``task``'s admin and label checks: the variables' unless heed.toml lists its own."""
+        admins, labelers = self.settings.admins, self.settings.labelers
+        admin = self.admin
+        if task.admins is not None and task.admins != admins:
+            admin = AdminCheck(task.admins, self.settings.admins_from_workspace)
+        if admin is self.admin and task.labelers in (None, labelers):
+            return admin, self.labelers
+        return admin, LabelCheck(labelers if task.labelers is None else task.labelers, admin)
+
+    def admin_for(self, task: str) -> AdminCheck:
+        """Who administers ``task`` (an unknown task: the ``HEED_ADMINS`` check)."""
+        return self._task_checks.get(task, (self.admin, self.labelers))[0]
+
+    def labelers_for(self, task: str) -> LabelCheck:
+        """Who labels ``task``'s predictions (an unknown task: the ``HEED_LABELERS`` check)."""
+        return self._task_checks.get(task, (self.admin, self.labelers))[1]
 
     def first_time(self, event_id: str | None, channel: str, ts: str | None) -> bool:
         """True for a message's first delivery to any replica, claimed in the database (this

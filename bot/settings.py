@@ -55,7 +55,10 @@ class Settings:
     """Empty: the SQLite file in ``data_dir`` (:meth:`from_env` fills it in)."""
     job_lease: float = setting("HEED_JOB_LEASE")
     retention_days: int = setting("HEED_RETENTION_DAYS")
+    audit_days: int = setting("HEED_AUDIT_DAYS")
     keep_versions: int = setting("HEED_KEEP_VERSIONS")
+    loaded_tasks: int = setting("HEED_LOADED_TASKS")
+    task_idle_minutes: int = setting("HEED_TASK_IDLE_MINUTES")
     log_format: str = setting("HEED_LOG_FORMAT")
     http_threads: int = setting("HEED_HTTP_THREADS")
     http_connections: int = setting("HEED_HTTP_CONNECTIONS")
@@ -84,9 +87,12 @@ class Settings:
         return Tasks({task.name: task})
 
     def environment_task(self) -> Task:
-        """The task ``default`` the variables make (a ``heed.toml`` task's inherited values)."""
+        """The task ``default`` the variables make (a ``heed.toml`` task's inherited values);
+        a task field naming no variable (``admins``, ``labelers``) stays None: the variable's,
+        applied where it is checked."""
         values = {f.metadata[VARIABLE]: getattr(self, f.name) for f in fields(self) if f.metadata}
-        keys = {key: values[spec.variable] for key, spec in TASK_KEYS.items()}
+        named = {f.name for f in fields(Task) if f.metadata}
+        keys = {key: values[spec.variable] for key, spec in TASK_KEYS.items() if key in named}
         return Task("default", self.model_dir, **keys)
 
     @property

@@ -34,6 +34,8 @@ class Task:
     explain_method: str = setting("HEED_EXPLAIN_METHOD")
     train_data: tuple[Path, ...] = setting("HEED_TRAIN_DATA")
     eval_data: tuple[Path, ...] = setting("HEED_EVAL_DATA")
+    admins: frozenset[str] | None = None  # who administers it (None: HEED_ADMINS)
+    labelers: frozenset[str] | None = None  # who labels it, gets its queue (None: HEED_LABELERS)
 
     def emoji_for(self, label: str) -> str | None:
         """The reaction for ``label``: its mapping, else the ``*`` default (None = none)."""

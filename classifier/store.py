@@ -44,6 +44,11 @@ class StoreError(RuntimeError):
     """A store operation that cannot be carried out (e.g. nothing to roll back to)."""
 
 
+class ServingChangedError(StoreError):
+    """``current`` is no longer the version a promotion was judged against (a rollback or
+    another promotion happened meanwhile); nothing was changed."""
+
+
 class HistoryError(StoreError):
     """``history.json`` cannot be read as a list of versions (damaged or edited by hand)."""
 
@@ -62,6 +67,10 @@ def _damaged(path: Path, why: str) -> str:
         'it as a JSON list of versions, oldest first (e.g. ["VERSION"])'
     )
 
+
+SERVING_CHANGED = "the serving model changed during training"
+UNCHECKED = object()
+"""``promote``'s ``judged_against`` default: promote whatever serves now."""
 
 DEFAULT_ROOT = Path("models")
 """The store root when ``HEED_MODEL_DIR`` is unset (the CLIs read the variable:
@@ -221,10 +230,20 @@ class ModelStore:
             shutil.rmtree(staging, ignore_errors=True)
             raise
 
-    def promote(self, version: str) -> None:
-        """Make ``version`` the serving model (atomically) and record it in the history."""
-        self.path(version)
+    def promote(self, version: str, *, judged_against: object = UNCHECKED) -> None:
+        """Make ``version`` the serving model (atomically) and record it in the history.
+
+        The version is checked under the store lock (a prune cannot delete it in between).
+        With ``judged_against`` (the ``current`` a training compared it with, None when nothing
+        served), raises :class:`ServingChangedError` when ``current`` differs now: a rollback
+        made during the training is not overwritten."""
         with self._locked():
+            self.path(version)
+            if judged_against is not UNCHECKED and self.current() != judged_against:
+                raise ServingChangedError(
+                    f"{SERVING_CHANGED} (it was {judged_against}, it is {self.current()}); "
+                    f"{version} was not promoted"
+                )
             history = [v for v in self.history() if v]
             if history and history[-1] == version:
                 return

@@ -24,7 +24,12 @@ from classifier.base_model import (
 )
 from classifier.drift import reference
 from classifier.exports import Example, eval_split, load_rows
-from classifier.store import METADATA_FILE, VERSION_PATTERN
+from classifier.store import (
+    METADATA_FILE,
+    SERVING_CHANGED,
+    VERSION_PATTERN,
+    ServingChangedError,
+)
 from classifier.temperature import calibrated
 from training.calibration import calibration_report, reliability_png
 from training.config import TrainConfig
@@ -101,10 +106,14 @@ def label_counts(
 
 
 def promotion_decision(
-    store: ModelStore, new_f1: float, eval_rows: Sequence[Example], device: torch.device
+    store: ModelStore,
+    current: str | None,
+    new_f1: float,
+    eval_rows: Sequence[Example],
+    device: torch.device,
 ) -> tuple[bool, dict]:
-    """Compare against the serving model on the same eval rows; the first model always wins."""
-    current = store.current()
+    """Compare against the serving model ``current`` on the same eval rows; the first model
+    always wins."""
     if current is None:
         return True, {"reason": "first model in the store"}
     serving = Classifier.load(current, store=store, device=str(device))
@@ -116,6 +125,29 @@ def promotion_decision(
         "baseline_macro_f1": baseline,
         "reason": f"eval macro-F1 {new_f1:.4f} is {verdict} {current}'s {baseline:.4f}",
     }
+
+
+def promote_if_not_worse(
+    store: ModelStore,
+    version: str,
+    judged_against: str | None,
+    new_f1: float,
+    eval_rows: Sequence[Example],
+    device: torch.device,
+) -> tuple[bool, dict]:
+    """Promote ``version`` when it is not worse than ``judged_against`` (what served when the
+    training began), and only while that still serves: an admin's rollback or promotion during
+    the training is never overwritten. ``(promoted, decision)``."""
+    changed = {"reason": f"{SERVING_CHANGED} (it was {judged_against}, it is {store.current()})"}
+    if store.current() != judged_against:
+        return False, changed
+    promoted, decision = promotion_decision(store, judged_against, new_f1, eval_rows, device)
+    if promoted:
+        try:
+            store.promote(version, judged_against=judged_against)
+        except ServingChangedError as exc:
+            return False, {**decision, "reason": str(exc)}
+    return promoted, decision
 
 
 def calibrate(
@@ -231,6 +263,7 @@ def run_train(
     """
     dist = dist or Dist()
     started = time.monotonic()
+    serving_at_start = store.current()  # what a new version must beat, and still replace
     train_rows, eval_rows = load_rows(
         data,
         eval_data,
@@ -308,11 +341,9 @@ def run_train(
         dist.all_succeeded()  # a rank that failed leaves no version
     promoted, decision = False, {}
     if promote:
-        promoted, decision = promotion_decision(
-            store, outcome.metrics["macro_f1"], eval_rows, device
+        promoted, decision = promote_if_not_worse(
+            store, version, serving_at_start, outcome.metrics["macro_f1"], eval_rows, device
         )
-        if promoted:
-            store.promote(version)
         log.info(
             "%s %s: %s", version, "promoted" if promoted else "not promoted", decision["reason"]
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select
+from datetime import timedelta
+
+from sqlalchemy import delete, insert, select
 
 from bot.database.records import AuditEntry, Repository, audit_from, now
 from bot.database.schema import audit_log
@@ -23,3 +25,10 @@ class AuditLog(Repository):
         """The last ``n`` audit entries, newest first."""
         query = select(audit_log).order_by(audit_log.c.id.desc()).limit(max(0, n))
         return self._all(query, audit_from)
+
+    def prune(self, older_than: timedelta) -> int:
+        """Delete the entries older than ``older_than`` (``HEED_AUDIT_DAYS``); how many."""
+        with self._db.write() as conn:
+            return conn.execute(
+                delete(audit_log).where(audit_log.c.time < now(-older_than))
+            ).rowcount

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.database.records import JobRecord, Repository, job_from, now
@@ -74,11 +74,23 @@ class Jobs(Repository):
         values: dict[str, Any] = {"lease_expires": now(lease)}
         if progress is not None:
             values["progress"] = progress[:500]
+        mine = [jobs.c.id == job_id, jobs.c.owner == owner, jobs.c.status == "running"]
+        with self._db.write() as conn:
+            done = conn.execute(
+                update(jobs).where(*mine, jobs.c.cancel_requested.is_(None)).values(**values)
+            )
+            return done.rowcount == 1
+
+    def request_cancel(self, job_id: int, message: str) -> bool:
+        """Ask the replica running the job to stop it (its next renewal fails and it records
+        the job ``cancelled`` with ``message`` once its child exited); the task's slot stays
+        taken until then. False when the job no longer runs."""
+        asked = func.coalesce(jobs.c.cancel_requested, message)  # the first request's words
         with self._db.write() as conn:
             done = conn.execute(
                 update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.owner == owner, jobs.c.status == "running")
-                .values(**values)
+                .where(jobs.c.id == job_id, jobs.c.status == "running")
+                .values(cancel_requested=asked)
             )
             return done.rowcount == 1
 
@@ -104,8 +116,10 @@ class Jobs(Repository):
         metrics: Mapping[str, Any] | None = None,
         message: str | None = None,
     ) -> JobRecord:
-        """Record a job's outcome and free its task's slot; with ``owner``, only while it still
-        runs under that owner. Returns the stored row either way."""
+        """Record the outcome of a job still running (one that expired or ended stays as it
+        is) and free its task's slot; with ``owner``, only while that owner runs it. A cancel
+        requested from another replica keeps its words as the message. Returns the stored row
+        either way."""
         if status not in FINAL_JOB_STATUSES:
             raise ValueError(f"a job finishes as one of {FINAL_JOB_STATUSES}, not {status!r}")
         given = {
@@ -116,9 +130,12 @@ class Jobs(Repository):
         }
         values = {k: v for k, v in given.items() if v is not None}  # None: left as stored
         values |= {"status": status, "finished": now(), "running_task": None}
-        where = [jobs.c.id == job_id]
+        if status == "cancelled":
+            given_message = jobs.c.message if message is None else message
+            values["message"] = func.coalesce(jobs.c.cancel_requested, given_message)
+        where = [jobs.c.id == job_id, jobs.c.status == "running"]
         if owner is not None:
-            where += [jobs.c.owner == owner, jobs.c.status == "running"]
+            where.append(jobs.c.owner == owner)
         with self._db.write() as conn:
             conn.execute(update(jobs).where(*where).values(**values))
         return self.get(job_id)

@@ -47,6 +47,26 @@ _COUNTS = (
     "AND {trim}(COALESCE(label, ''), :ws) <> '' THEN 1 ELSE 0 END), 0) AS labelled_rows, "
     "COALESCE(SUM(CASE WHEN trusted > 1 THEN 1 ELSE 0 END), 0) AS held FROM resolved"
 )
+# The rows :meth:`Predictions.labelled` returns, answered after ``:since``, counted by label and
+# by the users whose answers decided them (the trusted ones, else the asker's latest).
+_FRESH = (
+    "WITH answered AS (SELECT p.id, p.text, MAX(f.created) AS answered, "
+    f"COUNT(DISTINCT CASE WHEN f.role IN ({_TRUSTED_ROLES}) THEN f.chosen_label END) AS trusted, "
+    f"MAX(CASE WHEN f.role IN ({_TRUSTED_ROLES}) THEN f.chosen_label END) AS trusted_label, "
+    f"MAX(CASE WHEN f.role = '{ASKER}' THEN f.seq END) AS asker_seq "
+    "FROM predictions p JOIN feedback f ON f.prediction_id = p.id{where} GROUP BY p.id, p.text), "
+    "fresh AS (SELECT a.*, CASE WHEN a.trusted = 1 THEN a.trusted_label "
+    "WHEN a.trusted = 0 THEN k.chosen_label END AS label FROM answered a "
+    "LEFT JOIN feedback k ON k.prediction_id = a.id AND k.seq = a.asker_seq "
+    "WHERE a.answered > :since AND {trim}(a.text, :ws) <> '' "
+    "AND {trim}(COALESCE(CASE WHEN a.trusted = 1 THEN a.trusted_label "
+    "WHEN a.trusted = 0 THEN k.chosen_label END, ''), :ws) <> '') "
+    "SELECT 'label' AS kind, label AS name, COUNT(*) AS n FROM fresh GROUP BY label "
+    "UNION ALL SELECT 'user', u.\"user\", COUNT(*) FROM fresh r "
+    "JOIN feedback u ON u.prediction_id = r.id "
+    f"WHERE (r.trusted = 1 AND u.role IN ({_TRUSTED_ROLES})) "
+    'OR (r.trusted = 0 AND u.seq = r.asker_seq) GROUP BY u."user"'
+)
 WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())  # str.strip()'s
 _C0_CONTROLS = dict.fromkeys(c for c in range(0x20) if chr(c) not in "\t\n")
 
@@ -235,3 +255,17 @@ class Predictions(Repository):
             query = sql(_COUNTS.format(where=where, trim=trim))
             row = conn.execute(query, {**params, "ws": WHITESPACE}).mappings().one()
         return {name: int(value) for name, value in row.items()}
+
+    def answered_since(self, task: str, since: str | None) -> tuple[dict[str, int], dict[str, int]]:
+        """Of ``task``'s labelled rows answered after ``since`` (a stored time; None: all),
+        how many per label and per user whose answers decided them, counted by the database."""
+        where, params = _for_task(task)
+        labels: dict[str, int] = {}
+        users: dict[str, int] = {}
+        with self._db.read() as conn:
+            trim = "btrim" if conn.dialect.name == "postgresql" else "trim"
+            query = sql(_FRESH.format(where=where, trim=trim))
+            values = {**params, "ws": WHITESPACE, "since": since or ""}
+            for kind, name, n in conn.execute(query, values):
+                (labels if kind == "label" else users)[name] = int(n)
+        return labels, users

@@ -82,6 +82,7 @@ class JobRecord:
     lease_expires: datetime | None = None
     progress: str | None = None  # the newest progress line its replica stored
     task: str = "default"  # the task it retrains
+    cancel_requested: str | None = None  # "cancelled by U…" while its replica stops it
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,7 @@ jobs = Table(
     Column("running_slot", Integer),  # superseded by running_task (0004): always NULL since
     Column("task", Text, nullable=False, server_default="default"),
     Column("running_task", Text),  # the task while the job runs (unique), else NULL
+    Column("cancel_requested", Text),  # who asked another replica to stop it (0009)
     UniqueConstraint("running_slot", name="jobs_running_slot"),
     Index("jobs_status", "status"),
     Index("jobs_running_task", "running_task", unique=True),

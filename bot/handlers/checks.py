@@ -13,9 +13,9 @@ log = logging.getLogger(__name__)
 
 
 def may_administer(request: Request) -> Decision:
-    """Is the person who sent ``request`` a Heed admin of this workspace (``users.info`` when
-    needed)?"""
-    return request.services.admin.check(
+    """Is the person who sent ``request`` an admin of its task, of this workspace
+    (``users.info`` when needed)?"""
+    return request.services.admin_for(request.task.name).check(
         request.user,
         lambda u: users_info(request.client, u),
         user_team=request.user_team,
@@ -23,10 +23,11 @@ def may_administer(request: Request) -> Decision:
     )
 
 
-def may_label(request: Request, asker: str | None) -> Decision:
-    """May the person who sent ``request`` label a prediction asked for by ``asker``?"""
+def may_label(request: Request, asker: str | None, task: str | None = None) -> Decision:
+    """May the person who sent ``request`` label a prediction of ``task`` (the request's task
+    when None) asked for by ``asker``?"""
     client = request.client
-    return request.services.labelers.check(
+    return request.services.labelers_for(task or request.task.name).check(
         request.user,
         user_team=request.user_team,
         home_team=request.team,
@@ -38,9 +39,15 @@ def may_label(request: Request, asker: str | None) -> Decision:
 
 def audited(request: Request, action: str, allowed: bool, detail: str) -> bool:
     """Write one attempt to the audit log; False (the caller then does nothing) when it cannot
-    be written, after telling the person so."""
+    be written, after telling the person so, or when it is refused and the person was refused
+    :data:`~bot.ratelimit.REFUSALS_PER_MINUTE` times this minute (neither answered nor
+    written: counted in ``heed_busy_refusals_total{reason="refused_too_often"}``)."""
+    services = request.services
+    if not allowed and services.refusals.wait_for(request.user or "?") > 0:
+        services.metrics.busy.labels("refused_too_often").inc()
+        return False
     try:
-        request.services.db.audit.record(request.user or None, action, allowed, detail)
+        services.db.audit.record(request.user or None, action, allowed, detail)
     except Exception:
         log.exception("cannot write the audit log; refusing %s by %s", action, request.user)
         request.private(AUDIT_FAILED)

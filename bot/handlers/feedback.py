@@ -135,7 +135,7 @@ def feedback_job(request: Request) -> None:
         if audited(request, LABEL_ACTION, False, f"prediction {prediction.id}: not a label"):
             request.private(NOT_A_LABEL)
         return
-    decision = may_label(request, prediction.asker)
+    decision = may_label(request, prediction.asker, prediction.task)
     detail = (
         f"prediction {prediction.id}: {one_line(label, 80)!r}; task {prediction.task}; "
         f"{decision.reason}"
@@ -173,7 +173,7 @@ def correct_job(request: Request) -> None:
     if prediction is None:
         request.private(NOT_TAGGED)
         return
-    decision = may_label(request, prediction.asker)
+    decision = may_label(request, prediction.asker, prediction.task)
     if not decision.allowed:
         detail = f"prediction {prediction.id}: shortcut; {decision.reason}"
         if audited(request, LABEL_ACTION, False, detail):

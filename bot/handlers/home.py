@@ -24,11 +24,10 @@ def current_home(services: Services, details: bool = False) -> dict:
     holder = services.models.holder(default.name)
     metadata = _with_labels(model_metadata(holder.store, holder.version), holder)
     current, jobs, counts = None, [], None
-    task = default.name if len(tasks) > 1 else None
     try:
         current = services.runners[default.name].running()
-        jobs = services.db.jobs.recent(HOME_JOBS + 1, task)
-        counts = services.db.predictions.counts(task)
+        jobs = services.db.jobs.recent(HOME_JOBS + 1, default.name)
+        counts = services.db.predictions.counts(default.name)
     except Exception:
         log.exception("cannot read jobs/feedback for the Home tab")
     others = [t for t in tasks if t.name != default.name]
@@ -42,7 +41,7 @@ def current_home(services: Services, details: bool = False) -> dict:
         warning=holder.fallback,
         explain_method=default.explain_method,
         details=details,
-        task=task,
+        task=default.name if len(tasks) > 1 else None,
         other_tasks=[_other_task(services, t, details) for t in others],
         task_names=[default.name, *(t.name for t in others)],
     )
@@ -91,8 +90,13 @@ def accept_home(request: Request) -> Request | Answer:
 
 
 def publish_home(request: Request) -> None:
-    """Publish the current Home view (with failure details for an admin)."""
-    admin = may_administer(request).allowed
-    request.client.views_publish(
-        user_id=request.user, view=current_home(request.services, details=admin)
-    )
+    """Publish the Home view (with failure details for an admin), made at most every
+    :data:`~bot.services.HOME_TTL` seconds per user: opening the tab again and again costs
+    no database reads."""
+    services = request.services
+
+    def make() -> dict:
+        return current_home(services, details=may_administer(request).allowed)
+
+    view = services.home_views.get_or_make(request.user, make)
+    request.client.views_publish(user_id=request.user, view=view)

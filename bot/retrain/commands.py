@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -38,25 +37,22 @@ def _since(serving_created: str | None) -> str | None:
 def build_preview(
     runner: RetrainRunner, db: Database, serving: str | None, serving_created: str | None
 ) -> Preview:
-    """Check the exports and the corrections as the runner would pass them, and count what
-    came in from feedback since the serving model was made."""
-    labelled = db.predictions.labelled(task=runner.task)
-    since = _since(serving_created)
-    fresh = [row for row in labelled if since is None or row.answered > since]
-    by: Counter[str] = Counter(user for row in fresh for user in row.users)
+    """Check the exports and the corrections as the runner would pass them, and count (in the
+    database) what came in from feedback since the serving model was made."""
+    labelled = db.predictions.labelled_rows(runner.task)
+    new_labels, new_by = db.predictions.answered_since(runner.task, _since(serving_created))
     base = {
         "serving": serving,
         "task": runner.task,
         "corrections": len(labelled),
-        "new_labels": dict(sorted(Counter(r.label for r in fresh).items())),
-        "new_by": dict(by.most_common()),
+        "new_labels": dict(sorted(new_labels.items())),
+        "new_by": dict(sorted(new_by.items(), key=lambda item: (-item[1], item[0]))),
         "held": db.predictions.counts(runner.task)["held"],
     }
     with tempfile.TemporaryDirectory(prefix="heed-preview-") as workdir:
         corrections = Path(workdir) / CORRECTIONS_FILENAME if labelled else None
         if corrections is not None:
-            rows = [(row.text, row.label) for row in labelled]
-            write_private(corrections, lambda handle: write_jsonl(handle, rows))
+            write_private(corrections, lambda handle: write_jsonl(handle, labelled))
         try:
             report = runner.request(corrections).check()
         except DataError as exc:

@@ -112,7 +112,9 @@ class Job:
     serving_before: str | None
     on_progress: ProgressCallback | None = None
     on_done: DoneCallback | None = None
-    stop_reason: str | None = None  # why the bot stopped it: timed_out, cancelled, lost_lease
+    stop_reason: str | None = None  # why the bot stopped it: timed_out, cancelled, lost_lease,
+    # unrenewed (the database could not be reached before the lease ran out)
+    lease_ends: float = float("inf")  # monotonic time the stored lease runs out, at the latest
     last_progress: dict[str, Any] | None = None
     start_event: dict[str, Any] | None = None
     result: JobResult | None = None
@@ -161,6 +163,7 @@ class Job:
             "timed_out": f"timed out after {timeout_s:g}s; training was stopped",
             "cancelled": "cancelled; training was stopped",
             "lost_lease": "stopped: another replica declared this one dead (its lease expired)",
+            "unrenewed": "stopped: its lease could not be renewed (the database was unreachable)",
         }
         rename = {str(self.corrections): self.corrections.name} if self.corrections else {}
         reason = stopped.get(self.stop_reason or "") or failure_reason(train, rename)

@@ -195,6 +195,7 @@ class RetrainRunner:
                         raise RetrainError(NOTHING_TO_TRAIN_ON)
                     if not self.eval_files:
                         raise RetrainError(NO_TRUSTED_EVAL)
+                claimed = time.monotonic()  # the lease runs from (at the latest) here
                 try:
                     record = self.db.jobs.claim(
                         "retrain",
@@ -229,6 +230,7 @@ class RetrainRunner:
                 serving_before=serving_before,
                 on_progress=on_progress,
                 on_done=on_done,
+                lease_ends=claimed + self.lease_s,
             )
             self._job = job
         log.info("retraining job %d started (pid %d): %s", job.id, proc.pid, " ".join(cmd))
@@ -253,12 +255,9 @@ class RetrainRunner:
         return True
 
     def cancel_elsewhere(self, job_id: int, by: str | None) -> bool:
-        """Mark a job running on another replica ``cancelled``; that replica stops its child
-        at its next lease renewal. False when it no longer runs."""
-        if self.db.jobs.get(job_id).status != "running":
-            return False
-        self.db.jobs.finish(job_id, "cancelled", message=f"cancelled by {by or 'an admin'}")
-        return True
+        """Ask the replica running a job to cancel it: it stops its child at its next lease
+        renewal, and only then frees the task for another job. False when it no longer runs."""
+        return self.db.jobs.request_cancel(job_id, f"cancelled by {by or 'an admin'}")
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Cancel a running job and wait for it to end (call on shutdown)."""
@@ -325,12 +324,14 @@ class RetrainRunner:
                 job.finish(result)
 
     def _wait_renewing(self, job: Job) -> None:
-        """Wait for the child, renewing the lease; stop it on timeout or when the job is lost."""
+        """Wait for the child, renewing the lease; stop it on timeout, when the job is lost or
+        cancelled, or when its lease ran out unrenewed."""
         every = max(0.2, self.lease_s / 3)
         deadline = job.clock + self.timeout_s
         while True:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                job.proc.wait(timeout=max(0.0, min(every, deadline - time.monotonic())))
+                wake = min(time.monotonic() + every, deadline, job.lease_ends)
+                job.proc.wait(timeout=max(0.0, wake - time.monotonic()))
                 return
             lost = "timed_out" if time.monotonic() >= deadline else self._renew(job)
             if lost is not None:
@@ -339,15 +340,22 @@ class RetrainRunner:
                 return
 
     def _renew(self, job: Job) -> str | None:
-        """Renew the lease: None while the job is still this replica's, else why it must stop."""
+        """Renew the lease: None while the job is still this replica's, else why it must stop.
+        A renewal that cannot reach the database fails: a hiccup is retried at the next one,
+        but once the lease would have expired another replica may claim the task, so the
+        child stops then."""
         lease = timedelta(seconds=self.lease_s)
+        asked = time.monotonic()
         try:
             if self.db.jobs.renew(job.id, self.owner, lease, progress=job.progress_text()):
+                job.lease_ends = asked + self.lease_s
                 return None
-            cancelled = self.db.jobs.get(job.id).status == "cancelled"
-        except Exception:  # a database hiccup is not a lost lease; the next renewal retries
+            record = self.db.jobs.get(job.id)
+        except Exception:
             log.exception("retraining job %d: cannot renew its lease", job.id)
-            return None
+            return "unrenewed" if time.monotonic() >= job.lease_ends else None
+        requested = record.status == "running" and record.cancel_requested is not None
+        cancelled = requested or record.status == "cancelled"
         return "cancelled" if cancelled else "lost_lease"
 
     def _record(self, job: Job, result: JobResult) -> None:

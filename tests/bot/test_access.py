@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.access import AdminCheck, Decision, LabelCheck
+from bot.cache import MAX_ENTRIES
 
 
 class Lookup:
@@ -162,3 +163,10 @@ def test_a_failed_group_lookup_grants_nothing_and_is_retried(labels: LabelCheck)
     working = Groups({"SGROUP": ["UMEMBER"]})
     assert check(labels, "UMEMBER", group_members=working).role == "labeler"
     assert len(failing.calls) == 2 and working.calls == ["SGROUP"]
+
+
+def test_a_flood_of_users_cannot_grow_the_lookup_cache_past_its_bound() -> None:
+    check = AdminCheck(set(), from_workspace=True)
+    for n in range(MAX_ENTRIES + 50):
+        check.check(f"U{n}", lambda user: {})
+    assert len(check._cache) == MAX_ENTRIES

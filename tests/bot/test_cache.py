@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from bot.cache import SeenCache
+from bot.cache import RecentValues, SeenCache
 
 
 def test_seen_cache_dedupes_on_any_key() -> None:
@@ -37,3 +37,21 @@ def test_seen_cache_race_has_one_winner() -> None:
 
     with ThreadPoolExecutor(8) as pool:
         assert sum(pool.map(attempt, range(8))) == 1
+
+
+def test_recent_values_are_made_once_per_ttl_and_bounded() -> None:
+    now, made = [0.0], []
+    views = RecentValues(ttl=5, maxsize=2, clock=lambda: now[0])
+
+    def make(key: str) -> str:
+        made.append(key)
+        return f"view of {key}"
+
+    assert views.get_or_make("U1", lambda: make("U1")) == "view of U1"
+    assert views.get_or_make("U1", lambda: make("U1")) == "view of U1" and made == ["U1"]
+    for key in ("U2", "U3"):  # a third user pushes the oldest out
+        views.get_or_make(key, lambda key=key: make(key))
+    views.get_or_make("U1", lambda: make("U1"))
+    now[0] = 6.0
+    views.get_or_make("U1", lambda: make("U1"))
+    assert made == ["U1", "U2", "U3", "U1", "U1"]

@@ -14,6 +14,7 @@ from bot.blocks.feedback import CORRECT_ACTION, controls_id
 from bot.database.queue import QueueOffer
 from bot.digest import PER_AUTHOR, QueueDigest
 from bot.schedule import parse_schedule
+from bot.tasks import Task, Tasks
 from tests.bot.conftest import ADMIN
 from tests.bot.handlers.test_queue import seed
 from tests.bot.stubs import digest_outcomes
@@ -127,3 +128,18 @@ def test_a_digest_holds_at_most_a_few_items_of_one_author(heed: Any) -> None:
     newest = flood[::-1][:PER_AUTHOR]  # the newest first on ties
     assert shown == [controls_id(pid) for pid in (*newest, other)]
     assert "evil.example" not in json.dumps(blocks)  # and what is shown is defanged
+
+
+def test_a_task_with_its_own_labelers_is_digested_to_them_alone(heed: Any, tmp_path: Any) -> None:
+    root = tmp_path / "models"
+    hr = Task("hr", root / "hr", admins=frozenset({"UHRLEAD"}), labelers=frozenset({"UHR"}))
+    tasks = Tasks({"default": Task("default", root), "hr": hr}, "default")
+    app = heed(
+        labelers=frozenset({LABELER}),
+        admins=frozenset({ADMIN}),
+        queue_digest=parse_schedule("1h"),
+        configured_tasks=tasks,
+    )
+    digest = replica(app, "a:1", [NOW])
+    assert digest.recipients("hr") == ["UHR", "UHRLEAD"]
+    assert digest.recipients("default") == sorted([ADMIN, LABELER])

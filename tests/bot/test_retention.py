@@ -142,3 +142,15 @@ def test_expired_texts_leave_no_bytes_in_the_database_files(db: Database, tmp_pa
     assert retention(db, tmp_path).run().predictions == 1
     held = [p.name for p in tmp_path.glob("heed.sqlite3*") if b"okapi" in p.read_bytes()]
     assert held == []
+
+
+def test_audit_entries_older_than_the_audit_days_are_deleted(db: Database, tmp_path: Path) -> None:
+    old = db.audit.record("U1", "status", False, "not listed in HEED_ADMINS")
+    kept = db.audit.record("U1", "status", True, "listed in HEED_ADMINS")
+    with db.write() as conn:
+        conn.execute(
+            sql("UPDATE audit_log SET time = :t WHERE id = :id"),
+            {"t": "2000-01-01T00:00:00.000000+00:00", "id": old},
+        )
+    swept = retention(db, tmp_path, audit_days=365).run()
+    assert swept.audit == 1 and [e.id for e in db.audit.recent()] == [kept]

@@ -38,6 +38,8 @@ def test_a_task_key_reads_the_same_from_text_and_from_toml(tmp_path: Path) -> No
         "explain_method": ("Rollout", "Rollout"),
         "train_data": (str(export), [str(export)]),
         "eval_data": (str(export), [str(export)]),
+        "admins": ("U1, W2", ["U1", "W2"]),
+        "labelers": ("U1,S0HR", ["U1", "S0HR"]),
     }
     assert set(same) == set(TASK_KEYS)
     for key, (text, toml) in same.items():

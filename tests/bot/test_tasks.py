@@ -132,6 +132,22 @@ def test_the_example_file_is_valid(tmp_path: Path, monkeypatch) -> None:
         (tmp_path / "data" / name).write_text("text,label\n", encoding="utf-8")
     env = {**BASE, "HEED_CONFIG": str(REPO / "heed.toml.example")}
     tasks = Settings.from_env(env).tasks
-    assert tasks.names == ["moderation", "support"] and tasks.default.name == "moderation"
+    assert tasks.names == ["moderation", "support", "hr"] and tasks.default.name == "moderation"
     assert tasks.default.emoji_for("ok") is None
     assert tasks.by_name["support"].channels == ("#support", "C0123ABCD")
+    assert tasks.by_name["hr"].labelers == {"U0HRPARTNER", "S0HRTEAM"}
+
+
+def test_a_task_may_list_its_own_admins_and_labelers(tmp_path: Path) -> None:
+    env = write(
+        tmp_path,
+        '[tasks.default]\n[tasks.hr]\nadmins = ["UHRLEAD"]\nlabelers = ["UHR", "S0HRTEAM"]\n',
+    )
+    env |= {"HEED_ADMINS": "UADMIN", "HEED_LABELERS": "ULAB"}
+    tasks = Settings.from_env(env).tasks
+    hr, default = tasks.by_name["hr"], tasks.default
+    assert (hr.admins, hr.labelers) == ({"UHRLEAD"}, {"UHR", "S0HRTEAM"})
+    assert (default.admins, default.labelers) == (None, None)  # HEED_ADMINS', HEED_LABELERS'
+    bad = write(tmp_path, '[tasks.hr]\nlabelers = ["#hr"]\n')
+    with pytest.raises(SettingsError, match=r"tasks\.hr\.labelers must list Slack user IDs"):
+        Settings.from_env(bad)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +13,7 @@ from classifier.store import (
     HistoryError,
     ModelNotFoundError,
     ModelStore,
+    ServingChangedError,
     StoreError,
     read_metadata,
 )
@@ -99,3 +103,37 @@ def test_read_metadata_is_empty_for_a_missing_broken_or_non_object_heed_json(
     assert read_metadata(tmp_path) == {}
     (tmp_path / "heed.json").write_text('{"temperature": 1.5}', encoding="utf-8")
     assert read_metadata(tmp_path) == {"temperature": 1.5}
+
+
+def test_promote_checks_the_version_under_the_store_lock(tmp_path: Path) -> None:
+    """A prune that deletes the version between a check and the act must not leave ``current``
+    naming a deleted version."""
+    store = ModelStore(tmp_path)
+    serving, doomed = fake_version(store), fake_version(store)
+    store.promote(serving)
+    locked = store._locked
+
+    @contextlib.contextmanager
+    def pruned_first() -> Iterator[None]:
+        with locked():
+            shutil.rmtree(tmp_path / doomed)  # what a prune holding the lock first would do
+            yield
+
+    store._locked = pruned_first  # type: ignore[method-assign]
+    with pytest.raises(ModelNotFoundError):
+        store.promote(doomed)
+    assert store.current() == serving
+    assert store.history() == [serving]
+
+
+def test_promote_refuses_when_serving_changed_since_it_was_judged(tmp_path: Path) -> None:
+    store = ModelStore(tmp_path)
+    first, second, trained = fake_version(store), fake_version(store), fake_version(store)
+    store.promote(first)
+    store.promote(second)
+    store.rollback()  # an admin's rollback while `trained` was judged against `second`
+    with pytest.raises(ServingChangedError, match="the serving model changed during training"):
+        store.promote(trained, judged_against=second)
+    assert store.current() == first
+    store.promote(trained, judged_against=first)
+    assert store.current() == trained

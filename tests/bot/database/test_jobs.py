@@ -124,3 +124,26 @@ def test_one_running_job_per_task(db: Database) -> None:
     again = claim(db, owner="replica-c", task="support")
     assert db.jobs.running("support") == again
     assert [j.id for j in db.jobs.recent(5, "support")] == [again.id, support.id]
+
+
+def test_finish_only_moves_a_running_job(db: Database) -> None:
+    expired = claim(db, lease=timedelta(milliseconds=50))
+    time.sleep(0.1)
+    db.jobs.expire_stale()
+    after = db.jobs.finish(expired.id, "cancelled", message="cancelled by ULATE")
+    assert (after.status, after.message) == ("interrupted", EXPIRED)
+    done = claim(db)
+    db.jobs.finish(done.id, "succeeded", owner="replica-a", version="v1")
+    again = db.jobs.finish(done.id, "failed", message="late")
+    assert (again.status, again.version, again.message) == ("succeeded", "v1", None)
+
+
+def test_a_cancel_request_keeps_the_slot_and_stops_renewals(db: Database) -> None:
+    job = claim(db)
+    assert db.jobs.request_cancel(job.id, "cancelled by UOTHER")
+    assert db.jobs.running() == db.jobs.get(job.id)  # the slot stays taken
+    assert db.jobs.get(job.id).cancel_requested == "cancelled by UOTHER"
+    assert not db.jobs.renew(job.id, "replica-a", LEASE)  # tells the owner to stop
+    done = db.jobs.finish(job.id, "cancelled", owner="replica-a", message="training stopped")
+    assert (done.status, done.message) == ("cancelled", "cancelled by UOTHER")
+    assert db.jobs.running() is None and not db.jobs.request_cancel(job.id, "again")

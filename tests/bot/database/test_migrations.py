@@ -257,3 +257,19 @@ def test_revision_0008_remembers_request_signatures_and_downgrades(database_url:
     upgrade_to(database_url, "head")
     with Database(database_url) as db:
         assert db.signatures.claim("v0=" + "a" * 64, 1_800_000_000)  # the table came back empty
+
+
+def test_revision_0009_keeps_a_running_job_running_and_its_slot(database_url: str) -> None:
+    with Database(database_url) as db:
+        running = db.jobs.claim("retrain", "UADMIN", owner="a", lease=LEASE)
+        assert db.jobs.request_cancel(running.id, "cancelled by UOTHER")
+    upgrade_to(database_url, "0005", down=True)  # the pending request ends it, as before
+    with Database(database_url, migrate=True) as db:
+        ended = db.jobs.get(running.id)
+        assert (ended.status, ended.message) == ("cancelled", "cancelled by UOTHER")
+        again = db.jobs.claim("retrain", "UADMIN", owner="a", lease=LEASE)
+    upgrade_to(database_url, "0005", down=True)
+    upgrade_to(database_url, "head")
+    with Database(database_url) as db:
+        assert db.jobs.running() == db.jobs.get(again.id)
+        assert db.jobs.get(again.id).cancel_requested is None

@@ -5,6 +5,7 @@ rows export as a valid training file."""
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 
@@ -147,3 +148,23 @@ def test_stored_texts_drop_c0_controls_but_tabs_and_newlines(db: Database) -> No
     hostile = "ok\x00\x1b[2J\x1b]0;pwned\x07 done\bX\tcol\r\nline\rnext\x7f"
     pid = db.predictions.record(text=hostile, label="neutral", scores={"neutral": 1.0})
     assert db.predictions.get(pid).text == "ok[2J]0;pwned doneX\tcol\nline\nnext\x7f"
+
+
+def test_fresh_counts_by_the_database_agree_with_the_rows(db: Database) -> None:
+    """What the retrain preview shows as new since the serving model, counted in SQL exactly as
+    :meth:`labelled` decides the rows (by label, and by the users who decided them)."""
+    rng = random.Random(7)
+    roles = ["admin", "labeler", "asker", "unverified"]
+    for n in range(30):
+        task = ("default", "support")[n % 2]
+        pid = db.predictions.record(text=rng.choice(["ok", " ", "bad"]), label="neutral", task=task)
+        for user in rng.sample(["U1", "U2", "U3", "U4"], rng.randint(0, 4)):
+            label = rng.choice(["neutral", "negative", "positive"])
+            db.predictions.record_answer(pid, user, label, role=rng.choice(roles))
+    rows = db.predictions.labelled("default")
+    middle = sorted(r.answered for r in rows)[len(rows) // 2]
+    for since in (None, middle, "2999-01-01"):
+        fresh = [r for r in rows if since is None or r.answered > since]
+        labels = Counter(r.label for r in fresh)
+        users = Counter(user for r in fresh for user in r.users)
+        assert db.predictions.answered_since("default", since) == (dict(labels), dict(users))

@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.blocks.admin import NO_LABELLED_ROWS, admin_usage
 from bot.handlers.admin import HANDLERS, accept_admin, admin_job, parse_admin, split_task
+from bot.ratelimit import REFUSALS_PER_MINUTE
 from bot.services import Services
 from bot.tasks import Task, Tasks
 from classifier.store import ModelStore
@@ -188,3 +189,48 @@ def test_a_task_named_first_picks_its_store_and_is_audited(services: Any, tmp_pa
     [text] = said(run(s, "rollback billing"))
     assert text.startswith(":warning: unknown task 'billing'")
     assert ModelStore(tmp_path / "models").current() == VERSION  # nothing changed
+
+
+def test_a_task_with_its_own_admins_and_labelers_is_theirs_alone(
+    services: Any, tmp_path: Path
+) -> None:
+    root = tmp_path / "models"
+    tasks = Tasks(
+        {
+            "default": Task("default", root),
+            "hr": Task("hr", root / "hr", admins=frozenset({"UHRLEAD"}), labelers={"UHR"}),
+        },
+        "default",
+    )
+    s = services(configured_tasks=tasks, labelers=frozenset({"ULAB"}))
+    assert said(run(s, "status hr"))[0].startswith(":no_entry:")  # HEED_ADMINS: not hr's
+    assert not s.db.audit.recent(1)[0].allowed
+    assert not said(run(s, "status hr", user="UHRLEAD"))[0].startswith(":no_entry:")
+    assert said(run(s, "status", user="UHRLEAD"))[0].startswith(":no_entry:")
+    assert (
+        s.labelers_for("hr")
+        .check(
+            "ULAB", user_team="T1", home_team="T1", asker=None, users_info=dict, group_members=list
+        )
+        .allowed
+        is False
+    )
+    hr_labeler = s.labelers_for("hr").check(
+        "UHR", user_team="T1", home_team="T1", asker=None, users_info=dict, group_members=list
+    )
+    assert hr_labeler.allowed and s.labelers_for("default").users == {"ULAB"}
+
+
+def test_refused_attempts_beyond_the_rate_are_neither_answered_nor_audited(
+    services: Any,
+) -> None:
+    s = services()
+    answers = [said(run(s, "status", user="UNOBODY")) for _ in range(REFUSALS_PER_MINUTE + 5)]
+    assert all(a and a[0].startswith(":no_entry:") for a in answers[:REFUSALS_PER_MINUTE])
+    assert answers[REFUSALS_PER_MINUTE:] == [[]] * 5
+    assert len(s.db.audit.recent(100)) == REFUSALS_PER_MINUTE
+    assert said(run(s, "status"))  # an admin's allowed attempts are never limited
+    busy = s.metrics.registry.get_sample_value(
+        "heed_busy_refusals_total", {"reason": "refused_too_often"}
+    )
+    assert busy == 5

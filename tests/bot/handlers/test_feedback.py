@@ -27,6 +27,7 @@ from bot.blocks.feedback import (
 from bot.database import Prediction
 from bot.handlers.feedback import chosen_label, feedback_job, rebuilt_reply
 from bot.services import Services
+from bot.tasks import Task, Tasks
 from tests.bot.stubs import VERSION, request_for, services_for
 
 SCORES = {"negative": 0.1, "neutral": 0.2, "positive": 0.7}
@@ -214,3 +215,20 @@ def test_an_ephemeral_reply_binds_its_controls_to_the_prediction_s_channel(
         assert bool(services.db.predictions.answers_for(pid)) is recorded
         bound = not services.db.audit.recent(1)[0].detail.endswith("not this message's")
         assert bound is recorded
+
+
+def test_a_tasks_own_labelers_alone_label_its_predictions(tmp_path: Path) -> None:
+    root = tmp_path / "models"
+    hr = Task("hr", root / "hr", labelers=frozenset({"UHR"}))
+    tasks = Tasks({"default": Task("default", root), "hr": hr}, "default")
+    s = services_for(tmp_path, labelers=frozenset({"U2"}), configured_tasks=tasks)
+    try:
+        theirs = s.db.predictions.record(text="my manager", label="positive", task="hr")
+        ours = s.db.predictions.record(text="so good", label="positive")
+        for pid, user in ((theirs, "U2"), (ours, "U2"), (theirs, "UHR")):
+            body = click(pid, user={"id": user, "team_id": "T1"})
+            feedback_job(request_for(s, body, MagicMock(), MagicMock(), team="T1"))
+        assert [a.user for a in s.db.predictions.answers_for(theirs)] == ["UHR"]
+        assert [a.user for a in s.db.predictions.answers_for(ours)] == ["U2"]
+    finally:
+        s.close()

@@ -54,3 +54,30 @@ def test_a_failing_database_leaves_the_jobs_out(tmp_path: Path) -> None:
     finally:
         services.close()
     assert VERSION in body and "none yet" in body and "*Feedback:*" not in body
+
+
+def test_the_counts_are_the_default_tasks_only(tmp_path: Path) -> None:
+    services = services_for(tmp_path)
+    db = services.db
+    try:
+        for task in ("default", "retired"):  # a task gone from heed.toml keeps its rows
+            pid = db.predictions.record(text="x", label="neutral", task=task)
+            db.predictions.record_answer(pid, "U", "ok", role="labeler")
+        body = json.dumps(current_home(services))
+    finally:
+        services.close()
+    assert "1 answer (" in body and "2 answers" not in body
+
+
+def test_the_view_is_made_at_most_once_per_user_every_few_seconds(tmp_path: Path) -> None:
+    services = services_for(tmp_path)
+    recent = MagicMock(wraps=services.db.jobs.recent)
+    services.db.jobs.recent = recent
+    try:
+        client = MagicMock()
+        for _ in range(5):
+            publish_home(request_for(services, opened("U3"), client))
+        publish_home(request_for(services, opened("U4"), client))
+    finally:
+        services.close()
+    assert client.views_publish.call_count == 6 and recent.call_count == 2

@@ -174,3 +174,64 @@ def test_different_tokenizer_files_are_not_shared(tiny_model: Path, tmp_path: Pa
     assert shared.loads == 1
     shared.get(other)
     assert shared.loads == 2
+
+
+def stub_models(tmp_path: Path, names: list[str], **kw) -> tuple[TaskModels, list[str]]:
+    """TaskModels of ``names`` (each store pointing at V1) with a stub loader; its loads."""
+    loads: list[str] = []
+    broken: set[str] = kw.pop("broken", set())
+
+    def loader(version: str, store: ModelStore) -> StubClassifier:
+        loads.append(store.root.name)
+        if store.root.name in broken:
+            raise OSError(f"cannot read {version}")
+        return StubClassifier(version)
+
+    tasks = {}
+    for name in ["default", *names]:
+        point(tmp_path / name, V1)
+        tasks[name] = Task(name, tmp_path / name)
+    default = ModelHolder(ModelStore(tmp_path / "default"), loader=loader)
+    default.load()
+    models = TaskModels(Tasks(tasks), default, loader=loader, **kw)
+    return models, loads
+
+
+def test_only_the_most_recently_used_tasks_stay_loaded(tmp_path: Path) -> None:
+    now = [0.0]
+    models, _ = stub_models(tmp_path, ["a", "b", "c"], max_loaded=2, clock=lambda: now[0])
+    for name in ("a", "b", "a", "c"):  # b is the least recently used when c comes
+        now[0] += 1
+        models.holder(name)
+    assert set(models.loaded()) == {"default", "a", "c"}
+
+
+def test_idle_tasks_are_unloaded_the_default_never(tmp_path: Path) -> None:
+    now = [0.0]
+    models, loads = stub_models(tmp_path, ["a", "b"], idle_s=60, clock=lambda: now[0])
+    models.holder("a")
+    now[0] = 30
+    models.holder("b")
+    now[0] = 61
+    assert models.unload_idle() == ["a"] and set(models.loaded()) == {"default", "b"}
+    models.holder("a")  # loaded again on its next use
+    assert loads.count("a") == 2
+
+
+def test_a_failed_load_is_remembered_for_a_while(tmp_path: Path) -> None:
+    now = [0.0]
+    models, loads = stub_models(tmp_path, ["bad"], broken={"bad"}, clock=lambda: now[0])
+    with pytest.raises(OSError):
+        models.holder("bad")
+    now[0] = 30
+    for _ in range(5):  # a message each: no load attempt each
+        with pytest.raises(ModelNotFoundError, match="failed to load 30s ago"):
+            models.holder("bad")
+    assert loads.count("bad") == 1
+    point(tmp_path / "bad", V2)  # a new promotion is tried at once
+    with pytest.raises(OSError):
+        models.holder("bad")
+    now[0] = 30 + 61
+    with pytest.raises(OSError):
+        models.holder("bad")
+    assert loads.count("bad") == 3
