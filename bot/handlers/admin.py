@@ -33,7 +33,13 @@ from bot.handlers.forget import do_forget, mentioned_ids
 from bot.handlers.home import model_metadata
 from bot.handlers.shadow import do_shadow
 from bot.retrain.commands import do_retrain, start_retrain
-from bot.retrain.messages import CANCEL_ACTION, NO_JOB_TO_CANCEL, PREVIEW_CANCELLED, START_ACTION
+from bot.retrain.messages import (
+    CANCEL_ACTION,
+    NO_JOB_TO_CANCEL,
+    PREVIEW_CANCELLED,
+    SHADOW_START_ACTION,
+    START_ACTION,
+)
 from bot.services import Request
 from bot.serving.holder import ModelHolder
 from bot.slack_api.uploads import upload_or_say_why
@@ -50,7 +56,9 @@ log = logging.getLogger(__name__)
 ADMIN = "/heed-admin"
 SHADOW_BUTTONS = re.compile(f"^({re.escape(PROMOTE_ACTION)}|{re.escape(STOP_ACTION)})$")
 RETRAIN_BUTTONS = re.compile(
-    "^({})$".format("|".join(map(re.escape, (START_ACTION, CANCEL_ACTION, PREVIEW_ACTION))))
+    "^({})$".format(
+        "|".join(map(re.escape, (START_ACTION, SHADOW_START_ACTION, CANCEL_ACTION, PREVIEW_ACTION)))
+    )
 )
 
 
@@ -302,9 +310,11 @@ def retrain_button_job(request: Request) -> None:
     channel), drop the preview, or show the task's preview."""
     services, action, respond = request.services, request.action, request.respond
     assert respond is not None
-    start = action.get("action_id") == START_ACTION
+    shadow = action.get("action_id") == SHADOW_START_ACTION
+    start = action.get("action_id") == START_ACTION or shadow
     preview = action.get("action_id") == PREVIEW_ACTION
     what = "preview (drift alert button)" if preview else None
+    what = what or ("start as shadow (preview button)" if shadow else None)
     what = what or ("start (preview button)" if start else "cancel (preview button)")
     if not request.team or request.user_team != request.team:
         reason = f"not a member of the installing workspace (team {request.user_team})"
@@ -330,7 +340,7 @@ def retrain_button_job(request: Request) -> None:
         respond(text=PREVIEW_CANCELLED, replace_original=True)
         return
     respond(text=":arrows_counterclockwise: Starting the retrain…", replace_original=True)
-    start_retrain(request)
+    start_retrain(request, as_shadow=shadow)
 
 
 def shadow_button_job(request: Request) -> None:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 import tempfile
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.admin import NOTHING_TO_TRAIN, already_running
 from bot.blocks.common import one_line
+from bot.blocks.shadow import shadow_started
 from bot.database import Database
 from bot.database.exports import write_jsonl, write_private
-from bot.retrain.jobs import JobAlreadyRunning, Preview, RetrainError
+from bot.retrain.jobs import JobAlreadyRunning, JobResult, Preview, RetrainError
 from bot.retrain.messages import IN_DM_NOTE, preview_blocks, retrain_started
 from bot.retrain.reporter import RetrainReporter
 from bot.retrain.runner import CORRECTIONS_FILENAME, NO_TRUSTED_EVAL, RetrainRunner
@@ -109,8 +111,9 @@ def do_retrain(request: Request) -> None:
     request.private(*preview_blocks(build_preview(runner, services.db, version, created)))
 
 
-def start_retrain(request: Request) -> None:
-    """Start a retraining job (one per task) and report it where the admin asked."""
+def start_retrain(request: Request, *, as_shadow: bool = False) -> None:
+    """Start a retraining job (one per task) and report it where the admin asked; ``as_shadow``:
+    the new version is never promoted but shadows the serving one (``/heed-admin shadow``)."""
     if _refused(request):
         return
     services = request.services
@@ -119,9 +122,17 @@ def start_retrain(request: Request) -> None:
     reporter = RetrainReporter(
         services, request.client, channel, ts, request.user, request.task.name
     )
+    on_done = reporter.on_done
+    if as_shadow:
+        on_done = partial(_shadow_then_report, request, reporter)
     try:
         job = runner.start(
-            request.user, reporter.on_progress, reporter.on_done, channel=channel, message_ts=ts
+            request.user,
+            reporter.on_progress,
+            on_done,
+            channel=channel,
+            message_ts=ts,
+            promote=not as_shadow,
         )
     except JobAlreadyRunning as exc:
         reporter.final(already_running(exc.job))
@@ -130,3 +141,16 @@ def start_retrain(request: Request) -> None:
         reporter.final(f":x: {one_line(str(exc))}")
         return
     reporter.started(job)
+
+
+def _shadow_then_report(request: Request, reporter: RetrainReporter, result: JobResult) -> None:
+    """A shadow retrain's end: a version that was written shadows the serving one, then the
+    usual report, and a line that says so."""
+    services, task, version = request.services, request.task.name, result.train.version
+    if result.succeeded and version:
+        services.db.shadows.start(task, version, request.user)
+        services.shadows.forget_lookup(task)
+        log.info("retrain %d: %s shadows %s", result.job_id, version, task)
+    reporter.on_done(result)
+    if result.succeeded and version:
+        reporter.say(shadow_started(task, version, services.models.store(task).current()))

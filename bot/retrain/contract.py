@@ -41,6 +41,8 @@ class TrainRequest:
     bundled_sample: bool = False
     base: str | None = None
     options: tuple[str, ...] = ()
+    promote: bool = True
+    """False for a version meant to shadow the serving one: written, never promoted."""
 
     def files(self) -> tuple[list[Path], list[Path], list[Path]]:
         """``--data``, ``--train-only``, ``--eval-data``: judged on ``eval_data`` when given, else
@@ -62,7 +64,8 @@ class TrainRequest:
             args += ["--eval-data", *map(str, eval_data)] if eval_data else []
         if self.base:
             args += ["--base", self.base]
-        return [*args, *RUN_FLAGS, *self.options]
+        flags = RUN_FLAGS if self.promote else tuple(f for f in RUN_FLAGS if f != "--promote")
+        return [*args, *flags, *self.options]
 
     def check(self) -> RowsReport:
         """Read and split the data as ``train`` will. Raises ``classifier.exports.DataError``."""

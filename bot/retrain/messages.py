@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 START_ACTION = "heed_retrain_start"
 CANCEL_ACTION = "heed_retrain_cancel"
+SHADOW_START_ACTION = "heed_retrain_shadow"
+"""The preview's "Start as shadow": train, never promote, and shadow the serving version."""
 PREVIEW_BLOCK_ID = "heed_retrain_preview"
 WHO_SHOWN = 10
 PROBLEMS_SHOWN = 10
@@ -176,7 +178,9 @@ def preview_blocks(preview: Preview) -> tuple[str, Blocks]:
         lines += [f"• `{escape_and_shorten(str(p), 300)}`" for p in shown]
         lines.append("Fix them before retraining.")
     start = _button(START_ACTION, "Start retraining", preview.task, style="primary")
-    buttons = [*([] if preview.problems else [start]), _button(CANCEL_ACTION, "Cancel", "cancel")]
+    shadow = _button(SHADOW_START_ACTION, "Start as shadow", preview.task)
+    starts = [] if preview.problems else [start, shadow]
+    buttons = [*starts, _button(CANCEL_ACTION, "Cancel", "cancel")]
     actions = {"type": "actions", "block_id": PREVIEW_BLOCK_ID, "elements": buttons}
     return "Retrain preview: what would go in", [*sections(lines), actions]
 

@@ -147,6 +147,10 @@ class RetrainReporter:
             ):
                 self.services.metrics.upload_failures.inc()
 
+    def say(self, text: str) -> None:
+        """Post one more line beside the status message."""
+        self._say(self.client.chat_postMessage, text=text, unfurl_links=False)
+
     def _say(self, call: Callable[..., object], **message: Any) -> None:
         try:
             call(channel=self.channel, **message)

@@ -156,8 +156,11 @@ class RetrainRunner:
         record = self.db.jobs.running(self.task)
         return RunningJob.from_record(record) if record is not None else None
 
-    def request(self, corrections: Path | None, *, bundled_sample: bool = False) -> TrainRequest:
-        """What a job trains on: the exports plus ``corrections``, or the bundled sample."""
+    def request(
+        self, corrections: Path | None, *, bundled_sample: bool = False, promote: bool = True
+    ) -> TrainRequest:
+        """What a job trains on: the exports plus ``corrections``, or the bundled sample; promoted
+        when not worse unless ``promote`` is False (a version to shadow the serving one)."""
         return TrainRequest(
             data=tuple(self.data_files),
             eval_data=tuple(self.eval_files),
@@ -165,6 +168,7 @@ class RetrainRunner:
             bundled_sample=bundled_sample,
             base=self.base,
             options=tuple(self.extra_args),
+            promote=promote,
         )
 
     def command(self, request: TrainRequest) -> list[str]:
@@ -180,6 +184,7 @@ class RetrainRunner:
         channel: str | None = None,
         message_ts: str | None = None,
         bundled_sample: bool = False,
+        promote: bool = True,
     ) -> Job:
         """Start a job and return at once; ``on_done`` runs once the outcome is stored and the
         runner is free. Raises :class:`RetrainError` (:class:`JobAlreadyRunning`)."""
@@ -208,7 +213,9 @@ class RetrainRunner:
                     )
                 except JobConflict as exc:
                     raise JobAlreadyRunning(RunningJob.from_record(exc.existing)) from None
-                cmd = self.command(self.request(corrections, bundled_sample=bundled_sample))
+                cmd = self.command(
+                    self.request(corrections, bundled_sample=bundled_sample, promote=promote)
+                )
                 serving_before = ModelStore(self.model_dir).current()
                 try:
                     proc = spawn(cmd, workdir / "stdout.txt", child_env(self.model_dir))

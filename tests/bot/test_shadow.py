@@ -5,13 +5,17 @@ agreement, flips and accuracy on trusted answers, Promote serves it, Stop ends i
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from bot.blocks.shadow import PROMOTE_ACTION, STOP_ACTION, button_value
+from bot.retrain.messages import PREVIEW_BLOCK_ID, SHADOW_START_ACTION
 from bot.serving.shadow import ShadowModels
 from classifier.store import ModelStore
 from tests.bot.conftest import ADMIN, V1
-from tests.bot.stubs import StubClassifier
+from tests.bot.stubs import LABELS, StubClassifier
+from tests.conftest import make_rows, write_csv
+from tests.support.retrain import preview_for
 
 V2 = "20260102-000000-bcdef0"
 
@@ -106,3 +110,42 @@ def test_bad_shadow_requests_change_nothing(heed: Any) -> None:
     assert "no longer shadows" in app.admin("shadow stop").params["text"]
     app.classify("bad")
     assert app.db.shadows.pairs("default", V2) == []
+
+
+def test_start_as_shadow_trains_without_promoting_and_shadows_the_new_version(
+    heed: Any, tmp_path: Path
+) -> None:
+    models, v3 = tmp_path / "models", "20260103-000000-cafe00"
+    result = {
+        "ok": True,
+        "version": v3,
+        "path": str(models / v3),
+        "labels": list(LABELS),
+        "metrics": {"accuracy": 0.9, "macro_f1": 0.8, "per_class": {}},
+        "promoted": False,
+        "rows": {"train": 40, "eval": 15},
+    }
+    (tmp_path / "result.json").write_text(json.dumps(result) + "\n")
+    script = tmp_path / "fake-python"
+    script.write_text(
+        f'#!/bin/sh\necho "$@" > {tmp_path}/argv\nmkdir -p {models}/{v3}\n'
+        f"touch {models}/{v3}/config.json {models}/{v3}/model.safetensors\n"
+        f"cat {tmp_path}/result.json\n"
+    )
+    script.chmod(0o755)
+    app = heed(python=str(script), data=(write_csv(tmp_path / "export.csv", make_rows(3)),))
+    envelope = app.fake.send_slash_command("/heed-admin", "retrain", user_id=ADMIN)
+    preview = preview_for(app.fake, envelope)
+    [actions] = [b for b in preview.params["blocks"] if b.get("block_id") == PREVIEW_BLOCK_ID]
+    [shadow] = [e for e in actions["elements"] if e["action_id"] == SHADOW_START_ACTION]
+    app.fake.send_block_action(
+        SHADOW_START_ACTION,
+        shadow["value"],
+        user_id=ADMIN,
+        block_id=PREVIEW_BLOCK_ID,
+        message={"type": "message", "ts": "0.1"},
+    )
+    app.fake.wait_for_call("chat.postMessage", lambda c: "now shadows" in c.params["text"])
+    assert "--promote" not in (tmp_path / "argv").read_text().split()
+    assert app.db.shadows.current("default").version == v3
+    assert ModelStore(app.models).current() == V1  # the serving version stays
