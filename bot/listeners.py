@@ -11,9 +11,11 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.blocks.appeal import APPEAL_ACTION, APPEAL_VIEW
 from bot.blocks.common import BUSY_NOTE
 from bot.context import format_context, request_context
 from bot.handlers.admin import ADMIN, RETRAIN_BUTTONS, accept_admin, admin_job, retrain_button_job
+from bot.handlers.appeal import APPEAL_LABEL, open_appeal_job, submit_appeal_job
 from bot.handlers.autotag import accept_message, count_dropped, route_job
 from bot.handlers.classify import (
     CLASSIFY,
@@ -63,6 +65,9 @@ LISTENERS = (
     Listener("event", "app_home_opened", publish_home, accept_home),
     Listener("shortcut", _message_action(CLASSIFY_MESSAGE), shortcut_job, accept_shortcut),
     Listener("shortcut", _message_action(CORRECT_LABEL), correct_job),
+    Listener("action", APPEAL_ACTION, open_appeal_job),
+    Listener("shortcut", _message_action(APPEAL_LABEL), open_appeal_job),
+    Listener("view", APPEAL_VIEW, submit_appeal_job),
 )
 
 

@@ -174,6 +174,7 @@ class Services:
             uncertainty(scores.values(), settings.queue_score),
             size=settings.queue_size,
             days=settings.queue_days,
+            double_share=settings.double_label,
         )
 
     def _predict_batch(self, items: list[tuple[str, str]]) -> list[Prediction]:

@@ -64,6 +64,8 @@ class Settings:
     queue_size: int = setting("HEED_QUEUE_SIZE")
     queue_days: int = setting("HEED_QUEUE_DAYS")
     queue_digest: DigestSchedule = setting("HEED_QUEUE_DIGEST")  # noqa: RUF009 (a field)
+    double_label: float = setting("HEED_DOUBLE_LABEL")
+    appeals_per_day: int = setting("HEED_APPEALS_PER_DAY")
     configured_tasks: Tasks | None = field(default=None, repr=False)
     """The tasks of ``heed.toml``; None: the one task ``default`` from the fields above."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.blocks.appeal import appeal_control
 from bot.blocks.common import LABEL_CHARS, Blocks, bar, context, percent, section, sections
 from bot.blocks.feedback import feedback_actions
 from bot.slack_api.text import escape_and_shorten, escape_mrkdwn, shorten
@@ -111,7 +112,8 @@ def classify_reply(reply: Reply, note: str | None = None) -> tuple[str, Blocks]:
 
 def autotag_blocks(prediction: Prediction, prediction_id: int | None = None) -> tuple[str, Blocks]:
     """The thread note under an auto-tagged message, the caveat, then the recorded
-    prediction's feedback controls (for labelers and admins to correct the tag)."""
+    prediction's feedback controls (for labelers and admins to correct the tag) and the
+    author's appeal button."""
     note = (
         f"Heed tagged this *{escape_mrkdwn(prediction.label)}* "
         f"({percent(prediction.confidence)} confidence, model `{prediction.model}`). "
@@ -120,6 +122,7 @@ def autotag_blocks(prediction: Prediction, prediction_id: int | None = None) -> 
     blocks: Blocks = [section(note), context(CAVEAT)]
     if prediction_id is not None:
         blocks.append(feedback_actions(prediction_id, prediction.label, list(prediction.scores)))
+        blocks.append(appeal_control(prediction_id))
     return note, blocks
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 import bot.database.migrate as migrate
+from bot.database.appeals import Appeals
 from bot.database.audit import AuditLog
 from bot.database.events import Events
 from bot.database.jobs import Jobs
@@ -106,6 +107,7 @@ class Database:
         self.events = Events(self)
         self.audit = AuditLog(self)
         self.queue = LabelQueue(self)
+        self.appeals = Appeals(self)
 
     def __repr__(self) -> str:
         return f"Database({self.where!r})"

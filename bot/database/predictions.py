@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, exists, func, insert, select, update
+from sqlalchemy import Connection, delete, exists, func, insert, select, update
 from sqlalchemy import text as sql
 
-from bot.database.labels import ASKER, ROLES, TRUSTED, LabelledRow, resolve
-from bot.database.queue import QueueOffer, mark_answered, offer
+from bot.database.labels import ROLES, TRUSTED, LabelledRow, resolve
+from bot.database.queue import QueueOffer, mark_answered, mark_suggested, offer
 from bot.database.records import (
     Answer,
     Prediction,
@@ -30,17 +30,15 @@ _ANSWERS = (
 _USERS_ANSWER = f'{_ANSWERS} WHERE f.prediction_id = :pid AND f."user" = :user'
 _TRUSTED_ROLES = ", ".join(f"'{role}'" for role in sorted(TRUSTED))
 # labels.resolve as SQL aggregates (counting without reading rows): one trusted label decides,
-# two or more hold the row, none: the asker's latest. ``{trim}`` strips what str.strip() does.
+# two or more hold the row, none: no label (suggestions). ``{trim}`` strips what str.strip() does.
 _COUNTS = (
     "WITH answered AS (SELECT p.id, p.text, COUNT(*) AS answers, "
     "SUM(f.is_correction) AS corrections, "
     f"COUNT(DISTINCT CASE WHEN f.role IN ({_TRUSTED_ROLES}) THEN f.chosen_label END) AS trusted, "
-    f"MAX(CASE WHEN f.role IN ({_TRUSTED_ROLES}) THEN f.chosen_label END) AS trusted_label, "
-    f"MAX(CASE WHEN f.role = '{ASKER}' THEN f.seq END) AS asker_seq "
+    f"MAX(CASE WHEN f.role IN ({_TRUSTED_ROLES}) THEN f.chosen_label END) AS trusted_label "
     "FROM predictions p JOIN feedback f ON f.prediction_id = p.id{where} GROUP BY p.id, p.text), "
-    "resolved AS (SELECT a.*, CASE WHEN a.trusted = 1 THEN a.trusted_label "
-    "WHEN a.trusted = 0 THEN k.chosen_label END AS label FROM answered a "
-    "LEFT JOIN feedback k ON k.prediction_id = a.id AND k.seq = a.asker_seq) "
+    "resolved AS (SELECT a.*, CASE WHEN a.trusted = 1 THEN a.trusted_label END AS label "
+    "FROM answered a) "
     "SELECT COALESCE(SUM(answers), 0) AS answers, "
     "COALESCE(SUM(corrections), 0) AS corrections, "
     "COALESCE(SUM(answers - corrections), 0) AS confirmations, "
@@ -168,7 +166,9 @@ class Predictions(Repository):
         user_name: str | None = None,
     ) -> Answer:
         """Store ``user``'s answer (replacing their earlier one) in the ``role`` the caller
-        checked; raises :class:`PredictionNotFoundError` or ``ValueError`` for bad input."""
+        checked: a trusted one may close the text's queue item, any other puts it first as a
+        suggestion (unless a trusted answer already decided); raises
+        :class:`PredictionNotFoundError` or ``ValueError`` for bad input."""
         chosen_label = (chosen_label or "").strip()
         if not chosen_label:
             raise ValueError("feedback needs a chosen label")
@@ -204,9 +204,21 @@ class Predictions(Repository):
             # under the lock above, the row found (or not) stays so until commit: no upsert needed
             write = update(feedback).where(mine) if replaced else insert(feedback)
             conn.execute(write.values(values))
-            mark_answered(conn, prediction_id, found.task, found.text)
+            if role in TRUSTED:
+                trusted = feedback.c.role.in_(sorted(TRUSTED))
+                count = select(func.count()).where(feedback.c.prediction_id == prediction_id)
+                decided = conn.execute(count.where(trusted)).scalar_one()
+                mark_answered(conn, prediction_id, found.task, found.text, decided)
+            elif not self._has_trusted(conn, prediction_id):  # a suggestion: labelers decide
+                mark_suggested(conn, prediction_id, found.task, found.text)
             row = conn.execute(sql(_USERS_ANSWER), key).mappings().one()
             return answer_from(row, replaced=replaced)
+
+    @staticmethod
+    def _has_trusted(conn: Connection, prediction_id: int) -> bool:
+        mine = feedback.c.prediction_id == prediction_id
+        query = select(feedback.c.id).where(mine, feedback.c.role.in_(sorted(TRUSTED))).limit(1)
+        return conn.execute(query).first() is not None
 
     def answers_for(self, prediction_id: int) -> list[Answer]:
         """Every user's current answer about a prediction, oldest first."""

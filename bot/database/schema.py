@@ -123,6 +123,7 @@ label_queue = Table(
     Column("uncertainty", Float),
     Column("created", Text, nullable=False),
     Column("status", Text, nullable=False, server_default="open"),
+    Column("labels_wanted", Integer, nullable=False, server_default="1"),  # 2: double-labelled
     UniqueConstraint("task", "text_hash", name="label_queue_text"),
     Index("label_queue_open", "task", "status", "uncertainty"),
     Index("label_queue_prediction", "prediction_id"),
@@ -139,4 +140,22 @@ queue_digests = Table(
     Column("outcome", Text),
     PrimaryKeyConstraint("task", "period", "user", name="queue_digests_pk"),
     Index("queue_digests_claimed", "claimed"),
+)
+
+APPEAL_STATUSES = ("open", "upheld", "changed")
+
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _prediction_id(),
+    Column("author", Text, nullable=False),
+    Column("created", Text, nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("status", Text, nullable=False, server_default="open"),
+    Column("decided_by", Text),
+    Column("decided_label", Text),
+    Column("decided", Text),
+    Index("appeals_author", "author", "created"),
+    Index("appeals_prediction", "prediction_id", "status"),
 )

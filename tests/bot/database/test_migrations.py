@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.__main__ import main
 from bot.database import Database, DatabaseError, migrate
-from bot.database.queue import QueueOffer
+from bot.database.queue import QueueOffer, Suggestion, text_hash
 from tests.bot.database.conftest import predict
 from tests.conftest import DATA
 
@@ -87,13 +87,14 @@ def test_an_older_revision_stops_start_up_until_migrate_keeps_every_row(
         db.audit.record("UADMIN", "retrain", True)
         assert db.events.claim(["event:Ev1"])
     upgrade_to(database_url, "0001", down=True)  # as an older Heed left it
-    with pytest.raises(DatabaseError, match=r"older schema \(0001; this Heed needs 0005\)"):
+    with pytest.raises(DatabaseError, match=r"older schema \(0001; this Heed needs 0010\)"):
         Database(database_url)
     with Database(database_url, migrate=True) as db:
         assert db.migration == migrate.Migration(migrate.OLD, "0001", migrate.head())
-        # answers from before roles: the asker's is kept as the asker's, anyone else's is
-        # unverified and never trained on
-        assert db.predictions.labelled_rows() == [("the cable arrived broken", "neutral")]
+        # answers from before roles: the asker's is kept as the asker's (a suggestion since
+        # 0010), anyone else's is unverified; neither is trained on
+        assert db.predictions.labelled_rows() == []
+        assert db.queue.status(pid) == "suggested"
         answers = db.predictions.answers_for(pid)
         assert [(a.user, a.role) for a in answers] == [("U1", "asker"), ("U2", "unverified")]
         assert answers[0].user_name == "ann"
@@ -229,3 +230,44 @@ def test_revision_0005_adds_the_labelling_queue_and_keeps_every_row(database_url
             queue=QueueOffer(1.0),
         )
         assert [i.prediction.id for i in db.queue.top("default", 5)] == [queued]
+
+
+_ANSWER = (
+    'INSERT INTO feedback (prediction_id, "user", created, chosen_label, is_correction, seq, '
+    "role) VALUES (:pid, :user, '2026-01-01', 'positive', 1, :seq, :role)"
+)
+_ANSWERED = (
+    "INSERT INTO label_queue (task, text_hash, prediction_id, created, status) "
+    "VALUES ('default', :hash, :pid, '2026-01-01', 'answered')"
+)
+
+
+def test_revision_0010_turns_suggestion_only_answers_into_suggestions(database_url: str) -> None:
+    with Database(database_url) as db:
+        asked = predict(db, "only the asker answered")
+        decided = predict(db, "a labeler answered too")
+        queued = db.predictions.record(
+            text="queued, unanswered", label="neutral", queue=QueueOffer(0.5)
+        )
+    upgrade_to(database_url, "0005", down=True)
+    engine = create_engine(database_url)
+    with engine.begin() as conn:  # as 0005 recorded answers: each one closed its item
+        answers = [(asked, "U1", "asker"), (decided, "U1", "asker"), (decided, "U2", "labeler")]
+        for seq, (pid, user, role) in enumerate(answers, 1):
+            conn.execute(text(_ANSWER), {"pid": pid, "user": user, "seq": seq, "role": role})
+        for pid, written in (
+            (asked, "only the asker answered"),
+            (decided, "a labeler answered too"),
+        ):
+            conn.execute(text(_ANSWERED), {"hash": text_hash(written), "pid": pid})
+    engine.dispose()
+    for _ in range(2):  # upgraded, and again after a downgrade
+        with Database(database_url, migrate=True) as db:
+            assert db.migration == migrate.Migration(migrate.OLD, "0005", migrate.head())
+            assert db.predictions.labelled_rows() == [("a labeler answered too", "positive")]
+            assert (db.queue.status(asked), db.queue.status(decided)) == ("suggested", "answered")
+            top = db.queue.top("default", 5)
+            assert [i.prediction.id for i in top] == [asked, queued]
+            assert top[0].suggestions == (Suggestion("U1", label="positive"),)
+            assert top[1].labels_wanted == 1
+        upgrade_to(database_url, "0005", down=True)
