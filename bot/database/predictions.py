@@ -242,6 +242,25 @@ class Predictions(Repository):
                 rows.append(LabelledRow(pid, text, decided.label, decided.users, answered))
         return rows
 
+    def trusted_ratings(self, task: str) -> list[tuple[int, str, str]]:
+        """``(prediction id, user, label)`` of every trusted answer about the predictions of
+        ``task`` that two or more labelers or admins answered (the agreement figures' input)."""
+        trusted = feedback.c.role.in_(sorted(TRUSTED))
+        doubled = (
+            select(feedback.c.prediction_id)
+            .join(predictions, predictions.c.id == feedback.c.prediction_id)
+            .where(predictions.c.task == task, trusted)
+            .group_by(feedback.c.prediction_id)
+            .having(func.count() >= 2)
+        )
+        query = (
+            select(feedback.c.prediction_id, feedback.c.user, feedback.c.chosen_label)
+            .where(trusted, feedback.c.prediction_id.in_(doubled))
+            .order_by(feedback.c.prediction_id, feedback.c.seq)
+        )
+        with self._db.read() as conn:
+            return [(int(pid), user, label) for pid, user, label in conn.execute(query)]
+
     def labelled_rows(self, task: str | None = None) -> list[tuple[str, str]]:
         """:meth:`labelled` as ``(text, label)``: what ``classifier.exports`` validation accepts."""
         return [(row.text, row.label) for row in self.labelled(task)]
