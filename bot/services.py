@@ -16,6 +16,7 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot.access import AdminCheck, LabelCheck
+from bot.agreement import Agreement, agreement
 from bot.cache import SeenCache
 from bot.channels import ChannelMatcher
 from bot.context import format_context, request_context
@@ -154,6 +155,12 @@ class Services:
         default = settings.tasks.default_name
         self.metrics.watch_model(lambda: self.models.holder(default).version)
         self.metrics.jobs_pending.set_function(lambda: self.jobs.pending)
+        self.metrics.watch_agreement(self.agreements)
+
+    def agreements(self) -> dict[str, Agreement]:
+        """Each task's labeler agreement (read by ``/metrics``)."""
+        ratings = self.db.predictions.trusted_ratings
+        return {task.name: agreement(ratings(task.name)) for task in self.settings.tasks}
 
     def first_time(self, event_id: str | None, channel: str, ts: str | None) -> bool:
         """True for a message's first delivery to any replica, claimed in the database (this

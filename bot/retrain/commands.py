@@ -10,6 +10,7 @@ from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
 
+from bot.agreement import agreement
 from bot.blocks.admin import NOTHING_TO_TRAIN, already_running
 from bot.blocks.common import one_line
 from bot.database import Database
@@ -51,6 +52,7 @@ def build_preview(
         "new_labels": dict(sorted(Counter(r.label for r in fresh).items())),
         "new_by": dict(by.most_common()),
         "held": db.predictions.counts(runner.task)["held"],
+        "low_agreement": tuple(agreement(db.predictions.trusted_ratings(runner.task)).low_labels()),
     }
     with tempfile.TemporaryDirectory(prefix="heed-preview-") as workdir:
         corrections = Path(workdir) / CORRECTIONS_FILENAME if labelled else None
