@@ -186,3 +186,19 @@ def test_a_task_named_first_picks_its_store_and_is_audited(services: Any, tmp_pa
     [text] = said(run(s, "rollback billing"))
     assert text.startswith(":warning: unknown task 'billing'")
     assert ModelStore(tmp_path / "models").current() == VERSION  # nothing changed
+
+
+def test_agreement_reports_the_double_labelled_messages(services: Any) -> None:
+    s = services(labelers=frozenset({"UA", "UB"}))
+    assert "No message has two labelers' answers yet" in json.dumps(
+        run(s, "agreement").call_args.kwargs["blocks"]
+    )
+    for n, (a, b) in enumerate([("x", "x"), ("y", "y"), ("x", "y"), ("y", "y")]):
+        pid = s.db.predictions.record(text=f"text {n}", label="x")
+        s.db.predictions.record_answer(pid, "UA", a, role="labeler")
+        s.db.predictions.record_answer(pid, "UB", b, role="labeler")
+    shown = json.dumps(run(s, "agreement default").call_args.kwargs["blocks"])
+    assert "4 message(s) answered by two labelers" in shown
+    assert "<@UA> & <@UB>: 0.50 over 4" in shown  # Cohen's kappa of that table
+    assert "*Least agreed labels:* *x* 67% (3 pairs), *y* 80% (5 pairs)" in shown
+    assert run(s, "agreement", user="UA").call_args.kwargs["text"].startswith(":no_entry:")
