@@ -62,11 +62,17 @@ def _tell(request: Request, user: str, text: str) -> bool:
     return True
 
 
+def _prediction(request: Request, value: str) -> Prediction | None:
+    """The prediction whose id ``value`` (a button's, a modal's metadata) names, if any."""
+    known = value.isascii() and value.isdigit() and len(value) <= 18  # a 64-bit id at most
+    return request.services.db.predictions.get(int(value)) if known else None
+
+
 def _target(request: Request) -> Prediction | None:
     """The prediction the button (its value) or the shortcut (its message) is about."""
     db, value = request.services.db, str(request.action.get("value") or "")
     if value:
-        return db.predictions.get(int(value)) if value.isdigit() else None
+        return _prediction(request, value)
     message = request.body.get("message") or {}
     return db.predictions.find_by_message(request.channel, message.get("ts") or "")
 
@@ -98,7 +104,7 @@ def submit_appeal_job(request: Request) -> None:
     tell the author privately."""
     db, view = request.services.db, request.body.get("view") or {}
     metadata = str(view.get("private_metadata") or "")
-    prediction = db.predictions.get(int(metadata)) if metadata.isdigit() else None
+    prediction = _prediction(request, metadata)
     if prediction is None:
         if audited(request, APPEAL_AUDIT, False, f"unknown prediction {metadata[:40]!r}"):
             _tell(request, request.user, NOT_TAGGED)

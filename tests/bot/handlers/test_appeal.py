@@ -11,12 +11,13 @@ from bot.blocks.appeal import (
     ALREADY_APPEALED,
     APPEAL_ACTION,
     APPEAL_BLOCK_ID,
+    APPEAL_VIEW,
     NOT_YOURS,
     REASON_BLOCK,
     REASON_INPUT,
     rate_limited,
 )
-from bot.blocks.feedback import CONFIRM_ACTION, FEEDBACK_BLOCK_ID
+from bot.blocks.feedback import CONFIRM_ACTION, FEEDBACK_BLOCK_ID, NOT_TAGGED
 from bot.database.queue import Suggestion
 from bot.handlers.appeal import APPEAL_LABEL
 from tests.support.fakeslack import Call, FakeSlack
@@ -137,3 +138,19 @@ def test_the_shortcut_opens_the_modal_and_the_daily_limit_holds(heed: Any) -> No
     assert private_note(fake, 0) == rate_limited(1)
     assert db.appeals.open_for(second.id) is None
     assert len(fake.calls("views.open")) == 1
+
+
+def test_forged_buttons_and_modals_file_nothing(heed: Any) -> None:
+    app = heed(autotag_channels=("C1",))
+    fake, db = app.fake, app.db
+    _, ts = fake.send_message_event("my own message", user_id=AUTHOR)
+    theirs = fake.wait_for(lambda: db.predictions.find_by_message("C1", ts))
+    for n, value in enumerate(("9" * 30, "abc", "-1")):
+        fake.send_block_action(APPEAL_ACTION, value, user_id=AUTHOR, block_id=APPEAL_BLOCK_ID)
+        assert private_note(fake, n) == NOT_TAGGED
+    view = {"type": "modal", "callback_id": APPEAL_VIEW, "private_metadata": str(theirs.id)}
+    fake.send_view_submission(view, {}, user_id=STRANGER)  # someone else's message
+    fake.wait_for(lambda: db.audit.recent(1), timeout=10)
+    [entry] = db.audit.recent()
+    assert (entry.action, entry.user, entry.allowed) == ("appeal", STRANGER, False)
+    assert db.appeals.open_for(theirs.id) is None and not fake.calls("views.open")
