@@ -108,8 +108,9 @@ def main() -> int:
             for seed in range(args.seeds):
                 found = estimates(simulate(args.prior, args.errors, n, design, random.Random(seed)))
                 for name, value in expected.items():
-                    if found.get(name) is not None:
-                        errors[name].append(abs(found[name] - value))  # type: ignore[operator]
+                    estimate = found.get(name)
+                    if estimate is not None:
+                        errors[name].append(abs(estimate - value))
             for name, values in errors.items():
                 results.append(
                     {

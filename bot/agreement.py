@@ -60,9 +60,9 @@ class Agreement:
     @property
     def mean_kappa(self) -> float | None:
         """The mean of the defined pairwise kappas, weighted by their items."""
-        defined = [p for p in self.pairs if p.kappa is not None]
-        weight = sum(p.items for p in defined)
-        return sum(p.kappa * p.items for p in defined) / weight if weight else None  # type: ignore[operator]
+        defined = [(p.kappa, p.items) for p in self.pairs if p.kappa is not None]
+        weight = sum(items for _, items in defined)
+        return sum(kappa * items for kappa, items in defined) / weight if weight else None
 
     def low_labels(self, threshold: float = LOW_AGREEMENT) -> list[LabelAgreement]:
         """The labels agreed on less than ``threshold``, with :data:`MIN_PAIRS` pairs or more."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 
 from bot.database.queue import mark_suggested
 from bot.database.records import Repository, now
@@ -30,8 +30,8 @@ class Appeal:
     decided_label: str | None = None
 
 
-def _appeal(row: object) -> Appeal:
-    values = dict(row._mapping)  # type: ignore[attr-defined]
+def _appeal(row: Row) -> Appeal:
+    values = row._mapping
     return Appeal(
         values["id"],
         values["prediction_id"],
