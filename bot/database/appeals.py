@@ -64,7 +64,7 @@ class Appeals(Repository):
                 reason=" ".join(reason.split())[:REASON_CHARS],
             )
             row = conn.execute(query.returning(*appeals.c)).one()
-            mark_suggested(conn, prediction_id, found.task, found.text)
+            mark_suggested(conn, prediction_id, found.task, found.text, appeal=True)
             return _appeal(row)
 
     def open_for(self, prediction_id: int) -> Appeal | None:

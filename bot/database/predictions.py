@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, delete, exists, func, insert, select, update
+from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy import text as sql
 
 from bot.database.labels import ROLES, TRUSTED, LabelledRow, resolve
@@ -166,8 +166,8 @@ class Predictions(Repository):
         user_name: str | None = None,
     ) -> Answer:
         """Store ``user``'s answer (replacing their earlier one) in the ``role`` the caller
-        checked: a trusted one may close the text's queue item, any other puts it first as a
-        suggestion (unless a trusted answer already decided); raises
+        checked: a trusted one may close the text's queue item, any other puts an offered,
+        undecided text first as a suggestion; raises
         :class:`PredictionNotFoundError` or ``ValueError`` for bad input."""
         chosen_label = (chosen_label or "").strip()
         if not chosen_label:
@@ -209,16 +209,10 @@ class Predictions(Repository):
                 count = select(func.count()).where(feedback.c.prediction_id == prediction_id)
                 decided = conn.execute(count.where(trusted)).scalar_one()
                 mark_answered(conn, prediction_id, found.task, found.text, decided)
-            elif not self._has_trusted(conn, prediction_id):  # a suggestion: labelers decide
+            else:  # a suggestion: first in the queue, for labelers to decide
                 mark_suggested(conn, prediction_id, found.task, found.text)
             row = conn.execute(sql(_USERS_ANSWER), key).mappings().one()
             return answer_from(row, replaced=replaced)
-
-    @staticmethod
-    def _has_trusted(conn: Connection, prediction_id: int) -> bool:
-        mine = feedback.c.prediction_id == prediction_id
-        query = select(feedback.c.id).where(mine, feedback.c.role.in_(sorted(TRUSTED))).limit(1)
-        return conn.execute(query).first() is not None
 
     def answers_for(self, prediction_id: int) -> list[Answer]:
         """Every user's current answer about a prediction, oldest first."""

@@ -29,8 +29,13 @@ _ANSWERED = _INSERT + (
     "UPDATE SET prediction_id = excluded.prediction_id, status = CASE "
     "WHEN label_queue.labels_wanted <= :trusted THEN 'answered' ELSE label_queue.status END"
 )
-_SUGGESTED = _INSERT + (
-    f"UPDATE SET status = '{SUGGESTED}', prediction_id = excluded.prediction_id"
+# an appeal puts its text first whatever its status (the author asked for the review)
+_APPEALED = _INSERT + (f"UPDATE SET status = '{SUGGESTED}', prediction_id = excluded.prediction_id")
+# a suggestion only moves a text the queue was offered (never one asked in a DM) and no
+# trusted answer decided
+_SUGGESTED = (
+    f"UPDATE label_queue SET status = '{SUGGESTED}', prediction_id = :pid "
+    "WHERE task = :task AND text_hash = :hash AND status IN ('open', 'evicted', 'suggested')"
 )
 _OPEN = "UPDATE label_queue SET status = 'evicted' WHERE task = :task AND status = 'open' AND "
 _EXPIRE = _OPEN + "created < :since"
@@ -125,10 +130,14 @@ def mark_answered(
     conn.execute(sql(_ANSWERED), {**row, "trusted": trusted})
 
 
-def mark_suggested(conn: Connection, prediction_id: int, task: str, text: str) -> None:
-    """In the caller's transaction, put this prediction's text first in ``task``'s queue (a
-    suggestion or an appeal waits for a labeler), whatever its status was."""
-    conn.execute(sql(_SUGGESTED), _row(prediction_id, task, text, None, SUGGESTED))
+def mark_suggested(
+    conn: Connection, prediction_id: int, task: str, text: str, *, appeal: bool = False
+) -> None:
+    """In the caller's transaction, put this prediction's text first in ``task``'s queue: for a
+    suggestion, when the text was offered to the queue and no trusted answer decided it; for
+    an ``appeal``, whatever its status (inserting it when it never entered)."""
+    row = _row(prediction_id, task, text, None, SUGGESTED)
+    conn.execute(sql(_APPEALED if appeal else _SUGGESTED), row)
 
 
 def _suggestions(conn: Connection, ids: list[int]) -> dict[int, list[Suggestion]]:
@@ -157,8 +166,9 @@ class LabelQueue(Repository):
     def top(
         self, task: str, n: int, days: int = DEFAULT_DAYS, viewer: str | None = None
     ) -> list[QueuedItem]:
-        """``n`` items of ``task``: the suggested first (newest first), then the most uncertain
-        open items within ``days`` (newest on ties), less those ``viewer`` already answered."""
+        """``n`` items of ``task``: the suggested first (whatever their age), then the open
+        items within ``days`` less those ``viewer`` already answered; most uncertain first in
+        each, newest on ties."""
         q = label_queue.c
         suggested = q.status == SUGGESTED
         is_open = and_(q.status == "open", q.created >= now(-timedelta(days=days)))

@@ -246,6 +246,9 @@ def test_revision_0010_turns_suggestion_only_answers_into_suggestions(database_u
     with Database(database_url) as db:
         asked = predict(db, "only the asker answered")
         decided = predict(db, "a labeler answered too")
+        in_dm = db.predictions.record(
+            text="asked in a DM", label="neutral", channel="D1", user="U1"
+        )
         queued = db.predictions.record(
             text="queued, unanswered", label="neutral", queue=QueueOffer(0.5)
         )
@@ -253,6 +256,7 @@ def test_revision_0010_turns_suggestion_only_answers_into_suggestions(database_u
     engine = create_engine(database_url)
     with engine.begin() as conn:  # as 0005 recorded answers: each one closed its item
         answers = [(asked, "U1", "asker"), (decided, "U1", "asker"), (decided, "U2", "labeler")]
+        answers.append((in_dm, "U1", "asker"))
         for seq, (pid, user, role) in enumerate(answers, 1):
             conn.execute(text(_ANSWER), {"pid": pid, "user": user, "seq": seq, "role": role})
         for pid, written in (
@@ -266,6 +270,7 @@ def test_revision_0010_turns_suggestion_only_answers_into_suggestions(database_u
             assert db.migration == migrate.Migration(migrate.OLD, "0005", migrate.head())
             assert db.predictions.labelled_rows() == [("a labeler answered too", "positive")]
             assert (db.queue.status(asked), db.queue.status(decided)) == ("suggested", "answered")
+            assert db.queue.status(in_dm) is None  # a DM's text never enters the queue
             top = db.queue.top("default", 5)
             assert [i.prediction.id for i in top] == [asked, queued]
             assert top[0].suggestions == (Suggestion("U1", label="positive"),)

@@ -84,13 +84,15 @@ def test_a_labelled_text_never_enters(db: Database) -> None:
 
 def test_a_suggestion_goes_first_until_a_trusted_answer_closes_it(db: Database) -> None:
     queued(db, "very unsure", 0.99)
-    asked = db.predictions.record(text="suggest me", label="neutral", scores=SCORES, user="U1")
+    asked = queued(db, "suggest me", 0.1, source="classify")
+    in_dm = db.predictions.record(text="asked in a DM", label="neutral", user="U1")  # not offered
+    db.predictions.record_answer(in_dm, "U1", "positive", role="asker")
     db.predictions.record_answer(asked, "U1", "positive", role="asker")
-    queued(db, "Suggest  me", 0.1)  # the same text offered again: still one item
+    queued(db, "Suggest  me", 0.9)  # the same text offered again: still one item
     first, second = db.queue.top("default", 10)
     assert (first.prediction.id, second.prediction.text) == (asked, "very unsure")
     assert first.suggestions == (Suggestion("U1", label="positive"),)
-    assert second.suggestions == ()
+    assert second.suggestions == () and db.queue.status(in_dm) is None
     assert db.queue.status(asked) == "suggested"
     db.predictions.record_answer(asked, "U1", "neutral", role="asker")  # still a suggestion
     assert db.queue.status(asked) == "suggested"

@@ -3,7 +3,8 @@
 Only a labeler's or admin's answer decides a label now; any other answer (the asker's, an
 auto-tagged message's author's) is a *suggestion*. Texts whose answers are all suggestions were
 trained on and marked ``answered`` in the labelling queue: they become ``suggested`` (a queue
-row is added where none existed), so labelers see them first and decide.
+row is added where none existed, except for texts asked in a direct message, which never enter
+the queue), so labelers see them first and decide.
 ``label_queue.labels_wanted`` is 2 for an item asked of two labelers (``HEED_DOUBLE_LABEL``).
 ``appeals`` holds each appeal of an auto-tagged message's label: the author, the reason, and
 the decision (``open``, ``upheld`` or ``changed``, by whom, to which label).
@@ -27,9 +28,11 @@ depends_on = None
 
 _TRUSTED = "('admin', 'labeler')"
 # predictions with answers, none of them trusted: the suggestions (a text a trusted answer
-# decided through another prediction keeps its answered row)
+# decided through another prediction keeps its answered row; a text asked in a direct
+# message, or where the channel is unknown, never enters the queue)
 _SUGGESTED_ONLY = (
-    "SELECT p.id, p.task, p.text FROM predictions p WHERE "
+    "SELECT p.id, p.task, p.text FROM predictions p WHERE p.channel IS NOT NULL "
+    "AND p.channel NOT LIKE 'D%' AND "
     "EXISTS (SELECT 1 FROM feedback f WHERE f.prediction_id = p.id) AND NOT EXISTS "
     f"(SELECT 1 FROM feedback f WHERE f.prediction_id = p.id AND f.role IN {_TRUSTED}) "
     "ORDER BY p.id"
