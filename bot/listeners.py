@@ -11,6 +11,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.blocks.appeal import APPEAL_ACTION, APPEAL_VIEW
 from bot.blocks.common import BUSY_NOTE
 from bot.blocks.review import DISMISS_ACTION
 from bot.blocks.why_not import WHY_NOT_ACTION
@@ -24,6 +25,7 @@ from bot.handlers.admin import (
     retrain_button_job,
     shadow_button_job,
 )
+from bot.handlers.appeal import APPEAL_LABEL, open_appeal_job, submit_appeal_job
 from bot.handlers.autotag import accept_message, count_dropped, route_job
 from bot.handlers.classify import (
     CLASSIFY,
@@ -81,6 +83,9 @@ LISTENERS = (
     Listener("event", "app_home_opened", publish_home, accept_home),
     Listener("shortcut", _message_action(CLASSIFY_MESSAGE), shortcut_job, accept_shortcut),
     Listener("shortcut", _message_action(CORRECT_LABEL), correct_job),
+    Listener("action", APPEAL_ACTION, open_appeal_job),
+    Listener("shortcut", _message_action(APPEAL_LABEL), open_appeal_job),
+    Listener("view", APPEAL_VIEW, submit_appeal_job),
 )
 
 

@@ -16,6 +16,7 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot.access import AdminCheck, LabelCheck
+from bot.agreement import Agreement, agreement
 from bot.cache import RecentValues, SeenCache
 from bot.channels import ChannelMatcher
 from bot.context import format_context, request_context
@@ -165,6 +166,12 @@ class Services:
         default = settings.tasks.default_name
         self.metrics.watch_model(lambda: self.models.holder(default).version)
         self.metrics.jobs_pending.set_function(lambda: self.jobs.pending)
+        self.metrics.watch_agreement(self.agreements)
+
+    def agreements(self) -> dict[str, Agreement]:
+        """Each task's labeler agreement (read by ``/metrics``)."""
+        ratings = self.db.predictions.trusted_ratings
+        return {task.name: agreement(ratings(task.name)) for task in self.settings.tasks}
 
     def _checks_for(self, task: Task) -> tuple[AdminCheck, LabelCheck]:
         """``task``'s admin and label checks: the variables' unless heed.toml lists its own."""
@@ -204,6 +211,7 @@ class Services:
             uncertainty(scores.values(), settings.queue_score) + (QUEUE_FIRST if first else 0.0),
             size=settings.queue_size,
             days=settings.queue_days,
+            double_share=settings.double_label,
         )
 
     def _predict_batch(self, items: list[tuple[str, str]]) -> list[Prediction]:

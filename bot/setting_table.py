@@ -110,6 +110,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("HEED_QUEUE_DIGEST", kinds.Schedule(), "off"),
     Spec("HEED_DRIFT_PSI", kinds.Number(0, 10, "a number from 0 (off) to 10"), "0.05"),
     Spec("HEED_DRY_RUN_MAX", kinds.Whole(1, 100_000), "5000"),
+    Spec("HEED_DOUBLE_LABEL", kinds.Number(0, 1, "a number between 0 and 1"), "0"),
+    Spec("HEED_APPEALS_PER_DAY", kinds.Whole(0, 1000), "3"),
     Spec("HEED_LOG_LEVEL", kinds.OneOf(("DEBUG", "INFO", "WARNING", "ERROR"), upper=True), "INFO"),
     Spec("HEED_LOG_FORMAT", kinds.OneOf(("text", "json")), "text"),
     Spec("HEED_HTTP_THREADS", kinds.Whole(1, 256), "8"),

@@ -75,6 +75,8 @@ class Settings:
     queue_digest: DigestSchedule = setting("HEED_QUEUE_DIGEST")  # noqa: RUF009 (a field)
     drift_psi: float = setting("HEED_DRIFT_PSI")
     dry_run_max: int = setting("HEED_DRY_RUN_MAX")
+    double_label: float = setting("HEED_DOUBLE_LABEL")
+    appeals_per_day: int = setting("HEED_APPEALS_PER_DAY")
     configured_tasks: Tasks | None = field(default=None, repr=False)
     """The tasks of ``heed.toml``; None: the one task ``default`` from the fields above."""
 

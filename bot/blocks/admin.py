@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 ADMIN_USAGE = (
     "Usage: `/heed-admin retrain | cancel | status | versions | promote VERSION | rollback | "
-    "export | queue | shadow | forget @user | dry-run #channel | help`\n"
+    "export | queue | agreement | shadow | forget @user | dry-run #channel | help`\n"
     "• `retrain` — preview what a retrain would learn from (exports, corrections and who gave "
     "them, held rows, data problems), then *Start* it: a new model, with progress here, "
     "promoted only if it is not worse than the serving model on trusted rows\n"
@@ -40,7 +40,9 @@ ADMIN_USAGE = (
     "• `rollback` — serve the previously promoted model again\n"
     "• `export` — the labelled rows, sent to you by DM as CSV (to read) and JSONL (to train on)\n"
     "• `queue` — the recent messages Heed was least sure about, with label controls (labelers "
-    "and admins)\n"
+    "and admins); suggested and appealed ones first\n"
+    "• `agreement` — how far labelers agree on the messages two of them answered: Cohen's "
+    "kappa by pair, Fleiss' kappa, each labeler against the consensus, the least agreed labels\n"
     "• `forget @user` — delete that person's texts and answers (database and kept exports)\n"
     "• `shadow VERSION` — VERSION predicts beside the serving model on every message and acts "
     "on nothing; `shadow` reports how they differ (Promote / Stop); `shadow stop`\n"
@@ -48,8 +50,8 @@ ADMIN_USAGE = (
     "channel's history without acting or storing texts: the labels, what each threshold would "
     "tag, notify and abstain on, examples (`--heatmaps`: their heatmaps by DM)\n"
     "With several tasks, `retrain`, `cancel`, `status`, `versions`, `promote`, `rollback`, "
-    "`export` and `queue` take the task first (`/heed-admin versions support`); without one "
-    "they act on the default task."
+    "`export`, `queue` and `agreement` take the task first (`/heed-admin versions support`); "
+    "without one they act on the default task."
 )
 MAX_VERSIONS_SHOWN = 15
 
@@ -277,6 +279,7 @@ def home_view(
     task: str | None = None,
     other_tasks: Sequence[Sequence[str]] = (),
     task_names: Sequence[str] = (),
+    agreement: str | None = None,
 ) -> dict:
     """The App Home view: the default task, the others, the jobs, how to use Heed. Failure
     reasons (server paths, lines of training data) only with ``details``, for an admin."""
@@ -289,6 +292,8 @@ def home_view(
     lines.append(autotag_line(autotag))
     if counts is not None:
         lines.append(counts_line(counts))
+    if agreement:
+        lines.append(agreement)
     view_blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "Heed"}},
         *sections(lines),

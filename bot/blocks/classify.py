@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.blocks.appeal import appeal_control
 from bot.blocks.common import (
     LABEL_CHARS,
     Blocks,
@@ -148,7 +149,7 @@ def autotag_blocks(
 ) -> tuple[str, Blocks]:
     """The thread note under an auto-tagged message (with how its confidence met the label's
     ``threshold``), the caveat, then the recorded prediction's feedback controls (for
-    labelers and admins to correct the tag)."""
+    labelers and admins to correct the tag) and the author's appeal button."""
     met = "" if threshold is None else f"; {against_threshold(prediction.confidence, threshold)}"
     note = (
         f"Heed tagged this *{escape_mrkdwn(prediction.label)}* "
@@ -158,6 +159,7 @@ def autotag_blocks(
     blocks: Blocks = [section(note), context(CAVEAT)]
     if prediction_id is not None:
         blocks.append(feedback_actions(prediction_id, prediction.label, list(prediction.scores)))
+        blocks.append(appeal_control(prediction_id))
     return note, blocks
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks.common import LABEL_CHARS, Blocks, context, percent, section, utc, who
-from bot.database.labels import resolve
+from bot.database.labels import is_suggestion, resolve
 from bot.database.queue import QUEUE_FIRST
 from bot.slack_api.text import defang, escape_and_shorten, shorten
 
@@ -97,9 +97,12 @@ def feedback_actions(
 
 
 def recorded_line(answer: Answer) -> str:
-    """``Recorded: positive by <@U1>`` (+ whether it confirmed or corrected the label)."""
+    """``Recorded: positive by <@U1>`` (+ whether it confirmed or corrected the label), or
+    ``Suggested: …`` for an answer that does not decide (a labeler will)."""
     how = "correction" if answer.is_correction else "confirmed"
     label = escape_and_shorten(answer.chosen_label, LABEL_CHARS)
+    if is_suggestion(answer):
+        return f"Suggested: {label} by <@{answer.user}> ({how}; a labeler decides)"
     return f"Recorded: {label} by <@{answer.user}> ({how})"
 
 
@@ -138,9 +141,11 @@ NOT_SHOWN_HERE = (
 )
 
 
-def not_permitted(asked: bool) -> str:
-    """The private refusal for someone who may not label this prediction."""
-    who = "the person who asked, " if asked else ""
+def not_permitted(source: str | None) -> str:
+    """The private refusal for someone who may not label a prediction of ``source``
+    (``classify``: its asker may suggest; ``autotag``: the message's author may)."""
+    who = {"classify": "the person who asked, ", "autotag": "the message's author, "}
+    who = who.get(source or "", "")
     return (
         f":no_entry: Only {who}Heed's labelers (`HEED_LABELERS`) and admins in this workspace "
         "can label this, so nothing was recorded."
@@ -185,6 +190,19 @@ def is_queue_controls(block_id: str | None) -> bool:
     return rest != (block_id or "") and rest.isdigit()
 
 
+def suggestion_line(item: QueuedItem) -> str:
+    """``suggested: LABEL by @user`` (and ``appealed by @user: "reason"``) for a suggested
+    item; empty for one that is only uncertain."""
+    parts = []
+    for s in item.suggestions:
+        if s.label is not None:
+            parts.append(f"suggested: *{escape_and_shorten(s.label, LABEL_CHARS)}* by <@{s.user}>")
+        else:
+            why = f': "{escape_and_shorten(s.reason, 200)}"' if s.reason else ""
+            parts.append(f"appealed by <@{s.user}>{why}")
+    return ":raising_hand: " + " · ".join(parts) if parts else ""
+
+
 def _where(item: QueuedItem) -> str:
     p = item.prediction
     channel = f" in <#{p.channel}>" if p.channel and p.channel[:1] in "CG" else ""
@@ -221,19 +239,23 @@ def queue_message(
     lead = "Your labelling digest" if digest else "Heed's labelling queue"
     text = (
         f":mag: {lead} for `{task}`: the {len(items)} recent message"
-        f"{'s' * (len(items) != 1)} Heed was least sure about, most uncertain first. "
+        f"{'s' * (len(items) != 1)} Heed was least sure about, suggested and appealed ones "
+        "first, then the most uncertain. "
         "Confirm or correct each: your answer counts like any correction, and an answered "
         "message leaves the queue."
     )
     blocks.append({**section(text), "block_id": QUEUE_HEAD_BLOCK_ID})
-    for position, item in enumerate(items, 1):  # its text, label, how unsure, the controls
+    for position, item in enumerate(items, 1):  # text, suggestions, label, how unsure, controls
         p = item.prediction
         label = escape_and_shorten(p.label, LABEL_CHARS)
+        suggested = suggestion_line(item)
+        double = " · asked of two labelers" if item.labels_wanted > 1 else ""
         blocks += [
             quoted_text(position, p.text),
             context(
-                f"Heed said *{label}* ({percent(p.confidence or 0.0)} confidence) · "
-                f"{_unsure(item.uncertainty)} · {_where(item)} · {utc(p.created)}"
+                (f"{suggested}\n" if suggested else "")
+                + f"Heed said *{label}* ({percent(p.confidence or 0.0)} confidence) · "
+                f"{_unsure(item.uncertainty)} · {_where(item)} · {utc(p.created)}{double}"
             ),
             feedback_actions(p.id, p.label, list(p.scores) or [p.label], controls_id(p.id)),
         ]

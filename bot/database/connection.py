@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 import bot.database.migrate as migrate
+from bot.database.appeals import Appeals
 from bot.database.audit import AuditLog
 from bot.database.events import Events
 from bot.database.forgetting import Forgetting
@@ -148,6 +149,7 @@ class Database:
         self.forgetting = Forgetting(self)
         self.shadows = Shadows(self)
         self.signatures = Signatures(self)
+        self.appeals = Appeals(self)
 
     def __repr__(self) -> str:
         return f"Database({self.where!r})"

@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from bot.database.records import Answer
 
 ADMIN, LABELER, ASKER, UNVERIFIED = "admin", "labeler", "asker", "unverified"
-ROLES = (ADMIN, LABELER, ASKER, UNVERIFIED)
+AUTHOR = "author"  # wrote the auto-tagged message the prediction is about
+ROLES = (ADMIN, LABELER, ASKER, AUTHOR, UNVERIFIED)
 TRUSTED = frozenset({ADMIN, LABELER})
+"""Roles whose answers decide; any other answer is a *suggestion*: stored, shown, put at the
+top of the labelling queue, never trained on and never closing a queue item."""
 
 
 @dataclass(frozen=True)
@@ -21,18 +24,22 @@ class Resolution:
     held: bool = False  # trusted answers disagree: the row waits for review
 
 
+def is_suggestion(answer: Answer) -> bool:
+    """An answer that does not decide (the asker's, an auto-tagged message's author's)."""
+    return answer.role not in TRUSTED
+
+
 def resolve(answers: Sequence[Answer]) -> Resolution:
-    """The label ``answers`` (one per user) give: trusted answers outrank the asker's latest
-    (disagreeing, they hold the row for review); ``unverified`` ones never label a row."""
+    """The label ``answers`` (one per user) give: only trusted answers decide (disagreeing,
+    they hold the row for review); suggestions alone label nothing."""
     trusted = [a for a in answers if a.role in TRUSTED]
-    if trusted:
-        users = tuple(a.user for a in trusted)
-        labels = {a.chosen_label for a in trusted}
-        if len(labels) > 1:
-            return Resolution(None, users, held=True)
-        return Resolution(labels.pop(), users)
-    asker = [a for a in answers if a.role == ASKER]
-    return Resolution(asker[-1].chosen_label, (asker[-1].user,)) if asker else Resolution(None)
+    if not trusted:
+        return Resolution(None)
+    users = tuple(a.user for a in trusted)
+    labels = {a.chosen_label for a in trusted}
+    if len(labels) > 1:
+        return Resolution(None, users, held=True)
+    return Resolution(labels.pop(), users)
 
 
 @dataclass(frozen=True)

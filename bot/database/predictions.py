@@ -9,8 +9,8 @@ from datetime import timedelta
 from sqlalchemy import delete, exists, func, insert, select, update
 from sqlalchemy import text as sql
 
-from bot.database.labels import ASKER, ROLES, TRUSTED, LabelledRow, resolve
-from bot.database.queue import QueueOffer, mark_answered, offer
+from bot.database.labels import ROLES, TRUSTED, LabelledRow, resolve
+from bot.database.queue import QueueOffer, mark_answered, mark_suggested, offer
 from bot.database.records import (
     Answer,
     Prediction,
@@ -29,17 +29,15 @@ _ANSWERS = (
 _USERS_ANSWER = f'{_ANSWERS} WHERE f.prediction_id = :pid AND f."user" = :user'
 _TRUSTED_ROLES = ", ".join(f"'{role}'" for role in sorted(TRUSTED))
 # labels.resolve as SQL aggregates (counting without reading rows): one trusted label decides,
-# two or more hold the row, none: the asker's latest. ``{trim}`` strips what str.strip() does.
+# two or more hold the row, none: no label (suggestions). ``{trim}`` strips what str.strip() does.
 _COUNTS = (
     "WITH answered AS (SELECT p.id, p.text, COUNT(*) AS answers, "
     "SUM(f.is_correction) AS corrections, "
     f"COUNT(DISTINCT CASE WHEN f.role IN ({_TRUSTED_ROLES}) THEN f.chosen_label END) AS trusted, "
-    f"MAX(CASE WHEN f.role IN ({_TRUSTED_ROLES}) THEN f.chosen_label END) AS trusted_label, "
-    f"MAX(CASE WHEN f.role = '{ASKER}' THEN f.seq END) AS asker_seq "
+    f"MAX(CASE WHEN f.role IN ({_TRUSTED_ROLES}) THEN f.chosen_label END) AS trusted_label "
     "FROM predictions p JOIN feedback f ON f.prediction_id = p.id{where} GROUP BY p.id, p.text), "
-    "resolved AS (SELECT a.*, CASE WHEN a.trusted = 1 THEN a.trusted_label "
-    "WHEN a.trusted = 0 THEN k.chosen_label END AS label FROM answered a "
-    "LEFT JOIN feedback k ON k.prediction_id = a.id AND k.seq = a.asker_seq) "
+    "resolved AS (SELECT a.*, CASE WHEN a.trusted = 1 THEN a.trusted_label END AS label "
+    "FROM answered a) "
     "SELECT COALESCE(SUM(answers), 0) AS answers, "
     "COALESCE(SUM(corrections), 0) AS corrections, "
     "COALESCE(SUM(answers - corrections), 0) AS confirmations, "
@@ -48,24 +46,19 @@ _COUNTS = (
     "COALESCE(SUM(CASE WHEN trusted > 1 THEN 1 ELSE 0 END), 0) AS held FROM resolved"
 )
 # The rows :meth:`Predictions.labelled` returns, answered after ``:since``, counted by label and
-# by the users whose answers decided them (the trusted ones, else the asker's latest).
+# by the users whose answers decided them (the trusted ones: suggestions never label a row).
 _FRESH = (
     "WITH answered AS (SELECT p.id, p.text, MAX(f.created) AS answered, "
     f"COUNT(DISTINCT CASE WHEN f.role IN ({_TRUSTED_ROLES}) THEN f.chosen_label END) AS trusted, "
-    f"MAX(CASE WHEN f.role IN ({_TRUSTED_ROLES}) THEN f.chosen_label END) AS trusted_label, "
-    f"MAX(CASE WHEN f.role = '{ASKER}' THEN f.seq END) AS asker_seq "
+    f"MAX(CASE WHEN f.role IN ({_TRUSTED_ROLES}) THEN f.chosen_label END) AS trusted_label "
     "FROM predictions p JOIN feedback f ON f.prediction_id = p.id{where} GROUP BY p.id, p.text), "
-    "fresh AS (SELECT a.*, CASE WHEN a.trusted = 1 THEN a.trusted_label "
-    "WHEN a.trusted = 0 THEN k.chosen_label END AS label FROM answered a "
-    "LEFT JOIN feedback k ON k.prediction_id = a.id AND k.seq = a.asker_seq "
-    "WHERE a.answered > :since AND {trim}(a.text, :ws) <> '' "
-    "AND {trim}(COALESCE(CASE WHEN a.trusted = 1 THEN a.trusted_label "
-    "WHEN a.trusted = 0 THEN k.chosen_label END, ''), :ws) <> '') "
+    "fresh AS (SELECT a.*, a.trusted_label AS label FROM answered a "
+    "WHERE a.trusted = 1 AND a.answered > :since AND {trim}(a.text, :ws) <> '' "
+    "AND {trim}(COALESCE(a.trusted_label, ''), :ws) <> '') "
     "SELECT 'label' AS kind, label AS name, COUNT(*) AS n FROM fresh GROUP BY label "
     "UNION ALL SELECT 'user', u.\"user\", COUNT(*) FROM fresh r "
     "JOIN feedback u ON u.prediction_id = r.id "
-    f"WHERE (r.trusted = 1 AND u.role IN ({_TRUSTED_ROLES})) "
-    'OR (r.trusted = 0 AND u.seq = r.asker_seq) GROUP BY u."user"'
+    f'WHERE u.role IN ({_TRUSTED_ROLES}) GROUP BY u."user"'
 )
 WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())  # str.strip()'s
 _C0_CONTROLS = dict.fromkeys(c for c in range(0x20) if chr(c) not in "\t\n")
@@ -180,7 +173,9 @@ class Predictions(Repository):
         user_name: str | None = None,
     ) -> Answer:
         """Store ``user``'s answer (replacing their earlier one) in the ``role`` the caller
-        checked; raises :class:`PredictionNotFoundError` or ``ValueError`` for bad input."""
+        checked: a trusted one may close the text's queue item, any other puts an offered,
+        undecided text first as a suggestion; raises
+        :class:`PredictionNotFoundError` or ``ValueError`` for bad input."""
         chosen_label = (chosen_label or "").strip()
         if not chosen_label:
             raise ValueError("feedback needs a chosen label")
@@ -216,7 +211,13 @@ class Predictions(Repository):
             # under the lock above, the row found (or not) stays so until commit: no upsert needed
             write = update(feedback).where(mine) if replaced else insert(feedback)
             conn.execute(write.values(values))
-            mark_answered(conn, prediction_id, found.task, found.text)
+            if role in TRUSTED:
+                trusted = feedback.c.role.in_(sorted(TRUSTED))
+                count = select(func.count()).where(feedback.c.prediction_id == prediction_id)
+                decided = conn.execute(count.where(trusted)).scalar_one()
+                mark_answered(conn, prediction_id, found.task, found.text, decided)
+            else:  # a suggestion: first in the queue, for labelers to decide
+                mark_suggested(conn, prediction_id, found.task, found.text)
             row = conn.execute(sql(_USERS_ANSWER), key).mappings().one()
             return answer_from(row, replaced=replaced)
 
@@ -241,6 +242,25 @@ class Predictions(Repository):
                 answered = max(r["created"] for r in group)
                 rows.append(LabelledRow(pid, text, decided.label, decided.users, answered))
         return rows
+
+    def trusted_ratings(self, task: str) -> list[tuple[int, str, str]]:
+        """``(prediction id, user, label)`` of every trusted answer about the predictions of
+        ``task`` that two or more labelers or admins answered (the agreement figures' input)."""
+        trusted = feedback.c.role.in_(sorted(TRUSTED))
+        doubled = (
+            select(feedback.c.prediction_id)
+            .join(predictions, predictions.c.id == feedback.c.prediction_id)
+            .where(predictions.c.task == task, trusted)
+            .group_by(feedback.c.prediction_id)
+            .having(func.count() >= 2)
+        )
+        query = (
+            select(feedback.c.prediction_id, feedback.c.user, feedback.c.chosen_label)
+            .where(trusted, feedback.c.prediction_id.in_(doubled))
+            .order_by(feedback.c.prediction_id, feedback.c.seq)
+        )
+        with self._db.read() as conn:
+            return [(int(pid), user, label) for pid, user, label in conn.execute(query)]
 
     def labelled_rows(self, task: str | None = None) -> list[tuple[str, str]]:
         """:meth:`labelled` as ``(text, label)``: what ``classifier.exports`` validation accepts."""

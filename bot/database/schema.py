@@ -128,6 +128,7 @@ label_queue = Table(
     Column("uncertainty", Float),
     Column("created", Text, nullable=False),
     Column("status", Text, nullable=False, server_default="open"),
+    Column("labels_wanted", Integer, nullable=False, server_default="1"),  # 2: double-labelled
     UniqueConstraint("task", "text_hash", name="label_queue_text"),
     Index("label_queue_open", "task", "status", "uncertainty"),
     Index("label_queue_prediction", "prediction_id"),
@@ -190,4 +191,22 @@ request_signatures = Table(
     Column("signature", String(80), primary_key=True),
     Column("timestamp", BigInteger, nullable=False),  # the request's, in Unix seconds
     Index("request_signatures_timestamp", "timestamp"),
+)
+
+APPEAL_STATUSES = ("open", "upheld", "changed")
+
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    _prediction_id(),
+    Column("author", Text, nullable=False),
+    Column("created", Text, nullable=False),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("status", Text, nullable=False, server_default="open"),
+    Column("decided_by", Text),
+    Column("decided_label", Text),
+    Column("decided", Text),
+    Index("appeals_author", "author", "created"),
+    Index("appeals_prediction", "prediction_id", "status"),
 )

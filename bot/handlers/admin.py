@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from bot.agreement import agreement
 from bot.blocks.admin import (
     MAX_VERSIONS_SHOWN,
     NO_LABELLED_ROWS,
@@ -21,6 +22,7 @@ from bot.blocks.admin import (
     status_blocks,
     versions_lines,
 )
+from bot.blocks.agreement import AGREEMENT_ACTION, agreement_lines
 from bot.blocks.classify import unknown_task_error
 from bot.blocks.common import one_line, sections
 from bot.blocks.drift import PREVIEW_ACTION
@@ -244,10 +246,19 @@ def do_promote(request: Request) -> None:
 
 
 def do_queue(request: Request) -> None:
-    """The task's labelling queue, most uncertain first, each item with label controls."""
+    """The task's labelling queue (suggestions and appeals first, then the most uncertain),
+    each item with label controls."""
     services, task = request.services, request.task.name
-    items = services.db.queue.top(task, QUEUE_SHOWN, services.settings.queue_days)
+    days = services.settings.queue_days
+    items = services.db.queue.top(task, QUEUE_SHOWN, days, viewer=request.user)
     request.private(*queue_message(task, items))
+
+
+def do_agreement(request: Request) -> None:
+    """How far the task's labelers agree on the messages two or more of them answered."""
+    task = request.task.name
+    found = agreement(request.services.db.predictions.trusted_ratings(task))
+    request.private(f"Labeler agreement for {task}", sections(agreement_lines(task, found)))
 
 
 HANDLERS: dict[str, Callable[[Request], None]] = {
@@ -263,6 +274,7 @@ HANDLERS: dict[str, Callable[[Request], None]] = {
     QUEUE_ACTION: do_queue,
     SHADOW_COMMAND: do_shadow,
     DRY_RUN: do_dry_run,
+    AGREEMENT_ACTION: do_agreement,
 }
 # The subcommands that take an optional task name first (`/heed-admin versions support`);
 # dry-run parses its own arguments (the task after the channel).

@@ -6,6 +6,8 @@ import logging
 
 from bot.access import Decision
 from bot.blocks.common import AUDIT_FAILED
+from bot.database import Prediction
+from bot.database.labels import ASKER, AUTHOR
 from bot.services import Request
 from bot.slack_api.client import usergroup_members, users_info
 
@@ -35,6 +37,16 @@ def may_label(request: Request, asker: str | None, task: str | None = None) -> D
         users_info=lambda u: users_info(client, u),
         group_members=lambda g: usergroup_members(client, g),
     )
+
+
+def may_answer(request: Request, prediction: Prediction) -> Decision:
+    """May the person who sent ``request`` answer about ``prediction``: a labeler or admin
+    (deciding), or the person it is about, who asked for it or wrote the auto-tagged message
+    (suggesting)?"""
+    decision = may_label(request, prediction.user, prediction.task)
+    if decision.role == ASKER and prediction.asker is None:
+        return Decision(True, "wrote this auto-tagged message", AUTHOR)
+    return decision
 
 
 def audited(request: Request, action: str, allowed: bool, detail: str) -> bool:

@@ -1,5 +1,6 @@
-"""Labelling: a feedback click (checked, audited, stored, shown above the controls, which stay)
-and the *Correct Heed's label* shortcut that offers those controls on an auto-tagged message."""
+"""Labelling: a feedback click (checked, audited, stored, shown above the controls, which stay;
+a labeler's or admin's decides and settles any appeal, anyone else's is a suggestion) and the
+*Correct Heed's label* shortcut that offers those controls on an auto-tagged message."""
 
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ from bot.blocks.feedback import (
 )
 from bot.database import Answer, Prediction
 from bot.database.labels import TRUSTED
+from bot.handlers.appeal import decide_appeals
 from bot.handlers.binding import bound_to_message
-from bot.handlers.checks import audited, may_label
+from bot.handlers.checks import audited, may_answer
 from bot.services import Request
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 from classifier.types import Explanation
@@ -98,7 +100,8 @@ def _update_reply(
         return
     if controls != FEEDBACK_BLOCK_ID and trusted:
         # an answer from the queue's private list: show the queue as it is now, without it
-        items = services.db.queue.top(prediction.task, QUEUE_SHOWN, services.settings.queue_days)
+        days = services.settings.queue_days
+        items = services.db.queue.top(prediction.task, QUEUE_SHOWN, days, viewer=request.user)
         text, queue_blocks = queue_message(prediction.task, items, note=recorded_line(answers[-1]))
         respond(text=text, blocks=queue_blocks, replace_original=True, response_type="ephemeral")
         return
@@ -135,7 +138,7 @@ def feedback_job(request: Request) -> None:
         if audited(request, LABEL_ACTION, False, f"prediction {prediction.id}: not a label"):
             request.private(NOT_A_LABEL)
         return
-    decision = may_label(request, prediction.asker, prediction.task)
+    decision = may_answer(request, prediction)
     detail = (
         f"prediction {prediction.id}: {one_line(label, 80)!r}; task {prediction.task}; "
         f"{decision.reason}"
@@ -144,7 +147,7 @@ def feedback_job(request: Request) -> None:
         return
     if not decision.allowed or decision.role is None:
         log.info("answer on prediction %d by %s refused: %s", prediction.id, user, decision.reason)
-        request.private(not_permitted(prediction.asker is not None))
+        request.private(not_permitted(prediction.source if prediction.user else None))
         return
     with _LOCKS[prediction.id % len(_LOCKS)]:
         answer = store.predictions.record_answer(
@@ -154,6 +157,8 @@ def feedback_job(request: Request) -> None:
         block_id = action.get("block_id")
         controls = block_id if is_queue_controls(block_id) else FEEDBACK_BLOCK_ID
         _update_reply(request, prediction, answers, controls, decision.role in TRUSTED)
+    if decision.role in TRUSTED:
+        decide_appeals(request, prediction, label)
     log.info(
         "feedback on prediction %d: %s by %s as %s (%s%s)",
         prediction.id,
@@ -173,11 +178,11 @@ def correct_job(request: Request) -> None:
     if prediction is None:
         request.private(NOT_TAGGED)
         return
-    decision = may_label(request, prediction.asker, prediction.task)
+    decision = may_answer(request, prediction)
     if not decision.allowed:
         detail = f"prediction {prediction.id}: shortcut; {decision.reason}"
         if audited(request, LABEL_ACTION, False, detail):
-            request.private(not_permitted(prediction.asker is not None))
+            request.private(not_permitted(prediction.source if prediction.user else None))
         return
     text, blocks = correction_prompt(prediction, db.predictions.answers_for(prediction.id))
     try:

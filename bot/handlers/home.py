@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from bot.agreement import agreement
 from bot.blocks.admin import home_view, task_lines
+from bot.blocks.agreement import agreement_summary
 from bot.handlers.checks import may_administer
 from bot.services import Answer, Request, Services
 from bot.serving.holder import ModelHolder
@@ -23,11 +25,12 @@ def current_home(services: Services, details: bool = False) -> dict:
     default = tasks.default
     holder = services.models.holder(default.name)
     metadata = _with_labels(model_metadata(holder.store, holder.version), holder)
-    current, jobs, counts = None, [], None
+    current, jobs, counts, agreed = None, [], None, None
     try:
         current = services.runners[default.name].running()
         jobs = services.db.jobs.recent(HOME_JOBS + 1, default.name)
         counts = services.db.predictions.counts(default.name)
+        agreed = agreement_summary(agreement(services.db.predictions.trusted_ratings(default.name)))
     except Exception:
         log.exception("cannot read jobs/feedback for the Home tab")
     others = [t for t in tasks if t.name != default.name]
@@ -44,6 +47,7 @@ def current_home(services: Services, details: bool = False) -> dict:
         task=default.name if len(tasks) > 1 else None,
         other_tasks=[_other_task(services, t, details) for t in others],
         task_names=[default.name, *(t.name for t in others)],
+        agreement=agreed,
     )
 
 

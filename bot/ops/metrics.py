@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
@@ -22,7 +23,12 @@ from prometheus_client import (
     generate_latest,
 )
 
+from bot.agreement import Agreement
+
 log = logging.getLogger(__name__)
+
+AGREEMENT_TTL = 60.0
+"""Seconds the agreement figures are reused between scrapes (each reading is a query)."""
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
@@ -99,7 +105,29 @@ class Metrics:
         self.model_info = Info(
             "heed_model", "The model version this replica serves", registry=self.registry
         )
+        self.agreement_items = Gauge(
+            "heed_agreement_items",
+            "Messages answered by two labelers or more, per task",
+            ["task"],
+            registry=self.registry,
+        )
+        self.agreement_kappa = Gauge(
+            "heed_agreement_kappa",
+            "Labeler agreement per task: the mean pairwise Cohen's kappa (measure=cohen) and "
+            "Fleiss' kappa (measure=fleiss), absent while undefined",
+            ["task", "measure"],
+            registry=self.registry,
+        )
+        self.label_agreement = Gauge(
+            "heed_label_agreement",
+            "Each label's specific agreement between labelers (agreeing answer pairs), per task",
+            ["task", "label"],
+            registry=self.registry,
+        )
         self._version: Callable[[], str | None] = lambda: None
+        self._agreements: Callable[[], Mapping[str, Agreement]] | None = None
+        self._agreed_at = -AGREEMENT_TTL
+        self._agreement_lock = threading.Lock()
         for kind in KINDS:  # so a scrape shows every series from the start
             self.requests.labels(kind)
 
@@ -107,9 +135,34 @@ class Metrics:
         """Export the serving version (read at each scrape) as ``heed_model_info``."""
         self._version = version
 
+    def watch_agreement(self, read: Callable[[], Mapping[str, Agreement]]) -> None:
+        """Export each task's agreement figures (``read`` at most every :data:`AGREEMENT_TTL`)."""
+        self._agreements = read
+
+    def _update_agreement(self) -> None:
+        with self._agreement_lock:
+            if self._agreements is None or time.monotonic() - self._agreed_at < AGREEMENT_TTL:
+                return
+            self._agreed_at = time.monotonic()
+            try:
+                found = self._agreements()
+            except Exception:
+                log.exception("cannot read the labeler agreement for /metrics")
+                return
+            for gauge in (self.agreement_items, self.agreement_kappa, self.label_agreement):
+                gauge.clear()
+            for task, figures in found.items():
+                self.agreement_items.labels(task).set(figures.items)
+                for measure, value in (("cohen", figures.mean_kappa), ("fleiss", figures.fleiss)):
+                    if value is not None:
+                        self.agreement_kappa.labels(task, measure).set(value)
+                for label in figures.labels:
+                    self.label_agreement.labels(task, label.label).set(label.agreement)
+
     def render(self) -> bytes:
         """The text exposition format for ``GET /metrics``."""
         self.model_info.info({"version": self._version() or "none"})
+        self._update_agreement()
         return generate_latest(self.registry)
 
 

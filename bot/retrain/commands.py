@@ -10,6 +10,7 @@ from pathlib import Path
 
 from slack_sdk.errors import SlackApiError
 
+from bot.agreement import agreement
 from bot.blocks.admin import NOTHING_TO_TRAIN, already_running
 from bot.blocks.common import one_line
 from bot.blocks.shadow import shadow_started
@@ -50,6 +51,7 @@ def build_preview(
         "new_labels": dict(sorted(new_labels.items())),
         "new_by": dict(sorted(new_by.items(), key=lambda item: (-item[1], item[0]))),
         "held": db.predictions.counts(runner.task)["held"],
+        "low_agreement": tuple(agreement(db.predictions.trusted_ratings(runner.task)).low_labels()),
     }
     with tempfile.TemporaryDirectory(prefix="heed-preview-") as workdir:
         corrections = Path(workdir) / CORRECTIONS_FILENAME if labelled else None

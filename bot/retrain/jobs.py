@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bot.agreement import LabelAgreement
 from bot.database.records import RunningJob
 from bot.retrain.contract import TrainResult, failure_reason
 from classifier.exports import Problem, RowsReport
@@ -188,4 +189,5 @@ class Preview:
     """Rows per label among the corrections answered since the serving model was made."""
     new_by: dict[str, int] = field(default_factory=dict)  # who gave those: user id -> rows
     held: int = 0
+    low_agreement: tuple[LabelAgreement, ...] = ()  # labels labelers agree on too rarely
     problems: tuple[Problem, ...] = ()  # every data problem (the export named ``corrections``)

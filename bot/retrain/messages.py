@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.blocks.admin import per_class_table
+from bot.blocks.agreement import low_agreement_warning
 from bot.blocks.common import Blocks, code_sections, percent, plural, sections, who
 from bot.slack_api.text import escape_and_shorten, escape_mrkdwn
 
@@ -171,6 +172,9 @@ def preview_blocks(preview: Preview) -> tuple[str, Blocks]:
             f":hourglass: *Held for review:* {plural(preview.held, 'message')} whose labelers "
             "disagree (left out)"
         )
+    warning = low_agreement_warning(preview.low_agreement)
+    if warning:
+        lines.append(warning)
     if preview.problems:
         shown = preview.problems[:PROBLEMS_SHOWN]
         first = f", the first {len(shown)}" if len(preview.problems) > len(shown) else ""

@@ -104,7 +104,7 @@ def test_answers_are_stored_and_shown_on_the_reply(heed: Any) -> None:
     update = fake.wait_for_call("chat.update", timeout=10)
     assert update.params["ts"] == reply.response["ts"] and update.params["channel"] == "C1"
     body = json.dumps(update.params["blocks"])
-    assert "Recorded: positive by <@U1> (confirmed)" in body
+    assert "Suggested: positive by <@U1> (confirmed; a labeler decides)" in body
     assert update.params["blocks"][-1]["block_id"] == FEEDBACK_BLOCK_ID  # still open
     assert "love it" in body and V1 in body  # the label and scores stay
 
@@ -117,7 +117,7 @@ def test_answers_are_stored_and_shown_on_the_reply(heed: Any) -> None:
         ("U1", "positive", False, "asker"),
         ("U3", "negative", True, "labeler"),
     ]
-    assert db.predictions.labelled_rows() == [("love it", "negative")]  # the labeler outranks
+    assert db.predictions.labelled_rows() == [("love it", "negative")]  # the labeler decides
 
 
 def test_unknown_or_forged_answers_get_a_short_private_note(heed: Any) -> None:
@@ -172,7 +172,7 @@ def test_an_ephemeral_reply_is_replaced_through_its_response_url(heed: Any) -> N
     replaced = fake.wait_for_call("response_url", timeout=10)
     assert replaced.params["replace_original"] is True
     body = json.dumps(replaced.params["blocks"])
-    assert "Recorded: positive by <@U5>" in body and "meh" in body and V1 in body
+    assert "Suggested: positive by <@U5>" in body and "meh" in body and V1 in body
     assert not fake.calls("chat.update")
 
 

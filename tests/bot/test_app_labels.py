@@ -1,7 +1,8 @@
 """Who may label, in-process against the fake Slack: the asker, HEED_LABELERS (users and user
 groups) and admins of the installing workspace; everyone else — a member who did not ask, a
 Slack Connect user from another workspace — is told privately and changes nothing; every
-attempt is audited; trusted answers outrank the asker's and conflicting ones hold the row."""
+attempt is audited; only trusted answers decide (the asker's or an auto-tagged message's
+author's is a suggestion) and conflicting ones hold the row."""
 
 from __future__ import annotations
 
@@ -73,11 +74,11 @@ def test_permitted_answers_are_used_and_conflicts_are_held(heed: Any) -> None:
     pid = int(controls(reply)[0]["value"])
     db = app.db
 
-    select_option(app.fake, reply, "neutral", "U1")  # the asker: used while no one else answers
+    select_option(app.fake, reply, "neutral", "U1")  # the asker: a suggestion, never trained on
     app.fake.wait_for(lambda: len(app.fake.calls("chat.update")) == 1, timeout=10)
-    assert db.predictions.labelled_rows() == [("love it", "neutral")]
+    assert db.predictions.labelled_rows() == [] and db.queue.status(pid) == "suggested"
 
-    select_option(app.fake, reply, "negative", GROUP_MEMBER)  # a labeler outranks the asker
+    select_option(app.fake, reply, "negative", GROUP_MEMBER)  # a labeler decides
     app.fake.wait_for(lambda: len(app.fake.calls("chat.update")) == 2, timeout=10)
     assert db.predictions.labelled_rows() == [("love it", "negative")]
 
@@ -127,12 +128,18 @@ def test_auto_tags_are_recorded_and_corrected_by_labelers_only(heed: Any) -> Non
             selected_option=option,
         )
 
-    pick("UAUTHOR")  # the author did not ask for the tag: no standing to label it
-    note_text = refusal(fake, 0).params["text"]
-    assert note_text.startswith(":no_entry: Only Heed's labelers")
-    assert db.predictions.answers_for(stored.id) == []
-    pick(LABELER)
+    pick("UAUTHOR")  # the author may suggest a label: shown, queued first, not trained on
     update = fake.wait_for_call("chat.update", timeout=10)
+    assert "Suggested: negative by <@UAUTHOR>" in json.dumps(update.params)
+    assert [(a.user, a.role) for a in db.predictions.answers_for(stored.id)] == [
+        ("UAUTHOR", "author")
+    ]
+    assert db.predictions.labelled_rows() == [] and db.queue.status(stored.id) == "suggested"
+    pick(STRANGER)  # anyone else: refused
+    assert refusal(fake, 0).params["text"].startswith(":no_entry: Only the message's author")
+    pick(LABELER)
+    fake.wait_for(lambda: len(fake.calls("chat.update")) == 2, timeout=10)
+    update = fake.calls("chat.update")[-1]
     assert update.params["ts"] == note.response["ts"]
     assert f"Recorded: negative by <@{LABELER}> (correction)" in json.dumps(update.params)
     assert db.predictions.labelled_rows() == [("abuse that should be tagged", "negative")]
@@ -160,7 +167,7 @@ def test_the_correct_label_shortcut_shows_the_controls_to_permitted_users(heed: 
     stored = fake.wait_for(lambda: db.predictions.find_by_message("C1", ts))
 
     shortcut(fake, STRANGER, ts)
-    assert refusal(fake, 0).params["text"].startswith(":no_entry: Only Heed's labelers")
+    assert refusal(fake, 0).params["text"].startswith(":no_entry: Only the message's author")
     assert not fake.calls("chat.postEphemeral")
     shortcut(fake, LABELER, ts, team="TOTHER")
     refusal(fake, 1)

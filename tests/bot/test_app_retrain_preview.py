@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.agreement import MIN_PAIRS
 from bot.retrain.messages import (
     CANCEL_ACTION,
     PREVIEW_BLOCK_ID,
@@ -53,7 +54,20 @@ def test_the_preview_shows_exports_corrections_givers_and_held_rows(
     assert "(negative 1, neutral 1, positive 1)" in body
     assert "<@ULAB1> 2, <@ULAB2> 1" in body
     assert "*Held for review:* 1 message" in body
+    assert "Low labeler agreement" not in body  # one disputed message: too few pairs
     assert "Start retraining" in body and app.db.jobs.recent() == []
+
+
+def test_the_preview_warns_about_labels_the_labelers_disagree_on(heed: Any, tmp_path: Path) -> None:
+    app = heed(data=(write_csv(tmp_path / "export.csv", make_rows(4)),))
+    for n in range(MIN_PAIRS):  # two labelers: "neutral" against "negative", every time
+        pid = labeler_answer(app.db, f"unclear {n}", "neutral", "ULAB1")
+        app.db.predictions.record_answer(pid, "ULAB2", "negative", role="labeler")
+        agreed = labeler_answer(app.db, f"clear {n}", "positive", "ULAB1")
+        app.db.predictions.record_answer(agreed, "ULAB2", "positive", role="labeler")
+    body = json.dumps(ask_preview(app).params["blocks"])
+    assert ":warning: *Low labeler agreement* (under 60%, 5+ pairs)" in body
+    assert "*negative* 0% (5 pairs), *neutral* 0% (5 pairs)" in body and "*positive*" not in body
 
 
 def test_data_problems_are_listed_ten_at_most_and_block_start(heed: Any, tmp_path: Path) -> None:

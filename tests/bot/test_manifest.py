@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.handlers.admin import ADMIN, HANDLERS
+from bot.handlers.appeal import APPEAL_LABEL
 from bot.handlers.classify import CLASSIFY, CLASSIFY_MESSAGE
 from bot.handlers.feedback import CORRECT_LABEL
 
@@ -54,7 +55,7 @@ def test_the_admin_usage_hint_lists_every_subcommand() -> None:
     [admin] = [c for c in manifest["features"]["slash_commands"] if c["command"] == ADMIN]
     hint = (
         "retrain | cancel | status | versions | promote VERSION | rollback | export | "
-        "shadow VERSION | forget @user | dry-run #channel | help"
+        "shadow VERSION | forget @user | agreement | dry-run #channel | help"
     )
     assert admin["usage_hint"] == hint
     assert {part.split()[0] for part in hint.split(" | ")} == set(HANDLERS) - {"queue"}
@@ -63,9 +64,10 @@ def test_the_admin_usage_hint_lists_every_subcommand() -> None:
 def test_the_message_shortcut_is_declared_as_the_bot_handles_it() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     shortcuts = {s["callback_id"]: s for s in manifest["features"]["shortcuts"]}
-    assert set(shortcuts) == {CLASSIFY_MESSAGE, CORRECT_LABEL}
+    assert set(shortcuts) == {CLASSIFY_MESSAGE, CORRECT_LABEL, APPEAL_LABEL}
     assert shortcuts[CLASSIFY_MESSAGE]["name"] == "Classify with Heed"
     assert shortcuts[CORRECT_LABEL]["name"] == "Correct Heed's label"
+    assert shortcuts[APPEAL_LABEL]["name"] == "Appeal Heed's label"
     for shortcut in shortcuts.values():
         assert shortcut["type"] == "message"
         assert 0 < len(shortcut["description"]) <= 150  # Slack's limit

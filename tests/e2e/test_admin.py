@@ -164,9 +164,10 @@ def test_feedback_is_stored_and_the_reply_updated(slack: FakeSlack, db: Database
     assert slack.wait_for_ack(envelope, timeout=5).latency < 3
     update = slack.wait_for_call("chat.update", timeout=15)
     assert update.params["ts"] == reply.response["ts"]
-    assert f"Recorded: {predicted} by <@U1>" in json.dumps(update.params["blocks"])
+    assert f"Suggested: {predicted} by <@U1>" in json.dumps(update.params["blocks"])
+    assert db.predictions.labelled_rows() == []  # the asker's answer is a suggestion
 
-    pick(LABELER)  # the labeler outranks the asker
+    pick(LABELER)  # the labeler decides
     slack.wait_for(lambda: len(slack.calls("chat.update")) == 2, timeout=15)
     body = json.dumps(slack.calls("chat.update")[-1].params["blocks"])
     assert "<@U1>" in body and f"Recorded: {other['text']['text']} by <@{LABELER}>" in body

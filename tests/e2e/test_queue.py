@@ -8,7 +8,10 @@ answer from it is recorded too. Then a second replica joins on the same SQLite f
 asked about or shortcut in a private channel or a group DM never reach the queue or a digest,
 and ``forget`` of an author whose message someone else classified through the shortcut leaves
 no byte of it in either replica's data directory (database, WAL, exports), and deletes the
-digest DMs that quoted it.
+digest DMs that quoted it. An asker's answer is a suggestion: shown, queued first, absent
+from the next export, until a labeler's answer decides; an author's appeal (the shortcut, the
+modal) reaches the labelers the same way, the decision reaches the author by DM, and the audit
+log holds each step.
 """
 
 from __future__ import annotations
@@ -21,8 +24,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text as sql
 
-from bot.blocks.feedback import CORRECT_ACTION, NOT_A_LABELER, controls_id
+from bot.blocks.appeal import REASON_BLOCK, REASON_INPUT
+from bot.blocks.feedback import (
+    CONFIRM_ACTION,
+    CORRECT_ACTION,
+    FEEDBACK_BLOCK_ID,
+    NOT_A_LABELER,
+    controls_id,
+)
 from bot.database import Database
+from bot.handlers.appeal import APPEAL_LABEL
 from classifier.uncertainty import margin
 from tests.e2e.support import BotProcess, bot_env, make_store, start_socket_bot, wait_quiet
 from tests.support.fakeslack import Call, FakeSlack
@@ -264,3 +275,113 @@ def test_private_texts_stay_out_and_forget_leaves_no_byte_on_either_replica(
     deleted = {(c.params["channel"], c.params["ts"]) for c in fake.calls("chat.delete")}
     assert (quoting.response["channel"], quoting.response["ts"]) in deleted
     assert SECRET not in stored_texts(db)
+
+
+def item_controls(answer: Call, pid: int) -> list[dict]:
+    [actions] = [b for b in answer.params["blocks"] if b.get("block_id") == controls_id(pid)]
+    return actions["elements"]
+
+
+def exported(fake: FakeSlack) -> str:
+    """``/heed-admin export`` by the admin: the JSONL file's text ("" with no labelled rows)."""
+    before = len(fake.uploads)
+    envelope = fake.send_slash_command("/heed-admin", "export", user_id=ADMIN)
+    assert fake.wait_for_ack(envelope, timeout=5).latency < 3
+    fake.wait_for(lambda: [c for c in fake.calls("response_url") if "labelled" in c.params["text"]])
+    uploads = fake.wait_for(
+        lambda: (u := [x for x in fake.uploads[before:] if x.completed]) and len(u) == 2 and u,
+        timeout=30,
+    )
+    return next(u.data.decode() for u in uploads if u.filename.endswith(".jsonl"))
+
+
+def test_an_askers_answer_is_a_suggestion_until_a_labeler_decides(
+    fake: FakeSlack, db: Database
+) -> None:
+    before = len(fake.calls("chat.postMessage"))
+    fake.send_slash_command("/classify", "my order never came", user_id="U60")
+    reply = fake.wait_for(
+        lambda: [c for c in fake.calls("chat.postMessage")[before:] if c.params.get("blocks")],
+        timeout=30,
+    )[0]
+    [actions] = [b for b in reply.params["blocks"] if b.get("block_id") == FEEDBACK_BLOCK_ID]
+    confirm = actions["elements"][0]
+    pid, label = int(confirm["value"]), db.predictions.get(int(confirm["value"])).label
+    fake.send_block_action(
+        CONFIRM_ACTION,
+        confirm["value"],
+        user_id="U60",  # the asker
+        message_ts=reply.response["ts"],
+        block_id=FEEDBACK_BLOCK_ID,
+    )
+    update = fake.wait_for_call("chat.update", lambda c: c.params["ts"] == reply.response["ts"])
+    assert f"Suggested: {label} by <@U60>" in json.dumps(update.params["blocks"])  # shown
+    answer = queue(fake, LABELER)
+    assert listed(answer)[0] == pid  # queued first, marked
+    assert f"suggested: *{label}* by <@U60>" in json.dumps(answer.params["blocks"])
+    assert "my order never came" not in exported(fake)  # not a training row
+
+    fake.send_block_action(
+        CONFIRM_ACTION,
+        str(pid),
+        user_id=LABELER,
+        message_ts="1.1",
+        message={"type": "message", "ts": "1.1"},
+        block_id=controls_id(pid),
+    )
+    fake.wait_for(lambda: db.queue.status(pid) == "answered", timeout=30, what="decided")
+    assert ("my order never came", label) in db.predictions.labelled_rows()
+    assert '"my order never came"' in exported(fake)
+
+
+def test_an_appeal_reaches_labelers_and_its_decision_the_author(
+    fake: FakeSlack, db: Database
+) -> None:
+    author = "UAPPEAL"
+    _, ts = fake.send_message_event("cancel my subscription today", user_id=author, channel_id="C7")
+    tagged = fake.wait_for(lambda: db.predictions.find_by_message("C7", ts), timeout=60)
+    fake.send_interactive(
+        {
+            "type": "message_action",
+            "callback_id": APPEAL_LABEL,
+            "trigger_id": "7.7.trigger",
+            "user": {"id": author, "name": "appealer", "team_id": fake.team_id},
+            "channel": {"id": "C7", "name": "support"},
+            "message": {"type": "message", "user": author, "ts": ts, "text": "x"},
+            "response_url": f"{fake.base_url}/response/appeal",
+        }
+    )
+    modal = fake.wait_for_call("views.open", timeout=30).params["view"]
+    reason = {REASON_BLOCK: {REASON_INPUT: {"type": "plain_text_input", "value": "not urgent"}}}
+    fake.send_view_submission(modal, reason, user_id=author)
+    fake.wait_for(lambda: db.appeals.open_for(tagged.id), timeout=30, what="the appeal filed")
+
+    answer = queue(fake, LABELER)  # the appeal reaches the labelers, first
+    assert listed(answer)[0] == tagged.id
+    assert f'appealed by <@{author}>: \\"not urgent\\"' in json.dumps(answer.params["blocks"])
+    select = item_controls(answer, tagged.id)[1]
+    option = next(o for o in select["options"] if o["text"]["text"] != tagged.label)
+    fake.send_block_action(
+        CORRECT_ACTION,
+        user_id=LABELER,
+        message={"type": "message", "ts": "1.1"},
+        block_id=controls_id(tagged.id),
+        selected_option=option,
+    )
+
+    def told() -> list[str]:
+        return [
+            c.params["text"]
+            for c in fake.calls("chat.postMessage")
+            if c.params["channel"] in (author, f"D{author}") and "was accepted" in c.params["text"]
+        ]
+
+    [decision] = fake.wait_for(told, timeout=30, what="the decision DM")
+    assert f"by <@{LABELER}>: the label is changed to *{option['text']['text']}*" in decision
+    fake.wait_for(lambda: db.audit.recent(1)[0].action == "appeal_notice", timeout=30)
+    steps = [(e.action, e.user, e.allowed) for e in reversed(db.audit.recent(5))]
+    assert steps[0] == ("appeal", author, True) and steps[-3:] == [
+        ("label", LABELER, True),
+        ("appeal_decision", LABELER, True),
+        ("appeal_notice", author, True),
+    ]

@@ -619,6 +619,22 @@ class FakeSlack:
             "interactive", payload, connection=connection, accepts_response_payload=False
         )
 
+    def send_view_submission(
+        self, view: dict[str, Any], values: dict[str, Any], user_id: str = "U1"
+    ) -> str:
+        """Submit the modal ``view`` (as ``views.open`` received it) with ``values``: block
+        id -> action id -> ``{"type": ..., "value": ...}``."""
+        submitted = {**view, "state": {"values": values}}
+        user = {"id": user_id, "username": user_id.lower(), "team_id": self.team_id}
+        return self.send_interactive(
+            {
+                "type": "view_submission",
+                "trigger_id": "1.2.trigger",
+                "user": user,
+                "view": submitted,
+            }
+        )
+
     def send_block_action(
         self,
         action_id: str,
@@ -999,6 +1015,12 @@ class FakeSlack:
         if not isinstance(view, dict) or view.get("type") != "home":
             raise _ApiError("invalid_arguments")
         return {"view": {**view, "id": f"V{next(self._ids):06d}", "user_id": user_id}}
+
+    def _m_views_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        _, view = self._need(params, "trigger_id", "view")
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            raise _ApiError("invalid_arguments")
+        return {"view": {**view, "id": f"V{next(self._ids):06d}"}}
 
     def _m_conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
         (channel,) = self._need(params, "channel")

@@ -45,8 +45,8 @@ def explanation() -> Explanation:
     )
 
 
-def answer(user: str, label: str, correction: bool) -> Answer:
-    return Answer(1, user, None, datetime.now(UTC), label, "positive", correction)
+def answer(user: str, label: str, correction: bool, role: str = "labeler") -> Answer:
+    return Answer(1, user, None, datetime.now(UTC), label, "positive", correction, role)
 
 
 def test_feedback_controls_carry_the_prediction_id() -> None:
@@ -111,6 +111,12 @@ def test_the_feedback_note_goes_above_the_controls_and_is_replaced() -> None:
 def test_recorded_line_escapes_the_label() -> None:
     line = recorded_line(answer("U1", "<b>&", True))
     assert line == "Recorded: &lt;b&gt;&amp; by <@U1> (correction)"
+
+
+def test_an_untrusted_answer_is_shown_as_a_suggestion() -> None:
+    for role in ("asker", "author", "unverified"):
+        line = recorded_line(answer("U1", "neutral", True, role))
+        assert line == "Suggested: neutral by <@U1> (correction; a labeler decides)"
 
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.__main__ import main
 from bot.database import Database, DatabaseError, migrate
-from bot.database.queue import QueueOffer
+from bot.database.queue import QueueOffer, Suggestion, text_hash
 from tests.bot.database.conftest import predict
 from tests.conftest import DATA
 
@@ -92,9 +92,10 @@ def test_an_older_revision_stops_start_up_until_migrate_keeps_every_row(
         Database(database_url)
     with Database(database_url, migrate=True) as db:
         assert db.migration == migrate.Migration(migrate.OLD, "0001", migrate.head())
-        # answers from before roles: the asker's is kept as the asker's, anyone else's is
-        # unverified and never trained on
-        assert db.predictions.labelled_rows() == [("the cable arrived broken", "neutral")]
+        # answers from before roles: the asker's is kept as the asker's (a suggestion since
+        # 0010), anyone else's is unverified; neither is trained on
+        assert db.predictions.labelled_rows() == []
+        assert db.queue.status(pid) == "suggested"
         answers = db.predictions.answers_for(pid)
         assert [(a.user, a.role) for a in answers] == [("U1", "asker"), ("U2", "unverified")]
         assert answers[0].user_name == "ann"
@@ -273,3 +274,49 @@ def test_revision_0009_keeps_a_running_job_running_and_its_slot(database_url: st
     with Database(database_url) as db:
         assert db.jobs.running() == db.jobs.get(again.id)
         assert db.jobs.get(again.id).cancel_requested is None
+
+
+_ANSWER = (
+    'INSERT INTO feedback (prediction_id, "user", created, chosen_label, is_correction, seq, '
+    "role) VALUES (:pid, :user, '2026-01-01', 'positive', 1, :seq, :role)"
+)
+_ANSWERED = (
+    "INSERT INTO label_queue (task, text_hash, prediction_id, created, status) "
+    "VALUES ('default', :hash, :pid, '2026-01-01', 'answered')"
+)
+
+
+def test_revision_0010_turns_suggestion_only_answers_into_suggestions(database_url: str) -> None:
+    with Database(database_url) as db:
+        asked = predict(db, "only the asker answered")
+        decided = predict(db, "a labeler answered too")
+        in_dm = db.predictions.record(
+            text="asked in a DM", label="neutral", channel="D1", user="U1"
+        )
+        queued = db.predictions.record(
+            text="queued, unanswered", label="neutral", queue=QueueOffer(0.5)
+        )
+    upgrade_to(database_url, "0005", down=True)
+    engine = create_engine(database_url)
+    with engine.begin() as conn:  # as 0005 recorded answers: each one closed its item
+        answers = [(asked, "U1", "asker"), (decided, "U1", "asker"), (decided, "U2", "labeler")]
+        answers.append((in_dm, "U1", "asker"))
+        for seq, (pid, user, role) in enumerate(answers, 1):
+            conn.execute(text(_ANSWER), {"pid": pid, "user": user, "seq": seq, "role": role})
+        for pid, written in (
+            (asked, "only the asker answered"),
+            (decided, "a labeler answered too"),
+        ):
+            conn.execute(text(_ANSWERED), {"hash": text_hash(written), "pid": pid})
+    engine.dispose()
+    for _ in range(2):  # upgraded, and again after a downgrade
+        with Database(database_url, migrate=True) as db:
+            assert db.migration == migrate.Migration(migrate.OLD, "0005", migrate.head())
+            assert db.predictions.labelled_rows() == [("a labeler answered too", "positive")]
+            assert (db.queue.status(asked), db.queue.status(decided)) == ("suggested", "answered")
+            assert db.queue.status(in_dm) is None  # a DM's text never enters the queue
+            top = db.queue.top("default", 5)
+            assert [i.prediction.id for i in top] == [asked, queued]
+            assert top[0].suggestions == (Suggestion("U1", label="positive"),)
+            assert top[1].labels_wanted == 1
+        upgrade_to(database_url, "0005", down=True)

@@ -62,6 +62,16 @@ def test_an_answer_replaces_the_same_users_earlier_one(db: Database) -> None:
     }
 
 
+def test_an_askers_answer_alone_is_no_labelled_row(db: Database) -> None:
+    pid = predict(db)
+    db.predictions.record_answer(pid, "U1", "neutral", role="asker")
+    db.predictions.record_answer(pid, "U9", "positive", role="author")
+    assert db.predictions.labelled_rows() == []
+    assert db.predictions.counts()["labelled_rows"] == 0
+    db.predictions.record_answer(pid, "U2", "positive", role="labeler")
+    assert db.predictions.labelled_rows() == [("the cable arrived broken", "positive")]
+
+
 def test_answers_to_unknown_predictions_or_without_a_label_raise(db: Database) -> None:
     with pytest.raises(PredictionNotFoundError):
         db.predictions.record_answer(42, "U2", "negative", role="labeler")
@@ -75,13 +85,16 @@ def test_answers_to_unknown_predictions_or_without_a_label_raise(db: Database) -
     assert db.predictions.answers_for(pid) == []
 
 
-def test_trusted_answers_outrank_the_asker_and_conflicts_are_held(db: Database) -> None:
-    confirmed = predict(db, "love it, perfect", "positive")
+def test_only_trusted_answers_decide_and_conflicts_are_held(db: Database) -> None:
+    suggested = predict(db, "love it, perfect", "positive")
+    confirmed = predict(db, "love it, really", "positive")
     outranked = predict(db, "arrived on tuesday", "negative")
     disputed = predict(db, "the box was fine", "positive")
     legacy = predict(db, "an answer from before roles", "positive")
     predict(db, "nobody answered this one", "neutral")
-    db.predictions.record_answer(confirmed, "U1", "positive", role="asker")
+    db.predictions.record_answer(suggested, "U1", "positive", role="asker")  # a suggestion
+    db.predictions.record_answer(confirmed, "U1", "negative", role="asker")
+    db.predictions.record_answer(confirmed, "U4", "positive", role="labeler")
     db.predictions.record_answer(outranked, "U1", "positive", role="asker")
     db.predictions.record_answer(outranked, "U2", "neutral", role="labeler")
     db.predictions.record_answer(outranked, "U1", "negative", role="asker")  # still outranked
@@ -89,7 +102,7 @@ def test_trusted_answers_outrank_the_asker_and_conflicts_are_held(db: Database) 
     db.predictions.record_answer(disputed, "U3", "negative", role="admin")
     db.predictions.record_answer(legacy, "U9", "negative", role="unverified")
     assert db.predictions.labelled_rows() == [
-        ("love it, perfect", "positive"),
+        ("love it, really", "positive"),
         ("arrived on tuesday", "neutral"),
     ]
     held = resolve(db.predictions.answers_for(disputed))
@@ -100,7 +113,7 @@ def test_trusted_answers_outrank_the_asker_and_conflicts_are_held(db: Database) 
     assert db.predictions.counts()["held"] == 0
     rows = db.predictions.labelled()
     assert [(r.prediction_id, r.users) for r in rows] == [
-        (confirmed, ("U1",)),
+        (confirmed, ("U4",)),
         (outranked, ("U2",)),
         (disputed, ("U3", "U2")),
     ]
@@ -118,7 +131,7 @@ def test_counts_by_the_database_agree_with_the_rows_per_task(db: Database) -> No
     """The SQL counts resolve answers exactly like :func:`resolve` on the rows, per task."""
     rng = random.Random(5)
     texts = ["fine", "  ", "\u3000\n", "broken box"]
-    roles = ["admin", "labeler", "asker", "unverified"]
+    roles = ["admin", "labeler", "asker", "author", "unverified"]
     tasks: dict[str | None, list[int]] = {"default": [], "support": [], None: []}
     for n in range(40):
         task = ("default", "support")[n % 2]

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import text as sql
 
 from bot.database import Database
-from bot.database.queue import QueueOffer, text_hash
+from bot.database.queue import QueueOffer, Suggestion, is_double, text_hash
 from tests.bot.stubs import digest_outcomes
 
 SCORES = {"negative": 0.5, "neutral": 0.3, "positive": 0.2}
@@ -77,9 +77,53 @@ def test_an_answer_takes_the_text_out_for_good(db: Database) -> None:
 
 def test_a_labelled_text_never_enters(db: Database) -> None:
     asked = db.predictions.record(text="label me once", label="neutral", scores=SCORES)
-    db.predictions.record_answer(asked, "U1", "positive", role="asker")
+    db.predictions.record_answer(asked, "U2", "positive", role="labeler")
     queued(db, "Label me once", 0.9)
     assert open_texts(db) == []
+
+
+def test_a_suggestion_goes_first_until_a_trusted_answer_closes_it(db: Database) -> None:
+    queued(db, "very unsure", 0.99)
+    asked = queued(db, "suggest me", 0.1, source="classify")
+    in_dm = db.predictions.record(text="asked in a DM", label="neutral", user="U1")  # not offered
+    db.predictions.record_answer(in_dm, "U1", "positive", role="asker")
+    db.predictions.record_answer(asked, "U1", "positive", role="asker")
+    queued(db, "Suggest  me", 0.9)  # the same text offered again: still one item
+    first, second = db.queue.top("default", 10)
+    assert (first.prediction.id, second.prediction.text) == (asked, "very unsure")
+    assert first.suggestions == (Suggestion("U1", label="positive"),)
+    assert second.suggestions == () and db.queue.status(in_dm) is None
+    assert db.queue.status(asked) == "suggested"
+    db.predictions.record_answer(asked, "U1", "neutral", role="asker")  # still a suggestion
+    assert db.queue.status(asked) == "suggested"
+    db.predictions.record_answer(asked, "U3", "neutral", role="labeler")
+    assert db.queue.status(asked) == "answered" and open_texts(db) == ["very unsure"]
+    db.predictions.record_answer(asked, "U1", "positive", role="asker")  # decided already
+    assert db.queue.status(asked) == "answered"
+
+
+def test_a_double_labelled_item_waits_for_a_second_labeler(db: Database) -> None:
+    double = db.predictions.record(
+        text="two please",
+        label="negative",
+        scores=SCORES,
+        queue=QueueOffer(0.9, double_share=1.0),
+    )
+    single = queued(db, "one is enough", 0.5)
+    assert [i.labels_wanted for i in db.queue.top("default", 10)] == [2, 1]
+    db.predictions.record_answer(double, "U3", "negative", role="labeler")
+    assert db.queue.status(double) == "open"
+    assert [i.prediction.id for i in db.queue.top("default", 10, viewer="U3")] == [single]
+    assert [i.prediction.id for i in db.queue.top("default", 10, viewer="U4")] == [double, single]
+    db.predictions.record_answer(double, "U4", "negative", role="labeler")
+    assert db.queue.status(double) == "answered"
+
+
+def test_the_double_share_is_decided_by_the_text() -> None:
+    hashes = [text_hash(f"text {i}") for i in range(2000)]
+    chosen = sum(is_double(h, 0.1) for h in hashes)
+    assert 150 < chosen < 250
+    assert not any(is_double(h, 0.0) for h in hashes) and all(is_double(h, 1.0) for h in hashes)
 
 
 def test_the_bound_keeps_the_most_uncertain_and_evicted_texts_stay_out(db: Database) -> None:

@@ -81,6 +81,7 @@ def test_every_subcommand_is_handled() -> None:
         "queue",
         "shadow",
         "dry-run",
+        "agreement",
     }
 
 
@@ -234,3 +235,19 @@ def test_refused_attempts_beyond_the_rate_are_neither_answered_nor_audited(
         "heed_busy_refusals_total", {"reason": "refused_too_often"}
     )
     assert busy == 5
+
+
+def test_agreement_reports_the_double_labelled_messages(services: Any) -> None:
+    s = services(labelers=frozenset({"UA", "UB"}))
+    assert "No message has two labelers' answers yet" in json.dumps(
+        run(s, "agreement").call_args.kwargs["blocks"]
+    )
+    for n, (a, b) in enumerate([("x", "x"), ("y", "y"), ("x", "y"), ("y", "y")]):
+        pid = s.db.predictions.record(text=f"text {n}", label="x")
+        s.db.predictions.record_answer(pid, "UA", a, role="labeler")
+        s.db.predictions.record_answer(pid, "UB", b, role="labeler")
+    shown = json.dumps(run(s, "agreement default").call_args.kwargs["blocks"])
+    assert "4 message(s) answered by two labelers" in shown
+    assert "<@UA> & <@UB>: 0.50 over 4" in shown  # Cohen's kappa of that table
+    assert "*Least agreed labels:* *x* 67% (3 pairs), *y* 80% (5 pairs)" in shown
+    assert run(s, "agreement", user="UA").call_args.kwargs["text"].startswith(":no_entry:")

@@ -11,6 +11,7 @@ from unittest.mock import MagicMock
 import pytest
 from slack_sdk.errors import SlackApiError
 
+from bot.blocks.appeal import APPEAL_ACTION
 from bot.blocks.classify import CAVEAT
 from bot.blocks.feedback import FEEDBACK_BLOCK_ID
 from bot.handlers.autotag import is_taggable, tag_job
@@ -96,7 +97,8 @@ def test_tag_job_notes_only_above_threshold_for_notify_labels(
         assert "*positive*" in client.chat_postMessage.call_args.kwargs["text"]
         blocks = client.chat_postMessage.call_args.kwargs["blocks"]
         assert blocks[1]["elements"][0]["text"] == CAVEAT
-        assert blocks[-1]["block_id"] == FEEDBACK_BLOCK_ID  # the tag was recorded
+        assert blocks[-2]["block_id"] == FEEDBACK_BLOCK_ID  # the tag was recorded
+        assert blocks[-1]["elements"][0]["action_id"] == APPEAL_ACTION  # its author may appeal
         assert client.files_upload_v2.call_args.kwargs["file"].startswith(PNG)
         assert client.files_upload_v2.call_args.kwargs["thread_ts"] == "1.5"
 

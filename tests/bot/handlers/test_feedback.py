@@ -158,7 +158,7 @@ def test_an_unknown_installing_workspace_refuses_everyone(services: Services) ->
     pid = services.db.predictions.record(text="so good", label="positive", scores=SCORES, user="U2")
     respond = MagicMock()
     feedback_job(request_for(services, click(pid), MagicMock(), respond, team=None))
-    assert respond.call_args.kwargs["text"] == not_permitted(True)
+    assert respond.call_args.kwargs["text"] == not_permitted("classify")
     assert services.db.predictions.answers_for(pid) == []
     assert "installing workspace is unknown" in services.db.audit.recent()[0].detail
 

@@ -40,6 +40,7 @@ def test_the_view_has_the_jobs_and_counts_of_the_database(tmp_path: Path) -> Non
     assert client.views_publish.call_args.kwargs["user_id"] == "UADMIN"
     body = json.dumps(view)
     assert VERSION in body and "1 answer (" in body
+    assert "*Labeler agreement:* no message has two labelers' answers yet" in body
     assert body.count("bad data") == HOME_JOBS  # the newest ones: #8 down to #4
     assert ":x: #8" in body and ":x: #4" in body and ":x: #3" not in body
     seen = json.dumps(member.views_publish.call_args.kwargs["view"])  # not an admin

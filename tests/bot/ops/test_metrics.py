@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 
+from bot.agreement import agreement
 from bot.ops.metrics import (
     KINDS,
     Metrics,
@@ -59,6 +61,34 @@ def test_the_exposition_names_every_series_and_the_serving_model() -> None:
     assert 'heed_model_info{version="v20261127-000000"} 1.0' in text
     assert 'heed_predictions_total{label="negative",source="classify"} 1.0' in text
     assert 'heed_requests_total{kind="feedback"} 0.0' in text  # every kind from the start
+
+
+def test_agreement_is_exported_per_task_and_read_once_a_minute() -> None:
+    metrics = Metrics()
+    ratings = [(1, "A", "x"), (1, "B", "x"), (2, "A", "y"), (2, "B", "x"), (3, "A", "y")]
+    ratings += [(3, "B", "y")]
+    reads = []
+
+    def read() -> dict:
+        reads.append(1)
+        return {"default": agreement(ratings), "support": agreement([])}
+
+    metrics.watch_agreement(read)
+    text = metrics.render().decode()
+    assert 'heed_agreement_items{task="default"} 3.0' in text
+    assert 'heed_agreement_items{task="support"} 0.0' in text
+    cohen = re.search(r'heed_agreement_kappa\{measure="cohen",task="default"\} (\S+)', text)
+    assert cohen is not None and float(cohen.group(1)) == pytest.approx(0.4)
+    assert 'measure="fleiss"' not in text and 'task="support",measure' not in text  # undefined
+    assert 'heed_label_agreement{label="x",task="default"} 0.666' in text
+    metrics.render()
+    assert len(reads) == 1  # cached
+
+
+def test_a_failing_agreement_read_leaves_the_rest_of_the_scrape() -> None:
+    metrics = Metrics()
+    metrics.watch_agreement(lambda: 1 / 0)  # type: ignore[arg-type,return-value]
+    assert "heed_requests_total" in metrics.render().decode()
 
 
 def test_two_bots_in_one_process_count_apart() -> None:

@@ -6,7 +6,7 @@ a prediction the serving version made (its label and calibrated confidence, no t
 stays with the prediction, and goes with it on ``forget`` or retention, ``ON DELETE CASCADE``).
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0009"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
