@@ -46,6 +46,8 @@ class Retention:
     exports_dir: Path
     staging_grace_s: float
     audit_days: int = 365
+    task: str = "default"
+    """Whose store this is: its shadow version (``/heed-admin shadow``) is never pruned."""
 
     def run(self, now: float | None = None) -> Swept:
         """One sweep: unanswered texts (then the database scrubbed of them), old exports, every
@@ -62,7 +64,10 @@ class Retention:
             [p for p in _children(self.store.root) if p.name.startswith(".staging-")],
             now - self.staging_grace_s,
         )
-        versions = tuple(self.store.prune(self.keep_versions))
+        shadow = self.db.shadows.current(self.task)
+        versions = tuple(
+            self.store.prune(self.keep_versions, also_keep=[shadow.version] if shadow else [])
+        )
         if predictions:
             self.db.scrub()  # no copy of the expired texts left in the database's files
         if predictions or exports or staging or versions or audit:
@@ -155,8 +160,10 @@ def exports_dir(settings: Settings) -> Path:
     return settings.data_dir / "exports"
 
 
-def retention_for(settings: Settings, db: Database, store: ModelStore) -> Retention:
-    """The :class:`Retention` these settings ask for."""
+def retention_for(
+    settings: Settings, db: Database, store: ModelStore, task: str = "default"
+) -> Retention:
+    """The :class:`Retention` these settings ask for, of ``task``'s ``store``."""
     return Retention(
         db,
         store,
@@ -165,4 +172,5 @@ def retention_for(settings: Settings, db: Database, store: ModelStore) -> Retent
         exports_dir(settings),
         staging_grace_s=settings.retrain_timeout + 3600,
         audit_days=settings.audit_days,
+        task=task,
     )

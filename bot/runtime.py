@@ -65,7 +65,9 @@ def serve(settings: Settings, db: Database, *, host: str, port: int) -> None:
         services.close()
         return
     services.models.start_watching()
-    sweeps = [retention_for(settings, db, ModelStore(t.model_dir)).run for t in settings.tasks]
+    sweeps = [
+        retention_for(settings, db, ModelStore(t.model_dir), t.name).run for t in settings.tasks
+    ]
     reaper = start_reaper(
         db,
         services,

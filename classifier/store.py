@@ -22,7 +22,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -251,15 +251,16 @@ class ModelStore:
             _write_atomic(self.root / "history.json", json.dumps(history, indent=1) + "\n")
             _write_atomic(self.root / "current", version + "\n")
 
-    def prune(self, keep: int) -> list[str]:
-        """Delete all but the newest ``keep`` versions — never ``current`` nor the version a
-        rollback would return to — and drop the deleted ones from the history, so a later
-        rollback skips to the newest surviving version. Returns the deleted versions."""
+    def prune(self, keep: int, also_keep: Iterable[str] = ()) -> list[str]:
+        """Delete all but the newest ``keep`` versions — never ``current``, the version a
+        rollback would return to, nor those in ``also_keep`` (e.g. a shadow) — and drop the
+        deleted ones from the history, so a later rollback skips to the newest surviving
+        version. Returns the deleted versions."""
         with self._locked():
             versions = self.versions()
             history = [v for v in self.history() if v]
             newest = versions[-keep:] if keep > 0 else []
-            protected = {self.current(), *history[-2:], *newest}
+            protected = {self.current(), *history[-2:], *newest, *also_keep}
             doomed = [v for v in versions if v not in protected]
             for version in doomed:
                 shutil.rmtree(self.root / version, ignore_errors=True)

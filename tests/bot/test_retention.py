@@ -81,12 +81,13 @@ def test_old_exports_staging_folders_and_versions_are_pruned(db: Database, tmp_p
     store = ModelStore(models)
     store.promote(versions[0])
     store.promote(versions[1])  # serving; versions[0] is what a rollback returns to
+    db.shadows.start("default", versions[3], "UADMIN")  # a shadow is never pruned either
     swept = retention(db, tmp_path).run()
     assert (swept.exports, swept.staging) == (1, 1)
     assert sorted(p.name for p in exports.iterdir()) == ["new.jsonl"]
     assert (models / ".staging-running").is_dir() and not (models / ".staging-crashed").exists()
-    assert set(swept.versions) == set(versions[2:4])
-    assert store.versions() == [versions[0], versions[1], versions[4], versions[5]]
+    assert set(swept.versions) == {versions[2]}
+    assert store.versions() == [versions[0], versions[1], *versions[3:]]
     assert store.current() == versions[1] and store.rollback() == (versions[1], versions[0])
 
 

@@ -2,7 +2,8 @@
 
 In file order: the same event delivered to both replicas is tagged once; ``/heed-admin
 retrain`` sent to both at once starts one job, the other admin is told which job runs, and
-after its promotion both replicas answer with the new version; then the replica running a
+after its promotion both replicas answer with the new version; the old version, shadowing it,
+predicts beside it on both replicas and Promote serves it again; then the replica running a
 second job is killed with SIGKILL: a surviving replica reports the job interrupted within the
 lease time, nothing is half-written, ``current`` is untouched and the next retrain starts.
 """
@@ -180,6 +181,42 @@ def test_retrain_sent_to_both_starts_one_job_and_both_serve_its_promotion(
     while {classify_version(slack, 0), classify_version(slack, 1)} != {new}:
         assert time.monotonic() < deadline, "a replica still serves the old version"
         time.sleep(0.5)
+
+
+def test_a_shadow_sees_traffic_on_both_replicas_and_promote_serves_it(
+    slack: FakeSlack, store: Path, db: Database
+) -> None:
+    serving = ModelStore(store).current()
+    assert serving != VERSION  # the retrain above promoted a new version: shadow the old one
+    before = len(slack.calls("response_url"))
+    slack.send_slash_command("/heed-admin", f"shadow {VERSION}", user_id=ADMIN_A, connection=0)
+    slack.wait_for(lambda: [c for c in slack.calls("response_url")[before:]], timeout=30)
+    time.sleep(6)  # past the 5 s a replica trusts its read of which version shadows
+    for n in range(6):
+        assert classify_version(slack, n % 2) == serving  # the shadow never answers
+    pairs = slack.wait_for(
+        lambda: len(p := db.shadows.pairs("default", VERSION)) == 6 and p,
+        timeout=60,
+        what="six shadow predictions",
+    )
+    agreed = sum(p.serving == p.shadow for p in pairs)
+    before = len(slack.calls("response_url"))
+    slack.send_slash_command("/heed-admin", "shadow", user_id=ADMIN_B, connection=1)
+    [report] = slack.wait_for(
+        lambda: [c for c in slack.calls("response_url")[before:] if c.params.get("blocks")],
+        timeout=30,
+    )
+    body = json.dumps(report.params["blocks"])
+    assert "*Seen:* 6 messages" in body and f"({agreed} of 6)" in body
+    [actions] = [b for b in report.params["blocks"] if b["type"] == "actions"]
+    promote = actions["elements"][0]
+    slack.send_block_action(promote["action_id"], promote["value"], user_id=ADMIN_B, connection=1)
+    slack.wait_for(lambda: ModelStore(store).current() == VERSION, timeout=30, what="promoted")
+    deadline = time.monotonic() + 15
+    while {classify_version(slack, 0), classify_version(slack, 1)} != {VERSION}:
+        assert time.monotonic() < deadline, "a replica still serves the old version"
+        time.sleep(0.5)
+    assert db.shadows.current("default") is None
 
 
 def test_a_replica_killed_mid_retrain_is_reported_and_the_next_retrain_starts(
