@@ -168,5 +168,5 @@ def test_a_failed_group_lookup_grants_nothing_and_is_retried(labels: LabelCheck)
 def test_a_flood_of_users_cannot_grow_the_lookup_cache_past_its_bound() -> None:
     check = AdminCheck(set(), from_workspace=True)
     for n in range(MAX_ENTRIES + 50):
-        check.check(f"U{n}", lambda user: {})
+        check.check(f"U{n}", lambda user: {}, user_team="T1", home_team="T1")
     assert len(check._cache) == MAX_ENTRIES

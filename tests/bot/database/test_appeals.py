@@ -52,6 +52,6 @@ def test_upheld_counted_per_author_and_forgotten_with_the_message(db: Database) 
     assert db.appeals.filed_since("UOTHER", timedelta(days=1)) == 0
     assert db.appeals.filed_since("UAUTH", timedelta(0)) == 0
     assert db.appeals.decide(pid, "ULAB", "negative", "negative")[0].status == UPHELD
-    db.predictions.forget("UAUTH")
+    db.forgetting.forget_person("UAUTH")
     assert db.appeals.open_for(other) is None
     assert db.appeals.filed_since("UAUTH", timedelta(days=1)) == 0

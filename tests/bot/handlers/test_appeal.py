@@ -20,6 +20,7 @@ from bot.blocks.appeal import (
 from bot.blocks.feedback import CONFIRM_ACTION, FEEDBACK_BLOCK_ID, NOT_TAGGED
 from bot.database.queue import Suggestion
 from bot.handlers.appeal import APPEAL_LABEL
+from bot.setting_kinds import Thresholds
 from tests.support.fakeslack import Call, FakeSlack
 
 AUTHOR, LABELER, STRANGER = "UAUTHOR", "ULABEL", "USTRANGER"
@@ -66,7 +67,7 @@ def test_an_appeal_reaches_labelers_and_its_decision_the_author(heed: Any) -> No
         labelers=frozenset({LABELER}),
         autotag_channels=("C1",),
         autotag_notify=frozenset({"*"}),
-        autotag_threshold=0.0,
+        autotag_threshold=Thresholds(0.0),
     )
     fake, db = app.fake, app.db
     note, pid = tagged(app, "where is my parcel")

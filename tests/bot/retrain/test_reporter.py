@@ -71,7 +71,7 @@ def test_outside_heeds_channels_the_status_goes_to_the_dm(services: Services) ->
     assert respond.call_args.kwargs["text"] == IN_DM_NOTE
     start = services.runners["default"].start.call_args
     assert start.args[0] == "UADMIN"
-    assert start.kwargs == {"channel": "DUADMIN", "message_ts": "3.3"}
+    assert start.kwargs == {"channel": "DUADMIN", "message_ts": "3.3", "promote": True}
     started = client.chat_update.call_args.kwargs
     assert (started["channel"], started["ts"]) == ("DUADMIN", "3.3")
     assert started["text"].startswith(":arrows_counterclockwise: Retraining job #4")
