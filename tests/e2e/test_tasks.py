@@ -44,6 +44,7 @@ ADMIN = "UADMIN"
 SUPPORT_EMOJI = {"billing": "moneybag", "bug": "beetle", "how-to": "question", "other": "label"}
 SUPPORT_CHANNEL = "C0SUPPORT"
 TRIAGE_CHANNEL, REVIEW_CHANNEL, HISTORY_CHANNEL = "C0TRIAGE", "C0REVIEW", "C0HISTORY"
+GATE_CHANNEL = "C0GATE"
 JOB_S = 150.0
 
 
@@ -58,6 +59,7 @@ def store(tiny_base: Path, workdir: Path) -> Path:
     root = make_store(tiny_classifier(tiny_base, workdir / "mod", MODERATION), workdir / "models")
     make_store(tiny_classifier(tiny_base, workdir / "sup", SUPPORT), root / "support")
     make_store(tiny_classifier(tiny_base, workdir / "tri", MODERATION), root / "triage")
+    make_store(tiny_classifier(tiny_base, workdir / "gat", MODERATION), root / "gate")
     return root
 
 
@@ -76,12 +78,16 @@ def bot(fake: FakeSlack, store: Path, workdir: Path, tiny_base: Path) -> Iterato
         # a tiny random model is never this sure: every message abstains
         f'[tasks.triage]\nchannels = ["{TRIAGE_CHANNEL}"]\nmode = "suggest"\n'
         f'abstain_below = 0.99\nreview_channel = "{REVIEW_CHANNEL}"\nnotify = ["*"]\n'
-        'threshold = { harassment = 0.6, "*" = 0.9 }\n',
+        'threshold = { harassment = 0.6, "*" = 0.9 }\n\n'
+        # per-label thresholds: every MODERATION[0] message is flagged, no other ever is
+        f'[tasks.gate]\nchannels = ["{GATE_CHANNEL}"]\nnotify = ["*"]\n'
+        f'threshold = {{ {MODERATION[0]} = 0.0, "*" = 1.0 }}\n',
         encoding="utf-8",
     )
     fake.set_channel(SUPPORT_CHANNEL, "support")
     fake.set_channel(TRIAGE_CHANNEL, "triage")
     fake.set_channel(REVIEW_CHANNEL, "review")
+    fake.set_channel(GATE_CHANNEL, "gate")
     yield from start_socket_bot(
         fake,
         store,
@@ -226,6 +232,30 @@ def test_a_dry_run_over_500_messages_reports_and_stores_no_text(
     assert [c.params.get("cursor") for c in pages] == [None, "offset:200", "offset:400"]
     assert len(_predictions(db)) == before  # nothing stored
     assert not slack.calls("reactions.add")
+
+
+def test_per_label_thresholds_decide_per_label(slack: FakeSlack, db: Database) -> None:
+    sent = [
+        slack.send_message_event(f"message number {i} about {word}", channel_id=GATE_CHANNEL)[1]
+        for i, word in enumerate(["fees", "spam", "you fool", "hello", "refund", "win big"])
+    ]
+    rows = slack.wait_for(
+        lambda: len(r := [p for p in _predictions(db) if p.message_ts in sent]) == 6 and r,
+        timeout=60,
+        what="six auto-tags",
+    )
+    wait_quiet(slack, 2.0)  # the thread notes, if any, are out
+    noted = {c.params.get("thread_ts") for c in slack.calls("chat.postMessage")}
+    for row in rows:
+        flagged = row.label == MODERATION[0]  # threshold 0 for it, 1 (never) for the rest
+        assert (row.message_ts in noted) == flagged, (row.label, row.confidence)
+        if flagged:
+            [note] = [
+                c
+                for c in slack.calls("chat.postMessage")
+                if c.params["thread_ts"] == row.message_ts
+            ]
+            assert "≥ threshold 0.00" in json.dumps(note.params["blocks"], ensure_ascii=False)
 
 
 def _predictions(db: Database) -> list:
