@@ -1,39 +1,4 @@
-"""A bounded, thread-safe set of recently seen keys, for de-duplicating redelivered events."""
-
-from __future__ import annotations
-
-import threading
-import time
-from collections.abc import Callable, Hashable
-
-from cachetools import TTLCache
+"""The bound every look-up cache shares (users, groups, channels)."""
 
 MAX_ENTRIES = 10_000
 """The bound of each look-up cache (users, groups, channels): a flood cannot grow one further."""
-
-
-class SeenCache:
-    """Remembers keys for ``ttl`` seconds, at most ``maxsize`` of them (oldest dropped first)."""
-
-    def __init__(
-        self,
-        maxsize: int = MAX_ENTRIES,
-        ttl: float = 3600.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._seen: TTLCache[Hashable, bool] = TTLCache(maxsize, ttl, timer=clock)
-        self._lock = threading.Lock()
-
-    def first_time(self, *keys: Hashable | None) -> bool:
-        """True (and remember every key) when none of ``keys`` was seen; ``None`` keys are
-        ignored. Atomic: of two threads racing with the same key, exactly one gets True."""
-        wanted = [k for k in keys if k is not None]
-        with self._lock:
-            if any(k in self._seen for k in wanted):
-                return False
-            self._seen.update(dict.fromkeys(wanted, True))
-            return True
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._seen)

@@ -18,6 +18,7 @@ from slack_bolt.error import BoltError
 from bot.app import build_app
 from bot.database import Database, DatabaseError
 from bot.digest import QueueDigest
+from bot.handlers.autotag_worker import start_autotag_worker
 from bot.ops.metrics import OPS_PATHS, Readiness, database_check, model_check, ops_app
 from bot.retention import PRIVATE_UMASK, retention_for
 from bot.retrain.jobs import RetrainError, describe_progress
@@ -72,6 +73,7 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> N
     reaper = start_reaper(db, services, app.client, lambda: [sweep() for sweep in sweeps])
     digest = QueueDigest(services, app.client, owner=REPLICA)
     digest.start()
+    autotag = start_autotag_worker(services, app.client, REPLICA)
     routes = [f"{ch} ({task.name})" for task in settings.tasks for ch in task.channels]
     admins = sorted(settings.admins)
     if settings.admins_from_workspace:
@@ -91,6 +93,7 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> N
     readiness = Readiness(
         {"model": model_check(lambda: default.version), "database": database_check(db)}
     )
+    readiness.add("autotag_queue", autotag.check)
     try:
         if settings.socket_mode:
             _serve_socket_mode(app, services, readiness, stop)
@@ -99,6 +102,7 @@ def serve(settings: Settings, *, host: str, port: int, train_default: bool) -> N
     except OSError as exc:  # a port that cannot be bound
         raise StartupError(f"cannot serve: {exc}", 1) from exc
     finally:
+        autotag.stop()
         digest.stop()
         reaper.stop()
         services.models.stop()

@@ -16,7 +16,6 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot.access import AdminCheck, LabelCheck
-from bot.cache import SeenCache
 from bot.channels import ChannelMatcher
 from bot.context import format_context, request_context
 from bot.database import Database
@@ -129,7 +128,6 @@ class Services:
     models: TaskModels
     runners: Mapping[str, RetrainRunner]
     metrics: Metrics = field(default_factory=Metrics)
-    seen: SeenCache = field(default_factory=SeenCache)
     explainer: ExplainBatcher = field(default_factory=ExplainBatcher)
     """Batches concurrent ``/classify`` and auto-tag explanations (one-pass methods)."""
     jobs: JobPool = field(init=False)
@@ -154,18 +152,6 @@ class Services:
         default = settings.tasks.default_name
         self.metrics.watch_model(lambda: self.models.holder(default).version)
         self.metrics.jobs_pending.set_function(lambda: self.jobs.pending)
-
-    def first_time(self, event_id: str | None, channel: str, ts: str | None) -> bool:
-        """True for a message's first delivery to any replica, claimed in the database (this
-        replica's cache alone when it is down: tagged twice, perhaps, never not at all)."""
-        keys = [f"event:{event_id}" if event_id else None, f"message:{channel}:{ts}"]
-        if not self.seen.first_time(*keys):
-            return False
-        try:
-            return self.db.events.claim([k for k in keys if k is not None])
-        except Exception:
-            log.exception("cannot claim event %s in the database; deduplicating locally", keys)
-            return True
 
     def queue_offer(self, scores: Mapping[str, float]) -> QueueOffer:
         """A prediction's claim to its task's labelling queue: uncertainty and the queue's bound."""

@@ -59,6 +59,7 @@ class Settings:
     ops_port: int | None = setting("HEED_OPS_PORT")
     ops_host: str = setting("HEED_OPS_HOST")
     job_queue: int = setting("HEED_JOB_QUEUE")
+    autotag_max_age: float = setting("HEED_AUTOTAG_MAX_AGE")
     classify_per_minute: int = setting("HEED_CLASSIFY_PER_MINUTE")
     queue_score: str = setting("HEED_QUEUE_SCORE")
     queue_size: int = setting("HEED_QUEUE_SIZE")

@@ -19,6 +19,7 @@ import bot.database.migrate as migrate
 from bot.database.audit import AuditLog
 from bot.database.events import Events
 from bot.database.jobs import Jobs
+from bot.database.pending import PendingTags
 from bot.database.predictions import Predictions
 from bot.database.queue import LabelQueue
 
@@ -106,6 +107,7 @@ class Database:
         self.events = Events(self)
         self.audit = AuditLog(self)
         self.queue = LabelQueue(self)
+        self.pending = PendingTags(self)
 
     def __repr__(self) -> str:
         return f"Database({self.where!r})"

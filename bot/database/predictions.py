@@ -20,7 +20,7 @@ from bot.database.records import (
     now,
     prediction_from,
 )
-from bot.database.schema import SOURCES, feedback, predictions
+from bot.database.schema import SOURCES, feedback, pending_tags, predictions
 
 ANSWERS_LOCK = 0x48454546  # the advisory lock that orders answers on PostgreSQL
 _ANSWERS = (
@@ -156,6 +156,7 @@ class Predictions(Repository):
             texts = frozenset(conn.execute(select(predictions.c.text).where(theirs)).scalars())
             answers = conn.execute(delete(feedback).where(feedback.c.user == user)).rowcount
             gone = conn.execute(delete(predictions).where(theirs)).rowcount
+            conn.execute(delete(pending_tags).where(pending_tags.c.user == user))  # not yet tagged
         return Forgotten(predictions=gone, answers=answers, texts=texts)
 
     def record_answer(

@@ -1,22 +1,21 @@
-"""Auto-tagging: a person's new message in a task's channels gets its label's reaction and, for
-notify labels above the threshold, a thread note with feedback controls and the heatmap."""
+"""Auto-tagging: a person's new message in a task's channels is queued in the database before
+its ack; a worker (:mod:`bot.handlers.autotag_worker`) then gives it its label's reaction and,
+for notify labels above the threshold, a thread note with feedback controls and the heatmap."""
 
 from __future__ import annotations
 
 import logging
-from concurrent.futures import Future
-from dataclasses import replace
-from functools import partial
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.classify import autotag_blocks
+from bot.database.pending import PendingTag
 from bot.handlers.classify import channel_task, record_prediction, upload_heatmap
-from bot.jobpool import Busy
 from bot.services import Answer, Request, Services
 from bot.slack_api.errors import api_error
 from bot.slack_api.text import clean_input, slack_to_plain
+from bot.tasks import Task
 from classifier import heatmap
 from classifier.types import ExplanationUnavailable, Prediction
 
@@ -39,67 +38,77 @@ def is_taggable(event: dict[str, Any], bot_user_id: str | None) -> bool:
     return has_text and bool(event.get("channel")) and bool(event.get("ts"))
 
 
-def accept_message(request: Request) -> Request | Answer:
-    """The ack step: a taggable message with visible text, where some channel is tagged."""
-    event = request.body.get("event") or {}
-    if not request.services.channels.enabled or not is_taggable(event, request.bot_user):
+class NotQueued(RuntimeError):
+    """A message could not be stored (the database failed): it is not acked, so Slack
+    delivers it again."""
+
+
+def may_tag(services: Services, channel: str) -> bool:
+    """Whether ``channel`` can be a task's, known without a Slack call: a configured ID, or any
+    channel while some are configured by ``#name`` (the worker resolves the name)."""
+    matcher = services.channels
+    return channel in matcher.ids or bool(matcher.names)
+
+
+def queue_message(request: Request) -> Answer:
+    """The ack step: store a taggable message with visible text, of a channel that may be
+    tagged, with its event keys in one transaction (no model or Slack call), then ack.
+    Raises :class:`NotQueued` when the database fails (no ack: Slack retries)."""
+    services, event = request.services, request.body.get("event") or {}
+    if not services.channels.enabled or not is_taggable(event, request.bot_user):
         return Answer()
     text = clean_input(slack_to_plain(event.get("text") or ""))
-    if not text:
+    if not text or not may_tag(services, request.channel):
         return Answer()  # zero-width or format characters only: nothing to classify or store
-    return replace(request, text=text, received_at=None)  # a tag answers nobody: not timed
-
-
-def count_dropped(services: Services) -> None:
-    """A message not tagged because the job queue was full."""
-    services.metrics.autotags.labels("dropped_busy").inc()
-
-
-def route_job(request: Request) -> None:
-    """Classify a message of a task's channel that no replica has seen through the
-    micro-batcher, then queue :func:`tag_job`; dropped (and counted) when anything is full."""
-    services, event = request.services, request.body.get("event") or {}
-    channel, ts = request.channel, event.get("ts")
-    name = channel_task(request)
-    if name is None:
-        return
+    event_id, ts = request.body.get("event_id"), event["ts"]
     try:
-        services.models.holder(name)  # loaded on first use
+        queued = services.db.pending.enqueue(
+            [f"event:{event_id}"] if event_id else [],
+            channel=request.channel,
+            message_ts=ts,
+            text=text,
+            user=event.get("user"),
+            thread_ts=event.get("thread_ts"),
+        )
     except Exception as exc:
-        log.warning("task %s cannot tag %s/%s: %s", name, channel, ts, exc)
-        services.metrics.autotags.labels("no_model").inc()
-        return
-    event_id = request.body.get("event_id")
-    if not services.first_time(event_id, channel, ts):
-        log.info("ignoring a redelivered event %s (%s/%s)", event_id, channel, ts)
+        services.metrics.autotags.labels("not_queued").inc()
+        log.exception("cannot queue %s/%s; not acked, Slack will retry", request.channel, ts)
+        raise NotQueued(f"{request.channel}/{ts}") from exc
+    if not queued:
+        log.info("ignoring a redelivered event %s (%s/%s)", event_id, request.channel, ts)
         services.metrics.autotags.labels("redelivered").inc()
-        return
-    request = replace(request, task=services.settings.tasks.by_name[name])
-
-    def tag(done: Future[Prediction]) -> None:
-        try:
-            services.submit(partial(tag_job, prediction=done), request)
-        except Busy:
-            count_dropped(services)
-
-    try:
-        services.batcher.submit((name, request.text)).add_done_callback(tag)
-    except Busy:
-        count_dropped(services)
-        log.warning("auto-tag queue full; message %s/%s not tagged", channel, ts)
+    return Answer()
 
 
-def tag_job(request: Request, prediction: Future[Prediction]) -> None:
-    """React with the label's emoji; for notify labels above the threshold, add a thread note
-    and the heatmap."""
-    services, client, task, text = request.services, request.client, request.task, request.text
-    predicted = prediction.result()
-    services.metrics.autotags.labels("tagged").inc()
-    event = request.body.get("event") or {}
-    channel, ts = request.channel, event["ts"]
-    prediction_id = record_prediction(
-        request, predicted, user=event.get("user"), message_ts=ts, source="autotag"
+def tag_request(services: Services, client: Any, tag: PendingTag, task: Task) -> Request:
+    """The request a queued message's tag works with (its event rebuilt for the log lines)."""
+    event = {"type": "message", "channel": tag.channel, "ts": tag.message_ts, "user": tag.user}
+    if tag.thread_ts:
+        event["thread_ts"] = tag.thread_ts
+    body = {"type": "event_callback", "event": event}
+    return Request(
+        services, client, body, task, user=tag.user or "", channel=tag.channel, text=tag.text
     )
+
+
+def task_of(services: Services, client: Any, channel: str) -> str | None:
+    """The task auto-tagging ``channel`` (a ``#name`` looked up once, then cached)."""
+    body = {"type": "event_callback", "event": {"channel": channel}}
+    request = Request(services, client, body, services.settings.tasks.default, channel=channel)
+    return channel_task(request)
+
+
+def tag_message(request: Request, tag: PendingTag, predicted: Prediction) -> None:
+    """React with the label's emoji; for notify labels above the threshold, add a thread note
+    and the heatmap. At most once per message: the prediction is looked up by channel and ts
+    before it is stored, Slack refuses a second identical reaction, and the note is marked."""
+    services, client, task, text = request.services, request.client, request.task, request.text
+    channel, ts = tag.channel, tag.message_ts
+    prediction_id = services.db.pending.recorded(channel, ts)
+    if prediction_id is None:
+        prediction_id = record_prediction(
+            request, predicted, user=tag.user, message_ts=ts, source="autotag"
+        )
     emoji = task.emoji_for(predicted.label)
     if emoji is None:
         log.info("task %s has no emoji for label %r; not reacting", task.name, predicted.label)
@@ -109,7 +118,7 @@ def tag_job(request: Request, prediction: Future[Prediction]) -> None:
         except SlackApiError as exc:
             if api_error(exc) != "already_reacted":
                 log.warning("cannot add :%s: to %s/%s: %s", emoji, channel, ts, api_error(exc))
-    if not task.should_notify(predicted.label, predicted.confidence):
+    if tag.noted or not task.should_notify(predicted.label, predicted.confidence):
         return
     classifier = services.models.holder(task.name).get()
     try:
@@ -118,9 +127,10 @@ def tag_job(request: Request, prediction: Future[Prediction]) -> None:
         log.warning("%s; the auto-tag note is explained with gradient", exc)
         explanation = classifier.explain(text, "gradient")
     png = heatmap.render(explanation)
-    thread_ts = event.get("thread_ts") or ts
+    thread_ts = tag.thread_ts or ts
     note, note_blocks = autotag_blocks(predicted, prediction_id)
     client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=note, blocks=note_blocks)
+    services.db.pending.mark_noted(tag.id)
     if not upload_heatmap(
         client, channel=channel, thread_ts=thread_ts, png=png, explanation=explanation
     ):
