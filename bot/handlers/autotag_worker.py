@@ -22,9 +22,10 @@ from classifier.types import Prediction
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=120)
-"""How long a taken message is this replica's: a batch of 32 is classified and tagged in well
-under a second here (MiniLM on 2 cores, fake Slack), so only a dead replica lets it lapse."""
+LEASE = timedelta(seconds=60)
+"""How long a taken message is this replica's. It holds at most half of ``HEED_JOB_QUEUE`` (32)
+in memory, which the job pool's 4 threads tag in a few seconds even at Slack's ~0.3 s a call
+(a second here with MiniLM on 2 cores and the fake Slack): only a dead replica lets it lapse."""
 POLL_S = 1.0
 """How often an idle worker looks for messages other replicas queued or a dead one left."""
 SWEEP_S = 30.0

@@ -87,7 +87,9 @@ def test_an_older_revision_stops_start_up_until_migrate_keeps_every_row(
         db.audit.record("UADMIN", "retrain", True)
         assert db.events.claim(["event:Ev1"])
     upgrade_to(database_url, "0001", down=True)  # as an older Heed left it
-    with pytest.raises(DatabaseError, match=rf"older schema \(0001; this Heed needs {migrate.head()}\)"):
+    with pytest.raises(
+        DatabaseError, match=rf"older schema \(0001; this Heed needs {migrate.head()}\)"
+    ):
         Database(database_url)
     with Database(database_url, migrate=True) as db:
         assert db.migration == migrate.Migration(migrate.OLD, "0001", migrate.head())

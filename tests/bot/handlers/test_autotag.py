@@ -3,8 +3,8 @@ with the heatmap only above the threshold for notify labels, each at most once."
 
 from __future__ import annotations
 
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock
 
@@ -16,7 +16,6 @@ from bot.blocks.feedback import FEEDBACK_BLOCK_ID
 from bot.database.pending import PendingTag
 from bot.handlers.autotag import is_taggable, tag_message, tag_request
 from bot.settings import Settings
-from classifier.types import Prediction
 from tests.bot.stubs import PNG, StubClassifier, services_for
 
 
