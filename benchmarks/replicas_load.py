@@ -86,7 +86,7 @@ class Stream:
 
     def __init__(self, fake, bots: list, args: argparse.Namespace) -> None:
         self.fake, self.bots, self.args = fake, bots, args
-        self.alive = list(range(len(bots)))
+        self.alive = len(bots)
         self.envelopes: dict[str, list[str]] = {}  # ts -> its envelopes (first: the message's)
         self.last_sent: dict[str, float] = {}
         self.count = 0
@@ -98,11 +98,8 @@ class Stream:
         started = time.monotonic()
         for i in range(self.args.messages):
             if i == kill_at:
-                victim = self.bots[self.alive.pop()]
-                victim.proc.kill()  # SIGKILL: no shutdown, leases and all left behind
-                victim.proc.wait()
-            target = self.alive[i % len(self.alive)]
-            other = self.alive[(i + 1) % len(self.alive)]
+                self.kill()
+            target, other = i % self.alive, (i + 1) % self.alive  # open connections, oldest first
             text = f"{rng.choice(TEXTS)} #{i}"
             envelope, ts = fake.send_message_event(text, connection=target)
             self._sent(ts, envelope)
@@ -113,6 +110,17 @@ class Stream:
             if rate:
                 time.sleep(max(0.0, started + (i + 1) / rate - time.monotonic()))
         return started
+
+    def kill(self) -> None:
+        """SIGKILL the newest replica (no shutdown: its leases and unacked envelopes are left
+        behind) and wait until Slack's side sees its connection closed."""
+        victim = self.bots[-1]
+        victim.proc.kill()
+        victim.proc.wait()
+        self.alive -= 1
+        self.fake.wait_for(
+            lambda: self.fake.connection_count == self.alive, timeout=30, what="closed"
+        )
 
     def _sent(self, ts: str, envelope: str) -> None:
         self.envelopes.setdefault(ts, []).append(envelope)
@@ -125,7 +133,7 @@ class Stream:
         now = time.monotonic()
         for ts, envelopes in self.envelopes.items():
             if now - self.last_sent[ts] > RETRY_S and not acked.intersection(envelopes):
-                self._sent(ts, self.fake.redeliver(envelopes[0], connection=self.alive[0]))
+                self._sent(ts, self.fake.redeliver(envelopes[0], connection=0))
 
 
 def reactions(fake) -> list:
@@ -152,6 +160,11 @@ def run_stream(fake, bots: list, args: argparse.Namespace, mode: str, database_u
     time.sleep(2.0)  # late duplicates would show up now
     accepted = reactions(fake)
     counts = Counter(c.params.get("timestamp") for c in accepted)
+    acked = {a.envelope_id for a in fake.acks}
+    for ts in (ts for ts in sent if counts[ts] == 0):
+        shown = [f"{e[:8]}{' acked' if e in acked else ''}" for e in stream.envelopes[ts]]
+        said = [line for bot in bots for line in bot.log().splitlines() if ts in line]
+        print(f"lost {ts}: envelopes {', '.join(shown)}; logged: {said}", flush=True)
     elapsed = max((c.time for c in accepted), default=time.monotonic()) - started
     acks = [a.latency for a in fake.acks]
     twice = {ts for ts in sent if counts[ts] > 1}

@@ -225,7 +225,7 @@ class Services:
 
     def close(self, retrain_grace: float = 8.0) -> None:
         """Stop retrains (their outcome is still reported), finish queued work, close all."""
-        self.jobs.wait_idle(timeout=5.0)  # routing jobs may still hand texts to the batcher
+        self.jobs.wait_idle(timeout=5.0)  # queued jobs finish while the batcher still runs
         self.batcher.close()
         for runner in self.runners.values():
             runner.close(timeout=retrain_grace)
