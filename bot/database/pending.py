@@ -98,6 +98,9 @@ class PendingTags(Repository):
             or_(pending_tags.c.lease_expires.is_(None), pending_tags.c.lease_expires < stamp),
             pending_tags.c.attempts < MAX_ATTEMPTS,
         )
+        with self._db.read() as conn:  # an idle poll takes no write lock (SQLite: none at all)
+            if conn.execute(select(pending_tags.c.id).where(free).limit(1)).first() is None:
+                return []
         with self._db.write() as conn:
             chosen = select(pending_tags.c.id).where(free).order_by(pending_tags.c.id).limit(n)
             if conn.dialect.name == "postgresql":

@@ -5,8 +5,10 @@ deletes it. Full in-memory bounds only make it stop taking: the rows wait, nothi
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -56,8 +58,8 @@ class AutotagWorker:
     def start(self) -> AutotagWorker:
         """Start taking messages; export the queue's depth and age in ``/metrics``."""
         metrics = self.services.metrics
-        metrics.autotag_pending.set_function(lambda: self.depth().pending)
-        metrics.autotag_oldest.set_function(lambda: age_s(self.depth()))
+        metrics.autotag_pending.set_function(lambda: self._gauge(lambda d: d.pending))
+        metrics.autotag_oldest.set_function(lambda: self._gauge(age_s))
         self._thread.start()
         return self
 
@@ -83,8 +85,17 @@ class AutotagWorker:
             return True, f"degraded: {depth.pending} messages wait to be tagged, oldest {age:.0f}s"
         return True, ""
 
+    def _gauge(self, read: Callable[[Depth], float]) -> float:
+        """A gauge's value from the depth; NaN while the database does not answer (a scrape
+        must not fail: ``/readyz`` names the database)."""
+        try:
+            return float(read(self.depth()))
+        except Exception:
+            return math.nan
+
     def _run(self) -> None:
         next_sweep = 0.0
+        failing = False  # logged once per outage, not once a poll
         while not self._stop.is_set():
             self._wake.clear()  # before looking: a message queued meanwhile wakes the wait
             taken = 0
@@ -93,8 +104,11 @@ class AutotagWorker:
                     next_sweep = time.monotonic() + SWEEP_S
                     self.give_up_stale()
                 taken = self.take_once()
+                failing = False
             except Exception:  # the database is away: try again at the next poll
-                log.exception("auto-tag worker: cannot take queued messages")
+                if not failing:
+                    log.exception("auto-tag worker: cannot take queued messages")
+                failing = True
             if not taken:
                 self._wake.wait(POLL_S)
 

@@ -153,3 +153,12 @@ def test_depth_and_age_in_metrics_and_readiness(services: Services) -> None:
     assert "heed_autotag_pending 1.0" in rendered
     oldest = next(line for line in rendered.splitlines() if line.startswith("heed_autotag_old"))
     assert float(oldest.split()[1]) > DEGRADED_AGE_S
+
+
+def test_a_scrape_survives_a_database_that_does_not_answer(services: Services, worker) -> None:
+    w, _ = worker()
+    w.stop()
+    services.db.close()
+    w.depth.cache_clear()  # type: ignore[attr-defined]
+    rendered = services.metrics.render().decode()
+    assert "heed_autotag_pending NaN" in rendered
