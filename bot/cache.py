@@ -1,5 +1,6 @@
-"""Bounded, thread-safe caches: recently seen keys (de-duplicating redelivered events) and
-recently made values (a view rebuilt at most every few seconds)."""
+"""Bounded, thread-safe caches: the bound every look-up cache shares, recently seen keys (this
+replica's memory of request signatures) and recently made values (a view rebuilt at most every
+few seconds)."""
 
 from __future__ import annotations
 

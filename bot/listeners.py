@@ -1,5 +1,6 @@
 """Every Slack request Heed answers, in one table (:data:`LISTENERS`): what Bolt matches, the ack
-step on Bolt's thread (no Slack or database call) and the job that runs after the ack."""
+step on Bolt's thread (no Slack call; a database write only to queue a message for its tag)
+and the job that runs after the ack."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from bot.handlers.admin import (
     shadow_button_job,
 )
 from bot.handlers.appeal import APPEAL_LABEL, open_appeal_job, submit_appeal_job
-from bot.handlers.autotag import accept_message, count_dropped, route_job
+from bot.handlers.autotag import NotQueued, queue_message
 from bot.handlers.classify import (
     CLASSIFY,
     CLASSIFY_MESSAGE,
@@ -60,10 +61,9 @@ class Listener:
 
     kind: str
     matcher: Any
-    job: Job
+    job: Job | None
+    """None: the ack step does all the work (a message is queued in the database)."""
     accept: Accept = hand_on
-    on_busy: Callable[[Services], None] | None = None
-    """Counts a request dropped because the job queue is full (beyond the busy metric)."""
 
 
 def _message_action(callback_id: str) -> dict[str, str]:
@@ -79,7 +79,7 @@ LISTENERS = (
     Listener("event", {"type": "message", "subtype": DELETED}, message_deleted_job, accept_deleted),
     Listener("action", DISMISS_ACTION, dismiss_job),
     Listener("action", WHY_NOT_ACTION, why_not_job, accept_why_not),
-    Listener("event", "message", route_job, accept_message, on_busy=count_dropped),
+    Listener("event", "message", None, queue_message),
     Listener("event", "app_home_opened", publish_home, accept_home),
     Listener("shortcut", _message_action(CLASSIFY_MESSAGE), shortcut_job, accept_shortcut),
     Listener("shortcut", _message_action(CORRECT_LABEL), correct_job),
@@ -117,21 +117,23 @@ def build_request(
 
 def ack_and_hand_on(row: Listener, request: Request, ack: Callable[..., Any]) -> None:
     """Run ``row``'s ack step; queue its job, then ack (``busy`` for a command whose job the
-    full queue refused), or ack with the step's answer."""
+    full queue refused), or ack with the step's answer. A message that could not be queued
+    is not acked (:class:`~bot.handlers.autotag.NotQueued`): Slack delivers it again."""
     services = request.services
     try:
         accepted = row.accept(request)
+    except NotQueued:
+        raise
     except Exception:  # never fail before the ack
         log.exception("cannot parse a request [%s]", format_context(request.context))
         accepted = Answer()
-    if isinstance(accepted, Answer):
-        ack(**{k: v for k, v in vars(accepted).items() if v is not None})
+    if isinstance(accepted, Answer) or row.job is None:
+        answer = accepted if isinstance(accepted, Answer) else Answer()
+        ack(**{k: v for k, v in vars(answer).items() if v is not None})
         return
     try:
         services.submit(row.job, accepted)
     except Busy:  # a command is told; other requests can carry no text in their ack
-        if row.on_busy is not None:
-            row.on_busy(services)
         if request.is_command:
             ack(text=BUSY_NOTE)
             return
@@ -163,5 +165,5 @@ def _callback(row: Listener, services: Services) -> Callable[..., None]:
     ) -> None:
         ack_and_hand_on(row, build_request(services, body, client, respond, context), ack)
 
-    listener.__name__ = f"on_{row.job.__name__}"
+    listener.__name__ = f"on_{(row.job or row.accept).__name__}"
     return listener

@@ -17,6 +17,7 @@ from bot.app import build_app
 from bot.database import Database
 from bot.digest import QueueDigest
 from bot.drift import DriftWatch
+from bot.handlers.autotag_worker import start_autotag_worker
 from bot.ops.metrics import (
     OPS_PATHS,
     PUBLIC_OPS_PATHS,
@@ -79,6 +80,7 @@ def serve(settings: Settings, db: Database, *, host: str, port: int) -> None:
     digest.start()
     drift = DriftWatch(services, app.client, owner=REPLICA)
     drift.start()
+    autotag = start_autotag_worker(services, app.client, REPLICA)
     routes = [f"{ch} ({task.name})" for task in settings.tasks for ch in task.channels]
     admins = sorted(settings.admins)
     if settings.admins_from_workspace:
@@ -98,6 +100,7 @@ def serve(settings: Settings, db: Database, *, host: str, port: int) -> None:
     readiness = Readiness(
         {"model": model_check(lambda: default.version), "database": database_check(db)}
     )
+    readiness.add("autotag_queue", autotag.check)
     try:
         if settings.socket_mode:
             _serve_socket_mode(app, services, readiness, stop)
@@ -107,6 +110,7 @@ def serve(settings: Settings, db: Database, *, host: str, port: int) -> None:
         raise StartupError(f"cannot serve: {exc}", 1) from exc
     finally:
         drift.stop()
+        autotag.stop()
         digest.stop()
         reaper.stop()
         services.models.stop()

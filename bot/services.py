@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 
 from bot.access import AdminCheck, LabelCheck
 from bot.agreement import Agreement, agreement
-from bot.cache import RecentValues, SeenCache
+from bot.cache import RecentValues
 from bot.channels import ChannelMatcher
 from bot.context import format_context, request_context
 from bot.database import Database
@@ -133,7 +133,6 @@ class Services:
     models: TaskModels
     runners: Mapping[str, RetrainRunner]
     metrics: Metrics = field(default_factory=Metrics)
-    seen: SeenCache = field(default_factory=SeenCache)
     home_views: RecentValues = field(default_factory=lambda: RecentValues(HOME_TTL))
     explainer: ExplainBatcher = field(default_factory=ExplainBatcher)
     """Batches concurrent ``/classify`` and auto-tag explanations (one-pass methods)."""
@@ -190,18 +189,6 @@ class Services:
     def labelers_for(self, task: str) -> LabelCheck:
         """Who labels ``task``'s predictions (an unknown task: the ``HEED_LABELERS`` check)."""
         return self._task_checks.get(task, (self.admin, self.labelers))[1]
-
-    def first_time(self, event_id: str | None, channel: str, ts: str | None) -> bool:
-        """True for a message's first delivery to any replica, claimed in the database (this
-        replica's cache alone when it is down: tagged twice, perhaps, never not at all)."""
-        keys = [f"event:{event_id}" if event_id else None, f"message:{channel}:{ts}"]
-        if not self.seen.first_time(*keys):
-            return False
-        try:
-            return self.db.events.claim([k for k in keys if k is not None])
-        except Exception:
-            log.exception("cannot claim event %s in the database; deduplicating locally", keys)
-            return True
 
     def queue_offer(self, scores: Mapping[str, float], first: bool = False) -> QueueOffer:
         """A prediction's claim to its task's labelling queue: uncertainty (raised by
@@ -277,7 +264,7 @@ class Services:
 
     def close(self, retrain_grace: float = 8.0) -> None:
         """Stop retrains (their outcome is still reported), finish queued work, close all."""
-        self.jobs.wait_idle(timeout=5.0)  # routing jobs may still hand texts to the batcher
+        self.jobs.wait_idle(timeout=5.0)  # queued jobs finish while the batcher still runs
         self.batcher.close()
         for runner in self.runners.values():
             runner.close(timeout=retrain_grace)

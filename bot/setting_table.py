@@ -119,6 +119,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("HEED_HTTP_TIMEOUT", kinds.Number(1, 600, "between 1 and 600 seconds"), "10"),
     Spec("HEED_MAX_BODY", kinds.Whole(1024, 64 << 20), str(1 << 20)),
     Spec("HEED_JOB_QUEUE", kinds.Whole(8, 100_000), "64"),
+    Spec("HEED_AUTOTAG_MAX_AGE", kinds.Number(60, 86400, "between 60 and 86400 seconds"), "3600"),
     Spec("HEED_CLASSIFY_PER_MINUTE", kinds.Whole(0, 100_000), "20"),
     Spec("HEED_OPS_PORT", kinds.Whole(0, 65535)),
     Spec("HEED_OPS_HOST", kinds.Text(), "127.0.0.1"),

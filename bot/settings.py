@@ -68,6 +68,7 @@ class Settings:
     ops_host: str = setting("HEED_OPS_HOST")
     ops_public: bool = setting("HEED_OPS_PUBLIC")
     job_queue: int = setting("HEED_JOB_QUEUE")
+    autotag_max_age: float = setting("HEED_AUTOTAG_MAX_AGE")
     classify_per_minute: int = setting("HEED_CLASSIFY_PER_MINUTE")
     queue_score: str = setting("HEED_QUEUE_SCORE")
     queue_size: int = setting("HEED_QUEUE_SIZE")

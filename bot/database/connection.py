@@ -22,6 +22,7 @@ from bot.database.audit import AuditLog
 from bot.database.events import Events
 from bot.database.forgetting import Forgetting
 from bot.database.jobs import Jobs
+from bot.database.pending import PendingTags
 from bot.database.predictions import Predictions
 from bot.database.queue import LabelQueue
 from bot.database.shadows import Shadows
@@ -32,7 +33,7 @@ DB_FILENAME = "heed.sqlite3"
 SQLITE_HEADER = b"SQLite format 3\x00"
 MIGRATE_COMMAND = "python -m bot migrate"
 BUSY_TIMEOUT_MS = 10_000
-SCRUBBED_TABLES = ("predictions", "feedback", "label_queue", "heed_posts")
+SCRUBBED_TABLES = ("predictions", "feedback", "label_queue", "heed_posts", "pending_tags")
 _READ = "heed_read"
 _SSL_IN_USE = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
 
@@ -150,6 +151,7 @@ class Database:
         self.shadows = Shadows(self)
         self.signatures = Signatures(self)
         self.appeals = Appeals(self)
+        self.pending = PendingTags(self)
 
     def __repr__(self) -> str:
         return f"Database({self.where!r})"

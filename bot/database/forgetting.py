@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select
 
 from bot.database.records import Repository, now
-from bot.database.schema import feedback, forgotten_texts, heed_posts, predictions
+from bot.database.schema import feedback, forgotten_texts, heed_posts, pending_tags, predictions
 
 
 def text_sha256(text: str) -> str:
@@ -38,6 +38,7 @@ class Forgetting(Repository):
         with self._db.write() as conn:
             answers = conn.execute(delete(feedback).where(feedback.c.user == user)).rowcount
             gone = _forget(conn, or_(predictions.c.user == user, predictions.c.author == user))
+            conn.execute(delete(pending_tags).where(pending_tags.c.user == user))  # not yet tagged
         return Forgotten(gone.predictions, answers, gone.texts, gone.posts)
 
     def forget_message(self, channel: str, message_ts: str) -> Forgotten:
@@ -48,6 +49,10 @@ class Forgetting(Repository):
             & (predictions.c.source == "autotag")
         )
         with self._db.write() as conn:
+            waiting = (pending_tags.c.channel == channel) & (
+                pending_tags.c.message_ts == message_ts
+            )
+            conn.execute(delete(pending_tags).where(waiting))  # not yet tagged: never will be
             return _forget(conn, where)
 
     def remember_post(self, channel: str, ts: str, prediction_ids: Iterable[int]) -> None:

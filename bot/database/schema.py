@@ -210,3 +210,22 @@ appeals = Table(
     Index("appeals_author", "author", "created"),
     Index("appeals_prediction", "prediction_id", "status"),
 )
+
+pending_tags = Table(
+    "pending_tags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("channel", String(64), nullable=False),
+    Column("message_ts", String(64), nullable=False),
+    Column("thread_ts", Text),
+    Column("user", Text),
+    Column("text", Text, nullable=False),
+    Column("created", Text, nullable=False),
+    Column("owner", Text),  # the replica working on it, while ``lease_expires`` is ahead
+    Column("lease_expires", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("noted", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("channel", "message_ts", name="pending_tags_message"),
+    Index("pending_tags_created", "created"),
+    Index("pending_tags_user", "user"),
+)

@@ -102,6 +102,16 @@ class Metrics:
             ["task", "kind"],
             registry=self.registry,
         )
+        self.autotag_pending = Gauge(
+            "heed_autotag_pending",
+            "Messages queued in the database for their auto-tag (every replica's)",
+            registry=self.registry,
+        )
+        self.autotag_oldest = Gauge(
+            "heed_autotag_oldest_seconds",
+            "Seconds the oldest message queued for its auto-tag has waited (0: none waits)",
+            registry=self.registry,
+        )
         self.model_info = Info(
             "heed_model", "The model version this replica serves", registry=self.registry
         )

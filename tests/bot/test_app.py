@@ -5,6 +5,7 @@ tab through the real listeners."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -143,6 +144,24 @@ def test_autotag_tags_a_redelivered_message_once(start: Any) -> None:
     fake.wait_for(lambda: len(fake.calls("reactions.add")) >= 2, timeout=10)
     time.sleep(0.3)
     assert [c.params["timestamp"] for c in fake.calls("reactions.add")] == [ts, later]
+
+
+def test_a_message_that_meets_a_full_queue_is_tagged_once_it_drains(start: Any) -> None:
+    app = start(StubClassifier(label="negative"), autotag_channels=("C1",), job_queue=8)
+    fake, jobs = app.fake, app.services.jobs
+    gate = threading.Event()
+    blockers = [jobs.submit(gate.wait) for _ in range(jobs.capacity)]  # every slot taken
+    envelope, ts = fake.send_message_event("arrives while the queue is full")
+    assert fake.wait_for_ack(envelope, timeout=5).latency < 3
+    time.sleep(1.0)  # the worker took it, met the full pool and handed it back
+    assert not fake.calls("reactions.add") and app.services.db.pending.depth().pending == 1
+    gate.set()
+    for blocker in blockers:
+        blocker.result(timeout=5)
+    fake.wait_for(lambda: fake.calls("reactions.add"), timeout=10)
+    time.sleep(0.3)
+    assert [c.params["timestamp"] for c in fake.calls("reactions.add")] == [ts]
+    assert app.services.db.pending.depth().pending == 0
 
 
 def message_shortcut(fake: FakeSlack, text: str, channel_id: str, user_id: str = "U7") -> str:

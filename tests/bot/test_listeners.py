@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock
@@ -17,6 +18,7 @@ from slack_bolt.authorization import AuthorizeResult
 from bot.blocks.classify import usage_text
 from bot.blocks.common import BUSY_NOTE, slow_down_note
 from bot.blocks.feedback import CONFIRM_ACTION, CORRECT_ACTION, FEEDBACK_BLOCK_ID, NOT_TAGGED
+from bot.handlers.autotag import NotQueued
 from bot.handlers.feedback import FEEDBACK_ACTIONS
 from bot.listeners import LISTENERS, Listener, ack_and_hand_on, build_request
 from bot.services import Services
@@ -226,7 +228,7 @@ def message(ts: str, channel: str = "C1", **kw: Any) -> dict[str, Any]:
     return {"type": "message", "channel": channel, "user": "U1", "ts": ts, "text": "hi", **kw}
 
 
-def test_messages_are_tagged_once_in_configured_channels_only(make: Any) -> None:
+def test_messages_are_queued_once_in_configured_channels_only(make: Any) -> None:
     stub = StubClassifier(label="negative")
     services = make(stub, autotag_channels=("C1", "#support"))
     client = slack()
@@ -234,28 +236,40 @@ def test_messages_are_tagged_once_in_configured_channels_only(make: Any) -> None
         enterprise_id=None, team_id="T1", bot_user_id="UBOT", bot_id="BBOT"
     )
 
-    def event(body: dict[str, Any], event_id: str) -> None:
+    def event(body: dict[str, Any], event_id: str) -> list[dict[str, Any]]:
         envelope = {"type": "event_callback", "event_id": event_id, "event": body}
-        send(services, "message", envelope, client, context=_context(authorized))
+        return send(services, "message", envelope, client, context=_context(authorized))[0]
 
-    event(message("1.1"), "Ev1")
-    event(message("1.1"), "Ev1")  # redelivered
+    assert event(message("1.1"), "Ev1") == [{}]
+    assert event(message("1.1"), "Ev1") == [{}]  # redelivered
     event(message("1.1"), "Ev9")  # the same message
     event(message("2.2", user="UBOT"), "Ev2")
-    event(message("3.3", channel="C2"), "Ev3")
+    event(message("3.3", channel="C2"), "Ev3")  # may be #support: the worker looks it up
     event(message("4.4", text="\u200b\u2060"), "Ev4")
-    services.batcher.close()  # the batch runs, its tag job is queued
-    services.jobs.wait_idle(10.0)
-    client.reactions_add.assert_called_once_with(channel="C1", timestamp="1.1", name="-1")
-    client.conversations_info.assert_called_once_with(channel="C2")  # name looked up once
-    assert stub.predict_calls == [["hi"]]
+    assert not client.method_calls and not stub.predict_calls  # nothing before the ack
+    queued = services.db.pending.take("test", 10, timedelta(seconds=60))
+    assert [(t.channel, t.message_ts, t.text, t.user) for t in queued] == [
+        ("C1", "1.1", "hi", "U1"),
+        ("C2", "3.3", "hi", "U1"),
+    ]
+    assert services.metrics.autotags.labels("redelivered")._value.get() == 2  # type: ignore[attr-defined]
 
 
-def test_nothing_is_tagged_when_no_channel_is_configured(make: Any) -> None:
+def test_a_message_the_database_cannot_queue_is_not_acked(make: Any) -> None:
+    services = make(autotag_channels=("C1",))
+    services.db.close()  # every write now fails
+    body = {"type": "event_callback", "event_id": "Ev1", "event": message("1.1")}
+    with pytest.raises(NotQueued):
+        send(services, "message", body)
+    assert services.metrics.autotags.labels("not_queued")._value.get() == 1  # type: ignore[attr-defined]
+
+
+def test_nothing_is_queued_when_no_channel_is_configured(make: Any) -> None:
     services = make()
     body = {"type": "event_callback", "event_id": "Ev1", "event": message("1.1")}
     acks, client, _ = send(services, "message", body)
-    assert acks == [{}] and not client.method_calls and len(services.seen) == 0
+    assert acks == [{}] and not client.method_calls
+    assert services.db.pending.depth().pending == 0
 
 
 def test_the_home_tab_is_published_for_who_opened_it(make: Any) -> None:

@@ -133,7 +133,7 @@ def test_readyz_and_metrics(fake: FakeSlack, bot: tuple[BotProcess, int, int]) -
     status, answer = readiness(HOST, ops_port)
     assert status == 200 and answer == {
         "ready": True,
-        "checks": {"model": "ok", "database": "ok", "slack": "ok"},
+        "checks": {"model": "ok", "database": "ok", "autotag_queue": "ok", "slack": "ok"},
     }
     fake.reset()
     body = command_body("the box arrived", "U42", f"{fake.base_url}/response/1")

@@ -315,14 +315,24 @@ def test_autotag_reacts_once_per_human_message_only(slack: FakeSlack, bot: BotPr
     assert "redelivered" in bot.log()
 
 
-def test_a_burst_of_messages_is_classified_in_batches(slack: FakeSlack, bot: BotProcess) -> None:
+def test_a_burst_beyond_the_queue_is_tagged_in_batches_once_each(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
     before = len(re.findall(r"classified a batch of (\d+)", bot.log()))
-    sent = [slack.send_message_event(f"message number {i}", channel_id="C1")[1] for i in range(16)]
+    burst = 80  # more than the 32 a replica holds in memory (half of HEED_JOB_QUEUE): the rest
+    sent = [slack.send_message_event(f"message number {i}", channel_id="C1") for i in range(burst)]
+    acks = [slack.wait_for_ack(envelope, timeout=10) for envelope, _ in sent]
+    assert max(a.latency for a in acks) < 3
     slack.wait_for(
-        lambda: {ts for _, ts, _ in _reactions(slack)} >= set(sent), timeout=30, what="16 reactions"
+        lambda: {ts for _, ts, _ in _reactions(slack)} >= {ts for _, ts in sent},
+        timeout=60,
+        what=f"{burst} reactions",
     )
+    wait_quiet(slack, 0.5)
+    assert len(_reactions(slack)) == burst  # each once
     sizes = [int(n) for n in re.findall(r"classified a batch of (\d+)", bot.log())[before:]]
-    assert sum(sizes) == 16 and len(sizes) < 16 and max(sizes) > 1, sizes
+    assert sum(sizes) == burst and len(sizes) < burst and max(sizes) > 1, sizes
+    assert "heed_autotag_pending 0.0" in metrics_text("127.0.0.1", OPS_PORT)  # none left
 
 
 def test_no_secret_in_the_log(bot: BotProcess) -> None:
@@ -347,6 +357,7 @@ DOWN = {
     "checks": {
         "model": "ok",
         "database": "ok",
+        "autotag_queue": "ok",
         "slack": "the Socket Mode connection to Slack is down",
     },
 }
@@ -355,7 +366,8 @@ DOWN = {
 def test_the_ops_port_answers_health_readiness_and_metrics(slack: FakeSlack) -> None:
     status, answer = readiness("127.0.0.1", OPS_PORT)
     assert status == 200
-    assert answer == {"ready": True, "checks": {"model": "ok", "database": "ok", "slack": "ok"}}
+    checks = {"model": "ok", "database": "ok", "autotag_queue": "ok", "slack": "ok"}
+    assert answer == {"ready": True, "checks": checks}
     envelope = slack.send_slash_command("/classify", "ops check", channel_id="C1", user_id="U77")
     slack.wait_for_ack(envelope, timeout=10)
     slack.wait_for(lambda: replies(slack, "C1"), timeout=30, what="the reply")

@@ -1,9 +1,9 @@
-"""Which messages count, and the tag job: the label's reaction, and a thread note with the
-heatmap only above the threshold for notify labels."""
+"""Which messages count, and tagging a queued message: the label's reaction, a thread note
+with the heatmap only above the threshold for notify labels, each at most once."""
 
 from __future__ import annotations
 
-from concurrent.futures import Future
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from unittest.mock import MagicMock
@@ -14,11 +14,11 @@ from slack_sdk.errors import SlackApiError
 from bot.blocks.appeal import APPEAL_ACTION
 from bot.blocks.classify import CAVEAT
 from bot.blocks.feedback import FEEDBACK_BLOCK_ID
-from bot.handlers.autotag import is_taggable, tag_job
+from bot.database.pending import PendingTag
+from bot.handlers.autotag import is_taggable, tag_message, tag_request
 from bot.setting_kinds import Thresholds
 from bot.settings import Settings
-from classifier.types import Prediction
-from tests.bot.stubs import PNG, StubClassifier, request_for, services_for
+from tests.bot.stubs import PNG, StubClassifier, services_for
 
 
 @pytest.mark.parametrize(
@@ -48,10 +48,19 @@ def test_is_taggable(event: dict[str, Any], taggable: bool) -> None:
     assert is_taggable(full, "UBOT") is taggable
 
 
-def done(prediction: Prediction) -> Future[Prediction]:
-    future: Future[Prediction] = Future()
-    future.set_result(prediction)
-    return future
+def take(services: Any, thread_ts: str | None = None) -> PendingTag:
+    """Queue the message ``C1/1.5`` as its listener would and take it as a worker would."""
+    db = services.db
+    db.pending.enqueue(
+        ["event:Ev1"],
+        channel="C1",
+        message_ts="1.5",
+        text="hello there",
+        user="U1",
+        thread_ts=thread_ts,
+    )
+    [tag] = db.pending.take("test", 1, timedelta(seconds=60))
+    return tag
 
 
 def run_tag(
@@ -59,13 +68,15 @@ def run_tag(
     settings: Settings,
     client: MagicMock,
     tmp_path: Path,
-    **event: str,
+    thread_ts: str | None = None,
 ) -> MagicMock:
     services = services_for(tmp_path, stub, config=settings)
-    message = {"channel": "C1", "ts": "1.5", "user": "U1", "text": "hello there", **event}
-    body = {"type": "event_callback", "event": message}
     try:
-        tag_job(request_for(services, body, client, text="hello there"), done(stub.prediction()))
+        tag = take(services, thread_ts)
+        request = tag_request(services, client, tag, services.settings.tasks.default)
+        tag_message(request, tag, stub.prediction())
+        services.db.pending.finish(tag.id)
+        services.db.events.prune(timedelta(0))  # the next run queues the same message again
     finally:
         services.close()
     return client
@@ -75,7 +86,7 @@ def run_tag(
     "label,confidence,notify",
     [("positive", 0.95, True), ("positive", 0.5, False), ("negative", 0.99, False)],
 )
-def test_tag_job_notes_only_above_threshold_for_notify_labels(
+def test_tag_notes_only_above_threshold_for_notify_labels(
     tmp_path: Path, label: str, confidence: float, notify: bool
 ) -> None:
     settings = Settings(
@@ -105,13 +116,13 @@ def test_tag_job_notes_only_above_threshold_for_notify_labels(
 
 def test_a_reply_in_a_thread_gets_its_note_in_that_thread(tmp_path: Path) -> None:
     settings = Settings(bot_token="xoxb-x", app_token="xapp-x", autotag_notify=frozenset({"*"}))
-    client = run_tag(StubClassifier(), settings, MagicMock(), tmp_path, thread_ts="1.0")
+    client = run_tag(StubClassifier(), settings, MagicMock(), tmp_path, "1.0")
     client.reactions_add.assert_called_once_with(channel="C1", timestamp="1.5", name="+1")
     assert client.chat_postMessage.call_args.kwargs["thread_ts"] == "1.0"
     assert client.files_upload_v2.call_args.kwargs["thread_ts"] == "1.0"
 
 
-def test_tag_job_skips_unmapped_labels_and_survives_reaction_errors(tmp_path: Path) -> None:
+def test_tag_skips_unmapped_labels_and_survives_reaction_errors(tmp_path: Path) -> None:
     settings = Settings(bot_token="xoxb-x", app_token="xapp-x", label_emoji={"positive": "+1"})
     client = run_tag(StubClassifier(label="neutral"), settings, MagicMock(), tmp_path)
     client.reactions_add.assert_not_called()
@@ -179,3 +190,30 @@ def test_below_abstain_below_nothing_is_tagged_nor_noted(tmp_path: Path) -> None
     client = run_tag(StubClassifier(confidence=0.45), settings, MagicMock(), tmp_path)
     client.reactions_add.assert_not_called()
     client.chat_postMessage.assert_not_called()
+
+
+def test_a_retaken_message_is_not_recorded_or_noted_twice(tmp_path: Path) -> None:
+    settings = Settings(bot_token="xoxb-x", app_token="xapp-x", autotag_notify=frozenset({"*"}))
+    stub = StubClassifier()
+    services = services_for(tmp_path, stub, config=settings)
+    client = MagicMock()
+    client.reactions_add.side_effect = [None, SlackApiError("x", {"error": "already_reacted"})]
+    try:
+        tag = take(services)
+        request = tag_request(services, client, tag, services.settings.tasks.default)
+        tag_message(request, tag, stub.prediction())  # the worker dies before finishing it
+        with services.db.write() as conn:  # its lease lapses
+            conn.exec_driver_sql("UPDATE pending_tags SET lease_expires = NULL")
+        [again] = services.db.pending.take("other", 1, timedelta(seconds=60))
+        assert again.noted and again.attempts == 2
+        tag_message(tag_request(services, client, again, request.task), again, stub.prediction())
+        recorded = services.db.pending.recorded("C1", "1.5")
+        assert recorded is not None
+        assert services.db.predictions.get(recorded).user == "U1"
+        with services.db.read() as conn:
+            rows = conn.exec_driver_sql("SELECT COUNT(*) FROM predictions").scalar()
+    finally:
+        services.close()
+    assert rows == 1
+    assert client.reactions_add.call_count == 2  # Slack refused the second: one reaction
+    assert client.chat_postMessage.call_count == 1
