@@ -1,4 +1,4 @@
-"""The de-duplication cache of event ids and messages."""
+"""The caches: seen keys (request signatures) and recently made values."""
 
 from __future__ import annotations
 
