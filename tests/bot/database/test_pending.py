@@ -97,8 +97,15 @@ def test_forget_deletes_the_waiting_texts_of_that_author(db: Database) -> None:
     queue(db, "1.1", user="U1")
     queue(db, "2.2", user="U2")
     db.pending.mark_noted(1)
-    db.predictions.forget("U1")
+    db.forgetting.forget_person("U1")
     assert [t.user for t in db.pending.take("replica-a", 5, LEASE)] == ["U2"]
+
+
+def test_a_deleted_message_leaves_the_queue_untagged(db: Database) -> None:
+    queue(db, "1.1", user="U1")
+    queue(db, "2.2", user="U1")
+    db.forgetting.forget_message("C1", "1.1")
+    assert [t.message_ts for t in db.pending.take("replica-a", 5, LEASE)] == ["2.2"]
 
 
 def test_an_autotag_prediction_is_found_by_channel_and_ts(db: Database) -> None:
