@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from classifier import cli_support
-from classifier.cli_support import configure, emit, fail
+from classifier.cli_support import configure, configure_torch, emit, fail
 from classifier.store import (
     DEFAULT_TASK,
     ModelNotFoundError,
@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _predict(args: argparse.Namespace, store: ModelStore) -> int:
+    configure_torch()
     from classifier import heatmap
     from classifier.model import Classifier
 

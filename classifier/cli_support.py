@@ -70,8 +70,7 @@ def torch_threads() -> int:
 
 
 def configure() -> None:
-    """Read ``.env`` (:func:`load_env`, without Slack credentials), log to stderr and silence
-    third-party progress bars and load reports."""
+    """Read ``.env`` (:func:`load_env`, without Slack credentials) and log to stderr."""
     load_env(skip_prefixes=(SLACK_PREFIX,))
     logging.basicConfig(
         level=logging.INFO,
@@ -80,6 +79,12 @@ def configure() -> None:
     )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def configure_torch() -> None:
+    """Silence transformers' progress bars and load reports, set torch's threads. Apart from
+    :func:`configure`: the commands that only read the store would pay 4 CPU-seconds of
+    imports for it."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
