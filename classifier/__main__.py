@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from classifier import cli_support
-from classifier.cli_support import configure, configure_torch, emit, fail
+from classifier.cli_support import configure, configure_torch, emit, exit_now, fail
 from classifier.store import (
     DEFAULT_TASK,
     ModelNotFoundError,
@@ -157,4 +156,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

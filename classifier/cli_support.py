@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from classifier.store import DEFAULT_ROOT, MODEL_DIR_ENV
 
@@ -92,6 +93,17 @@ def configure_torch() -> None:
     from classifier.model import configure_threads
 
     configure_threads(torch_threads())
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with ``code`` once logging and the standard streams are flushed, without
+    the interpreter's teardown: with torch and transformers loaded it takes 1.1-1.7 CPU-seconds
+    (measured) to free memory the OS takes back at once. For an entry point whose ``main()``
+    returned, everything it opened closed."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def emit(result: dict, as_json: bool, human: str) -> None:
