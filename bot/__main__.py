@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.settings import Settings, SettingsError, database_url_from_env
-from classifier.cli_support import load_env
+from classifier.cli_support import exit_now, load_env
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -119,4 +119,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

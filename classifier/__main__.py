@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from classifier import cli_support
-from classifier.cli_support import configure, emit, fail
+from classifier.cli_support import configure, configure_torch, emit, exit_now, fail
 from classifier.store import (
     DEFAULT_TASK,
     ModelNotFoundError,
@@ -69,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _predict(args: argparse.Namespace, store: ModelStore) -> int:
+    configure_torch()
     from classifier import heatmap
     from classifier.model import Classifier
 
@@ -163,4 +163,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from classifier.store import DEFAULT_ROOT, MODEL_DIR_ENV
 
@@ -70,8 +71,7 @@ def torch_threads() -> int:
 
 
 def configure() -> None:
-    """Read ``.env`` (:func:`load_env`, without Slack credentials), log to stderr and silence
-    third-party progress bars and load reports."""
+    """Read ``.env`` (:func:`load_env`, without Slack credentials) and log to stderr."""
     load_env(skip_prefixes=(SLACK_PREFIX,))
     logging.basicConfig(
         level=logging.INFO,
@@ -80,6 +80,12 @@ def configure() -> None:
     )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def configure_torch() -> None:
+    """Silence transformers' progress bars and load reports, set torch's threads. Apart from
+    :func:`configure`: the commands that only read the store would pay 4 CPU-seconds of
+    imports for it."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
@@ -87,6 +93,17 @@ def configure() -> None:
     from classifier.model import configure_threads
 
     configure_threads(torch_threads())
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with ``code`` once logging and the standard streams are flushed, without
+    the interpreter's teardown: with torch and transformers loaded it takes 1.1-1.7 CPU-seconds
+    (measured) to free memory the OS takes back at once. For an entry point whose ``main()``
+    returned, everything it opened closed."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def emit(result: dict, as_json: bool, human: str) -> None:

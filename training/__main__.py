@@ -14,7 +14,7 @@ import sys
 import torch
 
 from classifier import Classifier, ModelStore, cli_support
-from classifier.cli_support import configure, emit, fail
+from classifier.cli_support import configure, configure_torch, emit, exit_now, fail
 from classifier.exports import check_rows, read_exports
 from classifier.model import pick_device
 from classifier.store import task_root
@@ -206,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             args = build_parser().parse_args(argv)
             configure()
+            configure_torch()
             if not Dist.from_env(os.environ).is_main:  # rank 0 speaks for a torchrun run
                 logging.getLogger().setLevel(logging.WARNING)
             return commands[args.command](args)
@@ -218,4 +219,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())
