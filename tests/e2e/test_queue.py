@@ -325,8 +325,7 @@ def test_an_askers_answer_is_a_suggestion_until_a_labeler_decides(
         CONFIRM_ACTION,
         str(pid),
         user_id=LABELER,
-        message_ts="1.1",
-        message={"type": "message", "ts": "1.1"},
+        message_ts="1.1",  # the private list, ephemeral: Slack sends no message
         block_id=controls_id(pid),
     )
     fake.wait_for(lambda: db.queue.status(pid) == "answered", timeout=30, what="decided")
@@ -364,7 +363,7 @@ def test_an_appeal_reaches_labelers_and_its_decision_the_author(
     fake.send_block_action(
         CORRECT_ACTION,
         user_id=LABELER,
-        message={"type": "message", "ts": "1.1"},
+        message_ts="1.1",  # the private list, ephemeral: Slack sends no message
         block_id=controls_id(tagged.id),
         selected_option=option,
     )
