@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_IN_DATASETS = "vader_amazon/amazon_reviews.csv"
 DEFAULT_OUT = "training/sample/vader_amazon.csv"
-DEFAULT_ROWS = 1200
+DEFAULT_ROWS = 3696  # every distinct snippet
 DEFAULT_SEED = 20140601
 
 Row = tuple[str, str]  # (text, label)

@@ -143,7 +143,7 @@ def test_eval_label_missing_from_training_is_refused(capsys, tiny_base, store_di
 
 def test_bundled_sample_trains_on_the_shipped_export(capsys, tiny_base, store_dir) -> None:
     result = train(capsys, tiny_base, extra=("--bundled-sample", "--batch-size", "32"))
-    assert sum(result["rows"].values()) == 1200
+    assert sum(result["rows"].values()) == 3696
     meta = json.loads((Path(result["path"]) / "heed.json").read_text())
     assert [Path(d["path"]).name for d in meta["data"]] == ["vader_amazon.csv"]
 
