@@ -93,10 +93,24 @@ def estimates(ratings: list[tuple[int, str, str]]) -> dict[str, float | None]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n")[0])
-    parser.add_argument("--errors", type=float, nargs="+", default=[0.05, 0.15, 0.3])
-    parser.add_argument("--prior", type=float, nargs="+", default=[0.4, 0.3, 0.2, 0.1])
+    parser.add_argument(
+        "--errors",
+        type=float,
+        nargs="+",
+        default=[0.05, 0.15, 0.3],
+        help="the three labelers' error rates",
+    )
+    parser.add_argument(
+        "--prior",
+        type=float,
+        nargs="+",
+        default=[0.4, 0.3, 0.2, 0.1],
+        help="the true labels' priors (they sum to 1)",
+    )
     parser.add_argument("--seeds", type=int, default=50, help="simulated teams per cell")
-    parser.add_argument("--out", type=Path, default=default_out("agreement"))
+    parser.add_argument(
+        "--out", type=Path, default=default_out("agreement"), help="JSON results file"
+    )
     args = parser.parse_args()
     if len(args.errors) != 3 or abs(sum(args.prior) - 1) > 1e-9:
         parser.error("--errors needs three rates and --prior must sum to 1")

@@ -14,7 +14,7 @@ Three rankings are compared on the same rows in the same run: the contrastive ma
 a random ranking (``--random-draws`` draws). Latency: p50 of ``Classifier.explain`` at 40
 words with and without ``versus``, interleaved, ``--latency-repeats`` each.
 
-Datasets: VADER Amazon (3 classes; the default recipe fine-tuned on the bundled sample,
+Datasets: VADER Amazon (3 classes; the default recipe fine-tuned on a 1,200-row cut,
 evaluated on rows outside it, as faithfulness.py does) and banking77 (77 intents; the default
 recipe fine-tuned on ``--banking-per-intent`` rows per intent of train.csv, evaluated on
 test.csv).
@@ -66,9 +66,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--n", type=int, default=100, help="examples per dataset")
     p.add_argument("--min-words", type=int, default=3, help="skip shorter texts")
     p.add_argument("--banking-per-intent", type=int, default=20, help="banking77 train rows")
-    p.add_argument("--random-draws", type=int, default=5)
-    p.add_argument("--latency-repeats", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--random-draws", type=int, default=5, help="random rankings averaged per text")
+    p.add_argument("--latency-repeats", type=int, default=30, help="timed explanations per variant")
+    p.add_argument(
+        "--seed", type=int, default=0, help="seeds the rows picked and the random rankings"
+    )
     p.add_argument("--epochs", type=int, default=0, help="override TrainConfig().epochs")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: cores)")
     p.add_argument("--out", default=str(default_out("contrastive")), help="JSON results file")

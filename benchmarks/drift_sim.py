@@ -56,12 +56,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--volumes", default="30,150,1000", help="messages a day, comma list")
     p.add_argument("--shifts", default="10,30", help="points of label mix moved, comma list")
-    p.add_argument("--floors", default="0.02,0.03,0.05,0.075,0.1,0.15,0.2,0.25")
-    p.add_argument("--reference-rows", type=int, default=740)
+    p.add_argument(
+        "--floors",
+        default="0.02,0.03,0.05,0.075,0.1,0.15,0.2,0.25",
+        help="comma list of HEED_DRIFT_PSI candidates",
+    )
+    p.add_argument(
+        "--reference-rows", type=int, default=740, help="held-out rows behind a version's reference"
+    )
     p.add_argument("--weeks", type=int, default=52, help="weeks simulated without a shift")
     p.add_argument("--shift-weeks", type=int, default=12, help="weeks watched after a shift")
-    p.add_argument("--selection-seeds", type=int, default=10)
-    p.add_argument("--report-seeds", type=int, default=20)
+    p.add_argument("--selection-seeds", type=int, default=10, help="seeds the floor is chosen on")
+    p.add_argument(
+        "--report-seeds", type=int, default=20, help="other seeds the figures are reported on"
+    )
     p.add_argument("--out", default=str(default_out("drift_sim")), help="JSON results file")
     args = p.parse_args(argv)
     args.volumes = [int(v) for v in args.volumes.split(",")]

@@ -104,8 +104,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="none/shadow pairs, alternating")
     parser.add_argument("--commands", type=int, default=20, help="/classify per round, serially")
     parser.add_argument("--messages", type=int, default=100, help="auto-tag burst per round")
-    parser.add_argument("--timeout", type=float, default=300)
-    parser.add_argument("--out", type=Path, default=default_out("shadow_cost"))
+    parser.add_argument(
+        "--timeout", type=float, default=300, help="seconds to wait for a round's replies and tags"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=default_out("shadow_cost"), help="JSON results file"
+    )
     args = parser.parse_args()
 
     from tests.support.fakeslack import FakeSlack
