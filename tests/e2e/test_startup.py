@@ -85,7 +85,7 @@ def test_train_default_runs_the_training_child_then_serves(tiny_base: Path, tmp_
     current = ModelStore(store).current()
     assert current is not None
     log = bot.log()
-    assert "training the default model: training on 960 rows" in log
+    assert "training the default model: training on 2957 rows" in log
     assert f"serving model {current}" in log
     with closing(Database(tmp_path / "var" / "heed.sqlite3")) as db:
         [job] = db.jobs.recent()
