@@ -25,6 +25,7 @@ from bot.handlers.classify import (
 )
 from bot.handlers.feedback import CORRECT_LABEL, FEEDBACK_ACTIONS, correct_job, feedback_job
 from bot.handlers.home import accept_home, publish_home
+from bot.handlers.suspects import SUSPECT_BUTTONS, suspect_button_job
 from bot.jobpool import Busy
 from bot.ops.metrics import request_kind
 from bot.services import Accept, Answer, Job, Request, Services
@@ -59,6 +60,7 @@ LISTENERS = (
     Listener("command", ADMIN, admin_job, accept_admin),
     Listener("action", FEEDBACK_ACTIONS, feedback_job),
     Listener("action", RETRAIN_BUTTONS, retrain_button_job),
+    Listener("action", SUSPECT_BUTTONS, suspect_button_job),
     Listener("event", "message", route_job, accept_message, on_busy=count_dropped),
     Listener("event", "app_home_opened", publish_home, accept_home),
     Listener("shortcut", _message_action(CLASSIFY_MESSAGE), shortcut_job, accept_shortcut),

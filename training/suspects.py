@@ -54,7 +54,7 @@ class SuspectsSchedule:
     benchmarks/README.md ("Suspected label errors")."""
 
     standard_epochs: int = 2
-    few_shot_epochs: int = 3
+    few_shot_epochs: int = 2
 
 
 @dataclass(frozen=True)

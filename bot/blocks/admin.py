@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 ADMIN_USAGE = (
     "Usage: `/heed-admin retrain | cancel | status | versions | promote VERSION | rollback | "
-    "export | queue | forget @user | help`\n"
+    "export | queue | suspects | forget @user | help`\n"
     "• `retrain` — preview what a retrain would learn from (exports, corrections and who gave "
     "them, held rows, data problems), then *Start* it: a new model, with progress here, "
     "promoted only if it is not worse than the serving model on trusted rows\n"
@@ -41,10 +41,13 @@ ADMIN_USAGE = (
     "• `export` — the labelled rows, sent to you by DM as CSV (to read) and JSONL (to train on)\n"
     "• `queue` — the recent messages Heed was least sure about, with label controls (labelers "
     "and admins)\n"
+    "• `suspects` — look for label errors in the training data (a few minutes), then Keep or "
+    "Change the top rows; a change relabels the export row in the next retrain (labelers and "
+    "admins)\n"
     "• `forget @user` — delete that person's texts and answers (database and kept exports)\n"
     "With several tasks, `retrain`, `cancel`, `status`, `versions`, `promote`, `rollback`, "
-    "`export` and `queue` take the task first (`/heed-admin versions support`); without one "
-    "they act on the default task."
+    "`export`, `queue` and `suspects` take the task first (`/heed-admin versions support`); "
+    "without one they act on the default task."
 )
 MAX_VERSIONS_SHOWN = 15
 

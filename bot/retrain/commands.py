@@ -14,10 +14,17 @@ from bot.blocks.admin import NOTHING_TO_TRAIN, already_running
 from bot.blocks.common import one_line
 from bot.database import Database
 from bot.database.exports import write_jsonl, write_private
+from bot.database.schema import FEEDBACK_SOURCES
 from bot.retrain.jobs import JobAlreadyRunning, Preview, RetrainError
 from bot.retrain.messages import IN_DM_NOTE, preview_blocks, retrain_started
 from bot.retrain.reporter import RetrainReporter
-from bot.retrain.runner import CORRECTIONS_FILENAME, NO_TRUSTED_EVAL, RetrainRunner
+from bot.retrain.runner import (
+    CORRECTIONS_FILENAME,
+    NO_TRUSTED_EVAL,
+    RetrainRunner,
+    export_reviewed,
+)
+from bot.retrain.suspects import last_suspects_count
 from bot.services import Request
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 from classifier.exports import DataError, Problem
@@ -40,7 +47,7 @@ def build_preview(
 ) -> Preview:
     """Check the exports and the corrections as the runner would pass them, and count what
     came in from feedback since the serving model was made."""
-    labelled = db.predictions.labelled(task=runner.task)
+    labelled = db.predictions.labelled(task=runner.task, sources=FEEDBACK_SOURCES)
     since = _since(serving_created)
     fresh = [row for row in labelled if since is None or row.answered > since]
     by: Counter[str] = Counter(user for row in fresh for user in row.users)
@@ -51,16 +58,18 @@ def build_preview(
         "new_labels": dict(sorted(Counter(r.label for r in fresh).items())),
         "new_by": dict(by.most_common()),
         "held": db.predictions.counts(runner.task)["held"],
+        "suspects_found": last_suspects_count(db, runner.task),
     }
     with tempfile.TemporaryDirectory(prefix="heed-preview-") as workdir:
         corrections = Path(workdir) / CORRECTIONS_FILENAME if labelled else None
         if corrections is not None:
             rows = [(row.text, row.label) for row in labelled]
             write_private(corrections, lambda handle: write_jsonl(handle, rows))
+        overrides = export_reviewed(db, runner.task, Path(workdir))
         try:
-            report = runner.request(corrections).check()
+            report = runner.request(corrections, overrides=overrides).check()
         except DataError as exc:
-            named = {str(corrections): "corrections"}
+            named = {str(corrections): "corrections", str(overrides): "reviewed suspects"}
             problems = [Problem(named.get(p.file, p.file), p.line, p.reason) for p in exc.problems]
             return Preview(**base, problems=tuple(problems))
     return Preview(**base, report=report)

@@ -186,3 +186,4 @@ class Preview:
     new_by: dict[str, int] = field(default_factory=dict)  # who gave those: user id -> rows
     held: int = 0
     problems: tuple[Problem, ...] = ()  # every data problem (the export named ``corrections``)
+    suspects_found: int | None = None  # what the last ``/heed-admin suspects`` run found
