@@ -127,17 +127,19 @@ def do_suspects(request: Request) -> None:
 
 def _row(request: Request, export: int, line: int) -> tuple[Example | None, set[str]]:
     """Line ``line`` of the task's ``export``-th training file (None when there is no such
-    row) and the labels that file uses."""
+    row) and the labels the task's training files use."""
     runner = request.services.runners[request.task.name]
-    if export >= len(runner.data_files):
-        return None, set()
     read = reader_options(runner.extra_args)
-    try:
-        rows = read_export(runner.data_files[export], read["text_column"], read["label_column"])
-    except DataError:
-        return None, set()
-    found = next((r for r in rows if r.source.rpartition(":")[2] == str(line)), None)
-    return found, {r.label for r in rows}
+    found, labels = None, set()
+    for index, path in enumerate(runner.data_files):
+        try:
+            rows = read_export(path, read["text_column"], read["label_column"])
+        except DataError:
+            continue
+        labels |= {r.label for r in rows}
+        if index == export:
+            found = next((r for r in rows if r.source.rpartition(":")[2] == str(line)), None)
+    return found, labels
 
 
 def suspect_button_job(request: Request) -> None:
