@@ -124,6 +124,8 @@ def job_line(job: JobRecord, details: bool = True) -> str:
     when = utc(job.finished or job.started or job.created)
     head = f"#{job.id} {when} by {who(job.requested_by)}"
     message = escape_and_shorten(" ".join((job.message or "").split()), 300) if details else ""
+    if job.status == "succeeded" and job.kind == "suspects":
+        return f":mag: {head}: suspects run" + (f", {message}" if message else "")
     if job.status == "succeeded":
         icon = ":white_check_mark:" if job.promoted else ":heavy_minus_sign:"
         f1 = (job.metrics or {}).get("macro_f1")

@@ -107,6 +107,7 @@ class SuspectsRun:
     on_progress: Callable[[dict[str, Any]], None]
     on_done: Callable[[SuspectsResult], None]
     job_id: int = field(default=0, init=False)
+    progress: str = field(default="suspects run: starting", init=False)  # stored with the lease
     _proc: subprocess.Popen[str] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -178,7 +179,7 @@ class SuspectsRun:
         assert proc is not None and proc.stderr is not None
         started = time.monotonic()
         reader = threading.Thread(
-            target=read_events, args=(proc.stderr, self.on_progress, log.debug), daemon=True
+            target=read_events, args=(proc.stderr, self._on_event, log.debug), daemon=True
         )
         reader.start()
         result = SuspectsResult(False, reason="the suspects run was interrupted")
@@ -205,6 +206,11 @@ class SuspectsRun:
             except Exception:
                 log.exception("suspects job %d: reporting the outcome failed", self.job_id)
 
+    def _on_event(self, event: dict[str, Any]) -> None:
+        if event.get("event") == "fold":
+            self.progress = f"suspects run: fold {event.get('fold')}/{event.get('folds')}"
+        self.on_progress(event)
+
     def _wait_renewing(self, started: float) -> str:
         """Wait for the child, renewing the lease; stop it on timeout or a lost lease, and
         then say why ("" when it ended by itself)."""
@@ -216,9 +222,7 @@ class SuspectsRun:
                 return ""
             if time.monotonic() - started >= runner.timeout_s:
                 why = f"timed out after {runner.timeout_s:g}s; the run was stopped"
-            elif not self.db.jobs.renew(
-                self.job_id, runner.owner, timedelta(seconds=runner.lease_s)
-            ):
+            elif not self._renew():
                 why = "stopped: the job was cancelled or another replica took it over"
             else:
                 continue
@@ -228,6 +232,16 @@ class SuspectsRun:
             signal_group(proc, signal.SIGKILL)
             proc.wait()
             return why
+
+    def _renew(self) -> bool:
+        """Renew the lease; False only when the job is no longer this replica's (a database
+        hiccup is not a lost lease: the next renewal retries)."""
+        lease = timedelta(seconds=self.runner.lease_s)
+        try:
+            return self.db.jobs.renew(self.job_id, self.runner.owner, lease, self.progress)
+        except Exception:
+            log.exception("suspects job %d: cannot renew its lease", self.job_id)
+            return True
 
     def _record(self, result: SuspectsResult) -> None:
         status = "succeeded" if result.ok else "failed"

@@ -13,7 +13,7 @@ import torch
 from classifier.exports import Example
 from tests.conftest import last_json, make_rows, write_csv
 from training.__main__ import main as training_main
-from training.contract import EXIT_DATA, EXIT_USAGE
+from training.contract import EXIT_DATA, EXIT_INTERRUPTED, EXIT_USAGE
 from training.suspects import assign_folds, confident_learning, rank_suspects
 
 
@@ -111,3 +111,13 @@ def test_bad_data_follows_the_failure_contract(capsys, tiny_base, store_dir, tmp
 def test_folds_out_of_range_is_a_usage_error(capsys, tiny_base, store_dir, export) -> None:
     code, result = _suspects(capsys, tiny_base, "--data", str(export), "--folds", "1")
     assert code == EXIT_USAGE and result["error"]["kind"] == "usage"
+
+
+def test_an_interrupted_run_says_so(capsys, tiny_base, store_dir, export, monkeypatch) -> None:
+    def interrupt(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("training.suspects.fold_probabilities", interrupt)
+    code, result = _suspects(capsys, tiny_base, "--data", str(export), "--folds", "2")
+    assert code == EXIT_INTERRUPTED and result["error"]["kind"] == "interrupted"
+    assert result["error"]["message"] == "interrupted: the suspects run stopped"
