@@ -51,11 +51,16 @@ class SuspectsReporter:
     request: Request
     channel: str
     ts: str
-    job_id: int = 0
+    run: SuspectsRun | None = None  # its job id is set before the child can report
     throttle: Throttle = field(default_factory=lambda: Throttle(PROGRESS_INTERVAL))
     fold: str = ""
     t0: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    @property
+    def job_id(self) -> int:
+        """The run's job id (0 before it started)."""
+        return self.run.job_id if self.run is not None else 0
 
     def on_progress(self, event: dict[str, Any]) -> None:
         """Reader thread: remember the fold, edit the status message (throttled)."""
@@ -108,9 +113,9 @@ def do_suspects(request: Request) -> None:
         channel=dm, text=":mag: Looking for suspected label errors: starting…"
     )
     reporter = SuspectsReporter(request, str(posted["channel"]), str(posted["ts"]))
-    run = SuspectsRun(runner, request.user, reporter.on_progress, reporter.on_done)
+    reporter.run = SuspectsRun(runner, request.user, reporter.on_progress, reporter.on_done)
     try:
-        reporter.job_id = run.start(channel=reporter.channel, message_ts=reporter.ts)
+        reporter.run.start(channel=reporter.channel, message_ts=reporter.ts)
     except JobAlreadyRunning as exc:
         client.chat_update(channel=reporter.channel, ts=reporter.ts, text=already_running(exc.job))
         return
