@@ -152,6 +152,17 @@ def run_one(
         progress=Silent(),
         schedule=SuspectsSchedule(args.standard_epochs, args.few_shot_epochs),
     )
+    if args.save_probs:  # to study other rankings on the same fits without refitting
+        args.save_probs.mkdir(parents=True, exist_ok=True)
+        torch.save(
+            {
+                "labels": labels,
+                "given": [e.label for e in examples],
+                "flipped": sorted(flipped),
+                "probs": probs,
+            },
+            args.save_probs / f"{task}-{seed}.pt",
+        )
     heed = [line_of[s.line] for s in rank_suspects(examples, labels, probs)]
     seconds = time.monotonic() - started
     cpu_seconds = time.process_time() - cpu_started
@@ -213,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--few-shot-epochs", type=int, default=defaults.few_shot_epochs)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=default_out("suspects"))
+    parser.add_argument(
+        "--save-probs", type=Path, metavar="DIR", help="also save each run's probabilities here"
+    )
     args = parser.parse_args(argv)
     root = datasets_dir(parser, args.datasets, [FILES[t][0] for t in args.tasks])
     torch.set_num_threads(args.threads)
