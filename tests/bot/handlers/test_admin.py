@@ -77,6 +77,7 @@ def test_every_subcommand_is_handled() -> None:
         "export",
         "forget",
         "queue",
+        "suspects",
     }
 
 
