@@ -213,17 +213,33 @@ def summary(results: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_datasets_option(parser)
-    parser.add_argument("--tasks", nargs="+", choices=list(FILES), default=list(FILES))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
-    parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS)
-    parser.add_argument("--sst2-rows", type=int, default=2000)
-    parser.add_argument("--banking-per-intent", type=int, default=20)
-    parser.add_argument("--vader-rows", type=int, default=1000)
+    parser.add_argument(
+        "--tasks", nargs="+", choices=list(FILES), default=list(FILES), help="datasets to cut"
+    )
+    parser.add_argument(
+        "--seeds", nargs="+", type=int, default=[1, 2, 3], help="one cut, flip and fit each"
+    )
+    parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help="the CLI's --folds")
+    parser.add_argument("--sst2-rows", type=int, default=2000, help="stratified SST-2 rows")
+    parser.add_argument(
+        "--banking-per-intent", type=int, default=20, help="banking77 rows of each intent"
+    )
+    parser.add_argument("--vader-rows", type=int, default=1000, help="stratified VADER rows")
     defaults = SuspectsSchedule()
-    parser.add_argument("--standard-epochs", type=int, default=defaults.standard_epochs)
-    parser.add_argument("--few-shot-epochs", type=int, default=defaults.few_shot_epochs)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=default_out("suspects"))
+    parser.add_argument(
+        "--standard-epochs",
+        type=int,
+        default=defaults.standard_epochs,
+        help="each fold's epochs, standard recipe (default: the CLI's)",
+    )
+    parser.add_argument(
+        "--few-shot-epochs",
+        type=int,
+        default=defaults.few_shot_epochs,
+        help="each fold's epochs, few-shot recipe (default: the CLI's)",
+    )
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (2 cores: 2)")
+    parser.add_argument("--out", type=Path, default=default_out("suspects"), help="JSON file")
     parser.add_argument(
         "--save-probs", type=Path, metavar="DIR", help="also save each run's probabilities here"
     )
