@@ -40,6 +40,7 @@ from bot.handlers.feedback import CORRECT_LABEL, FEEDBACK_ACTIONS, correct_job, 
 from bot.handlers.forget import DELETED, accept_deleted, message_deleted_job
 from bot.handlers.home import accept_home, publish_home
 from bot.handlers.review import dismiss_job
+from bot.handlers.suspects import SUSPECT_BUTTONS, suspect_button_job
 from bot.handlers.why_not import accept_why_not, why_not_job
 from bot.jobpool import Busy
 from bot.ops.metrics import request_kind
@@ -79,6 +80,7 @@ LISTENERS = (
     Listener("event", {"type": "message", "subtype": DELETED}, message_deleted_job, accept_deleted),
     Listener("action", DISMISS_ACTION, dismiss_job),
     Listener("action", WHY_NOT_ACTION, why_not_job, accept_why_not),
+    Listener("action", SUSPECT_BUTTONS, suspect_button_job),
     Listener("event", "message", None, queue_message),
     Listener("event", "app_home_opened", publish_home, accept_home),
     Listener("shortcut", _message_action(CLASSIFY_MESSAGE), shortcut_job, accept_shortcut),

@@ -273,22 +273,44 @@ def stratified_split(
     return train, evaluation
 
 
+def apply_overrides(
+    rows: Sequence[Example], overrides: Sequence[Example]
+) -> tuple[list[Example], list[Example]]:
+    """``rows`` with the label of each row whose text an override has replaced by the
+    override's (the row keeps its place and its ``file:line``; the newest override of a text
+    wins), and the overrides that matched no row."""
+    by_text = {row.text: row.label for row in overrides}
+    changed = [
+        Example(row.text, by_text[row.text], row.source) if row.text in by_text else row
+        for row in rows
+    ]
+    seen = {row.text for row in rows}
+    unmatched = {row.text: row for row in overrides if row.text not in seen}
+    return changed, list(unmatched.values())
+
+
 def load_rows(
     data: Sequence[Path],
     eval_data: Sequence[Path] | None,
     *,
     seed: int,
     train_only: Sequence[Path] | None = None,
+    overrides: Sequence[Path] | None = None,
     text_column: str = "text",
     label_column: str = "label",
 ) -> tuple[list[Example], list[Example]]:
     """Read and validate the exports; split off a stratified eval set from ``data`` when no
     ``eval_data`` is given. ``train_only`` rows are added to the training rows and never to
-    the eval rows, so a model is never judged on them (e.g. unreviewed corrections)."""
+    the eval rows, so a model is never judged on them (e.g. unreviewed corrections).
+    ``overrides`` (reviewed labels, e.g. a suspect an admin changed) relabel the ``data`` and
+    ``train_only`` rows with the same text; one that matches none is learnt as a train-only
+    row."""
     paths = [*data, *(train_only or [])]
     everything = read_exports(paths, text_column, label_column)
+    reviewed = read_exports(overrides, text_column, label_column) if overrides else []
+    everything, unmatched = apply_overrides(everything, reviewed)
     extra_sources = {str(p) for p in train_only or []}
-    extra = [r for r in everything if r.source.rpartition(":")[0] in extra_sources]
+    extra = [r for r in everything if r.source.rpartition(":")[0] in extra_sources] + unmatched
     rows = [r for r in everything if r.source.rpartition(":")[0] not in extra_sources]
     if eval_data:
         return [*rows, *extra], read_exports(eval_data, text_column, label_column)
@@ -347,23 +369,31 @@ def check_rows(
     *,
     seed: int = DEFAULT_SEED,
     train_only: Sequence[Path] | None = None,
+    overrides: Sequence[Path] | None = None,
     text_column: str = "text",
     label_column: str = "label",
 ) -> RowsReport:
     """What ``train`` would learn from and be judged on, without training: rows and rows per
-    label for each role and each file. Raises :class:`DataError` like ``train``."""
+    label for each role and each file (an override that relabels an export row counts in the
+    export's file). Raises :class:`DataError` like ``train``."""
     train_rows, eval_rows = load_rows(
         data,
         eval_data,
         seed=seed,
         train_only=train_only,
+        overrides=overrides,
         text_column=text_column,
         label_column=label_column,
     )
     per_file: dict[str, Counter[str]] = {}
     for row in [*train_rows, *eval_rows]:
         per_file.setdefault(row.source.rpartition(":")[0], Counter())[row.label] += 1
-    roles = (("train", data), ("train-only", train_only or []), ("eval", eval_data or []))
+    roles = (
+        ("train", data),
+        ("train-only", train_only or []),
+        ("overrides", overrides or []),
+        ("eval", eval_data or []),
+    )
     return RowsReport(
         train_rows=len(train_rows),
         eval_rows=len(eval_rows),

@@ -1,4 +1,4 @@
-"""CLI: ``python -m training train|check|evaluate|demo`` (``--json`` for machines).
+"""CLI: ``python -m training train|check|evaluate|suspects|demo`` (``--json`` for machines).
 
 Outcome kinds, exit codes and the JSON shapes: :mod:`training.contract` (written out in
 ``docs/ARCHITECTURE.md``).
@@ -30,8 +30,9 @@ from training.contract import (
 )
 from training.distributed import Dist
 from training.evaluate import confusion_matrix_png, evaluate
-from training.pipeline import DEFAULT_SAMPLE, run_train
+from training.pipeline import DEFAULT_SAMPLE, resolve_base, run_train
 from training.progress import Progress, Silent
+from training.suspects import MAX_FOLDS, find_suspects
 from training.watchdog import stop_when_stdin_closes
 
 
@@ -92,6 +93,7 @@ def _train(args: argparse.Namespace) -> int:
             [DEFAULT_SAMPLE] if args.bundled_sample else args.data,
             eval_data=args.eval_data,
             train_only=args.train_only,
+            overrides=args.overrides,
             store=store,
             config=config,
             device=device,
@@ -140,6 +142,7 @@ def _check(args: argparse.Namespace) -> int:
         args.data,
         args.eval_data,
         train_only=args.train_only,
+        overrides=args.overrides,
         seed=args.seed,
         text_column=args.text_column,
         label_column=args.label_column,
@@ -177,6 +180,33 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _suspects(args: argparse.Namespace) -> int:
+    if not 2 <= args.folds <= MAX_FOLDS:
+        raise UsageError(f"--folds must be between 2 and {MAX_FOLDS}")
+    store = _store(args)
+    if args.stop_when_stdin_closes:
+        stop_when_stdin_closes()
+    result = find_suspects(
+        args.data,
+        overrides=args.overrides,
+        folds=args.folds,
+        base=resolve_base(args.base or cli_support.base_model(), store),
+        config=TrainConfig(seed=args.seed),
+        device=_device(args.device),
+        progress=Progress(jsonl=args.progress == "jsonl"),
+        text_column=args.text_column,
+        label_column=args.label_column,
+    )
+    found = result["suspects"]
+    lines = [f"{len(found)} suspected label errors in {result['rows']} rows ({args.folds} folds)"]
+    lines += [
+        f"  {s['file']}:{s['line']}: {s['given']!r} -> {s['suggested']!r} ({s['score']:.3f})"
+        for s in found
+    ]
+    emit(success(result), args.json, "\n".join(lines))
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from training.demo import run_demo
 
@@ -201,7 +231,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     os.umask(0o077)  # model versions are private to the user who trains: 0600 / 0700
     command = next((a for a in argv if not a.startswith("-")), "")
-    commands = {"train": _train, "check": _check, "evaluate": _evaluate, "demo": _demo}
+    commands = {
+        "train": _train,
+        "check": _check,
+        "evaluate": _evaluate,
+        "suspects": _suspects,
+        "demo": _demo,
+    }
     with sigterm_interrupts():
         try:
             args = build_parser().parse_args(argv)

@@ -13,6 +13,7 @@ from training.config import TrainConfig
 from training.contract import EXIT_CODES, ArgumentParser
 from training.few_shot import FEW_SHOT_BELOW, RECIPES
 from training.pipeline import DEFAULT_SAMPLE
+from training.suspects import DEFAULT_FOLDS
 
 DEFAULTS = TrainConfig()
 
@@ -43,6 +44,7 @@ def build_parser() -> ArgumentParser:
         help=f"train on the sample export shipped with Heed ({DEFAULT_SAMPLE.name})",
     )
     _eval_options(train)
+    _overrides_option(train)
     train.add_argument("--base", help="base model: directory, hub id, store version or 'current'")
     train.add_argument(
         "--epochs",
@@ -140,6 +142,7 @@ def build_parser() -> ArgumentParser:
         help="labelled exports to check, as train's --data",
     )
     _eval_options(check)
+    _overrides_option(check)
     _seed_option(check, "seeds the eval split: give train's --seed to see its split")
     _column_options(check)
     _json_option(check)
@@ -160,9 +163,63 @@ def build_parser() -> ArgumentParser:
     _json_option(ev)
     _task_option(ev)
 
+    _suspects_parser(sub)
+
     demo = sub.add_parser("demo", help="train the default model if needed, then draw heatmaps")
     demo.add_argument("--out", type=Path, default=Path("out"), help="where heatmaps go")
     return parser
+
+
+def _suspects_parser(sub: argparse._SubParsersAction) -> None:
+    suspects = sub.add_parser(
+        "suspects",
+        help="rank the rows whose label looks wrong (out-of-fold confident learning)",
+    )
+    suspects.add_argument(
+        "--data",
+        nargs="+",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="labelled exports (.csv, .tsv or .jsonl) to search for label errors",
+    )
+    _overrides_option(suspects)
+    suspects.add_argument(
+        "--folds",
+        type=int,
+        default=DEFAULT_FOLDS,
+        help="fits of the default recipe, each scoring the rows it did not learn from, 2 to "
+        "20 (default: %(default)s)",
+    )
+    suspects.add_argument("--base", help="base model: directory, hub id, store version")
+    _seed_option(suspects, "seeds the folds, the batch order and the heads' weights")
+    suspects.add_argument("--device", default=None, help="auto (default), cpu or cuda")
+    _column_options(suspects)
+    suspects.add_argument(
+        "--progress",
+        choices=["bar", "jsonl"],
+        default="bar",
+        help="bar: a progress bar for people; jsonl: one JSON object per fold, step and "
+        "epoch on stderr, for machines (default: %(default)s)",
+    )
+    _json_option(suspects)
+    _task_option(suspects)
+    suspects.add_argument(
+        "--stop-when-stdin-closes",
+        action="store_true",
+        help="stop as if interrupted when standard input closes (its caller died)",
+    )
+
+
+def _overrides_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--overrides",
+        nargs="+",
+        type=Path,
+        metavar="FILE",
+        help="reviewed labels (e.g. suspects an admin changed): each relabels the --data and "
+        "--train-only rows with the same text; one matching none is learnt as a train-only row",
+    )
 
 
 def _eval_options(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,4 @@
-"""How every ``python -m training train|evaluate`` run ends: outcome kinds, exit codes, JSON.
+"""How every ``python -m training train|evaluate|suspects`` run ends: kinds, exit codes, JSON.
 
 With ``--json`` the last line on stdout is one JSON object, whatever happened:
 
@@ -182,7 +182,11 @@ def classify(exc: BaseException, command: str = "train") -> Failure:
         message = f"interrupted after writing model version {exc.version} ({state})"
         return Failure(INTERRUPTED, message, human=message)
     if isinstance(exc, KeyboardInterrupt):
-        message = INTERRUPTED_MESSAGE if command == "train" else "interrupted: evaluation stopped"
+        stopped = {
+            "train": INTERRUPTED_MESSAGE,
+            "suspects": "interrupted: the suspects run stopped",
+        }
+        message = stopped.get(command, "interrupted: evaluation stopped")
         return Failure(INTERRUPTED, message, human=message)
     if isinstance(exc, DataError):
         n = len(exc.problems)

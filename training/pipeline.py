@@ -76,8 +76,10 @@ def data_files(
     eval_data: Sequence[Path] | None,
     rows: Sequence[Example],
     train_only: Sequence[Path] | None = None,
+    overrides: Sequence[Path] | None = None,
 ) -> list[dict]:
-    """``heed.json``'s ``data``: each file's path, role, sha256 and the rows read from it."""
+    """``heed.json``'s ``data``: each file's path, role, sha256 and the rows read from it (an
+    override that relabelled an export row counts in the export's file)."""
     per_file = Counter(row.source.rpartition(":")[0] for row in rows)
     return [
         {
@@ -89,6 +91,7 @@ def data_files(
         for role, paths in (
             ("train", data),
             ("train-only", train_only or []),
+            ("overrides", overrides or []),
             ("eval", eval_data or []),
         )
         for path in paths
@@ -246,6 +249,7 @@ def run_train(
     device: torch.device,
     eval_data: Sequence[Path] | None = None,
     train_only: Sequence[Path] | None = None,
+    overrides: Sequence[Path] | None = None,
     base: str | None = None,
     promote: bool = False,
     progress: Progress | None = None,
@@ -269,6 +273,7 @@ def run_train(
         eval_data,
         seed=config.seed,
         train_only=train_only,
+        overrides=overrides,
         text_column=text_column,
         label_column=label_column,
     )
@@ -320,7 +325,7 @@ def run_train(
                 held_logits, outcome.labels, calibration["temperature"]
             ),
             "explain_methods": list(explain_methods),
-            "data": data_files(data, eval_data, [*train_rows, *eval_rows], train_only),
+            "data": data_files(data, eval_data, [*train_rows, *eval_rows], train_only, overrides),
             "rows": {"train": len(train_rows), "eval": len(eval_rows)},
             "label_counts": label_counts(outcome, train_rows, eval_rows),
             "eval_split": eval_split(eval_data, config.seed),

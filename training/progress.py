@@ -99,6 +99,13 @@ class Progress:
         else:
             self._plain(line)
 
+    def fold(self, *, fold: int, folds: int) -> None:
+        """``python -m training suspects`` starts fitting fold ``fold`` of ``folds``."""
+        self._emit({"event": "fold", "fold": fold, "folds": folds})
+        if not self.jsonl:
+            self.stream.write(f"fold {fold}/{folds}\n")
+            self.stream.flush()
+
     def close(self) -> None:
         """Training ended (successfully or not)."""
         if self._bar is not None:
@@ -117,3 +124,6 @@ class Silent(Progress):
 
     def epoch(self, *, epoch: int, metrics: dict, best: bool) -> None:
         """An epoch finished (nothing is reported)."""
+
+    def fold(self, *, fold: int, folds: int) -> None:
+        """A fold begins (nothing is reported)."""

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 ADMIN_USAGE = (
     "Usage: `/heed-admin retrain | cancel | status | versions | promote VERSION | rollback | "
-    "export | queue | agreement | shadow | forget @user | dry-run #channel | help`\n"
+    "export | queue | agreement | suspects | shadow | forget @user | dry-run #channel | help`\n"
     "• `retrain` — preview what a retrain would learn from (exports, corrections and who gave "
     "them, held rows, data problems), then *Start* it: a new model, with progress here, "
     "promoted only if it is not worse than the serving model on trusted rows\n"
@@ -43,6 +43,9 @@ ADMIN_USAGE = (
     "and admins); suggested and appealed ones first\n"
     "• `agreement` — how far labelers agree on the messages two of them answered: Cohen's "
     "kappa by pair, Fleiss' kappa, each labeler against the consensus, the least agreed labels\n"
+    "• `suspects` — look for label errors in the training data (a few minutes), then Keep or "
+    "Change the top rows; a change relabels the export row in the next retrain (labelers and "
+    "admins)\n"
     "• `forget @user` — delete that person's texts and answers (database and kept exports)\n"
     "• `shadow VERSION` — VERSION predicts beside the serving model on every message and acts "
     "on nothing; `shadow` reports how they differ (Promote / Stop); `shadow stop`\n"
@@ -50,8 +53,8 @@ ADMIN_USAGE = (
     "channel's history without acting or storing texts: the labels, what each threshold would "
     "tag, notify and abstain on, examples (`--heatmaps`: their heatmaps by DM)\n"
     "With several tasks, `retrain`, `cancel`, `status`, `versions`, `promote`, `rollback`, "
-    "`export`, `queue` and `agreement` take the task first (`/heed-admin versions support`); "
-    "without one they act on the default task."
+    "`export`, `queue`, `agreement` and `suspects` take the task first "
+    "(`/heed-admin versions support`); without one they act on the default task."
 )
 MAX_VERSIONS_SHOWN = 15
 
@@ -128,6 +131,8 @@ def job_line(job: JobRecord, details: bool = True) -> str:
     when = utc(job.finished or job.started or job.created)
     head = f"#{job.id} {when} by {who(job.requested_by)}"
     message = escape_and_shorten(" ".join((job.message or "").split()), 300) if details else ""
+    if job.status == "succeeded" and job.kind == "suspects":
+        return f":mag: {head}: suspects run" + (f", {message}" if message else "")
     if job.status == "succeeded":
         icon = ":white_check_mark:" if job.promoted else ":heavy_minus_sign:"
         f1 = (job.metrics or {}).get("macro_f1")

@@ -51,3 +51,4 @@ class LabelledRow:
     label: str
     users: tuple[str, ...]  # whose answers decided it
     answered: str  # when its newest answer was given (stored time text)
+    trusted: bool = False  # an admin or a labeler decided it

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 
 from sqlalchemy import delete, exists, func, insert, select, update
@@ -226,9 +226,14 @@ class Predictions(Repository):
         query = sql(f"{_ANSWERS} WHERE f.prediction_id = :pid ORDER BY f.seq")
         return self._all(query.bindparams(pid=prediction_id), answer_from)
 
-    def labelled(self, task: str | None = None) -> list[LabelledRow]:
-        """The rows the next retrain learns from (of ``task`` or all), oldest first, no blanks."""
+    def labelled(
+        self, task: str | None = None, *, sources: Collection[str] = SOURCES
+    ) -> list[LabelledRow]:
+        """The rows the next retrain learns from (of ``task`` or all, of predictions from
+        ``sources``), oldest first, no blanks."""
         where, params = _for_task(task)
+        where += " AND" if where else " WHERE"
+        where += f" p.source IN ({', '.join(repr(s) for s in sources if s in SOURCES) or 'NULL'})"
         query = sql(f"{_ANSWERS}{where} ORDER BY p.id, f.seq")
         grouped: dict[int, list] = {}
         with self._db.read() as conn:
@@ -240,7 +245,8 @@ class Predictions(Repository):
             text = group[0]["text"]
             if decided.label and decided.label.strip() and text.strip():
                 answered = max(r["created"] for r in group)
-                rows.append(LabelledRow(pid, text, decided.label, decided.users, answered))
+                trusted = any(r["role"] in TRUSTED for r in group)
+                rows.append(LabelledRow(pid, text, decided.label, decided.users, answered, trusted))
         return rows
 
     def trusted_ratings(self, task: str) -> list[tuple[int, str, str]]:
@@ -262,9 +268,11 @@ class Predictions(Repository):
         with self._db.read() as conn:
             return [(int(pid), user, label) for pid, user, label in conn.execute(query)]
 
-    def labelled_rows(self, task: str | None = None) -> list[tuple[str, str]]:
+    def labelled_rows(
+        self, task: str | None = None, *, sources: Collection[str] = SOURCES
+    ) -> list[tuple[str, str]]:
         """:meth:`labelled` as ``(text, label)``: what ``classifier.exports`` validation accepts."""
-        return [(row.text, row.label) for row in self.labelled(task)]
+        return [(row.text, row.label) for row in self.labelled(task, sources=sources)]
 
     def counts(self, task: str | None = None) -> dict[str, int]:
         """``answers``, ``corrections``, ``confirmations``, ``labelled_rows`` and ``held`` (of

@@ -20,7 +20,11 @@ from sqlalchemy import (
 
 FINAL_JOB_STATUSES = ("succeeded", "failed", "cancelled", "timed_out", "interrupted")
 EVENT_KEY_CHARS = 200
-SOURCES = ("classify", "autotag")  # asked for (/classify, the shortcut), or an auto-tag
+SOURCES = ("classify", "autotag", "suspects")
+"""Asked for (/classify, the shortcut), an auto-tag, or an export row reviewed from
+``/heed-admin suspects`` (its answer relabels that row: an override, not a correction)."""
+REVIEWED = "suspects"
+FEEDBACK_SOURCES = ("classify", "autotag")
 
 metadata = MetaData()
 

@@ -28,12 +28,14 @@ from bot.blocks.common import one_line, sections
 from bot.blocks.drift import PREVIEW_ACTION
 from bot.blocks.feedback import NOT_A_LABELER, QUEUE_ACTION, QUEUE_SHOWN, queue_message
 from bot.blocks.shadow import PROMOTE_ACTION, SHADOW_COMMAND, STOP_ACTION, shadow_stopped
+from bot.blocks.suspects import NOT_REVIEWER, SUSPECTS_ACTION
 from bot.database.exports import write_jsonl, write_people_csv
 from bot.handlers.checks import audited, may_administer, may_label
 from bot.handlers.dry_run import DRY_RUN, do_dry_run
 from bot.handlers.forget import do_forget, mentioned_ids
 from bot.handlers.home import model_metadata
 from bot.handlers.shadow import do_shadow
+from bot.handlers.suspects import do_suspects
 from bot.retrain.commands import do_retrain, start_retrain
 from bot.retrain.messages import (
     CANCEL_ACTION,
@@ -275,6 +277,7 @@ HANDLERS: dict[str, Callable[[Request], None]] = {
     SHADOW_COMMAND: do_shadow,
     DRY_RUN: do_dry_run,
     AGREEMENT_ACTION: do_agreement,
+    SUSPECTS_ACTION: do_suspects,
 }
 # The subcommands that take an optional task name first (`/heed-admin versions support`);
 # dry-run parses its own arguments (the task after the channel).
@@ -283,8 +286,9 @@ TASK_ACTIONS = HANDLERS.keys() - {"help", "forget", DRY_RUN}
 
 def admitted(request: Request, action: str, known: bool = True) -> bool:
     """Audit the attempt (allowed or not, with the task it acts on) and tell a refused user
-    why; True when the user is an admin or, for ``queue`` (people's messages), may label."""
-    queue = action == QUEUE_ACTION
+    why; True when the user is an admin or, for ``queue`` and ``suspects`` (people's
+    messages, training rows), may label."""
+    queue = action in (QUEUE_ACTION, SUSPECTS_ACTION)  # people's texts: labelers may see
     decision = may_label(request, None) if queue else may_administer(request)
     detail = f"{decision.reason}; channel {request.channel or None}; task {request.task.name}"
     if request.text:
@@ -296,7 +300,8 @@ def admitted(request: Request, action: str, known: bool = True) -> bool:
     verdict = "allowed" if decision.allowed else "refused"
     log.info("/heed-admin %s by %s: %s (%s)", action, request.user, verdict, decision.reason)
     if not decision.allowed:
-        request.private(NOT_A_LABELER if queue else refusal(decision.reason))
+        refused = {QUEUE_ACTION: NOT_A_LABELER, SUSPECTS_ACTION: NOT_REVIEWER}
+        request.private(refused.get(action) or refusal(decision.reason))
     return decision.allowed
 
 

@@ -16,10 +16,17 @@ from bot.blocks.common import one_line
 from bot.blocks.shadow import shadow_started
 from bot.database import Database
 from bot.database.exports import write_jsonl, write_private
+from bot.database.schema import FEEDBACK_SOURCES
 from bot.retrain.jobs import JobAlreadyRunning, JobResult, Preview, RetrainError
 from bot.retrain.messages import IN_DM_NOTE, preview_blocks, retrain_started
 from bot.retrain.reporter import RetrainReporter
-from bot.retrain.runner import CORRECTIONS_FILENAME, NO_TRUSTED_EVAL, RetrainRunner
+from bot.retrain.runner import (
+    CORRECTIONS_FILENAME,
+    NO_TRUSTED_EVAL,
+    RetrainRunner,
+    export_reviewed,
+)
+from bot.retrain.suspects import last_suspects_count
 from bot.services import Request
 from bot.slack_api.errors import NOT_MEMBER_ERRORS, api_error
 from classifier.exports import DataError, Problem
@@ -42,7 +49,7 @@ def build_preview(
 ) -> Preview:
     """Check the exports and the corrections as the runner would pass them, and count (in the
     database) what came in from feedback since the serving model was made."""
-    labelled = db.predictions.labelled_rows(runner.task)
+    labelled = db.predictions.labelled_rows(runner.task, sources=FEEDBACK_SOURCES)
     new_labels, new_by = db.predictions.answered_since(runner.task, _since(serving_created))
     base = {
         "serving": serving,
@@ -52,15 +59,17 @@ def build_preview(
         "new_by": dict(sorted(new_by.items(), key=lambda item: (-item[1], item[0]))),
         "held": db.predictions.counts(runner.task)["held"],
         "low_agreement": tuple(agreement(db.predictions.trusted_ratings(runner.task)).low_labels()),
+        "suspects_found": last_suspects_count(db, runner.task),
     }
     with tempfile.TemporaryDirectory(prefix="heed-preview-") as workdir:
         corrections = Path(workdir) / CORRECTIONS_FILENAME if labelled else None
         if corrections is not None:
             write_private(corrections, lambda handle: write_jsonl(handle, labelled))
+        overrides = export_reviewed(db, runner.task, Path(workdir))
         try:
-            report = runner.request(corrections).check()
+            report = runner.request(corrections, overrides=overrides).check()
         except DataError as exc:
-            named = {str(corrections): "corrections"}
+            named = {str(corrections): "corrections", str(overrides): "reviewed suspects"}
             problems = [Problem(named.get(p.file, p.file), p.line, p.reason) for p in exc.problems]
             return Preview(**base, problems=tuple(problems))
     return Preview(**base, report=report)

@@ -33,7 +33,8 @@ def reader_options(options: Sequence[str]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class TrainRequest:
     """What one retrain trains on: the exports, the held-out exports that judge when given, the
-    corrections (they never judge) or the bundled sample; ``options``: ``HEED_RETRAIN_ARGS``."""
+    corrections (they never judge) and the reviewed suspects (``overrides``), or the bundled
+    sample; ``options``: ``HEED_RETRAIN_ARGS``."""
 
     data: tuple[Path, ...]
     eval_data: tuple[Path, ...] = ()
@@ -43,6 +44,7 @@ class TrainRequest:
     options: tuple[str, ...] = ()
     promote: bool = True
     """False for a version meant to shadow the serving one: written, never promoted."""
+    overrides: Path | None = None  # reviewed suspects: they relabel the export rows they name
 
     def files(self) -> tuple[list[Path], list[Path], list[Path]]:
         """``--data``, ``--train-only``, ``--eval-data``: judged on ``eval_data`` when given, else
@@ -62,6 +64,7 @@ class TrainRequest:
             args += ["--data", *map(str, data)]
             args += ["--train-only", *map(str, train_only)] if train_only else []
             args += ["--eval-data", *map(str, eval_data)] if eval_data else []
+            args += ["--overrides", str(self.overrides)] if self.overrides else []
         if self.base:
             args += ["--base", self.base]
         flags = RUN_FLAGS if self.promote else tuple(f for f in RUN_FLAGS if f != "--promote")
@@ -71,7 +74,11 @@ class TrainRequest:
         """Read and split the data as ``train`` will. Raises ``classifier.exports.DataError``."""
         data, train_only, eval_data = self.files()
         return check_rows(
-            data, eval_data or None, train_only=train_only or None, **reader_options(self.options)
+            data,
+            eval_data or None,
+            train_only=train_only or None,
+            overrides=[self.overrides] if self.overrides else None,
+            **reader_options(self.options),
         )
 
 
@@ -139,14 +146,16 @@ def parse_result(payload: dict[str, Any] | None, returncode: int) -> TrainResult
     payload = payload or {}
     if payload.get("ok") is True and returncode == 0:
         return _success(payload)
-    error = _as(payload.get("error"), dict)
+    error = checked(payload.get("error"), dict)
     if payload.get("ok") is False and error is not None:
         kind = error.get("kind") if error.get("kind") in ERROR_KINDS else "internal"
         problems = tuple(
             Problem(
-                str(p.get("file") or "?"), _as(p.get("line"), int, 0), str(p.get("reason") or "")
+                str(p.get("file") or "?"),
+                checked(p.get("line"), int, 0),
+                str(p.get("reason") or ""),
             )
-            for p in _as(error.get("problems"), list, [])
+            for p in checked(error.get("problems"), list, [])
             if isinstance(p, dict)
         )
         return TrainResult(False, kind, str(error.get("message") or ""), problems)
@@ -159,7 +168,7 @@ def parse_result(payload: dict[str, Any] | None, returncode: int) -> TrainResult
     return TrainResult(ok=False, kind="no_result", message=f"exit code {returncode}")
 
 
-def _as(value: object, kind: type | tuple[type, ...], default: Any = None) -> Any:
+def checked(value: object, kind: type | tuple[type, ...], default: Any = None) -> Any:
     """``value`` when it is a ``kind`` (a bool is no number), else ``default``: the child's
     output is never trusted blindly."""
     if isinstance(value, kind) and (kind is bool or not isinstance(value, bool)):
@@ -168,36 +177,36 @@ def _as(value: object, kind: type | tuple[type, ...], default: Any = None) -> An
 
 
 def _success(payload: dict[str, Any]) -> TrainResult:
-    metrics = _as(payload.get("metrics"), dict, {})
-    calibration = _as(payload.get("calibration"), dict, {})
-    path = _as(payload.get("path"), str)
+    metrics = checked(payload.get("metrics"), dict, {})
+    calibration = checked(payload.get("calibration"), dict, {})
+    path = checked(payload.get("path"), str)
     return TrainResult(
         ok=True,
-        version=_as(payload.get("version"), str),
+        version=checked(payload.get("version"), str),
         path=Path(path) if path else None,
-        promoted=_as(payload.get("promoted"), bool, False),
-        promotion_reason=_as(_as(payload.get("promotion"), dict, {}).get("reason"), str),
-        labels=tuple(str(x) for x in _as(payload.get("labels"), list, [])),
-        accuracy=_as(metrics.get("accuracy"), NUMBER, 0.0),
-        macro_f1=_as(metrics.get("macro_f1"), NUMBER, 0.0),
+        promoted=checked(payload.get("promoted"), bool, False),
+        promotion_reason=checked(checked(payload.get("promotion"), dict, {}).get("reason"), str),
+        labels=tuple(str(x) for x in checked(payload.get("labels"), list, [])),
+        accuracy=checked(metrics.get("accuracy"), NUMBER, 0.0),
+        macro_f1=checked(metrics.get("macro_f1"), NUMBER, 0.0),
         per_class={
             str(label): {
-                str(k): v for k, v in _as(m, dict, {}).items() if _as(v, NUMBER) is not None
+                str(k): v for k, v in checked(m, dict, {}).items() if checked(v, NUMBER) is not None
             }
-            for label, m in _as(metrics.get("per_class"), dict, {}).items()
+            for label, m in checked(metrics.get("per_class"), dict, {}).items()
         },
         confusion_matrix=tuple(
-            tuple(int(n) for n in row if _as(n, NUMBER) is not None)
-            for row in _as(metrics.get("confusion_matrix"), list, [])
+            tuple(int(n) for n in row if checked(n, NUMBER) is not None)
+            for row in checked(metrics.get("confusion_matrix"), list, [])
             if isinstance(row, list)
         ),
-        eval_split=_as(payload.get("eval_split"), str),
-        eval_rows=_as(_as(payload.get("rows"), dict, {}).get("eval"), int, 0),
-        temperature=_as(calibration.get("temperature"), NUMBER),
-        calibrated=_as(calibration.get("calibrated"), bool, False),
+        eval_split=checked(payload.get("eval_split"), str),
+        eval_rows=checked(checked(payload.get("rows"), dict, {}).get("eval"), int, 0),
+        temperature=checked(calibration.get("temperature"), NUMBER),
+        calibrated=checked(calibration.get("calibrated"), bool, False),
         calibration_reason=str(calibration.get("reason") or ""),
-        ece_before=_as(calibration.get("ece_before"), NUMBER),
-        ece_after=_as(calibration.get("ece_after"), NUMBER),
+        ece_before=checked(calibration.get("ece_before"), NUMBER),
+        ece_after=checked(calibration.get("ece_after"), NUMBER),
     )
 
 

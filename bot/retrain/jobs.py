@@ -191,3 +191,4 @@ class Preview:
     held: int = 0
     low_agreement: tuple[LabelAgreement, ...] = ()  # labels labelers agree on too rarely
     problems: tuple[Problem, ...] = ()  # every data problem (the export named ``corrections``)
+    suspects_found: int | None = None  # what the last ``/heed-admin suspects`` run found

@@ -23,7 +23,12 @@ SHADOW_START_ACTION = "heed_retrain_shadow"
 PREVIEW_BLOCK_ID = "heed_retrain_preview"
 WHO_SHOWN = 10
 PROBLEMS_SHOWN = 10
-ROLE_NAMES = {"train": "export", "train-only": "corrections", "eval": "judged on"}
+ROLE_NAMES = {
+    "train": "export",
+    "train-only": "corrections",
+    "overrides": "reviewed suspects (relabelling export rows)",
+    "eval": "judged on",
+}
 IN_DM_NOTE = (
     ":information_source: Heed isn't in this channel, so the retraining progress goes "
     "to your DM with Heed (`/invite @Heed` to follow it here)."
@@ -167,6 +172,11 @@ def preview_blocks(preview: Preview) -> tuple[str, Blocks]:
         shown = ", ".join(f"{who(user)} {n}" for user, n in people[:WHO_SHOWN])
         more = f" and {len(people) - WHO_SHOWN} more" if len(people) > WHO_SHOWN else ""
         lines.append(f"*Given by:* {shown}{more}")
+    if preview.suspects_found is not None:
+        lines.append(
+            f":mag: *Suspected label errors:* the last `/heed-admin suspects` run found "
+            f"{plural(preview.suspects_found, 'row')}; a reviewed one relabels its export row"
+        )
     if preview.held:
         lines.append(
             f":hourglass: *Held for review:* {plural(preview.held, 'message')} whose labelers "

@@ -24,6 +24,7 @@ from typing import IO, Any
 from bot.database import Database, JobConflict
 from bot.database.exports import write_jsonl, write_private
 from bot.database.records import RunningJob
+from bot.database.schema import FEEDBACK_SOURCES, REVIEWED
 from bot.retrain.contract import TrainRequest, TrainResult, last_json_line, parse_result
 from bot.retrain.jobs import (
     DoneCallback,
@@ -39,6 +40,7 @@ from classifier.store import DEFAULT_TASK, MODEL_DIR_ENV, ModelStore
 log = logging.getLogger(__name__)
 
 CORRECTIONS_FILENAME = "heed-corrections.jsonl"
+REVIEWED_FILENAME = "heed-reviewed-suspects.jsonl"
 NOTHING_TO_TRAIN_ON = (
     "nothing to train on: HEED_TRAIN_DATA names no export and no corrections are stored yet"
 )
@@ -67,6 +69,17 @@ def child_env(model_dir: Path) -> dict[str, str]:
         parts = [str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])]
         env["PYTHONPATH"] = os.pathsep.join(parts)
     return env
+
+
+def export_reviewed(db: Database, task: str, workdir: Path) -> Path | None:
+    """The reviewed suspects of ``task`` (``/heed-admin suspects``' Keep and Change) as a
+    private JSONL file in ``workdir`` for ``--overrides``; None when there are none."""
+    reviewed = db.predictions.labelled_rows(task, sources=(REVIEWED,))
+    if not reviewed:
+        return None
+    path = workdir / REVIEWED_FILENAME
+    write_private(path, lambda handle: write_jsonl(handle, reviewed))
+    return path
 
 
 def spawn(cmd: list[str], stdout_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -157,10 +170,16 @@ class RetrainRunner:
         return RunningJob.from_record(record) if record is not None else None
 
     def request(
-        self, corrections: Path | None, *, bundled_sample: bool = False, promote: bool = True
+        self,
+        corrections: Path | None,
+        *,
+        bundled_sample: bool = False,
+        overrides: Path | None = None,
+        promote: bool = True,
     ) -> TrainRequest:
-        """What a job trains on: the exports plus ``corrections``, or the bundled sample; promoted
-        when not worse unless ``promote`` is False (a version to shadow the serving one)."""
+        """What a job trains on: the exports plus ``corrections`` and the reviewed suspects
+        (``overrides``), or the bundled sample; promoted when not worse unless ``promote`` is
+        False (a version to shadow the serving one)."""
         return TrainRequest(
             data=tuple(self.data_files),
             eval_data=tuple(self.eval_files),
@@ -169,6 +188,7 @@ class RetrainRunner:
             base=self.base,
             options=tuple(self.extra_args),
             promote=promote,
+            overrides=overrides,
         )
 
     def command(self, request: TrainRequest) -> list[str]:
@@ -195,6 +215,7 @@ class RetrainRunner:
             workdir = Path(tempfile.mkdtemp(prefix="heed-retrain-"))
             try:
                 corrections, rows = (None, 0) if bundled_sample else self._export(workdir)
+                overrides = None if bundled_sample else export_reviewed(self.db, self.task, workdir)
                 if not bundled_sample and not self.data_files:
                     if corrections is None:
                         raise RetrainError(NOTHING_TO_TRAIN_ON)
@@ -213,9 +234,10 @@ class RetrainRunner:
                     )
                 except JobConflict as exc:
                     raise JobAlreadyRunning(RunningJob.from_record(exc.existing)) from None
-                cmd = self.command(
-                    self.request(corrections, bundled_sample=bundled_sample, promote=promote)
+                request = self.request(
+                    corrections, bundled_sample=bundled_sample, overrides=overrides, promote=promote
                 )
+                cmd = self.command(request)
                 serving_before = ModelStore(self.model_dir).current()
                 try:
                     proc = spawn(cmd, workdir / "stdout.txt", child_env(self.model_dir))
@@ -275,7 +297,7 @@ class RetrainRunner:
 
     def _export(self, workdir: Path) -> tuple[Path | None, int]:
         """Export the labelled rows for this job; (None, 0) when there are none."""
-        labelled = self.db.predictions.labelled_rows(self.task)
+        labelled = self.db.predictions.labelled_rows(self.task, sources=FEEDBACK_SOURCES)
         if not labelled:
             return None, 0
         path = workdir / CORRECTIONS_FILENAME

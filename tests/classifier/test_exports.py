@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from classifier.exports import DataError, Problem, read_export, read_exports, stratified_split
+from classifier.exports import (
+    DataError,
+    Problem,
+    check_rows,
+    read_export,
+    read_exports,
+    stratified_split,
+)
 
 
 def test_csv_with_bom_and_case_insensitive_columns(tmp_path: Path) -> None:
@@ -142,3 +149,21 @@ def test_reading_exports_does_not_import_torch() -> None:
     code = "import classifier.exports, sys; print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_an_override_relabels_the_row_in_place_and_an_unmatched_one_is_learnt(tmp_path):
+    export = tmp_path / "export.csv"
+    export.write_text("text,label\nfine,a\nbad,a\nok,b\nmeh,b\n", encoding="utf-8")
+    reviewed = tmp_path / "reviewed.jsonl"
+    lines = [("bad", "a"), ("bad", "b"), ("new", "b")]  # the newest review of a text wins
+    reviewed.write_text(
+        "".join(json.dumps({"text": t, "label": label}) + "\n" for t, label in lines),
+        encoding="utf-8",
+    )
+    held = tmp_path / "held.csv"
+    held.write_text("text,label\nfine,a\nmeh,b\n", encoding="utf-8")  # eval rows: never relabelled
+    report = check_rows([export], [held], overrides=[reviewed])
+    assert report.train_labels == {"a": 1, "b": 4}  # bad relabelled at export.csv:3; new added
+    roles = {f.role: f.rows for f in report.files}
+    assert roles == {"train": 4, "overrides": 1, "eval": 2}
+    assert report.eval_labels == {"a": 1, "b": 1}

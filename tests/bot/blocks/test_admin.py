@@ -75,6 +75,8 @@ def test_job_lines_say_how_each_job_ended() -> None:
     assert failed == (
         ":x: #1 2026-01-02 12:03 UTC by <@UADMIN>: failed: bad.csv:1: missing column 'label'"
     )
+    found = job_line(job_record(6, "succeeded", kind="suspects", message="found 3 suspects"))
+    assert found == ":mag: #6 2026-01-02 12:03 UTC by <@UADMIN>: suspects run, found 3 suspects"
     kept = job_line(job_record(4, "succeeded", version=V1, promoted=False, message="worse"))
     assert kept.startswith(":heavy_minus_sign: #4") and "not promoted (worse)" in kept
     timed_out = job_line(job_record(5, "timed_out", requested_by=None))

@@ -82,6 +82,7 @@ def test_every_subcommand_is_handled() -> None:
         "shadow",
         "dry-run",
         "agreement",
+        "suspects",
     }
 
 
