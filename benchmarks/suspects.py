@@ -211,7 +211,7 @@ def summary(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
     add_datasets_option(parser)
     parser.add_argument(
         "--tasks", nargs="+", choices=list(FILES), default=list(FILES), help="datasets to cut"
