@@ -86,9 +86,15 @@ def run_mode(fake, store: Path, mode: str, args: argparse.Namespace, tmp: Path) 
             replies += [row["reply_s"] for row in burst(fake, 1, f"{mode[:2]}{i}", args.timeout)]
         rate = autotag_burst(fake, args.messages, mode, args.timeout)
         shadowed = 0
-        if mode == "shadow":
+        if mode == "shadow":  # the shadow records after the answers: wait for the last batch
+            expected = args.commands + 1 + args.messages
             with Database(data / "heed.sqlite3") as db:
-                shadowed = len(db.shadows.pairs("default", SHADOW))
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    shadowed = len(db.shadows.pairs("default", SHADOW))
+                    if shadowed >= expected:
+                        break
+                    time.sleep(0.5)
         return {
             "reply_p50_ms": round(1000 * statistics.median(replies), 1),
             "autotag_messages_per_s": round(rate, 1),

@@ -266,6 +266,7 @@ class Services:
         """Stop retrains (their outcome is still reported), finish queued work, close all."""
         self.jobs.wait_idle(timeout=5.0)  # queued jobs finish while the batcher still runs
         self.batcher.close()
+        self.shadows.close()
         for runner in self.runners.values():
             runner.close(timeout=retrain_grace)
         self.jobs.shutdown(wait=True, cancel_futures=False)

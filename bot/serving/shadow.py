@@ -1,6 +1,7 @@
 """Shadow versions on this replica: the database says which version shadows each task; this
-loads it on first use, predicts beside the serving version (no explanation) and records what it
-said. A shadow never acts, and its failures never reach the person the serving version answers."""
+loads it on first use, predicts beside the serving version (no explanation; concurrent
+observations in one batch, off the serving path) and records what it said. A shadow never acts,
+and its failures never reach the person the serving version answers."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.database import Database
+from bot.jobpool import Busy
+from bot.serving.batching import MicroBatcher
 from classifier.store import ModelStore
 
 if TYPE_CHECKING:
@@ -21,6 +24,12 @@ log = logging.getLogger(__name__)
 LOOKUP_S = 5.0
 """How long a replica trusts its read of which version shadows a task: a shadow started or
 stopped on another replica is seen within this."""
+
+BATCH_WAIT_S = 0.25
+"""How long a shadow batch collects observations: nobody waits for them, and bigger batches
+cost the serving path less CPU (benchmarks/README.md, "What a shadow version costs")."""
+MAX_PENDING = 256
+"""Observations waiting for the shadow at most; past it they are skipped (a shadow samples)."""
 
 Loader = Callable[[str, ModelStore], "Classifier"]
 
@@ -49,6 +58,13 @@ class ShadowModels:
         self._lookups: dict[str, tuple[float, str | None]] = {}
         self._loaded: dict[str, Classifier] = {}
         self._lock = threading.Lock()
+        self._batcher: MicroBatcher[tuple[str, int, str], str | None] = MicroBatcher(
+            self._observe_batch,
+            name="shadow",
+            max_batch=64,
+            max_wait=BATCH_WAIT_S,
+            max_pending=MAX_PENDING,
+        )
 
     def version(self, task: str) -> str | None:
         """The version shadowing ``task`` (read from the database at most every few seconds)."""
@@ -79,21 +95,37 @@ class ShadowModels:
                 log.info("task %s: shadow version %s loaded", task, version)
             return loaded
 
-    def observe(self, task: str, prediction_id: int | None, text: str) -> str | None:
-        """Predict ``text`` with ``task``'s shadow and record it against ``prediction_id``;
-        the shadow's label, or None (no shadow, nothing to record against, or it failed:
-        logged, never raised)."""
-        if prediction_id is None:
-            return None
+    def observe(self, task: str, prediction_id: int | None, text: str) -> None:
+        """Have ``task``'s shadow (if any) predict ``text`` and record it against
+        ``prediction_id``, batched with the other observations of the next few milliseconds
+        (the serving path waits for nothing). Dropped, and logged, when the batcher is full."""
+        if prediction_id is None or self.version(task) is None:
+            return
         try:
-            classifier = self.classifier(task)
-            if classifier is None:
-                return None
-            predicted = classifier.predict([text])[0]
-            self._db.shadows.record(
-                prediction_id, classifier.version, predicted.label, predicted.confidence
-            )
-        except Exception as exc:
-            log.warning("shadow of %s failed: %s: %s", task, type(exc).__name__, exc)
-            return None
-        return predicted.label
+            self._batcher.submit((task, prediction_id, text))
+        except (Busy, RuntimeError) as exc:
+            log.warning("shadow of %s skipped prediction %d: %s", task, prediction_id, exc)
+
+    def close(self) -> None:
+        """Record what is queued, then stop the batcher's thread."""
+        self._batcher.close()
+
+    def _observe_batch(self, items: list[tuple[str, int, str]]) -> list[str | None]:
+        """Predict each task's texts in one batch with its shadow and record them; a failure is
+        logged (a shadow never reaches the person the serving version answers)."""
+        by_task: dict[str, list[int]] = {}
+        for i, (task, _pid, _text) in enumerate(items):
+            by_task.setdefault(task, []).append(i)
+        out: list[str | None] = [None] * len(items)
+        for task, indexes in by_task.items():
+            try:
+                classifier = self.classifier(task)
+                if classifier is None:
+                    continue
+                predicted = classifier.predict([items[i][2] for i in indexes])
+                for i, p in zip(indexes, predicted, strict=True):
+                    self._db.shadows.record(items[i][1], classifier.version, p.label, p.confidence)
+                    out[i] = p.label
+            except Exception as exc:
+                log.warning("shadow of %s failed: %s: %s", task, type(exc).__name__, exc)
+        return out
