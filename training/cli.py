@@ -115,20 +115,7 @@ def build_parser() -> ArgumentParser:
     )
     _column_options(train)
     train.add_argument("--promote", action="store_true", help="serve it if not worse than current")
-    train.add_argument(
-        "--progress",
-        choices=["bar", "jsonl"],
-        default="bar",
-        help="bar: a progress bar for people; jsonl: one JSON object per step and epoch on "
-        "stderr, for machines (default: %(default)s)",
-    )
-    _json_option(train)
-    _task_option(train)
-    train.add_argument(
-        "--stop-when-stdin-closes",
-        action="store_true",
-        help="stop as if interrupted when standard input closes (its caller died)",
-    )
+    _run_options(train, "step and epoch")
 
     check = sub.add_parser(
         "check", help="validate exports and count rows per label, as train would split them"
@@ -195,16 +182,22 @@ def _suspects_parser(sub: argparse._SubParsersAction) -> None:
     _seed_option(suspects, "seeds the folds, the batch order and the heads' weights")
     suspects.add_argument("--device", default=None, help="auto (default), cpu or cuda")
     _column_options(suspects)
-    suspects.add_argument(
+    _run_options(suspects, "fold, step and epoch")
+
+
+def _run_options(parser: argparse.ArgumentParser, events: str) -> None:
+    """How a long run reports and ends: --progress (JSON lines per ``events``), --json,
+    --task and --stop-when-stdin-closes (what the bot passes to its training children)."""
+    parser.add_argument(
         "--progress",
         choices=["bar", "jsonl"],
         default="bar",
-        help="bar: a progress bar for people; jsonl: one JSON object per fold, step and "
-        "epoch on stderr, for machines (default: %(default)s)",
+        help=f"bar: a progress bar for people; jsonl: one JSON object per {events} on "
+        "stderr, for machines (default: %(default)s)",
     )
-    _json_option(suspects)
-    _task_option(suspects)
-    suspects.add_argument(
+    _json_option(parser)
+    _task_option(parser)
+    parser.add_argument(
         "--stop-when-stdin-closes",
         action="store_true",
         help="stop as if interrupted when standard input closes (its caller died)",
