@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.feedback import QUEUE_SHOWN, queue_message
+from bot.database import Database
 from bot.database.connection import failure_line
 from bot.database.queue import QueuedItem
 from bot.services import Services
@@ -39,6 +41,28 @@ def few_per_author(items: Sequence[QueuedItem], limit: int = PER_AUTHOR) -> list
         if counts[author] <= limit:
             kept.append(item)
     return kept
+
+
+def send_once(
+    db: Database,
+    task: str,
+    period: str,
+    users: Iterable[str],
+    owner: str,
+    send: Callable[[str], str],
+) -> int:
+    """DM each of ``users`` at most once per ``task`` and ``period`` whichever replica runs
+    this: claim the DM in the database, ``send(user)`` (its outcome: ``sent …`` or
+    ``failed: …``), store the outcome. How many were sent."""
+    claimed = db.queue.claimed_digests(task, period)
+    sent = 0
+    for user in users:
+        if user in claimed or not db.queue.claim_digest(task, period, user, owner):
+            continue
+        outcome = send(user)
+        db.queue.finish_digest(task, period, user, outcome)
+        sent += outcome.startswith("sent")
+    return sent
 
 
 @dataclass(eq=False)
@@ -83,17 +107,12 @@ class QueueDigest(Ticker):
             if not items:
                 continue  # nothing to send yet; look again next tick
             recipients = self.recipients(task)
-            claimed = db.queue.claimed_digests(task, period)
-            for user in recipients:
-                if user in claimed or not db.queue.claim_digest(task, period, user, self.owner):
-                    continue
-                outcome = self._send(task, user, items)
-                db.queue.finish_digest(task, period, user, outcome)
-                sent += outcome.startswith("sent")
+            send = partial(self._send, task, items=items)
+            sent += send_once(db, task, period, recipients, self.owner, send)
             self._done[task] = period
         return sent
 
-    def _send(self, task: str, user: str, items: list[QueuedItem]) -> str:
+    def _send(self, task: str, user: str, *, items: list[QueuedItem]) -> str:
         text, blocks = queue_message(task, items, digest=True)
         try:
             dm = self.client.conversations_open(users=user)["channel"]["id"]

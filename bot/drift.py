@@ -9,11 +9,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.drift import drift_alert
+from bot.digest import send_once
 from bot.services import Services
 from bot.slack_api.errors import api_error
 from bot.ticker import Ticker
@@ -133,25 +135,19 @@ class DriftWatch(Ticker):
         db, settings = self.services.db, self.services.settings
         queue = len(db.queue.top(reading.task, settings.queue_size, settings.queue_days))
         text, blocks = drift_alert(reading, queue)
-        claimed = db.queue.claimed_digests(reading.task, period)
-        sent = 0
-        task = settings.tasks.by_name[reading.task]
-        for admin in sorted(task.admins if task.admins is not None else settings.admins):
-            if admin in claimed or not db.queue.claim_digest(
-                reading.task, period, admin, self.owner
-            ):
-                continue
-            try:
-                dm = self.client.conversations_open(users=admin)["channel"]["id"]
-                self.client.chat_postMessage(channel=dm, text=text, blocks=blocks)
-            except (SlackApiError, OSError) as exc:
-                why = (isinstance(exc, SlackApiError) and api_error(exc)) or type(exc).__name__
-                log.warning("drift alert of %s for %s not sent: %s", reading.task, admin, why)
-                db.queue.finish_digest(reading.task, period, admin, f"failed: {why}")
-                continue
-            db.queue.finish_digest(reading.task, period, admin, "sent drift alert")
-            sent += 1
-        return sent
+        admins = sorted(self.services.admin_for(reading.task).admins)
+        send = partial(self._send, reading.task, text=text, blocks=blocks)
+        return send_once(db, reading.task, period, admins, self.owner, send)
+
+    def _send(self, task: str, admin: str, *, text: str, blocks: list) -> str:
+        try:
+            dm = self.client.conversations_open(users=admin)["channel"]["id"]
+            self.client.chat_postMessage(channel=dm, text=text, blocks=blocks)
+        except (SlackApiError, OSError) as exc:
+            why = (isinstance(exc, SlackApiError) and api_error(exc)) or type(exc).__name__
+            log.warning("drift alert of %s for %s not sent: %s", task, admin, why)
+            return f"failed: {why}"
+        return "sent drift alert"
 
     def wait_s(self) -> float:
         """A few looks an hour; the check itself runs once a day per task."""
