@@ -924,14 +924,19 @@ class FakeSlack:
             raise _ApiError("no_text")
         return {"message_ts": self._next_ts(), "channel": channel}
 
-    def _m_chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _own_message(self, params: dict[str, Any], verb: str) -> tuple[str, str, dict]:
+        """The bot's own message that ``params`` name, as chat.update and chat.delete find it."""
         channel = self._channel(params.get("channel"))
         (ts,) = self._need(params, "ts")
         message = self._messages.get((channel, ts))
         if message is None:
             raise _ApiError("message_not_found")
         if message.get("bot_id") != self.bot_id:
-            raise _ApiError("cant_update_message")
+            raise _ApiError(f"cant_{verb}_message")
+        return channel, ts, message
+
+    def _m_chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel, ts, message = self._own_message(params, "update")
         for key in ("text", "blocks", "attachments"):
             if key in params:
                 message[key] = params[key]
@@ -943,13 +948,7 @@ class FakeSlack:
         }
 
     def _m_chat_delete(self, params: dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(params.get("channel"))
-        (ts,) = self._need(params, "ts")
-        message = self._messages.get((channel, ts))
-        if message is None:
-            raise _ApiError("message_not_found")
-        if message.get("bot_id") != self.bot_id:
-            raise _ApiError("cant_delete_message")
+        channel, ts, _ = self._own_message(params, "delete")
         del self._messages[(channel, ts)]
         return {"channel": channel, "ts": ts}
 
