@@ -4,9 +4,12 @@ the ack, taken in batches under a lease by any replica's worker, and deleted onc
 from __future__ import annotations
 
 import threading
+import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import takewhile
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -50,13 +53,35 @@ def _tag_from(row: dict) -> PendingTag:
     )
 
 
+class Arrivals:
+    """When this process's listeners last offered messages to the queue (stored or refused as
+    redelivered: both cost an ack), to tell a burst from a steady stream."""
+
+    def __init__(self, keep: int = 512) -> None:
+        self._times: deque[float] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        """Count one arrival, now."""
+        with self._lock:
+            self._times.append(time.monotonic())
+
+    def rate(self, window: float) -> float:
+        """Arrivals per second over the last ``window`` seconds."""
+        since = time.monotonic() - window
+        with self._lock:
+            recent = sum(1 for _ in takewhile(lambda t: t >= since, reversed(self._times)))
+        return recent / window
+
+
 class PendingTags(Repository):
     """The ``pending_tags`` table; :attr:`arrived` is set whenever this process queues one, so
-    its worker wakes at once instead of at its next poll."""
+    its worker wakes at once instead of at its next poll; :attr:`arrivals` times them."""
 
     def __init__(self, db: Transactions) -> None:
         super().__init__(db)
         self.arrived = threading.Event()
+        self.arrivals = Arrivals()
 
     def enqueue(
         self,
@@ -70,6 +95,7 @@ class PendingTags(Repository):
     ) -> bool:
         """Claim the message's event ``keys`` and store it, in one transaction; False (nothing
         stored) when any key was claimed before, by this replica or another."""
+        self.arrivals.add()
         row = {
             "channel": channel,
             "message_ts": message_ts,

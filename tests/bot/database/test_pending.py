@@ -4,10 +4,13 @@ replicas, taken again when a lease lapses, given up when too old, forgotten with
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
+import pytest
+
 from bot.database import Database
-from bot.database.pending import MAX_ATTEMPTS
+from bot.database.pending import MAX_ATTEMPTS, Arrivals
 
 LEASE = timedelta(seconds=60)
 LAPSED = timedelta(seconds=-1)  # a lease already over: the taker "died"
@@ -116,3 +119,18 @@ def test_an_autotag_prediction_is_found_by_channel_and_ts(db: Database) -> None:
         text="hi", label="x", channel="C1", message_ts="1.1", source="autotag"
     )
     assert db.pending.recorded("C1", "1.1") == pid
+
+
+def test_arrivals_count_refused_redeliveries_too(db: Database) -> None:
+    for _ in range(2):  # the second is refused, but its ack cost the listener all the same
+        db.pending.enqueue(["event:E1"], channel="C1", message_ts="1.0", text="hi")
+    assert db.pending.arrivals.rate(10.0) == pytest.approx(0.2)
+
+
+def test_the_arrival_rate_forgets_what_is_older_than_its_window() -> None:
+    arrivals = Arrivals()
+    for _ in range(5):
+        arrivals.add()
+    assert arrivals.rate(0.5) == 10.0
+    time.sleep(0.06)
+    assert arrivals.rate(0.05) == 0.0

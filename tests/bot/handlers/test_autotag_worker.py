@@ -162,3 +162,35 @@ def test_a_scrape_survives_a_database_that_does_not_answer(services: Services, w
     w.depth.cache_clear()  # type: ignore[attr-defined]
     rendered = services.metrics.render().decode()
     assert "heed_autotag_pending NaN" in rendered
+
+
+def test_during_a_burst_the_worker_leaves_the_cpu_to_the_listeners_for_a_while(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.handlers.autotag_worker.MAX_YIELD_S", 0.3)
+    w = AutotagWorker(services, MagicMock(), owner="replica-a")
+    assert not w.listeners_first()  # nothing arrives: the worker takes
+    for i in range(40):  # 40 in half a second: a burst
+        queue(services, f"{i}.0")
+    assert w.listeners_first()
+    time.sleep(0.35)
+    for i in range(40, 80):
+        queue(services, f"{i}.0")
+    assert not w.listeners_first()  # paused long enough: one batch's turn
+    assert w.listeners_first()  # then it pauses again while the burst lasts
+
+
+def test_a_steady_stream_does_not_pause_the_worker(services: Services) -> None:
+    w = AutotagWorker(services, MagicMock(), owner="replica-a")
+    for i in range(5):
+        queue(services, f"{i}.0")
+        assert not w.listeners_first()
+        time.sleep(0.033)  # 30 messages/s
+
+
+def test_a_burst_is_tagged_whole(services: Services, worker) -> None:
+    for i in range(60):
+        queue(services, f"{i}.0")
+    _, client = worker()
+    wait_for(lambda: services.db.pending.depth().pending == 0)
+    assert sorted(reacted(client)) == sorted(f"{i}.0" for i in range(60))
