@@ -1,4 +1,7 @@
-"""Socket Mode: Bolt's built-in handler, plus a signal that the ack has left the process."""
+"""Socket Mode: Bolt's handler on ``websocket-client``, plus a signal that the ack has left the
+process. Not slack_sdk's built-in WebSocket client: its frame parser recurses once per frame in
+its buffer, and a burst of a few hundred envelopes raised ``RecursionError``, garbled the frames
+after it and lost the connection (``benchmarks/replicas_load.py``, 1,000 messages at once)."""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ import time
 from typing import Any
 
 from slack_bolt import App
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.socket_mode.internals import build_headers, send_response
+from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
 from slack_bolt.request import BoltRequest
 from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
@@ -43,5 +46,7 @@ class AckFirstSocketModeHandler(SocketModeHandler):
 
     def connected(self) -> tuple[bool, str]:
         """A readiness check: is the Socket Mode WebSocket open?"""
-        up = self.client.is_connected()
+        session = self.client.current_session
+        sock = session.sock if session is not None else None
+        up = bool(sock is not None and sock.connected)  # a closed socket lingers until replaced
         return up, "" if up else "the Socket Mode connection to Slack is down"

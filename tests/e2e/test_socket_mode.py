@@ -380,8 +380,9 @@ def test_the_ops_port_answers_health_readiness_and_metrics(slack: FakeSlack) -> 
     text = metrics_text("127.0.0.1", OPS_PORT)
     assert 'heed_ack_seconds_count{kind="classify"}' in text
     assert re.search(r'heed_model_info\{version="\d{8}-\d{6}-\w+"\} 1.0', text)
-    slack.fail_next("apps.connections.open", status=500)  # the first reconnection fails
-    slack.close_connections()  # until the bot is connected again it is not ready
+    slack.fail_next("apps.connections.open", status=500)  # a new URL cannot be had
+    slack.refuse_connections(4.0)  # nor the old one used: ready again only once connected
+    slack.close_connections()
     slack.wait_for(
         lambda: [1] if readiness("127.0.0.1", OPS_PORT) == (503, DOWN) else [],
         timeout=10,

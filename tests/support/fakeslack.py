@@ -130,6 +130,7 @@ class FakeSlack:
         self._tickets: set[str] = set()
         self._conns: list[web.WebSocketResponse] = []
         self._retiring: set[web.WebSocketResponse] = set()
+        self._refuse_until = 0.0
         self._tasks: set[asyncio.Future[Any]] = set()
         self._total_connections = 0
         self._started_at = time.monotonic()
@@ -457,6 +458,10 @@ class FakeSlack:
             self._retiring.update(ws for ws in self._conns if not ws.closed)
         self.send_raw({"type": "disconnect", "reason": reason, "debug_info": {"host": "fakeslack"}})
 
+    def refuse_connections(self, seconds: float) -> None:
+        """Answer every WebSocket upgrade with 503 for ``seconds`` (Slack's side is away)."""
+        self._refuse_until = time.monotonic() + seconds
+
     def close_connections(self, timeout: float = 5.0) -> None:
         """Close every Socket Mode connection from the server side (clients should reconnect)."""
 
@@ -695,6 +700,8 @@ class FakeSlack:
     async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
         if request.query.get("ticket") not in self._tickets:
             return web.Response(status=401, text="invalid ticket")
+        if time.monotonic() < self._refuse_until:
+            return web.Response(status=503, text="unavailable")
         ws = web.WebSocketResponse(autoping=True, compress=False, timeout=2.0)
         await ws.prepare(request)
         await ws.send_str(
