@@ -33,6 +33,12 @@ DB_FILENAME = "heed.sqlite3"
 SQLITE_HEADER = b"SQLite format 3\x00"
 MIGRATE_COMMAND = "python -m bot migrate"
 BUSY_TIMEOUT_MS = 10_000
+POOL_SIZE = 24
+"""PostgreSQL connections a replica keeps open: one per thread that may write at once (16
+Socket Mode listeners, 4 job-pool threads, the auto-tag worker, the micro-batcher, the
+ticker...). SQLAlchemy's default of 5 made a burst's listeners open and close a connection (a
+server process each) per ack (benchmarks/replicas_load.py)."""
+POOL_OVERFLOW = 8
 SCRUBBED_TABLES = ("predictions", "feedback", "label_queue", "heed_posts", "pending_tags")
 _READ = "heed_read"
 _SSL_IN_USE = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
@@ -164,7 +170,12 @@ class Database:
             connect = {"application_name": "heed", "connect_timeout": 10}
             given = {k: v for k, v in connect.items() if k not in self.url.query}
             return create_engine(
-                self.url, pool_pre_ping=True, connect_args=given, hide_parameters=True
+                self.url,
+                pool_size=POOL_SIZE,
+                max_overflow=POOL_OVERFLOW,
+                pool_pre_ping=True,
+                connect_args=given,
+                hide_parameters=True,
             )
         self._prepare_sqlite_file()
         engine = create_engine(
