@@ -46,7 +46,9 @@ from training.progress import Silent
 from training.suspects import (
     DEFAULT_FOLDS,
     SuspectsSchedule,
+    combine,
     out_of_fold_probabilities,
+    probe_out_of_fold,
     rank_suspects,
 )
 
@@ -143,15 +145,20 @@ def run_one(
     line_of = {int(e.source.rpartition(":")[2]): i for i, e in enumerate(examples)}
     assert len(examples) == len(rows)
     started, cpu_started = time.monotonic(), time.process_time()
-    labels, probs = out_of_fold_probabilities(
+    config, cpu = TrainConfig(seed=seed), torch.device("cpu")
+    labels, tuned = out_of_fold_probabilities(
         examples,
         folds=args.folds,
         base=base,
-        config=TrainConfig(seed=seed),
-        device=torch.device("cpu"),
+        config=config,
+        device=cpu,
         progress=Silent(),
         schedule=SuspectsSchedule(args.standard_epochs, args.few_shot_epochs),
     )
+    probe = probe_out_of_fold(
+        examples, labels, folds=args.folds, base=base, config=config, device=cpu
+    )
+    probs = combine(tuned, probe)  # what the CLI ranks
     if args.save_probs:  # to study other rankings on the same fits without refitting
         args.save_probs.mkdir(parents=True, exist_ok=True)
         torch.save(
@@ -159,7 +166,8 @@ def run_one(
                 "labels": labels,
                 "given": [e.label for e in examples],
                 "flipped": sorted(flipped),
-                "probs": probs,
+                "probs": tuned,
+                "probe": probe,
             },
             args.save_probs / f"{task}-{seed}.pt",
         )
@@ -189,6 +197,10 @@ def run_one(
     ranked = cleanlab_ranking(given, probs)
     if ranked is not None:
         result["cleanlab"] = scores(ranked, flipped, n)
+    for name, alone in (("fine-tuned only", tuned), ("probe only", probe)):
+        result[name] = scores(
+            [line_of[s.line] for s in rank_suspects(examples, labels, alone)], flipped, n
+        )
     return result
 
 
@@ -203,10 +215,13 @@ def summary(results: list[dict]) -> str:
                 statistics.median(h["precision"] for h in have) if have else "-",
                 statistics.median(h["recall"] for h in have) if have else "-",
             ]
+        for method in ("fine-tuned only", "probe only"):
+            have = [r[method] for r in mine if method in r]
+            row.append(statistics.median(h["recall"] for h in have) if have else "-")
         row.append(statistics.median(r["seconds_per_1000_rows"] for r in mine))
         lines.append(row)
     headers = ["task", "seeds", "rows", "N", "heed P", "heed R", "cleanlab P", "cleanlab R"]
-    headers += ["random P", "random R", "s / 1k rows"]
+    headers += ["random P", "random R", "fine-tuned R", "probe R", "s / 1k rows"]
     return table(headers, lines)
 
 

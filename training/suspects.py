@@ -37,6 +37,7 @@ from classifier.exports import (
     read_exports,
 )
 from training.config import TrainConfig
+from training.embedding_probe import frozen_embeddings, probe_probabilities
 from training.few_shot import FewShotSchedule, choose_recipe, train_few_shot
 from training.finetune import train
 from training.progress import Progress
@@ -193,6 +194,55 @@ def out_of_fold_probabilities(
     return labels, probs
 
 
+def ensemble_probabilities(
+    rows: Sequence[Example],
+    *,
+    folds: int,
+    base: str,
+    config: TrainConfig,
+    device: torch.device,
+    progress: Progress | None = None,
+    schedule: SuspectsSchedule | None = None,
+) -> tuple[list[str], torch.Tensor]:
+    """The out-of-fold probabilities suspects are ranked by: the mean of the fine-tuned folds'
+    (:func:`out_of_fold_probabilities`) and the frozen-embedding probe's on the same folds
+    (:mod:`training.embedding_probe`)."""
+    labels, tuned = out_of_fold_probabilities(
+        rows,
+        folds=folds,
+        base=base,
+        config=config,
+        device=device,
+        progress=progress,
+        schedule=schedule,
+    )
+    probe = probe_out_of_fold(rows, labels, folds=folds, base=base, config=config, device=device)
+    return labels, combine(tuned, probe)
+
+
+def probe_out_of_fold(
+    rows: Sequence[Example],
+    labels: Sequence[str],
+    *,
+    folds: int,
+    base: str,
+    config: TrainConfig,
+    device: torch.device,
+) -> torch.Tensor:
+    """The frozen-embedding probe's out-of-fold probabilities (rows x ``labels``) on the
+    folds :func:`out_of_fold_probabilities` deals."""
+    log.info("probing the base encoder's frozen embeddings on the same %d folds", folds)
+    features = frozen_embeddings(rows, base=base, max_length=config.max_length, device=device)
+    given = torch.tensor([labels.index(row.label) for row in rows])
+    fold_of = assign_folds(rows, folds, config.seed)
+    return probe_probabilities(features, given, fold_of, len(labels))
+
+
+def combine(tuned: torch.Tensor, probe: torch.Tensor) -> torch.Tensor:
+    """The ensemble's probabilities: the plain mean of the two opinions."""
+    return (tuned + probe) / 2
+
+
 def confident_learning(
     probs: torch.Tensor, given: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -259,7 +309,7 @@ def find_suspects(
     reviewed = read_exports(overrides, text_column, label_column) if overrides else []
     rows, unmatched = apply_overrides(rows, reviewed)
     rows += unmatched
-    labels, probs = out_of_fold_probabilities(
+    labels, probs = ensemble_probabilities(
         rows,
         folds=folds,
         base=base,
