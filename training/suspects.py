@@ -2,7 +2,9 @@
 
 1. The rows are dealt into ``folds`` stratified folds. Each fold is held out once while the
    default recipe (:func:`training.few_shot.choose_recipe`: standard or few-shot) learns from
-   the others, so every row gets class probabilities from a model that never saw it.
+   the others, so every row gets class probabilities from a model that never saw it. They are
+   averaged with a logistic-regression probe on the base encoder's frozen embeddings, fitted on
+   the same folds (:mod:`training.embedding_probe`), which cannot learn a flipped label.
 2. Confident learning (Northcutt, Jiang & Chuang, 2021): each class ``j`` gets the threshold
    ``t_j``, the mean probability of ``j`` over the rows labelled ``j`` (its mean
    self-confidence). A row's confident label is, among the classes whose probability reaches
