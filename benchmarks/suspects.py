@@ -46,9 +46,7 @@ from training.progress import Silent
 from training.suspects import (
     DEFAULT_FOLDS,
     SuspectsSchedule,
-    combine,
     out_of_fold_probabilities,
-    probe_out_of_fold,
     rank_suspects,
 )
 
@@ -145,20 +143,15 @@ def run_one(
     line_of = {int(e.source.rpartition(":")[2]): i for i, e in enumerate(examples)}
     assert len(examples) == len(rows)
     started, cpu_started = time.monotonic(), time.process_time()
-    config, cpu = TrainConfig(seed=seed), torch.device("cpu")
-    labels, tuned = out_of_fold_probabilities(
+    labels, probs = out_of_fold_probabilities(
         examples,
         folds=args.folds,
         base=base,
-        config=config,
-        device=cpu,
+        config=TrainConfig(seed=seed),
+        device=torch.device("cpu"),
         progress=Silent(),
         schedule=SuspectsSchedule(args.standard_epochs, args.few_shot_epochs),
     )
-    probe = probe_out_of_fold(
-        examples, labels, folds=args.folds, base=base, config=config, device=cpu
-    )
-    probs = combine(tuned, probe)  # what the CLI ranks
     if args.save_probs:  # to study other rankings on the same fits without refitting
         args.save_probs.mkdir(parents=True, exist_ok=True)
         torch.save(
@@ -166,8 +159,7 @@ def run_one(
                 "labels": labels,
                 "given": [e.label for e in examples],
                 "flipped": sorted(flipped),
-                "probs": tuned,
-                "probe": probe,
+                "probs": probs,
             },
             args.save_probs / f"{task}-{seed}.pt",
         )
@@ -197,10 +189,6 @@ def run_one(
     ranked = cleanlab_ranking(given, probs)
     if ranked is not None:
         result["cleanlab"] = scores(ranked, flipped, n)
-    for name, alone in (("fine-tuned only", tuned), ("probe only", probe)):
-        result[name] = scores(
-            [line_of[s.line] for s in rank_suspects(examples, labels, alone)], flipped, n
-        )
     return result
 
 
@@ -215,13 +203,10 @@ def summary(results: list[dict]) -> str:
                 statistics.median(h["precision"] for h in have) if have else "-",
                 statistics.median(h["recall"] for h in have) if have else "-",
             ]
-        for method in ("fine-tuned only", "probe only"):
-            have = [r[method] for r in mine if method in r]
-            row.append(statistics.median(h["recall"] for h in have) if have else "-")
         row.append(statistics.median(r["seconds_per_1000_rows"] for r in mine))
         lines.append(row)
     headers = ["task", "seeds", "rows", "N", "heed P", "heed R", "cleanlab P", "cleanlab R"]
-    headers += ["random P", "random R", "fine-tuned R", "probe R", "s / 1k rows"]
+    headers += ["random P", "random R", "s / 1k rows"]
     return table(headers, lines)
 
 

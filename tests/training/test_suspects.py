@@ -49,6 +49,25 @@ def test_confident_learning_flags_the_confident_off_diagonal() -> None:
     assert score.tolist() == pytest.approx([0.1, 0.3, 0.8, 0.1, 0.45])
 
 
+def test_a_row_whose_probability_is_spread_over_other_labels_is_still_a_suspect() -> None:
+    probs = torch.tensor(
+        [
+            [0.9, 0.05, 0.05],
+            [0.05, 0.5, 0.45],  # given 0: no other label reaches its threshold, yet a suspect
+            [0.05, 0.9, 0.05],
+            [0.1, 0.85, 0.05],
+            [0.3, 0.3, 0.4],
+            [0.32, 0.3, 0.38],
+            [0.1, 0.5, 0.4],  # given 2, not its likeliest, but as sure of 2 as 2's rows are
+        ]
+    )
+    given = torch.tensor([0, 0, 1, 1, 2, 2, 2])
+    suspect, suggested, score = confident_learning(probs, given)
+    # thresholds: class 0 = 0.475, class 1 = 0.875, class 2 = 0.393
+    assert suspect.tolist() == [False, True, False, False, False, False, False]
+    assert suggested[1] == 1 and score[1] == pytest.approx(0.95)
+
+
 def test_suspects_are_ranked_most_suspect_first_with_their_place() -> None:
     rows = _rows("aaaabbbb")
     probs = torch.tensor([[0.9, 0.1]] * 2 + [[0.1, 0.9], [0.3, 0.7]] + [[0.1, 0.9]] * 3 + [[1, 0]])
