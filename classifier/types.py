@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-EXPLAIN_METHODS = ("attention", "rollout", "gradient", "attn-grad")
-ATTENTION_METHODS = ("attention", "rollout", "attn-grad")
-ONE_PASS_METHODS = ("attn-grad",)
+EXPLAIN_METHODS = (
+    "attention",
+    "rollout",
+    "gradient",
+    "attn-grad",
+    "attn-grad-logprob",
+    "attn-grad-margin",
+)
+ONE_PASS_METHODS = ("attn-grad", "attn-grad-logprob", "attn-grad-margin")
 """Explained from one forward + backward pass, many texts batched together."""
-SIGNED_METHODS = ("gradient", "attn-grad")
+ATTENTION_METHODS = ("attention", "rollout", *ONE_PASS_METHODS)
+SIGNED_METHODS = ("gradient", *ONE_PASS_METHODS)
 """Give signed word attributions: evidence for and against the predicted label."""
 DEFAULT_EXPLAIN_METHOD = "attn-grad"
 """The method every surface uses unless told otherwise (the CLI, the bot, the demo): as faithful
