@@ -113,7 +113,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--methods",
         default=",".join(METHODS),
-        help="comma list of Classifier methods; gradient@N = integrated gradients with N steps",
+        help="comma list of Classifier methods; gradient@N, gradient-upper@N: with N steps",
     )
     p.add_argument(
         "--random-draws", type=int, default=2, help="random rankings averaged for the baseline"
@@ -268,13 +268,12 @@ def ranking_from(weights: list[float]) -> list[int]:
 
 
 def explain(clf, text: str, method: str, steps: int):
-    """``gradient@N`` is integrated gradients with N steps; ``gradient`` uses ``steps``."""
+    """``NAME@N``: integrated gradients (``gradient``, ``gradient-upper``) with N steps; plain
+    ``gradient`` uses ``steps``, the others their own default."""
     name, _, n = method.partition("@")
-    return (
-        clf.explain(text, name, steps=int(n) if n else steps)
-        if name == REFERENCE
-        else (clf.explain(text, name))
-    )
+    if n:
+        return clf.explain(text, name, steps=int(n))
+    return clf.explain(text, name, steps=steps) if name == REFERENCE else clf.explain(text, name)
 
 
 def split_rows(eligible: list, n: int, seed: int) -> dict[str, list]:
@@ -346,7 +345,8 @@ def evaluate_dataset(name, split, clf, picked, args, rng) -> dict:
     preds = clf.predict(unique)
     predict_seconds = time.perf_counter() - t0
     print(
-        f"[faithfulness] {name}: scored {len(unique)} perturbed texts in {predict_seconds:.0f}s",
+        f"[faithfulness] {name} {split}: scored {len(unique)} perturbed texts "
+        f"in {predict_seconds:.0f}s",
         file=sys.stderr,
         flush=True,
     )

@@ -8,6 +8,7 @@ EXPLAIN_METHODS = (
     "attention",
     "rollout",
     "gradient",
+    "gradient-upper",
     "attn-grad",
     "attn-grad-logprob",
     "attn-grad-margin",
@@ -15,7 +16,7 @@ EXPLAIN_METHODS = (
 ONE_PASS_METHODS = ("attn-grad", "attn-grad-logprob", "attn-grad-margin")
 """Explained from one forward + backward pass, many texts batched together."""
 ATTENTION_METHODS = ("attention", "rollout", *ONE_PASS_METHODS)
-SIGNED_METHODS = ("gradient", *ONE_PASS_METHODS)
+SIGNED_METHODS = ("gradient", "gradient-upper", *ONE_PASS_METHODS)
 """Give signed word attributions: evidence for and against the predicted label."""
 DEFAULT_EXPLAIN_METHOD = "attn-grad"
 """The method every surface uses unless told otherwise (the CLI, the bot, the demo): as faithful
