@@ -173,6 +173,7 @@ def fine_tune(train_rows, select_rows, args, device, save_as: str | None):
     from classifier import Classifier
     from classifier.base_model import resolve_base_model
     from classifier.cli_support import base_model
+    from classifier.store import METADATA_FILE
     from training.config import TrainConfig
     from training.finetune import train
     from training.progress import Progress
@@ -191,6 +192,8 @@ def fine_tune(train_rows, select_rows, args, device, save_as: str | None):
         out.mkdir(parents=True, exist_ok=True)
         outcome.model.save_pretrained(out)
         outcome.tokenizer.save_pretrained(out)
+        # Without heed.json a mean-pooled model would load with the untrained [CLS] pooler.
+        (out / METADATA_FILE).write_text(json.dumps({"pooling": outcome.pooling}), "utf-8")
     outcome.model.requires_grad_(False)  # as Classifier.load does
     clf = Classifier(
         outcome.model, outcome.tokenizer, version=f"fine-tuned ({save_as})", device=device

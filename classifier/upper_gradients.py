@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-UPPER_LAYERS = 2
+UPPER_LAYERS = 3
 """How many of the top encoder layers the path runs through (all but the first on a model with
 fewer layers)."""
-UPPER_IG_STEPS = 4
-"""Quadrature steps by default."""
+UPPER_IG_STEPS = 2
+"""Gauss-Legendre steps by default."""
 
 
 def encoder_layers(model: torch.nn.Module) -> torch.nn.ModuleList:
