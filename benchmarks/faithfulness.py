@@ -70,7 +70,7 @@ from _common import (
 )
 
 BINS = (1, 5, 10, 20, 50)
-METHODS = ("attention", "rollout", "gradient", "attn-grad", "attn-grad-logprob", "attn-grad-margin")
+METHODS = ("attention", "rollout", "gradient", "gradient-upper", "attn-grad")
 REFERENCE = "gradient"
 COMP_TOLERANCE = 0.02
 LATENCY_GOAL_MS = 60.0

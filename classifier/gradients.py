@@ -11,15 +11,8 @@ negative part of ``∇A ⊙ A`` is kept rather than clamped away, so the scores 
 positive = evidence for the predicted class, negative = against it. On SST-2 and VADER the
 signed variant ranked words as well as or better than the clamped one (benchmarks/README.md).
 
-What is differentiated (the *objective*) names the method; all cost one backward pass:
-
-- ``attn-grad``: the predicted class's logit;
-- ``attn-grad-logprob``: its log-probability (the logit minus the log-sum-exp of all logits,
-  so a shift that raises every logit alike counts for nothing);
-- ``attn-grad-margin``: its margin over the runner-up class's logit.
-
 A contrastive explanation ("why A, not B") differentiates the margin ``logit[A] - logit[B]``
-whatever the method: the same one backward pass, so it costs what a plain map costs.
+instead of ``logit[A]``: the same one backward pass, so it costs what a plain map costs.
 """
 
 from __future__ import annotations
@@ -28,13 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-
-OBJECTIVES = {
-    "attn-grad": "logit",
-    "attn-grad-logprob": "logprob",
-    "attn-grad-margin": "margin",
-}
-"""The one-pass methods and the quantity each differentiates."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +31,7 @@ class GradientPass:
     logits: torch.Tensor
     """``[labels]``: the model's logits for the text."""
     target: int
-    """The predicted class, whose objective was differentiated."""
+    """The predicted class, whose logit was differentiated."""
     versus: int | None
     """The class the target was contrasted with (its logit subtracted), or None."""
     attentions: list[torch.Tensor]
@@ -59,11 +45,9 @@ def gradient_pass(
     input_ids: torch.Tensor,
     attention_mask: torch.Tensor,
     versus: int | None = None,
-    objective: str = "logit",
 ) -> list[GradientPass]:
     """Run ``model`` once on a right-padded batch with gradients from the word embeddings on,
-    and differentiate each text's ``objective`` for its predicted class (``logit``,
-    ``logprob`` or ``margin`` over the runner-up; summed over the texts, which do not
+    and differentiate each text's predicted-class logit (their sum: the texts do not
     interact, so each text gets its own gradients), or with ``versus``, each text's margin
     between its predicted class and class ``versus``. One result per text."""
     lookup = _embedding_lookup(model)
@@ -71,7 +55,10 @@ def gradient_pass(
         inputs = lookup(input_ids).detach().requires_grad_(True)
         out = model(inputs_embeds=inputs, attention_mask=attention_mask, output_attentions=True)
         targets = out.logits.argmax(dim=-1)
-        chosen = _objective(out.logits, targets, versus, objective).sum()
+        objective = out.logits.gather(1, targets[:, None])
+        if versus is not None:
+            objective = objective - out.logits[:, versus : versus + 1]
+        chosen = objective.sum()
         attentions = [a for a in (out.attentions or ()) if a is not None and a.requires_grad]
         grads = torch.autograd.grad(chosen, attentions) if attentions else ()
     logits = out.logits.detach().float().cpu()
@@ -89,23 +76,6 @@ def gradient_pass(
             )
         )
     return passes
-
-
-def _objective(
-    logits: torch.Tensor, targets: torch.Tensor, versus: int | None, objective: str
-) -> torch.Tensor:
-    """``[texts]``: what each text's gradients are taken of (see the module docstring)."""
-    chosen = logits.gather(1, targets[:, None])[:, 0]
-    if versus is not None:
-        return chosen - logits[:, versus]
-    if objective == "logprob":
-        return chosen - torch.logsumexp(logits, dim=-1)
-    if objective == "margin":
-        others = logits.scatter(1, targets[:, None], float("-inf"))
-        return chosen - others.max(dim=-1).values
-    if objective != "logit":
-        raise ValueError(f"unknown objective {objective!r}: use logit, logprob or margin")
-    return chosen
 
 
 def _embedding_lookup(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:

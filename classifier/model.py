@@ -46,7 +46,7 @@ from classifier.explain import (
     split_words,
     token_word_index,
 )
-from classifier.gradients import OBJECTIVES, GradientPass, attention_x_gradient, gradient_pass
+from classifier.gradients import GradientPass, attention_x_gradient, gradient_pass
 from classifier.pooling import model_class, pooling_of
 from classifier.store import ModelNotFoundError, ModelStore
 from classifier.temperature import BadTemperature, calibrated, check_temperature, temperature_of
@@ -336,7 +336,7 @@ class Classifier:
         lengths = [len(r.input_ids) for r in rows]
         contrast = label_index(self.labels, versus)
         for batch in token_budget_batches(lengths, ONE_PASS_TOKEN_BUDGET):
-            passes = self._gradient_pass([rows[i] for i in batch], model, contrast, method)
+            passes = self._gradient_pass([rows[i] for i in batch], model, contrast)
             for i, one in zip(batch, passes, strict=True):
                 results[i] = self._one_pass_explanation(texts[i], method, rows[i], one, versus)
         return [r for r in results if r is not None]
@@ -351,11 +351,11 @@ class Classifier:
         check_versus(method, self.labels, versus)
 
     def _gradient_pass(
-        self, rows: Sequence[Encoded], model: PreTrainedModel, versus: int | None, method: str
+        self, rows: Sequence[Encoded], model: PreTrainedModel, versus: int | None
     ) -> list[GradientPass]:
         batch = collate(rows, self.tokenizer.pad_token_id)
         ids, mask = batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device)
-        return gradient_pass(model, ids, mask, versus, OBJECTIVES[method])
+        return gradient_pass(model, ids, mask, versus)
 
     def _one_pass_explanation(
         self, text: str, method: str, row: Encoded, one: GradientPass, versus: str | None
