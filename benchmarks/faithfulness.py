@@ -63,19 +63,21 @@ from _common import (
     default_out,
     hardware,
     set_threads,
-    stratified_subsample,
-    table,
     temp_model_store,
     write_json,
 )
+from _faithfulness_models import sst2_setup, vader_setup
+from _faithfulness_verdict import (
+    BINS,
+    REFERENCE,
+    SPLITS,
+    latency_budget,
+    recommend,
+    render_table,
+    split_rows,
+)
 
-BINS = (1, 5, 10, 20, 50)
 METHODS = ("attention", "rollout", "gradient", "gradient-upper", "attn-grad")
-REFERENCE = "gradient"
-COMP_TOLERANCE = 0.02
-LATENCY_GOAL_MS = 60.0
-"""The default's budget: p50 of one /classify of a 40-word text (issue 25)."""
-SPLITS = ("selection", "report")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -164,101 +166,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 # ------------------------------------------------------------------------------------------
-# models
-
-
-def fine_tune(train_rows, select_rows, args, device, save_as: str | None):
-    from dataclasses import replace
-
-    from classifier import Classifier
-    from classifier.base_model import resolve_base_model
-    from classifier.cli_support import base_model
-    from classifier.store import METADATA_FILE
-    from training.config import TrainConfig
-    from training.finetune import train
-    from training.progress import Progress
-
-    config = TrainConfig() if not args.epochs else replace(TrainConfig(), epochs=args.epochs)
-    outcome = train(
-        train_rows,
-        select_rows,
-        base=resolve_base_model(base_model()),
-        config=config,
-        device=device,
-        progress=Progress(stream=sys.stderr),
-    )
-    if save_as and args.save_models:
-        out = Path(args.save_models) / save_as
-        out.mkdir(parents=True, exist_ok=True)
-        outcome.model.save_pretrained(out)
-        outcome.tokenizer.save_pretrained(out)
-        # Without heed.json a mean-pooled model would load with the untrained [CLS] pooler.
-        (out / METADATA_FILE).write_text(json.dumps({"pooling": outcome.pooling}), "utf-8")
-    outcome.model.requires_grad_(False)  # as Classifier.load does
-    clf = Classifier(
-        outcome.model, outcome.tokenizer, version=f"fine-tuned ({save_as})", device=device
-    )
-    info = {
-        "source": "fine-tuned here with TrainConfig() defaults"
-        + (f", epochs={args.epochs}" if args.epochs else ""),
-        "train_rows": len(train_rows),
-        "selection_rows": len(select_rows),
-        "selection_metrics": {k: outcome.metrics[k] for k in ("accuracy", "macro_f1")},
-        "best_epoch": outcome.best_epoch,
-        "train_seconds": round(outcome.seconds, 1),
-    }
-    return clf, info
-
-
-def load(ref: str, device):
-    from classifier import Classifier, ModelStore
-    from classifier.cli_support import model_dir
-
-    return Classifier.load(ref, store=ModelStore(model_dir()), device=str(device)), {
-        "source": f"loaded {ref}"
-    }
-
-
-def sst2_setup(args, data: Path, device):
-    from classifier.exports import read_export
-
-    dev = read_export(data / "sst2" / "dev.tsv")
-    if args.sst2_model:
-        clf, info = load(args.sst2_model, device)
-    else:
-        train_all = read_export(data / "sst2" / "train.tsv")
-        select = stratified_subsample(train_all, 872, 42)
-        held = {id(r) for r in select}
-        pool = [r for r in train_all if id(r) not in held]
-        clf, info = fine_tune(
-            stratified_subsample(pool, args.train_rows, 42), select, args, device, "sst2"
-        )
-    return clf, info, dev
-
-
-VADER_TRAIN_ROWS = 1200
-"""VADER rows the model is fine-tuned on (a stratified cut, the size the bundled sample had when
-the published figures were measured); every other VADER row may be evaluated."""
-
-
-def vader_setup(args, data: Path, device):
-    from classifier.exports import EVAL_FRACTION, read_export, stratified_split
-
-    every = read_export(data / "vader_amazon" / "amazon_reviews.csv")
-    train_cut = stratified_subsample(every, VADER_TRAIN_ROWS, 20140601)
-    trained_on = {r.text.strip().lower() for r in train_cut}
-    rows = [r for r in every if r.text.strip().lower() not in trained_on]
-    if args.vader_model:
-        clf, info = load(args.vader_model, device)
-    else:
-        train_rows, select = stratified_split(train_cut, EVAL_FRACTION, 42)  # as run_train does
-        clf, info = fine_tune(train_rows, select, args, device, "vader")
-        info["train_data"] = f"a stratified {VADER_TRAIN_ROWS}-row cut of vader_amazon"
-    info["evaluated_rows_from"] = f"vader_amazon minus the {len(train_cut)} training rows"
-    return clf, info, rows
-
-
-# ------------------------------------------------------------------------------------------
 # the metric
 
 
@@ -277,15 +184,6 @@ def explain(clf, text: str, method: str, steps: int):
     if n:
         return clf.explain(text, name, steps=int(n))
     return clf.explain(text, name, steps=steps) if name == REFERENCE else clf.explain(text, name)
-
-
-def split_rows(eligible: list, n: int, seed: int) -> dict[str, list]:
-    """Two disjoint stratified draws of ``n`` rows: ``selection`` first, then ``report`` from
-    the rows whose text is not in the selection (datasets repeat some texts)."""
-    selection = stratified_subsample(eligible, min(n, len(eligible)), seed)
-    taken = {r.text for r in selection}
-    rest = [r for r in eligible if r.text not in taken]
-    return {"selection": selection, "report": stratified_subsample(rest, min(n, len(rest)), seed)}
 
 
 def evaluate_dataset(name, split, clf, picked, args, rng) -> dict:
@@ -398,138 +296,6 @@ def evaluate_dataset(name, split, clf, picked, args, rng) -> dict:
         "seconds": round(time.perf_counter() - started, 1),
         "methods": methods_out,
     }
-
-
-def latency_budget(path: str) -> dict:
-    """p50 /classify at 40 words per method from latency.py's JSON, if present."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    wall = {
-        key.split("/", 1)[1]: entry["heed"]["p50_ms"]
-        for key, entry in data.get("classify", {}).items()
-        if key.startswith("medium/")
-    }
-    hw = data.get("hardware", {})
-    return {
-        "source": path,
-        "date": hw.get("date"),
-        "torch_threads": hw.get("torch_threads"),
-        "load_average_at_start": hw.get("load_average_at_start"),
-        "p50_ms_medium": wall,
-    }
-
-
-def result_methods(results: list[dict]) -> list[str]:
-    """The explanation methods every dataset was scored with, in run order (no random)."""
-    names = [m for m in results[0]["methods"] if m != "random"]
-    return [m for m in names if all(m in r["methods"] for r in results)]
-
-
-def split_of(result: dict) -> str:
-    """The split a dataset's result was measured on (runs before the splits had one)."""
-    return result.get("split", "selection")
-
-
-def verdicts_on(results: list[dict], latency: dict) -> dict[str, dict]:
-    """Per method: its comprehensiveness and sufficiency gaps to ``gradient`` per dataset,
-    whether it is as faithful (comprehensiveness within ``COMP_TOLERANCE``, sufficiency no
-    worse, on every dataset) and its cost: p50 /classify at 40 words from latency.py when it
-    measured the method, else this run's mean explain time."""
-    ref = {d["dataset"]: d["methods"][REFERENCE] for d in results}
-    wall = latency.get("p50_ms_medium", {})
-    verdicts = {}
-    for m in result_methods(results):
-        gaps = {
-            d["dataset"]: {
-                "comp_gap": ref[d["dataset"]]["comp"]["aopc"] - d["methods"][m]["comp"]["aopc"],
-                "suff_gap": d["methods"][m]["suff"]["aopc"] - ref[d["dataset"]]["suff"]["aopc"],
-            }
-            for d in results
-        }
-        ok = all(g["comp_gap"] <= COMP_TOLERANCE and g["suff_gap"] <= 0.0 for g in gaps.values())
-        if m in wall:
-            ms, basis = wall[m], "latency.py p50 /classify, 40 words"
-        else:
-            ms = statistics.fmean(d["methods"][m]["explain_ms_mean"] for d in results)
-            basis = "this run's mean explain time"
-        verdicts[m] = {"as_faithful_as_ig": ok, "cost_ms": round(ms, 1), "cost_basis": basis}
-        verdicts[m].update(gaps=gaps)
-    return verdicts
-
-
-def recommend(results: list[dict], latency: dict) -> dict:
-    """Chosen on the selection split: the cheapest method as faithful as integrated gradients
-    (see :func:`verdicts_on`), and those of them within ``LATENCY_GOAL_MS``; then whether each
-    method meets the same rule on the report split."""
-    selection = [r for r in results if split_of(r) == "selection"]
-    verdicts = verdicts_on(selection, latency)
-    faithful = [m for m, v in verdicts.items() if v["as_faithful_as_ig"]]
-    best = min(faithful, key=lambda m: verdicts[m]["cost_ms"])
-    reason = (
-        f"{best}: the cheapest ({verdicts[best]['cost_ms']:.0f} ms, "
-        f"{verdicts[best]['cost_basis']}) of the methods whose comprehensiveness AOPC is within "
-        f"{COMP_TOLERANCE} of {REFERENCE}'s and whose sufficiency is no worse on every dataset "
-        f"({', '.join(faithful)})"
-    )
-    comp_only = [
-        m
-        for m in verdicts
-        if all(g["comp_gap"] <= COMP_TOLERANCE for g in verdicts[m]["gaps"].values())
-    ]
-    cheapest = min(comp_only, key=lambda m: verdicts[m]["cost_ms"])
-    if cheapest != best:
-        worst = max(verdicts[cheapest]["gaps"].items(), key=lambda kv: kv[1]["suff_gap"])
-        reason += (
-            f"; on comprehensiveness alone {cheapest} qualifies at "
-            f"{verdicts[cheapest]['cost_ms']:.0f} ms, but its sufficiency is worse by "
-            f"{worst[1]['suff_gap']:.3f} on {worst[0]}"
-        )
-    candidates = [m for m in faithful if verdicts[m]["cost_ms"] <= LATENCY_GOAL_MS]
-    reason += (
-        f"; within {LATENCY_GOAL_MS:.0f} ms: "
-        + (", ".join(sorted(candidates, key=lambda m: verdicts[m]["cost_ms"])) or "none")
-        + " (chosen on the selection split)"
-    )
-    report = [r for r in results if split_of(r) == "report"]
-    return {
-        "method": best,
-        "cheapest_on_comprehensiveness": cheapest,
-        "default_candidates": candidates,
-        "reason": reason,
-        "verdicts": verdicts,
-        "report_check": verdicts_on(report, latency) if report else {},
-    }
-
-
-def render_table(payload: dict) -> str:
-    rows = []
-    for r in payload["results"]:
-        for method in (*result_methods(payload["results"]), "random"):
-            m = r["methods"][method]
-            rows.append(
-                [
-                    f"{r['dataset']} {split_of(r)} "
-                    f"(n={r['n']}, acc {r['model_accuracy_on_these_rows']:.0%})",
-                    method,
-                    f"{m['comp']['aopc']:.3f} ± {m['comp']['aopc_se']:.3f}",
-                    f"{m['suff']['aopc']:.3f} ± {m['suff']['aopc_se']:.3f}",
-                    " / ".join(f"{m['comp']['by_pct'][str(p)]:.2f}" for p in BINS),
-                    f"{m['explain_ms_mean']:.0f}" if "explain_ms_mean" in m else "—",
-                ]
-            )
-    return table(
-        [
-            "dataset",
-            "method",
-            "comprehensiveness AOPC ↑ (± SE)",
-            "sufficiency AOPC ↓ (± SE)",
-            "comp at 1/5/10/20/50 %",
-            "explain ms (wall, mean)",
-        ],
-        rows,
-    )
 
 
 def main(argv: list[str] | None = None) -> int:
