@@ -9,9 +9,12 @@ states to the text's, so only the upper layers run (and are differentiated) per 
 ``t`` scores ``sum_d (h - h')[t, d] * sum_i w_i df/dh_i[t, d]`` (Gauss-Legendre nodes ``i``
 and weights ``w_i`` on [0, 1]), signed like ``gradient``: the scores add up to ``f(h) - f(h')``
 up to the quadrature error, where ``f`` is the predicted logit or its margin over ``versus``.
+The hook acts only on the calling thread's forward pass: other threads may run the same model.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 import torch
@@ -56,8 +59,11 @@ def upper_integrated_gradients(
     upper = min(UPPER_LAYERS, len(layers) - 1)
     alphas, weights = gauss_legendre(steps)
     path: dict[str, torch.Tensor] = {}
+    caller = threading.get_ident()
 
     def interpolate(_module, _inputs, output):
+        if threading.get_ident() != caller:
+            return None  # another thread's forward (attn-grad runs unlocked): left alone
         hidden = output[0] if isinstance(output, tuple) else output
         text, baseline = hidden[0:1].detach(), hidden[1:2].detach()
         alpha = alphas.to(hidden.device, hidden.dtype)[:, None, None]

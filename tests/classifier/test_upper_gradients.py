@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,26 @@ def test_gradient_upper_is_a_signed_method_of_the_classifier(clf: Classifier) ->
 def test_encoder_layers_finds_the_stack_of_the_tiny_bert(clf: Classifier) -> None:
     assert encoder_layers(clf.model) is clf.model.bert.encoder.layer
     assert gauss_legendre(4)[1].sum() == pytest.approx(1.0)
+
+
+def test_another_threads_forward_during_the_path_is_left_alone(clf: Classifier) -> None:
+    model = clf._eager_twin()
+    ids = torch.tensor([clf.tokenizer(TEXT)["input_ids"]])
+    baseline = torch.full_like(ids, clf.tokenizer.pad_token_id)
+    with torch.no_grad():
+        want = model(input_ids=ids).logits
+    seen: list[torch.Tensor] = []
+
+    def forward_elsewhere(_module, _inputs, _output) -> None:
+        if not seen:  # inside the path's forward: another thread runs the model meanwhile
+            seen.append(torch.zeros(0))
+            worker = threading.Thread(target=lambda: seen.append(model(input_ids=ids).logits))
+            worker.start()
+            worker.join()
+
+    handle = encoder_layers(model)[-1].register_forward_hook(forward_elsewhere)
+    try:
+        upper_integrated_gradients(model, ids, baseline, 1, 2)
+    finally:
+        handle.remove()
+    assert torch.allclose(seen[1].detach(), want, atol=1e-6)
