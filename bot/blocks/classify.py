@@ -29,10 +29,11 @@ CAVEAT = (
 )
 
 _METHODS = {
-    "attn-grad": "`attn-grad` (attention × gradient: as faithful as integrated gradients, fast)",
+    "attn-grad": "`attn-grad` (attention × gradient: fast, a little less faithful than "
+    "integrated gradients)",
     "gradient": "`gradient` (integrated gradients: faithful, about a quarter second)",
     "gradient-upper": "`gradient-upper` (integrated gradients through the top layers: "
-    "nearly as faithful, a third of the time)",
+    "nearly as faithful, a quarter of the time)",
     "attention": "`attention` (the last layer's attention: fastest)",
     "rollout": "`rollout` (attention through all layers)",
 }
