@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-EXPLAIN_METHODS = ("attention", "rollout", "gradient", "gradient-upper", "attn-grad")
-ONE_PASS_METHODS = ("attn-grad",)
+EXPLAIN_METHODS = (
+    "attention",
+    "rollout",
+    "gradient",
+    "gradient-upper",
+    "attn-grad",
+    "attn-grad-mean",
+)
+ONE_PASS_METHODS = ("attn-grad", "attn-grad-mean")
 """Explained from one forward + backward pass, many texts batched together."""
 ATTENTION_METHODS = ("attention", "rollout", *ONE_PASS_METHODS)
 SIGNED_METHODS = ("gradient", "gradient-upper", *ONE_PASS_METHODS)
