@@ -88,7 +88,7 @@ def _embedding_lookup(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.
 
 
 def attention_x_gradient(
-    attentions: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], every_row: bool = False
+    attentions: Sequence[torch.Tensor], grads: Sequence[torch.Tensor], every_row: str = "cls"
 ) -> torch.Tensor:
     """Signed relevance of each token for [CLS] (Chefer et al. 2021 without the clamp):
     ``[tokens]``, with [CLS]'s own score set to 0."""
@@ -96,8 +96,14 @@ def attention_x_gradient(
     relevance = torch.eye(size, dtype=attentions[0].dtype)
     for attention, grad in zip(attentions, grads, strict=True):
         relevance = relevance + (grad * attention).mean(dim=0) @ relevance
-    if every_row:
-        return (relevance - torch.eye(size, dtype=relevance.dtype)).mean(dim=0)
+    every = (relevance - torch.eye(size, dtype=relevance.dtype)).mean(dim=0)
+    if every_row == "mean":
+        return every
     scores = relevance[0].clone()
+    scores[0] = 0.0
+    if every_row == "both":
+        return scores / scores.abs().sum().clamp(min=1e-12) + every / every.abs().sum().clamp(
+            min=1e-12
+        )
     scores[0] = 0.0  # [CLS] on itself is the identity's 1, not evidence
     return scores
