@@ -365,8 +365,8 @@ class Classifier:
             raise ExplanationUnavailable(method, self.architecture)
         prediction = self._prediction(calibrated(one.logits, self.temperature), row.truncated)
         contrast_target(self.labels, prediction.label, versus)
-        every_row = {"attn-grad-mean": "mean", "attn-grad-mix": "both"}.get(method, "cls")
-        scores = attention_x_gradient(one.attentions, one.attention_grads, every_row)
+        mix = method == "attn-grad-mix"
+        scores = attention_x_gradient(one.attentions, one.attention_grads, mix)
         return self._explanation(text, method, row, prediction, scores, one.attentions, versus)
 
     def _explanation(

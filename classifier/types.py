@@ -10,10 +10,9 @@ EXPLAIN_METHODS = (
     "gradient",
     "gradient-upper",
     "attn-grad",
-    "attn-grad-mean",
     "attn-grad-mix",
 )
-ONE_PASS_METHODS = ("attn-grad", "attn-grad-mean", "attn-grad-mix")
+ONE_PASS_METHODS = ("attn-grad", "attn-grad-mix")
 """Explained from one forward + backward pass, many texts batched together."""
 ATTENTION_METHODS = ("attention", "rollout", *ONE_PASS_METHODS)
 SIGNED_METHODS = ("gradient", "gradient-upper", *ONE_PASS_METHODS)
