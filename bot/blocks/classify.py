@@ -34,6 +34,8 @@ _METHODS = {
     "gradient": "`gradient` (integrated gradients: faithful, about a quarter second)",
     "gradient-upper": "`gradient-upper` (integrated gradients through the top layers: "
     "nearly as faithful, a quarter of the time)",
+    "attn-grad-mix": "`attn-grad-mix` (attn-grad read from every token too: nearly as faithful "
+    "as integrated gradients, fast)",
     "attention": "`attention` (the last layer's attention: fastest)",
     "rollout": "`rollout` (attention through all layers)",
 }

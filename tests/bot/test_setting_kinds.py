@@ -69,7 +69,7 @@ def test_a_task_key_reads_the_same_from_text_and_from_toml(tmp_path: Path) -> No
         (
             "explain_method",
             "shap",
-            "must be one of attention, rollout, gradient, gradient-upper, attn-grad",
+            "must be one of attention, rollout, gradient, gradient-upper, attn-grad, attn-grad-mix",
         ),
         ("train_data", ["/nonexistent/x.csv"], "must list existing files"),
     ],
