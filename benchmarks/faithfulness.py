@@ -77,7 +77,7 @@ from _faithfulness_verdict import (
     split_rows,
 )
 
-METHODS = ("attention", "rollout", "gradient", "gradient-upper", "attn-grad")
+METHODS = ("attention", "rollout", "gradient", "gradient-upper", "attn-grad", "attn-grad-mix")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
