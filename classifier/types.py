@@ -18,9 +18,9 @@ ATTENTION_METHODS = ("attention", "rollout", *ONE_PASS_METHODS)
 SIGNED_METHODS = ("gradient", "gradient-upper", *ONE_PASS_METHODS)
 """Give signed word attributions: evidence for and against the predicted label."""
 DEFAULT_EXPLAIN_METHOD = "attn-grad"
-"""The method every surface uses unless told otherwise (the CLI, the bot, the demo): the only
-signed method within the 60 ms budget, though less faithful than integrated gradients on VADER
-(benchmarks/README.md, faithfulness)."""
+"""The method every surface uses unless told otherwise (the CLI, the bot, the demo). No method
+within the 60 ms budget matches integrated gradients' sufficiency; ``attn-grad-mix`` comes
+closest at the same cost (benchmarks/README.md, faithfulness)."""
 
 
 class ExplanationUnavailable(ValueError):
