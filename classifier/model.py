@@ -5,11 +5,11 @@ XLM-RoBERTa, DeBERTa, ...). Prediction runs on the SDPA fast path where the arch
 one. Explanations need attention weights, which SDPA does not return (transformers 5 gives
 ``attentions == ()``), so ``explain`` uses an eager twin of the model that shares every
 parameter tensor with it: no second copy of the weights. An architecture that returns no
-attention weights at all (e.g. FNet) explains with ``gradient`` only; ``attention``,
-``rollout`` and ``attn-grad`` raise :class:`~classifier.types.ExplanationUnavailable`.
+attention weights at all (e.g. FNet) explains with ``gradient`` and ``gradient-upper`` only;
+the attention-based methods raise :class:`~classifier.types.ExplanationUnavailable`.
 Forward passes are read-only and safe from many threads; the tokenizer and the explainer's
-hooks are guarded by locks. ``attn-grad`` needs no lock: :meth:`Classifier.explain_many`
-explains a batch of texts in one forward + backward pass.
+hooks are guarded by locks. ``attn-grad`` and ``attn-grad-mix`` need no lock:
+:meth:`Classifier.explain_many` explains a batch of texts in one forward + backward pass.
 """
 
 from __future__ import annotations

@@ -19,6 +19,10 @@ import threading
 import numpy as np
 import torch
 
+# Measured on the 6-layer default models (benchmarks/README.md, faithfulness): through 2 layers
+# the top words alone kept the prediction worse than IG's (VADER sufficiency 0.101 vs 0.066 on
+# 50 rows), through 4 no better than through 3 (150 rows per split); 1 step at 3 layers lost
+# sufficiency too, 4 steps were no better than 2.
 UPPER_LAYERS = 3
 """How many of the top encoder layers the path runs through (all but the first on a model with
 fewer layers)."""
