@@ -11,6 +11,10 @@ negative part of ``∇A ⊙ A`` is kept rather than clamped away, so the scores 
 positive = evidence for the predicted class, negative = against it. On SST-2 and VADER the
 signed variant ranked words as well as or better than the clamped one (benchmarks/README.md).
 
+``attn-grad-mix`` adds the relevance for the mean of every token's final state, which is what a
+mean-pooled head (the default, :mod:`classifier.pooling`) reads, to the [CLS] row: on rows held
+out of the choice it ranked words as IG did, at attn-grad's cost (benchmarks/README.md).
+
 A contrastive explanation ("why A, not B") differentiates the margin ``logit[A] - logit[B]``
 instead of ``logit[A]``: the same one backward pass, so it costs what a plain map costs.
 """
@@ -88,14 +92,26 @@ def _embedding_lookup(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.
 
 
 def attention_x_gradient(
-    attentions: Sequence[torch.Tensor], grads: Sequence[torch.Tensor]
+    attentions: Sequence[torch.Tensor],
+    grads: Sequence[torch.Tensor],
+    with_token_mean: bool = False,
 ) -> torch.Tensor:
     """Signed relevance of each token for [CLS] (Chefer et al. 2021 without the clamp):
-    ``[tokens]``, with [CLS]'s own score set to 0."""
+    ``[tokens]``, with [CLS]'s own score set to 0. ``with_token_mean`` (``attn-grad-mix``):
+    plus the relevance for the mean of every token (what a mean-pooled head reads), the
+    identity taken out; each part scaled to absolute values summing to 1."""
     size = attentions[0].shape[-1]
     relevance = torch.eye(size, dtype=attentions[0].dtype)
     for attention, grad in zip(attentions, grads, strict=True):
         relevance = relevance + (grad * attention).mean(dim=0) @ relevance
     scores = relevance[0].clone()
     scores[0] = 0.0  # [CLS] on itself is the identity's 1, not evidence
-    return scores
+    if not with_token_mean:
+        return scores
+    token_mean = (relevance - torch.eye(size, dtype=relevance.dtype)).mean(dim=0)
+    return _unit_mass(scores) + _unit_mass(token_mean)
+
+
+def _unit_mass(scores: torch.Tensor) -> torch.Tensor:
+    """``scores`` scaled so that their absolute values sum to 1 (all zeros stay zeros)."""
+    return scores / scores.abs().sum().clamp(min=1e-12)

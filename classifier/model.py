@@ -5,11 +5,11 @@ XLM-RoBERTa, DeBERTa, ...). Prediction runs on the SDPA fast path where the arch
 one. Explanations need attention weights, which SDPA does not return (transformers 5 gives
 ``attentions == ()``), so ``explain`` uses an eager twin of the model that shares every
 parameter tensor with it: no second copy of the weights. An architecture that returns no
-attention weights at all (e.g. FNet) explains with ``gradient`` only; ``attention``,
-``rollout`` and ``attn-grad`` raise :class:`~classifier.types.ExplanationUnavailable`.
+attention weights at all (e.g. FNet) explains with ``gradient`` and ``gradient-upper`` only;
+the attention-based methods raise :class:`~classifier.types.ExplanationUnavailable`.
 Forward passes are read-only and safe from many threads; the tokenizer and the explainer's
-hooks are guarded by locks. ``attn-grad`` needs no lock: :meth:`Classifier.explain_many`
-explains a batch of texts in one forward + backward pass.
+hooks are guarded by locks. ``attn-grad`` and ``attn-grad-mix`` need no lock:
+:meth:`Classifier.explain_many` explains a batch of texts in one forward + backward pass.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ from classifier.types import (
     ExplanationUnavailable,
     Prediction,
 )
+from classifier.upper_gradients import UPPER_IG_STEPS, upper_integrated_gradients
 
 log = logging.getLogger(__name__)
 
@@ -278,13 +279,14 @@ class Classifier:
         text: str,
         method: str = DEFAULT_EXPLAIN_METHOD,
         *,
-        steps: int = DEFAULT_IG_STEPS,
+        steps: int | None = None,
         versus: str | None = None,
     ) -> Explanation:
         """Predict ``text`` and attribute the prediction to its words with ``method``
         (:data:`~classifier.types.DEFAULT_EXPLAIN_METHOD` unless told). With ``versus`` (a
         label), explain the margin between the predicted label and that one instead: "why
-        this, not ``versus``" (signed methods only).
+        this, not ``versus``" (signed methods only). ``steps``: integrated gradients' steps
+        (default :data:`DEFAULT_IG_STEPS`, ``UPPER_IG_STEPS`` for ``gradient-upper``).
 
         Raises :class:`ExplanationUnavailable` for an attention-based method when the
         architecture returns no attention weights (``gradient`` always works), and
@@ -310,7 +312,8 @@ class Classifier:
                 scores = attention_rollout(attentions)
             else:
                 target = contrast_target(self.labels, prediction.label, versus)
-                scores = self._gradient(model, row, target, steps, label_index(self.labels, versus))
+                contrast = label_index(self.labels, versus)
+                scores = self._gradient(model, row, method, target, steps, contrast)
         return self._explanation(text, method, row, prediction, scores, attentions, versus)
 
     def explain_many(
@@ -362,7 +365,8 @@ class Classifier:
             raise ExplanationUnavailable(method, self.architecture)
         prediction = self._prediction(calibrated(one.logits, self.temperature), row.truncated)
         contrast_target(self.labels, prediction.label, versus)
-        scores = attention_x_gradient(one.attentions, one.attention_grads)
+        mix = method == "attn-grad-mix"
+        scores = attention_x_gradient(one.attentions, one.attention_grads, mix)
         return self._explanation(text, method, row, prediction, scores, one.attentions, versus)
 
     def _explanation(
@@ -397,15 +401,20 @@ class Classifier:
         self,
         model: PreTrainedModel,
         row: Encoded,
+        method: str,
         target: int,
-        steps: int,
+        steps: int | None,
         versus: int | None = None,
     ) -> torch.Tensor:
         batch = collate([row], self.tokenizer.pad_token_id)
         ids = batch["input_ids"].to(self.device)
         baseline = torch.full_like(ids, self.tokenizer.pad_token_id)
         baseline[0, 0], baseline[0, -1] = ids[0, 0], ids[0, -1]
+        if method == "gradient-upper":
+            steps = steps or UPPER_IG_STEPS
+            return upper_integrated_gradients(model, ids, baseline, target, steps, versus).cpu()
         mask = batch["attention_mask"].to(self.device)
+        steps = steps or DEFAULT_IG_STEPS
         steps = max(min(steps, IG_TOKEN_BUDGET // ids.shape[1]), min(steps, MIN_IG_STEPS))
         scores = integrated_gradients(model, ids, mask, target, baseline, steps, versus)
         return scores.float().cpu()

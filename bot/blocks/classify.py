@@ -29,8 +29,13 @@ CAVEAT = (
 )
 
 _METHODS = {
-    "attn-grad": "`attn-grad` (attention × gradient: as faithful as integrated gradients, fast)",
+    "attn-grad": "`attn-grad` (attention × gradient: fast, a little less faithful than "
+    "integrated gradients)",
     "gradient": "`gradient` (integrated gradients: faithful, about a quarter second)",
+    "gradient-upper": "`gradient-upper` (integrated gradients through the top layers: "
+    "nearly as faithful, a quarter of the time)",
+    "attn-grad-mix": "`attn-grad-mix` (attn-grad read from every token too: nearly as faithful "
+    "as integrated gradients, fast)",
     "attention": "`attention` (the last layer's attention: fastest)",
     "rollout": "`rollout` (attention through all layers)",
 }

@@ -66,7 +66,11 @@ def test_a_task_key_reads_the_same_from_text_and_from_toml(tmp_path: Path) -> No
         ("label_emoji", ["bug"], 'must be a table of label = "emoji"'),
         ("label_emoji", {"": "x"}, "must be label=emoji pairs"),
         ("explain_method", 3, "must be a string"),
-        ("explain_method", "shap", "must be one of attention, rollout, gradient, attn-grad"),
+        (
+            "explain_method",
+            "shap",
+            "must be one of attention, rollout, gradient, gradient-upper, attn-grad, attn-grad-mix",
+        ),
         ("train_data", ["/nonexistent/x.csv"], "must list existing files"),
     ],
 )

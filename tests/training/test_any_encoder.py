@@ -74,16 +74,17 @@ def test_xlm_r_reads_512_less_its_position_offset(trained) -> None:
 
 def test_an_architecture_without_attentions_says_which_methods_it_cannot(trained) -> None:
     classifier = Classifier.load(str(trained["fnet"][0]), device="cpu")
-    assert classifier.explain_methods() == ("gradient",)
+    assert classifier.explain_methods() == ("gradient", "gradient-upper")
     for method in ("attention", "rollout", "attn-grad"):
         with pytest.raises(ExplanationUnavailable) as caught:
             classifier.explain(TEXT, method)
         assert method in str(caught.value) and "FNetForSequenceClassification" in str(caught.value)
         assert "use gradient" in str(caught.value)
-    explanation = classifier.explain(TEXT, "gradient")
-    assert explanation.words == WORDS and explanation.layer_weights == []
+    for method in ("gradient", "gradient-upper"):
+        explanation = classifier.explain(TEXT, method)
+        assert explanation.words == WORDS and explanation.layer_weights == []
     meta = json.loads((trained["fnet"][0] / "heed.json").read_text())
-    assert meta["explain_methods"] == ["gradient"]
+    assert meta["explain_methods"] == ["gradient", "gradient-upper"]
 
 
 def test_the_cli_says_which_method_an_architecture_cannot(trained, capsys) -> None:
