@@ -77,9 +77,13 @@ def main() -> int:
     parser.add_argument(
         "--report-seed", type=int, help="also the split make demo uses (42), for the chosen one"
     )
-    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument(
+        "--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES), help="which to train"
+    )
     parser.add_argument("--threads", type=int, default=1, help="torch threads per training")
-    parser.add_argument("--out", type=Path, default=default_out("default_model"))
+    parser.add_argument(
+        "--out", type=Path, default=default_out("default_model"), help="where the JSON goes"
+    )
     args = parser.parse_args()
 
     runs = []
