@@ -72,7 +72,7 @@ def train_once(args: list[str], seed: int, threads: int) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2], help="selection seeds")
     parser.add_argument(
         "--report-seed", type=int, help="also the split make demo uses (42), for the chosen one"

@@ -98,7 +98,7 @@ def test_nothing_to_classify_is_acked_with_the_usage_and_runs_nothing(make: Any,
     services = make()
     acks, client, _ = send(services, "/classify", command("/classify", text))
     [answer] = acks
-    assert answer["text"] == usage_text("attn-grad", ["default"])
+    assert answer["text"] == usage_text("attn-grad-mix", ["default"])
     assert answer["blocks"][0]["text"]["text"] == answer["text"]
     assert not client.method_calls and services.db.predictions.get(1) is None
 
@@ -298,7 +298,7 @@ def test_the_classify_shortcut_is_acked_then_answers_privately(make: Any) -> Non
     services = make(stub)
     matcher = {"type": "message_action", "callback_id": "heed_classify_message"}
     acks, client, _ = send(services, matcher, shortcut("heed_classify_message"))
-    assert acks == [{}] and stub.explained == [("so good", "attn-grad")]
+    assert acks == [{}] and stub.explained == [("so good", "attn-grad-mix")]
     assert client.chat_postEphemeral.call_args.kwargs["user"] == "U1"
 
 

@@ -25,7 +25,7 @@ def test_defaults_in_socket_mode(tmp_path: Path) -> None:
     assert s.socket_mode and s.signing_secret is None and s.api_url is None
     assert s.model_dir == Path("models") and s.data_dir == Path("var")
     assert s.autotag_channels == () and s.autotag_threshold == Thresholds(0.8)
-    assert s.explain_method == "attn-grad" and not s.private_replies
+    assert s.explain_method == "attn-grad-mix" and not s.private_replies
     assert not s.admins_from_workspace and s.device == "auto" and s.log_level == "INFO"
     assert s.retrain_timeout == 3600.0 and s.retrain_args == () and s.train_launcher == ()
     assert (s.retention_days, s.keep_versions) == (90, 10)

@@ -42,7 +42,7 @@ def test_predict_explains_with_the_default_method_unless_told(capsys, tiny_model
     args = ["predict", "broken and awful", "--model", str(tiny_model), "--json"]
     assert classifier_main(args) == 0
     explanation = last_json(capsys.readouterr().out)["explanation"]
-    assert explanation["method"] == DEFAULT_EXPLAIN_METHOD == "attn-grad"
+    assert explanation["method"] == DEFAULT_EXPLAIN_METHOD == "attn-grad-mix"
     assert len(explanation["signed_weights"]) == 3  # attn-grad is signed: for and against
 
 

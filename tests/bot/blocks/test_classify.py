@@ -97,8 +97,8 @@ def test_usage_and_notes() -> None:
     text = usage_text(error="--explain needs a method")
     assert text.startswith(":warning: --explain needs a method\nUsage: `/classify")
     text = usage_text()
-    assert text == usage_text("attn-grad")
-    assert "Without it: `attn-grad`, the default here." in text and "slower" not in text
+    assert text == usage_text("attn-grad-mix")
+    assert "Without it: `attn-grad-mix`, the default here." in text and "slower" not in text
     assert "hint" in text and "not proof" in text
     assert "Without it: `rollout`, the default here." in usage_text("rollout")
     assert "unavailable" not in NO_TEXT_NOTE and "no text" in NO_TEXT_NOTE

@@ -40,7 +40,7 @@ def test_the_menu_explains_the_margin_privately_with_the_heatmap_by_dm(heed: Any
         "files.completeUploadExternal", lambda c: c.params.get("channel_id") == "DU1"
     )
     stub = app.services.models.holder("default").get()
-    assert ("lovely strong battery", "attn-grad versus neutral") in stub.explained
+    assert ("lovely strong battery", "attn-grad-mix versus neutral") in stub.explained
 
 
 def test_clicks_that_do_not_belong_explain_nothing(heed: Any) -> None:
