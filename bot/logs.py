@@ -16,7 +16,15 @@ _RESPONSE_URL = re.compile(r"(response_url[\"']?\s*[:=]\s*[\"']?)[^\s\"',}&]+")
 MAX_MESSAGE = 4000
 _NOISE = ("As you gave `client` as well",)  # Bolt's note when SLACK_BOT_TOKEN is also in env
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s"
-QUIET = ("urllib3", "PIL", "matplotlib", "slack_sdk.socket_mode", "alembic", "waitress")
+QUIET = (
+    "urllib3",
+    "PIL",
+    "matplotlib",
+    "slack_sdk.socket_mode",
+    "websocket",
+    "alembic",
+    "waitress",
+)
 """Third-party loggers held at WARNING unless the level is DEBUG."""
 
 
