@@ -37,6 +37,10 @@ class TrainConfig:
     # "A rare class"): on VADER cuts with a 5 % class, macro-F1 0.602 vs 0.564 over 3 seeds;
     # on balanced data every weight is 1, the same as none.
     class_weights: str = "balanced"
+    # Post-hoc logit adjustment (Menon et al. 2021; classifier.label_bias): tau >= 0. The
+    # version records the bias -tau x log(each label's share of the training rows), added to
+    # every logit it serves, which lifts rare labels; 0: off.
+    logit_adjustment: float = 0.0
     # "standard": training.finetune's loop, epoch chosen on the eval rows; "few-shot": every
     # row on a fixed schedule (training.few_shot); "auto": few-shot when the smallest label
     # has fewer than training.few_shot.FEW_SHOT_BELOW rows and the head can be mean-pooled.
