@@ -1,21 +1,32 @@
-"""A rare class: plain cross-entropy against class-balanced loss weights, on the same rows.
+"""A rare class: today's recipe, the earlier one, post-hoc logit adjustment and resampling.
 
-VADER Amazon reviews cut so that ``neutral`` is ``--rare-share`` (default 5 %) of the rows and
-``positive``/``negative`` share the rest equally: ``--rows`` training rows (the epoch chosen on
-a stratified 20 % of them, like ``run_train``) and as many unseen test rows with the same
-shares. Each run is ``training.finetune.train`` with ``TrainConfig()`` defaults and only
-``class_weights`` (and ``--pooling``) changed; reported: test accuracy, macro-F1, and the rare
-class's recall and F1 beside them.
+Cuts (``--cut``):
 
-Each model is also scored with **per-class decision thresholds** tuned on its epoch-choice
-rows: an offset per class added to the log-probabilities, chosen by coordinate ascent over a
-grid to maximise macro-F1 on those held-out rows, then applied unchanged to the test rows
-(``+thresholds`` in the table). Every ``--seeds`` value draws its own cut and split; the table
-gives the mean over seeds.
+- ``vader``: VADER Amazon reviews cut so that ``neutral`` is ``--rare-share`` (5 % or 2 %) of
+  the rows and ``positive``/``negative`` share the rest equally: ``--rows`` training rows (the
+  epoch chosen on a stratified 20 % of them, like ``run_train``) and as many unseen test rows
+  with the same shares;
+- ``vader-natural``: ``--rows`` training and as many test rows drawn at random from VADER
+  Amazon, its own shares (about 47 % positive, 33 % negative, 21 % neutral; the bundled
+  sample's);
+- ``topic5``: the balanced 5-intent banking77 cut of ``recipe_sweep.py`` (400 rows, scored on
+  the intents' official test rows): what a rare-class lever may not cost.
+
+Trained models (``training.finetune.train``, the standard recipe, on the same rows):
+``mean+balanced`` (mean pooling, class-balanced loss: the defaults before this benchmark),
+``cls+none`` ([CLS] pooling, plain loss: the recipe before those) and, with ``--resample``,
+``cls+none+resampled`` (every class's rows repeated up to the largest class's count);
+``--models`` picks some, ``mean+none`` among them. Each
+model is scored as trained and with post-hoc logit adjustment (``+LA tau`` for every
+``--taus`` value, ``classifier.label_bias``): ``-tau * log(prior)`` added to the logits, the
+prior being the training rows' label shares, no new training. Reported per variant: test
+accuracy, macro-F1, and the rare class's recall, precision and F1; mean ± std over the
+``--select-seeds`` (where a variant is chosen) and, apart, over the other seeds (where it is
+reported). Every seed draws its own cut and split.
 
 Usage::
 
-    python benchmarks/rare_class.py --datasets DIR --seeds 1,2,3   # CPU, ~20 min
+    python benchmarks/rare_class.py --datasets DIR --cut vader --rare-share 0.05 --seeds 1,2,3
 
 ``--datasets DIR`` (or ``$HEED_DATASETS``): the folder described in benchmarks/README.md.
 """
@@ -23,15 +34,16 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import math
 import random
 import statistics
 import sys
 import time
+from collections import Counter
 from dataclasses import replace
 
 import _common  # noqa: F401  (sys.path, env defaults)
 from _common import (
+    DATASET_FILES,
     add_datasets_option,
     datasets_dir,
     default_out,
@@ -40,18 +52,26 @@ from _common import (
     table,
     write_json,
 )
-from recipe_sweep import _csv
+from recipe_sweep import _csv, load_task
 
 from classifier.base_model import resolve_base_model
 from classifier.cli_support import base_model
 from classifier.exports import Example, stratified_split
+from classifier.label_bias import adjusted, check_label_bias, prior_bias
 from classifier.model import Classifier, pick_device
 from training.config import TrainConfig
 from training.evaluate import score
 from training.finetune import train
 
 RARE = "neutral"
-OFFSETS = [x / 4 for x in range(-12, 13)]
+MODELS = {
+    "mean+balanced": {"pooling": "mean", "class_weights": "balanced"},
+    "cls+none": {"pooling": "cls", "class_weights": "none"},
+}
+# Trained only when named in ``--models``: today's pooling with the plain loss, which tells the
+# pooling's share of a difference from the loss's.
+OPTIONAL = {"mean+none": {"pooling": "mean", "class_weights": "none"}}
+METRICS = ("test_accuracy", "test_macro_f1", "rare_recall", "rare_precision", "rare_f1")
 
 
 def imbalanced_cut(
@@ -72,80 +92,87 @@ def imbalanced_cut(
     return train_rows, test_rows
 
 
-def shifted(scores: list[dict[str, float]], offsets: dict[str, float]) -> list[str]:
-    """The label with the highest log-probability plus its class's offset, per row."""
-    return [
-        max(row, key=lambda label: math.log(max(row[label], 1e-12)) + offsets[label])
-        for row in scores
-    ]
-
-
-def tune_offsets(scores: list[dict[str, float]], gold: list[str], labels: list[str]) -> dict:
-    """Per-class log-probability offsets that maximise macro-F1 on these rows (coordinate
-    ascent over :data:`OFFSETS`, three sweeps; ties keep the smaller change)."""
-    offsets = dict.fromkeys(labels, 0.0)
-    best = score(gold, shifted(scores, offsets), labels)["macro_f1"]
-    for _ in range(3):
-        for label in labels:
-            for value in sorted(OFFSETS, key=abs):
-                trial = {**offsets, label: value}
-                f1 = score(gold, shifted(scores, trial), labels)["macro_f1"]
-                if f1 > best + 1e-9:
-                    best, offsets = f1, trial
-    return offsets
+def resampled(rows: list[Example], rng: random.Random) -> list[Example]:
+    """``rows`` with every class's rows repeated (then drawn at random for the remainder) up
+    to the largest class's count, shuffled."""
+    by_label: dict[str, list[Example]] = {}
+    for row in rows:
+        by_label.setdefault(row.label, []).append(row)
+    most = max(len(group) for group in by_label.values())
+    out = []
+    for group in by_label.values():
+        whole, rest = divmod(most, len(group))
+        out += group * whole + rng.sample(group, rest)
+    rng.shuffle(out)
+    return out
 
 
 def scored_run(name: str, gold: list[str], predicted: list[str], labels: list[str]) -> dict:
-    """Accuracy, macro-F1 and the rare class's recall and F1 of one variant on the test rows."""
+    """Accuracy, macro-F1 and (when the cut has one) the rare class's recall, precision and
+    F1 of one variant on the test rows."""
     report = score(gold, predicted, labels)
-    rare = report["per_class"][RARE]
-    return {
+    run = {
         "variant": name,
         "test_accuracy": report["accuracy"],
         "test_macro_f1": report["macro_f1"],
-        "rare_recall": rare["recall"],
-        "rare_f1": rare["f1"],
-        "rare_test_rows": rare["support"],
     }
+    rare = report["per_class"].get(RARE)
+    if rare:
+        run.update(
+            rare_recall=rare["recall"],
+            rare_precision=rare["precision"],
+            rare_f1=rare["f1"],
+            rare_test_rows=rare["support"],
+        )
+    return run
 
 
-def one_seed(rows: list[Example], args: argparse.Namespace, seed: int, device) -> list[dict]:
-    """Both loss weightings on one seed's cut, each with and without tuned thresholds."""
-    train_rows, test = imbalanced_cut(rows, args.rows, args.rare_share, random.Random(seed))
+def cut(rows: list[Example] | None, args: argparse.Namespace, seed: int):
+    """``(training rows, unseen test rows)`` of ``args.cut`` for ``seed``."""
+    if args.cut == "topic5":
+        return load_task("topic5", args.datasets, seed)
+    if args.cut == "vader-natural":
+        drawn = random.Random(seed).sample(rows, 2 * args.rows)
+        return drawn[: args.rows], drawn[args.rows :]
+    return imbalanced_cut(rows, args.rows, args.rare_share, random.Random(seed))
+
+
+def one_seed(rows, args: argparse.Namespace, seed: int, device) -> list[dict]:
+    """Every model on one seed's cut, each as trained and with every logit adjustment."""
+    train_rows, test = cut(rows, args, seed)
     fit, held = stratified_split(train_rows, 0.2, seed)
+    models = dict(MODELS)
+    if args.resample:
+        models["cls+none+resampled"] = MODELS["cls+none"]
+    models = {name: {**models, **OPTIONAL}[name] for name in args.models or models}
+    gold = [r.label for r in test]
     runs = []
-    for weights in ("none", "balanced"):
-        config = replace(TrainConfig(seed=seed), class_weights=weights)
-        if args.pooling:
-            config = replace(config, pooling=args.pooling)
+    for model, settings in models.items():
+        rows_seen = resampled(fit, random.Random(seed)) if model.endswith("resampled") else fit
+        config = replace(TrainConfig(seed=seed), **settings)
         started = time.monotonic()
         outcome = train(
-            fit, held, base=resolve_base_model(base_model()), config=config, device=device
+            rows_seen, held, base=resolve_base_model(base_model()), config=config, device=device
         )
         seconds = time.monotonic() - started
-        classifier = Classifier(outcome.model, outcome.tokenizer, version=weights, device=device)
+        classifier = Classifier(outcome.model, outcome.tokenizer, version=model, device=device)
         labels = classifier.labels
-        held_scores = [p.scores for p in classifier.predict([r.text for r in held])]
-        test_scores = [p.scores for p in classifier.predict([r.text for r in test])]
-        gold = [r.label for r in test]
-        offsets = tune_offsets(held_scores, [r.label for r in held], labels)
-        plain = shifted(test_scores, dict.fromkeys(labels, 0.0))
-        for name, predicted in (
-            (weights, plain),
-            (f"{weights}+thresholds", shifted(test_scores, offsets)),
-        ):
-            run = scored_run(name, gold, predicted, labels)
+        logits = classifier.logits([r.text for r in test])
+        counts = Counter(r.label for r in rows_seen)
+        for tau in [0.0, *args.taus]:
+            bias = check_label_bias(prior_bias(counts, tau), labels) if tau else None
+            predicted = [labels[i] for i in adjusted(logits, bias).argmax(-1).tolist()]
+            run = scored_run(model + (f"+LA{tau:g}" if tau else ""), gold, predicted, labels)
             run.update(
                 seed=seed,
-                train_rows=len(fit),
+                model=model,
+                tau=tau,
+                train_rows=len(rows_seen),
                 epoch_choice_rows=len(held),
                 test_rows=len(test),
                 best_epoch=outcome.best_epoch,
                 train_seconds=round(seconds, 1),
-                pooling=config.pooling,
             )
-            if name.endswith("+thresholds"):
-                run["offsets"] = offsets
             print(f"[rare_class] {run}", file=sys.stderr, flush=True)
             runs.append(run)
     return runs
@@ -156,31 +183,51 @@ def summary(runs: list[dict]) -> list[dict]:
     out = []
     for variant in dict.fromkeys(r["variant"] for r in runs):
         mine = [r for r in runs if r["variant"] == variant]
-        row: dict = {"variant": variant, "seeds": len(mine)}
-        for key in ("test_accuracy", "test_macro_f1", "rare_recall", "rare_f1"):
-            values = [r[key] for r in mine]
-            row[key] = statistics.fmean(values)
-            row[key + "_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        row: dict = {"variant": variant, "seeds": sorted({r["seed"] for r in mine})}
+        for key in METRICS:
+            values = [r[key] for r in mine if key in r]
+            if values:
+                row[key] = statistics.fmean(values)
+                row[key + "_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
         out.append(row)
     return out
+
+
+def printed(rows: list[dict]) -> str:
+    """The summary as a markdown table."""
+    keys = [k for k in METRICS if rows and k in rows[0]]
+    return table(
+        ["variant", "seeds", *keys],
+        [
+            [
+                r["variant"],
+                ",".join(map(str, r["seeds"])),
+                *[f"{r[k]:.3f} ± {r[k + '_std']:.3f}" for k in keys],
+            ]
+            for r in rows
+        ],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0], allow_abbrev=False)
     add_datasets_option(p)
     p.add_argument(
-        "--rows", type=int, default=600, help="training rows (and as many unseen test rows)"
+        "--cut", choices=("vader", "vader-natural", "topic5"), default="vader", help="see above"
     )
     p.add_argument(
-        "--rare-share", type=float, default=0.05, help="the neutral class's share of the rows"
+        "--rows", type=int, default=600, help="vader: training rows (and as many unseen test rows)"
     )
-    p.add_argument("--seeds", default="42", help="comma list; each seed draws its own cut")
     p.add_argument(
-        "--pooling",
-        choices=("cls", "mean"),
-        default=None,
-        help="override TrainConfig().pooling",
+        "--rare-share", type=float, default=0.05, help="vader: the neutral class's share"
     )
+    p.add_argument("--seeds", default="1,2,3", help="comma list; each seed draws its own cut")
+    p.add_argument(
+        "--select-seeds", default="1", help="the seeds variants are chosen on (comma list)"
+    )
+    p.add_argument("--taus", default="0.5,1,2", help="logit-adjustment strengths (comma list)")
+    p.add_argument("--resample", action="store_true", help="also train on resampled rows")
+    p.add_argument("--models", default="", help="comma list of the models to train (default: all)")
     p.add_argument(
         "--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)"
     )
@@ -189,32 +236,35 @@ def main(argv: list[str] | None = None) -> int:
         "--out", default=str(default_out("rare_class")), help="where the JSON results go"
     )
     args = p.parse_args(argv)
-    args.datasets = datasets_dir(p, args.datasets, ["vader_amazon/amazon_reviews.csv"])
+    args.taus = [float(x) for x in args.taus.split(",") if x]
+    args.models = [x for x in args.models.split(",") if x]
+    unknown = set(args.models) - {*MODELS, *OPTIONAL, "cls+none+resampled"}
+    if unknown or ("cls+none+resampled" in args.models and not args.resample):
+        names = ", ".join([*MODELS, *OPTIONAL])
+        p.error(f"--models: use {names} or cls+none+resampled (with --resample)")
+    files = (
+        DATASET_FILES["banking77"] if args.cut == "topic5" else ["vader_amazon/amazon_reviews.csv"]
+    )
+    args.datasets = datasets_dir(p, args.datasets, files)
     set_threads(args.threads)
     device = pick_device(args.device)
-    rows = _csv(args.datasets / "vader_amazon/amazon_reviews.csv", "text", "label")
+    rows = None
+    if args.cut != "topic5":
+        rows = _csv(args.datasets / "vader_amazon/amazon_reviews.csv", "text", "label")
+    select = {int(x) for x in args.select_seeds.split(",")}
     runs: list[dict] = []
     for seed in [int(x) for x in args.seeds.split(",")]:
         runs += one_seed(rows, args, seed, device)
-        payload = {"hardware": hardware(), "argv": sys.argv[1:], "runs": runs}
-        payload["summary"] = summary(runs)
+        payload = {
+            "hardware": hardware(),
+            "argv": sys.argv[1:],
+            "runs": runs,
+            "summary_select": summary([r for r in runs if r["seed"] in select]),
+            "summary_report": summary([r for r in runs if r["seed"] not in select]),
+        }
         write_json(args.out, payload)
-    headers = ["variant", "test acc", "macro-F1", f"{RARE} recall", f"{RARE} F1"]
-    print(
-        table(
-            headers,
-            [
-                [
-                    r["variant"],
-                    f"{r['test_accuracy']:.3f} ± {r['test_accuracy_std']:.3f}",
-                    f"{r['test_macro_f1']:.3f} ± {r['test_macro_f1_std']:.3f}",
-                    f"{r['rare_recall']:.3f} ± {r['rare_recall_std']:.3f}",
-                    f"{r['rare_f1']:.3f} ± {r['rare_f1_std']:.3f}",
-                ]
-                for r in summary(runs)
-            ],
-        )
-    )
+    for name in ("summary_select", "summary_report"):
+        print(f"{name}:\n{printed(payload[name])}")
     return 0
 
 

@@ -18,7 +18,7 @@ import contextlib
 import copy
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
@@ -47,6 +47,7 @@ from classifier.explain import (
     token_word_index,
 )
 from classifier.gradients import GradientPass, attention_x_gradient, gradient_pass
+from classifier.label_bias import BadLabelBias, adjusted, check_label_bias, label_bias_of
 from classifier.pooling import model_class, pooling_of
 from classifier.store import ModelNotFoundError, ModelStore
 from classifier.temperature import BadTemperature, calibrated, check_temperature, temperature_of
@@ -152,17 +153,19 @@ class Classifier:
         max_length: int | None = None,
         batch_size: int = 32,
         temperature: float = 1.0,
+        label_bias: Mapping[str, float] | None = None,
     ) -> None:
         self.device = device if isinstance(device, torch.device) else pick_device(device)
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.version = version
         self.batch_size = batch_size
-        # Every probability is softmax(logits / temperature) (classifier.temperature).
-        self.temperature = check_temperature(temperature)
         limit = position_limit(model)
         self.max_length = min(max_length or limit, limit)
         self.labels = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        # Labels and probabilities: softmax((logits + label_bias) / temperature) (both checked).
+        self.temperature = check_temperature(temperature)
+        self.label_bias = check_label_bias(label_bias, self.labels)
         self.architecture = architecture(model)
         self._eager: PreTrainedModel | None = None
         # None until the first explanation shows whether this architecture returns them.
@@ -181,20 +184,20 @@ class Classifier:
     ) -> Classifier:
         """Load ``current``, a store version or a model directory, for inference only
         (``tokenizers``: share the tokenizer with other loaded models where identical), with
-        the temperature its ``heed.json`` records (1.0 without one)."""
+        the temperature and label bias its ``heed.json`` records (1.0 and none without)."""
         resolved = (store or ModelStore()).resolve(ref)
         try:
-            temperature = temperature_of(resolved.path)
+            temperature, bias = temperature_of(resolved.path), label_bias_of(resolved.path)
             model, tokenizer = load_model_dir(resolved.path, tokenizers=tokenizers)
-        except (OSError, BadTemperature) as exc:
+            model.requires_grad_(False)
+            settings = {"temperature": temperature, "label_bias": bias}
+            loaded = cls(model, tokenizer, version=resolved.version, device=device, **settings)
+        except (OSError, BadTemperature, BadLabelBias) as exc:
             raise ModelNotFoundError(f"cannot load model at {resolved.path}: {exc}") from exc
-        model.requires_grad_(False)
         log.info(
-            "loaded model %s from %s (temperature %g)", resolved.version, resolved.path, temperature
+            "loaded model %s from %s (temperature %g)", loaded.version, resolved.path, temperature
         )
-        return cls(
-            model, tokenizer, version=resolved.version, device=device, temperature=temperature
-        )
+        return loaded
 
     def _logits(self, rows: Sequence[Encoded], model: torch.nn.Module, **kwargs: object):
         batch = {
@@ -213,7 +216,7 @@ class Classifier:
 
     def logits(self, texts: Sequence[str]) -> torch.Tensor:
         """The uncalibrated logits of ``texts`` (rows x labels, float32 on the CPU, input
-        order): what a temperature is fitted on."""
+        order) plus the label bias: what labels are the argmax of and a temperature is fitted on."""
         if isinstance(texts, str):
             raise TypeError("logits takes a sequence of texts; wrap a single text in a list")
         if not texts:
@@ -227,7 +230,7 @@ class Classifier:
             for batch in batches:
                 logits = self._logits([rows[i] for i in batch], self.model).logits
                 out[batch] = logits.float().cpu()
-        return out
+        return adjusted(out, self.label_bias)
 
     def _prediction(self, probs: torch.Tensor, truncated: bool) -> Prediction:
         values = probs.tolist()
@@ -304,7 +307,7 @@ class Classifier:
             self._has_attentions = bool(attentions)
             if method in ATTENTION_METHODS and not attentions:
                 raise ExplanationUnavailable(method, self.architecture)
-            probs = calibrated(out.logits[0], self.temperature).cpu()
+            probs = calibrated(out.logits[0], self.temperature, self.label_bias).cpu()
             prediction = self._prediction(probs, row.truncated)
             if method == "attention":
                 scores = last_layer_attention(attentions)
@@ -363,7 +366,8 @@ class Classifier:
         self._has_attentions = bool(one.attentions)
         if method in ATTENTION_METHODS and not one.attentions:
             raise ExplanationUnavailable(method, self.architecture)
-        prediction = self._prediction(calibrated(one.logits, self.temperature), row.truncated)
+        probs = calibrated(one.logits, self.temperature, self.label_bias)
+        prediction = self._prediction(probs, row.truncated)
         contrast_target(self.labels, prediction.label, versus)
         mix = method == "attn-grad-mix"
         scores = attention_x_gradient(one.attentions, one.attention_grads, mix)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from classifier.label_bias import adjusted
 from classifier.store import read_metadata
 
 TEMPERATURE_KEY = "temperature"
@@ -38,10 +39,13 @@ def temperature_of(path: Path) -> float:
     return 1.0 if value is None else check_temperature(value)
 
 
-def calibrated(logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """``softmax(logits / temperature)`` over the last dimension, in float32 (T = 1: exactly
+def calibrated(
+    logits: torch.Tensor, temperature: float, bias: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``softmax((logits + bias) / temperature)`` over the last dimension, in float32
+    (``bias``: the version's label bias, :mod:`classifier.label_bias`; none and T = 1: exactly
     the plain softmax)."""
-    values = logits.float()
+    values = adjusted(logits, bias)
     if temperature != 1.0:
         values = values / temperature
     return values.softmax(dim=-1)

@@ -56,6 +56,8 @@ def _validate(args: argparse.Namespace) -> None:
         raise UsageError("--lr must be between 0 and 1")
     if not 0 < args.head_lr_scale <= 1000:
         raise UsageError("--head-lr-scale must be above 0 and at most 1000")
+    if not 0 <= args.logit_adjustment <= 10:
+        raise UsageError("--logit-adjustment must be between 0 and 10")
 
 
 def _device(requested: str | None) -> torch.device:
@@ -85,6 +87,7 @@ def _train(args: argparse.Namespace) -> int:
         head_lr_scale=args.head_lr_scale,
         pooling=args.pooling,
         class_weights=args.class_weights,
+        logit_adjustment=args.logit_adjustment,
         recipe=args.recipe,
     )
     before = set(store.versions())

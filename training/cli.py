@@ -109,6 +109,15 @@ def build_parser() -> ArgumentParser:
         help="balanced: weigh each class's loss inversely to its rows (rare classes; "
         "standard recipe)",
     )
+    train.add_argument(
+        "--logit-adjustment",
+        type=float,
+        default=DEFAULTS.logit_adjustment,
+        metavar="TAU",
+        help="add -TAU x log(each label's share of the training rows) to the logits the "
+        "version serves, 0 to 10 (rare classes; post-hoc, Menon et al. 2021; 0: off; "
+        "default: %(default)s)",
+    )
     train.add_argument("--device", default=None, help="auto (default), cpu or cuda")
     train.add_argument(
         "--train-embeddings", action="store_true", help="also update the word-embedding matrix"

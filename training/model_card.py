@@ -140,6 +140,8 @@ def _training(meta: Mapping) -> list[str]:
         ("warm-up ratio", args.get("warmup_ratio")),
         ("weight decay", args.get("weight_decay")),
         ("word embeddings frozen", args.get("freeze_word_embeddings")),
+        ("class weights", args.get("class_weights")),
+        ("logit adjustment (tau)", args.get("logit_adjustment")),
         ("seed", args.get("seed")),
         ("device", meta.get("device")),
         ("training seconds", meta.get("train_seconds")),
@@ -154,6 +156,22 @@ def _training(meta: Mapping) -> list[str]:
         *_table(("setting", "value"), [(k, "—" if v is None else v) for k, v in recipe]),
         "",
         *_table(("epoch", "eval accuracy", "eval macro-F1"), history),
+        *_label_bias(meta),
+    ]
+
+
+def _label_bias(meta: Mapping) -> list[str]:
+    bias = meta.get("label_bias")
+    if not isinstance(bias, Mapping):
+        return []
+    tau = meta.get("training_args", {}).get("logit_adjustment", "?")
+    return [
+        "",
+        f"**Logit adjustment** (Menon et al. 2021, tau = {tau}): every logit gets its label's "
+        "bias, `-tau * log(share of the training rows)`, before the softmax, which lifts rare "
+        "labels. The labels, confidences and held-out metrics of this card are the adjusted ones.",
+        "",
+        *_table(("label", "bias"), [(label, _number(b, 4)) for label, b in bias.items()]),
     ]
 
 

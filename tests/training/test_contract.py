@@ -160,6 +160,8 @@ def test_unknown_device_and_out_of_memory_are_device_failures(
     [
         (["--epochs", "0"], "--epochs must be at least 1"),
         (["--lr", "5"], "--lr must be between 0 and 1"),
+        (["--logit-adjustment", "-1"], "--logit-adjustment must be between 0 and 10"),
+        (["--logit-adjustment", "nan"], "--logit-adjustment must be between 0 and 10"),
         (["--epochs", "x"], "invalid int value: 'x'"),
         (["--bogus"], "unrecognized arguments: --bogus"),
         (["--epoch", "1"], "unrecognized arguments: --epoch"),  # no abbreviations
