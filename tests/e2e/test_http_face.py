@@ -140,7 +140,13 @@ def test_readyz_and_metrics(fake: FakeSlack, bot: tuple[BotProcess, int, int]) -
     assert signed_post(HOST, port, body, SECRET)[0] == 200
     fake.wait_for_call("chat.postMessage", timeout=20)
     fake.wait_for(lambda: [u for u in fake.uploads if u.completed], timeout=20)
-    text = metrics_text(HOST, ops_port)
+
+    # the reply's time is observed once Slack's answer to the upload is back in the bot
+    def with_reply_time() -> str:
+        text = metrics_text(HOST, ops_port)
+        return text if "heed_reply_seconds_count" in text else ""
+
+    text = fake.wait_for(with_reply_time, timeout=10, what="the reply's time in /metrics")
     assert 'heed_requests_total{kind="classify"}' in text
     assert f'heed_model_info{{version="{VERSION}"}} 1.0' in text
     assert 'heed_http_rejected_total{reason="too_large"}' in text
