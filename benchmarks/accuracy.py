@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     import torch
 
-    from classifier.model import pick_device
+    from classifier.device import pick_device
     from training.config import TrainConfig
 
     set_threads(args.threads)

@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s", datefmt="%X"
     )
     args = parse_args(argv)
-    from classifier.model import pick_device
+    from classifier.device import pick_device
 
     threads = set_threads(args.threads)
     device = pick_device(args.device)

@@ -43,8 +43,9 @@ from heads import rows_for
 
 from classifier.base_model import resolve_base_model
 from classifier.cli_support import base_model
+from classifier.device import pick_device
 from classifier.exports import Example, stratified_split
-from classifier.model import Classifier, pick_device
+from classifier.model import Classifier
 from training.calibration import calibration_report, expected_calibration_error, nll
 from training.config import TrainConfig
 from training.finetune import train

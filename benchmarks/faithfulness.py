@@ -309,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         return finish(args, payload)
     import torch
 
-    from classifier.model import pick_device
+    from classifier.device import pick_device
 
     set_threads(args.threads)
     data = args.datasets

@@ -103,8 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     args.datasets = datasets_dir(p, args.datasets, ["sst2/train.tsv", "sst2/dev.tsv"])
 
+    from classifier.device import pick_device
     from classifier.exports import read_export
-    from classifier.model import pick_device
     from training.config import TrainConfig
 
     device = pick_device(args.device)

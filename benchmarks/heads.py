@@ -41,8 +41,9 @@ from recipe_sweep import _csv
 
 from classifier.base_model import resolve_base_model
 from classifier.cli_support import base_model
+from classifier.device import pick_device
 from classifier.exports import Example, stratified_split
-from classifier.model import Classifier, pick_device
+from classifier.model import Classifier
 from training.config import TrainConfig
 from training.evaluate import evaluate
 from training.finetune import train

@@ -56,9 +56,10 @@ from recipe_sweep import _csv, load_task
 
 from classifier.base_model import resolve_base_model
 from classifier.cli_support import base_model
+from classifier.device import pick_device
 from classifier.exports import Example, stratified_split
 from classifier.label_bias import adjusted, check_label_bias, prior_bias
-from classifier.model import Classifier, pick_device
+from classifier.model import Classifier
 from training.config import TrainConfig
 from training.evaluate import score
 from training.finetune import train

@@ -38,8 +38,9 @@ from _common import (
 from classifier.base_model import resolve_base_model
 from classifier.cli_support import base_model
 from classifier.cli_support import device as env_device
+from classifier.device import pick_device
 from classifier.exports import Example, stratified_split
-from classifier.model import Classifier, pick_device
+from classifier.model import Classifier
 from training.config import TrainConfig
 from training.evaluate import evaluate
 from training.finetune import train

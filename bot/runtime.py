@@ -39,7 +39,7 @@ from bot.tasks import Task
 from bot.transports.guard import EVENTS_PATH, SlackGuard
 from bot.transports.http import HttpServer, ServerLimits
 from bot.transports.replay import ReplayGuard
-from classifier.model import configure_threads, pick_device
+from classifier.device import configure_threads, pick_device
 from classifier.store import ModelNotFoundError, ModelStore
 from classifier.tokenizers import SharedTokenizers
 

@@ -90,7 +90,7 @@ def configure_torch() -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    from classifier.model import configure_threads
+    from classifier.device import configure_threads
 
     configure_threads(torch_threads())
 

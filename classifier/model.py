@@ -29,6 +29,7 @@ from transformers import (
 )
 
 from classifier.contrast import check_versus, contrast_target, label_index
+from classifier.device import pick_device
 from classifier.encoding import (
     Encoded,
     collate,
@@ -75,29 +76,6 @@ MIN_IG_STEPS = 4
 # A one-pass (attn-grad) batch keeps every layer's attention weights and their gradients, which
 # grow with tokens squared: at most this many padded tokens per pass (4 texts of 512 tokens).
 ONE_PASS_TOKEN_BUDGET = 2048
-
-
-def configure_threads(requested: int | None = None) -> int:
-    """Size torch's intra-op pool: ``requested`` (``HEED_TORCH_THREADS``), else torch's
-    default (one per core). Use 1 on a host shared with other busy processes: threads waiting at
-    barriers for a descheduled sibling made a 40-word explanation 20x slower (benchmarks)."""
-    value = requested or 0
-    if value > 0 and torch.get_num_threads() != value:
-        torch.set_num_threads(value)
-    return torch.get_num_threads()
-
-
-def pick_device(requested: str | None = None) -> torch.device:
-    """``requested`` (``HEED_DEVICE``): ``auto`` (the default) picks CUDA when present, else
-    the CPU."""
-    choice = (requested or "auto").strip().lower()
-    if choice == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if choice.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {choice!r} requested but CUDA is not available")
-    if choice != "cpu" and not choice.startswith("cuda"):
-        raise ValueError(f"unknown device {choice!r}: use auto, cpu or cuda")
-    return torch.device(choice)
 
 
 def load_model_dir(

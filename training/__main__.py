@@ -15,8 +15,8 @@ import torch
 
 from classifier import Classifier, ModelStore, cli_support
 from classifier.cli_support import configure, configure_torch, emit, exit_now, fail
+from classifier.device import pick_device
 from classifier.exports import check_rows, read_exports
-from classifier.model import pick_device
 from classifier.store import task_root
 from training.cli import build_parser
 from training.config import TrainConfig

@@ -93,7 +93,7 @@ def test_bad_explain_requests(clf: Classifier) -> None:
 
 
 def test_device_choice() -> None:
-    from classifier.model import pick_device
+    from classifier.device import pick_device
 
     assert pick_device("cpu") == torch.device("cpu")
     assert pick_device() == torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from classifier import Classifier, ModelStore
-from classifier.model import pick_device
+from classifier.device import pick_device
 from tests.conftest import DATA
 from training.__main__ import main as training_main
 from training.config import TrainConfig
