@@ -59,15 +59,19 @@ def worker(services: Services) -> Iterator[Callable[..., tuple[AutotagWorker, Ma
         w.stop()
 
 
-def test_queued_messages_are_tagged_in_batches_and_deleted(services: Services, worker) -> None:
-    for i in range(12):
+@pytest.mark.parametrize("count", [12, 60])  # 60 queued at once: the worker pauses, then tags
+def test_queued_messages_are_tagged_in_batches_and_deleted(
+    services: Services, worker, count: int
+) -> None:
+    for i in range(count):
         queue(services, f"{i}.0")
     _, client = worker()
     wait_for(lambda: services.db.pending.depth().pending == 0)
-    assert sorted(reacted(client)) == sorted(f"{i}.0" for i in range(12))
+    assert sorted(reacted(client)) == sorted(f"{i}.0" for i in range(count))
     stub = services.models.holder("default").get()
-    assert len(stub.predict_calls) < 12  # classified together
-    assert services.metrics.autotags.labels("tagged")._value.get() == 12  # type: ignore[attr-defined]
+    assert len(stub.predict_calls) < count  # classified together
+    tagged = services.metrics.autotags.labels("tagged")._value.get()  # type: ignore[attr-defined]
+    assert tagged == count
 
 
 def test_a_dead_replicas_message_is_tagged_once_its_lease_lapses(
@@ -186,11 +190,3 @@ def test_a_steady_stream_does_not_pause_the_worker(services: Services) -> None:
         queue(services, f"{i}.0")
         assert not w.listeners_first()
         time.sleep(0.033)  # 30 messages/s
-
-
-def test_a_burst_is_tagged_whole(services: Services, worker) -> None:
-    for i in range(60):
-        queue(services, f"{i}.0")
-    _, client = worker()
-    wait_for(lambda: services.db.pending.depth().pending == 0)
-    assert sorted(reacted(client)) == sorted(f"{i}.0" for i in range(60))
