@@ -106,6 +106,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--setfit-iterations", type=int, default=20, help="few-shot: SetFit pairs")
     p.add_argument("--refit-head", choices=("yes", "no"), default=None, help="FewShotSchedule")
     p.add_argument("--head-c", type=float, default=None, help="override FewShotSchedule")
+    p.add_argument(
+        "--few-shot-train-layers",
+        type=int,
+        default=None,
+        help="override FewShotSchedule: train only the top N encoder layers",
+    )
     p.add_argument("--epochs", type=int, default=None, help="override TrainConfig().epochs")
     p.add_argument("--seed", type=int, default=None, help="override TrainConfig().seed")
     p.add_argument("--lr", type=float, default=None, help="override TrainConfig().lr")

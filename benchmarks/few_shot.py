@@ -184,6 +184,7 @@ def few_shot(args, data: Path, config, device, results: list, save) -> None:
         "contrastive_weight": args.contrastive_weight,
         "refit_head": {None: None, "yes": True, "no": False}[args.refit_head],
         "head_c": args.head_c,
+        "train_layers": args.few_shot_train_layers,
     }
     schedule = replace(schedule, **{k: v for k, v in overrides.items() if v is not None})
     for cut in args.few_shot_cuts:

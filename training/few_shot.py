@@ -37,6 +37,7 @@ from training.evaluate import score
 from training.finetune import TrainOutcome, check_eval_labels, load_base, seed_everything
 from training.optimizer import adamw
 from training.progress import Progress
+from training.upper_layers import frozen_count, lower_states, padded_states, upper_only
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ class FewShotSchedule:
     # second step) instead of keeping the head the fine-tune moved: on, it lost 0.25 points on
     # banking77 and 3.6-4.3 on VADER (8 per label, dev seed 7; README).
     refit_head: bool = False
+    # Train only the top this-many encoder layers, the others run once per row
+    # (training.upper_layers); None: every layer.
+    train_layers: int | None = None
 
 
 def smallest_class(rows: Sequence[Example]) -> int:
@@ -211,45 +215,49 @@ def train_few_shot(
     label_ids = {label: i for i, label in enumerate(labels)}
     encoded = encode(tokenizer, [e.text for e in train_rows], config.max_length)
     targets = torch.tensor([label_ids[e.label] for e in train_rows], dtype=torch.long)
-    features = embeddings(model, encoded, tokenizer.pad_token_id, device)
+    frozen = frozen_count(model, schedule.train_layers)
+    features, states = lower_states(model, encoded, tokenizer.pad_token_id, device, frozen)
     set_head(model, *fit_head(features, targets, len(labels), schedule.head_c))
     per_epoch = math.ceil(len(encoded) / config.batch_size)
     total = max(schedule.min_steps, schedule.epochs * per_epoch)
-    # One lr for head and encoder (no head_lr_scale, which is for a head that starts at
-    # random): this head starts as the logistic regression fitted above.
-    optimizer = adamw(model, lr=schedule.lr, weight_decay=config.weight_decay)
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, math.ceil(config.warmup_ratio * total), total
-    )
     progress.start(
         epochs=1, steps_per_epoch=total, train_rows=len(train_rows), eval_rows=len(eval_rows)
     )
     try:
-        model.train()
-        rng = random.Random(config.seed)
-        for step, rows in enumerate(_batches(len(encoded), config.batch_size, total, rng), 1):
-            batch = collate([encoded[i] for i in rows], tokenizer.pad_token_id)
-            batch = {k: v.to(device) for k, v in batch.items()}
-            gold = targets[rows].to(device)
-            vectors = pooled(model, batch)
-            logits = model.classifier(model.dropout(vectors))
-            loss = torch.nn.functional.cross_entropy(logits.float(), gold)
-            if schedule.contrastive_weight:
-                contrast = supervised_contrastive(vectors, gold, schedule.temperature)
-                loss = loss + schedule.contrastive_weight * contrast
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            if step % config.log_every == 0 or step == total:
-                progress.step(
-                    epoch=1,
-                    step=step,
-                    total_steps=total,
-                    loss=float(loss.detach()),
-                    lr=scheduler.get_last_lr()[0],
-                )
+        with upper_only(model, frozen) as feed:
+            # One lr for head and encoder (no head_lr_scale, which is for a head that starts at
+            # random): this head starts as the logistic regression fitted above.
+            optimizer = adamw(model, lr=schedule.lr, weight_decay=config.weight_decay)
+            scheduler = get_linear_schedule_with_warmup(
+                optimizer, math.ceil(config.warmup_ratio * total), total
+            )
+            model.train()
+            rng = random.Random(config.seed)
+            for step, rows in enumerate(_batches(len(encoded), config.batch_size, total, rng), 1):
+                batch = collate([encoded[i] for i in rows], tokenizer.pad_token_id)
+                batch = {k: v.to(device) for k, v in batch.items()}
+                if frozen:
+                    feed["states"] = padded_states([states[i] for i in rows]).to(device)
+                gold = targets[rows].to(device)
+                vectors = pooled(model, batch)
+                logits = model.classifier(model.dropout(vectors))
+                loss = torch.nn.functional.cross_entropy(logits.float(), gold)
+                if schedule.contrastive_weight:
+                    contrast = supervised_contrastive(vectors, gold, schedule.temperature)
+                    loss = loss + schedule.contrastive_weight * contrast
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                if step % config.log_every == 0 or step == total:
+                    progress.step(
+                        epoch=1,
+                        step=step,
+                        total_steps=total,
+                        loss=float(loss.detach()),
+                        lr=scheduler.get_last_lr()[0],
+                    )
         if schedule.refit_head:
             features = embeddings(model, encoded, tokenizer.pad_token_id, device)
             set_head(model, *fit_head(features, targets, len(labels), schedule.head_c))
