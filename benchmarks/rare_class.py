@@ -19,7 +19,9 @@ Trained models (``training.finetune.train``, the standard recipe, on the same ro
 ``--models`` picks some, ``mean+none`` among them. Each
 model is scored as trained and with post-hoc logit adjustment (``+LA tau`` for every
 ``--taus`` value, ``classifier.label_bias``): ``-tau * log(prior)`` added to the logits, the
-prior being the training rows' label shares, no new training. Reported per variant: test
+prior being the training rows' label shares, no new training; with ``--cv-bias-folds K``, also
+``+CV``: a bias per label tuned for macro-F1 on the training rows' out-of-fold scores from K
+more fits of the same model (``_cv_bias.py``). Reported per variant: test
 accuracy, macro-F1, and the rare class's recall, precision and F1; mean ± std over the
 ``--select-seeds`` (where a variant is chosen) and, apart, over the other seeds (where it is
 reported). Every seed draws its own cut and split.
@@ -52,6 +54,7 @@ from _common import (
     table,
     write_json,
 )
+from _cv_bias import cross_validated_bias
 from recipe_sweep import _csv, load_task
 
 from classifier.base_model import resolve_base_model
@@ -160,11 +163,31 @@ def one_seed(rows, args: argparse.Namespace, seed: int, device) -> list[dict]:
         labels = classifier.labels
         logits = classifier.logits([r.text for r in test])
         counts = Counter(r.label for r in rows_seen)
-        for tau in [0.0, *args.taus]:
-            bias = check_label_bias(prior_bias(counts, tau), labels) if tau else None
+        variants = {
+            model + (f"+LA{tau:g}" if tau else ""): (
+                tau,
+                check_label_bias(prior_bias(counts, tau), labels) if tau else None,
+                {},
+            )
+            for tau in [0.0, *args.taus]
+        }
+        if args.cv_bias_folds:
+            cv_started = time.monotonic()
+            bias, tuning = cross_validated_bias(
+                train_rows,
+                labels,
+                folds=args.cv_bias_folds,
+                base=resolve_base_model(base_model()),
+                config=config,
+                device=device,
+            )
+            tuning["cv_seconds"] = round(time.monotonic() - cv_started, 1)
+            variants[model + "+CV"] = (0.0, bias, {"cv": tuning})
+        for name, (tau, bias, extra) in variants.items():
             predicted = [labels[i] for i in adjusted(logits, bias).argmax(-1).tolist()]
-            run = scored_run(model + (f"+LA{tau:g}" if tau else ""), gold, predicted, labels)
+            run = scored_run(name, gold, predicted, labels)
             run.update(
+                **extra,
                 seed=seed,
                 model=model,
                 tau=tau,
@@ -228,6 +251,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--taus", default="0.5,1,2", help="logit-adjustment strengths (comma list)")
     p.add_argument("--resample", action="store_true", help="also train on resampled rows")
+    p.add_argument(
+        "--cv-bias-folds",
+        type=int,
+        default=0,
+        help="also a label bias tuned for macro-F1 on K-fold out-of-fold scores of the "
+        "training rows (+CV; 0: off)",
+    )
     p.add_argument("--models", default="", help="comma list of the models to train (default: all)")
     p.add_argument(
         "--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)"
