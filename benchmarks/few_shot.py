@@ -15,7 +15,9 @@ every ``n``). Methods (``--methods``):
   logistic-regression head;
 * ``heed-standard``: ``training.finetune.train`` with ``TrainConfig()`` on a stratified 80 %,
   epoch chosen on the other 20 % (what ``run_train`` does without ``--eval-data``);
-* ``heed-few-shot``: ``training.few_shot.train_few_shot`` on every row, fixed schedule.
+* ``heed-few-shot``: ``training.few_shot.train_few_shot`` on every row, fixed schedule;
+* ``heed-few-shot-top2``: the same training only the top 2 encoder layers
+  (``FewShotSchedule.train_layers``, the lower ones run once per row).
 
 Train seconds are wall time of fitting only (test scoring excluded). Used by
 ``benchmarks/accuracy.py --tasks few-shot``; needs the ``bench`` extra (setfit, scikit-learn).
@@ -37,7 +39,14 @@ from classifier.cli_support import base_model
 from classifier.exports import Example, stratified_split
 from training.evaluate import score
 
-METHODS = ("tfidf-lr", "frozen-lr", "setfit", "heed-standard", "heed-few-shot")
+METHODS = (
+    "tfidf-lr",
+    "frozen-lr",
+    "setfit",
+    "heed-standard",
+    "heed-few-shot",
+    "heed-few-shot-top2",
+)
 
 
 def _read(path: Path, label: str) -> list[Example]:
@@ -163,12 +172,18 @@ def heed_few_shot(rows, test, *, config, device, schedule, **_) -> tuple[list[st
     return _heed_predict(outcome, test, device), seconds
 
 
+def heed_few_shot_top2(rows, test, *, schedule, **kwargs) -> tuple[list[str], float]:
+    """Heed's few-shot recipe training only the top 2 encoder layers (the rest cached)."""
+    return heed_few_shot(rows, test, schedule=replace(schedule, train_layers=2), **kwargs)
+
+
 RUNNERS: dict[str, Callable] = {
     "tfidf-lr": tfidf_lr,
     "frozen-lr": frozen_lr,
     "setfit": setfit,
     "heed-standard": heed_standard,
     "heed-few-shot": heed_few_shot,
+    "heed-few-shot-top2": heed_few_shot_top2,
 }
 
 
