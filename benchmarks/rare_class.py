@@ -16,7 +16,9 @@ Trained models (``training.finetune.train``, the standard recipe, on the same ro
 ``mean+balanced`` (mean pooling, class-balanced loss: the defaults before this benchmark),
 ``cls+none`` ([CLS] pooling, plain loss: the recipe before those) and, with ``--resample``,
 ``cls+none+resampled`` (every class's rows repeated up to the largest class's count);
-``--models`` picks some, ``mean+none`` among them. Each
+``--models`` picks some, ``mean+none`` among them, and ``mean+pairs``: the few-shot recipe's
+contrastive fine-tune (head started from a logistic regression, in-batch supervised contrastive
+term) for 4 passes, every batch opening with a pair of each label. Each
 model is scored as trained and with post-hoc logit adjustment (``+LA tau`` for every
 ``--taus`` value, ``classifier.label_bias``): ``-tau * log(prior)`` added to the logits, the
 prior being the training rows' label shares, no new training; with ``--cv-bias-folds K``, also
@@ -65,6 +67,7 @@ from classifier.label_bias import adjusted, check_label_bias, prior_bias
 from classifier.model import Classifier
 from training.config import TrainConfig
 from training.evaluate import score
+from training.few_shot import FewShotSchedule, train_few_shot
 from training.finetune import train
 
 RARE = "neutral"
@@ -74,7 +77,14 @@ MODELS = {
 }
 # Trained only when named in ``--models``: today's pooling with the plain loss, which tells the
 # pooling's share of a difference from the loss's.
-OPTIONAL = {"mean+none": {"pooling": "mean", "class_weights": "none"}}
+OPTIONAL = {
+    "mean+none": {"pooling": "mean", "class_weights": "none"},
+    # The few-shot recipe's contrastive term with a pair of every label in each batch
+    # (FewShotSchedule.pairs_per_label), on the standard recipe's epochs: issue 25's
+    # "contrastive pairs drawn per class".
+    "mean+pairs": {"pooling": "mean", "class_weights": "none"},
+}
+PAIRS = FewShotSchedule(epochs=4, min_steps=1, pairs_per_label=True)
 METRICS = ("test_accuracy", "test_macro_f1", "rare_recall", "rare_precision", "rare_f1")
 
 
@@ -155,9 +165,19 @@ def one_seed(rows, args: argparse.Namespace, seed: int, device) -> list[dict]:
         rows_seen = resampled(fit, random.Random(seed)) if model.endswith("resampled") else fit
         config = replace(TrainConfig(seed=seed), **settings)
         started = time.monotonic()
-        outcome = train(
-            rows_seen, held, base=resolve_base_model(base_model()), config=config, device=device
-        )
+        if model == "mean+pairs":
+            outcome = train_few_shot(
+                rows_seen,
+                held,
+                base=resolve_base_model(base_model()),
+                config=config,
+                device=device,
+                schedule=PAIRS,
+            )
+        else:
+            outcome = train(
+                rows_seen, held, base=resolve_base_model(base_model()), config=config, device=device
+            )
         seconds = time.monotonic() - started
         classifier = Classifier(outcome.model, outcome.tokenizer, version=model, device=device)
         labels = classifier.labels

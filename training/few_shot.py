@@ -63,6 +63,9 @@ class FewShotSchedule:
     # Train only the top this-many encoder layers, the others run once per row
     # (training.upper_layers); None: every layer.
     train_layers: int | None = None
+    # Every batch holds a pair of each label (drawn in turn from that label's rows), the rest
+    # drawn at random: a rare label then always has a contrastive partner. Off: plain passes.
+    pairs_per_label: bool = False
 
 
 def smallest_class(rows: Sequence[Example]) -> int:
@@ -185,6 +188,35 @@ def _batches(n: int, size: int, steps: int, rng: random.Random) -> list[list[int
     return [order[i * size : (i + 1) * size] for i in range(steps)]
 
 
+def _paired_batches(
+    targets: Sequence[int], size: int, steps: int, rng: random.Random
+) -> list[list[int]]:
+    """``steps`` batches of ``size`` rows, each opening with two rows of each of ``size`` // 2
+    labels at most (all of them when they fit, else the next ones in a shuffled rotation; each
+    label's rows dealt in shuffled turns), then rows of shuffled passes over all rows."""
+    by_label: dict[int, list[int]] = {}
+    for index, label in enumerate(targets):
+        by_label.setdefault(label, []).append(index)
+    queues: dict[int, list[int]] = {label: [] for label in by_label}
+
+    def draw(label: int) -> int:
+        if not queues[label]:
+            queues[label] = rng.sample(by_label[label], len(by_label[label]))
+        return queues[label].pop()
+
+    fill = iter(_batches(len(targets), 1, steps * size, rng))
+    labels = rng.sample(sorted(by_label), len(by_label))
+    paired = min(len(labels), size // 2)
+    batches = []
+    for step in range(steps):
+        turn = [labels[(step * paired + k) % len(labels)] for k in range(paired)]
+        batch = [draw(label) for label in turn for _ in range(2)]
+        while len(batch) < size:
+            batch.append(next(fill)[0])
+        batches.append(batch)
+    return batches
+
+
 def logits_of(
     model: PreTrainedModel, encoded: Sequence[Encoded], pad_id: int, device: torch.device
 ) -> torch.Tensor:
@@ -233,7 +265,11 @@ def train_few_shot(
             )
             model.train()
             rng = random.Random(config.seed)
-            for step, rows in enumerate(_batches(len(encoded), config.batch_size, total, rng), 1):
+            if schedule.pairs_per_label:
+                plan = _paired_batches(targets.tolist(), config.batch_size, total, rng)
+            else:
+                plan = _batches(len(encoded), config.batch_size, total, rng)
+            for step, rows in enumerate(plan, 1):
                 batch = collate([encoded[i] for i in rows], tokenizer.pad_token_id)
                 batch = {k: v.to(device) for k, v in batch.items()}
                 if frozen:

@@ -4,6 +4,7 @@ learns from every row and says where its metrics come from."""
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from training.few_shot import (
     FEW_SHOT_BELOW,
     FewShotSchedule,
     _batches,
+    _paired_batches,
     choose_recipe,
     fit_head,
     supervised_contrastive,
@@ -74,12 +76,26 @@ def test_contrastive_loss_rewards_same_label_neighbours() -> None:
 
 
 def test_batches_cover_every_row_before_repeating() -> None:
-    import random
-
     batches = _batches(10, 4, 5, random.Random(0))
     assert len(batches) == 5 and all(len(b) == 4 for b in batches)
     flat = [i for b in batches for i in b]
     assert sorted(flat[:10]) == list(range(10))
+
+
+def test_paired_batches_give_every_label_a_partner_even_a_rare_one() -> None:
+    targets = [0] * 40 + [1] * 40 + [2] * 3
+    batches = _paired_batches(targets, 8, 30, random.Random(0))
+    assert len(batches) == 30 and all(len(b) == 8 for b in batches)
+    for batch in batches:
+        labels = [targets[i] for i in batch]
+        assert all(labels.count(label) >= 2 for label in (0, 1, 2))
+
+
+def test_paired_batches_rotate_through_labels_that_do_not_fit_in_one_batch() -> None:
+    targets = [i % 12 for i in range(120)]
+    batches = _paired_batches(targets, 8, 3, random.Random(1))
+    assert {targets[i] for batch in batches for i in batch[:8]} == set(range(12))
+    assert all(len({targets[i] for i in batch[:8]}) == 4 for batch in batches)
 
 
 def test_trains_on_every_row_and_scores_the_eval_rows(tiny_base) -> None:
