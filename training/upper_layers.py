@@ -42,16 +42,18 @@ def lower_states(
     frozen: int,
 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The mean-pooled last hidden states of ``encoded`` rows and, per row, the (unpadded)
-    hidden states entering layer ``frozen`` (on the CPU); eval mode, 64 rows a pass."""
+    hidden states entering layer ``frozen`` (on the CPU; none kept when ``frozen`` is 0);
+    eval mode, 64 rows a pass."""
     model.eval()
     pooled, states = [], []
     for start in range(0, len(encoded), 64):
         rows = encoded[start : start + 64]
         batch = {k: v.to(device) for k, v in collate(rows, pad_id).items()}
-        out = model.base_model(**batch, output_hidden_states=True)
+        out = model.base_model(**batch, output_hidden_states=bool(frozen))
         pooled.append(mean_pool(out.last_hidden_state, batch["attention_mask"]).float().cpu())
-        entering = out.hidden_states[frozen].cpu()
-        states += [entering[i, : len(row.input_ids)] for i, row in enumerate(rows)]
+        if frozen:
+            entering = out.hidden_states[frozen].cpu()
+            states += [entering[i, : len(row.input_ids)] for i, row in enumerate(rows)]
     return torch.cat(pooled), states
 
 
