@@ -219,13 +219,18 @@ def _raise_terminated(signum: int, frame: object) -> NoReturn:
 @contextlib.contextmanager
 def sigterm_interrupts() -> Iterator[None]:
     """While inside, SIGTERM raises :class:`Terminated` (a ``KeyboardInterrupt``) in the main
-    thread, so ``finally`` blocks run and no staging directory is left. Outside the main
-    thread this does nothing (signals can only be handled there)."""
+    thread, so ``finally`` blocks run and no staging directory is left, and SIGINT raises
+    ``KeyboardInterrupt`` even in a process started with SIGINT ignored (anything launched in
+    the background by a shell, ``nohup … &``), which would otherwise outlive a cancel and the
+    stdin watchdog. Outside the main thread this does nothing (signals can only be handled
+    there)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)

@@ -255,14 +255,29 @@ def test_sigterm_is_handled_like_ctrl_c(capsys, tiny_base, store_dir, export, mo
     assert_store_untouched(store_dir)
 
 
-def test_sigint_to_the_real_process_mid_training(tiny_base, store_dir, tmp_path) -> None:
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# Started with SIGINT ignored: what a shell does to a background job (``nohup … &``), and what
+# its children inherit; training must still stop on SIGINT.
+@pytest.mark.parametrize("started_ignoring_sigint", [False, True])
+def test_sigint_to_the_real_process_mid_training(
+    tiny_base, store_dir, tmp_path, started_ignoring_sigint
+) -> None:
     data = write_csv(tmp_path / "d.csv", make_rows(30))
     cmd = [sys.executable, "-m", "training", "train", "--data", str(data)]
     cmd += ["--base", str(tiny_base), "--epochs", "500", "--batch-size", "8"]
     cmd += ["--max-length", "32", "--promote", "--progress", "jsonl", "--json"]
     env = {**os.environ, "HEED_MODEL_DIR": str(store_dir)}
     proc = subprocess.Popen(
-        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_ignore_sigint if started_ignoring_sigint else None,
     )
     seen: list[str] = []
     try:
