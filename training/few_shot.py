@@ -121,13 +121,6 @@ def _in_batches(
     return torch.cat(parts)
 
 
-def embeddings(
-    model: PreTrainedModel, encoded: Sequence[Encoded], pad_id: int, device: torch.device
-) -> torch.Tensor:
-    """Mean-pooled embeddings of ``encoded`` rows (eval mode, 64 rows a pass)."""
-    return _in_batches(model, encoded, pad_id, device, pooled)
-
-
 def fit_head(
     features: torch.Tensor, targets: torch.Tensor, classes: int, c: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -295,7 +288,7 @@ def train_few_shot(
                         lr=scheduler.get_last_lr()[0],
                     )
         if schedule.refit_head:
-            features = embeddings(model, encoded, tokenizer.pad_token_id, device)
+            features, _ = lower_states(model, encoded, tokenizer.pad_token_id, device, 0)
             set_head(model, *fit_head(features, targets, len(labels), schedule.head_c))
         metrics, held_logits = {}, None
         if eval_rows:
