@@ -27,13 +27,9 @@ from _common import default_out, hardware, table, write_json
 
 CLS_PLAIN_2EP = ["--pooling", "cls", "--class-weights", "none", "--epochs", "2"]
 RECIPES: dict[str, list[str]] = {
-    "cls-plain-2ep": ["--pooling", "cls", "--class-weights", "none", "--epochs", "2"],
-    "cls-plain-2ep-lr2e-4": [
-        *("--pooling", "cls", "--class-weights", "none", "--epochs", "2", "--lr", "2e-4"),
-    ],
-    "cls-plain-2ep-lr5e-5": [
-        *("--pooling", "cls", "--class-weights", "none", "--epochs", "2", "--lr", "5e-5"),
-    ],
+    "cls-plain-2ep": CLS_PLAIN_2EP,
+    "cls-plain-2ep-lr2e-4": [*CLS_PLAIN_2EP, "--lr", "2e-4"],
+    "cls-plain-2ep-lr5e-5": [*CLS_PLAIN_2EP, "--lr", "5e-5"],
     "mean-plain-2ep": ["--pooling", "mean", "--class-weights", "none", "--epochs", "2"],
     "cls-plain-3ep-bucketed": [
         *("--pooling", "cls", "--class-weights", "none", "--epochs", "3", "--max-tokens", "768"),
@@ -43,7 +39,13 @@ RECIPES: dict[str, list[str]] = {
     "cls-plain-2ep-la0.5": [*CLS_PLAIN_2EP, "--logit-adjustment", "0.5"],
     "cls-plain-2ep-la1": [*CLS_PLAIN_2EP, "--logit-adjustment", "1"],
     "cls-plain-2ep-bs32-lr2e-4": [
-        *CLS_PLAIN_2EP, "--logit-adjustment", "0", "--batch-size", "32", "--lr", "2e-4"
+        *CLS_PLAIN_2EP,
+        "--logit-adjustment",
+        "0",
+        "--batch-size",
+        "32",
+        "--lr",
+        "2e-4",
     ],
 }
 

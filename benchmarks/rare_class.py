@@ -160,6 +160,7 @@ def one_seed(rows, args: argparse.Namespace, seed: int, device) -> list[dict]:
         models["cls+none+resampled"] = MODELS["cls+none"]
     models = {name: {**models, **OPTIONAL}[name] for name in args.models or models}
     gold = [r.label for r in test]
+    base = resolve_base_model(base_model())
     runs = []
     for model, settings in models.items():
         rows_seen = resampled(fit, random.Random(seed)) if model.endswith("resampled") else fit
@@ -167,17 +168,10 @@ def one_seed(rows, args: argparse.Namespace, seed: int, device) -> list[dict]:
         started = time.monotonic()
         if model == "mean+pairs":
             outcome = train_few_shot(
-                rows_seen,
-                held,
-                base=resolve_base_model(base_model()),
-                config=config,
-                device=device,
-                schedule=PAIRS,
+                rows_seen, held, base=base, config=config, device=device, schedule=PAIRS
             )
         else:
-            outcome = train(
-                rows_seen, held, base=resolve_base_model(base_model()), config=config, device=device
-            )
+            outcome = train(rows_seen, held, base=base, config=config, device=device)
         seconds = time.monotonic() - started
         classifier = Classifier(outcome.model, outcome.tokenizer, version=model, device=device)
         labels = classifier.labels
@@ -197,7 +191,7 @@ def one_seed(rows, args: argparse.Namespace, seed: int, device) -> list[dict]:
                 train_rows,
                 labels,
                 folds=args.cv_bias_folds,
-                base=resolve_base_model(base_model()),
+                base=base,
                 config=config,
                 device=device,
             )
