@@ -73,14 +73,13 @@ def test_the_upper_layers_on_cached_states_give_the_full_forward_pass(base) -> N
 
 
 def test_few_shot_with_one_trained_layer_moves_only_the_top(tiny_base: Path) -> None:
-    base = tiny_base
     config = TrainConfig(batch_size=8, max_length=32, freeze_word_embeddings=False)
     schedule = FewShotSchedule(epochs=4, min_steps=4, lr=1e-2, train_layers=1)
-    before, _ = load_base(str(base), ["negative", "neutral", "positive"], "mean")
+    before, _ = load_base(str(tiny_base), ["negative", "neutral", "positive"], "mean")
     outcome = train_few_shot(
         examples(4),
         [],
-        base=str(base),
+        base=str(tiny_base),
         config=config,
         device=torch.device("cpu"),
         schedule=schedule,
